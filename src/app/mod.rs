@@ -1,0 +1,159 @@
+//! Start-up wiring: open the database, resolve and check the master key, apply
+//! migrations, make sure signing keys exist, and hand out one [`AppContext`].
+
+pub mod master_key;
+pub mod sealer;
+
+use std::sync::Arc;
+
+use crate::audit::{AuditEvent, Outcome};
+use crate::authn::password::Passwords;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::keyring::{Keyring, KeyringError};
+use crate::manage::{self, ManageError};
+use crate::storage::secrets::{MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT};
+use crate::storage::{self, Database, StorageError, meta, migrations};
+
+/// Everything a request or a command needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppContext {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub keyring: Keyring,
+    pub passwords: Passwords,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    MasterKey(String),
+    #[error(
+        "the configured master key (id {configured}) is not the one that sealed this database's secrets (id {sealed_by}); \
+         refusing to start and changing nothing. Configure the right key (WARD_MASTER_KEY or the key file)."
+    )]
+    WrongMasterKey {
+        sealed_by: String,
+        configured: String,
+    },
+    #[error(
+        "the database schema is not up to date ({0} pending migrations); run `ward migrate` or enable migrate_on_start"
+    )]
+    SchemaOutOfDate(usize),
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+}
+
+/// How much `open` may do.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Apply pending migrations (otherwise refuse to run on an old schema).
+    pub migrate: bool,
+}
+
+impl AppContext {
+    pub fn open(config: Config, options: OpenOptions) -> Result<Self, StartupError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        create_private_dir(&config.data_dir)?;
+        let db = Database::connect(&config.database, config.database_pool_size)?;
+
+        // The key is checked before anything is written, so a wrong key changes nothing.
+        let check = meta::get_if_schema_exists(&mut *db.conn()?, meta::MASTER_KEY_CHECK)?;
+        let keyring = Keyring::new(master_key::resolve(&config, check.as_deref())?);
+        if let Some(check) = &check {
+            match keyring.open(MASTER_KEY_CHECK_CONTEXT, check) {
+                Ok(_) => {}
+                Err(KeyringError::WrongKey {
+                    sealed_by,
+                    configured,
+                }) => {
+                    return Err(StartupError::WrongMasterKey {
+                        sealed_by,
+                        configured,
+                    });
+                }
+                Err(e) => {
+                    return Err(StartupError::MasterKey(format!(
+                        "the master key check value does not open: {e}"
+                    )));
+                }
+            }
+        }
+
+        let applied = {
+            let mut conn = db.conn()?;
+            if options.migrate {
+                migrations::run_pending(&mut conn)?
+            } else {
+                let pending = migrations::pending(&mut conn)?;
+                if !pending.is_empty() {
+                    return Err(StartupError::SchemaOutOfDate(pending.len()));
+                }
+                Vec::new()
+            }
+        };
+
+        let passwords =
+            Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
+        let ctx = Self {
+            config: Arc::new(config),
+            db,
+            keyring,
+            passwords,
+            clock,
+        };
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            if !applied.is_empty() {
+                storage::audit::append(c, &migration_event(now, "system", &applied))?;
+            }
+            if check.is_none() {
+                let sealed = ctx
+                    .keyring
+                    .seal(MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT);
+                meta::put(c, meta::MASTER_KEY_CHECK, &sealed, now)?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+        manage::keys::ensure_active_keys(&ctx)?;
+        Ok(ctx)
+    }
+}
+
+/// The data directory holds the database and perhaps the key file: owner only.
+fn create_private_dir(dir: &std::path::Path) -> Result<(), StartupError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        StorageError::Unavailable(format!(
+            "cannot create the data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+pub fn migration_event(now: i64, actor: &str, applied: &[String]) -> AuditEvent {
+    AuditEvent::new(now, actor, "schema.migrate", Outcome::Success)
+        .detail("applied", applied.to_vec())
+}
+
+/// `ward migrate`: apply migrations only; needs no master key.
+pub fn migrate_only(config: &Config, actor: &str) -> Result<Vec<String>, StartupError> {
+    let db = Database::connect(&config.database, 1)?;
+    let applied = migrations::run_pending(&mut *db.conn()?)?;
+    let now = SystemClock.now_ms();
+    db.transaction(|c| storage::audit::append(c, &migration_event(now, actor, &applied)))?;
+    // Seal at once: nothing else may be running to do it.
+    while storage::audit::seal_pending(&mut *db.conn()?, 1_000, now)? > 0 {}
+    Ok(applied)
+}

@@ -1,0 +1,50 @@
+//! The background task that chains pending audit records, about once a second.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::AppContext;
+use crate::manage::audit_log;
+
+pub const INTERVAL: Duration = Duration::from_millis(500);
+
+pub struct Sealer {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sealer {
+    pub fn spawn(ctx: AppContext) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => break,
+                }
+                seal_once(&ctx).await;
+            }
+            // Final pass so that a clean shutdown leaves nothing pending.
+            seal_once(&ctx).await;
+        });
+        Self { stop, task }
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn seal_once(ctx: &AppContext) {
+    let c = ctx.clone();
+    match tokio::task::spawn_blocking(move || audit_log::seal_all(&c)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::debug!(sealed = n, "audit records chained"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "audit sealing failed; will retry"),
+        Err(e) => tracing::warn!(error = %e, "audit sealer task failed; will retry"),
+    }
+}

@@ -1,0 +1,140 @@
+use clap::{Subcommand, ValueEnum};
+use serde_json::json;
+
+use super::output::{self, time};
+use super::{CliError, actor};
+use crate::app::AppContext;
+use crate::domain::ClientType;
+use crate::manage::clients::{self, NewClientInput};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TypeArg {
+    Confidential,
+    Public,
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once.
+    Add {
+        client_id: String,
+        #[arg(long = "type", value_enum)]
+        client_type: TypeArg,
+        /// Registered redirect URI (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed grant type (repeat; default authorization_code and refresh_token).
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// Allowed scope (repeat, or space-separated; default "openid profile email").
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a client.
+    Remove { client_id: String },
+}
+
+pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
+    let actor = actor();
+    match command {
+        ClientCommand::Add {
+            client_id,
+            client_type,
+            redirect_uris,
+            grant_types,
+            scopes,
+            name,
+            json,
+        } => {
+            let client_type = match client_type {
+                TypeArg::Confidential => ClientType::Confidential,
+                TypeArg::Public => ClientType::Public,
+            };
+            let created = clients::add(
+                ctx,
+                &actor,
+                NewClientInput {
+                    client_id,
+                    name,
+                    client_type,
+                    redirect_uris,
+                    grant_types,
+                    scopes,
+                },
+            )?;
+            if json {
+                let mut v = serde_json::to_value(&created.client)
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
+                if let Some(s) = &created.secret {
+                    v["client_secret"] = json!(s);
+                }
+                return output::json(&v);
+            }
+            println!(
+                "created {} client {}",
+                created.client.client_type.as_str(),
+                created.client.id
+            );
+            if let Some(secret) = created.secret {
+                println!("client_secret: {secret}");
+                println!("(shown once; Ward stores only its hash)");
+            }
+            Ok(())
+        }
+        ClientCommand::List { json } => {
+            let list = clients::list(ctx, &actor)?;
+            if json {
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.client_type.as_str().into(),
+                        c.redirect_uris.join(" "),
+                        c.grant_types.join(","),
+                        time(c.created_at),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["CLIENT_ID", "TYPE", "REDIRECT_URIS", "GRANTS", "CREATED"],
+                &rows,
+            );
+            Ok(())
+        }
+        ClientCommand::Show { client_id, json } => {
+            let c = clients::show(ctx, &actor, &client_id)?;
+            if json {
+                return output::json(&c);
+            }
+            println!("client_id:     {}", c.id);
+            println!("name:          {}", c.name);
+            println!("type:          {}", c.client_type.as_str());
+            println!("redirect_uris: {}", c.redirect_uris.join(" "));
+            println!("grant_types:   {}", c.grant_types.join(" "));
+            println!("scopes:        {}", c.scopes.join(" "));
+            println!("created:       {}", time(c.created_at));
+            Ok(())
+        }
+        ClientCommand::Remove { client_id } => {
+            clients::remove(ctx, &actor, &client_id)?;
+            println!("removed client {client_id}");
+            Ok(())
+        }
+    }
+}

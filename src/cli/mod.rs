@@ -1,0 +1,152 @@
+//! The `ward` command line (clap): parse, load the configuration, dispatch.
+
+mod audit;
+mod clients;
+mod input;
+mod keys;
+mod output;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{AppContext, OpenOptions, StartupError};
+use crate::config::{Config, LogFormat};
+use crate::manage::{self, ManageError};
+
+#[derive(Parser)]
+#[command(
+    name = "ward",
+    version,
+    about = "Ward: an OpenID Connect identity and MFA server for healthcare"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./ward.toml if it exists.
+    #[arg(long, global = true, env = "WARD_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server until SIGINT/SIGTERM.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage signing keys and the master key.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Read and verify the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Who a CLI action is attributed to in the audit trail.
+fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_process(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ward: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    match run(cli.command, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ward: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn open(config: Config) -> Result<AppContext, CliError> {
+    let migrate = config.migrate_on_start;
+    Ok(AppContext::open(config, OpenOptions { migrate })?)
+}
+
+fn run(command: Command, config: Config) -> Result<(), CliError> {
+    match command {
+        Command::Serve => {
+            let ctx = open(config)?;
+            actix_web::rt::System::new()
+                .block_on(crate::web::serve(ctx))
+                .map_err(|e| CliError::Failed(e.to_string()))
+        }
+        Command::Migrate => {
+            let applied = crate::app::migrate_only(&config, &actor())?;
+            if applied.is_empty() {
+                println!("database schema is up to date; nothing to apply");
+            } else {
+                for m in &applied {
+                    println!("applied {m}");
+                }
+            }
+            Ok(())
+        }
+        other => {
+            let ctx = open(config)?;
+            let result = match other {
+                Command::User(c) => users::run(&ctx, c),
+                Command::Client(c) => clients::run(&ctx, c),
+                Command::Keys(c) => keys::run(&ctx, c),
+                Command::Audit(c) => audit::run(&ctx, c),
+                Command::Serve | Command::Migrate => Ok(()),
+            };
+            // No server may be running to chain what this command recorded; do it now.
+            if let Err(e) = manage::audit_log::seal_all(&ctx) {
+                tracing::warn!(error = %e, "could not chain the audit records of this command");
+            }
+            result
+        }
+    }
+}

@@ -1,0 +1,827 @@
+//! Typed configuration: defaults < `ward.toml` < `WARD_*` environment variables.
+//!
+//! Loading happens once at start-up in two steps. [`RawConfig`] is what a file or
+//! the environment may say (plain strings and numbers, unknown keys refused);
+//! [`Config::validate`] turns it into typed values or a [`ConfigError`] that names
+//! the key and says what is wrong. Every key `a.b` can be set through the
+//! environment variable `WARD_A_B`; the mapping is derived from the key names, so
+//! the two can never drift apart.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::crypto::keyring::MasterKey;
+
+/// Environment variables that start with `WARD_` but are not configuration keys.
+const NON_KEY_VARIABLES: &[&str] = &["WARD_CONFIG", "WARD_TEST_DATABASE_URL", "WARD_LOG"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub issuer: String,
+    pub listen: String,
+    pub data_dir: String,
+    pub database_url: String,
+    pub database_pool_size: i64,
+    pub migrate_on_start: bool,
+    pub master_key: String,
+    pub master_key_file: String,
+    pub log_format: String,
+    pub log_level: String,
+    pub trusted_proxies: Vec<String>,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub password: RawPasswordConfig,
+    pub tokens: RawTokenConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPasswordConfig {
+    pub memory_kib: i64,
+    pub iterations: i64,
+    pub parallelism: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTokenConfig {
+    pub access_token_seconds: i64,
+    pub id_token_seconds: i64,
+    pub refresh_token_seconds: i64,
+    pub authorization_code_seconds: i64,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "http://localhost:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "./ward-data".into(),
+            database_url: String::new(),
+            database_pool_size: 8,
+            migrate_on_start: true,
+            master_key: String::new(),
+            master_key_file: String::new(),
+            log_format: "text".into(),
+            log_level: "info".into(),
+            trusted_proxies: Vec::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            password: RawPasswordConfig::default(),
+            tokens: RawTokenConfig::default(),
+        }
+    }
+}
+
+impl Default for RawPasswordConfig {
+    fn default() -> Self {
+        // OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl Default for RawTokenConfig {
+    fn default() -> Self {
+        Self {
+            access_token_seconds: 300,
+            id_token_seconds: 300,
+            refresh_token_seconds: 30 * 24 * 3600,
+            authorization_code_seconds: 60,
+        }
+    }
+}
+
+/// A configuration value that is wrong, with the key that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The file could not be read or parsed (syntax, unknown key, wrong type).
+    File { path: PathBuf, message: String },
+    /// A key has a value Ward cannot use.
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File { path, message } => {
+                write!(f, "configuration file {}: {message}", path.display())
+            }
+            Self::Invalid { key, message } => write!(
+                f,
+                "configuration key `{key}` (environment variable {}): {message}",
+                env_name(key)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The environment variable that sets configuration key `key` (`a.b` -> `WARD_A_B`).
+pub fn env_name(key: &str) -> String {
+    format!("WARD_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    /// Parse a database URL. `postgres://` and `postgresql://` select PostgreSQL;
+    /// `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Url::parse(value).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            return Ok(Self::Postgres(value.to_string()));
+        }
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
+        if path.is_empty() {
+            return Err("the SQLite path is empty".into());
+        }
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(format!(
+                "unsupported database scheme `{scheme}://`; use postgres://, postgresql:// or sqlite://"
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL without any password, safe for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => match Url::parse(url) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    u.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".into(),
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Clone)]
+pub enum MasterKeySource {
+    /// `WARD_MASTER_KEY` / `master_key`: base64 of 32 bytes, already decoded.
+    Inline(MasterKey),
+    /// A key file; generated on first start when missing.
+    File(PathBuf),
+}
+
+impl fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(k) => write!(f, "Inline(key id {})", k.id()),
+            Self::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    pub access_token_seconds: u32,
+    pub id_token_seconds: u32,
+    pub refresh_token_seconds: u32,
+    pub authorization_code_seconds: u32,
+}
+
+impl TokenLifetimes {
+    /// The longest any signed token lives: how long a retired signing key stays published.
+    pub fn longest_signed_token_seconds(&self) -> u32 {
+        self.access_token_seconds.max(self.id_token_seconds)
+    }
+}
+
+/// The validated configuration, passed explicitly to whatever needs it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The issuer identifier exactly as it appears in tokens (no trailing slash).
+    pub issuer: String,
+    pub issuer_url: Url,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub database_pool_size: u32,
+    pub migrate_on_start: bool,
+    pub master_key: MasterKeySource,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub tls: Option<TlsFiles>,
+    pub password: PasswordParams,
+    pub tokens: TokenLifetimes,
+    /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Load from an optional file and the given environment.
+    ///
+    /// `file`: the path from `--config`/`WARD_CONFIG`; when `None`, `./ward.toml` is
+    /// read if it exists.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::try_from(RawConfig::default()).map_err(|e| {
+            ConfigError::invalid("(defaults)", format!("cannot serialise defaults: {e}"))
+        })?;
+        let default_leaves = leaves(&table);
+
+        let file = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("ward.toml")).filter(|p| p.is_file()),
+        };
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                message: format!("cannot read: {e}"),
+            })?;
+            let from_file: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.clone(),
+                        message: e.message().to_string(),
+                    })?;
+            // Check keys and types against the schema before merging.
+            RawConfig::deserialize(from_file.clone()).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                message: e.message().to_string(),
+            })?;
+            merge(&mut table, from_file);
+        }
+
+        let mut warnings = Vec::new();
+        for (name, value) in env {
+            if !name.starts_with("WARD_") || NON_KEY_VARIABLES.contains(&name.as_str()) {
+                continue;
+            }
+            let Some((key, kind)) = default_leaves.iter().find(|(k, _)| env_name(k) == *name)
+            else {
+                warnings.push(format!(
+                    "ignoring unknown environment variable {name} (not a configuration key)"
+                ));
+                continue;
+            };
+            let parsed = parse_env_value(key, kind, value)?;
+            set_path(&mut table, key, parsed);
+        }
+
+        let raw = RawConfig::deserialize(table)
+            .map_err(|e| ConfigError::invalid("(environment)", e.message().to_string()))?;
+        let mut config = Self::validate(raw)?;
+        config.warnings = warnings;
+        Ok(config)
+    }
+
+    /// Load from the process environment.
+    pub fn from_process(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load(file, &env)
+    }
+
+    /// Turn raw values into typed ones; the first wrong key stops here.
+    pub fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let (issuer, issuer_url) = validate_issuer(&raw.issuer)?;
+
+        let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
+            ConfigError::invalid(
+                "listen",
+                "expected an address and port such as 127.0.0.1:8080",
+            )
+        })?;
+
+        if raw.data_dir.trim().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+        let data_dir = PathBuf::from(raw.data_dir.trim());
+
+        let database = if raw.database_url.trim().is_empty() {
+            DatabaseUrl::Sqlite(data_dir.join("ward.db"))
+        } else {
+            DatabaseUrl::parse(&raw.database_url)
+                .map_err(|m| ConfigError::invalid("database_url", m))?
+        };
+        let database_pool_size = in_range("database_pool_size", raw.database_pool_size, 1, 256)?;
+
+        let master_key = if !raw.master_key.trim().is_empty() {
+            // Never echo the value: it is the key to every sealed secret.
+            MasterKeySource::Inline(MasterKey::from_base64(raw.master_key.trim()).map_err(
+                |_| ConfigError::invalid("master_key", "expected the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)"),
+            )?)
+        } else if !raw.master_key_file.trim().is_empty() {
+            MasterKeySource::File(PathBuf::from(raw.master_key_file.trim()))
+        } else {
+            MasterKeySource::File(data_dir.join("master.key"))
+        };
+
+        let log_format = match raw.log_format.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::invalid(
+                    "log_format",
+                    format!("`{other}` is not one of: text, json"),
+                ));
+            }
+        };
+        let log_level = raw.log_level.trim().to_string();
+        tracing_subscriber::EnvFilter::try_new(&log_level).map_err(|e| {
+            ConfigError::invalid(
+                "log_level",
+                format!("not a valid filter ({e}); try `info` or `ward=debug,info`"),
+            )
+        })?;
+
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .map(|p| parse_network(p))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let tls = match (raw.tls_cert.trim(), raw.tls_key.trim()) {
+            ("", "") => None,
+            ("", _) => {
+                return Err(ConfigError::invalid(
+                    "tls_cert",
+                    "tls_key is set but tls_cert is not; set both or neither",
+                ));
+            }
+            (_, "") => {
+                return Err(ConfigError::invalid(
+                    "tls_key",
+                    "tls_cert is set but tls_key is not; set both or neither",
+                ));
+            }
+            (cert, key) => {
+                for (name, path) in [("tls_cert", cert), ("tls_key", key)] {
+                    if !Path::new(path).is_file() {
+                        return Err(ConfigError::invalid(
+                            name,
+                            format!("file `{path}` does not exist"),
+                        ));
+                    }
+                }
+                Some(TlsFiles {
+                    cert: cert.into(),
+                    key: key.into(),
+                })
+            }
+        };
+
+        let password = PasswordParams {
+            memory_kib: in_range(
+                "password.memory_kib",
+                raw.password.memory_kib,
+                8 * 1024,
+                4 * 1024 * 1024,
+            )?,
+            iterations: in_range("password.iterations", raw.password.iterations, 1, 100)?,
+            parallelism: in_range("password.parallelism", raw.password.parallelism, 1, 64)?,
+        };
+
+        let tokens = TokenLifetimes {
+            access_token_seconds: in_range(
+                "tokens.access_token_seconds",
+                raw.tokens.access_token_seconds,
+                10,
+                24 * 3600,
+            )?,
+            id_token_seconds: in_range(
+                "tokens.id_token_seconds",
+                raw.tokens.id_token_seconds,
+                10,
+                24 * 3600,
+            )?,
+            refresh_token_seconds: in_range(
+                "tokens.refresh_token_seconds",
+                raw.tokens.refresh_token_seconds,
+                60,
+                365 * 24 * 3600,
+            )?,
+            // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+            authorization_code_seconds: in_range(
+                "tokens.authorization_code_seconds",
+                raw.tokens.authorization_code_seconds,
+                5,
+                600,
+            )?,
+        };
+
+        Ok(Self {
+            issuer,
+            issuer_url,
+            listen,
+            data_dir,
+            database,
+            database_pool_size,
+            migrate_on_start: raw.migrate_on_start,
+            master_key,
+            log_format,
+            log_level,
+            trusted_proxies,
+            tls,
+            password,
+            tokens,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// HSTS is sent when the browser reaches Ward over HTTPS (directly or via a proxy).
+    pub fn serves_https(&self) -> bool {
+        self.tls.is_some() || self.issuer_url.scheme() == "https"
+    }
+}
+
+fn validate_issuer(value: &str) -> Result<(String, Url), ConfigError> {
+    let key = "issuer";
+    let url = Url::parse(value.trim())
+        .map_err(|e| ConfigError::invalid(key, format!("not an absolute URL ({e})")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        // OpenID Connect Discovery 1.0 §3: the issuer has no query or fragment.
+        return Err(ConfigError::invalid(
+            key,
+            "must not have a query or fragment",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::invalid(key, "must not contain credentials"));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| ConfigError::invalid(key, "has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "plain http:// is only allowed for localhost or a loopback address, not `{host}`; \
+                     tokens and session cookies would cross the network unencrypted. Use https:// \
+                     (directly with tls_cert/tls_key, or behind a TLS-terminating proxy)"
+                ),
+            ));
+        }
+        other => {
+            return Err(ConfigError::invalid(
+                key,
+                format!("scheme `{other}` is not http or https"),
+            ));
+        }
+    }
+    let issuer = url.as_str().trim_end_matches('/').to_string();
+    Ok((issuer, url))
+}
+
+/// `localhost`, `*.localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+fn parse_network(value: &str) -> Result<IpNet, ConfigError> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError::invalid(
+                "trusted_proxies",
+                format!("`{value}` is not an IP address or CIDR network (e.g. 10.0.0.0/8)"),
+            )
+        })
+}
+
+fn in_range(key: &str, value: i64, min: i64, max: i64) -> Result<u32, ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{value} is out of range; expected {min} to {max}"),
+        ));
+    }
+    Ok(value as u32)
+}
+
+/// Every leaf key of the defaults, dotted, with its TOML value (which carries the type).
+fn leaves(table: &toml::Table) -> Vec<(String, toml::Value)> {
+    let mut out = Vec::new();
+    for (k, v) in table {
+        match v {
+            toml::Value::Table(t) => {
+                for (sub, leaf) in leaves(t) {
+                    out.push((format!("{k}.{sub}"), leaf));
+                }
+            }
+            other => out.push((k.clone(), other.clone())),
+        }
+    }
+    out
+}
+
+fn parse_env_value(key: &str, kind: &toml::Value, raw: &str) -> Result<toml::Value, ConfigError> {
+    Ok(match kind {
+        toml::Value::String(_) => toml::Value::String(raw.to_string()),
+        toml::Value::Integer(_) => toml::Value::Integer(
+            raw.trim()
+                .parse()
+                .map_err(|_| ConfigError::invalid(key, format!("`{raw}` is not an integer")))?,
+        ),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("`{raw}` is not true or false"),
+                ));
+            }
+        }),
+        toml::Value::Array(_) => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ),
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+fn set_path(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    match dotted.split_once('.') {
+        None => {
+            table.insert(dotted.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let entry = table
+                .entry(head.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(sub) = entry {
+                set_path(sub, rest, value);
+            }
+        }
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_are_a_working_local_setup() {
+        let c = Config::load(Some(write("").path()), &[]).unwrap();
+        assert_eq!(c.issuer, "http://localhost:8080");
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("./ward-data/ward.db"))
+        );
+        assert!(matches!(c.master_key, MasterKeySource::File(ref p) if p.ends_with("master.key")));
+        assert_eq!(
+            c.password,
+            PasswordParams {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+        assert_eq!(c.tokens.authorization_code_seconds, 60);
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let f = write(
+            "issuer = \"https://id.example.org\"\nlisten = \"127.0.0.1:9000\"\n[password]\niterations = 3\n",
+        );
+        let c = Config::load(
+            Some(f.path()),
+            &env(&[
+                ("WARD_LISTEN", "127.0.0.1:9100"),
+                ("WARD_PASSWORD_MEMORY_KIB", "65536"),
+                ("WARD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "https://id.example.org");
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.password.iterations, 3);
+        assert_eq!(c.password.memory_kib, 65536);
+        assert_eq!(c.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn mandated_environment_names_exist() {
+        let c = Config::load(
+            Some(write("").path()),
+            &env(&[
+                ("WARD_ISSUER", "https://login.hospital.example"),
+                ("WARD_DATABASE_URL", "postgres://ward@db/ward"),
+                ("WARD_DATA_DIR", "/var/lib/ward"),
+                ("WARD_LOG_FORMAT", "json"),
+                (
+                    "WARD_MASTER_KEY",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "https://login.hospital.example");
+        assert!(c.database.is_postgres());
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/ward"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(matches!(c.master_key, MasterKeySource::Inline(_)));
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused_with_its_name() {
+        let err = Config::load(Some(write("isuer = \"x\"\n").path()), &[]).unwrap_err();
+        assert!(err.to_string().contains("isuer"), "{err}");
+    }
+
+    #[test]
+    fn malformed_file_is_refused() {
+        let err = Config::load(Some(write("issuer = \n").path()), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = Config::load(
+            Some(write("[password]\niterations = \"two\"\n").path()),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("iterations"), "{err}");
+        let err = Config::load(
+            Some(write("").path()),
+            &env(&[("WARD_PASSWORD_ITERATIONS", "two")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("WARD_PASSWORD_ITERATIONS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plain_http_issuer_is_refused_off_loopback() {
+        for ok in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "https://id.example.org",
+        ] {
+            validate_issuer(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let err = validate_issuer("http://id.example.org").unwrap_err();
+        assert!(
+            err.to_string().contains("issuer") && err.to_string().contains("https"),
+            "{err}"
+        );
+        assert!(validate_issuer("https://id.example.org/?x=1").is_err());
+        assert!(validate_issuer("ftp://id.example.org").is_err());
+    }
+
+    #[test]
+    fn bad_values_name_their_keys() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("WARD_LISTEN", "not-an-address", "listen"),
+            ("WARD_LOG_FORMAT", "xml", "log_format"),
+            ("WARD_MASTER_KEY", "c2hvcnQ=", "master_key"),
+            ("WARD_DATABASE_URL", "mysql://x/y", "database_url"),
+            ("WARD_TRUSTED_PROXIES", "10.0.0.0/99", "trusted_proxies"),
+            ("WARD_PASSWORD_MEMORY_KIB", "1", "password.memory_kib"),
+            (
+                "WARD_TOKENS_AUTHORIZATION_CODE_SECONDS",
+                "3600",
+                "tokens.authorization_code_seconds",
+            ),
+            ("WARD_TLS_CERT", "/nonexistent/cert.pem", "tls_"),
+        ];
+        for (var, value, key) in cases {
+            let err = Config::load(Some(write("").path()), &env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value}: {err}");
+            assert!(
+                !err.to_string().contains("c2hvcnQ"),
+                "the master key must never be echoed"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_ward_variables_are_warned_about() {
+        let c = Config::load(
+            Some(write("").path()),
+            &env(&[("WARD_ISSEUR", "x"), ("WARD_CONFIG", "y")]),
+        )
+        .unwrap();
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("WARD_ISSEUR"));
+    }
+
+    #[test]
+    fn database_urls_choose_the_backend() {
+        assert!(
+            DatabaseUrl::parse("postgresql://u:secret@h/db")
+                .unwrap()
+                .is_postgres()
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./x.db").unwrap(),
+            DatabaseUrl::Sqlite("./x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/w.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/w.db".into())
+        );
+        let redacted = DatabaseUrl::parse("postgres://u:secret@h/db")
+            .unwrap()
+            .redacted();
+        assert!(!redacted.contains("secret"), "{redacted}");
+    }
+}

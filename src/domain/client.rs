@@ -1,0 +1,277 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::InvalidValue;
+use crate::config::is_loopback_host;
+
+/// An OAuth `client_id`: 1-128 visible ASCII characters without spaces
+/// (RFC 6749 Appendix A.1 allows VSCHAR; Ward is stricter to keep ids URL-safe).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let v = value.trim();
+        if v.is_empty() || v.len() > 128 {
+            return Err(InvalidValue::new(
+                "client_id",
+                "must be 1 to 128 characters",
+            ));
+        }
+        if !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+        {
+            return Err(InvalidValue::new(
+                "client_id",
+                "may contain only ASCII letters, digits and . _ - :",
+            ));
+        }
+        Ok(Self(v.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 6749 §2.1 client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    /// Can keep a secret (a server-side web app).
+    Confidential,
+    /// Cannot (a native or browser app); must use PKCE.
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confidential" => Ok(Self::Confidential),
+            "public" => Ok(Self::Public),
+            _ => Err(InvalidValue::new(
+                "client_type",
+                format!("`{s}` is not confidential or public"),
+            )),
+        }
+    }
+}
+
+/// Grant types Ward implements. `password` and `implicit` are deliberately absent (RFC 9700 §2.4, §2.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "authorization_code" => Ok(Self::AuthorizationCode),
+            "refresh_token" => Ok(Self::RefreshToken),
+            "client_credentials" => Ok(Self::ClientCredentials),
+            "password" | "implicit" => Err(InvalidValue::new(
+                "grant_type",
+                format!("`{s}` is not supported (OAuth 2.0 Security BCP, RFC 9700)"),
+            )),
+            _ => Err(InvalidValue::new(
+                "grant_type",
+                format!(
+                    "`{s}` is not one of authorization_code, refresh_token, client_credentials"
+                ),
+            )),
+        }
+    }
+}
+
+/// One scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let valid = !value.is_empty()
+            && value.len() <= 128
+            && value
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if !valid {
+            return Err(InvalidValue::new(
+                "scope",
+                format!("`{value}` is not a valid scope token"),
+            ));
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    /// A space-separated list; duplicates are dropped, order kept.
+    pub fn parse_list(value: &str) -> Result<Vec<Self>, InvalidValue> {
+        let mut out: Vec<Self> = Vec::new();
+        for token in value.split(' ').filter(|t| !t.is_empty()) {
+            let s = Self::parse(token)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A registered redirect URI.
+///
+/// RFC 6749 §3.1.2: absolute, no fragment. RFC 9700 §2.1 / RFC 8252 §7-8: https,
+/// or http only to a loopback host, or a private-use scheme (reverse domain name,
+/// containing a dot) for native apps. Schemes a browser would execute are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub const MAX_LEN: usize = 2048;
+
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let err = |m: &str| InvalidValue::new("redirect_uri", format!("`{value}` {m}"));
+        if value.len() > Self::MAX_LEN {
+            return Err(InvalidValue::new(
+                "redirect_uri",
+                format!("must be at most {} bytes", Self::MAX_LEN),
+            ));
+        }
+        let url = Url::parse(value).map_err(|_| err("is not an absolute URI"))?;
+        if url.fragment().is_some() || value.contains('#') {
+            return Err(err("must not contain a fragment (RFC 6749 §3.1.2)"));
+        }
+        match url.scheme() {
+            "https" => {
+                if url.host_str().is_none_or(str::is_empty) {
+                    return Err(err("has no host"));
+                }
+            }
+            "http" => {
+                let host = url.host_str().unwrap_or_default();
+                if !is_loopback_host(host) {
+                    return Err(err(
+                        "uses plain http on a non-loopback host; use https (RFC 9700 §2.6)",
+                    ));
+                }
+            }
+            "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ws" | "wss"
+            | "ftp" => {
+                return Err(err("uses a scheme that cannot be a redirect target"));
+            }
+            scheme if scheme.contains('.') => {}
+            _ => {
+                return Err(err(
+                    "uses a custom scheme that is not a reverse domain name (e.g. org.example.app:/cb, RFC 8252 §7.1)",
+                ));
+            }
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_follow_the_rfcs() {
+        for ok in [
+            "https://app.example.org/callback",
+            "http://127.0.0.1:4000/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "org.example.app:/oauth2redirect",
+        ] {
+            RedirectUri::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            ("/callback", "absolute"),
+            ("https://app.example.org/cb#frag", "fragment"),
+            ("http://app.example.org/cb", "plain http"),
+            ("javascript:alert(1)", "scheme"),
+            ("myapp:/cb", "reverse domain"),
+        ] {
+            let err = RedirectUri::parse(bad).unwrap_err();
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+        assert!(RedirectUri::parse(&format!("https://a.org/{}", "x".repeat(3000))).is_err());
+    }
+
+    #[test]
+    fn scopes_follow_rfc6749_syntax() {
+        let s = Scope::parse_list("openid  profile openid email").unwrap();
+        assert_eq!(
+            s.iter().map(Scope::as_str).collect::<Vec<_>>(),
+            ["openid", "profile", "email"]
+        );
+        assert!(Scope::parse("bad\"quote").is_err());
+        assert!(Scope::parse("back\\slash").is_err());
+    }
+
+    #[test]
+    fn unsafe_grants_are_refused_with_a_reason() {
+        assert!(
+            "password"
+                .parse::<GrantType>()
+                .unwrap_err()
+                .to_string()
+                .contains("RFC 9700")
+        );
+        assert_eq!(
+            "refresh_token".parse::<GrantType>().unwrap(),
+            GrantType::RefreshToken
+        );
+    }
+
+    #[test]
+    fn client_ids_are_checked() {
+        assert!(ClientId::parse("ehr-portal").is_ok());
+        assert!(ClientId::parse("").is_err());
+        assert!(ClientId::parse("has space").is_err());
+        assert!(ClientId::parse(&"a".repeat(129)).is_err());
+    }
+}

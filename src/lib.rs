@@ -1,0 +1,16 @@
+//! Ward: an OpenID Connect identity and MFA authorization server for healthcare.
+//!
+//! Data flows one way: `web` (HTTP edge) -> `manage` / protocol logic -> `storage`.
+//! See docs/architecture.md for the module map and the conventions.
+
+pub mod app;
+pub mod audit;
+pub mod authn;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod manage;
+pub mod storage;
+pub mod web;

@@ -1,0 +1,113 @@
+//! Reading and verifying the audit trail.
+
+use serde::Serialize;
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, AuditRecord, ChainVerifier, Outcome, VerifyFailure};
+use crate::storage;
+
+use super::ManageError;
+
+const PAGE: i64 = 1_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub verified: u64,
+    pub pending: i64,
+    pub ok: bool,
+    pub first_bad_id: Option<i64>,
+    pub first_bad_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// Seal what is pending, then walk the whole chain. The walk itself is read-only
+/// and pages through the table, so it runs in constant memory.
+pub fn verify(ctx: &AppContext, actor: &str) -> Result<VerifyReport, ManageError> {
+    seal_all(ctx)?;
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    let mut failure: Option<VerifyFailure> = None;
+    'pages: loop {
+        let page = storage::audit::sealed_after(&mut *ctx.db.conn()?, after, PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        for r in &page {
+            if let Err(f) = verifier.check(r) {
+                failure = Some(f);
+                break 'pages;
+            }
+            after = r.seq.unwrap_or(after);
+        }
+    }
+    let pending = storage::audit::count_pending(&mut *ctx.db.conn()?)?;
+    let report = VerifyReport {
+        verified: verifier.verified,
+        pending,
+        ok: failure.is_none(),
+        first_bad_id: failure.as_ref().map(|f| f.id),
+        first_bad_seq: failure.as_ref().map(|f| f.seq),
+        problem: failure.map(|f| f.problem),
+    };
+    let mut e = AuditEvent::new(
+        ctx.clock.now_ms(),
+        actor,
+        "audit.verify",
+        if report.ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+    )
+    .detail("verified", report.verified);
+    if let Some(id) = report.first_bad_id {
+        e = e.reason("chain_broken").detail("first_bad_id", id);
+    }
+    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    Ok(report)
+}
+
+/// Seal every pending record now (the CLI does this after each command).
+pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
+    let mut total = 0;
+    loop {
+        let n = storage::audit::seal_pending(&mut *ctx.db.conn()?, PAGE, ctx.clock.now_ms())?;
+        total += n;
+        if n < PAGE as usize {
+            return Ok(total);
+        }
+    }
+}
+
+pub fn tail(ctx: &AppContext, actor: &str, n: i64) -> Result<Vec<AuditRecord>, ManageError> {
+    let records = storage::audit::tail(&mut *ctx.db.conn()?, n.clamp(1, 10_000))?;
+    let e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.read", Outcome::Success)
+        .detail("count", records.len());
+    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    Ok(records)
+}
+
+/// Stream every record in insertion order to `sink`, one page at a time.
+pub fn export(
+    ctx: &AppContext,
+    actor: &str,
+    mut sink: impl FnMut(&AuditRecord) -> std::io::Result<()>,
+) -> Result<u64, ManageError> {
+    let mut after = 0;
+    let mut count = 0u64;
+    loop {
+        let page = storage::audit::after_id(&mut *ctx.db.conn()?, after, PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        for r in &page {
+            sink(r).map_err(|e| ManageError::Internal(format!("cannot write the export: {e}")))?;
+            after = r.id;
+            count += 1;
+        }
+    }
+    let e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.export", Outcome::Success)
+        .detail("count", count);
+    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    Ok(count)
+}

@@ -1,0 +1,190 @@
+//! Signing-key lifecycle and master-key rotation.
+
+use serde::Serialize;
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::clock::Millis;
+use crate::crypto::keyring::Keyring;
+use crate::crypto::signing::{self, Algorithm, SigningKeyMaterial};
+use crate::storage::secrets::{self, signing_key_context};
+use crate::storage::signing_keys::{self, ACTIVE, StoredSigningKey};
+use crate::storage::{self, AnyConnection, StorageError};
+
+use super::{ManageError, audited};
+
+/// Extra time a retired key stays published beyond the longest token lifetime,
+/// for clock skew and caches of the JWKS.
+const PUBLISH_GRACE_MS: Millis = 5 * 60 * 1000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    /// `active`, `retired` (still published) or `expired` (no longer published).
+    pub state: String,
+    pub created_at: Millis,
+    pub retired_at: Option<Millis>,
+    pub publish_until: Option<Millis>,
+}
+
+fn info(k: &StoredSigningKey, now: Millis) -> KeyInfo {
+    let state = match (k.state.as_str(), k.publish_until) {
+        (ACTIVE, _) => "active",
+        (_, Some(until)) if until > now => "retired",
+        _ => "expired",
+    };
+    KeyInfo {
+        kid: k.kid.clone(),
+        alg: k.alg.clone(),
+        state: state.to_string(),
+        created_at: k.created_at,
+        retired_at: k.retired_at,
+        publish_until: k.publish_until,
+    }
+}
+
+fn seal(keyring: &Keyring, key: &SigningKeyMaterial, now: Millis) -> StoredSigningKey {
+    StoredSigningKey {
+        kid: key.kid.clone(),
+        alg: key.alg.as_str().to_string(),
+        state: ACTIVE.to_string(),
+        private_key_sealed: keyring.seal(&signing_key_context(&key.kid), &key.private_pkcs8_der),
+        public_jwk: key.public_jwk.to_string(),
+        created_at: now,
+        retired_at: None,
+        publish_until: None,
+    }
+}
+
+fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
+}
+
+/// First start: make sure an ES256 and an RS256 key are active.
+/// Several nodes starting together may race; the unique index on active keys
+/// per algorithm lets exactly one win, and the others simply find its key.
+pub fn ensure_active_keys(ctx: &AppContext) -> Result<Vec<String>, ManageError> {
+    let mut created = Vec::new();
+    for alg in Algorithm::ALL {
+        if signing_keys::active(&mut *ctx.db.conn()?, alg.as_str())?.is_some() {
+            continue;
+        }
+        let key = signing::generate(alg)?;
+        let now = ctx.clock.now_ms();
+        let stored = seal(&ctx.keyring, &key, now);
+        let result = ctx.db.transaction(|c| {
+            signing_keys::insert(c, &stored)?;
+            storage::audit::append(
+                c,
+                &event(ctx, "system", "signing_key.create")
+                    .detail("kid", key.kid.as_str())
+                    .detail("alg", alg.as_str())
+                    .reason("initial_key"),
+            )
+        });
+        match result {
+            Ok(()) => created.push(key.kid),
+            Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(created)
+}
+
+pub fn list(ctx: &AppContext, actor: &str) -> Result<Vec<KeyInfo>, ManageError> {
+    let now = ctx.clock.now_ms();
+    ctx.db.transaction(|c| {
+        let keys = signing_keys::list(c)?;
+        storage::audit::append(
+            c,
+            &event(ctx, actor, "signing_key.list").detail("count", keys.len()),
+        )?;
+        Ok(keys.iter().map(|k| info(k, now)).collect())
+    })
+}
+
+/// Create a new active key for `alg`; the previous one is retired but stays
+/// published until every token it signed has expired.
+pub fn rotate(
+    ctx: &AppContext,
+    actor: &str,
+    alg: Algorithm,
+) -> Result<(KeyInfo, Option<KeyInfo>), ManageError> {
+    let refusal = || event(ctx, actor, "signing_key.rotate").detail("alg", alg.as_str());
+    audited(ctx, refusal, || {
+        let key = signing::generate(alg)?;
+        let now = ctx.clock.now_ms();
+        let publish_until = now
+            + i64::from(ctx.config.tokens.longest_signed_token_seconds()) * 1000
+            + PUBLISH_GRACE_MS;
+        let stored = seal(&ctx.keyring, &key, now);
+        ctx.db.transaction(|c| {
+            let previous = signing_keys::active(c, alg.as_str())?;
+            if let Some(prev) = &previous {
+                signing_keys::retire(c, &prev.kid, now, publish_until)?;
+            }
+            signing_keys::insert(c, &stored)?;
+            let mut e = event(ctx, actor, "signing_key.rotate")
+                .detail("kid", key.kid.as_str())
+                .detail("alg", alg.as_str());
+            if let Some(prev) = &previous {
+                e = e
+                    .detail("retired_kid", prev.kid.as_str())
+                    .detail("publish_until", publish_until);
+            }
+            storage::audit::append(c, &e)?;
+            let retired = match &previous {
+                Some(p) => signing_keys::list(c)?
+                    .into_iter()
+                    .find(|k| k.kid == p.kid)
+                    .map(|k| info(&k, now)),
+                None => None,
+            };
+            Ok((info(&stored, now), retired))
+        })
+    })
+}
+
+/// The active key for `alg`, opened with the keyring (for signing tokens).
+pub fn load_active(ctx: &AppContext, alg: Algorithm) -> Result<SigningKeyMaterial, ManageError> {
+    let stored = signing_keys::active(&mut *ctx.db.conn()?, alg.as_str())?
+        .ok_or_else(|| ManageError::NotFound(format!("no active {alg} signing key")))?;
+    open(&ctx.keyring, &stored)
+}
+
+fn open(keyring: &Keyring, stored: &StoredSigningKey) -> Result<SigningKeyMaterial, ManageError> {
+    let alg: Algorithm = stored.alg.parse()?;
+    let der = keyring.open(
+        &signing_key_context(&stored.kid),
+        &stored.private_key_sealed,
+    )?;
+    Ok(signing::from_pkcs8_der(
+        alg,
+        zeroize::Zeroizing::new(der.to_vec()),
+    )?)
+}
+
+/// Re-seal every stored secret under `next`, and record it. Returns the count.
+/// The caller persists `next` only after this commits (see `cli::keys`).
+pub fn rotate_master(ctx: &AppContext, actor: &str, next: &Keyring) -> Result<usize, ManageError> {
+    let now = ctx.clock.now_ms();
+    let refusal = || {
+        event(ctx, actor, "master_key.rotate")
+            .detail("from", ctx.keyring.key_id())
+            .detail("to", next.key_id())
+    };
+    audited(ctx, refusal, || {
+        ctx.db.transaction(|c: &mut AnyConnection| {
+            let count = secrets::reseal_all(c, &ctx.keyring, next, now)?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "master_key.rotate")
+                    .detail("from", ctx.keyring.key_id())
+                    .detail("to", next.key_id())
+                    .detail("resealed", count),
+            )?;
+            Ok(count)
+        })
+    })
+}

@@ -1,0 +1,92 @@
+//! Administrative operations on users, clients, keys and the audit trail.
+//!
+//! Each operation validates its input, makes its change and writes its audit
+//! record in one transaction, and is shared by the CLI today and the admin API
+//! later. No HTTP and no SQL here.
+
+pub mod audit_log;
+pub mod clients;
+pub mod keys;
+pub mod users;
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::authn::password::{PasswordError, PasswordPolicyError};
+use crate::crypto::keyring::KeyringError;
+use crate::crypto::signing::SigningError;
+use crate::domain::InvalidValue;
+use crate::storage::secrets::ResealError;
+use crate::storage::{self, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    #[error(transparent)]
+    Policy(#[from] PasswordPolicyError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    #[error(transparent)]
+    Reseal(#[from] ResealError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<PasswordError> for ManageError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Policy(p) => Self::Policy(p),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ManageError {
+    /// A stable reason code for the audit record of a refused operation.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_input",
+            Self::Policy(PasswordPolicyError::TooShort) => "password_too_short",
+            Self::Policy(PasswordPolicyError::TooLong) => "password_too_long",
+            Self::Policy(PasswordPolicyError::Common) => "password_common",
+            Self::Conflict(_) => "duplicate",
+            Self::NotFound(_) => "not_found",
+            _ => "internal_error",
+        }
+    }
+}
+
+/// Record a refused operation in its own transaction (the operation itself wrote
+/// nothing). Best effort: if the database is down, the original error matters more.
+pub(crate) fn audit_refusal(ctx: &AppContext, event: AuditEvent, error: &ManageError) {
+    let event = AuditEvent {
+        outcome: Outcome::Failure,
+        reason: Some(error.reason_code().to_string()),
+        ..event
+    };
+    let result = ctx.db.transaction(|c| storage::audit::append(c, &event));
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not record a refused operation in the audit trail");
+    }
+}
+
+/// Run an operation; if it fails, record the refusal.
+pub(crate) fn audited<T>(
+    ctx: &AppContext,
+    refusal: impl FnOnce() -> AuditEvent,
+    op: impl FnOnce() -> Result<T, ManageError>,
+) -> Result<T, ManageError> {
+    op().inspect_err(|e| {
+        if !matches!(e, ManageError::Storage(StorageError::Unavailable(_))) {
+            audit_refusal(ctx, refusal(), e);
+        }
+    })
+}

@@ -1,0 +1,159 @@
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::domain::{DisplayName, Email, UserId, UserStatus, Username};
+use crate::storage::users::{self, NewUser, User};
+use crate::storage::{self, StorageError};
+
+use super::{ManageError, audited};
+
+pub struct NewUserInput {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// `None` creates an account without a password (it will sign in with a passkey).
+    pub password: Option<String>,
+}
+
+fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
+}
+
+pub fn add(ctx: &AppContext, actor: &str, input: NewUserInput) -> Result<User, ManageError> {
+    let refusal = || event(ctx, actor, "user.create").detail("username", input.username.clone());
+    audited(ctx, refusal, || {
+        let username = Username::parse(&input.username)?;
+        let email = input.email.as_deref().map(Email::parse).transpose()?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()?;
+        let hash = input
+            .password
+            .as_deref()
+            .map(|p| ctx.passwords.hash(p))
+            .transpose()?;
+        let id = UserId::generate();
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            users::insert(
+                c,
+                &NewUser {
+                    id: id.as_str(),
+                    username: username.as_str(),
+                    email: email.as_ref().map(Email::as_str),
+                    email_verified: false,
+                    display_name: display_name.as_ref().map(DisplayName::as_str),
+                    status: UserStatus::Active.as_str(),
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .map_err(|e| match e {
+                StorageError::Conflict(_) => {
+                    ManageError::Conflict(format!("the username `{username}` is already taken"))
+                }
+                other => other.into(),
+            })?;
+            if let Some(hash) = &hash {
+                users::set_password_hash(c, &id, hash, now)?;
+            }
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "user.create")
+                    .subject(id.as_str())
+                    .detail("username", username.as_str())
+                    .detail("password", hash.is_some()),
+            )?;
+            users::find_by_id(c, &id)?
+                .ok_or_else(|| ManageError::Internal("the new user vanished".into()))
+        })
+    })
+}
+
+/// Find by id or username.
+pub fn find(ctx: &AppContext, ident: &str) -> Result<User, ManageError> {
+    let mut c = ctx.db.conn()?;
+    let found = match UserId::parse(ident) {
+        Some(id) => users::find_by_id(&mut c, &id)?,
+        None => match Username::parse(ident) {
+            Ok(name) => users::find_by_username(&mut c, name.as_str())?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| ManageError::NotFound(format!("no user `{ident}`")))
+}
+
+pub fn show(ctx: &AppContext, actor: &str, ident: &str) -> Result<User, ManageError> {
+    let refusal = || event(ctx, actor, "user.view").detail("query", ident);
+    audited(ctx, refusal, || {
+        let user = find(ctx, ident)?;
+        ctx.db.transaction(|c| {
+            storage::audit::append(c, &event(ctx, actor, "user.view").subject(user.id.as_str()))
+        })?;
+        Ok(user)
+    })
+}
+
+pub fn list(
+    ctx: &AppContext,
+    actor: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, ManageError> {
+    let list = ctx.db.transaction(|c| {
+        let list = users::list(c, after, limit.clamp(1, 10_000))?;
+        storage::audit::append(
+            c,
+            &event(ctx, actor, "user.list").detail("count", list.len()),
+        )?;
+        Ok::<_, ManageError>(list)
+    })?;
+    Ok(list)
+}
+
+pub fn set_status(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+    status: UserStatus,
+) -> Result<User, ManageError> {
+    let kind = match status {
+        UserStatus::Active => "user.enable",
+        UserStatus::Disabled => "user.disable",
+    };
+    let refusal = || event(ctx, actor, kind).detail("query", ident);
+    audited(ctx, refusal, || {
+        let user = find(ctx, ident)?;
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            users::set_status(c, &user.id, status, now)?;
+            storage::audit::append(c, &event(ctx, actor, kind).subject(user.id.as_str()))?;
+            users::find_by_id(c, &user.id)?
+                .ok_or_else(|| ManageError::NotFound(format!("no user `{ident}`")))
+        })
+    })
+}
+
+pub fn set_password(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+    password: &str,
+) -> Result<User, ManageError> {
+    let refusal = || event(ctx, actor, "user.set_password").detail("query", ident);
+    audited(ctx, refusal, || {
+        let user = find(ctx, ident)?;
+        let hash = ctx.passwords.hash(password)?;
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            users::set_password_hash(c, &user.id, &hash, now)?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "user.set_password").subject(user.id.as_str()),
+            )?;
+            Ok::<_, ManageError>(())
+        })?;
+        Ok(user)
+    })
+}

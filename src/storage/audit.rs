@@ -1,0 +1,210 @@
+//! The audit_events table: append inside the caller's transaction, seal in
+//! batches, read back in chain order.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::schema::audit_events::dsl;
+use super::schema::ward_meta;
+use super::{AnyConnection, StorageError};
+use crate::audit::chain::{GENESIS_HASH, record_hash};
+use crate::audit::{AuditEvent, AuditRecord};
+use crate::clock::Millis;
+
+/// PostgreSQL advisory lock held by the node sealing a batch: one sealer at a time per database.
+const PG_SEALER_LOCK: i64 = 0x5741_5244_0002;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = super::schema::audit_events)]
+struct Row {
+    id: i64,
+    recorded_at: i64,
+    actor: String,
+    subject_user: Option<String>,
+    client_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    event_type: String,
+    outcome: String,
+    reason: Option<String>,
+    details: String,
+    seq: Option<i64>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl From<Row> for AuditRecord {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            recorded_at: r.recorded_at,
+            actor: r.actor,
+            subject_user: r.subject_user,
+            client_id: r.client_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            event_type: r.event_type,
+            outcome: r.outcome,
+            reason: r.reason,
+            details: r.details,
+            seq: r.seq,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+/// Record an event in the caller's transaction (unchained until sealed).
+pub fn append(conn: &mut AnyConnection, e: &AuditEvent) -> Result<(), StorageError> {
+    diesel::insert_into(dsl::audit_events)
+        .values((
+            dsl::recorded_at.eq(e.recorded_at),
+            dsl::actor.eq(&e.actor),
+            dsl::subject_user.eq(e.subject_user.as_deref()),
+            dsl::client_id.eq(e.client_id.as_deref()),
+            dsl::ip.eq(e.ip.as_deref()),
+            dsl::user_agent.eq(e.user_agent.as_deref()),
+            dsl::event_type.eq(&e.event_type),
+            dsl::outcome.eq(e.outcome.as_str()),
+            dsl::reason.eq(e.reason.as_deref()),
+            dsl::details.eq(e.details_json()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// Chain up to `limit` pending records, oldest first, in one transaction.
+///
+/// Returns how many were sealed; 0 when nothing is pending or another node holds
+/// the sealer lock. On PostgreSQL the lock is a transaction-scoped advisory lock;
+/// on SQLite the first statement writes the sealer's row in `ward_meta`, which
+/// takes the database write lock. The UNIQUE constraint on `seq` is the last
+/// line of defence: a second sealer could never fork the chain, only fail.
+pub fn seal_pending(
+    conn: &mut AnyConnection,
+    limit: i64,
+    now: Millis,
+) -> Result<usize, StorageError> {
+    conn.transaction::<usize, StorageError, _>(|c| {
+        match c {
+            AnyConnection::Postgres(pg) => {
+                let got: Locked = diesel::sql_query(format!(
+                    "SELECT pg_try_advisory_xact_lock({PG_SEALER_LOCK}) AS locked"
+                ))
+                .get_result(pg)?;
+                if !got.locked {
+                    return Ok(0);
+                }
+            }
+            AnyConnection::Sqlite(_) => {
+                diesel::update(ward_meta::table.find("audit_sealer"))
+                    .set(ward_meta::updated_at.eq(now))
+                    .execute(c)?;
+            }
+        }
+        let pending: Vec<AuditRecord> = dsl::audit_events
+            .filter(dsl::seq.is_null())
+            .order(dsl::id.asc())
+            .limit(limit)
+            .select(Row::as_select())
+            .load(c)?
+            .into_iter()
+            .map(AuditRecord::from)
+            .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let head: Option<(Option<i64>, Option<String>)> = dsl::audit_events
+            .filter(dsl::seq.is_not_null())
+            .order(dsl::seq.desc())
+            .select((dsl::seq, dsl::hash))
+            .first(c)
+            .optional()?;
+        let (mut seq, mut prev) = match head {
+            Some((Some(s), Some(h))) => (s, h),
+            Some(_) => return Err(StorageError::Corrupt("the chain head has no hash".into())),
+            None => (0, GENESIS_HASH.to_string()),
+        };
+        for record in &pending {
+            seq += 1;
+            let hash = record_hash(&prev, record, seq);
+            diesel::update(dsl::audit_events.find(record.id))
+                .set((
+                    dsl::seq.eq(Some(seq)),
+                    dsl::prev_hash.eq(Some(&prev)),
+                    dsl::hash.eq(Some(&hash)),
+                ))
+                .execute(c)?;
+            prev = hash;
+        }
+        Ok(pending.len())
+    })
+}
+
+/// Sealed records with `seq > after`, in chain order.
+pub fn sealed_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    Ok(dsl::audit_events
+        .filter(dsl::seq.gt(after))
+        .order(dsl::seq.asc())
+        .limit(limit)
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRecord::from)
+        .collect())
+}
+
+/// All records with `id > after`, in insertion order (export).
+pub fn after_id(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    Ok(dsl::audit_events
+        .filter(dsl::id.gt(after))
+        .order(dsl::id.asc())
+        .limit(limit)
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRecord::from)
+        .collect())
+}
+
+/// The newest `n` records, oldest first.
+pub fn tail(conn: &mut AnyConnection, n: i64) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut rows: Vec<AuditRecord> = dsl::audit_events
+        .order(dsl::id.desc())
+        .limit(n)
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRecord::from)
+        .collect();
+    rows.reverse();
+    Ok(rows)
+}
+
+pub fn count_pending(conn: &mut AnyConnection) -> Result<i64, StorageError> {
+    Ok(dsl::audit_events
+        .filter(dsl::seq.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Used by tests and by operators to prove the table refuses edits.
+pub fn try_raw(conn: &mut AnyConnection, sql: &str) -> Result<(), StorageError> {
+    conn.batch_execute(sql)?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! OAuth clients (relying parties).
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::clients;
+use super::{AnyConnection, StorageError, conflict_as, from_json_list, to_json_list};
+use crate::clock::Millis;
+use crate::domain::ClientType;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = clients)]
+struct ClientRow {
+    id: String,
+    name: String,
+    client_type: String,
+    secret_hash: Option<String>,
+    redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A client as stored. The secret is only ever present as its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StorageError;
+    fn try_from(r: ClientRow) -> Result<Self, StorageError> {
+        Ok(Self {
+            client_type: r
+                .client_type
+                .parse()
+                .map_err(|_| StorageError::Corrupt("clients.client_type".into()))?,
+            redirect_uris: from_json_list("clients.redirect_uris", &r.redirect_uris)?,
+            grant_types: from_json_list("clients.grant_types", &r.grant_types)?,
+            scopes: from_json_list("clients.scopes", &r.scopes)?,
+            id: r.id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageError> {
+    diesel::insert_into(clients::table)
+        .values((
+            clients::id.eq(&client.id),
+            clients::name.eq(&client.name),
+            clients::client_type.eq(client.client_type.as_str()),
+            clients::secret_hash.eq(client.secret_hash.as_deref()),
+            clients::redirect_uris.eq(to_json_list(&client.redirect_uris)),
+            clients::grant_types.eq(to_json_list(&client.grant_types)),
+            clients::scopes.eq(to_json_list(&client.scopes)),
+            clients::created_at.eq(client.created_at),
+            clients::updated_at.eq(client.updated_at),
+        ))
+        .execute(conn)
+        .map_err(conflict_as("a client with that client_id"))?;
+    Ok(())
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>, StorageError> {
+    clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Client::try_from)
+        .transpose()
+}
+
+pub fn list(conn: &mut AnyConnection) -> Result<Vec<Client>, StorageError> {
+    clients::table
+        .select(ClientRow::as_select())
+        .order(clients::id.asc())
+        .load(conn)?
+        .into_iter()
+        .map(Client::try_from)
+        .collect()
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StorageError> {
+    let n = diesel::delete(clients::table.find(id)).execute(conn)?;
+    if n == 0 {
+        Err(StorageError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! Connections and the pool. The backend is chosen from the URL scheme here, not
+//! by diesel's `MultiConnection::establish` (which tries each backend in turn and
+//! reports only the last failure): an unreachable PostgreSQL server is reported
+//! as exactly that.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+
+use super::StorageError;
+use crate::config::DatabaseUrl;
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl AnyConnection {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+// SQLite: WAL so readers never block the writer, foreign keys enforced, a busy
+// timeout so concurrent writers wait instead of failing, and FULL sync so a
+// committed audit record survives a power cut.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
+
+fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
+    match url {
+        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(AnyConnection::Postgres),
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.to_str().ok_or_else(|| {
+                ConnectionError::InvalidConnectionUrl("the SQLite path is not valid UTF-8".into())
+            })?;
+            let mut conn = SqliteConnection::establish(path)?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+    }
+}
+
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// A pool of connections to one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<Manager>,
+    url: DatabaseUrl,
+}
+
+/// Marks a transaction rolled back because the closure returned its own error.
+enum Abort {
+    Diesel(diesel::result::Error),
+    Caller,
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Diesel(e)
+    }
+}
+
+impl Database {
+    /// Connect once directly (so a failure says why), then build the pool.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StorageError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let mut first = establish(url).map_err(|e| {
+            StorageError::Unavailable(format!("{}: {}", url.redacted(), e.to_string().trim()))
+        })?;
+        if let AnyConnection::Sqlite(c) = &mut first {
+            // Persistent for the database file; set once.
+            c.batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| StorageError::Unavailable(format!("{}: {e}", url.redacted())))?;
+        }
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(Manager { url: url.clone() });
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.is_postgres()
+    }
+
+    /// A connection from the pool (blocking).
+    pub fn conn(&self) -> Result<PooledConnection<Manager>, StorageError> {
+        self.pool
+            .get()
+            .map_err(|e: r2d2::PoolError| StorageError::Unavailable(e.to_string()))
+    }
+
+    /// Run `f` in one transaction: everything it wrote commits together, or nothing does.
+    pub fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StorageError>,
+    {
+        let mut conn = self.conn()?;
+        let mut caller_error = None;
+        let result = conn.transaction::<T, Abort, _>(|c| {
+            f(c).map_err(|e| {
+                caller_error = Some(e);
+                Abort::Caller
+            })
+        });
+        match result {
+            Ok(v) => Ok(v),
+            Err(Abort::Caller) => {
+                Err(caller_error.unwrap_or_else(|| StorageError::NotFound.into()))
+            }
+            Err(Abort::Diesel(e)) => Err(StorageError::from(e).into()),
+        }
+    }
+
+    /// Run blocking database work on the blocking pool, never on an async worker.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Database) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|_| StorageError::Unavailable("database worker interrupted".into()))?
+    }
+
+    /// Is the database answering? Used by `/readyz`; waits at most `timeout`.
+    pub fn ping(&self, timeout: Duration) -> bool {
+        match self.pool.get_timeout(timeout) {
+            Ok(mut c) => c.batch_execute("SELECT 1").is_ok(),
+            Err(_) => false,
+        }
+    }
+}

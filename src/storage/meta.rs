@@ -1,0 +1,48 @@
+//! `ward_meta`: a few named values (the master-key check value, the sealer's lock row).
+
+use diesel::prelude::*;
+
+use super::schema::ward_meta::dsl;
+use super::{AnyConnection, StorageError};
+
+pub const MASTER_KEY_CHECK: &str = "master_key_check";
+
+pub fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<String>, StorageError> {
+    Ok(dsl::ward_meta
+        .find(key)
+        .select(dsl::value)
+        .first::<String>(conn)
+        .optional()?)
+}
+
+/// Like [`get`], but a database that has no schema yet reads as empty.
+pub fn get_if_schema_exists(
+    conn: &mut AnyConnection,
+    key: &str,
+) -> Result<Option<String>, StorageError> {
+    match get(conn, key) {
+        Ok(v) => Ok(v),
+        Err(StorageError::Query(diesel::result::Error::DatabaseError(_, info)))
+            if info.message().contains("ward_meta") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn put(conn: &mut AnyConnection, key: &str, value: &str, now: i64) -> Result<(), StorageError> {
+    let updated = diesel::update(dsl::ward_meta.find(key))
+        .set((dsl::value.eq(value), dsl::updated_at.eq(now)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(dsl::ward_meta)
+            .values((
+                dsl::key.eq(key),
+                dsl::value.eq(value),
+                dsl::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Persistence with diesel on SQLite (embedded default) or PostgreSQL.
+//!
+//! The only module that imports diesel. Repository functions take
+//! `&mut AnyConnection` so that a change and its audit record share one
+//! transaction ([`Database::transaction`]); callers in async code go through
+//! [`Database::run`], which moves the work to the blocking pool.
+
+pub mod audit;
+pub mod clients;
+pub mod connection;
+pub mod meta;
+pub mod migrations;
+pub mod schema;
+pub mod secrets;
+pub mod signing_keys;
+pub mod users;
+
+pub use connection::{AnyConnection, Database};
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What can go wrong in storage, with nothing of SQL in the message shown to users.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database error")]
+    Query(#[source] DieselError),
+}
+
+impl From<DieselError> for StorageError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::Conflict("a record with that key")
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// Map a unique violation to a conflict that names what was duplicated.
+pub(crate) fn conflict_as(what: &'static str) -> impl Fn(DieselError) -> StorageError {
+    move |e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            StorageError::Conflict(what)
+        }
+        other => other.into(),
+    }
+}
+
+/// JSON text column holding a list of strings.
+pub(crate) fn to_json_list(values: &[String]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn from_json_list(column: &str, text: &str) -> Result<Vec<String>, StorageError> {
+    serde_json::from_str(text)
+        .map_err(|_| StorageError::Corrupt(format!("{column} is not a JSON list")))
+}

@@ -1,0 +1,168 @@
+//! Users and their password credentials.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{password_credentials, users};
+use super::{AnyConnection, StorageError, conflict_as};
+use crate::clock::Millis;
+use crate::domain::{UserId, UserStatus};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    username: String,
+    email: Option<String>,
+    email_verified: bool,
+    display_name: Option<String>,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    pub status: UserStatus,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StorageError;
+    fn try_from(r: UserRow) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: UserId::parse(&r.id)
+                .ok_or_else(|| StorageError::Corrupt("users.id is not a UUID".into()))?,
+            status: r
+                .status
+                .parse()
+                .map_err(|_| StorageError::Corrupt("users.status".into()))?,
+            username: r.username,
+            email: r.email,
+            email_verified: r.email_verified,
+            display_name: r.display_name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub display_name: Option<&'a str>,
+    pub status: &'a str,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut AnyConnection, user: &NewUser<'_>) -> Result<(), StorageError> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map_err(conflict_as("a user with that username"))?;
+    Ok(())
+}
+
+pub fn find_by_id(conn: &mut AnyConnection, id: &UserId) -> Result<Option<User>, StorageError> {
+    users::table
+        .find(id.as_str())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub fn find_by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<User>, StorageError> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// Users ordered by username, after `after` (keyset paging).
+pub fn list(
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, StorageError> {
+    let mut q = users::table
+        .select(UserRow::as_select())
+        .order(users::username.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(users::username.gt(after.to_string()));
+    }
+    q.load(conn)?.into_iter().map(User::try_from).collect()
+}
+
+pub fn set_status(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    status: UserStatus,
+    now: Millis,
+) -> Result<(), StorageError> {
+    let n = diesel::update(users::table.find(id.as_str()))
+        .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
+        .execute(conn)?;
+    if n == 0 {
+        Err(StorageError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn password_hash(
+    conn: &mut AnyConnection,
+    id: &UserId,
+) -> Result<Option<String>, StorageError> {
+    Ok(password_credentials::table
+        .find(id.as_str())
+        .select(password_credentials::hash)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_password_hash(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    hash: &str,
+    now: Millis,
+) -> Result<(), StorageError> {
+    let n = diesel::update(password_credentials::table.find(id.as_str()))
+        .set((
+            password_credentials::hash.eq(hash),
+            password_credentials::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(password_credentials::table)
+            .values((
+                password_credentials::user_id.eq(id.as_str()),
+                password_credentials::hash.eq(hash),
+                password_credentials::created_at.eq(now),
+                password_credentials::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

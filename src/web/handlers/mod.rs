@@ -1,0 +1,17 @@
+pub mod assets;
+pub mod health;
+pub mod home;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+
+use super::error;
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    error::page(
+        &req,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is nothing at this address.",
+    )
+}

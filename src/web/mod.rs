@@ -1,0 +1,105 @@
+//! The HTTP edge: the only module that imports actix. Handlers are thin: parse
+//! the input, make one call, render.
+
+pub mod client_ip;
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod middleware;
+pub mod tls;
+pub mod views;
+
+use std::net::SocketAddr;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::app::AppContext;
+use crate::app::sealer::Sealer;
+
+/// Shared state of every worker.
+pub struct WebState {
+    pub ctx: AppContext,
+    pub metrics: metrics::Metrics,
+    pub views: views::Views,
+}
+
+/// Routes, shared by the server and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(handlers::home::index))
+        .route("/healthz", web::get().to(handlers::health::healthz))
+        .route("/readyz", web::get().to(handlers::health::readyz))
+        .route("/metrics", web::get().to(handlers::health::metrics))
+        .route(
+            "/static/ward.css",
+            web::get().to(handlers::assets::stylesheet),
+        );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("templates: {0}")]
+    Templates(String),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Bind, print the ready line, serve until SIGINT/SIGTERM, then drain in-flight
+/// requests and chain the last audit records.
+pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
+    let config = ctx.config.clone();
+    let state = web::Data::new(WebState {
+        ctx: ctx.clone(),
+        metrics: metrics::Metrics::new(),
+        views: views::Views::new().map_err(|e| ServeError::Templates(e.to_string()))?,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(middleware::security_headers))
+            .wrap(from_fn(middleware::observe))
+            .configure(configure)
+            .default_service(web::to(handlers::not_found))
+    })
+    // In-flight requests get this long to finish after SIGTERM/SIGINT.
+    .shutdown_timeout(30);
+
+    let bind_err = |source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    };
+    let (server, scheme) = match &config.tls {
+        Some(files) => {
+            let tls = tls::server_config(files).map_err(ServeError::Tls)?;
+            (
+                server
+                    .bind_rustls_0_23(config.listen, tls)
+                    .map_err(bind_err)?,
+                "https",
+            )
+        }
+        None => (server.bind(config.listen).map_err(bind_err)?, "http"),
+    };
+    let addr = server.addrs().first().copied().unwrap_or(config.listen);
+    let running = server.run();
+    let sealer = Sealer::spawn(ctx);
+
+    // One line, on stdout, once the socket accepts connections: scripts and tests wait for it.
+    println!(
+        "ward ready: listening on {scheme}://{addr} (issuer {})",
+        config.issuer
+    );
+    tracing::info!(%addr, issuer = %config.issuer, "ward ready");
+
+    let result = running.await;
+    tracing::info!("stopped accepting requests; sealing the audit trail");
+    sealer.shutdown().await;
+    result.map_err(ServeError::Io)
+}

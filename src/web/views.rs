@@ -1,0 +1,33 @@
+//! HTML templates (minijinja), compiled into the binary and auto-escaped.
+
+use minijinja::{Environment, Value};
+
+pub struct Views {
+    env: Environment<'static>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    (
+        "pages/index.html",
+        include_str!("../../templates/pages/index.html"),
+    ),
+    (
+        "pages/error.html",
+        include_str!("../../templates/pages/error.html"),
+    ),
+];
+
+impl Views {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Self { env })
+    }
+
+    pub fn render(&self, name: &str, context: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(context)
+    }
+}
