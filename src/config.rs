@@ -299,9 +299,10 @@ impl Config {
                         message: e.message().to_string(),
                     })?;
             // Check keys and types against the schema before merging.
-            RawConfig::deserialize(from_file.clone()).map_err(|e| ConfigError::File {
+            // Parsing the text (not the table) keeps line, column and key in the message.
+            toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::File {
                 path: path.clone(),
-                message: e.message().to_string(),
+                message: e.to_string().trim().to_string(),
             })?;
             merge(&mut table, from_file);
         }

@@ -77,6 +77,17 @@ pub struct Passwords {
 struct Inner {
     argon2: Argon2<'static>,
     dummy_hash: String,
+    /// At most this many hashes run at once, leaving a core for everything else.
+    slots: tokio::sync::Semaphore,
+}
+
+/// One fewer than the cores (at least one): a burst of logins queues here
+/// instead of taking every core from the request handlers.
+fn concurrent_hashes() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
 }
 
 impl Passwords {
@@ -95,7 +106,11 @@ impl Passwords {
             .map_err(|e| PasswordError::Hashing(e.to_string()))?
             .to_string();
         Ok(Self {
-            inner: Arc::new(Inner { argon2, dummy_hash }),
+            inner: Arc::new(Inner {
+                argon2,
+                dummy_hash,
+                slots: tokio::sync::Semaphore::new(concurrent_hashes()),
+            }),
         })
     }
 
@@ -133,6 +148,12 @@ impl Passwords {
     }
 
     pub async fn hash_async(&self, password: String) -> Result<String, PasswordError> {
+        let _slot = self
+            .inner
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::Interrupted)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.hash(&password))
             .await
@@ -140,6 +161,9 @@ impl Passwords {
     }
 
     pub async fn verify_async(&self, password: String, stored: Option<String>) -> bool {
+        let Ok(_slot) = self.inner.slots.acquire().await else {
+            return false;
+        };
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.verify(&password, stored.as_deref()))
             .await

@@ -51,12 +51,18 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Bind, print the ready line, serve until SIGINT/SIGTERM, then drain in-flight
-/// requests and chain the last audit records.
-pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
+/// A bound server, accepting connections once polled.
+pub struct Bound {
+    pub server: actix_web::dev::Server,
+    pub addr: SocketAddr,
+    pub scheme: &'static str,
+}
+
+/// Build the application and bind its socket (TLS when configured).
+pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let config = ctx.config.clone();
     let state = web::Data::new(WebState {
-        ctx: ctx.clone(),
+        ctx,
         metrics: metrics::Metrics::new(),
         views: views::Views::new().map_err(|e| ServeError::Templates(e.to_string()))?,
     });
@@ -88,17 +94,28 @@ pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
         None => (server.bind(config.listen).map_err(bind_err)?, "http"),
     };
     let addr = server.addrs().first().copied().unwrap_or(config.listen);
-    let running = server.run();
+    Ok(Bound {
+        server: server.run(),
+        addr,
+        scheme,
+    })
+}
+
+/// Bind, print the ready line, serve until SIGINT/SIGTERM, then drain in-flight
+/// requests and chain the last audit records.
+pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
+    let issuer = ctx.config.issuer.clone();
+    let bound = bind(ctx.clone())?;
     let sealer = Sealer::spawn(ctx);
 
     // One line, on stdout, once the socket accepts connections: scripts and tests wait for it.
     println!(
-        "ward ready: listening on {scheme}://{addr} (issuer {})",
-        config.issuer
+        "ward ready: listening on {}://{} (issuer {issuer})",
+        bound.scheme, bound.addr
     );
-    tracing::info!(%addr, issuer = %config.issuer, "ward ready");
+    tracing::info!(addr = %bound.addr, %issuer, "ward ready");
 
-    let result = running.await;
+    let result = bound.server.await;
     tracing::info!("stopped accepting requests; sealing the audit trail");
     sealer.shutdown().await;
     result.map_err(ServeError::Io)

@@ -1,0 +1,396 @@
+//! Shared test harness: a fresh database per test (a temporary SQLite file, or a
+//! new PostgreSQL database when WARD_TEST_DATABASE_URL is set), the real `ward`
+//! binary, and the real server over HTTP.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when WARD_TEST_DATABASE_URL is set (CI sets it).
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if pg_admin_url().is_some() {
+        v.push(Backend::Postgres);
+    }
+    v
+}
+
+fn pg_admin_url() -> Option<String> {
+    std::env::var("WARD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+pub fn ward_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ward")
+}
+
+/// One test's world: a data directory and a database of its own.
+pub struct TestEnv {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pg_database: Option<String>,
+    /// Extra environment for every `ward` process of this test.
+    pub env: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("data/ward.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin = pg_admin_url().expect("WARD_TEST_DATABASE_URL");
+                let name = format!("ward_t_{}", uuid::Uuid::new_v4().simple());
+                let mut c =
+                    PgConnection::establish(&admin).expect("connect to WARD_TEST_DATABASE_URL");
+                c.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("WARD_TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                (url.to_string(), Some(name))
+            }
+        };
+        Self {
+            backend,
+            dir,
+            database_url,
+            pg_database,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.set_env(key, value);
+        self
+    }
+
+    /// Set (or replace) an environment variable for later `ward` processes.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// The `ward` binary with this test's environment and nothing inherited that starts with WARD_.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(ward_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WARD_") {
+                c.env_remove(k);
+            }
+        }
+        c.current_dir(self.dir.path())
+            .env("WARD_DATA_DIR", self.data_dir())
+            .env("WARD_DATABASE_URL", &self.database_url)
+            .env("WARD_LOG", "warn")
+            .env("USER", "tester");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run `ward ARGS` with `stdin`, returning its output.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = self.cmd();
+        c.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn ward");
+        {
+            let mut input = child.stdin.take().expect("stdin");
+            if let Some(text) = stdin {
+                input.write_all(text.as_bytes()).expect("write stdin");
+            }
+        }
+        child.wait_with_output().expect("ward output")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "ward {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            self.backend,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Run and require failure; returns stderr.
+    pub fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            !out.status.success(),
+            "ward {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).expect("utf-8")
+    }
+
+    pub fn serve(&self) -> Server {
+        Server::start(self, &[])
+    }
+
+    /// Execute SQL directly on this test's database (to inspect or to tamper).
+    pub fn sql(&self, sql: &str) -> Result<(), String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut c = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+                c.batch_execute(sql).map_err(|e| e.to_string())
+            }
+            Backend::Postgres => {
+                let mut c =
+                    PgConnection::establish(&self.database_url).map_err(|e| e.to_string())?;
+                c.batch_execute(sql).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// `SELECT <expr> AS n ...` returning one BIGINT.
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut c = SqliteConnection::establish(path).expect("sqlite");
+                diesel::sql_query(sql)
+                    .get_result::<N>(&mut c)
+                    .expect("count query")
+                    .n
+            }
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.database_url).expect("pg");
+                diesel::sql_query(sql)
+                    .get_result::<N>(&mut c)
+                    .expect("count query")
+                    .n
+            }
+        }
+    }
+
+    /// Every byte the database holds, as the file (SQLite, WAL included) or a pg_dump.
+    pub fn dump(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut all = Vec::new();
+                for ext in ["ward.db", "ward.db-wal"] {
+                    if let Ok(bytes) = std::fs::read(self.data_dir().join(ext)) {
+                        all.extend(bytes);
+                    }
+                }
+                all
+            }
+            Backend::Postgres => {
+                let out = Command::new("pg_dump")
+                    .arg("--no-owner")
+                    .arg(&self.database_url)
+                    .output()
+                    .expect("pg_dump");
+                assert!(
+                    out.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+        }
+    }
+
+    /// The configuration a `ward` process of this test would load (for in-process use).
+    pub fn config(&self) -> ward::config::Config {
+        let mut env = vec![
+            (
+                "WARD_DATA_DIR".to_string(),
+                self.data_dir().display().to_string(),
+            ),
+            ("WARD_DATABASE_URL".to_string(), self.database_url.clone()),
+        ];
+        env.extend(self.env.iter().cloned());
+        let empty = self.dir.path().join("empty.toml");
+        std::fs::write(&empty, "").expect("write empty config");
+        ward::config::Config::load(Some(&empty), &env).expect("test config")
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let (Some(name), Some(admin)) = (&self.pg_database, pg_admin_url()) {
+            if let Ok(mut c) = PgConnection::establish(&admin) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A running `ward serve`, stopped with SIGTERM when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub ready_after: Duration,
+}
+
+impl Server {
+    pub fn start(env: &TestEnv, extra: &[(&str, &str)]) -> Self {
+        Self::try_start(env, extra)
+            .unwrap_or_else(|e| panic!("ward serve did not become ready: {e}"))
+    }
+
+    pub fn try_start(env: &TestEnv, extra: &[(&str, &str)]) -> Result<Self, String> {
+        let started = Instant::now();
+        let mut c = env.cmd();
+        c.arg("serve")
+            .env("WARD_LISTEN", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = match lines.next() {
+            Some(Ok(l)) => l,
+            _ => {
+                let out = child.wait_with_output().map_err(|e| e.to_string())?;
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        };
+        let ready_after = started.elapsed();
+        let base = line
+            .strip_prefix("ward ready: listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .ok_or_else(|| format!("unexpected first line: {line}"))?
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self {
+            child,
+            base,
+            ready_after,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("ward serve did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stderr(mut self) -> String {
+        let mut s = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// An HTTP client that returns 4xx/5xx responses instead of errors.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+pub fn get(url: &str) -> (u16, http_types::Headers, String) {
+    get_with(url, &[])
+}
+
+pub fn get_with(url: &str, headers: &[(&str, &str)]) -> (u16, http_types::Headers, String) {
+    let mut req = http().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut res = req.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = res.status().as_u16();
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let body = res.body_mut().read_to_string().unwrap_or_default();
+    (status, headers, body)
+}
+
+pub mod http_types {
+    pub type Headers = Vec<(String, String)>;
+
+    pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub const PASSWORD: &str = "tulip-anaesthesia-42";
+
+pub fn path_exists(p: &Path) -> bool {
+    p.exists()
+}
