@@ -29,9 +29,15 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
 pub const DEFAULT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
-fn validate(
-    input: &NewClientInput,
-) -> Result<(ClientId, Vec<String>, Vec<String>, Vec<String>), ManageError> {
+/// A client registration that passed every check.
+struct Validated {
+    id: ClientId,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+}
+
+fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     let id = ClientId::parse(&input.client_id)?;
     let mut grants: Vec<GrantType> = Vec::new();
     let requested: Vec<&str> = if input.grant_types.is_empty() {
@@ -73,12 +79,12 @@ fn validate(
         .into_iter()
         .map(|s| s.as_str().to_string())
         .collect();
-    Ok((
+    Ok(Validated {
         id,
-        redirects,
-        grants.iter().map(|g| g.as_str().to_string()).collect(),
+        redirect_uris: redirects,
+        grant_types: grants.iter().map(|g| g.as_str().to_string()).collect(),
         scopes,
-    ))
+    })
 }
 
 pub fn add(
@@ -89,7 +95,12 @@ pub fn add(
     let refusal =
         || event(ctx, actor, "client.create").detail("client_id", input.client_id.clone());
     audited(ctx, refusal, || {
-        let (id, redirect_uris, grant_types, scopes) = validate(&input)?;
+        let Validated {
+            id,
+            redirect_uris,
+            grant_types,
+            scopes,
+        } = validate(&input)?;
         let name = match input.name.as_deref().map(str::trim) {
             Some(n) if n.chars().count() > 128 || n.chars().any(char::is_control) => {
                 return Err(InvalidValue::new(

@@ -89,12 +89,12 @@ impl From<diesel::result::Error> for Abort {
 impl Database {
     /// Connect once directly (so a failure says why), then build the pool.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StorageError> {
-        if let DatabaseUrl::Sqlite(path) = url {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
+        if let DatabaseUrl::Sqlite(path) = url
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut first = establish(url).map_err(|e| {
             StorageError::Unavailable(format!("{}: {}", url.redacted(), e.to_string().trim()))

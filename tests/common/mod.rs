@@ -243,10 +243,10 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        if let (Some(name), Some(admin)) = (&self.pg_database, pg_admin_url()) {
-            if let Ok(mut c) = PgConnection::establish(&admin) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let (Some(name), Some(admin)) = (&self.pg_database, pg_admin_url())
+            && let Ok(mut c) = PgConnection::establish(&admin)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
