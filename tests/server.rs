@@ -230,3 +230,88 @@ fn an_occupied_port_is_a_clear_error() {
         .expect("second bind must fail");
     assert!(err.contains("cannot listen on"), "{err}");
 }
+
+#[test]
+fn built_in_tls_serves_https_with_hsts() {
+    let env = TestEnv::new(Backend::Sqlite);
+    let cert = env.dir.path().join("cert.pem");
+    let key = env.dir.path().join("key.pem");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (installed by .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(
+        &env,
+        &[
+            ("WARD_TLS_CERT", cert.to_str().unwrap()),
+            ("WARD_TLS_KEY", key.to_str().unwrap()),
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            ureq::tls::Certificate::from_pem(&std::fs::read(&cert).unwrap())
+                .unwrap()
+                .to_owned(),
+        ])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    let url = server.url("/healthz").replace("127.0.0.1", "localhost");
+    let res = agent.get(&url).call().expect("https request");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("strict-transport-security").is_some());
+
+    // A key that does not match its certificate is refused at start with an explanation.
+    let other = env.dir.path().join("other.pem");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-out",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = Server::try_start(
+        &env,
+        &[
+            ("WARD_TLS_CERT", cert.to_str().unwrap()),
+            ("WARD_TLS_KEY", other.to_str().unwrap()),
+        ],
+    )
+    .err()
+    .expect("mismatched key must be refused");
+    assert!(err.contains("TLS"), "{err}");
+}

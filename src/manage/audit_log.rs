@@ -67,6 +67,12 @@ pub fn verify(ctx: &AppContext, actor: &str) -> Result<VerifyReport, ManageError
     Ok(report)
 }
 
+/// Record a standalone event (one that accompanies no other change), e.g. a server start.
+pub fn record(ctx: &AppContext, event: &AuditEvent) -> Result<(), ManageError> {
+    ctx.db.transaction(|c| storage::audit::append(c, event))?;
+    Ok(())
+}
+
 /// Seal every pending record now (the CLI does this after each command).
 pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     let mut total = 0;

@@ -74,6 +74,35 @@ pub struct Database {
     url: DatabaseUrl,
 }
 
+/// `BEGIN IMMEDIATE ... COMMIT` around `f` on a SQLite connection, rolled back if `f` fails.
+fn sqlite_immediate<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StorageError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    fn inner(conn: &mut AnyConnection) -> &mut SqliteConnection {
+        match conn {
+            AnyConnection::Sqlite(c) => c,
+            AnyConnection::Postgres(_) => unreachable!("only called for SQLite connections"),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner(conn), "BEGIN IMMEDIATE")
+        .map_err(StorageError::from)?;
+    match f(conn) {
+        Ok(v) => {
+            AnsiTransactionManager::commit_transaction(inner(conn)).map_err(StorageError::from)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(inner(conn));
+            Err(e)
+        }
+    }
+}
+
 /// Marks a transaction rolled back because the closure returned its own error.
 enum Abort {
     Diesel(diesel::result::Error),
@@ -132,6 +161,10 @@ impl Database {
     }
 
     /// Run `f` in one transaction: everything it wrote commits together, or nothing does.
+    ///
+    /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock
+    /// up front: a deferred transaction that reads first and writes later can fail
+    /// with SQLITE_BUSY at once (its snapshot is stale) instead of waiting its turn.
     pub fn transaction<T, E>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -140,6 +173,9 @@ impl Database {
         E: From<StorageError>,
     {
         let mut conn = self.conn()?;
+        if !conn.is_postgres() {
+            return sqlite_immediate(&mut conn, f);
+        }
         let mut caller_error = None;
         let result = conn.transaction::<T, Abort, _>(|c| {
             f(c).map_err(|e| {

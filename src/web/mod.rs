@@ -16,6 +16,8 @@ use actix_web::{App, HttpServer, web};
 
 use crate::app::AppContext;
 use crate::app::sealer::Sealer;
+use crate::audit::{AuditEvent, Outcome};
+use crate::manage::audit_log;
 
 /// Shared state of every worker.
 pub struct WebState {
@@ -106,7 +108,9 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
 pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
     let issuer = ctx.config.issuer.clone();
     let bound = bind(ctx.clone())?;
-    let sealer = Sealer::spawn(ctx);
+    let addr = bound.addr.to_string();
+    record_lifecycle(&ctx, "server.start", &addr).await;
+    let sealer = Sealer::spawn(ctx.clone());
 
     // One line, on stdout, once the socket accepts connections: scripts and tests wait for it.
     println!(
@@ -117,6 +121,20 @@ pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
 
     let result = bound.server.await;
     tracing::info!("stopped accepting requests; sealing the audit trail");
+    record_lifecycle(&ctx, "server.stop", &addr).await;
     sealer.shutdown().await;
     result.map_err(ServeError::Io)
+}
+
+/// Server starts and stops are part of the audit trail (who ran what, when).
+async fn record_lifecycle(ctx: &AppContext, kind: &'static str, addr: &str) {
+    let event = AuditEvent::new(ctx.clock.now_ms(), "system", kind, Outcome::Success)
+        .detail("listen", addr)
+        .detail("version", env!("CARGO_PKG_VERSION"))
+        .detail("pid", std::process::id());
+    let ctx = ctx.clone();
+    let result = tokio::task::spawn_blocking(move || audit_log::record(&ctx, &event)).await;
+    if !matches!(result, Ok(Ok(()))) {
+        tracing::warn!(event = kind, "could not record the server lifecycle event");
+    }
 }
