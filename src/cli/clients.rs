@@ -31,6 +31,21 @@ pub enum ClientCommand {
         scopes: Vec<String>,
         #[arg(long)]
         name: Option<String>,
+        /// A first-party app: users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+        /// Require pushed authorization requests (RFC 9126) from this client.
+        #[arg(long)]
+        require_par: bool,
+        /// File with the client's public JWKS: it authenticates with private_key_jwt (RFC 7523), no secret.
+        #[arg(long, value_name = "PATH")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// ID token signing algorithm: RS256 (default) or ES256.
+        #[arg(long)]
+        id_token_alg: Option<String>,
+        /// Access token lifetime for this client (default: tokens.access_token_seconds).
+        #[arg(long)]
+        access_token_seconds: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -57,8 +72,20 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             grant_types,
             scopes,
             name,
+            first_party,
+            require_par,
+            jwks_file,
+            id_token_alg,
+            access_token_seconds,
             json,
         } => {
+            let jwks =
+                match jwks_file {
+                    Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| {
+                        CliError::Usage(format!("cannot read {}: {e}", p.display()))
+                    })?),
+                    None => None,
+                };
             let client_type = match client_type {
                 TypeArg::Confidential => ClientType::Confidential,
                 TypeArg::Public => ClientType::Public,
@@ -73,6 +100,11 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     redirect_uris,
                     grant_types,
                     scopes,
+                    first_party,
+                    require_par,
+                    jwks,
+                    id_token_alg,
+                    access_token_seconds,
                 },
             )?;
             if json {

@@ -14,6 +14,56 @@ pub struct NewClientInput {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub require_par: bool,
+    /// A JSON Web Key Set (text): the client authenticates with private_key_jwt instead of a secret.
+    pub jwks: Option<String>,
+    /// RS256 (default) or ES256.
+    pub id_token_alg: Option<String>,
+    pub access_token_seconds: Option<i64>,
+}
+
+impl NewClientInput {
+    /// A client with defaults for everything but its id, type and redirect URIs.
+    pub fn new(client_id: &str, client_type: ClientType, redirect_uris: &[&str]) -> Self {
+        Self {
+            client_id: client_id.to_string(),
+            name: None,
+            client_type,
+            redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            grant_types: Vec::new(),
+            scopes: Vec::new(),
+            first_party: false,
+            require_par: false,
+            jwks: None,
+            id_token_alg: None,
+            access_token_seconds: None,
+        }
+    }
+}
+
+/// Parse a client's JWKS: public EC P-256 or RSA keys only.
+fn validate_jwks(text: &str) -> Result<serde_json::Value, InvalidValue> {
+    let bad = |m: &str| InvalidValue::new("jwks", m);
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad("is not JSON"))?;
+    let keys = v
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .ok_or_else(|| bad("must be an object with a `keys` array"))?;
+    if keys.is_empty() || keys.len() > 20 {
+        return Err(bad("must hold 1 to 20 keys"));
+    }
+    for k in keys {
+        if k.get("d").is_some() || k.get("p").is_some() {
+            return Err(bad("holds a private key; register public keys only"));
+        }
+        match k.get("kty").and_then(|t| t.as_str()) {
+            Some("EC") if k.get("crv").and_then(|c| c.as_str()) == Some("P-256") => {}
+            Some("RSA") if k.get("n").is_some() && k.get("e").is_some() => {}
+            _ => return Err(bad("keys must be EC P-256 or RSA public keys")),
+        }
+    }
+    Ok(v)
 }
 
 /// The stored client and, for a confidential client, its secret: shown once, never stored.
@@ -112,7 +162,32 @@ pub fn add(
             Some(n) if !n.is_empty() => n.to_string(),
             _ => id.as_str().to_string(),
         };
-        let secret = (input.client_type == ClientType::Confidential).then(|| secrets::generate(32));
+        let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
+        if jwks.is_some() && input.client_type == ClientType::Public {
+            return Err(InvalidValue::new(
+                "jwks",
+                "a public client cannot authenticate with keys; make it confidential",
+            )
+            .into());
+        }
+        let id_token_alg = match input.id_token_alg.as_deref().unwrap_or("RS256") {
+            a @ ("RS256" | "ES256") => a.to_string(),
+            other => {
+                return Err(InvalidValue::new(
+                    "id_token_alg",
+                    format!("`{other}` is not RS256 or ES256"),
+                )
+                .into());
+            }
+        };
+        if let Some(s) = input.access_token_seconds
+            && !(10..=86_400).contains(&s)
+        {
+            return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
+        }
+        // A confidential client gets a secret unless it authenticates with its keys.
+        let secret = (input.client_type == ClientType::Confidential && jwks.is_none())
+            .then(|| secrets::generate(32));
         let now = ctx.clock.now_ms();
         let client = Client {
             id: id.as_str().to_string(),
@@ -124,6 +199,11 @@ pub fn add(
             scopes,
             created_at: now,
             updated_at: now,
+            first_party: input.first_party,
+            require_par: input.require_par,
+            jwks,
+            id_token_alg,
+            access_token_seconds: input.access_token_seconds,
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

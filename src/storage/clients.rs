@@ -20,6 +20,11 @@ struct ClientRow {
     scopes: String,
     created_at: i64,
     updated_at: i64,
+    first_party: bool,
+    require_par: bool,
+    jwks: Option<String>,
+    id_token_alg: String,
+    access_token_seconds: Option<i64>,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -35,6 +40,16 @@ pub struct Client {
     pub scopes: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Ward's own or the hospital's app: consent is implied.
+    pub first_party: bool,
+    /// Authorization requests must be pushed first (RFC 9126).
+    pub require_par: bool,
+    /// Public keys for private_key_jwt client authentication (RFC 7523), as a JWKS.
+    pub jwks: Option<serde_json::Value>,
+    /// ID token signing algorithm: RS256 (default) or ES256.
+    pub id_token_alg: String,
+    /// Access token lifetime for this client, overriding the configured default.
+    pub access_token_seconds: Option<i64>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -53,6 +68,15 @@ impl TryFrom<ClientRow> for Client {
             secret_hash: r.secret_hash,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            first_party: r.first_party,
+            require_par: r.require_par,
+            jwks: r
+                .jwks
+                .map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|_| StorageError::Corrupt("clients.jwks is not JSON".into()))?,
+            id_token_alg: r.id_token_alg,
+            access_token_seconds: r.access_token_seconds,
         })
     }
 }
@@ -69,6 +93,11 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::scopes.eq(to_json_list(&client.scopes)),
             clients::created_at.eq(client.created_at),
             clients::updated_at.eq(client.updated_at),
+            clients::first_party.eq(client.first_party),
+            clients::require_par.eq(client.require_par),
+            clients::jwks.eq(client.jwks.as_ref().map(|j| j.to_string())),
+            clients::id_token_alg.eq(&client.id_token_alg),
+            clients::access_token_seconds.eq(client.access_token_seconds),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

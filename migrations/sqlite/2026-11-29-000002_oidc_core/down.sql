@@ -1,0 +1,13 @@
+DROP TABLE client_assertions;
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE grants;
+DROP TABLE consents;
+DROP TABLE auth_requests;
+DROP TABLE sessions;
+ALTER TABLE clients DROP COLUMN access_token_seconds;
+ALTER TABLE clients DROP COLUMN id_token_alg;
+ALTER TABLE clients DROP COLUMN jwks;
+ALTER TABLE clients DROP COLUMN require_par;
+ALTER TABLE clients DROP COLUMN first_party;
