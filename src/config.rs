@@ -299,10 +299,11 @@ impl Config {
                         message: e.message().to_string(),
                     })?;
             // Check keys and types against the schema before merging.
-            // Parsing the text (not the table) keeps line, column and key in the message.
+            // Parse the text (not the table) to know where the problem is; report the
+            // line and toml's message but never the source line, which may hold a secret.
             toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::File {
                 path: path.clone(),
-                message: e.to_string().trim().to_string(),
+                message: located(&text, &e),
             })?;
             merge(&mut table, from_file);
         }
@@ -332,7 +333,17 @@ impl Config {
 
     /// Load from the process environment.
     pub fn from_process(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let env: Vec<(String, String)> = std::env::vars().collect();
+        // vars_os: a non-UTF-8 variable elsewhere in the environment must not panic;
+        // a non-UTF-8 WARD_* variable is reported as invalid by name.
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                let v = v
+                    .into_string()
+                    .unwrap_or_else(|_| "\u{FFFD}(not UTF-8)".into());
+                Some((k, v))
+            })
+            .collect();
         Self::load(file, &env)
     }
 
@@ -486,6 +497,44 @@ impl Config {
     /// HSTS is sent when the browser reaches Ward over HTTPS (directly or via a proxy).
     pub fn serves_https(&self) -> bool {
         self.tls.is_some() || self.issuer_url.scheme() == "https"
+    }
+}
+
+/// "line N: message", with quoted strings in the message replaced (they are values).
+fn located(text: &str, e: &toml::de::Error) -> String {
+    let mut message = String::new();
+    let mut in_quotes = false;
+    for ch in e.message().chars() {
+        match ch {
+            '"' if !in_quotes => {
+                in_quotes = true;
+                message.push_str("\"…\"");
+            }
+            '"' => in_quotes = false,
+            _ if in_quotes => {}
+            c => message.push(c),
+        }
+    }
+    let Some(span) = e.span() else { return message };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    // Name the key: the text before `=` on that line, under the last [section].
+    let line_text = text.lines().nth(line - 1).unwrap_or_default();
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    match line_text.split_once('=') {
+        Some((key, _)) => {
+            let key = key.trim();
+            let path = section
+                .map(|s| format!("{s}.{key}"))
+                .unwrap_or_else(|| key.to_string());
+            format!("line {line}, key `{path}` ({}): {message}", env_name(&path))
+        }
+        None => format!("line {line}: {message}"),
     }
 }
 

@@ -29,12 +29,14 @@ pub fn resolve(config: &Config, check: Option<&str>) -> Result<MasterKey, Startu
         let next_key =
             MasterKey::read_file(&next).map_err(|e| StartupError::MasterKey(e.to_string()))?;
         if sealed_by == Some(next_key.id()) {
-            std::fs::rename(&next, path).map_err(|e| {
-                StartupError::MasterKey(format!(
-                    "cannot finish the interrupted master-key rotation ({}): {e}",
-                    next.display()
-                ))
-            })?;
+            std::fs::rename(&next, path)
+                .and_then(|()| crate::crypto::keyring::sync_parent_dir(path))
+                .map_err(|e| {
+                    StartupError::MasterKey(format!(
+                        "cannot finish the interrupted master-key rotation ({}): {e}",
+                        next.display()
+                    ))
+                })?;
             tracing::warn!(path = %path.display(), "finished an interrupted master-key rotation");
             return Ok(next_key);
         }

@@ -31,6 +31,10 @@ pub enum StartupError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     MasterKey(String),
+    #[error("cannot create the data directory: {0}")]
+    DataDir(String),
+    #[error("password hashing parameters: {0}")]
+    Passwords(String),
     #[error(
         "the configured master key (id {configured}) is not the one that sealed this database's secrets (id {sealed_by}); \
          refusing to start and changing nothing. Configure the right key (WARD_MASTER_KEY or the key file)."
@@ -110,14 +114,32 @@ impl AppContext {
             if !applied.is_empty() {
                 storage::audit::append(c, &migration_event(now, "system", &applied))?;
             }
-            if check.is_none() {
-                let sealed = ctx
-                    .keyring
-                    .seal(MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT);
-                meta::put(c, meta::MASTER_KEY_CHECK, &sealed, now)?;
-            }
             Ok::<_, StorageError>(())
         })?;
+        if check.is_none() {
+            // Several nodes may start on an empty database at once: the first
+            // check value wins, and every other node must hold the same key.
+            let sealed = ctx
+                .keyring
+                .seal(MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT);
+            let inserted = ctx
+                .db
+                .transaction(|c| meta::insert_new(c, meta::MASTER_KEY_CHECK, &sealed, now))?;
+            if !inserted {
+                let winner =
+                    meta::get(&mut *ctx.db.conn()?, meta::MASTER_KEY_CHECK)?.unwrap_or_default();
+                if let Err(KeyringError::WrongKey {
+                    sealed_by,
+                    configured,
+                }) = ctx.keyring.open(MASTER_KEY_CHECK_CONTEXT, &winner)
+                {
+                    return Err(StartupError::WrongMasterKey {
+                        sealed_by,
+                        configured,
+                    });
+                }
+            }
+        }
         manage::keys::ensure_active_keys(&ctx)?;
         Ok(ctx)
     }
@@ -128,12 +150,8 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), StartupError> {
     if dir.exists() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        StorageError::Unavailable(format!(
-            "cannot create the data directory {}: {e}",
-            dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StartupError::DataDir(format!("{}: {e}", dir.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -6,7 +6,6 @@ use crate::app::AppContext;
 use crate::app::master_key::pending_rotation_path;
 use crate::config::MasterKeySource;
 use crate::crypto::keyring::{Keyring, MasterKey};
-use crate::crypto::signing::Algorithm;
 use crate::manage::keys;
 
 #[derive(Subcommand)]
@@ -60,12 +59,7 @@ pub fn run(ctx: &AppContext, command: KeysCommand) -> Result<(), CliError> {
             Ok(())
         }
         KeysCommand::Rotate { alg } => {
-            let alg: Algorithm =
-                alg.parse()
-                    .map_err(|e: crate::crypto::signing::SigningError| {
-                        CliError::Usage(e.to_string())
-                    })?;
-            let (new, retired) = keys::rotate(ctx, &actor, alg)?;
+            let (new, retired) = keys::rotate(ctx, &actor, &alg)?;
             println!("new active {} key {}", new.alg, new.kid);
             if let Some(r) = retired {
                 println!(
@@ -106,7 +100,7 @@ fn rotate_master(ctx: &AppContext, actor: &str, new_key_stdin: bool) -> Result<(
             })?;
             match keys::rotate_master(ctx, actor, &next_ring) {
                 Ok(n) => {
-                    std::fs::rename(&staged, path).map_err(|e| {
+                    std::fs::rename(&staged, path).and_then(|()| crate::crypto::keyring::sync_parent_dir(path)).map_err(|e| {
                         CliError::Failed(format!("secrets were re-sealed, but moving {} to {} failed: {e}; move it by hand", staged.display(), path.display()))
                     })?;
                     println!(

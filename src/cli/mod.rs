@@ -72,6 +72,9 @@ fn actor() -> String {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve) {
+        restore_default_sigpipe();
+    }
     let config = match Config::from_process(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -85,10 +88,25 @@ pub fn main() -> ExitCode {
     }
     match run(cli.command, config) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ CliError::Usage(_)) => {
+            eprintln!("ward: error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("ward: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` panics when stdout is a closed pipe
+/// (`ward audit tail | head`). A command-line tool should simply stop, as
+/// every Unix tool does. Not for `serve`, which writes to sockets.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

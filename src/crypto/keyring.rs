@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "ward1";
 const NONCE_LEN: usize = 12;
+/// The largest secret Ward seals (signing keys are about 1.2 KiB).
+pub const MAX_PLAINTEXT: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyringError {
@@ -108,7 +110,16 @@ impl MasterKey {
         }
         let mut file = options.open(path)?;
         writeln!(file, "{}", self.to_base64())?;
-        file.sync_all()
+        file.sync_all()?;
+        sync_parent_dir(path)
+    }
+}
+
+/// Make a file's creation or rename durable: fsync the directory that holds it.
+pub fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
     }
 }
 
@@ -132,6 +143,12 @@ impl Keyring {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         // Encryption with a valid key and a 12-byte nonce cannot fail for inputs
         // below the AES-GCM size limit (64 GiB), which no secret approaches.
+        // AES-GCM refuses only plaintexts over 64 GiB; Ward seals keys and seeds of
+        // a few kilobytes at most, and refuses anything over 1 MiB before this point.
+        assert!(
+            plaintext.len() <= MAX_PLAINTEXT,
+            "sealing more than 1 MiB is a programming error"
+        );
         let ciphertext = cipher
             .encrypt(
                 &nonce,
@@ -140,7 +157,7 @@ impl Keyring {
                     aad: context.as_bytes(),
                 },
             )
-            .unwrap_or_default();
+            .expect("AES-GCM encryption of at most 1 MiB cannot fail");
         let mut blob = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&ciphertext);

@@ -154,24 +154,120 @@ fn thumbprint(input: &str) -> String {
 }
 
 impl SigningKeyMaterial {
-    /// Sign `message` as JWS requires: ES256 as the 64-byte R||S, RS256 as PKCS#1 v1.5 over SHA-256.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
-        match self.alg {
+    /// Parse the private key once into a ready-to-use signer.
+    pub fn signer(&self) -> Result<Signer, SigningError> {
+        let invalid = |e: &dyn fmt::Display| SigningError::InvalidKey(e.to_string());
+        Ok(match self.alg {
             Algorithm::Es256 => {
-                use p256::ecdsa::signature::Signer;
                 use p256::pkcs8::DecodePrivateKey;
-                let key = p256::ecdsa::SigningKey::from_pkcs8_der(&self.private_pkcs8_der)
-                    .map_err(|e| SigningError::InvalidKey(e.to_string()))?;
-                let sig: p256::ecdsa::Signature = key.sign(message);
-                Ok(sig.to_bytes().to_vec())
+                Signer::Es256(
+                    p256::ecdsa::SigningKey::from_pkcs8_der(&self.private_pkcs8_der)
+                        .map_err(|e| invalid(&e))?,
+                )
             }
             Algorithm::Rs256 => {
                 use rsa::pkcs8::DecodePrivateKey;
-                use rsa::signature::{SignatureEncoding, Signer};
                 let key = rsa::RsaPrivateKey::from_pkcs8_der(&self.private_pkcs8_der)
-                    .map_err(|e| SigningError::InvalidKey(e.to_string()))?;
-                let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key);
-                Ok(signer.sign(message).to_vec())
+                    .map_err(|e| invalid(&e))?;
+                Signer::Rs256(Box::new(rsa::pkcs1v15::SigningKey::<Sha256>::new(key)))
+            }
+        })
+    }
+
+    /// Sign `message` (parses the key each time; keep a [`Signer`] for repeated use).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        Ok(self.signer()?.sign(message))
+    }
+}
+
+/// A parsed private key.
+pub enum Signer {
+    Es256(p256::ecdsa::SigningKey),
+    Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+}
+
+impl Signer {
+    /// JWS signature: ES256 as the 64-byte R||S (RFC 7518 §3.4), RS256 as PKCS#1 v1.5 over SHA-256.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Es256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = key.sign(message);
+                sig.to_bytes().to_vec()
+            }
+            Self::Rs256(key) => {
+                use rsa::signature::{SignatureEncoding, Signer as _};
+                key.sign(message).to_vec()
+            }
+        }
+    }
+}
+
+/// A public key from a JWK, ready to verify JWS signatures.
+pub enum Verifier {
+    Es256(p256::ecdsa::VerifyingKey),
+    Rs256(Box<rsa::pkcs1v15::VerifyingKey<Sha256>>),
+}
+
+impl Verifier {
+    /// EC P-256 or RSA (at least 2048 bits) public keys; anything else is `None`.
+    pub fn from_jwk(jwk: &Value) -> Option<Self> {
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        };
+        match jwk.get("kty").and_then(Value::as_str)? {
+            "EC" => {
+                if jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
+                    return None;
+                }
+                let x = <[u8; 32]>::try_from(field("x")?).ok()?;
+                let y = <[u8; 32]>::try_from(field("y")?).ok()?;
+                let point =
+                    p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+                p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .ok()
+                    .map(Self::Es256)
+            }
+            "RSA" => {
+                let n = field("n")?;
+                if n.len() < 256 {
+                    return None;
+                }
+                let key = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(&n),
+                    rsa::BigUint::from_bytes_be(&field("e")?),
+                )
+                .ok()?;
+                Some(Self::Rs256(Box::new(
+                    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key),
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Es256(_) => Algorithm::Es256,
+            Self::Rs256(_) => Algorithm::Rs256,
+        }
+    }
+
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Es256(key) => {
+                use p256::ecdsa::signature::Verifier as _;
+                p256::ecdsa::Signature::from_slice(signature)
+                    .map(|sig| key.verify(message, &sig).is_ok())
+                    .unwrap_or(false)
+            }
+            Self::Rs256(key) => {
+                use rsa::signature::Verifier as _;
+                rsa::pkcs1v15::Signature::try_from(signature)
+                    .map(|sig| key.verify(message, &sig).is_ok())
+                    .unwrap_or(false)
             }
         }
     }
@@ -179,48 +275,7 @@ impl SigningKeyMaterial {
 
 /// Verify a signature with a public JWK as published in the JWKS.
 pub fn verify_with_jwk(jwk: &Value, message: &[u8], signature: &[u8]) -> bool {
-    let field = |name: &str| {
-        jwk.get(name)
-            .and_then(Value::as_str)
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
-    };
-    match jwk.get("kty").and_then(Value::as_str) {
-        Some("EC") => {
-            use p256::ecdsa::signature::Verifier;
-            let (Some(x), Some(y)) = (field("x"), field("y")) else {
-                return false;
-            };
-            let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
-                return false;
-            };
-            let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-            let Ok(key) = p256::ecdsa::VerifyingKey::from_encoded_point(&point) else {
-                return false;
-            };
-            let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
-                return false;
-            };
-            key.verify(message, &sig).is_ok()
-        }
-        Some("RSA") => {
-            use rsa::signature::Verifier;
-            let (Some(n), Some(e)) = (field("n"), field("e")) else {
-                return false;
-            };
-            let Ok(key) = rsa::RsaPublicKey::new(
-                rsa::BigUint::from_bytes_be(&n),
-                rsa::BigUint::from_bytes_be(&e),
-            ) else {
-                return false;
-            };
-            let verifier = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key);
-            let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else {
-                return false;
-            };
-            verifier.verify(message, &sig).is_ok()
-        }
-        _ => false,
-    }
+    Verifier::from_jwk(jwk).is_some_and(|v| v.verify(message, signature))
 }
 
 #[cfg(test)]

@@ -109,10 +109,11 @@ pub fn list(ctx: &AppContext, actor: &str) -> Result<Vec<KeyInfo>, ManageError> 
 pub fn rotate(
     ctx: &AppContext,
     actor: &str,
-    alg: Algorithm,
+    alg: &str,
 ) -> Result<(KeyInfo, Option<KeyInfo>), ManageError> {
-    let refusal = || event(ctx, actor, "signing_key.rotate").detail("alg", alg.as_str());
+    let refusal = || event(ctx, actor, "signing_key.rotate").detail("alg", alg);
     audited(ctx, refusal, || {
+        let alg: Algorithm = alg.parse()?;
         let key = signing::generate(alg)?;
         let now = ctx.clock.now_ms();
         let publish_until = now

@@ -32,7 +32,9 @@ const SQLITE_PRAGMAS: &str =
 
 fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
     match url {
-        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(AnyConnection::Postgres),
+        DatabaseUrl::Postgres(u) => {
+            PgConnection::establish(&with_connect_timeout(u)).map(AnyConnection::Postgres)
+        }
         DatabaseUrl::Sqlite(path) => {
             let path = path.to_str().ok_or_else(|| {
                 ConnectionError::InvalidConnectionUrl("the SQLite path is not valid UTF-8".into())
@@ -43,6 +45,17 @@ fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
             Ok(AnyConnection::Sqlite(conn))
         }
     }
+}
+
+/// A server that drops packets must be reported as unreachable in seconds, not
+/// after the operating system's TCP timeout: add libpq's `connect_timeout`
+/// unless the URL sets one.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout=5")
 }
 
 pub struct Manager {
@@ -138,6 +151,9 @@ impl Database {
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            // No `SELECT 1` before every use: it would add a round trip to each request.
+            // A broken connection fails its statement, and r2d2 replaces it.
+            .test_on_check_out(false)
             .build_unchecked(Manager { url: url.clone() });
         Ok(Self {
             pool,
@@ -155,9 +171,12 @@ impl Database {
 
     /// A connection from the pool (blocking).
     pub fn conn(&self) -> Result<PooledConnection<Manager>, StorageError> {
-        self.pool
-            .get()
-            .map_err(|e: r2d2::PoolError| StorageError::Unavailable(e.to_string()))
+        self.pool.get().map_err(|e: r2d2::PoolError| {
+            tracing::warn!(error = %e, "no database connection available");
+            StorageError::Unavailable(
+                "no connection available within 5 s (unreachable, or every connection busy)".into(),
+            )
+        })
     }
 
     /// Run `f` in one transaction: everything it wrote commits together, or nothing does.

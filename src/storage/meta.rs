@@ -31,6 +31,30 @@ pub fn get_if_schema_exists(
     }
 }
 
+/// Insert `key` only if it is absent; false if it already existed (another node won).
+pub fn insert_new(
+    conn: &mut AnyConnection,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let inserted = diesel::insert_into(dsl::ward_meta)
+        .values((
+            dsl::key.eq(key),
+            dsl::value.eq(value),
+            dsl::updated_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn put(conn: &mut AnyConnection, key: &str, value: &str, now: i64) -> Result<(), StorageError> {
     let updated = diesel::update(dsl::ward_meta.find(key))
         .set((dsl::value.eq(value), dsl::updated_at.eq(now)))

@@ -43,7 +43,11 @@ impl From<DieselError> for StorageError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a record with that key")
             }
-            other => Self::Query(other),
+            other => {
+                // The user sees "database error"; operators need the cause.
+                tracing::error!(error = %other, "database query failed");
+                Self::Query(other)
+            }
         }
     }
 }

@@ -110,7 +110,7 @@ pub fn list(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        q = q.filter(users::username.gt(after.to_string()));
+        q = q.filter(users::username.gt(after.to_lowercase()));
     }
     q.load(conn)?.into_iter().map(User::try_from).collect()
 }

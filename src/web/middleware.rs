@@ -36,7 +36,12 @@ pub async fn observe(
             &s.ctx.config.trusted_proxies,
         )
     });
-    let method = req.method().to_string();
+    // Bounded label values: an arbitrary method must not create a new metric series.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_string();
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
 

@@ -16,9 +16,13 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers. The check runs on the blocking pool and waits at most 2 s.
 pub async fn readyz(state: web::Data<WebState>) -> HttpResponse {
     let db = state.ctx.db.clone();
-    let ready = web::block(move || db.ping(Duration::from_secs(2)))
-        .await
-        .unwrap_or(false);
+    // Bounded on both sides: the pool wait inside, and the whole check outside
+    // (a stalled server can hold a statement far longer than the pool wait).
+    let check = web::block(move || db.ping(Duration::from_secs(2)));
+    let ready = matches!(
+        tokio::time::timeout(Duration::from_millis(2500), check).await,
+        Ok(Ok(true))
+    );
     let body = json!({ "status": if ready { "ready" } else { "unavailable" }, "database": if ready { "ok" } else { "unreachable" } });
     let mut res = if ready {
         HttpResponse::Ok()

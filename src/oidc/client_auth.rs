@@ -1,0 +1,143 @@
+//! Client authentication at the token, introspection, revocation and PAR
+//! endpoints: client_secret_basic, client_secret_post, private_key_jwt (RFC 7523)
+//! and none (public clients).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::{Provider, jwt};
+use crate::crypto::secrets;
+use crate::crypto::signing::Verifier;
+use crate::domain::ClientType;
+use crate::storage::clients::Client;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Client assertions must expire within this many seconds (a replay window bound).
+const MAX_ASSERTION_LIFETIME: i64 = 600;
+
+/// What the request carried.
+#[derive(Debug, Default)]
+pub struct ClientCredentials {
+    pub basic: Option<(String, String)>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub assertion_type: Option<String>,
+    pub assertion: Option<String>,
+}
+
+/// A failed authentication, and whether the client tried HTTP Basic (then the
+/// 401 carries `WWW-Authenticate: Basic`, RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct AuthFailure {
+    pub error: OAuthError,
+    pub used_basic: bool,
+}
+
+pub fn credentials(params: &Params, authorization: Option<&str>) -> Result<ClientCredentials, OAuthError> {
+    let basic = match authorization {
+        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => Some(parse_basic(&h[6..])?),
+        _ => None,
+    };
+    Ok(ClientCredentials {
+        basic,
+        client_id: params.get("client_id")?.map(str::to_string),
+        client_secret: params.get("client_secret")?.map(str::to_string),
+        assertion_type: params.get("client_assertion_type")?.map(str::to_string),
+        assertion: params.get("client_assertion")?.map(str::to_string),
+    })
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined by ':' and base64-encoded.
+fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
+    let bad = || OAuthError::invalid_client("malformed HTTP Basic credentials");
+    let decoded = STANDARD.decode(value.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Ok((unescape(id).ok_or_else(bad)?, unescape(secret).ok_or_else(bad)?))
+}
+
+fn fail(error: OAuthError, used_basic: bool) -> AuthFailure {
+    AuthFailure { error, used_basic }
+}
+
+/// Authenticate the client. `audience` is the endpoint's URL, which a client
+/// assertion's `aud` must name (or the issuer).
+pub fn authenticate(p: &Provider, creds: &ClientCredentials, audience: &str) -> Result<Client, AuthFailure> {
+    let used_basic = creds.basic.is_some();
+    let methods = usize::from(creds.basic.is_some()) + usize::from(creds.client_secret.is_some()) + usize::from(creds.assertion.is_some());
+    if methods > 1 {
+        return Err(fail(OAuthError::invalid_request("use exactly one client authentication method"), used_basic));
+    }
+    let unknown = || fail(OAuthError::invalid_client("client authentication failed"), used_basic);
+    let storage = |e| fail(OAuthError::from(e), used_basic);
+
+    if let Some(assertion) = &creds.assertion {
+        return authenticate_assertion(p, creds, assertion, audience).map_err(|e| fail(e, false));
+    }
+    let (id, secret) = match (&creds.basic, &creds.client_id, &creds.client_secret) {
+        (Some((id, secret)), body_id, None) => {
+            if body_id.as_ref().is_some_and(|b| b != id) {
+                return Err(fail(OAuthError::invalid_request("client_id differs from the authenticated client"), true));
+            }
+            (id.as_str(), Some(secret.as_str()))
+        }
+        (None, Some(id), secret) => (id.as_str(), secret.as_deref()),
+        _ => return Err(fail(OAuthError::invalid_client("client authentication is required"), used_basic)),
+    };
+    let client = p.store.client(id).map_err(storage)?;
+    match (client, secret) {
+        (Some(c), Some(secret)) => match &c.secret_hash {
+            Some(hash) if secrets::verify(secret, hash) => Ok(c),
+            _ => Err(unknown()),
+        },
+        (Some(c), None) if c.client_type == ClientType::Public => Ok(c),
+        (None, Some(secret)) => {
+            // Same work as a known client, so timing does not reveal which ids exist.
+            let _ = secrets::verify(secret, &secrets::hash("ward-no-such-client"));
+            Err(unknown())
+        }
+        _ => Err(unknown()),
+    }
+}
+
+fn authenticate_assertion(p: &Provider, creds: &ClientCredentials, assertion: &str, audience: &str) -> Result<Client, OAuthError> {
+    let bad = || OAuthError::invalid_client("the client assertion is invalid");
+    if creds.assertion_type.as_deref() != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")));
+    }
+    let decoded = jwt::decode(assertion).ok_or_else(bad)?;
+    let claims = &decoded.claims;
+    let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(bad)?;
+    // RFC 7523 §3: iss and sub are both the client_id.
+    if claims.get("sub").and_then(Value::as_str) != Some(iss) || creds.client_id.as_deref().is_some_and(|c| c != iss) {
+        return Err(bad());
+    }
+    let client = p.store.client(iss)?.ok_or_else(bad)?;
+    let keys = client.jwks.as_ref().and_then(|j| j.get("keys")).and_then(Value::as_array).ok_or_else(bad)?;
+    let verified = keys.iter().filter(|k| decoded.kid().is_none() || k.get("kid").and_then(Value::as_str) == decoded.kid()).any(|k| {
+        Verifier::from_jwk(k).is_some_and(|v| decoded.verify(&v))
+    });
+    if !verified {
+        return Err(bad());
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == audience || a == p.issuer || a == &p.endpoint("/token"),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| a == audience || a == p.issuer || a == p.endpoint("/token")),
+        _ => false,
+    };
+    let now = p.now_secs();
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(bad)?;
+    if !aud_ok || exp <= now || exp > now + MAX_ASSERTION_LIFETIME {
+        return Err(bad());
+    }
+    let jti = claims.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(bad)?;
+    // RFC 7523 §3 item 7: a jti may be used once.
+    if !p.store.remember_assertion(&client.id, jti, exp * 1000, p.now)? {
+        return Err(OAuthError::invalid_client("the client assertion was already used"));
+    }
+    Ok(client)
+}

@@ -1,0 +1,39 @@
+//! OpenID Connect Discovery 1.0 §3 and RFC 8414 metadata. Only what works is advertised.
+
+use serde_json::{Value, json};
+
+pub fn metadata(issuer: &str, require_par: bool) -> Value {
+    let e = |p: &str| format!("{issuer}{p}");
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": e("/authorize"),
+        "token_endpoint": e("/token"),
+        "userinfo_endpoint": e("/userinfo"),
+        "jwks_uri": e("/jwks"),
+        "pushed_authorization_request_endpoint": e("/par"),
+        "introspection_endpoint": e("/introspect"),
+        "revocation_endpoint": e("/revoke"),
+        "scopes_supported": super::STANDARD_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "userinfo_signing_alg_values_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
+                             "name", "preferred_username", "updated_at", "email", "email_verified"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "acr_values_supported": ["aal1"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "require_pushed_authorization_requests": require_par,
+        "authorization_response_iss_parameter_supported": true,
+        "require_request_uri_registration": false,
+    })
+}

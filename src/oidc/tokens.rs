@@ -1,0 +1,159 @@
+//! ID tokens (OIDC Core §2) and JWT access tokens (RFC 9068), and checking the latter.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::error::OAuthError;
+use super::jwt;
+use super::store::AuthFacts;
+use super::Provider;
+use crate::crypto::secrets;
+use crate::crypto::signing::Algorithm;
+use crate::storage::clients::Client;
+
+/// Access tokens are signed with ES256: fast to sign and to verify, and small.
+pub const ACCESS_TOKEN_ALG: Algorithm = Algorithm::Es256;
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub jti: String,
+    pub expires_in: i64,
+}
+
+/// The `sid` claim for a session (OIDC Front/Back-Channel Logout): derived from
+/// the stored hash, so the session id itself never appears in a token.
+pub fn sid(session_hash: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(format!("sid:{session_hash}").as_bytes())[..16])
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the token
+/// (SHA-256 because both RS256 and ES256 use it).
+pub fn at_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
+}
+
+/// The grant an access token belongs to, from its jti (`<grant id>.<random>`).
+pub fn grant_of_jti(jti: &str) -> Option<&str> {
+    jti.split_once('.').map(|(g, _)| g)
+}
+
+fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<String, OAuthError> {
+    let key = p.keys.active(alg).ok_or_else(|| {
+        tracing::error!(%alg, "no active signing key loaded");
+        OAuthError::server_error()
+    })?;
+    Ok(jwt::encode(&json!({ "alg": alg.as_str(), "typ": typ, "kid": key.kid }), claims, &key.signer))
+}
+
+pub fn access_token(
+    p: &Provider,
+    client: &Client,
+    sub: &str,
+    scope: &[String],
+    facts: Option<&AuthFacts>,
+    grant_id: Option<&str>,
+) -> Result<IssuedAccessToken, OAuthError> {
+    let lifetime = client.access_token_seconds.unwrap_or(i64::from(p.tokens.access_token_seconds));
+    let jti = match grant_id {
+        Some(g) => format!("{g}.{}", secrets::generate(12)),
+        None => secrets::generate(16),
+    };
+    let iat = p.now_secs();
+    let mut claims = json!({
+        "iss": p.issuer,
+        "sub": sub,
+        "aud": p.issuer,
+        "client_id": client.id,
+        "scope": scope.join(" "),
+        "jti": jti,
+        "iat": iat,
+        "exp": iat + lifetime,
+    });
+    if let Some(f) = facts {
+        claims["auth_time"] = json!(f.auth_time / 1000);
+        claims["acr"] = json!(f.acr);
+        claims["amr"] = json!(f.amr);
+    }
+    // RFC 9068 §2.1: "typ" is "at+jwt".
+    let token = sign(p, ACCESS_TOKEN_ALG, "at+jwt", &claims)?;
+    Ok(IssuedAccessToken { token, jti, expires_in: lifetime })
+}
+
+pub fn id_token(
+    p: &Provider,
+    client: &Client,
+    facts: &AuthFacts,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Result<String, OAuthError> {
+    let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
+    let iat = p.now_secs();
+    let mut claims = json!({
+        "iss": p.issuer,
+        "sub": facts.user_id,
+        "aud": client.id,
+        "iat": iat,
+        "exp": iat + i64::from(p.tokens.id_token_seconds),
+        "auth_time": facts.auth_time / 1000,
+        "acr": facts.acr,
+        "amr": facts.amr,
+        "at_hash": at_hash(access_token),
+    });
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
+    }
+    if let Some(s) = &facts.session_hash {
+        claims["sid"] = json!(sid(s));
+    }
+    sign(p, alg, "JWT", &claims)
+}
+
+/// Check a bearer access token: signature by one of Ward's keys, `typ`, issuer,
+/// expiry, and that neither the token nor its grant was revoked.
+pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthError> {
+    let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    let decoded = jwt::decode(token).ok_or_else(invalid)?;
+    let typ_ok = decoded.typ().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"));
+    let verifier = decoded.kid().and_then(|kid| p.keys.verifier(kid)).ok_or_else(invalid)?;
+    if !typ_ok || !decoded.verify(verifier) {
+        return Err(invalid());
+    }
+    let claims = decoded.claims;
+    if claims.get("iss").and_then(Value::as_str) != Some(p.issuer) {
+        return Err(invalid());
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(invalid)?;
+    if exp <= p.now_secs() {
+        return Err(invalid());
+    }
+    let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(invalid)?;
+    if p.store.jti_revoked(jti)? {
+        return Err(invalid());
+    }
+    if let Some(grant_id) = grant_of_jti(jti) {
+        match p.store.grant(grant_id)? {
+            Some(g) if g.revoked_at.is_none() => {}
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_oidc_core_example() {
+        // OIDC Core §A.3 example: at_hash for "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y" is "77QmUPtjPfzWtF2AnpK9RQ".
+        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+
+    #[test]
+    fn grant_ids_come_from_jtis() {
+        assert_eq!(grant_of_jti("g1.abc"), Some("g1"));
+        assert_eq!(grant_of_jti("abc"), None);
+    }
+}
