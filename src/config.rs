@@ -36,8 +36,27 @@ pub struct RawConfig {
     pub trusted_proxies: Vec<String>,
     pub tls_cert: String,
     pub tls_key: String,
+    pub require_par: bool,
     pub password: RawPasswordConfig,
     pub tokens: RawTokenConfig,
+    pub session: RawSessionConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSessionConfig {
+    pub idle_seconds: i64,
+    pub absolute_seconds: i64,
+}
+
+impl Default for RawSessionConfig {
+    fn default() -> Self {
+        // NIST SP 800-63B §4.2.3 (AAL2): reauthenticate after 30 minutes idle, 12 hours at most.
+        Self {
+            idle_seconds: 30 * 60,
+            absolute_seconds: 12 * 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,8 +92,10 @@ impl Default for RawConfig {
             trusted_proxies: Vec::new(),
             tls_cert: String::new(),
             tls_key: String::new(),
+            require_par: false,
             password: RawPasswordConfig::default(),
             tokens: RawTokenConfig::default(),
+            session: RawSessionConfig::default(),
         }
     }
 }
@@ -243,6 +264,12 @@ pub struct TokenLifetimes {
     pub authorization_code_seconds: u32,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    pub idle_seconds: u32,
+    pub absolute_seconds: u32,
+}
+
 impl TokenLifetimes {
     /// The longest any signed token lives: how long a retired signing key stays published.
     pub fn longest_signed_token_seconds(&self) -> u32 {
@@ -268,6 +295,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub password: PasswordParams,
     pub tokens: TokenLifetimes,
+    /// Require pushed authorization requests from every client (RFC 9126 §5).
+    pub require_par: bool,
+    pub session: SessionLifetimes,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }
@@ -475,6 +505,21 @@ impl Config {
             )?,
         };
 
+        let session = SessionLifetimes {
+            idle_seconds: in_range(
+                "session.idle_seconds",
+                raw.session.idle_seconds,
+                60,
+                24 * 3600,
+            )?,
+            absolute_seconds: in_range(
+                "session.absolute_seconds",
+                raw.session.absolute_seconds,
+                300,
+                30 * 24 * 3600,
+            )?,
+        };
+
         Ok(Self {
             issuer,
             issuer_url,
@@ -490,6 +535,8 @@ impl Config {
             tls,
             password,
             tokens,
+            require_par: raw.require_par,
+            session,
             warnings: Vec::new(),
         })
     }

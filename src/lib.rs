@@ -12,5 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod manage;
+pub mod oidc;
+pub mod session;
 pub mod storage;
 pub mod web;

@@ -4,7 +4,7 @@
 pub mod master_key;
 pub mod sealer;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::password::Passwords;
@@ -12,12 +12,16 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::keyring::{Keyring, KeyringError};
 use crate::manage::{self, ManageError};
+use crate::oidc::Provider;
+use crate::oidc::keys::KeySet;
 use crate::storage::secrets::{MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT};
 use crate::storage::{self, Database, StorageError, meta, migrations};
 
 /// Everything a request or a command needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppContext {
+    /// The signing keys in memory; replaced whole when keys are rotated or reloaded.
+    keys: Arc<RwLock<Arc<KeySet>>>,
     pub config: Arc<Config>,
     pub db: Database,
     pub keyring: Keyring,
@@ -103,6 +107,7 @@ impl AppContext {
         let passwords =
             Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
         let ctx = Self {
+            keys: Arc::default(),
             config: Arc::new(config),
             db,
             keyring,
@@ -141,7 +146,35 @@ impl AppContext {
             }
         }
         manage::keys::ensure_active_keys(&ctx)?;
+        ctx.reload_keys()?;
         Ok(ctx)
+    }
+
+    /// The current key set (cheap: one reference count).
+    pub fn keyset(&self) -> Arc<KeySet> {
+        self.keys.read().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    /// Load the published and active keys from the database (at start, after a
+    /// rotation, and periodically so that every node follows rotations).
+    pub fn reload_keys(&self) -> Result<(), ManageError> {
+        let set = Arc::new(manage::keys::load_keyset(self)?);
+        if let Ok(mut k) = self.keys.write() {
+            *k = set;
+        }
+        Ok(())
+    }
+
+    /// The protocol core's view of this context for one request.
+    pub fn provider<'a>(&'a self, keys: &'a KeySet) -> Provider<'a> {
+        Provider {
+            store: &self.db,
+            keys,
+            issuer: &self.config.issuer,
+            tokens: self.config.tokens,
+            require_par: self.config.require_par,
+            now: self.clock.now_ms(),
+        }
     }
 }
 

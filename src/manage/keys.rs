@@ -7,6 +7,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::signing::{self, Algorithm, SigningKeyMaterial};
+use crate::oidc::keys::KeySet;
 use crate::storage::secrets::{self, signing_key_context};
 use crate::storage::signing_keys::{self, ACTIVE, StoredSigningKey};
 use crate::storage::{self, AnyConnection, StorageError};
@@ -145,6 +146,23 @@ pub fn rotate(
             Ok((info(&stored, now), retired))
         })
     })
+}
+
+/// Every key that may verify a live token, with the active ones opened for signing.
+pub fn load_keyset(ctx: &AppContext) -> Result<KeySet, ManageError> {
+    let now = ctx.clock.now_ms();
+    let stored = signing_keys::published(&mut *ctx.db.conn()?, now)?;
+    let mut active = Vec::new();
+    let mut published = Vec::new();
+    for k in &stored {
+        let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk)
+            .map_err(|_| StorageError::Corrupt("signing_keys.public_jwk".into()))?;
+        published.push(jwk);
+        if k.state == ACTIVE {
+            active.push(open(&ctx.keyring, k)?);
+        }
+    }
+    Ok(KeySet::new(active, published))
 }
 
 /// The active key for `alg`, opened with the keyring (for signing tokens).

@@ -36,9 +36,14 @@ pub struct AuthFailure {
     pub used_basic: bool,
 }
 
-pub fn credentials(params: &Params, authorization: Option<&str>) -> Result<ClientCredentials, OAuthError> {
+pub fn credentials(
+    params: &Params,
+    authorization: Option<&str>,
+) -> Result<ClientCredentials, OAuthError> {
     let basic = match authorization {
-        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => Some(parse_basic(&h[6..])?),
+        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+            Some(parse_basic(&h[6..])?)
+        }
         _ => None,
     };
     Ok(ClientCredentials {
@@ -56,8 +61,15 @@ fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
     let decoded = STANDARD.decode(value.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
-    Ok((unescape(id).ok_or_else(bad)?, unescape(secret).ok_or_else(bad)?))
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Ok((
+        unescape(id).ok_or_else(bad)?,
+        unescape(secret).ok_or_else(bad)?,
+    ))
 }
 
 fn fail(error: OAuthError, used_basic: bool) -> AuthFailure {
@@ -66,13 +78,27 @@ fn fail(error: OAuthError, used_basic: bool) -> AuthFailure {
 
 /// Authenticate the client. `audience` is the endpoint's URL, which a client
 /// assertion's `aud` must name (or the issuer).
-pub fn authenticate(p: &Provider, creds: &ClientCredentials, audience: &str) -> Result<Client, AuthFailure> {
+pub fn authenticate(
+    p: &Provider,
+    creds: &ClientCredentials,
+    audience: &str,
+) -> Result<Client, AuthFailure> {
     let used_basic = creds.basic.is_some();
-    let methods = usize::from(creds.basic.is_some()) + usize::from(creds.client_secret.is_some()) + usize::from(creds.assertion.is_some());
+    let methods = usize::from(creds.basic.is_some())
+        + usize::from(creds.client_secret.is_some())
+        + usize::from(creds.assertion.is_some());
     if methods > 1 {
-        return Err(fail(OAuthError::invalid_request("use exactly one client authentication method"), used_basic));
+        return Err(fail(
+            OAuthError::invalid_request("use exactly one client authentication method"),
+            used_basic,
+        ));
     }
-    let unknown = || fail(OAuthError::invalid_client("client authentication failed"), used_basic);
+    let unknown = || {
+        fail(
+            OAuthError::invalid_client("client authentication failed"),
+            used_basic,
+        )
+    };
     let storage = |e| fail(OAuthError::from(e), used_basic);
 
     if let Some(assertion) = &creds.assertion {
@@ -81,12 +107,20 @@ pub fn authenticate(p: &Provider, creds: &ClientCredentials, audience: &str) -> 
     let (id, secret) = match (&creds.basic, &creds.client_id, &creds.client_secret) {
         (Some((id, secret)), body_id, None) => {
             if body_id.as_ref().is_some_and(|b| b != id) {
-                return Err(fail(OAuthError::invalid_request("client_id differs from the authenticated client"), true));
+                return Err(fail(
+                    OAuthError::invalid_request("client_id differs from the authenticated client"),
+                    true,
+                ));
             }
             (id.as_str(), Some(secret.as_str()))
         }
         (None, Some(id), secret) => (id.as_str(), secret.as_deref()),
-        _ => return Err(fail(OAuthError::invalid_client("client authentication is required"), used_basic)),
+        _ => {
+            return Err(fail(
+                OAuthError::invalid_client("client authentication is required"),
+                used_basic,
+            ));
+        }
     };
     let client = p.store.client(id).map_err(storage)?;
     match (client, secret) {
@@ -104,29 +138,49 @@ pub fn authenticate(p: &Provider, creds: &ClientCredentials, audience: &str) -> 
     }
 }
 
-fn authenticate_assertion(p: &Provider, creds: &ClientCredentials, assertion: &str, audience: &str) -> Result<Client, OAuthError> {
+fn authenticate_assertion(
+    p: &Provider,
+    creds: &ClientCredentials,
+    assertion: &str,
+    audience: &str,
+) -> Result<Client, OAuthError> {
     let bad = || OAuthError::invalid_client("the client assertion is invalid");
     if creds.assertion_type.as_deref() != Some(JWT_BEARER) {
-        return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")));
+        return Err(OAuthError::invalid_request(format!(
+            "client_assertion_type must be {JWT_BEARER}"
+        )));
     }
     let decoded = jwt::decode(assertion).ok_or_else(bad)?;
     let claims = &decoded.claims;
     let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(bad)?;
     // RFC 7523 §3: iss and sub are both the client_id.
-    if claims.get("sub").and_then(Value::as_str) != Some(iss) || creds.client_id.as_deref().is_some_and(|c| c != iss) {
+    if claims.get("sub").and_then(Value::as_str) != Some(iss)
+        || creds.client_id.as_deref().is_some_and(|c| c != iss)
+    {
         return Err(bad());
     }
     let client = p.store.client(iss)?.ok_or_else(bad)?;
-    let keys = client.jwks.as_ref().and_then(|j| j.get("keys")).and_then(Value::as_array).ok_or_else(bad)?;
-    let verified = keys.iter().filter(|k| decoded.kid().is_none() || k.get("kid").and_then(Value::as_str) == decoded.kid()).any(|k| {
-        Verifier::from_jwk(k).is_some_and(|v| decoded.verify(&v))
-    });
+    let keys = client
+        .jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or_else(bad)?;
+    let verified = keys
+        .iter()
+        .filter(|k| {
+            decoded.kid().is_none() || k.get("kid").and_then(Value::as_str) == decoded.kid()
+        })
+        .any(|k| Verifier::from_jwk(k).is_some_and(|v| decoded.verify(&v)));
     if !verified {
         return Err(bad());
     }
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => a == audience || a == p.issuer || a == &p.endpoint("/token"),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| a == audience || a == p.issuer || a == p.endpoint("/token")),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| a == audience || a == p.issuer || a == p.endpoint("/token")),
         _ => false,
     };
     let now = p.now_secs();
@@ -134,10 +188,19 @@ fn authenticate_assertion(p: &Provider, creds: &ClientCredentials, assertion: &s
     if !aud_ok || exp <= now || exp > now + MAX_ASSERTION_LIFETIME {
         return Err(bad());
     }
-    let jti = claims.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(bad)?;
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(bad)?;
     // RFC 7523 §3 item 7: a jti may be used once.
-    if !p.store.remember_assertion(&client.id, jti, exp * 1000, p.now)? {
-        return Err(OAuthError::invalid_client("the client assertion was already used"));
+    if !p
+        .store
+        .remember_assertion(&client.id, jti, exp * 1000, p.now)?
+    {
+        return Err(OAuthError::invalid_client(
+            "the client assertion was already used",
+        ));
     }
     Ok(client)
 }

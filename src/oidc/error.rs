@@ -15,7 +15,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(code: &'static str, status: u16, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), status }
+        Self {
+            code,
+            description: description.into(),
+            status,
+        }
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {
@@ -66,10 +70,18 @@ impl OAuthError {
         Self::new("insufficient_scope", 403, d)
     }
     pub fn server_error() -> Self {
-        Self::new("server_error", 500, "the server could not complete the request; try again")
+        Self::new(
+            "server_error",
+            500,
+            "the server could not complete the request; try again",
+        )
     }
     pub fn temporarily_unavailable() -> Self {
-        Self::new("temporarily_unavailable", 503, "the service is temporarily unavailable; try again")
+        Self::new(
+            "temporarily_unavailable",
+            503,
+            "the service is temporarily unavailable; try again",
+        )
     }
 }
 

@@ -45,7 +45,8 @@ impl Decoded<'_> {
 
     /// Check the signature with `verifier`, whose algorithm must be the header's.
     pub fn verify(&self, verifier: &Verifier) -> bool {
-        self.alg() == Some(verifier.algorithm().as_str()) && verifier.verify(self.signing_input.as_bytes(), &self.signature)
+        self.alg() == Some(verifier.algorithm().as_str())
+            && verifier.verify(self.signing_input.as_bytes(), &self.signature)
     }
 }
 
@@ -64,7 +65,12 @@ pub fn decode(token: &str) -> Option<Decoded<'_>> {
         return None;
     }
     let signature = URL_SAFE_NO_PAD.decode(s).ok()?;
-    Some(Decoded { header, claims, signing_input: &token[..h.len() + 1 + c.len()], signature })
+    Some(Decoded {
+        header,
+        claims,
+        signing_input: &token[..h.len() + 1 + c.len()],
+        signature,
+    })
 }
 
 #[cfg(test)]
@@ -78,7 +84,11 @@ mod tests {
         for alg in Algorithm::ALL {
             let key = generate(alg).unwrap();
             let signer = key.signer().unwrap();
-            let token = encode(&json!({"alg": alg.as_str(), "kid": key.kid}), &json!({"sub": "u1"}), &signer);
+            let token = encode(
+                &json!({"alg": alg.as_str(), "kid": key.kid}),
+                &json!({"sub": "u1"}),
+                &signer,
+            );
             let verifier = Verifier::from_jwk(&key.public_jwk).unwrap();
             let d = decode(&token).unwrap();
             assert!(d.verify(&verifier));

@@ -26,11 +26,20 @@ impl KeySet {
         let mut set = Self::default();
         for key in active {
             if let Ok(signer) = key.signer() {
-                set.active.insert(key.alg, ActiveKey { kid: key.kid.clone(), signer });
+                set.active.insert(
+                    key.alg,
+                    ActiveKey {
+                        kid: key.kid.clone(),
+                        signer,
+                    },
+                );
             }
         }
         for jwk in &published {
-            if let (Some(kid), Some(v)) = (jwk.get("kid").and_then(Value::as_str), Verifier::from_jwk(jwk)) {
+            if let (Some(kid), Some(v)) = (
+                jwk.get("kid").and_then(Value::as_str),
+                Verifier::from_jwk(jwk),
+            ) {
                 set.verifiers.insert(kid.to_string(), v);
             }
         }

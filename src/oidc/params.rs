@@ -17,7 +17,11 @@ impl Params {
 
     /// Parse `application/x-www-form-urlencoded` text (a query string or a form body).
     pub fn parse(text: &str) -> Self {
-        Self(url::form_urlencoded::parse(text.as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(text.as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     /// The single value of `name`; an error if it is repeated or too long. Empty counts as absent
@@ -27,10 +31,14 @@ impl Params {
         for (k, v) in &self.0 {
             if k == name {
                 if found.is_some() {
-                    return Err(OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
+                    return Err(OAuthError::invalid_request(format!(
+                        "parameter `{name}` is repeated"
+                    )));
                 }
                 if v.len() > MAX_VALUE_LEN {
-                    return Err(OAuthError::invalid_request(format!("parameter `{name}` is too long")));
+                    return Err(OAuthError::invalid_request(format!(
+                        "parameter `{name}` is too long"
+                    )));
                 }
                 found = Some(v.as_str());
             }
@@ -39,12 +47,18 @@ impl Params {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)?.ok_or_else(|| OAuthError::invalid_request(format!("parameter `{name}` is missing")))
+        self.get(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("parameter `{name}` is missing")))
     }
 
     /// The first repeated parameter name, if any.
     pub fn first_repeated(&self) -> Option<&str> {
-        self.0.iter().enumerate().find_map(|(i, (k, _))| self.0[..i].iter().any(|(p, _)| p == k).then_some(k.as_str()))
+        self.0.iter().enumerate().find_map(|(i, (k, _))| {
+            self.0[..i]
+                .iter()
+                .any(|(p, _)| p == k)
+                .then_some(k.as_str())
+        })
     }
 
     pub fn pairs(&self) -> &[(String, String)] {

@@ -10,20 +10,38 @@ use super::error::OAuthError;
 
 /// RFC 7636 §4.1/§4.2: 43-128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 fn well_formed(value: &str) -> bool {
-    (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Validate the challenge of an authorization request.
-pub fn check_challenge(challenge: Option<&str>, method: Option<&str>) -> Result<String, OAuthError> {
-    let challenge = challenge.ok_or_else(|| OAuthError::invalid_request("code_challenge is required (PKCE, RFC 7636)"))?;
+pub fn check_challenge(
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<String, OAuthError> {
+    let challenge = challenge.ok_or_else(|| {
+        OAuthError::invalid_request("code_challenge is required (PKCE, RFC 7636)")
+    })?;
     match method {
         Some("S256") => {}
-        None => return Err(OAuthError::invalid_request("code_challenge_method is required and must be S256")),
-        Some(_) => return Err(OAuthError::invalid_request("code_challenge_method must be S256; plain is not allowed")),
+        None => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method is required and must be S256",
+            ));
+        }
+        Some(_) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method must be S256; plain is not allowed",
+            ));
+        }
     }
     // An S256 challenge is the base64url of a SHA-256 digest: exactly 43 characters.
     if challenge.len() != 43 || !well_formed(challenge) {
-        return Err(OAuthError::invalid_request("code_challenge is not a valid S256 challenge"));
+        return Err(OAuthError::invalid_request(
+            "code_challenge is not a valid S256 challenge",
+        ));
     }
     Ok(challenge.to_string())
 }
@@ -46,8 +64,14 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(verify(verifier, challenge));
-        assert!(!verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX", challenge));
-        assert_eq!(check_challenge(Some(challenge), Some("S256")).unwrap(), challenge);
+        assert!(!verify(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
+        assert_eq!(
+            check_challenge(Some(challenge), Some("S256")).unwrap(),
+            challenge
+        );
     }
 
     #[test]

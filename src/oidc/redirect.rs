@@ -6,7 +6,9 @@ use url::{Host, Url};
 
 /// Is `requested` allowed by one of `registered`?
 pub fn matches(registered: &[String], requested: &str) -> bool {
-    registered.iter().any(|r| r == requested || loopback_port_variant(r, requested))
+    registered
+        .iter()
+        .any(|r| r == requested || loopback_port_variant(r, requested))
 }
 
 fn loopback_port_variant(registered: &str, requested: &str) -> bool {

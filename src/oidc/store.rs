@@ -104,11 +104,18 @@ pub trait OidcStore: Send + Sync {
     fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// The user and their password hash, by (normalised) username.
-    fn user_with_password(&self, username: &str) -> Result<Option<(User, Option<String>)>, StoreError>;
+    fn user_with_password(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
 
     fn save_auth_request(&self, row: &AuthRequestRow) -> Result<(), StoreError>;
     /// A live (unused, unexpired) request.
-    fn auth_request(&self, id_hash: &str, now: Millis) -> Result<Option<AuthRequestRow>, StoreError>;
+    fn auth_request(
+        &self,
+        id_hash: &str,
+        now: Millis,
+    ) -> Result<Option<AuthRequestRow>, StoreError>;
     /// Mark a request used; false if it was already used (single use).
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError>;
 
@@ -117,24 +124,62 @@ pub trait OidcStore: Send + Sync {
     fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError>;
 
     fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>, StoreError>;
-    fn save_consent(&self, user_id: &str, client_id: &str, scopes: &[String], now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     /// Store a new code and mark its interaction used, with the audit record.
-    fn create_code(&self, code: &CodeRow, interaction: Option<&str>, audit: &AuditEvent) -> Result<(), StoreError>;
+    fn create_code(
+        &self,
+        code: &CodeRow,
+        interaction: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError>;
     /// Consume the code (once) and create its grant and first refresh token.
-    fn redeem_code(&self, code_hash: &str, now: Millis, grant: &GrantRow, refresh_hash: Option<&str>, audit: &AuditEvent) -> Result<Redeemed, StoreError>;
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: Millis,
+        grant: &GrantRow,
+        refresh_hash: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<Redeemed, StoreError>;
 
     fn grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError>;
     fn revoke_grant(&self, id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
-    fn refresh_token(&self, token_hash: &str) -> Result<Option<(RefreshRow, GrantRow)>, StoreError>;
+    fn refresh_token(&self, token_hash: &str)
+    -> Result<Option<(RefreshRow, GrantRow)>, StoreError>;
     /// Retire `old` and store `new` in the same grant; false if `old` was already rotated.
-    fn rotate_refresh(&self, old_hash: &str, new_hash: &str, grant_id: &str, now: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+    fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        grant_id: &str,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 
-    fn revoke_jti(&self, jti: &str, expires_at: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: Millis,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError>;
     /// Remember a client assertion's jti; false if it was seen before (replay).
-    fn remember_assertion(&self, client_id: &str, jti: &str, expires_at: Millis, now: Millis) -> Result<bool, StoreError>;
+    fn remember_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
 
     /// Record an event that accompanies no other write (e.g. a client_credentials
     /// issuance); may be group-committed with others, durable when this returns.

@@ -5,10 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::Provider;
 use super::error::OAuthError;
 use super::jwt;
 use super::store::AuthFacts;
-use super::Provider;
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
 use crate::storage::clients::Client;
@@ -44,7 +44,11 @@ fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<Strin
         tracing::error!(%alg, "no active signing key loaded");
         OAuthError::server_error()
     })?;
-    Ok(jwt::encode(&json!({ "alg": alg.as_str(), "typ": typ, "kid": key.kid }), claims, &key.signer))
+    Ok(jwt::encode(
+        &json!({ "alg": alg.as_str(), "typ": typ, "kid": key.kid }),
+        claims,
+        &key.signer,
+    ))
 }
 
 pub fn access_token(
@@ -55,7 +59,9 @@ pub fn access_token(
     facts: Option<&AuthFacts>,
     grant_id: Option<&str>,
 ) -> Result<IssuedAccessToken, OAuthError> {
-    let lifetime = client.access_token_seconds.unwrap_or(i64::from(p.tokens.access_token_seconds));
+    let lifetime = client
+        .access_token_seconds
+        .unwrap_or(i64::from(p.tokens.access_token_seconds));
     let jti = match grant_id {
         Some(g) => format!("{g}.{}", secrets::generate(12)),
         None => secrets::generate(16),
@@ -78,7 +84,11 @@ pub fn access_token(
     }
     // RFC 9068 §2.1: "typ" is "at+jwt".
     let token = sign(p, ACCESS_TOKEN_ALG, "at+jwt", &claims)?;
-    Ok(IssuedAccessToken { token, jti, expires_in: lifetime })
+    Ok(IssuedAccessToken {
+        token,
+        jti,
+        expires_in: lifetime,
+    })
 }
 
 pub fn id_token(
@@ -115,8 +125,13 @@ pub fn id_token(
 pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let decoded = jwt::decode(token).ok_or_else(invalid)?;
-    let typ_ok = decoded.typ().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"));
-    let verifier = decoded.kid().and_then(|kid| p.keys.verifier(kid)).ok_or_else(invalid)?;
+    let typ_ok = decoded.typ().is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    let verifier = decoded
+        .kid()
+        .and_then(|kid| p.keys.verifier(kid))
+        .ok_or_else(invalid)?;
     if !typ_ok || !decoded.verify(verifier) {
         return Err(invalid());
     }
@@ -124,11 +139,17 @@ pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthErro
     if claims.get("iss").and_then(Value::as_str) != Some(p.issuer) {
         return Err(invalid());
     }
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(invalid)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(invalid)?;
     if exp <= p.now_secs() {
         return Err(invalid());
     }
-    let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(invalid)?;
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
     if p.store.jti_revoked(jti)? {
         return Err(invalid());
     }
@@ -148,7 +169,10 @@ mod tests {
     #[test]
     fn at_hash_matches_oidc_core_example() {
         // OIDC Core §A.3 example: at_hash for "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y" is "77QmUPtjPfzWtF2AnpK9RQ".
-        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 
     #[test]

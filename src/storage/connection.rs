@@ -85,6 +85,33 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: Pool<Manager>,
     url: DatabaseUrl,
+    /// Group commit of standalone audit records; started on first use.
+    batcher: std::sync::Arc<std::sync::OnceLock<super::audit_batch::AuditBatcher>>,
+}
+
+/// One transaction on a given connection (see [`Database::transaction`]).
+pub(crate) fn transaction_on<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StorageError>,
+{
+    if !conn.is_postgres() {
+        return sqlite_immediate(conn, f);
+    }
+    let mut caller_error = None;
+    let result = conn.transaction::<T, Abort, _>(|c| {
+        f(c).map_err(|e| {
+            caller_error = Some(e);
+            Abort::Caller
+        })
+    });
+    match result {
+        Ok(v) => Ok(v),
+        Err(Abort::Caller) => Err(caller_error.unwrap_or_else(|| StorageError::NotFound.into())),
+        Err(Abort::Diesel(e)) => Err(StorageError::from(e).into()),
+    }
 }
 
 /// `BEGIN IMMEDIATE ... COMMIT` around `f` on a SQLite connection, rolled back if `f` fails.
@@ -158,6 +185,7 @@ impl Database {
         Ok(Self {
             pool,
             url: url.clone(),
+            batcher: Default::default(),
         })
     }
 
@@ -192,23 +220,18 @@ impl Database {
         E: From<StorageError>,
     {
         let mut conn = self.conn()?;
-        if !conn.is_postgres() {
-            return sqlite_immediate(&mut conn, f);
-        }
-        let mut caller_error = None;
-        let result = conn.transaction::<T, Abort, _>(|c| {
-            f(c).map_err(|e| {
-                caller_error = Some(e);
-                Abort::Caller
-            })
-        });
-        match result {
-            Ok(v) => Ok(v),
-            Err(Abort::Caller) => {
-                Err(caller_error.unwrap_or_else(|| StorageError::NotFound.into()))
-            }
-            Err(Abort::Diesel(e)) => Err(StorageError::from(e).into()),
-        }
+        transaction_on(&mut conn, f)
+    }
+
+    /// Record a standalone audit event, group-committed with concurrent ones;
+    /// durable when this returns.
+    pub fn append_audit_batched(
+        &self,
+        event: crate::audit::AuditEvent,
+    ) -> Result<(), StorageError> {
+        self.batcher
+            .get_or_init(|| super::audit_batch::AuditBatcher::start(self.pool.clone()))
+            .append(event)
     }
 
     /// Run blocking database work on the blocking pool, never on an async worker.

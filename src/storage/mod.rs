@@ -6,10 +6,12 @@
 //! [`Database::run`], which moves the work to the blocking pool.
 
 pub mod audit;
+pub mod audit_batch;
 pub mod clients;
 pub mod connection;
 pub mod meta;
 pub mod migrations;
+pub mod oidc_store;
 pub mod schema;
 pub mod secrets;
 pub mod signing_keys;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod handlers;
 pub mod metrics;
 pub mod middleware;
+pub mod oauth;
 pub mod tls;
 pub mod views;
 
@@ -22,20 +23,51 @@ use crate::manage::audit_log;
 /// Shared state of every worker.
 pub struct WebState {
     pub ctx: AppContext,
+    /// The discovery document, rendered once.
+    pub discovery: String,
     pub metrics: metrics::Metrics,
     pub views: views::Views,
 }
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(handlers::home::index))
-        .route("/healthz", web::get().to(handlers::health::healthz))
-        .route("/readyz", web::get().to(handlers::health::readyz))
-        .route("/metrics", web::get().to(handlers::health::metrics))
+    use handlers::{assets, endpoints, health, home, interaction};
+    cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
+        .route("/", web::get().to(home::index))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/ward.css", web::get().to(assets::stylesheet))
         .route(
-            "/static/ward.css",
-            web::get().to(handlers::assets::stylesheet),
-        );
+            "/static/form_post.js",
+            web::get().to(assets::form_post_script),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(endpoints::discovery),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(endpoints::discovery),
+        )
+        .route("/jwks", web::get().to(endpoints::jwks))
+        .route("/authorize", web::get().to(interaction::authorize))
+        .route("/authorize", web::post().to(interaction::authorize))
+        .route("/authorize/resume", web::get().to(interaction::resume))
+        .route("/login", web::get().to(interaction::login_form))
+        .route("/login", web::post().to(interaction::login_submit))
+        .route("/consent", web::get().to(interaction::consent_form))
+        .route("/consent", web::post().to(interaction::consent_submit))
+        .route("/userinfo", web::get().to(endpoints::userinfo))
+        .route("/userinfo", web::post().to(endpoints::userinfo))
+        .route("/token", web::post().to(endpoints::token))
+        .route("/token", web::to(oauth::post_only))
+        .route("/introspect", web::post().to(endpoints::introspection))
+        .route("/introspect", web::to(oauth::post_only))
+        .route("/revoke", web::post().to(endpoints::revocation))
+        .route("/revoke", web::to(oauth::post_only))
+        .route("/par", web::post().to(endpoints::pushed_authorization))
+        .route("/par", web::to(oauth::post_only));
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +95,11 @@ pub struct Bound {
 /// Build the application and bind its socket (TLS when configured).
 pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let config = ctx.config.clone();
+    let discovery =
+        crate::oidc::discovery::metadata(&config.issuer, config.require_par).to_string();
     let state = web::Data::new(WebState {
         ctx,
+        discovery,
         metrics: metrics::Metrics::new(),
         views: views::Views::new().map_err(|e| ServeError::Templates(e.to_string()))?,
     });

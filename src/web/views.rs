@@ -16,6 +16,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "pages/error.html",
         include_str!("../../templates/pages/error.html"),
     ),
+    (
+        "pages/login.html",
+        include_str!("../../templates/pages/login.html"),
+    ),
+    (
+        "pages/consent.html",
+        include_str!("../../templates/pages/consent.html"),
+    ),
+    (
+        "pages/form_post.html",
+        include_str!("../../templates/pages/form_post.html"),
+    ),
 ];
 
 impl Views {

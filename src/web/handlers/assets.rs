@@ -2,6 +2,17 @@ use actix_web::HttpResponse;
 use actix_web::http::header::{CacheControl, CacheDirective};
 
 const STYLESHEET: &str = include_str!("../../../static/ward.css");
+const FORM_POST_JS: &str = include_str!("../../../static/form_post.js");
+
+pub async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(3600),
+        ]))
+        .body(FORM_POST_JS)
+}
 
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()

@@ -1,6 +1,8 @@
 pub mod assets;
+pub mod endpoints;
 pub mod health;
 pub mod home;
+pub mod interaction;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

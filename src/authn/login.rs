@@ -1,0 +1,107 @@
+//! The login state machine. Today: identify with a username, prove it with a
+//! password, done. Passkeys, TOTP and email codes become further steps here.
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::domain::{UserStatus, Username};
+use crate::oidc::store::OidcStore;
+use crate::session::Authentication;
+
+/// ACR for a single-factor (password) login: NIST SP 800-63B AAL1.
+pub const ACR_AAL1: &str = "aal1";
+
+/// Why a login failed. One message for the user in every case, so the answer
+/// never tells whether an account exists; the reason goes to the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    Invalid,
+    Unavailable,
+}
+
+impl From<crate::storage::StorageError> for LoginFailure {
+    fn from(_: crate::storage::StorageError) -> Self {
+        Self::Unavailable
+    }
+}
+
+pub struct PasswordAttempt {
+    pub username: String,
+    pub password: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Verify a username and password. Unknown users, users without a password and
+/// disabled users cost one argon2 verification like everyone else.
+pub async fn password(
+    ctx: &AppContext,
+    attempt: PasswordAttempt,
+) -> Result<Authentication, LoginFailure> {
+    let username = Username::parse(&attempt.username)
+        .map(|u| u.as_str().to_string())
+        .unwrap_or_default();
+    let lookup = {
+        let username = username.clone();
+        ctx.db
+            .run(move |db| {
+                db.user_with_password(&username)
+                    .map_err(|_| LoginFailure::Unavailable)
+            })
+            .await
+    };
+    let found = match lookup {
+        Ok(f) => f,
+        Err(_) => return Err(LoginFailure::Unavailable),
+    };
+    let hash = found.as_ref().and_then(|(_, h)| h.clone());
+    let ok = ctx.passwords.verify_async(attempt.password, hash).await;
+    let now = ctx.clock.now_ms();
+    let event = |outcome, reason: Option<&str>| {
+        let mut e = AuditEvent::new(now, "anonymous", "login.password", outcome);
+        e.ip = attempt.ip.clone();
+        e.user_agent = attempt.user_agent.clone();
+        if let Some(r) = reason {
+            e = e.reason(r);
+        }
+        e.detail("username", username.as_str())
+    };
+    let failure_reason = match &found {
+        None => Some("unknown_user"),
+        Some((u, _)) if u.status != UserStatus::Active => Some("account_disabled"),
+        Some(_) if !ok => Some("bad_password"),
+        Some(_) => None,
+    };
+    if let Some(reason) = failure_reason {
+        let db = ctx.db.clone();
+        let e = event(Outcome::Failure, Some(reason));
+        let _ = tokio::task::spawn_blocking(move || db.audit(e)).await;
+        return Err(LoginFailure::Invalid);
+    }
+    let (user, _) = found.ok_or(LoginFailure::Invalid)?;
+    Ok(Authentication {
+        user_id: user.id.to_string(),
+        acr: ACR_AAL1.into(),
+        amr: vec!["pwd".into()],
+        auth_time: now,
+    })
+}
+
+/// The audit record that accompanies a new session.
+pub fn success_event(
+    auth: &Authentication,
+    ip: Option<String>,
+    user_agent: Option<String>,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(
+        auth.auth_time,
+        format!("user:{}", auth.user_id),
+        "login.password",
+        Outcome::Success,
+    )
+    .subject(&auth.user_id)
+    .detail("acr", auth.acr.as_str())
+    .detail("amr", auth.amr.clone());
+    e.ip = ip;
+    e.user_agent = user_agent;
+    e
+}

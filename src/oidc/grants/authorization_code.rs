@@ -1,0 +1,147 @@
+//! RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): redeem a code exactly once.
+
+use crate::audit::{AuditEvent, Outcome};
+use crate::crypto::secrets;
+use crate::domain::UserStatus;
+use crate::oidc::error::OAuthError;
+use crate::oidc::params::Params;
+use crate::oidc::store::{GrantRow, Redeemed};
+use crate::oidc::{Provider, pkce, tokens};
+use crate::storage::clients::Client;
+
+use super::TokenResponse;
+
+const INVALID: &str = "the authorization code is invalid, expired or already used";
+
+pub fn exchange(
+    p: &Provider,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code = params.require("code")?;
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params
+        .get("code_verifier")?
+        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    let code_hash = secrets::hash(code);
+    let row = p
+        .store
+        .code(&code_hash)?
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID))?;
+    if row.client_id != client.id {
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    if row.consumed_at.is_some() {
+        // RFC 6749 §4.1.2: a second use revokes what the first one issued.
+        revoke_after_reuse(p, client, row.grant_id.as_deref(), &row.facts.user_id)?;
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    if row.expires_at <= p.now {
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    if row.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    if !pkce::verify(verifier, &row.code_challenge) {
+        return Err(OAuthError::invalid_grant("PKCE verification failed"));
+    }
+    let user = p
+        .store
+        .user(&row.facts.user_id)?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID))?;
+
+    let grant = GrantRow {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        client_id: client.id.clone(),
+        scope: row.scope.clone(),
+        nonce: row.nonce.clone(),
+        facts: row.facts.clone(),
+        created_at: p.now,
+        expires_at: p.now + i64::from(p.tokens.refresh_token_seconds) * 1000,
+        revoked_at: None,
+    };
+    let access = tokens::access_token(
+        p,
+        client,
+        user.id.as_str(),
+        &grant.scope,
+        Some(&grant.facts),
+        Some(&grant.id),
+    )?;
+    let refresh = client
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token")
+        .then(|| secrets::generate(32));
+    let id_token = if grant.scope.iter().any(|s| s == "openid") {
+        Some(tokens::id_token(
+            p,
+            client,
+            &grant.facts,
+            grant.nonce.as_deref(),
+            &access.token,
+        )?)
+    } else {
+        None
+    };
+    let audit = AuditEvent::new(
+        p.now,
+        format!("client:{}", client.id),
+        "token.issued",
+        Outcome::Success,
+    )
+    .subject(user.id.as_str())
+    .client(&client.id)
+    .detail("grant_type", "authorization_code")
+    .detail("grant", grant.id.as_str())
+    .detail("jti", access.jti.as_str())
+    .detail("refresh_token", refresh.is_some());
+    match p.store.redeem_code(
+        &code_hash,
+        p.now,
+        &grant,
+        refresh.as_deref().map(secrets::hash).as_deref(),
+        &audit,
+    )? {
+        Redeemed::Ok => Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token: refresh,
+            id_token,
+            scope: grant.scope.join(" "),
+        }),
+        Redeemed::AlreadyUsed(first) => {
+            // Lost a race with a concurrent redemption: that one wins, and is revoked.
+            revoke_after_reuse(p, client, first.as_deref(), user.id.as_str())?;
+            Err(OAuthError::invalid_grant(INVALID))
+        }
+    }
+}
+
+fn revoke_after_reuse(
+    p: &Provider,
+    client: &Client,
+    grant_id: Option<&str>,
+    user_id: &str,
+) -> Result<(), OAuthError> {
+    let audit = AuditEvent::new(
+        p.now,
+        format!("client:{}", client.id),
+        "token.code_reuse",
+        Outcome::Failure,
+    )
+    .subject(user_id)
+    .client(&client.id)
+    .reason("authorization_code_reused");
+    match grant_id {
+        Some(g) => p
+            .store
+            .revoke_grant(g, p.now, &audit.detail("revoked_grant", g))?,
+        None => p.store.audit(audit)?,
+    }
+    Ok(())
+}

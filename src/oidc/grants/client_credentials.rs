@@ -1,0 +1,66 @@
+//! RFC 6749 §4.4: a confidential client acting for itself. No user, no refresh
+//! token, no ID token; no database write but the (group-committed) audit record.
+
+use crate::audit::{AuditEvent, Outcome};
+use crate::domain::ClientType;
+use crate::oidc::error::OAuthError;
+use crate::oidc::params::Params;
+use crate::oidc::{Provider, scope_list, tokens};
+use crate::storage::clients::Client;
+
+use super::TokenResponse;
+
+/// Scopes about a user make no sense without one.
+const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+pub fn exchange(
+    p: &Provider,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if client.client_type != ClientType::Confidential {
+        return Err(OAuthError::unauthorized_client(
+            "client_credentials needs a confidential client",
+        ));
+    }
+    let scope = match params.get("scope")? {
+        Some(s) => {
+            let requested = scope_list(s);
+            if let Some(bad) = requested
+                .iter()
+                .find(|r| !client.scopes.contains(r) || USER_SCOPES.contains(&r.as_str()))
+            {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope `{bad}` is not available to this client"
+                )));
+            }
+            requested
+        }
+        None => client
+            .scopes
+            .iter()
+            .filter(|s| !USER_SCOPES.contains(&s.as_str()))
+            .cloned()
+            .collect(),
+    };
+    let access = tokens::access_token(p, client, &client.id, &scope, None, None)?;
+    p.store.audit(
+        AuditEvent::new(
+            p.now,
+            format!("client:{}", client.id),
+            "token.issued",
+            Outcome::Success,
+        )
+        .client(&client.id)
+        .detail("grant_type", "client_credentials")
+        .detail("jti", access.jti.as_str()),
+    )?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        refresh_token: None,
+        id_token: None,
+        scope: scope.join(" "),
+    })
+}

@@ -1,0 +1,63 @@
+//! RFC 7662 token introspection. A client learns only about tokens issued to it;
+//! anything else, unknown, expired or revoked is `{"active": false}`.
+
+use serde_json::{Value, json};
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::{Provider, tokens};
+use crate::crypto::secrets;
+use crate::storage::clients::Client;
+
+pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Value, OAuthError> {
+    let token = params.require("token")?;
+    let inactive = json!({ "active": false });
+    if token.contains('.') {
+        let claims = match tokens::verify_access_token(p, token) {
+            Ok(c) => c,
+            Err(e) if e.code == "invalid_token" => return Ok(inactive),
+            Err(e) => return Err(e),
+        };
+        if claims.get("client_id").and_then(Value::as_str) != Some(caller.id.as_str()) {
+            return Ok(inactive);
+        }
+        let mut out = json!({ "active": true, "token_type": "Bearer" });
+        for k in [
+            "scope",
+            "client_id",
+            "sub",
+            "aud",
+            "iss",
+            "exp",
+            "iat",
+            "jti",
+            "auth_time",
+            "acr",
+        ] {
+            if let Some(v) = claims.get(k) {
+                out[k] = v.clone();
+            }
+        }
+        return Ok(out);
+    }
+    let Some((row, grant)) = p.store.refresh_token(&secrets::hash(token))? else {
+        return Ok(inactive);
+    };
+    if grant.client_id != caller.id
+        || row.rotated_at.is_some()
+        || grant.revoked_at.is_some()
+        || grant.expires_at <= p.now
+    {
+        return Ok(inactive);
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": grant.scope.join(" "),
+        "client_id": grant.client_id,
+        "sub": grant.facts.user_id,
+        "iss": p.issuer,
+        "iat": row.created_at / 1000,
+        "exp": grant.expires_at / 1000,
+    }))
+}

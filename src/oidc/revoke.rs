@@ -1,0 +1,70 @@
+//! RFC 7009 token revocation. Unknown tokens, and tokens of other clients, get
+//! the same 200 as a successful revocation (§2.2), so nothing is learned.
+
+use serde_json::Value;
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::{Provider, jwt};
+use crate::audit::{AuditEvent, Outcome};
+use crate::crypto::secrets;
+use crate::storage::clients::Client;
+
+pub fn revoke(p: &Provider, caller: &Client, params: &Params) -> Result<(), OAuthError> {
+    let token = params.require("token")?;
+    let event = |kind: &str| {
+        AuditEvent::new(
+            p.now,
+            format!("client:{}", caller.id),
+            kind,
+            Outcome::Success,
+        )
+        .client(&caller.id)
+    };
+    if token.contains('.') {
+        // An access token: revoke its jti until it would have expired anyway.
+        let Some(decoded) = jwt::decode(token) else {
+            return Ok(());
+        };
+        let ours = decoded
+            .kid()
+            .and_then(|k| p.keys.verifier(k))
+            .is_some_and(|v| decoded.verify(v));
+        let claims = &decoded.claims;
+        if !ours || claims.get("client_id").and_then(Value::as_str) != Some(caller.id.as_str()) {
+            return Ok(());
+        }
+        let (Some(jti), Some(exp)) = (
+            claims.get("jti").and_then(Value::as_str),
+            claims.get("exp").and_then(Value::as_i64),
+        ) else {
+            return Ok(());
+        };
+        if exp * 1000 > p.now {
+            let sub = claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            p.store.revoke_jti(
+                jti,
+                exp * 1000,
+                &event("token.revoked").subject(sub).detail("jti", jti),
+            )?;
+        }
+        return Ok(());
+    }
+    if let Some((_, grant)) = p.store.refresh_token(&secrets::hash(token))?
+        && grant.client_id == caller.id
+        && grant.revoked_at.is_none()
+    {
+        // §2.1: revoking a refresh token revokes its whole grant (and its access tokens).
+        p.store.revoke_grant(
+            &grant.id,
+            p.now,
+            &event("grant.revoked")
+                .subject(&grant.facts.user_id)
+                .detail("grant", grant.id.as_str()),
+        )?;
+    }
+    Ok(())
+}

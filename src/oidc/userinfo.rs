@@ -1,0 +1,45 @@
+//! OIDC Core §5.3: claims about the user, per granted scope.
+
+use serde_json::{Value, json};
+
+use super::error::OAuthError;
+use super::{Provider, tokens};
+use crate::domain::UserStatus;
+
+pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
+    let token = tokens::verify_access_token(p, access_token)?;
+    let scope: Vec<&str> = token
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
+    if !scope.contains(&"openid") {
+        return Err(OAuthError::insufficient_scope(
+            "the access token was not granted the openid scope",
+        ));
+    }
+    let sub = token.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let user = p
+        .store
+        .user(sub)?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(|| {
+            OAuthError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
+    let mut out = json!({ "sub": user.id });
+    if scope.contains(&"profile") {
+        out["preferred_username"] = json!(user.username);
+        out["updated_at"] = json!(user.updated_at / 1000);
+        if let Some(name) = &user.display_name {
+            out["name"] = json!(name);
+        }
+    }
+    if scope.contains(&"email")
+        && let Some(email) = &user.email
+    {
+        out["email"] = json!(email);
+        out["email_verified"] = json!(user.email_verified);
+    }
+    Ok(out)
+}

@@ -1,0 +1,674 @@
+//! `OidcStore` for the database: sessions, authorization requests, consents,
+//! codes, grants, refresh tokens and revocations. Each method is one transaction
+//! (or one statement), so every state change lands together with its audit record.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    auth_requests, authorization_codes, client_assertions, consents, grants, refresh_tokens,
+    revoked_tokens, sessions,
+};
+use super::{
+    AnyConnection, Database, StorageError, audit, clients, from_json_list, to_json_list, users,
+};
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::domain::UserId;
+use crate::oidc::store::{
+    AuthFacts, AuthRequestRow, CodeRow, GrantRow, OidcStore, Redeemed, RefreshRow, SessionRow,
+    StoreError,
+};
+use crate::storage::clients::Client;
+use crate::storage::users::User;
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        StorageError::from(e).into()
+    }
+}
+
+fn scopes_from(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+type GrantTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+fn grant_from(t: GrantTuple) -> Result<GrantRow, StorageError> {
+    let (
+        id,
+        client_id,
+        user_id,
+        scope,
+        session_hash,
+        auth_time,
+        acr,
+        amr,
+        nonce,
+        created_at,
+        expires_at,
+        revoked_at,
+    ) = t;
+    Ok(GrantRow {
+        id,
+        client_id,
+        scope: scopes_from(&scope),
+        nonce,
+        facts: AuthFacts {
+            user_id,
+            auth_time,
+            acr,
+            amr: from_json_list("grants.amr", &amr)?,
+            session_hash,
+        },
+        created_at,
+        expires_at,
+        revoked_at,
+    })
+}
+
+const GRANT_COLUMNS: (
+    grants::id,
+    grants::client_id,
+    grants::user_id,
+    grants::scope,
+    grants::session_hash,
+    grants::auth_time,
+    grants::acr,
+    grants::amr,
+    grants::nonce,
+    grants::created_at,
+    grants::expires_at,
+    grants::revoked_at,
+) = (
+    grants::id,
+    grants::client_id,
+    grants::user_id,
+    grants::scope,
+    grants::session_hash,
+    grants::auth_time,
+    grants::acr,
+    grants::amr,
+    grants::nonce,
+    grants::created_at,
+    grants::expires_at,
+    grants::revoked_at,
+);
+
+fn load_grant(c: &mut AnyConnection, id: &str) -> Result<Option<GrantRow>, StorageError> {
+    grants::table
+        .find(id)
+        .select(GRANT_COLUMNS)
+        .first::<GrantTuple>(c)
+        .optional()?
+        .map(grant_from)
+        .transpose()
+}
+
+fn revoke_grant_in(c: &mut AnyConnection, id: &str, now: Millis) -> Result<(), StorageError> {
+    diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+        .set(grants::revoked_at.eq(Some(now)))
+        .execute(c)?;
+    Ok(())
+}
+
+impl OidcStore for Database {
+    fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(clients::find(&mut *self.conn()?, id)?)
+    }
+
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let Some(id) = UserId::parse(id) else {
+            return Ok(None);
+        };
+        Ok(users::find_by_id(&mut *self.conn()?, &id)?)
+    }
+
+    fn user_with_password(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let mut c = self.conn()?;
+        let Some(user) = users::find_by_username(&mut c, username)? else {
+            return Ok(None);
+        };
+        let hash = users::password_hash(&mut c, &user.id)?;
+        Ok(Some((user, hash)))
+    }
+
+    fn save_auth_request(&self, r: &AuthRequestRow) -> Result<(), StoreError> {
+        diesel::insert_into(auth_requests::table)
+            .values((
+                auth_requests::id_hash.eq(&r.id_hash),
+                auth_requests::client_id.eq(&r.client_id),
+                auth_requests::params.eq(&r.params),
+                auth_requests::pushed.eq(r.pushed),
+                auth_requests::browser_hash.eq(r.browser_hash.as_deref()),
+                auth_requests::created_at.eq(r.created_at),
+                auth_requests::expires_at.eq(r.expires_at),
+            ))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn auth_request(
+        &self,
+        id_hash: &str,
+        now: Millis,
+    ) -> Result<Option<AuthRequestRow>, StoreError> {
+        let row = auth_requests::table
+            .find(id_hash)
+            .filter(auth_requests::used_at.is_null())
+            .filter(auth_requests::expires_at.gt(now))
+            .select((
+                auth_requests::id_hash,
+                auth_requests::client_id,
+                auth_requests::params,
+                auth_requests::pushed,
+                auth_requests::browser_hash,
+                auth_requests::created_at,
+                auth_requests::expires_at,
+            ))
+            .first::<(String, String, String, bool, Option<String>, i64, i64)>(&mut *self.conn()?)
+            .optional()?;
+        Ok(row.map(
+            |(id_hash, client_id, params, pushed, browser_hash, created_at, expires_at)| {
+                AuthRequestRow {
+                    id_hash,
+                    client_id,
+                    params,
+                    pushed,
+                    browser_hash,
+                    created_at,
+                    expires_at,
+                }
+            },
+        ))
+    }
+
+    fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError> {
+        let n = diesel::update(
+            auth_requests::table
+                .find(id_hash)
+                .filter(auth_requests::used_at.is_null()),
+        )
+        .set(auth_requests::used_at.eq(Some(now)))
+        .execute(&mut *self.conn()?)?;
+        Ok(n == 1)
+    }
+
+    fn create_session(&self, s: &SessionRow, event: &AuditEvent) -> Result<(), StoreError> {
+        self.transaction(|c| {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id_hash.eq(&s.id_hash),
+                    sessions::user_id.eq(&s.user_id),
+                    sessions::created_at.eq(s.created_at),
+                    sessions::last_seen_at.eq(s.last_seen_at),
+                    sessions::expires_at.eq(s.expires_at),
+                    sessions::auth_time.eq(s.auth_time),
+                    sessions::acr.eq(&s.acr),
+                    sessions::amr.eq(to_json_list(&s.amr)),
+                    sessions::ip.eq(s.ip.as_deref()),
+                    sessions::user_agent.eq(s.user_agent.as_deref()),
+                ))
+                .execute(c)?;
+            audit::append(c, event)
+        })?;
+        Ok(())
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        );
+        let row = sessions::table
+            .find(id_hash)
+            .select((
+                sessions::id_hash,
+                sessions::user_id,
+                sessions::created_at,
+                sessions::last_seen_at,
+                sessions::expires_at,
+                sessions::auth_time,
+                sessions::acr,
+                sessions::amr,
+                sessions::ip,
+                sessions::user_agent,
+                sessions::ended_at,
+            ))
+            .first::<Row>(&mut *self.conn()?)
+            .optional()?;
+        let Some((
+            id_hash,
+            user_id,
+            created_at,
+            last_seen_at,
+            expires_at,
+            auth_time,
+            acr,
+            amr,
+            ip,
+            user_agent,
+            ended_at,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRow {
+            id_hash,
+            user_id,
+            created_at,
+            last_seen_at,
+            expires_at,
+            auth_time,
+            acr,
+            amr: from_json_list("sessions.amr", &amr)?,
+            ip,
+            user_agent,
+            ended_at,
+        }))
+    }
+
+    fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError> {
+        diesel::update(sessions::table.find(id_hash))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let scopes: Option<String> = consents::table
+            .find((user_id, client_id))
+            .select(consents::scopes)
+            .first(&mut *self.conn()?)
+            .optional()?;
+        Ok(scopes
+            .map(|s| from_json_list("consents.scopes", &s))
+            .transpose()?)
+    }
+
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: Millis,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut sorted = scopes.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        self.transaction(|c| {
+            diesel::delete(consents::table.find((user_id, client_id))).execute(c)?;
+            diesel::insert_into(consents::table)
+                .values((
+                    consents::user_id.eq(user_id),
+                    consents::client_id.eq(client_id),
+                    consents::scopes.eq(to_json_list(&sorted)),
+                    consents::granted_at.eq(now),
+                ))
+                .execute(c)?;
+            audit::append(c, event)
+        })?;
+        Ok(())
+    }
+
+    fn create_code(
+        &self,
+        code: &CodeRow,
+        interaction: Option<&str>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.transaction(|c| {
+            if let Some(hash) = interaction {
+                let n = diesel::update(
+                    auth_requests::table
+                        .find(hash)
+                        .filter(auth_requests::used_at.is_null()),
+                )
+                .set(auth_requests::used_at.eq(Some(code.created_at)))
+                .execute(c)?;
+                if n == 0 {
+                    // The interaction was completed by a concurrent request: issue nothing.
+                    return Err(StorageError::Conflict("a completed sign-in"));
+                }
+            }
+            diesel::insert_into(authorization_codes::table)
+                .values((
+                    authorization_codes::code_hash.eq(&code.code_hash),
+                    authorization_codes::client_id.eq(&code.client_id),
+                    authorization_codes::user_id.eq(&code.facts.user_id),
+                    authorization_codes::redirect_uri.eq(&code.redirect_uri),
+                    authorization_codes::scope.eq(code.scope.join(" ")),
+                    authorization_codes::nonce.eq(code.nonce.as_deref()),
+                    authorization_codes::code_challenge.eq(&code.code_challenge),
+                    authorization_codes::session_hash.eq(code.facts.session_hash.as_deref()),
+                    authorization_codes::auth_time.eq(code.facts.auth_time),
+                    authorization_codes::acr.eq(&code.facts.acr),
+                    authorization_codes::amr.eq(to_json_list(&code.facts.amr)),
+                    authorization_codes::created_at.eq(code.created_at),
+                    authorization_codes::expires_at.eq(code.expires_at),
+                ))
+                .execute(c)?;
+            audit::append(c, event)
+        })?;
+        Ok(())
+    }
+
+    fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            i64,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let row = authorization_codes::table
+            .find(code_hash)
+            .select((
+                authorization_codes::code_hash,
+                authorization_codes::client_id,
+                authorization_codes::user_id,
+                authorization_codes::redirect_uri,
+                authorization_codes::scope,
+                authorization_codes::nonce,
+                authorization_codes::code_challenge,
+                authorization_codes::session_hash,
+                authorization_codes::auth_time,
+                authorization_codes::acr,
+                authorization_codes::amr,
+                authorization_codes::created_at,
+                authorization_codes::expires_at,
+                authorization_codes::consumed_at,
+                authorization_codes::grant_id,
+            ))
+            .first::<Row>(&mut *self.conn()?)
+            .optional()?;
+        let Some((
+            code_hash,
+            client_id,
+            user_id,
+            redirect_uri,
+            scope,
+            nonce,
+            code_challenge,
+            session_hash,
+            auth_time,
+            acr,
+            amr,
+            created_at,
+            expires_at,
+            consumed_at,
+            grant_id,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CodeRow {
+            code_hash,
+            client_id,
+            redirect_uri,
+            scope: scopes_from(&scope),
+            nonce,
+            code_challenge,
+            facts: AuthFacts {
+                user_id,
+                auth_time,
+                acr,
+                amr: from_json_list("authorization_codes.amr", &amr)?,
+                session_hash,
+            },
+            created_at,
+            expires_at,
+            consumed_at,
+            grant_id,
+        }))
+    }
+
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: Millis,
+        g: &GrantRow,
+        refresh_hash: Option<&str>,
+        event: &AuditEvent,
+    ) -> Result<Redeemed, StoreError> {
+        let outcome = self.transaction(|c| {
+            // The conditional update is the single-use guarantee: of any number of
+            // concurrent redemptions, exactly one changes the row.
+            let n = diesel::update(
+                authorization_codes::table
+                    .find(code_hash)
+                    .filter(authorization_codes::consumed_at.is_null()),
+            )
+            .set((
+                authorization_codes::consumed_at.eq(Some(now)),
+                authorization_codes::grant_id.eq(Some(&g.id)),
+            ))
+            .execute(c)?;
+            if n == 0 {
+                let first: Option<Option<String>> = authorization_codes::table
+                    .find(code_hash)
+                    .select(authorization_codes::grant_id)
+                    .first(c)
+                    .optional()?;
+                return Ok(Redeemed::AlreadyUsed(first.flatten()));
+            }
+            diesel::insert_into(grants::table)
+                .values((
+                    grants::id.eq(&g.id),
+                    grants::client_id.eq(&g.client_id),
+                    grants::user_id.eq(&g.facts.user_id),
+                    grants::scope.eq(g.scope.join(" ")),
+                    grants::session_hash.eq(g.facts.session_hash.as_deref()),
+                    grants::auth_time.eq(g.facts.auth_time),
+                    grants::acr.eq(&g.facts.acr),
+                    grants::amr.eq(to_json_list(&g.facts.amr)),
+                    grants::nonce.eq(g.nonce.as_deref()),
+                    grants::created_at.eq(g.created_at),
+                    grants::expires_at.eq(g.expires_at),
+                ))
+                .execute(c)?;
+            if let Some(hash) = refresh_hash {
+                diesel::insert_into(refresh_tokens::table)
+                    .values((
+                        refresh_tokens::token_hash.eq(hash),
+                        refresh_tokens::grant_id.eq(&g.id),
+                        refresh_tokens::created_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
+            audit::append(c, event)?;
+            Ok::<_, StorageError>(Redeemed::Ok)
+        })?;
+        Ok(outcome)
+    }
+
+    fn grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError> {
+        Ok(load_grant(&mut *self.conn()?, id)?)
+    }
+
+    fn revoke_grant(&self, id: &str, now: Millis, event: &AuditEvent) -> Result<(), StoreError> {
+        self.transaction(|c| {
+            revoke_grant_in(c, id, now)?;
+            audit::append(c, event)
+        })?;
+        Ok(())
+    }
+
+    fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshRow, GrantRow)>, StoreError> {
+        let mut c = self.conn()?;
+        let row: Option<(String, String, i64, Option<i64>)> = refresh_tokens::table
+            .find(token_hash)
+            .select((
+                refresh_tokens::token_hash,
+                refresh_tokens::grant_id,
+                refresh_tokens::created_at,
+                refresh_tokens::rotated_at,
+            ))
+            .first(&mut *c)
+            .optional()?;
+        let Some((token_hash, grant_id, created_at, rotated_at)) = row else {
+            return Ok(None);
+        };
+        let Some(grant) = load_grant(&mut c, &grant_id)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            RefreshRow {
+                token_hash,
+                grant_id,
+                created_at,
+                rotated_at,
+            },
+            grant,
+        )))
+    }
+
+    fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        grant_id: &str,
+        now: Millis,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let rotated = self.transaction(|c| {
+            let n = diesel::update(
+                refresh_tokens::table
+                    .find(old_hash)
+                    .filter(refresh_tokens::rotated_at.is_null()),
+            )
+            .set(refresh_tokens::rotated_at.eq(Some(now)))
+            .execute(c)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(refresh_tokens::table)
+                .values((
+                    refresh_tokens::token_hash.eq(new_hash),
+                    refresh_tokens::grant_id.eq(grant_id),
+                    refresh_tokens::created_at.eq(now),
+                ))
+                .execute(c)?;
+            audit::append(c, event)?;
+            Ok::<_, StorageError>(true)
+        })?;
+        Ok(rotated)
+    }
+
+    fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: Millis,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.transaction(|c| {
+            let exists: Option<String> = revoked_tokens::table
+                .find(jti)
+                .select(revoked_tokens::jti)
+                .first(c)
+                .optional()?;
+            if exists.is_none() {
+                diesel::insert_into(revoked_tokens::table)
+                    .values((
+                        revoked_tokens::jti.eq(jti),
+                        revoked_tokens::expires_at.eq(expires_at),
+                    ))
+                    .execute(c)?;
+                audit::append(c, event)?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+        Ok(())
+    }
+
+    fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = revoked_tokens::table
+            .find(jti)
+            .select(revoked_tokens::jti)
+            .first(&mut *self.conn()?)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    fn remember_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn()?;
+        // Expired entries can no longer be replayed (their assertions are refused as expired).
+        diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
+            .execute(&mut *c)?;
+        let inserted = diesel::insert_into(client_assertions::table)
+            .values((
+                client_assertions::client_id.eq(client_id),
+                client_assertions::jti.eq(jti),
+                client_assertions::expires_at.eq(expires_at),
+            ))
+            .execute(&mut *c);
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        Ok(self.append_audit_batched(event)?)
+    }
+}

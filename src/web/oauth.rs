@@ -1,0 +1,122 @@
+//! HTTP plumbing shared by the protocol handlers: form bodies, running protocol
+//! calls on the blocking pool, and RFC-shaped error responses.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::WebState;
+use crate::oidc::params::Params;
+use crate::oidc::{OAuthError, Provider};
+
+/// Largest form body accepted at the protocol endpoints (a 413 beyond).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Run a protocol operation on the blocking pool (it reads and writes the database).
+pub async fn call<T, F>(state: &web::Data<WebState>, f: F) -> Result<T, OAuthError>
+where
+    F: FnOnce(&Provider) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let ctx = state.ctx.clone();
+    web::block(move || {
+        let keys = ctx.keyset();
+        let p = ctx.provider(&keys);
+        f(&p)
+    })
+    .await
+    .map_err(|_| OAuthError::server_error())?
+}
+
+/// Parameters of a POST: `application/x-www-form-urlencoded` only (RFC 6749 §3.2).
+pub fn form(req: &HttpRequest, body: &web::Bytes) -> Result<Params, OAuthError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    Ok(Params::parse(text))
+}
+
+pub fn query(req: &HttpRequest) -> Params {
+    Params::parse(req.query_string())
+}
+
+pub fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn no_store(res: &mut actix_web::HttpResponseBuilder) {
+    res.insert_header(CacheControl(vec![CacheDirective::NoStore]));
+    res.insert_header((header::PRAGMA, "no-cache"));
+}
+
+/// A JSON success with `Cache-Control: no-store` (RFC 6749 §5.1).
+pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    no_store(&mut res);
+    res.json(body)
+}
+
+/// RFC 6749 §5.2 error JSON.
+pub fn error_json(e: &OAuthError) -> HttpResponse {
+    let mut res =
+        HttpResponse::build(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST));
+    no_store(&mut res);
+    res.json(serde_json::json!({ "error": e.code, "error_description": e.description }))
+}
+
+/// `invalid_client` after HTTP Basic carries `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+pub fn client_error(e: &OAuthError, used_basic: bool) -> HttpResponse {
+    let mut res = error_json(e);
+    if e.status == 401 && used_basic {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ward\", charset=\"UTF-8\""),
+        );
+    }
+    res
+}
+
+/// RFC 6750 §3: errors at a protected resource.
+pub fn bearer_error(e: &OAuthError) -> HttpResponse {
+    let mut res = error_json(e);
+    let challenge = if e.code == "invalid_request" && e.description.contains("no access token") {
+        "Bearer realm=\"ward\"".to_string()
+    } else {
+        format!(
+            "Bearer realm=\"ward\", error=\"{}\", error_description=\"{}\"",
+            e.code,
+            e.description.replace('"', "'")
+        )
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// 405 for POST-only endpoints, with `Allow`.
+pub async fn post_only() -> HttpResponse {
+    let mut res = error_json(&OAuthError::invalid_request(
+        "this endpoint accepts POST only",
+    ));
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    res
+}
