@@ -3,6 +3,8 @@
 //! binary, and the real server over HTTP.
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,311 @@
+//! A relying party's tools: a free port for an issuer that matches its URL, a
+//! cookie-keeping "browser" that walks Ward's login and consent pages, PKCE.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
+
+use super::{PASSWORD, Server, TestEnv};
+
+/// Start `ward serve` on a free port with the issuer set to that exact URL.
+pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let issuer = format!("http://127.0.0.1:{port}");
+    let mut all: Vec<(&str, &str)> = vec![
+        ("WARD_LISTEN", listen.as_str()),
+        ("WARD_ISSUER", issuer.as_str()),
+    ];
+    all.extend_from_slice(extra);
+    Server::start(env, &all)
+}
+
+/// A response, with headers by lower-case name.
+pub struct Res {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Res {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no Location ({}): {}", self.status, self.body))
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A minimal browser: no redirects followed automatically, cookies kept.
+pub struct Browser {
+    base: String,
+    agent: ureq::Agent,
+    pub cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(server: &Server) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Self {
+            base: server.base.clone(),
+            agent,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!("{}{url}", self.base)
+        }
+    }
+
+    fn finish(&mut self, res: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Res {
+        let mut res = res.expect("request");
+        let mut headers = HashMap::new();
+        for (k, v) in res.headers() {
+            let v = v.to_str().unwrap_or_default().to_string();
+            if k.as_str() == "set-cookie" {
+                let pair = v.split(';').next().unwrap_or_default();
+                if let Some((n, val)) = pair.split_once('=') {
+                    self.cookies.insert(n.to_string(), val.to_string());
+                }
+            }
+            headers.insert(k.as_str().to_string(), v);
+        }
+        let body = res.body_mut().read_to_string().unwrap_or_default();
+        Res {
+            status: res.status().as_u16(),
+            headers,
+            body,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn get(&mut self, url: &str) -> Res {
+        let res = self
+            .agent
+            .get(&self.absolute(url))
+            .header("cookie", &self.cookie_header())
+            .call();
+        self.finish(res)
+    }
+
+    pub fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Res {
+        let res = self
+            .agent
+            .post(&self.absolute(url))
+            .header("cookie", &self.cookie_header())
+            .send_form(form.iter().copied());
+        self.finish(res)
+    }
+
+    /// From an authorize URL to the redirect back to the client: sign in as
+    /// `username` if asked, approve consent if asked. Returns the final redirect.
+    pub fn authorize(&mut self, url: &str, username: &str) -> Res {
+        let mut res = self.get(url);
+        for _ in 0..8 {
+            if res.status != 303 {
+                return res;
+            }
+            let loc = res.location().to_string();
+            if loc.starts_with("/login") {
+                let page = self.get(&loc);
+                assert_eq!(page.status, 200, "{}", page.body);
+                let (interaction, csrf) = (
+                    hidden(&page.body, "interaction"),
+                    hidden(&page.body, "csrf"),
+                );
+                res = self.post(
+                    "/login",
+                    &[
+                        ("interaction", &interaction),
+                        ("csrf", &csrf),
+                        ("username", username),
+                        ("password", PASSWORD),
+                    ],
+                );
+                assert_eq!(res.status, 303, "login failed: {}", res.body);
+            } else if loc.starts_with("/consent") {
+                let page = self.get(&loc);
+                assert_eq!(page.status, 200, "{}", page.body);
+                let (interaction, csrf) = (
+                    hidden(&page.body, "interaction"),
+                    hidden(&page.body, "csrf"),
+                );
+                res = self.post(
+                    "/consent",
+                    &[
+                        ("interaction", &interaction),
+                        ("csrf", &csrf),
+                        ("decision", "approve"),
+                    ],
+                );
+            } else if loc.starts_with('/') {
+                res = self.get(&loc);
+            } else {
+                return res;
+            }
+        }
+        panic!("too many redirects");
+    }
+}
+
+/// The value of a hidden form field.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// A query parameter of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+pub fn pkce() -> Pkce {
+    let verifier = ward::crypto::secrets::generate(32);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// Create a user with the test password; returns their id.
+pub fn user(env: &TestEnv, username: &str) -> String {
+    let out = env.ok(
+        &[
+            "user",
+            "add",
+            username,
+            "--email",
+            &format!("{username}@example.org"),
+            "--display-name",
+            "Test Person",
+            "--json",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Register a client; returns its secret (confidential) or None.
+pub fn client(env: &TestEnv, id: &str, args: &[&str]) -> Option<String> {
+    let mut all = vec!["client", "add", id, "--json"];
+    all.extend_from_slice(args);
+    let out = env.ok(&all, None);
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()["client_secret"]
+        .as_str()
+        .map(str::to_string)
+}
+
+pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
+
+/// An authorize URL for `client_id` with PKCE.
+pub fn authorize_url(
+    server: &Server,
+    client_id: &str,
+    pkce: &Pkce,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.extend_pairs([
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile email offline_access"),
+        ("state", "st4te"),
+        ("nonce", "n0nce"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    q.extend_pairs(extra.iter().copied());
+    format!("{}/authorize?{}", server.base, q.finish())
+}
+
+/// POST a form to a protocol endpoint, optionally with HTTP Basic.
+pub fn post_form(server: &Server, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> Res {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut req = agent.post(&format!("{}{path}", server.base));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let mut b = Browser {
+        base: server.base.clone(),
+        agent: agent.clone(),
+        cookies: HashMap::new(),
+    };
+    b.finish(req.send_form(form.iter().copied()))
+}
+
+/// Sign in through the pages and redeem the code: returns the token response.
+pub fn tokens_for(
+    server: &Server,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+) -> serde_json::Value {
+    let p = pkce();
+    let mut b = Browser::new(server);
+    let res = b.authorize(&authorize_url(server, client_id, &p, &[]), username);
+    let code = param(res.location(), "code").expect("code");
+    let res = post_form(
+        server,
+        "/token",
+        Some(&basic(client_id, secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &p.verifier),
+        ],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()
+}
