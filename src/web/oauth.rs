@@ -95,19 +95,24 @@ pub fn client_error(e: &OAuthError, used_basic: bool) -> HttpResponse {
 /// RFC 6750 §3: errors at a protected resource.
 pub fn bearer_error(e: &OAuthError) -> HttpResponse {
     let mut res = error_json(e);
-    let challenge = if e.code == "invalid_request" && e.description.contains("no access token") {
-        "Bearer realm=\"ward\"".to_string()
-    } else {
-        format!(
-            "Bearer realm=\"ward\", error=\"{}\", error_description=\"{}\"",
-            e.code,
-            e.description.replace('"', "'")
-        )
-    };
+    let challenge = format!(
+        "Bearer realm=\"ward\", error=\"{}\", error_description=\"{}\"",
+        e.code,
+        e.description.replace('"', "'")
+    );
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     res
+}
+
+/// RFC 6750 §3.1: a request without any credentials gets 401 and a bare
+/// challenge, with no error code.
+pub fn bearer_missing() -> HttpResponse {
+    let mut res = HttpResponse::Unauthorized();
+    no_store(&mut res);
+    res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ward\""))
+        .finish()
 }
 
 /// 405 for POST-only endpoints, with `Allow`.

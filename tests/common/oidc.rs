@@ -244,14 +244,14 @@ pub fn client(env: &TestEnv, id: &str, args: &[&str]) -> Option<String> {
 pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
 
 /// An authorize URL for `client_id` with PKCE.
+/// An authorize URL for `client_id` with PKCE; `extra` adds or replaces parameters.
 pub fn authorize_url(
     server: &Server,
     client_id: &str,
     pkce: &Pkce,
     extra: &[(&str, &str)],
 ) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.extend_pairs([
+    let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", client_id),
         ("redirect_uri", REDIRECT),
@@ -260,8 +260,15 @@ pub fn authorize_url(
         ("nonce", "n0nce"),
         ("code_challenge", pkce.challenge.as_str()),
         ("code_challenge_method", "S256"),
-    ]);
-    q.extend_pairs(extra.iter().copied());
+    ];
+    for (k, v) in extra {
+        match params.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v,
+            None => params.push((k, v)),
+        }
+    }
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.extend_pairs(params);
     format!("{}/authorize?{}", server.base, q.finish())
 }
 

@@ -146,7 +146,7 @@ pub async fn userinfo(
             ));
         }
         (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => return bearer_error(&OAuthError::invalid_request("no access token")),
+        (None, None) => return oauth::bearer_missing(),
     };
     match call(&state, move |p| userinfo::claims(p, &token)).await {
         Ok(claims) => json_no_store(StatusCode::OK, &claims),

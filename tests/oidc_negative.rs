@@ -1,0 +1,863 @@
+//! The negative cases a security reviewer writes first, over raw HTTP, on every backend.
+
+mod common;
+
+use std::thread;
+
+use common::oidc::{
+    self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form, tokens_for,
+};
+use common::{Server, TestEnv, backends};
+
+struct World {
+    env: TestEnv,
+    server: Server,
+    secret: String,
+    other_secret: String,
+}
+
+/// A user `alice`, a confidential client `rp` and a second client `other`.
+fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
+    let env = TestEnv::new(backend);
+    oidc::user(&env, "alice");
+    let scopes = "openid profile email offline_access";
+    let secret = oidc::client(
+        &env,
+        "rp",
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            scopes,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--grant-type",
+            "client_credentials",
+        ],
+    )
+    .unwrap();
+    let other_secret = oidc::client(
+        &env,
+        "other",
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            scopes,
+        ],
+    )
+    .unwrap();
+    oidc::client(
+        &env,
+        "mobile",
+        &[
+            "--type",
+            "public",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--scope",
+            "openid profile",
+        ],
+    );
+    oidc::client(
+        &env,
+        "fp",
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+        ],
+    );
+    oidc::client(
+        &env,
+        "paronly",
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--require-par",
+        ],
+    );
+    let server = oidc::serve_with_issuer(&env, extra);
+    World {
+        env,
+        server,
+        secret,
+        other_secret,
+    }
+}
+
+fn code_for(w: &World, client_id: &str) -> (String, oidc::Pkce) {
+    let p = pkce();
+    let mut b = Browser::new(&w.server);
+    let res = b.authorize(&authorize_url(&w.server, client_id, &p, &[]), "alice");
+    (param(res.location(), "code").expect("a code"), p)
+}
+
+fn redeem(w: &World, client: (&str, &str), code: &str, verifier: &str) -> oidc::Res {
+    post_form(
+        &w.server,
+        "/token",
+        Some(&basic(client.0, client.1)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+}
+
+#[test]
+fn altered_redirect_uris_never_receive_a_redirect() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        for bad in [
+            "http://127.0.0.1:9999/cb?extra=1",
+            "http://127.0.0.1:9999/CB",
+            "http://127.0.0.1:9999/cb/",
+            "http://127.0.0.1:9999/cb/../cb",
+            "http://127.0.0.1:9999/cb#x",
+            "http://127.0.0.1:9999@evil.example/cb",
+            "http://evil.example/http://127.0.0.1:9999/cb",
+            "http://127.0.0.1.evil.example:9999/cb",
+            "https://127.0.0.1:9999/cb",
+            "http://localhost:9999/cb",
+            "",
+        ] {
+            let url = authorize_url(&w.server, "rp", &p, &[]).replace(
+                &format!("redirect_uri={}", urlencode(REDIRECT)),
+                &format!("redirect_uri={}", urlencode(bad)),
+            );
+            let mut b = Browser::new(&w.server);
+            let res = b.get(&url);
+            assert!(
+                res.status == 400 && !res.headers.contains_key("location"),
+                "{backend:?} {bad}: {} {:?}",
+                res.status,
+                res.headers.get("location")
+            );
+            assert!(res.headers["content-type"].starts_with("text/html"));
+        }
+        // Unknown client: an HTML page, never a redirect.
+        let res = Browser::new(&w.server).get(&authorize_url(&w.server, "nobody", &p, &[]));
+        assert_eq!(res.status, 400);
+        assert!(!res.headers.contains_key("location"));
+        // A repeated redirect_uri or client_id is not trusted either.
+        let url = format!(
+            "{}&redirect_uri={}",
+            authorize_url(&w.server, "rp", &p, &[]),
+            urlencode(REDIRECT)
+        );
+        let res = Browser::new(&w.server).get(&url);
+        assert!(res.status == 400 && !res.headers.contains_key("location"));
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[test]
+fn errors_after_validation_go_back_to_the_client_with_state_and_iss() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("response_type", "token")], "unsupported_response_type"),
+            (
+                &[("response_type", "code id_token")],
+                "unsupported_response_type",
+            ),
+            (&[("code_challenge_method", "plain")], "invalid_request"),
+            (&[("scope", "openid admin")], "invalid_scope"),
+            (&[("prompt", "none login")], "invalid_request"),
+            (&[("max_age", "-1")], "invalid_request"),
+            (&[("request", "eyJ.x.y")], "request_not_supported"),
+            (&[("prompt", "none")], "login_required"),
+            (&[("response_mode", "fragment")], "invalid_request"),
+        ];
+        for (extra, expected) in cases {
+            let url = authorize_url(&w.server, "rp", &p, extra);
+            let res = Browser::new(&w.server).get(&url);
+            assert_eq!(res.status, 303, "{backend:?} {extra:?}: {}", res.body);
+            let loc = res.location();
+            assert!(loc.starts_with(REDIRECT), "{loc}");
+            assert_eq!(
+                param(loc, "error").as_deref(),
+                Some(*expected),
+                "{extra:?}: {loc}"
+            );
+            assert_eq!(param(loc, "state").as_deref(), Some("st4te"));
+            assert_eq!(param(loc, "iss").as_deref(), Some(w.server.base.as_str()));
+        }
+        // A missing code_challenge (PKCE is required for every client).
+        let url = authorize_url(&w.server, "rp", &p, &[])
+            .replace(&format!("&code_challenge={}", p.challenge), "");
+        let res = Browser::new(&w.server).get(&url);
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("invalid_request")
+        );
+        // A repeated ordinary parameter.
+        let res = Browser::new(&w.server).get(&format!(
+            "{}&state=again",
+            authorize_url(&w.server, "rp", &p, &[])
+        ));
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("invalid_request")
+        );
+    }
+}
+
+#[test]
+fn pkce_is_enforced_at_the_token_endpoint() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let rp = ("rp", w.secret.as_str());
+        let (code, _) = code_for(&w, "rp");
+        let wrong = pkce();
+        let res = redeem(&w, rp, &code, &wrong.verifier);
+        assert_eq!(
+            (res.status, res.json()["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{backend:?}"
+        );
+        let (code, _) = code_for(&w, "rp");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        );
+        assert_eq!(res.json()["error"], "invalid_request", "a missing verifier");
+        let (code, p) = code_for(&w, "rp");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9999/other"),
+                ("code_verifier", &p.verifier),
+            ],
+        );
+        assert_eq!(
+            res.json()["error"],
+            "invalid_grant",
+            "a different redirect_uri"
+        );
+    }
+}
+
+#[test]
+fn a_reused_code_fails_and_revokes_what_it_issued() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let rp = ("rp", w.secret.as_str());
+        let (code, p) = code_for(&w, "rp");
+        let first = redeem(&w, rp, &code, &p.verifier);
+        assert_eq!(first.status, 200, "{}", first.body);
+        let tokens = first.json();
+        let second = redeem(&w, rp, &code, &p.verifier);
+        assert_eq!(
+            (second.status, second.json()["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        // Everything the first redemption issued is revoked.
+        let at = tokens["access_token"].as_str().unwrap();
+        let intro = post_form(
+            &w.server,
+            "/introspect",
+            Some(&basic("rp", &w.secret)),
+            &[("token", at)],
+        );
+        assert_eq!(intro.json()["active"], false, "{backend:?}");
+        let rt = tokens["refresh_token"].as_str().unwrap();
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        );
+        assert_eq!(res.json()["error"], "invalid_grant");
+        assert!(
+            w.env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'token.code_reuse'"
+            ) >= 1
+        );
+    }
+}
+
+#[test]
+fn a_code_is_bound_to_its_client() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let (code, p) = code_for(&w, "rp");
+        let res = redeem(&w, ("other", &w.other_secret), &code, &p.verifier);
+        assert_eq!(res.json()["error"], "invalid_grant", "{backend:?}");
+        // ...and still works for its own client afterwards.
+        assert_eq!(
+            redeem(&w, ("rp", &w.secret), &code, &p.verifier).status,
+            200
+        );
+    }
+}
+
+#[test]
+fn expired_codes_are_refused() {
+    let w = world(
+        common::Backend::Sqlite,
+        &[("WARD_TOKENS_AUTHORIZATION_CODE_SECONDS", "5")],
+    );
+    let (code, p) = code_for(&w, "rp");
+    thread::sleep(std::time::Duration::from_millis(5200));
+    let res = redeem(&w, ("rp", &w.secret), &code, &p.verifier);
+    assert_eq!(res.json()["error"], "invalid_grant");
+}
+
+#[test]
+fn client_authentication_failures() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let cc = [("grant_type", "client_credentials")];
+        let res = post_form(&w.server, "/token", Some(&basic("rp", "wrong")), &cc);
+        assert_eq!(res.status, 401, "{backend:?}");
+        assert_eq!(res.json()["error"], "invalid_client");
+        assert!(
+            res.headers["www-authenticate"].starts_with("Basic"),
+            "RFC 6749 §5.2"
+        );
+        let unknown = post_form(&w.server, "/token", Some(&basic("nobody", "wrong")), &cc);
+        assert_eq!(
+            (unknown.status, unknown.body.clone()),
+            (401, res.body.clone()),
+            "unknown and wrong look the same"
+        );
+        let res = post_form(
+            &w.server,
+            "/token",
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "rp"),
+                ("client_secret", "wrong"),
+            ],
+        );
+        assert_eq!(
+            (res.status, res.json()["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let res = post_form(
+            &w.server,
+            "/token",
+            None,
+            &[("grant_type", "client_credentials"), ("client_id", "rp")],
+        );
+        assert_eq!(res.status, 401, "a confidential client must authenticate");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_secret", &w.secret),
+            ],
+        );
+        assert_eq!(
+            res.json()["error"],
+            "invalid_request",
+            "two methods at once"
+        );
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", common::PASSWORD),
+            ],
+        );
+        assert_eq!(res.json()["error"], "unsupported_grant_type");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("other", &w.other_secret)),
+            &cc,
+        );
+        assert_eq!(
+            res.json()["error"],
+            "unauthorized_client",
+            "grant not registered for this client"
+        );
+        let ok = post_form(&w.server, "/token", Some(&basic("rp", &w.secret)), &cc);
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.headers["cache-control"], "no-store");
+        assert!(ok.json().get("refresh_token").is_none());
+    }
+}
+
+#[test]
+fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+        let rt1 = t["refresh_token"].as_str().unwrap().to_string();
+        let refresh = |client: (&str, &str), rt: &str, extra: &[(&str, &str)]| {
+            let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+            form.extend_from_slice(extra);
+            post_form(&w.server, "/token", Some(&basic(client.0, client.1)), &form)
+        };
+        // Cross-client refresh is refused and changes nothing.
+        assert_eq!(
+            refresh(("other", &w.other_secret), &rt1, &[]).json()["error"],
+            "invalid_grant"
+        );
+        // Never broadened.
+        assert_eq!(
+            refresh(("rp", &w.secret), &rt1, &[("scope", "openid admin")]).json()["error"],
+            "invalid_scope"
+        );
+        let r2 = refresh(("rp", &w.secret), &rt1, &[("scope", "openid")]);
+        assert_eq!(r2.status, 200, "{}", r2.body);
+        let r2 = r2.json();
+        assert_eq!(r2["scope"], "openid");
+        let rt2 = r2["refresh_token"].as_str().unwrap().to_string();
+        // Presenting the rotated-out token revokes the whole family, rt2 included.
+        assert_eq!(
+            refresh(("rp", &w.secret), &rt1, &[]).json()["error"],
+            "invalid_grant"
+        );
+        assert_eq!(
+            refresh(("rp", &w.secret), &rt2, &[]).json()["error"],
+            "invalid_grant",
+            "{backend:?}"
+        );
+        let intro = post_form(
+            &w.server,
+            "/introspect",
+            Some(&basic("rp", &w.secret)),
+            &[("token", r2["access_token"].as_str().unwrap())],
+        );
+        assert_eq!(intro.json()["active"], false);
+    }
+}
+
+#[test]
+fn ten_concurrent_redemptions_exactly_one_wins() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let (code, p) = code_for(&w, "rp");
+        let statuses: Vec<u16> = thread::scope(|s| {
+            let handles: Vec<_> = (0..10)
+                .map(|_| s.spawn(|| redeem(&w, ("rp", &w.secret), &code, &p.verifier).status))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{backend:?}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 400),
+            "{statuses:?}"
+        );
+
+        let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+        let rt = t["refresh_token"].as_str().unwrap();
+        let statuses: Vec<u16> = thread::scope(|s| {
+            let handles: Vec<_> = (0..10)
+                .map(|_| {
+                    s.spawn(|| {
+                        post_form(
+                            &w.server,
+                            "/token",
+                            Some(&basic("rp", &w.secret)),
+                            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+                        )
+                        .status
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            statuses.iter().filter(|s| **s == 200).count() <= 1,
+            "{backend:?}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 400),
+            "{statuses:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_requests_get_4xx_never_5xx() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let auth = basic("rp", &w.secret);
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&auth),
+            &[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ],
+        );
+        assert_eq!(
+            res.json()["error"],
+            "invalid_request",
+            "{backend:?}: repeated parameter"
+        );
+        let huge = "x".repeat(100_000);
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&auth),
+            &[("grant_type", "client_credentials"), ("scope", &huge)],
+        );
+        assert!(
+            (400..500).contains(&res.status),
+            "oversized body: {}",
+            res.status
+        );
+        let res = Browser::new(&w.server).get(&format!(
+            "/authorize?client_id=rp&state={}",
+            "y".repeat(20_000)
+        ));
+        assert!(
+            (400..500).contains(&res.status),
+            "oversized query: {}",
+            res.status
+        );
+        for path in ["/token", "/introspect", "/revoke", "/par"] {
+            let res = Browser::new(&w.server).get(path);
+            assert_eq!(res.status, 405, "{path}");
+            assert_eq!(res.headers["allow"], "POST");
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let res = agent
+            .post(&format!("{}/token", w.server.base))
+            .header("content-type", "application/json")
+            .send(r#"{"grant_type":"client_credentials"}"#)
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 400, "JSON body refused");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some("Basic %%%"),
+            &[("grant_type", "client_credentials")],
+        );
+        assert_eq!(res.status, 401);
+        // Userinfo without, and with a garbage, token.
+        let res = Browser::new(&w.server).get("/userinfo");
+        assert_eq!(res.status, 401);
+        assert_eq!(res.headers["www-authenticate"], "Bearer realm=\"ward\"");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let res = agent
+            .get(&format!("{}/userinfo", w.server.base))
+            .header("authorization", "Bearer not.a.token")
+            .call()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+        assert!(
+            res.headers()
+                .get("www-authenticate")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+    }
+}
+
+#[test]
+fn introspection_and_revocation_are_per_client() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+        let at = t["access_token"].as_str().unwrap();
+        let rt = t["refresh_token"].as_str().unwrap();
+        let other = basic("other", &w.other_secret);
+        assert_eq!(
+            post_form(&w.server, "/introspect", Some(&other), &[("token", at)]).json()["active"],
+            false,
+            "{backend:?}"
+        );
+        assert_eq!(
+            post_form(&w.server, "/introspect", Some(&other), &[("token", rt)]).json()["active"],
+            false
+        );
+        // Another client's revocation does nothing (and says 200 anyway).
+        assert_eq!(
+            post_form(&w.server, "/revoke", Some(&other), &[("token", rt)]).status,
+            200
+        );
+        let mine = basic("rp", &w.secret);
+        let intro = post_form(&w.server, "/introspect", Some(&mine), &[("token", rt)]).json();
+        assert_eq!(intro["active"], true);
+        assert_eq!(intro["token_type"], "refresh_token");
+        // Unknown tokens: 200.
+        assert_eq!(
+            post_form(&w.server, "/revoke", Some(&mine), &[("token", "nonsense")]).status,
+            200
+        );
+        // Revoking the refresh token revokes the grant, access token included.
+        assert_eq!(
+            post_form(&w.server, "/revoke", Some(&mine), &[("token", rt)]).status,
+            200
+        );
+        assert_eq!(
+            post_form(&w.server, "/introspect", Some(&mine), &[("token", at)]).json()["active"],
+            false
+        );
+        assert_eq!(
+            post_form(&w.server, "/introspect", Some(&mine), &[("token", rt)]).json()["active"],
+            false
+        );
+    }
+}
+
+#[test]
+fn pushed_authorization_requests() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let push = |client: &str, secret: &str| {
+            post_form(
+                &w.server,
+                "/par",
+                Some(&basic(client, secret)),
+                &[
+                    ("response_type", "code"),
+                    ("client_id", client),
+                    ("redirect_uri", REDIRECT),
+                    ("scope", "openid"),
+                    ("state", "par-state"),
+                    ("code_challenge", &p.challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+        };
+        let res = push("rp", &w.secret);
+        assert_eq!(res.status, 201, "{backend:?}: {}", res.body);
+        let request_uri = res.json()["request_uri"].as_str().unwrap().to_string();
+        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+        // Bound to its client.
+        let res = Browser::new(&w.server).get(&format!(
+            "/authorize?client_id=other&request_uri={}",
+            urlencode(&request_uri)
+        ));
+        assert_eq!(res.status, 400);
+        assert!(!res.headers.contains_key("location"));
+        let mut b = Browser::new(&w.server);
+        let res = b.authorize(
+            &format!(
+                "{}/authorize?client_id=rp&request_uri={}",
+                w.server.base,
+                urlencode(&request_uri)
+            ),
+            "alice",
+        );
+        assert_eq!(param(res.location(), "state").as_deref(), Some("par-state"));
+        let code = param(res.location(), "code").unwrap();
+        assert_eq!(
+            redeem(&w, ("rp", &w.secret), &code, &p.verifier).status,
+            200
+        );
+        // Single use.
+        let res = Browser::new(&w.server).get(&format!(
+            "/authorize?client_id=rp&request_uri={}",
+            urlencode(&request_uri)
+        ));
+        assert_eq!(res.status, 400);
+        // A client that must use PAR is refused without it.
+        let res = Browser::new(&w.server).get(&authorize_url(&w.server, "paronly", &p, &[]));
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("invalid_request")
+        );
+        // Bad pushed requests are answered with JSON errors.
+        let res = post_form(
+            &w.server,
+            "/par",
+            Some(&basic("rp", &w.secret)),
+            &[
+                ("response_type", "code"),
+                ("client_id", "rp"),
+                ("redirect_uri", "https://evil.example/cb"),
+            ],
+        );
+        assert_eq!(
+            (res.status, res.json()["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+    }
+}
+
+#[test]
+fn form_post_first_party_and_consent_denial() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        // First-party client: no consent page.
+        let mut b = Browser::new(&w.server);
+        let res = b.authorize(
+            &authorize_url(&w.server, "fp", &p, &[("scope", "openid")]),
+            "alice",
+        );
+        assert!(param(res.location(), "code").is_some(), "{backend:?}");
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM consents WHERE client_id = 'fp'"),
+            0
+        );
+
+        // form_post: an auto-submitting form to the redirect URI, allowed by this page's CSP only.
+        let res = b.get(&authorize_url(
+            &w.server,
+            "fp",
+            &p,
+            &[("scope", "openid"), ("response_mode", "form_post")],
+        ));
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert!(
+            res.body
+                .contains("action=\"http:&#x2f;&#x2f;127.0.0.1:9999&#x2f;cb\"")
+                || res.body.contains("action=\"http://127.0.0.1:9999/cb\""),
+            "{}",
+            res.body
+        );
+        assert!(res.body.contains("name=\"code\"") && res.body.contains("name=\"iss\""));
+        assert!(
+            res.headers["content-security-policy"].contains("form-action http://127.0.0.1:9999")
+        );
+        assert!(!res.headers["content-security-policy"].contains("unsafe-inline"));
+
+        // Consent denied: access_denied to the client.
+        let mut b = Browser::new(&w.server);
+        let mut res = b.get(&authorize_url(&w.server, "other", &p, &[]));
+        let page = b.get(res.location());
+        res = b.post(
+            "/login",
+            &[
+                ("interaction", &oidc::hidden(&page.body, "interaction")),
+                ("csrf", &oidc::hidden(&page.body, "csrf")),
+                ("username", "alice"),
+                ("password", common::PASSWORD),
+            ],
+        );
+        res = b.get(res.location());
+        let consent = b.get(res.location());
+        assert!(
+            consent.body.contains("See your email address"),
+            "plain-language consent"
+        );
+        let res = b.post(
+            "/consent",
+            &[
+                ("interaction", &oidc::hidden(&consent.body, "interaction")),
+                ("csrf", &oidc::hidden(&consent.body, "csrf")),
+                ("decision", "deny"),
+            ],
+        );
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+    }
+}
+
+#[test]
+fn login_page_is_csrf_protected_and_does_not_reveal_accounts() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let mut b = Browser::new(&w.server);
+        let res = b.get(&authorize_url(&w.server, "rp", &p, &[]));
+        let page = b.get(res.location());
+        let (interaction, csrf) = (
+            oidc::hidden(&page.body, "interaction"),
+            oidc::hidden(&page.body, "csrf"),
+        );
+        // Wrong password and unknown user: the same answer.
+        let wrong = b.post(
+            "/login",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("username", "alice"),
+                ("password", "not-the-password"),
+            ],
+        );
+        let unknown = b.post(
+            "/login",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("username", "nobody"),
+                ("password", "not-the-password"),
+            ],
+        );
+        assert_eq!((wrong.status, unknown.status), (401, 401), "{backend:?}");
+        let msg = |body: &str| {
+            body.split("role=\"alert\"")
+                .nth(1)
+                .map(|s| s.split('<').next().unwrap().to_string())
+        };
+        assert_eq!(msg(&wrong.body), msg(&unknown.body));
+        // A forged form (no CSRF token, or another browser's cookie) is refused.
+        let res = b.post(
+            "/login",
+            &[
+                ("interaction", &interaction),
+                ("csrf", "00"),
+                ("username", "alice"),
+                ("password", common::PASSWORD),
+            ],
+        );
+        assert_eq!(res.status, 403);
+        let mut stranger = Browser::new(&w.server);
+        let res = stranger.post(
+            "/login",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("username", "alice"),
+                ("password", common::PASSWORD),
+            ],
+        );
+        assert_eq!(res.status, 403);
+        assert!(
+            !stranger.cookies.keys().any(|k| k.contains("session")),
+            "no session for a forged login"
+        );
+        assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.password' AND outcome = 'failure' AND reason = 'unknown_user'") >= 1);
+    }
+}
