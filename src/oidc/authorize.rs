@@ -422,6 +422,7 @@ pub fn issue_code(
         expires_at: p.now + i64::from(p.tokens.authorization_code_seconds) * 1000,
         consumed_at: None,
         grant_id: None,
+        user_active: true,
     };
     let mut audit = AuditEvent::new(
         p.now,

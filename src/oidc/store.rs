@@ -69,6 +69,8 @@ pub struct CodeRow {
     pub expires_at: Millis,
     pub consumed_at: Option<Millis>,
     pub grant_id: Option<String>,
+    /// Whether the user is still active (read with the code, saving a query).
+    pub user_active: bool,
 }
 
 /// A token family: everything issued from one code exchange.
@@ -82,6 +84,8 @@ pub struct GrantRow {
     pub created_at: Millis,
     pub expires_at: Millis,
     pub revoked_at: Option<Millis>,
+    /// Whether the user is still active (read with the grant, saving a query).
+    pub user_active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
@@ -30,16 +32,44 @@ impl AnyConnection {
 const SQLITE_PRAGMAS: &str =
     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
 
+/// Statements executed by this process, on every connection (for `/metrics`
+/// and the benchmarks' "statements per token exchange").
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
+
+pub fn statements_executed() -> u64 {
+    STATEMENTS.load(Ordering::Relaxed)
+}
+
+pub fn transactions_committed() -> u64 {
+    TRANSACTIONS.load(Ordering::Relaxed)
+}
+
+fn count(event: InstrumentationEvent<'_>) {
+    match event {
+        InstrumentationEvent::StartQuery { .. } => {
+            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        }
+        InstrumentationEvent::CommitTransaction { .. } => {
+            TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+}
+
 fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
     match url {
         DatabaseUrl::Postgres(u) => {
-            PgConnection::establish(&with_connect_timeout(u)).map(AnyConnection::Postgres)
+            let mut conn = PgConnection::establish(&with_connect_timeout(u))?;
+            conn.set_instrumentation(count);
+            Ok(AnyConnection::Postgres(conn))
         }
         DatabaseUrl::Sqlite(path) => {
             let path = path.to_str().ok_or_else(|| {
                 ConnectionError::InvalidConnectionUrl("the SQLite path is not valid UTF-8".into())
             })?;
             let mut conn = SqliteConnection::establish(path)?;
+            conn.set_instrumentation(count);
             conn.batch_execute(SQLITE_PRAGMAS)
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(AnyConnection::Sqlite(conn))

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     auth_requests, authorization_codes, client_assertions, consents, grants, refresh_tokens,
-    revoked_tokens, sessions,
+    revoked_tokens, sessions, users as users_table,
 };
 use super::{
     AnyConnection, Database, StorageError, audit, clients, from_json_list, to_json_list, users,
@@ -44,34 +44,40 @@ fn scopes_from(text: &str) -> Vec<String> {
 }
 
 type GrantTuple = (
+    (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+        Option<i64>,
+    ),
     String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
 );
 
 fn grant_from(t: GrantTuple) -> Result<GrantRow, StorageError> {
     let (
-        id,
-        client_id,
-        user_id,
-        scope,
-        session_hash,
-        auth_time,
-        acr,
-        amr,
-        nonce,
-        created_at,
-        expires_at,
-        revoked_at,
+        (
+            id,
+            client_id,
+            user_id,
+            scope,
+            session_hash,
+            auth_time,
+            acr,
+            amr,
+            nonce,
+            created_at,
+            expires_at,
+            revoked_at,
+        ),
+        status,
     ) = t;
     Ok(GrantRow {
         id,
@@ -88,6 +94,7 @@ fn grant_from(t: GrantTuple) -> Result<GrantRow, StorageError> {
         created_at,
         expires_at,
         revoked_at,
+        user_active: status == "active",
     })
 }
 
@@ -121,8 +128,9 @@ const GRANT_COLUMNS: (
 
 fn load_grant(c: &mut AnyConnection, id: &str) -> Result<Option<GrantRow>, StorageError> {
     grants::table
-        .find(id)
-        .select(GRANT_COLUMNS)
+        .inner_join(users_table::table)
+        .filter(grants::id.eq(id))
+        .select((GRANT_COLUMNS, users_table::status))
         .first::<GrantTuple>(c)
         .optional()?
         .map(grant_from)
@@ -408,43 +416,51 @@ impl OidcStore for Database {
             Option<i64>,
             Option<String>,
         );
+        // The user's status comes with the code: one query instead of two.
         let row = authorization_codes::table
-            .find(code_hash)
+            .inner_join(users_table::table)
+            .filter(authorization_codes::code_hash.eq(code_hash))
             .select((
-                authorization_codes::code_hash,
-                authorization_codes::client_id,
-                authorization_codes::user_id,
-                authorization_codes::redirect_uri,
-                authorization_codes::scope,
-                authorization_codes::nonce,
-                authorization_codes::code_challenge,
-                authorization_codes::session_hash,
-                authorization_codes::auth_time,
-                authorization_codes::acr,
-                authorization_codes::amr,
-                authorization_codes::created_at,
-                authorization_codes::expires_at,
-                authorization_codes::consumed_at,
-                authorization_codes::grant_id,
+                (
+                    authorization_codes::code_hash,
+                    authorization_codes::client_id,
+                    authorization_codes::user_id,
+                    authorization_codes::redirect_uri,
+                    authorization_codes::scope,
+                    authorization_codes::nonce,
+                    authorization_codes::code_challenge,
+                    authorization_codes::session_hash,
+                    authorization_codes::auth_time,
+                    authorization_codes::acr,
+                    authorization_codes::amr,
+                    authorization_codes::created_at,
+                    authorization_codes::expires_at,
+                    authorization_codes::consumed_at,
+                    authorization_codes::grant_id,
+                ),
+                users_table::status,
             ))
-            .first::<Row>(&mut *self.conn()?)
+            .first::<(Row, String)>(&mut *self.conn()?)
             .optional()?;
         let Some((
-            code_hash,
-            client_id,
-            user_id,
-            redirect_uri,
-            scope,
-            nonce,
-            code_challenge,
-            session_hash,
-            auth_time,
-            acr,
-            amr,
-            created_at,
-            expires_at,
-            consumed_at,
-            grant_id,
+            (
+                code_hash,
+                client_id,
+                user_id,
+                redirect_uri,
+                scope,
+                nonce,
+                code_challenge,
+                session_hash,
+                auth_time,
+                acr,
+                amr,
+                created_at,
+                expires_at,
+                consumed_at,
+                grant_id,
+            ),
+            status,
         )) = row
         else {
             return Ok(None);
@@ -467,6 +483,7 @@ impl OidcStore for Database {
             expires_at,
             consumed_at,
             grant_id,
+            user_active: status == "active",
         }))
     }
 
@@ -545,21 +562,22 @@ impl OidcStore for Database {
         &self,
         token_hash: &str,
     ) -> Result<Option<(RefreshRow, GrantRow)>, StoreError> {
-        let mut c = self.conn()?;
-        let row: Option<(String, String, i64, Option<i64>)> = refresh_tokens::table
-            .find(token_hash)
+        // Token, grant and user status in one query.
+        let row: Option<((String, String, i64, Option<i64>), GrantTuple)> = refresh_tokens::table
+            .inner_join(grants::table.inner_join(users_table::table))
+            .filter(refresh_tokens::token_hash.eq(token_hash))
             .select((
-                refresh_tokens::token_hash,
-                refresh_tokens::grant_id,
-                refresh_tokens::created_at,
-                refresh_tokens::rotated_at,
+                (
+                    refresh_tokens::token_hash,
+                    refresh_tokens::grant_id,
+                    refresh_tokens::created_at,
+                    refresh_tokens::rotated_at,
+                ),
+                (GRANT_COLUMNS, users_table::status),
             ))
-            .first(&mut *c)
+            .first(&mut *self.conn()?)
             .optional()?;
-        let Some((token_hash, grant_id, created_at, rotated_at)) = row else {
-            return Ok(None);
-        };
-        let Some(grant) = load_grant(&mut c, &grant_id)? else {
+        let Some(((token_hash, grant_id, created_at, rotated_at), grant)) = row else {
             return Ok(None);
         };
         Ok(Some((
@@ -569,7 +587,7 @@ impl OidcStore for Database {
                 created_at,
                 rotated_at,
             },
-            grant,
+            grant_from(grant)?,
         )))
     }
 

@@ -182,3 +182,8 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(refresh_tokens -> grants (grant_id));
+diesel::allow_tables_to_appear_in_same_query!(users, authorization_codes, grants, refresh_tokens);

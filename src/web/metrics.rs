@@ -53,7 +53,25 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        // Process-wide database counters (kept by the storage layer's instrumentation).
+        for (name, help, value) in [
+            (
+                "ward_db_statements_total",
+                "SQL statements executed by this process",
+                crate::storage::connection::statements_executed(),
+            ),
+            (
+                "ward_db_transactions_total",
+                "Database transactions committed by this process",
+                crate::storage::connection::transactions_committed(),
+            ),
+        ] {
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            ));
+        }
+        text
     }
 }
 

@@ -2,7 +2,6 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
-use crate::domain::UserStatus;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::store::{GrantRow, Redeemed};
@@ -47,11 +46,10 @@ pub fn exchange(
     if !pkce::verify(verifier, &row.code_challenge) {
         return Err(OAuthError::invalid_grant("PKCE verification failed"));
     }
-    let user = p
-        .store
-        .user(&row.facts.user_id)?
-        .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| OAuthError::invalid_grant(INVALID))?;
+    if !row.user_active {
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    let user_id = row.facts.user_id.clone();
 
     let grant = GrantRow {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -62,11 +60,12 @@ pub fn exchange(
         created_at: p.now,
         expires_at: p.now + i64::from(p.tokens.refresh_token_seconds) * 1000,
         revoked_at: None,
+        user_active: true,
     };
     let access = tokens::access_token(
         p,
         client,
-        user.id.as_str(),
+        user_id.as_str(),
         &grant.scope,
         Some(&grant.facts),
         Some(&grant.id),
@@ -93,7 +92,7 @@ pub fn exchange(
         "token.issued",
         Outcome::Success,
     )
-    .subject(user.id.as_str())
+    .subject(user_id.as_str())
     .client(&client.id)
     .detail("grant_type", "authorization_code")
     .detail("grant", grant.id.as_str())
@@ -116,7 +115,7 @@ pub fn exchange(
         }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.
-            revoke_after_reuse(p, client, first.as_deref(), user.id.as_str())?;
+            revoke_after_reuse(p, client, first.as_deref(), user_id.as_str())?;
             Err(OAuthError::invalid_grant(INVALID))
         }
     }

@@ -3,7 +3,6 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
-use crate::domain::UserStatus;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list, tokens};
@@ -44,16 +43,15 @@ pub fn exchange(
         }
         None => grant.scope.clone(),
     };
-    let user = p
-        .store
-        .user(&grant.facts.user_id)?
-        .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| OAuthError::invalid_grant(INVALID))?;
+    if !grant.user_active {
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    let user_id = grant.facts.user_id.clone();
 
     let access = tokens::access_token(
         p,
         client,
-        user.id.as_str(),
+        user_id.as_str(),
         &scope,
         Some(&grant.facts),
         Some(&grant.id),
@@ -76,7 +74,7 @@ pub fn exchange(
         "token.issued",
         Outcome::Success,
     )
-    .subject(user.id.as_str())
+    .subject(user_id.as_str())
     .client(&client.id)
     .detail("grant_type", "refresh_token")
     .detail("grant", grant.id.as_str())
