@@ -61,6 +61,8 @@ type GrantTuple = (
     String,
 );
 
+type RefreshTuple = (String, String, i64, Option<i64>);
+
 fn grant_from(t: GrantTuple) -> Result<GrantRow, StorageError> {
     let (
         (
@@ -563,7 +565,7 @@ impl OidcStore for Database {
         token_hash: &str,
     ) -> Result<Option<(RefreshRow, GrantRow)>, StoreError> {
         // Token, grant and user status in one query.
-        let row: Option<((String, String, i64, Option<i64>), GrantTuple)> = refresh_tokens::table
+        let row: Option<(RefreshTuple, GrantTuple)> = refresh_tokens::table
             .inner_join(grants::table.inner_join(users_table::table))
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .select((
