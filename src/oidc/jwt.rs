@@ -5,20 +5,20 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crate::crypto::signing::{Signer, Verifier};
+use crate::crypto::signing::{Signer, SigningError, Verifier};
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-pub fn encode(header: &Value, claims: &Value, signer: &Signer) -> String {
+pub fn encode(header: &Value, claims: &Value, signer: &Signer) -> Result<String, SigningError> {
     let mut out = String::with_capacity(512);
     URL_SAFE_NO_PAD.encode_string(header.to_string().as_bytes(), &mut out);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(claims.to_string().as_bytes(), &mut out);
-    let signature = signer.sign(out.as_bytes());
+    let signature = signer.sign(out.as_bytes())?;
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut out);
-    out
+    Ok(out)
 }
 
 /// A parsed, not yet verified, JWS.
@@ -88,7 +88,8 @@ mod tests {
                 &json!({"alg": alg.as_str(), "kid": key.kid}),
                 &json!({"sub": "u1"}),
                 &signer,
-            );
+            )
+            .unwrap();
             let verifier = Verifier::from_jwk(&key.public_jwk).unwrap();
             let d = decode(&token).unwrap();
             assert!(d.verify(&verifier));
@@ -106,7 +107,7 @@ mod tests {
     fn alg_confusion_is_refused() {
         let key = generate(Algorithm::Es256).unwrap();
         let signer = key.signer().unwrap();
-        let token = encode(&json!({"alg": "none"}), &json!({"sub": "u1"}), &signer);
+        let token = encode(&json!({"alg": "none"}), &json!({"sub": "u1"}), &signer).unwrap();
         let verifier = Verifier::from_jwk(&key.public_jwk).unwrap();
         assert!(!decode(&token).unwrap().verify(&verifier));
     }

@@ -44,11 +44,15 @@ fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<Strin
         tracing::error!(%alg, "no active signing key loaded");
         OAuthError::server_error()
     })?;
-    Ok(jwt::encode(
+    jwt::encode(
         &json!({ "alg": alg.as_str(), "typ": typ, "kid": key.kid }),
         claims,
         &key.signer,
-    ))
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "signing a token failed");
+        OAuthError::server_error()
+    })
 }
 
 pub fn access_token(

@@ -117,6 +117,8 @@ pub struct Database {
     url: DatabaseUrl,
     /// Group commit of standalone audit records; started on first use.
     batcher: std::sync::Arc<std::sync::OnceLock<super::audit_batch::AuditBatcher>>,
+    /// Recently read clients (see `client_cache`).
+    pub(crate) clients: std::sync::Arc<super::client_cache::ClientCache>,
 }
 
 /// One transaction on a given connection (see [`Database::transaction`]).
@@ -216,6 +218,7 @@ impl Database {
             pool,
             url: url.clone(),
             batcher: Default::default(),
+            clients: Default::default(),
         })
     }
 

@@ -20,14 +20,21 @@ pub fn get_if_schema_exists(
     conn: &mut AnyConnection,
     key: &str,
 ) -> Result<Option<String>, StorageError> {
-    match get(conn, key) {
+    // Matched before conversion: a missing table is expected on a new database
+    // and must not be logged as a failed query.
+    match dsl::ward_meta
+        .find(key)
+        .select(dsl::value)
+        .first::<String>(conn)
+        .optional()
+    {
         Ok(v) => Ok(v),
-        Err(StorageError::Query(diesel::result::Error::DatabaseError(_, info)))
+        Err(diesel::result::Error::DatabaseError(_, info))
             if info.message().contains("ward_meta") =>
         {
             Ok(None)
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 

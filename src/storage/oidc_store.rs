@@ -148,7 +148,14 @@ fn revoke_grant_in(c: &mut AnyConnection, id: &str, now: Millis) -> Result<(), S
 
 impl OidcStore for Database {
     fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        Ok(clients::find(&mut *self.conn()?, id)?)
+        if let Some(c) = self.clients.get(id) {
+            return Ok(Some(c));
+        }
+        let found = clients::find(&mut *self.conn()?, id)?;
+        if let Some(c) = &found {
+            self.clients.put(c);
+        }
+        Ok(found)
     }
 
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of the OpenID Connect endpoints, on loopback, SQLite, release build.
+#
+#   benches/load.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10 s, 32 connections)
+#
+# Load generator: wrk (Debian package `wrk`, C, epoll; 2 threads). It shares the
+# machine's 2 cores with Ward, so the figures are a lower bound for Ward alone.
+# Prints requests/s, p50 and p99 for discovery, JWKS, client_credentials,
+# introspection, authorization-code exchange and refresh, and the database
+# statements per code exchange and per refresh (from /metrics, so they include
+# the audit sealer's share).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+conns="${2:-32}"
+threads=2
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ward-target}"
+cargo build --release --quiet
+ward="$CARGO_TARGET_DIR/release/ward"
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+for v in $(env | grep -o '^WARD_[A-Z_]*'); do unset "$v"; done
+export WARD_DATA_DIR="$work/data" WARD_LISTEN="127.0.0.1:$port" WARD_ISSUER="$base" WARD_LOG=warn
+redirect="http://127.0.0.1:9/cb"
+echo "bench-password-for-load" | "$ward" user add bench >/dev/null
+secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" \
+  --grant-type authorization_code --grant-type refresh_token --grant-type client_credentials \
+  --scope "openid profile api" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+auth="Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
+
+"$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+
+verifier="dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+ncodes=$(( duration * 2500 ))
+echo "preparing $ncodes authorization codes (one sign-in, then single sign-on)..." >&2
+python3 - "$base" "$redirect" "$challenge" "$ncodes" "$work/codes.txt" <<'PY'
+import http.client, re, sys, threading, urllib.parse
+base, redirect, challenge, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+host, port = urllib.parse.urlparse(base).hostname, urllib.parse.urlparse(base).port
+q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid profile",
+                                code_challenge=challenge, code_challenge_method="S256"))
+def req(conn, method, path, cookies, body=None):
+    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if body is not None:
+        h["Content-Type"] = "application/x-www-form-urlencoded"; body = urllib.parse.urlencode(body)
+    conn.request(method, path, body, h); r = conn.getresponse(); data = r.read().decode()
+    for k, v in r.getheaders():
+        if k.lower() == "set-cookie":
+            name, val = v.split(";")[0].split("=", 1); cookies[name] = val
+    return r.status, r.getheader("Location"), data
+conn = http.client.HTTPConnection(host, port); cookies = {}
+_, loc, _ = req(conn, "GET", "/authorize?" + q, cookies)
+_, _, page = req(conn, "GET", loc, cookies)
+field = lambda name: re.search(f'name="{name}" value="([^"]+)"', page).group(1)
+req(conn, "POST", "/login", cookies, dict(interaction=field("interaction"), csrf=field("csrf"), username="bench", password="bench-password-for-load"))
+codes, lock = [], threading.Lock()
+def work(count):
+    c = http.client.HTTPConnection(host, port)
+    for _ in range(count):
+        _, loc, _ = req(c, "GET", "/authorize?" + q, dict(cookies))
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)["code"][0]
+        with lock: codes.append(code)
+ts = [threading.Thread(target=work, args=(n // 4,)) for _ in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+open(out, "w").write("\n".join(codes) + "\n")
+PY
+
+metric() { curl -s "$base/metrics" | awk -v m="$1" '$1==m {print $2}'; }
+summary() { # name, wrk output file
+  awk -v name="$1" '
+    /Requests\/sec/ {rps=$2}
+    /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+    /token responses:/ {tok=$3}
+    END {if (tok != "") rps = sprintf("%.2f", tok / secs);
+         printf "%-28s %10s req/s   p50 %8s   p99 %8s%s\n", name, rps, p50, p99, (tok != "" ? "   (" tok " tokens issued)" : "")}' secs="${3:-$duration}" "$2"
+}
+run() { # name, wrk args...  ($RUN_SECONDS overrides the duration)
+  local name="$1"; shift
+  local secs="${RUN_SECONDS:-$duration}"
+  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$@" > "$work/$name.txt" 2>&1
+  summary "$name" "$work/$name.txt" "$secs"
+}
+
+echo "Ward load benchmark: ${duration}s per endpoint, $conns connections, wrk -t$threads, SQLite, $(nproc) cores"
+run discovery "$base/.well-known/openid-configuration"
+run jwks "$base/jwks"
+BODY="grant_type=client_credentials&scope=api" AUTH="$auth" run client_credentials -s benches/wrk/post_form.lua "$base/token"
+token=$(curl -s -u "bench:$secret" -d grant_type=client_credentials -d scope=api "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+BODY="token=$token" AUTH="$auth" run introspection -s benches/wrk/post_form.lua "$base/introspect"
+
+s0=$(metric ward_db_statements_total); t0=$(metric ward_db_transactions_total)
+FILE="$work/codes.txt" OUT="$work/rt" KIND=code THREADS=$threads AUTH="$auth" VERIFIER="$verifier" REDIRECT="$redirect" \
+  run code_exchange -s benches/wrk/one_time_tokens.lua "$base/token"
+s1=$(metric ward_db_statements_total); t1=$(metric ward_db_transactions_total)
+exchanged=$(awk '/token responses:/ {print $3}' "$work/code_exchange.txt")
+cat "$work"/rt.* > "$work/refresh_tokens.txt" 2>/dev/null || true
+# Refresh tokens come from the code exchanges; run half as long so they do not run out.
+RUN_SECONDS=$(( (duration + 1) / 2 )) FILE="$work/refresh_tokens.txt" KIND=refresh THREADS=$threads AUTH="$auth" run refresh -s benches/wrk/one_time_tokens.lua "$base/token"
+s2=$(metric ward_db_statements_total)
+refreshed=$(awk '/token responses:/ {print $3}' "$work/refresh.txt")
+python3 - "$s0" "$s1" "$s2" "$exchanged" "$refreshed" "$t0" "$t1" <<'PY'
+import sys
+s0, s1, s2, ex, rf, t0, t1 = (float(x or 0) for x in sys.argv[1:])
+if ex: print(f"statements per code exchange (incl. audit sealing): {(s1 - s0) / ex:.1f}; transactions per exchange: {(t1 - t0) / ex:.2f}")
+if rf: print(f"statements per refresh (incl. audit sealing):       {(s2 - s1) / rf:.1f}")
+PY
