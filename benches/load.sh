@@ -24,6 +24,14 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 for v in $(env | grep -o '^WARD_[A-Z_]*'); do unset "$v"; done
 export WARD_DATA_DIR="$work/data" WARD_LISTEN="127.0.0.1:$port" WARD_ISSUER="$base" WARD_LOG=warn
+# BENCH_DATABASE_URL=postgres://... runs the same benchmark on PostgreSQL (a fresh database is created).
+backend="SQLite"
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  db="ward_bench_$$"
+  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $db"
+  export WARD_DATABASE_URL="${BENCH_DATABASE_URL%/*}/$db"
+  backend="PostgreSQL"
+fi
 redirect="http://127.0.0.1:9/cb"
 echo "bench-password-for-load" | "$ward" user add bench >/dev/null
 secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" \
@@ -33,7 +41,12 @@ auth="Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 
 "$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+cleanup() {
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null
+  [ -n "${db:-}" ] && psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
 for _ in $(seq 1 100); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
 
 verifier="dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
@@ -88,7 +101,7 @@ run() { # name, wrk args...  ($RUN_SECONDS overrides the duration)
   summary "$name" "$work/$name.txt" "$secs"
 }
 
-echo "Ward load benchmark: ${duration}s per endpoint, $conns connections, wrk -t$threads, SQLite, $(nproc) cores"
+echo "Ward load benchmark: ${duration}s per endpoint, $conns connections, wrk -t$threads, $backend, $(nproc) cores"
 run discovery "$base/.well-known/openid-configuration"
 run jwks "$base/jwks"
 BODY="grant_type=client_credentials&scope=api" AUTH="$auth" run client_credentials -s benches/wrk/post_form.lua "$base/token"

@@ -9,6 +9,9 @@ use crate::storage;
 use super::ManageError;
 
 const PAGE: i64 = 1_000;
+/// Records chained per transaction. Small, so that sealing never holds the
+/// (SQLite) write lock long enough to show in the latency of token requests.
+const SEAL_BATCH: i64 = 64;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
@@ -77,11 +80,14 @@ pub fn record(ctx: &AppContext, event: &AuditEvent) -> Result<(), ManageError> {
 pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     let mut total = 0;
     loop {
-        let n = storage::audit::seal_pending(&mut *ctx.db.conn()?, PAGE, ctx.clock.now_ms())?;
+        // Small batches: each holds the write lock only briefly.
+        let n = storage::audit::seal_pending(&mut *ctx.db.conn()?, SEAL_BATCH, ctx.clock.now_ms())?;
         total += n;
-        if n < PAGE as usize {
+        if n < SEAL_BATCH as usize {
             return Ok(total);
         }
+        // Let waiting request transactions in between two full batches.
+        std::thread::sleep(std::time::Duration::from_micros(500));
     }
 }
 

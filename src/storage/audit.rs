@@ -92,7 +92,9 @@ pub fn seal_pending(
     limit: i64,
     now: Millis,
 ) -> Result<usize, StorageError> {
-    conn.transaction::<usize, StorageError, _>(|c| {
+    // transaction_on: on SQLite, BEGIN IMMEDIATE under the process's writer lock,
+    // so sealing takes its turn with request writes instead of colliding.
+    super::connection::transaction_on(conn, |c| {
         match c {
             AnyConnection::Postgres(pg) => {
                 let got: Locked = diesel::sql_query(format!(
@@ -104,6 +106,7 @@ pub fn seal_pending(
                 }
             }
             AnyConnection::Sqlite(_) => {
+                // Also takes the write lock against sealers in other processes.
                 diesel::update(ward_meta::table.find("audit_sealer"))
                     .set(ward_meta::updated_at.eq(now))
                     .execute(c)?;

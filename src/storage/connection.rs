@@ -35,6 +35,9 @@ const SQLITE_PRAGMAS: &str =
 /// Statements executed by this process, on every connection (for `/metrics`
 /// and the benchmarks' "statements per token exchange").
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// Serialises this process's SQLite write transactions (see `transaction_on`).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
 
 pub fn statements_executed() -> u64 {
@@ -130,6 +133,11 @@ where
     E: From<StorageError>,
 {
     if !conn.is_postgres() {
+        // SQLite has one writer at a time. Waiting for it here, on a fair lock,
+        // instead of in SQLite's busy handler (which sleeps in growing steps)
+        // keeps the tail latency of concurrent writes low. Other processes
+        // (the CLI) still meet the busy timeout.
+        let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         return sqlite_immediate(conn, f);
     }
     let mut caller_error = None;
