@@ -861,3 +861,106 @@ fn login_page_is_csrf_protected_and_does_not_reveal_accounts() {
         assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.password' AND outcome = 'failure' AND reason = 'unknown_user'") >= 1);
     }
 }
+
+/// RFC 7523 client assertions: accepted once, refused when replayed, expired,
+/// mis-addressed, or signed by a key the client did not register.
+#[test]
+fn private_key_jwt_client_authentication() {
+    use serde_json::json;
+    use ward::crypto::signing::{Algorithm, generate};
+    use ward::oidc::jwt;
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let key = generate(Algorithm::Es256).unwrap();
+        let stranger = generate(Algorithm::Es256).unwrap();
+        let jwks = env.dir.path().join("jwks.json");
+        std::fs::write(&jwks, json!({ "keys": [key.public_jwk] }).to_string()).unwrap();
+        let secret = oidc::client(
+            &env,
+            "svc",
+            &[
+                "--type",
+                "confidential",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "api",
+                "--jwks-file",
+                jwks.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            secret.is_none(),
+            "a key-authenticated client gets no secret"
+        );
+        let server = oidc::serve_with_issuer(&env, &[]);
+        let token_url = format!("{}/token", server.base);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let assertion = |signer: &ward::crypto::signing::SigningKeyMaterial,
+                         aud: &str,
+                         exp: i64,
+                         jti: &str| {
+            let header = json!({ "alg": "ES256", "kid": signer.kid });
+            let claims = json!({ "iss": "svc", "sub": "svc", "aud": aud, "exp": exp, "iat": now, "jti": jti });
+            jwt::encode(&header, &claims, &signer.signer().unwrap()).unwrap()
+        };
+        let call = |a: &str| {
+            post_form(
+                &server,
+                "/token",
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", a),
+                ],
+            )
+        };
+        let good = assertion(&key, &token_url, now + 60, "jti-1");
+        let res = call(&good);
+        assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
+        let replay = call(&good);
+        assert_eq!(
+            (replay.status, replay.json()["error"].as_str()),
+            (401, Some("invalid_client")),
+            "replay"
+        );
+        assert_eq!(
+            call(&assertion(
+                &key,
+                "https://elsewhere.example/token",
+                now + 60,
+                "jti-2"
+            ))
+            .status,
+            401,
+            "mis-addressed"
+        );
+        assert_eq!(
+            call(&assertion(&key, &token_url, now - 10, "jti-3")).status,
+            401,
+            "expired"
+        );
+        assert_eq!(
+            call(&assertion(&key, &token_url, now + 3600, "jti-4")).status,
+            401,
+            "too long-lived"
+        );
+        assert_eq!(
+            call(&assertion(&stranger, &token_url, now + 60, "jti-5")).status,
+            401,
+            "unregistered key"
+        );
+        assert_eq!(
+            call(&assertion(&key, &server.base, now + 60, "jti-6")).status,
+            200,
+            "the issuer is an accepted audience"
+        );
+    }
+}

@@ -1,4 +1,6 @@
-//! The background task that chains pending audit records, about once a second.
+//! The server's background task: chains pending audit records twice a second,
+//! and reloads the signing keys every minute so that a rotation made elsewhere
+//! (the CLI, another node) is followed.
 
 use std::time::Duration;
 
@@ -8,6 +10,8 @@ use super::AppContext;
 use crate::manage::audit_log;
 
 pub const INTERVAL: Duration = Duration::from_millis(500);
+/// Reload the signing keys every 120 ticks (one minute).
+const KEY_RELOAD_TICKS: u64 = 120;
 
 pub struct Sealer {
     stop: watch::Sender<bool>,
@@ -19,6 +23,7 @@ impl Sealer {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(INTERVAL);
+            let mut ticks: u64 = 0;
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -26,6 +31,13 @@ impl Sealer {
                     _ = stopped.changed() => break,
                 }
                 seal_once(&ctx).await;
+                ticks += 1;
+                if ticks.is_multiple_of(KEY_RELOAD_TICKS) {
+                    let c = ctx.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.reload_keys()).await {
+                        tracing::warn!(error = %e, "reloading the signing keys failed; keeping the current ones");
+                    }
+                }
             }
             // Final pass so that a clean shutdown leaves nothing pending.
             seal_once(&ctx).await;

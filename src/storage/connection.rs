@@ -137,7 +137,9 @@ where
         // instead of in SQLite's busy handler (which sleeps in growing steps)
         // keeps the tail latency of concurrent writes low. Other processes
         // (the CLI) still meet the busy timeout.
-        let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _writer = SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         return sqlite_immediate(conn, f);
     }
     let mut caller_error = None;
