@@ -964,3 +964,30 @@ fn private_key_jwt_client_authentication() {
         );
     }
 }
+
+#[test]
+fn remembered_consent_can_be_revoked() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let mut b = Browser::new(&w.server);
+        let res = b.authorize(&authorize_url(&w.server, "rp", &p, &[]), "alice");
+        assert!(param(res.location(), "code").is_some());
+        // Remembered: the next request goes straight back to the client.
+        let res = b.get(&authorize_url(&w.server, "rp", &p, &[]));
+        assert!(res.location().starts_with(REDIRECT), "{backend:?}");
+        let list: serde_json::Value =
+            serde_json::from_str(&w.env.ok(&["user", "consents", "alice", "--json"], None))
+                .unwrap();
+        assert_eq!(list[0]["client_id"], "rp");
+        w.env.ok(&["user", "revoke-consent", "alice", "rp"], None);
+        // Revoked: asked again (after at most the client cache's lifetime, which does not apply to consents).
+        let res = b.get(&authorize_url(&w.server, "rp", &p, &[]));
+        assert!(res.location().starts_with("/consent"), "{}", res.location());
+        assert!(
+            w.env
+                .fails(&["user", "revoke-consent", "alice", "rp"], None)
+                .contains("no consent")
+        );
+    }
+}

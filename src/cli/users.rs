@@ -44,6 +44,14 @@ pub enum UserCommand {
     Enable { user: String },
     /// Set a user's password, read from standard input or a prompt.
     SetPassword { user: String },
+    /// List the clients a user has consented to.
+    Consents {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a user's consent for a client (the next sign-in asks again).
+    RevokeConsent { user: String, client_id: String },
 }
 
 fn print_user(u: &User) {
@@ -126,6 +134,23 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
         UserCommand::Enable { user } => {
             let u = users::set_status(ctx, &actor, &user, UserStatus::Active)?;
             println!("enabled user {}", u.username);
+            Ok(())
+        }
+        UserCommand::Consents { user, json } => {
+            let list = users::consents(ctx, &actor, &user)?;
+            if json {
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|c| vec![c.client_id.clone(), c.scopes.join(" "), time(c.granted_at)])
+                .collect();
+            output::table(&["CLIENT_ID", "SCOPES", "GRANTED"], &rows);
+            Ok(())
+        }
+        UserCommand::RevokeConsent { user, client_id } => {
+            users::revoke_consent(ctx, &actor, &user, &client_id)?;
+            println!("consent of {user} for {client_id} revoked");
             Ok(())
         }
         UserCommand::SetPassword { user } => {

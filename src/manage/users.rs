@@ -157,3 +157,53 @@ pub fn set_password(
         Ok(user)
     })
 }
+
+/// The clients a user has consented to, with the scopes.
+pub fn consents(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+) -> Result<Vec<storage::consents::Consent>, ManageError> {
+    let user = find(ctx, ident)?;
+    ctx.db.transaction(|c| {
+        let list = storage::consents::for_user(c, user.id.as_str())?;
+        storage::audit::append(
+            c,
+            &event(ctx, actor, "consent.list").subject(user.id.as_str()),
+        )?;
+        Ok(list)
+    })
+}
+
+/// Withdraw a user's consent for a client: the next sign-in asks again.
+pub fn revoke_consent(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+    client_id: &str,
+) -> Result<(), ManageError> {
+    let refusal = || {
+        event(ctx, actor, "consent.revoke")
+            .detail("query", ident)
+            .detail("client_id", client_id)
+    };
+    audited(ctx, refusal, || {
+        let user = find(ctx, ident)?;
+        ctx.db.transaction(|c| {
+            storage::consents::delete(c, user.id.as_str(), client_id).map_err(|e| match e {
+                StorageError::NotFound => ManageError::NotFound(format!(
+                    "{} has no consent for `{client_id}`",
+                    user.username
+                )),
+                other => other.into(),
+            })?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "consent.revoke")
+                    .subject(user.id.as_str())
+                    .client(client_id),
+            )?;
+            Ok(())
+        })
+    })
+}

@@ -10,6 +10,7 @@ pub mod audit_batch;
 pub mod client_cache;
 pub mod clients;
 pub mod connection;
+pub mod consents;
 pub mod meta;
 pub mod migrations;
 pub mod oidc_store;

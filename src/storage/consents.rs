@@ -1,0 +1,45 @@
+//! Remembered consents, for listing and revoking them.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::consents;
+use super::{AnyConnection, StorageError, from_json_list};
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: Millis,
+}
+
+pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Consent>, StorageError> {
+    let rows: Vec<(String, String, i64)> = consents::table
+        .filter(consents::user_id.eq(user_id))
+        .select((consents::client_id, consents::scopes, consents::granted_at))
+        .order(consents::client_id.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(client_id, scopes, granted_at)| {
+            Ok(Consent {
+                client_id,
+                scopes: from_json_list("consents.scopes", &scopes)?,
+                granted_at,
+            })
+        })
+        .collect()
+}
+
+pub fn delete(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    client_id: &str,
+) -> Result<(), StorageError> {
+    let n = diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
+    if n == 0 {
+        Err(StorageError::NotFound)
+    } else {
+        Ok(())
+    }
+}
