@@ -170,3 +170,50 @@ fn concurrent_writers_and_sealers_leave_one_chain() {
         );
     }
 }
+
+/// A node killed with SIGKILL loses no audit record: what it committed is in the
+/// table, and the next sealer (here `ward audit verify`) chains it.
+#[test]
+fn a_killed_node_loses_nothing() {
+    use common::oidc::{self, REDIRECT, basic, post_form};
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let secret = oidc::client(
+            &env,
+            "svc",
+            &[
+                "--type",
+                "confidential",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "api",
+                "--redirect-uri",
+                REDIRECT,
+            ],
+        )
+        .unwrap();
+        let mut server = oidc::serve_with_issuer(&env, &[]);
+        for _ in 0..20 {
+            let res = post_form(
+                &server,
+                "/token",
+                Some(&basic("svc", &secret)),
+                &[("grant_type", "client_credentials")],
+            );
+            assert_eq!(res.status, 200);
+        }
+        server.child.kill().unwrap(); // SIGKILL: no shutdown, no final sealing
+        server.child.wait().unwrap();
+        let issued =
+            env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'token.issued'");
+        assert_eq!(
+            issued, 20,
+            "{backend:?}: every acknowledged issuance has its record"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&env.ok(&["audit", "verify", "--json"], None)).unwrap();
+        assert_eq!(report["ok"], true);
+        assert_eq!(env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'token.issued' AND seq IS NOT NULL"), 20);
+    }
+}

@@ -991,3 +991,124 @@ fn remembered_consent_can_be_revoked() {
         );
     }
 }
+
+#[test]
+fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        oidc::user(&w.env, "bob");
+        let p = pkce();
+        let mut b = Browser::new(&w.server);
+        let res = b.authorize(
+            &authorize_url(&w.server, "fp", &p, &[("scope", "openid")]),
+            "alice",
+        );
+        let code = param(res.location(), "code").unwrap();
+        // A session exists: a plain request is answered at once...
+        assert!(
+            b.get(&authorize_url(&w.server, "fp", &p, &[("scope", "openid")]))
+                .location()
+                .starts_with(REDIRECT)
+        );
+        // ...but prompt=login and max_age=0 ask again, and signing in again satisfies them.
+        for extra in [
+            ("prompt", "login"),
+            ("max_age", "0"),
+            ("prompt", "select_account"),
+        ] {
+            let res = b.get(&authorize_url(
+                &w.server,
+                "fp",
+                &p,
+                &[("scope", "openid"), extra],
+            ));
+            assert!(
+                res.location().starts_with("/login"),
+                "{backend:?} {extra:?}: {}",
+                res.location()
+            );
+            let res = b.authorize(
+                &authorize_url(&w.server, "fp", &p, &[("scope", "openid"), extra]),
+                "alice",
+            );
+            assert!(param(res.location(), "code").is_some(), "{extra:?}");
+        }
+        // An id_token_hint naming someone else needs that person to sign in.
+        let fp_secret = {
+            // fp's secret is not kept by world(); register a twin to get an ID token for alice.
+            oidc::client(
+                &w.env,
+                "fp2",
+                &[
+                    "--type",
+                    "confidential",
+                    "--redirect-uri",
+                    REDIRECT,
+                    "--first-party",
+                ],
+            )
+            .unwrap()
+        };
+        let _ = code;
+        let t = {
+            let p2 = pkce();
+            let res = b.authorize(
+                &authorize_url(&w.server, "fp2", &p2, &[("scope", "openid")]),
+                "alice",
+            );
+            let code = param(res.location(), "code").unwrap();
+            post_form(
+                &w.server,
+                "/token",
+                Some(&basic("fp2", &fp_secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", &p2.verifier),
+                ],
+            )
+            .json()
+        };
+        let alice_hint = t["id_token"].as_str().unwrap().to_string();
+        assert!(
+            b.get(&authorize_url(
+                &w.server,
+                "fp",
+                &p,
+                &[("scope", "openid"), ("id_token_hint", &alice_hint)]
+            ))
+            .location()
+            .starts_with(REDIRECT)
+        );
+        let mut other = Browser::new(&w.server);
+        other.authorize(
+            &authorize_url(&w.server, "fp", &p, &[("scope", "openid")]),
+            "bob",
+        );
+        let res = other.get(&authorize_url(
+            &w.server,
+            "fp",
+            &p,
+            &[("scope", "openid"), ("id_token_hint", &alice_hint)],
+        ));
+        assert!(
+            res.location().starts_with("/login"),
+            "bob's session does not answer for alice"
+        );
+        let res = other.get(&authorize_url(
+            &w.server,
+            "fp",
+            &p,
+            &[
+                ("scope", "openid"),
+                ("id_token_hint", &alice_hint),
+                ("prompt", "none"),
+            ],
+        ));
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("login_required")
+        );
+    }
+}

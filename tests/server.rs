@@ -315,3 +315,68 @@ fn built_in_tls_serves_https_with_hsts() {
     .expect("mismatched key must be refused");
     assert!(err.contains("TLS"), "{err}");
 }
+
+/// SIGTERM while sign-ins are being processed: every accepted request still
+/// gets its answer, then the server exits cleanly.
+#[test]
+fn in_flight_requests_finish_after_sigterm() {
+    use common::oidc::{self, Browser, REDIRECT, authorize_url, hidden, pkce};
+    let env = TestEnv::new(Backend::Sqlite);
+    oidc::user(&env, "alice");
+    oidc::client(
+        &env,
+        "rp",
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+        ],
+    );
+    let mut server = oidc::serve_with_issuer(&env, &[]);
+    let p = pkce();
+    let mut pages: Vec<(Browser, String, String)> = (0..6)
+        .map(|_| {
+            let mut b = Browser::new(&server);
+            let res = b.get(&authorize_url(&server, "rp", &p, &[("scope", "openid")]));
+            let page = b.get(res.location());
+            let (i, c) = (
+                hidden(&page.body, "interaction"),
+                hidden(&page.body, "csrf"),
+            );
+            (b, i, c)
+        })
+        .collect();
+    let statuses = std::thread::scope(|s| {
+        let handles: Vec<_> = pages
+            .iter_mut()
+            .map(|(b, i, c)| {
+                s.spawn(move || {
+                    b.post(
+                        "/login",
+                        &[
+                            ("interaction", i),
+                            ("csrf", c),
+                            ("username", "alice"),
+                            ("password", common::PASSWORD),
+                        ],
+                    )
+                    .status
+                })
+            })
+            .collect();
+        // The sign-ins queue for argon2 (one at a time on this machine): they are in flight now.
+        std::thread::sleep(Duration::from_millis(40));
+        let status = server.terminate();
+        assert!(status.success(), "clean exit: {status:?}");
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<u16>>()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 303),
+        "every in-flight sign-in was answered: {statuses:?}"
+    );
+}
