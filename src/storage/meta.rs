@@ -45,21 +45,15 @@ pub fn insert_new(
     value: &str,
     now: i64,
 ) -> Result<bool, StorageError> {
-    let inserted = diesel::insert_into(dsl::ward_meta)
-        .values((
-            dsl::key.eq(key),
-            dsl::value.eq(value),
-            dsl::updated_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    super::inserted(
+        diesel::insert_into(dsl::ward_meta)
+            .values((
+                dsl::key.eq(key),
+                dsl::value.eq(value),
+                dsl::updated_at.eq(now),
+            ))
+            .execute(conn),
+    )
 }
 
 pub fn put(conn: &mut AnyConnection, key: &str, value: &str, now: i64) -> Result<(), StorageError> {

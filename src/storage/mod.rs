@@ -66,6 +66,16 @@ pub(crate) fn conflict_as(what: &'static str) -> impl Fn(DieselError) -> Storage
     }
 }
 
+/// The outcome of an insert that may meet a unique key: true if it inserted,
+/// false if the row was already there (a replay, or another node first).
+pub(crate) fn inserted(result: diesel::QueryResult<usize>) -> Result<bool, StorageError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// JSON text column holding a list of strings.
 pub(crate) fn to_json_list(values: &[String]) -> String {
     serde_json::to_string(values).unwrap_or_else(|_| "[]".into())

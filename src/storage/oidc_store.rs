@@ -43,96 +43,53 @@ fn scopes_from(text: &str) -> Vec<String> {
         .collect()
 }
 
-type GrantTuple = (
-    (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        i64,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        Option<i64>,
-    ),
-    String,
-);
+/// A grants row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = grants)]
+struct GrantDb {
+    id: String,
+    client_id: String,
+    user_id: String,
+    scope: String,
+    session_hash: Option<String>,
+    auth_time: i64,
+    acr: String,
+    amr: String,
+    nonce: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
 
+/// A grant with its user's status.
+type GrantTuple = (GrantDb, String);
 type RefreshTuple = (String, String, i64, Option<i64>);
 
-fn grant_from(t: GrantTuple) -> Result<GrantRow, StorageError> {
-    let (
-        (
-            id,
-            client_id,
-            user_id,
-            scope,
-            session_hash,
-            auth_time,
-            acr,
-            amr,
-            nonce,
-            created_at,
-            expires_at,
-            revoked_at,
-        ),
-        status,
-    ) = t;
+fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageError> {
     Ok(GrantRow {
-        id,
-        client_id,
-        scope: scopes_from(&scope),
-        nonce,
+        id: g.id,
+        client_id: g.client_id,
+        scope: scopes_from(&g.scope),
+        nonce: g.nonce,
         facts: AuthFacts {
-            user_id,
-            auth_time,
-            acr,
-            amr: from_json_list("grants.amr", &amr)?,
-            session_hash,
+            user_id: g.user_id,
+            auth_time: g.auth_time,
+            acr: g.acr,
+            amr: from_json_list("grants.amr", &g.amr)?,
+            session_hash: g.session_hash,
         },
-        created_at,
-        expires_at,
-        revoked_at,
+        created_at: g.created_at,
+        expires_at: g.expires_at,
+        revoked_at: g.revoked_at,
         user_active: status == "active",
     })
 }
-
-const GRANT_COLUMNS: (
-    grants::id,
-    grants::client_id,
-    grants::user_id,
-    grants::scope,
-    grants::session_hash,
-    grants::auth_time,
-    grants::acr,
-    grants::amr,
-    grants::nonce,
-    grants::created_at,
-    grants::expires_at,
-    grants::revoked_at,
-) = (
-    grants::id,
-    grants::client_id,
-    grants::user_id,
-    grants::scope,
-    grants::session_hash,
-    grants::auth_time,
-    grants::acr,
-    grants::amr,
-    grants::nonce,
-    grants::created_at,
-    grants::expires_at,
-    grants::revoked_at,
-);
 
 fn load_grant(c: &mut AnyConnection, id: &str) -> Result<Option<GrantRow>, StorageError> {
     grants::table
         .inner_join(users_table::table)
         .filter(grants::id.eq(id))
-        .select((GRANT_COLUMNS, users_table::status))
+        .select((GrantDb::as_select(), users_table::status))
         .first::<GrantTuple>(c)
         .optional()?
         .map(grant_from)
@@ -582,7 +539,7 @@ impl OidcStore for Database {
                     refresh_tokens::created_at,
                     refresh_tokens::rotated_at,
                 ),
-                (GRANT_COLUMNS, users_table::status),
+                (GrantDb::as_select(), users_table::status),
             ))
             .first(&mut *self.conn()?)
             .optional()?;
@@ -678,21 +635,15 @@ impl OidcStore for Database {
         // Expired entries can no longer be replayed (their assertions are refused as expired).
         diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
             .execute(&mut *c)?;
-        let inserted = diesel::insert_into(client_assertions::table)
-            .values((
-                client_assertions::client_id.eq(client_id),
-                client_assertions::jti.eq(jti),
-                client_assertions::expires_at.eq(expires_at),
-            ))
-            .execute(&mut *c);
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(super::inserted(
+            diesel::insert_into(client_assertions::table)
+                .values((
+                    client_assertions::client_id.eq(client_id),
+                    client_assertions::jti.eq(jti),
+                    client_assertions::expires_at.eq(expires_at),
+                ))
+                .execute(&mut *c),
+        )?)
     }
 
     fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {

@@ -5,10 +5,10 @@ use crate::crypto::secrets;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::store::{GrantRow, Redeemed};
-use crate::oidc::{Provider, pkce, tokens};
+use crate::oidc::{Provider, pkce};
 use crate::storage::clients::Client;
 
-use super::TokenResponse;
+use super::{TokenResponse, user_tokens};
 
 const INVALID: &str = "the authorization code is invalid, expired or already used";
 
@@ -49,7 +49,6 @@ pub fn exchange(
     if !row.user_active {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    let user_id = row.facts.user_id.clone();
 
     let grant = GrantRow {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -62,42 +61,20 @@ pub fn exchange(
         revoked_at: None,
         user_active: true,
     };
-    let access = tokens::access_token(
-        p,
-        client,
-        user_id.as_str(),
-        &grant.scope,
-        Some(&grant.facts),
-        Some(&grant.id),
-    )?;
     let refresh = client
         .grant_types
         .iter()
         .any(|g| g == "refresh_token")
         .then(|| secrets::generate(32));
-    let id_token = if grant.scope.iter().any(|s| s == "openid") {
-        Some(tokens::id_token(
-            p,
-            client,
-            &grant.facts,
-            grant.nonce.as_deref(),
-            &access.token,
-        )?)
-    } else {
-        None
-    };
-    let audit = AuditEvent::new(
-        p.now,
-        format!("client:{}", client.id),
-        "token.issued",
-        Outcome::Success,
-    )
-    .subject(user_id.as_str())
-    .client(&client.id)
-    .detail("grant_type", "authorization_code")
-    .detail("grant", grant.id.as_str())
-    .detail("jti", access.jti.as_str())
-    .detail("refresh_token", refresh.is_some());
+    let issued = user_tokens(
+        p,
+        client,
+        &grant,
+        &grant.scope,
+        grant.nonce.as_deref(),
+        "authorization_code",
+    )?;
+    let audit = issued.audit.detail("refresh_token", refresh.is_some());
     match p.store.redeem_code(
         &code_hash,
         p.now,
@@ -106,16 +83,16 @@ pub fn exchange(
         &audit,
     )? {
         Redeemed::Ok => Ok(TokenResponse {
-            access_token: access.token,
+            access_token: issued.access.token,
             token_type: "Bearer",
-            expires_in: access.expires_in,
+            expires_in: issued.access.expires_in,
             refresh_token: refresh,
-            id_token,
+            id_token: issued.id_token,
             scope: grant.scope.join(" "),
         }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.
-            revoke_after_reuse(p, client, first.as_deref(), user_id.as_str())?;
+            revoke_after_reuse(p, client, first.as_deref(), &grant.facts.user_id)?;
             Err(OAuthError::invalid_grant(INVALID))
         }
     }

@@ -9,6 +9,9 @@ use serde::Serialize;
 use super::Provider;
 use super::error::OAuthError;
 use super::params::Params;
+use super::store::GrantRow;
+use super::tokens::{self, IssuedAccessToken};
+use crate::audit::{AuditEvent, Outcome};
 use crate::storage::clients::Client;
 
 /// RFC 6749 §5.1 (plus `id_token`, OIDC Core §3.1.3.3).
@@ -63,4 +66,60 @@ pub fn exchange(
         )),
         _ => Err(OAuthError::unsupported_grant_type("unsupported grant_type")),
     }
+}
+
+/// What a user grant (code or refresh) returns, before the grant's state change commits.
+pub(crate) struct UserTokens {
+    pub access: IssuedAccessToken,
+    pub id_token: Option<String>,
+    /// The issuance's audit record, to be written with the state change.
+    pub audit: AuditEvent,
+}
+
+/// Sign the access token (bound to the grant) and, when `openid` is in `scope`,
+/// the ID token; describe the issuance for the audit trail.
+pub(crate) fn user_tokens(
+    p: &Provider,
+    client: &Client,
+    grant: &GrantRow,
+    scope: &[String],
+    nonce: Option<&str>,
+    grant_type: &str,
+) -> Result<UserTokens, OAuthError> {
+    let user_id = grant.facts.user_id.as_str();
+    let access = tokens::access_token(
+        p,
+        client,
+        user_id,
+        scope,
+        Some(&grant.facts),
+        Some(&grant.id),
+    )?;
+    let id_token = if scope.iter().any(|s| s == "openid") {
+        Some(tokens::id_token(
+            p,
+            client,
+            &grant.facts,
+            nonce,
+            &access.token,
+        )?)
+    } else {
+        None
+    };
+    let audit = AuditEvent::new(
+        p.now,
+        format!("client:{}", client.id),
+        "token.issued",
+        Outcome::Success,
+    )
+    .subject(user_id)
+    .client(&client.id)
+    .detail("grant_type", grant_type)
+    .detail("grant", grant.id.as_str())
+    .detail("jti", access.jti.as_str());
+    Ok(UserTokens {
+        access,
+        id_token,
+        audit,
+    })
 }

@@ -5,10 +5,10 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::oidc::{Provider, scope_list, tokens};
+use crate::oidc::{Provider, scope_list};
 use crate::storage::clients::Client;
 
-use super::TokenResponse;
+use super::{TokenResponse, user_tokens};
 
 const INVALID: &str = "the refresh token is invalid, expired or revoked";
 
@@ -46,53 +46,26 @@ pub fn exchange(
     if !grant.user_active {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    let user_id = grant.facts.user_id.clone();
 
-    let access = tokens::access_token(
-        p,
-        client,
-        user_id.as_str(),
-        &scope,
-        Some(&grant.facts),
-        Some(&grant.id),
-    )?;
-    let id_token = if scope.iter().any(|s| s == "openid") {
-        Some(tokens::id_token(
-            p,
-            client,
-            &grant.facts,
-            None,
-            &access.token,
-        )?)
-    } else {
-        None
-    };
+    let issued = user_tokens(p, client, &grant, &scope, None, "refresh_token")?;
     let next = secrets::generate(32);
-    let audit = AuditEvent::new(
+    if !p.store.rotate_refresh(
+        &old_hash,
+        &secrets::hash(&next),
+        &grant.id,
         p.now,
-        format!("client:{}", client.id),
-        "token.issued",
-        Outcome::Success,
-    )
-    .subject(user_id.as_str())
-    .client(&client.id)
-    .detail("grant_type", "refresh_token")
-    .detail("grant", grant.id.as_str())
-    .detail("jti", access.jti.as_str());
-    if !p
-        .store
-        .rotate_refresh(&old_hash, &secrets::hash(&next), &grant.id, p.now, &audit)?
-    {
+        &issued.audit,
+    )? {
         // A concurrent request rotated it first: that is a reuse too.
         revoke_family(p, client, &grant.id, &grant.facts.user_id)?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
     Ok(TokenResponse {
-        access_token: access.token,
+        access_token: issued.access.token,
         token_type: "Bearer",
-        expires_in: access.expires_in,
+        expires_in: issued.access.expires_in,
         refresh_token: Some(next),
-        id_token,
+        id_token: issued.id_token,
         scope: scope.join(" "),
     })
 }
