@@ -34,7 +34,7 @@ if [ -n "${BENCH_DATABASE_URL:-}" ]; then
 fi
 redirect="http://127.0.0.1:9/cb"
 echo "bench-password-for-load" | "$ward" user add bench >/dev/null
-secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" \
+secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" ${BENCH_CLIENT_ARGS:-} \
   --grant-type authorization_code --grant-type refresh_token --grant-type client_credentials \
   --scope "openid profile api" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 auth="Basic $(printf 'bench:%s' "$secret" | base64 -w0)"

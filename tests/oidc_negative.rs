@@ -622,7 +622,11 @@ fn introspection_and_revocation_are_per_client() {
         let mine = basic("rp", &w.secret);
         let intro = post_form(&w.server, "/introspect", Some(&mine), &[("token", rt)]).json();
         assert_eq!(intro["active"], true);
-        assert_eq!(intro["token_type"], "refresh_token");
+        assert_eq!(intro["client_id"], "rp");
+        assert!(
+            intro.get("token_type").is_none(),
+            "refresh tokens have no RFC 6749 §7.1 token type"
+        );
         // Unknown tokens: 200.
         assert_eq!(
             post_form(&w.server, "/revoke", Some(&mine), &[("token", "nonsense")]).status,
@@ -1110,5 +1114,176 @@ fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
             param(res.location(), "error").as_deref(),
             Some("login_required")
         );
+    }
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let mut b = Browser::new(&w.server);
+        b.authorize(&authorize_url(&w.server, "rp", &p, &[]), "alice");
+
+        // prompt=consent asks again, even after consent, and even for a first-party client.
+        for client in ["rp", "fp"] {
+            let scope = if client == "fp" {
+                "openid"
+            } else {
+                "openid profile email offline_access"
+            };
+            let res = b.get(&authorize_url(
+                &w.server,
+                client,
+                &p,
+                &[("scope", scope), ("prompt", "consent")],
+            ));
+            assert!(
+                res.location().starts_with("/consent"),
+                "{backend:?} {client}: {}",
+                res.location()
+            );
+            let res = b.authorize(
+                &authorize_url(
+                    &w.server,
+                    client,
+                    &p,
+                    &[("scope", scope), ("prompt", "consent")],
+                ),
+                "alice",
+            );
+            assert!(param(res.location(), "code").is_some());
+        }
+
+        // The login and consent pages may post to Ward and redirect on to the client.
+        let mut fresh = Browser::new(&w.server);
+        let res = fresh.get(&authorize_url(&w.server, "rp", &p, &[]));
+        let page = fresh.get(res.location());
+        let csp = &page.headers["content-security-policy"];
+        assert!(
+            csp.contains("form-action 'self' http://127.0.0.1:9999"),
+            "{csp}"
+        );
+
+        // A second sign-in in the same browser ends the first session.
+        let before = w
+            .env
+            .count("SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL");
+        b.authorize(
+            &authorize_url(
+                &w.server,
+                "fp",
+                &p,
+                &[("scope", "openid"), ("prompt", "login")],
+            ),
+            "alice",
+        );
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL"),
+            before,
+            "{backend:?}"
+        );
+
+        // Without offline_access an OpenID request gets no refresh token.
+        let p2 = pkce();
+        let res = b.authorize(
+            &authorize_url(&w.server, "rp", &p2, &[("scope", "openid profile")]),
+            "alice",
+        );
+        let code = param(res.location(), "code").unwrap();
+        let t = redeem(&w, ("rp", &w.secret), &code, &p2.verifier).json();
+        assert!(t.get("refresh_token").is_none(), "{t}");
+
+        // client_secret_post works, userinfo takes a token in a POST body, and a
+        // public client may not introspect.
+        let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+        let at = t["access_token"].as_str().unwrap();
+        let res = post_form(
+            &w.server,
+            "/introspect",
+            None,
+            &[
+                ("token", at),
+                ("client_id", "rp"),
+                ("client_secret", &w.secret),
+            ],
+        );
+        assert_eq!(res.json()["active"], true);
+        let res = post_form(&w.server, "/userinfo", None, &[("access_token", at)]);
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert!(res.json()["sub"].is_string());
+        let res = post_form(
+            &w.server,
+            "/introspect",
+            None,
+            &[("token", at), ("client_id", "mobile")],
+        );
+        assert_eq!(res.status, 401);
+
+        // Discovery under both names; JWKS without private members.
+        let a = Browser::new(&w.server)
+            .get("/.well-known/oauth-authorization-server")
+            .json();
+        let o = Browser::new(&w.server)
+            .get("/.well-known/openid-configuration")
+            .json();
+        assert_eq!(a, o);
+        assert_eq!(o["issuer"], w.server.base.as_str());
+        let jwks = Browser::new(&w.server).get("/jwks").json();
+        for k in jwks["keys"].as_array().unwrap() {
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(k.get(private).is_none(), "{k}");
+            }
+            assert!(k["kid"].is_string() && k["alg"].is_string() && k["use"] == "sig");
+        }
+
+        // Withdrawing consent revokes the client's tokens for that user.
+        let rt = t["refresh_token"].as_str().unwrap();
+        w.env.ok(&["user", "revoke-consent", "alice", "rp"], None);
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        );
+        assert_eq!(res.json()["error"], "invalid_grant");
+
+        // A disabled user's tokens stop working everywhere.
+        let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+        let at = t["access_token"].as_str().unwrap();
+        let rt = t["refresh_token"].as_str().unwrap();
+        w.env.ok(&["user", "disable", "alice"], None);
+        assert_eq!(
+            post_form(
+                &w.server,
+                "/introspect",
+                Some(&basic("rp", &w.secret)),
+                &[("token", at)]
+            )
+            .json()["active"],
+            false
+        );
+        assert_eq!(
+            post_form(
+                &w.server,
+                "/introspect",
+                Some(&basic("rp", &w.secret)),
+                &[("token", rt)]
+            )
+            .json()["active"],
+            false
+        );
+        assert_eq!(
+            post_form(&w.server, "/userinfo", None, &[("access_token", at)]).status,
+            401
+        );
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic("rp", &w.secret)),
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        );
+        assert_eq!(res.json()["error"], "invalid_grant");
     }
 }

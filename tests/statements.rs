@@ -37,6 +37,7 @@ fn token_requests_stay_within_their_statement_budget() {
         let mut input =
             NewClientInput::new("rp", ClientType::Confidential, &["https://rp.example/cb"]);
         input.first_party = true;
+        input.scopes = vec!["openid".into(), "offline_access".into()];
         let secret = clients::add(&ctx, "test", input).unwrap().secret.unwrap();
         let keys = ctx.keyset();
         let p = ctx.provider(&keys);
@@ -62,9 +63,9 @@ fn token_requests_stay_within_their_statement_budget() {
             "login.password",
             ward::audit::Outcome::Success,
         );
-        p.store.create_session(&session, &event).unwrap();
+        p.store.create_session(&session, None, &event).unwrap();
         let query = format!(
-            "response_type=code&client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"
+            "response_type=code&client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&scope=openid%20offline_access&code_challenge={CHALLENGE}&code_challenge_method=S256"
         );
         let request = authorize::parse(&p, &Params::parse(&query)).unwrap();
         let response = authorize::issue_code(&p, &request, &session, None).unwrap();

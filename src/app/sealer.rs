@@ -1,6 +1,6 @@
 //! The server's background task: chains pending audit records twice a second,
-//! and reloads the signing keys every minute so that a rotation made elsewhere
-//! (the CLI, another node) is followed.
+//! and every minute reloads the signing keys (so that a rotation made elsewhere,
+//! by the CLI or another node, is followed) and purges expired rows.
 
 use std::time::Duration;
 
@@ -36,6 +36,20 @@ impl Sealer {
                     let c = ctx.clone();
                     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.reload_keys()).await {
                         tracing::warn!(error = %e, "reloading the signing keys failed; keeping the current ones");
+                    }
+                    let c = ctx.clone();
+                    let purged = tokio::task::spawn_blocking(move || {
+                        let now = c.clock.now_ms();
+                        c.db.conn()
+                            .and_then(|mut conn| crate::storage::purge::expired(&mut conn, now))
+                    })
+                    .await;
+                    match purged {
+                        Ok(Ok(n)) if n > 0 => tracing::debug!(deleted = n, "expired rows purged"),
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "purging expired rows failed; will retry")
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -22,6 +22,14 @@ impl ClientId {
                 "must be 1 to 128 characters",
             ));
         }
+        if uuid::Uuid::parse_str(v).is_ok() {
+            // A client_credentials token's `sub` is the client_id; it must never be
+            // mistaken for a user's id, which is a UUID (RFC 9068 §5).
+            return Err(InvalidValue::new(
+                "client_id",
+                "must not look like a UUID (user ids are UUIDs)",
+            ));
+        }
         if !v
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
@@ -273,5 +281,9 @@ mod tests {
         assert!(ClientId::parse("").is_err());
         assert!(ClientId::parse("has space").is_err());
         assert!(ClientId::parse(&"a".repeat(129)).is_err());
+        assert!(
+            ClientId::parse("0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c").is_err(),
+            "UUIDs are user ids"
+        );
     }
 }

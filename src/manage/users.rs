@@ -190,6 +190,12 @@ pub fn revoke_consent(
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
         ctx.db.transaction(|c| {
+            let revoked = storage::consents::revoke_grants(
+                c,
+                user.id.as_str(),
+                client_id,
+                ctx.clock.now_ms(),
+            )?;
             storage::consents::delete(c, user.id.as_str(), client_id).map_err(|e| match e {
                 StorageError::NotFound => ManageError::NotFound(format!(
                     "{} has no consent for `{client_id}`",
@@ -201,7 +207,8 @@ pub fn revoke_consent(
                 c,
                 &event(ctx, actor, "consent.revoke")
                     .subject(user.id.as_str())
-                    .client(client_id),
+                    .client(client_id)
+                    .detail("revoked_grants", revoked),
             )?;
             Ok(())
         })

@@ -339,7 +339,7 @@ pub fn next_step(
     req: &AuthorizationRequest,
     client: &Client,
     session: Option<(&SessionRow, &User)>,
-    consented: Option<&[String]>,
+    consented: Option<(&[String], Millis)>,
     interaction_started: Option<Millis>,
 ) -> Result<Next, AuthorizeError> {
     let redirect_err = |e: OAuthError| AuthorizeError::Redirect(req.target().error(p.issuer, &e));
@@ -365,10 +365,16 @@ pub fn next_step(
             Ok(Next::Login)
         };
     }
-    let covered = consented.is_some_and(|granted| req.scope.iter().all(|s| granted.contains(s)));
-    if !client.first_party
-        && (!covered || (req.has_prompt("consent") && interaction_started.is_none()))
-    {
+    // OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
+    // before (and for first-party clients): only a consent given during this
+    // interaction counts.
+    let needs_consent = if req.has_prompt("consent") {
+        consented.is_none_or(|(_, at)| interaction_started.is_none_or(|t| at < t))
+    } else {
+        !client.first_party
+            && !consented.is_some_and(|(granted, _)| req.scope.iter().all(|s| granted.contains(s)))
+    };
+    if needs_consent {
         return if req.has_prompt("none") {
             Err(redirect_err(OAuthError::consent_required(
                 "the user must consent",
@@ -437,7 +443,11 @@ pub fn issue_code(
     if !req.acr_values.is_empty() {
         audit = audit.detail("acr_values_requested", req.acr_values.join(" "));
     }
-    p.store.create_code(&row, interaction, &audit)?;
+    if !p.store.create_code(&row, interaction, &audit)? {
+        return Err(OAuthError::invalid_request(
+            "this sign-in was already completed; return to the application and sign in again",
+        ));
+    }
     let mut params = vec![("code".to_string(), code)];
     if let Some(s) = &req.state {
         params.push(("state".into(), s.clone()));

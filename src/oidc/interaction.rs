@@ -131,14 +131,21 @@ pub fn proceed(
         &request,
         client,
         session.map(|(s, u)| (s, u)),
-        consented.as_deref(),
+        consented.as_ref().map(|(s, at)| (s.as_slice(), *at)),
         existing.map(|(_, i)| i.created_at),
     )?;
     if next == Next::Issue {
         let (s, _) = session.ok_or_else(|| page(OAuthError::server_error()))?;
         let response =
             authorize::issue_code(p, &request, s, existing.map(|(_, i)| i.id_hash.as_str()))
-                .map_err(|e| AuthorizeError::Redirect(request.target().error(p.issuer, &e)))?;
+                .map_err(|e| {
+                    if e.code == "invalid_request" {
+                        // A second submission of a completed sign-in: say so; nothing goes to the client.
+                        AuthorizeError::Page(e)
+                    } else {
+                        AuthorizeError::Redirect(request.target().error(p.issuer, &e))
+                    }
+                })?;
         return Ok(Step::Respond(response));
     }
     if let Some((id, _)) = existing {

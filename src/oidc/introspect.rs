@@ -7,9 +7,16 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::{Provider, tokens};
 use crate::crypto::secrets;
+use crate::domain::ClientType;
 use crate::storage::clients::Client;
 
 pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Value, OAuthError> {
+    // RFC 7662 §2.1 requires authorization: a public client (no credentials) may not probe tokens.
+    if caller.client_type != ClientType::Confidential {
+        return Err(OAuthError::invalid_client(
+            "introspection needs an authenticated confidential client",
+        ));
+    }
     let token = params.require("token")?;
     let inactive = json!({ "active": false });
     if token.contains('.') {
@@ -47,12 +54,13 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
         || row.rotated_at.is_some()
         || grant.revoked_at.is_some()
         || grant.expires_at <= p.now
+        || !grant.user_active
     {
         return Ok(inactive);
     }
     Ok(json!({
         "active": true,
-        "token_type": "refresh_token",
+
         "scope": grant.scope.join(" "),
         "client_id": grant.client_id,
         "sub": grant.facts.user_id,

@@ -53,12 +53,12 @@ impl Params {
 
     /// The first repeated parameter name, if any.
     pub fn first_repeated(&self) -> Option<&str> {
-        self.0.iter().enumerate().find_map(|(i, (k, _))| {
-            self.0[..i]
-                .iter()
-                .any(|(p, _)| p == k)
-                .then_some(k.as_str())
-        })
+        // Linear: a 64 KiB body can hold thousands of names.
+        let mut seen = std::collections::HashSet::with_capacity(self.0.len());
+        self.0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !seen.insert(*k))
     }
 
     pub fn pairs(&self) -> &[(String, String)] {

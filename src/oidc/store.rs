@@ -123,11 +123,22 @@ pub trait OidcStore: Send + Sync {
     /// Mark a request used; false if it was already used (single use).
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError>;
 
-    fn create_session(&self, row: &SessionRow, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Store a new session; `replaces` (the hash of the browser's previous session) is ended.
+    fn create_session(
+        &self,
+        row: &SessionRow,
+        replaces: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError>;
 
-    fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>, StoreError>;
+    /// The scopes the user consented to for this client, and when.
+    fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<(Vec<String>, Millis)>, StoreError>;
     fn save_consent(
         &self,
         user_id: &str,
@@ -137,13 +148,14 @@ pub trait OidcStore: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// Store a new code and mark its interaction used, with the audit record.
+    /// Store a new code and mark its interaction used, with the audit record;
+    /// false (and nothing stored) if the interaction was already completed.
     fn create_code(
         &self,
         code: &CodeRow,
         interaction: Option<&str>,
         audit: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError>;
     /// Consume the code (once) and create its grant and first refresh token.
     fn redeem_code(

@@ -159,7 +159,7 @@ pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthErro
     }
     if let Some(grant_id) = grant_of_jti(jti) {
         match p.store.grant(grant_id)? {
-            Some(g) if g.revoked_at.is_none() => {}
+            Some(g) if g.revoked_at.is_none() && g.user_active => {}
             _ => return Err(invalid()),
         }
     }

@@ -43,3 +43,21 @@ pub fn delete(
         Ok(())
     }
 }
+
+/// Revoke every live grant of this user for this client (withdrawn consent).
+pub fn revoke_grants(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    client_id: &str,
+    now: Millis,
+) -> Result<usize, StorageError> {
+    use super::schema::grants;
+    Ok(diesel::update(
+        grants::table
+            .filter(grants::user_id.eq(user_id))
+            .filter(grants::client_id.eq(client_id))
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set(grants::revoked_at.eq(Some(now)))
+    .execute(conn)?)
+}

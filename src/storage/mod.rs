@@ -14,6 +14,7 @@ pub mod consents;
 pub mod meta;
 pub mod migrations;
 pub mod oidc_store;
+pub mod purge;
 pub mod schema;
 pub mod secrets;
 pub mod signing_keys;

@@ -195,8 +195,23 @@ impl OidcStore for Database {
         Ok(n == 1)
     }
 
-    fn create_session(&self, s: &SessionRow, event: &AuditEvent) -> Result<(), StoreError> {
+    fn create_session(
+        &self,
+        s: &SessionRow,
+        replaces: Option<&str>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         self.transaction(|c| {
+            // A new sign-in in this browser ends its previous session (no two live sessions per browser).
+            if let Some(old) = replaces {
+                diesel::update(
+                    sessions::table
+                        .find(old)
+                        .filter(sessions::ended_at.is_null()),
+                )
+                .set(sessions::ended_at.eq(Some(s.created_at)))
+                .execute(c)?;
+            }
             diesel::insert_into(sessions::table)
                 .values((
                     sessions::id_hash.eq(&s.id_hash),
@@ -285,14 +300,18 @@ impl OidcStore for Database {
         Ok(())
     }
 
-    fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>, StoreError> {
-        let scopes: Option<String> = consents::table
+    fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
+        let row: Option<(String, i64)> = consents::table
             .find((user_id, client_id))
-            .select(consents::scopes)
+            .select((consents::scopes, consents::granted_at))
             .first(&mut *self.conn()?)
             .optional()?;
-        Ok(scopes
-            .map(|s| from_json_list("consents.scopes", &s))
+        Ok(row
+            .map(|(s, at)| from_json_list("consents.scopes", &s).map(|scopes| (scopes, at)))
             .transpose()?)
     }
 
@@ -327,8 +346,8 @@ impl OidcStore for Database {
         code: &CodeRow,
         interaction: Option<&str>,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.transaction(|c| {
+    ) -> Result<bool, StoreError> {
+        let created = self.transaction(|c| {
             if let Some(hash) = interaction {
                 let n = diesel::update(
                     auth_requests::table
@@ -339,7 +358,7 @@ impl OidcStore for Database {
                 .execute(c)?;
                 if n == 0 {
                     // The interaction was completed by a concurrent request: issue nothing.
-                    return Err(StorageError::Conflict("a completed sign-in"));
+                    return Ok(false);
                 }
             }
             diesel::insert_into(authorization_codes::table)
@@ -359,9 +378,10 @@ impl OidcStore for Database {
                     authorization_codes::expires_at.eq(code.expires_at),
                 ))
                 .execute(c)?;
-            audit::append(c, event)
+            audit::append(c, event)?;
+            Ok::<_, StorageError>(true)
         })?;
-        Ok(())
+        Ok(created)
     }
 
     fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {

@@ -30,6 +30,11 @@ pub fn exchange(
     if row.client_id != client.id {
         return Err(OAuthError::invalid_grant(INVALID));
     }
+    // PKCE first: a stolen, already-used code without its verifier must not be
+    // able to revoke the legitimate client's tokens.
+    if !pkce::verify(verifier, &row.code_challenge) {
+        return Err(OAuthError::invalid_grant("PKCE verification failed"));
+    }
     if row.consumed_at.is_some() {
         // RFC 6749 §4.1.2: a second use revokes what the first one issued.
         revoke_after_reuse(p, client, row.grant_id.as_deref(), &row.facts.user_id)?;
@@ -42,9 +47,6 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         ));
-    }
-    if !pkce::verify(verifier, &row.code_challenge) {
-        return Err(OAuthError::invalid_grant("PKCE verification failed"));
     }
     if !row.user_active {
         return Err(OAuthError::invalid_grant(INVALID));
@@ -61,10 +63,10 @@ pub fn exchange(
         revoked_at: None,
         user_active: true,
     };
-    let refresh = client
-        .grant_types
-        .iter()
-        .any(|g| g == "refresh_token")
+    // OIDC Core §11: an OpenID request gets a refresh token only with offline_access.
+    let wants_refresh = !grant.scope.iter().any(|s| s == "openid")
+        || grant.scope.iter().any(|s| s == "offline_access");
+    let refresh = (wants_refresh && client.grant_types.iter().any(|g| g == "refresh_token"))
         .then(|| secrets::generate(32));
     let issued = user_tokens(
         p,

@@ -107,14 +107,31 @@ fn render(
     }
 }
 
+/// Where a form on this response may send the browser: the client's redirect
+/// URI (an origin, or the scheme of a native app's private-use URI), and Ward
+/// itself when `with_self`. Browsers apply `form-action` to every redirect that
+/// follows a form submission, so the login and consent pages, whose POST ends
+/// in a redirect to the client, need the client's origin too.
+fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: bool) {
+    let source = match url::Url::parse(redirect_uri) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => return,
+    };
+    let own = if with_self { "'self' " } else { "" };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action {own}{source}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// Deliver an authorization response: a redirect, or an auto-submitting form (form_post).
 fn respond(state: &WebState, req: &HttpRequest, response: &AuthorizationResponse) -> HttpResponse {
     match response.target.response_mode {
         ResponseMode::Query => see_other(&response.redirect_url()),
         ResponseMode::FormPost => {
-            let origin = url::Url::parse(&response.target.redirect_uri)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
             let mut res = render(
                 state,
                 req,
@@ -122,13 +139,8 @@ fn respond(state: &WebState, req: &HttpRequest, response: &AuthorizationResponse
                 "pages/form_post.html",
                 context! { action => response.target.redirect_uri, params => response.params },
             );
-            // This page posts to the client: its origin joins form-action for this response only.
-            let csp = format!(
-                "default-src 'none'; script-src 'self'; style-src 'self'; form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
-            );
-            if let Ok(v) = HeaderValue::from_str(&csp) {
-                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-            }
+            // This page posts to the client: only this response's CSP allows it.
+            allow_form_action(&mut res, &response.target.redirect_uri, false);
             res
         }
     }
@@ -247,6 +259,7 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
 /// What the login and consent pages show about the request.
 struct PageInfo {
     client_name: String,
+    redirect_uri: String,
     login_hint: Option<String>,
     scopes: Vec<String>,
 }
@@ -267,6 +280,7 @@ async fn load_page(
                 .unwrap_or_else(|| found.request.client_id.clone()),
             login_hint: found.request.login_hint.clone(),
             scopes: found.request.scope.clone(),
+            redirect_uri: found.request.redirect_uri.clone(),
         }))
     })
     .await
@@ -292,7 +306,7 @@ fn login_page(
     } else {
         view.username.to_string()
     };
-    render(
+    let mut res = render(
         state,
         req,
         status,
@@ -304,7 +318,9 @@ fn login_page(
             username,
             error => view.error,
         },
-    )
+    );
+    allow_form_action(&mut res, &info.redirect_uri, true);
+    res
 }
 
 /// `GET /login?interaction=…`
@@ -421,8 +437,9 @@ pub async fn login_submit(
     let event = login::success_event(&auth, b.ip.clone(), b.user_agent.clone())
         .detail("sid", crate::oidc::tokens::sid(&row.id_hash));
     let db = state.ctx.db.clone();
+    let previous = b.session.as_deref().map(secrets::hash);
     if !matches!(
-        web::block(move || db.create_session(&row, &event)).await,
+        web::block(move || db.create_session(&row, previous.as_deref(), &event)).await,
         Ok(Ok(()))
     ) {
         return page(
@@ -448,18 +465,22 @@ pub async fn consent_form(state: web::Data<WebState>, req: HttpRequest) -> HttpR
     };
     let b = browser(&state, &req);
     match load_page(&state, id.clone(), b.token.clone()).await {
-        Ok(Some(info)) => render(
-            &state,
-            &req,
-            StatusCode::OK,
-            "pages/consent.html",
-            context! {
-                interaction => id,
-                csrf => csrf_token(&b.token, &id),
-                client_name => info.client_name,
-                scopes => info.scopes.iter().map(|s| describe_scope(s)).collect::<Vec<_>>(),
-            },
-        ),
+        Ok(Some(info)) => {
+            let mut res = render(
+                &state,
+                &req,
+                StatusCode::OK,
+                "pages/consent.html",
+                context! {
+                    interaction => id,
+                    csrf => csrf_token(&b.token, &id),
+                    client_name => info.client_name,
+                    scopes => info.scopes.iter().map(|s| describe_scope(s)).collect::<Vec<_>>(),
+                },
+            );
+            allow_form_action(&mut res, &info.redirect_uri, true);
+            res
+        }
         Ok(None) => page(&req, StatusCode::BAD_REQUEST, EXPIRED),
         Err(e) => page(
             &req,

@@ -1,0 +1,44 @@
+//! Deleting what can no longer be used, so that the tables stay small and a
+//! flood of abandoned sign-ins cannot grow the database without bound.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    auth_requests, authorization_codes, client_assertions, grants, refresh_tokens, revoked_tokens,
+    sessions,
+};
+use super::{AnyConnection, StorageError};
+use crate::clock::Millis;
+
+const HOUR: Millis = 3_600_000;
+/// Grants outlive their expiry by the longest access-token lifetime (24 h), so
+/// that an access token of an expired grant is still checked against it.
+const DAY: Millis = 24 * HOUR;
+
+/// Delete expired rows; returns how many.
+pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageError> {
+    super::connection::transaction_on(conn, |c| {
+        let mut n = 0;
+        n += diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(now - HOUR)))
+            .execute(c)?;
+        n += diesel::delete(
+            authorization_codes::table.filter(authorization_codes::expires_at.lt(now - HOUR)),
+        )
+        .execute(c)?;
+        n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
+            .execute(c)?;
+        n += diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
+            .execute(c)?;
+        let old_grants = grants::table
+            .filter(grants::expires_at.lt(now - DAY))
+            .select(grants::id);
+        n += diesel::delete(
+            refresh_tokens::table.filter(refresh_tokens::grant_id.eq_any(old_grants)),
+        )
+        .execute(c)?;
+        n += diesel::delete(grants::table.filter(grants::expires_at.lt(now - DAY))).execute(c)?;
+        n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(now - DAY)))
+            .execute(c)?;
+        Ok::<_, StorageError>(n)
+    })
+}
