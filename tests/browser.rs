@@ -174,7 +174,11 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         let server =
             common::Server::start(&env, &[("WARD_LISTEN", &listen), ("WARD_ISSUER", &issuer)]);
         let p = pkce();
-        let url = authorize_url(&server, "rp", &p, &[("scope", "openid profile")]).replacen(&server.base, &issuer, 1);
+        let url = authorize_url(&server, "rp", &p, &[("scope", "openid profile")]).replacen(
+            &server.base,
+            &issuer,
+            1,
+        );
 
         browser.goto(&url);
         browser.wait_url("the login page", |u| u.contains("/login?"));

@@ -1,5 +1,8 @@
-//! The login state machine. Today: identify with a username, prove it with a
-//! password, done. Passkeys, TOTP and email codes become further steps here.
+//! The login state machine: identify, then a first factor, then done. The login
+//! page renders the state it is given and posts what the user entered;
+//! [`advance`] moves the sign-in on. Passkeys (which identify and prove at
+//! once), a second factor (TOTP) and email codes become further states and
+//! inputs here, without the page learning the rules.
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
@@ -24,7 +27,7 @@ impl From<crate::storage::StorageError> for LoginFailure {
     }
 }
 
-pub struct PasswordAttempt {
+struct PasswordAttempt {
     pub username: String,
     pub password: String,
     pub ip: Option<String>,
@@ -33,7 +36,7 @@ pub struct PasswordAttempt {
 
 /// Verify a username and password. Unknown users, users without a password and
 /// disabled users cost one argon2 verification like everyone else.
-pub async fn password(
+async fn password_step(
     ctx: &AppContext,
     attempt: PasswordAttempt,
 ) -> Result<Authentication, LoginFailure> {
@@ -84,6 +87,56 @@ pub async fn password(
         amr: vec!["pwd".into()],
         auth_time: now,
     })
+}
+
+/// Where a sign-in stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginState {
+    /// Who is signing in is not known yet.
+    Identify,
+    /// The first factor is due. Reached for any username, so that the next
+    /// step never tells whether the account exists.
+    FirstFactor { username: String },
+    /// Signed in.
+    Done(Authentication),
+}
+
+/// What the user entered on the page.
+pub enum LoginInput {
+    Username(String),
+    Password(String),
+}
+
+/// Who is asking, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One transition of the login state machine. Input that does not fit the
+/// state (a password before a username, anything after `Done`) is refused.
+pub async fn advance(
+    ctx: &AppContext,
+    state: LoginState,
+    input: LoginInput,
+    who: &Requester,
+) -> Result<LoginState, LoginFailure> {
+    match (state, input) {
+        (LoginState::Identify, LoginInput::Username(username)) => {
+            Ok(LoginState::FirstFactor { username })
+        }
+        (LoginState::FirstFactor { username }, LoginInput::Password(password)) => {
+            let attempt = PasswordAttempt {
+                username,
+                password,
+                ip: who.ip.clone(),
+                user_agent: who.user_agent.clone(),
+            };
+            password_step(ctx, attempt).await.map(LoginState::Done)
+        }
+        _ => Err(LoginFailure::Invalid),
+    }
 }
 
 /// The audit record that accompanies a new session.

@@ -7,7 +7,7 @@ use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
-use crate::authn::login::{self, LoginFailure, PasswordAttempt};
+use crate::authn::login::{self, LoginFailure, LoginInput, LoginState, Requester};
 use crate::crypto::secrets;
 use crate::oidc::authorize::{self, AuthorizationResponse, AuthorizeError, Next, ResponseMode};
 use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
@@ -401,15 +401,24 @@ pub async fn login_submit(
         .flatten()
         .unwrap_or_default()
         .to_string();
-    let attempt = PasswordAttempt {
-        username: username.clone(),
-        password,
+    let who = Requester {
         ip: b.ip.clone(),
         user_agent: b.user_agent.clone(),
     };
-    let auth = match login::password(&state.ctx, attempt).await {
-        Ok(a) => a,
-        Err(LoginFailure::Invalid) => {
+    // The page posts username and password together: two steps of the machine.
+    let mut step = login::advance(
+        &state.ctx,
+        LoginState::Identify,
+        LoginInput::Username(username.clone()),
+        &who,
+    )
+    .await;
+    if let Ok(s) = step {
+        step = login::advance(&state.ctx, s, LoginInput::Password(password), &who).await;
+    }
+    let auth = match step {
+        Ok(LoginState::Done(a)) => a,
+        Ok(_) | Err(LoginFailure::Invalid) => {
             return login_page(
                 &state,
                 &req,
