@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::oidc::{self, REDIRECT, authorize_url, param, pkce};
+use common::oidc::{self, authorize_url, param, pkce};
 use common::{TestEnv, backends};
 use serde_json::{Value, json};
 
@@ -66,6 +66,7 @@ impl Driver {
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
                      format!("--user-data-dir={}", profile.path().display())]
         }}}});
         let mut res = agent
@@ -143,6 +144,38 @@ impl Drop for Driver {
     }
 }
 
+/// The relying party's redirect endpoint: a loopback listener that answers 200
+/// and remembers the request lines it received.
+struct Callback {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Callback {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/cb",
+            listener.local_addr().unwrap().port()
+        );
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut line = String::new();
+                let mut reader = BufReader::new(&stream);
+                if reader.read_line(&mut line).is_ok() {
+                    log.lock().unwrap().push(line.trim().to_string());
+                }
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n\r\nsigned in");
+            }
+        });
+        Self { url, seen }
+    }
+}
+
 #[test]
 fn sign_in_and_consent_in_chromium_reach_the_client() {
     for backend in backends() {
@@ -151,6 +184,7 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         };
         let env = TestEnv::new(backend);
         oidc::user(&env, "alice");
+        let callback = Callback::start();
         oidc::client(
             &env,
             "rp",
@@ -158,7 +192,7 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
                 "--type",
                 "confidential",
                 "--redirect-uri",
-                REDIRECT,
+                &callback.url,
                 "--name",
                 "Clinic Portal",
             ],
@@ -174,11 +208,13 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         let server =
             common::Server::start(&env, &[("WARD_LISTEN", &listen), ("WARD_ISSUER", &issuer)]);
         let p = pkce();
-        let url = authorize_url(&server, "rp", &p, &[("scope", "openid profile")]).replacen(
-            &server.base,
-            &issuer,
-            1,
-        );
+        let url = authorize_url(
+            &server,
+            "rp",
+            &p,
+            &[("scope", "openid profile"), ("redirect_uri", &callback.url)],
+        )
+        .replacen(&server.base, &issuer, 1);
 
         browser.goto(&url);
         browser.wait_url("the login page", |u| u.contains("/login?"));
@@ -207,13 +243,24 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         );
         browser.js("document.querySelector('button[value=approve]').click();");
         // The client's redirect URI is reached (nothing listens there; the URL is what matters).
-        let back = browser.wait_url("the redirect to the client", |u| u.starts_with(REDIRECT));
+        let back = browser.wait_url("the redirect to the client", |u| {
+            u.starts_with(&callback.url)
+        });
         assert!(param(&back, "code").is_some(), "{backend:?}: {back}");
         assert_eq!(param(&back, "state").as_deref(), Some("st4te"));
+        assert!(
+            callback
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("GET /cb?code=")),
+            "the client's endpoint received the code"
+        );
 
         // A second authorization in the same browser: single sign-on, straight back.
         browser.goto(&url);
-        let back = browser.wait_url("single sign-on", |u| u.starts_with(REDIRECT));
+        let back = browser.wait_url("single sign-on", |u| u.starts_with(&callback.url));
         assert!(param(&back, "code").is_some());
         drop(server);
     }
