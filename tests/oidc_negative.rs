@@ -1287,3 +1287,67 @@ fn review_findings_stay_fixed() {
         assert_eq!(res.json()["error"], "invalid_grant");
     }
 }
+
+/// Brute force: growing delays per account name (known or not, alike) and per
+/// address; a delay refuses even the right password; enabling the account lifts it.
+#[test]
+fn sign_in_attempts_are_throttled_alike_for_unknown_accounts() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let p = pkce();
+        let attempt = |username: &str, password: &str| {
+            let mut b = Browser::new(&w.server);
+            let res = b.get(&authorize_url(&w.server, "fp", &p, &[("scope", "openid")]));
+            let page = b.get(res.location());
+            b.post(
+                "/login",
+                &[
+                    ("interaction", &oidc::hidden(&page.body, "interaction")),
+                    ("csrf", &oidc::hidden(&page.body, "csrf")),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+        };
+        let alert = |body: &str| {
+            body.split("role=\"alert\"").nth(1).map(|s| {
+                s.split('<')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches(['>', ' ', '"'])
+                    .to_string()
+            })
+        };
+        for username in ["alice", "nobody"] {
+            for _ in 0..5 {
+                assert_eq!(
+                    attempt(username, "wrong-password-x").status,
+                    401,
+                    "{backend:?} {username}"
+                );
+            }
+            // The 6th comes within the 1 s delay: refused without checking the password.
+            let res = attempt(username, common::PASSWORD);
+            assert_eq!(res.status, 429, "{backend:?} {username}: {}", res.body);
+            assert!(res.headers.contains_key("retry-after"));
+            assert!(
+                alert(&res.body)
+                    .unwrap()
+                    .contains("Too many failed attempts"),
+                "{username}"
+            );
+        }
+        assert!(
+            w.env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.throttled'"
+            ) >= 2
+        );
+        // The administrator lifts alice's delay; her password works again.
+        w.env.ok(&["user", "enable", "alice"], None);
+        assert_eq!(
+            attempt("alice", common::PASSWORD).status,
+            303,
+            "{backend:?}"
+        );
+    }
+}

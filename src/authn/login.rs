@@ -6,9 +6,12 @@
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::authn::throttle;
 use crate::domain::{UserStatus, Username};
 use crate::oidc::store::OidcStore;
 use crate::session::Authentication;
+use crate::storage;
+use crate::storage::throttle as throttle_store;
 
 /// ACR for a single-factor (password) login: NIST SP 800-63B AAL1.
 pub const ACR_AAL1: &str = "aal1";
@@ -18,6 +21,10 @@ pub const ACR_AAL1: &str = "aal1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginFailure {
     Invalid,
+    /// Too many failures for this account name or from this address: try again later.
+    Throttled {
+        retry_after_secs: i64,
+    },
     Unavailable,
 }
 
@@ -34,8 +41,10 @@ struct PasswordAttempt {
     pub user_agent: Option<String>,
 }
 
-/// Verify a username and password. Unknown users, users without a password and
-/// disabled users cost one argon2 verification like everyone else.
+/// Verify a username and password, throttled per account name and per
+/// address. Unknown users, users without a password and disabled users cost one
+/// argon2 verification like everyone else, and are throttled alike, so neither
+/// the answer nor its timing tells whether an account exists.
 async fn password_step(
     ctx: &AppContext,
     attempt: PasswordAttempt,
@@ -43,6 +52,36 @@ async fn password_step(
     let username = Username::parse(&attempt.username)
         .map(|u| u.as_str().to_string())
         .unwrap_or_default();
+    let account = throttle_store::account_key(&username);
+    let address = attempt.ip.as_deref().map(throttle_store::address_key);
+    let now = ctx.clock.now_ms();
+    let event = |outcome, kind: &str, reason: Option<&str>| {
+        let mut e = AuditEvent::new(now, "anonymous", kind, outcome);
+        e.ip = attempt.ip.clone();
+        e.user_agent = attempt.user_agent.clone();
+        if let Some(r) = reason {
+            e = e.reason(r);
+        }
+        e.detail("username", username.as_str())
+    };
+
+    // Refused before any password work while a delay or lock is in force.
+    let keys: Vec<String> = std::iter::once(account.clone())
+        .chain(address.clone())
+        .collect();
+    let blocked = ctx
+        .db
+        .run(move |db| throttle_store::blocked_until(&mut *db.conn()?, &keys, now))
+        .await?;
+    if let Some(until) = blocked {
+        let e = event(Outcome::Failure, "login.throttled", Some("throttled"));
+        let db = ctx.db.clone();
+        let _ = tokio::task::spawn_blocking(move || db.audit(e)).await;
+        return Err(LoginFailure::Throttled {
+            retry_after_secs: ((until - now) / 1000).max(1),
+        });
+    }
+
     let lookup = {
         let username = username.clone();
         ctx.db
@@ -52,22 +91,9 @@ async fn password_step(
             })
             .await
     };
-    let found = match lookup {
-        Ok(f) => f,
-        Err(_) => return Err(LoginFailure::Unavailable),
-    };
+    let found = lookup?;
     let hash = found.as_ref().and_then(|(_, h)| h.clone());
     let ok = ctx.passwords.verify_async(attempt.password, hash).await;
-    let now = ctx.clock.now_ms();
-    let event = |outcome, reason: Option<&str>| {
-        let mut e = AuditEvent::new(now, "anonymous", "login.password", outcome);
-        e.ip = attempt.ip.clone();
-        e.user_agent = attempt.user_agent.clone();
-        if let Some(r) = reason {
-            e = e.reason(r);
-        }
-        e.detail("username", username.as_str())
-    };
     let failure_reason = match &found {
         None => Some("unknown_user"),
         Some((u, _)) if u.status != UserStatus::Active => Some("account_disabled"),
@@ -75,12 +101,43 @@ async fn password_step(
         Some(_) => None,
     };
     if let Some(reason) = failure_reason {
-        let db = ctx.db.clone();
-        let e = event(Outcome::Failure, Some(reason));
-        let _ = tokio::task::spawn_blocking(move || db.audit(e)).await;
+        // The counters and the failure's audit record change together.
+        let failed = event(Outcome::Failure, "login.password", Some(reason));
+        let locked = event(Outcome::Failure, "login.locked", Some("too_many_failures"));
+        ctx.db
+            .run(move |db| {
+                db.transaction(|c| {
+                    let n = throttle_store::record_failure(
+                        c,
+                        &account,
+                        now,
+                        None,
+                        throttle::account_blocked_until,
+                    )?;
+                    if let Some(address) = &address {
+                        throttle_store::record_failure(
+                            c,
+                            address,
+                            now,
+                            Some(throttle::ADDRESS_WINDOW),
+                            throttle::address_blocked_until,
+                        )?;
+                    }
+                    storage::audit::append(c, &failed.detail("consecutive_failures", n))?;
+                    if n == throttle::ACCOUNT_LOCK_AT {
+                        storage::audit::append(c, &locked)?;
+                    }
+                    Ok::<_, LoginFailure>(())
+                })
+            })
+            .await?;
         return Err(LoginFailure::Invalid);
     }
     let (user, _) = found.ok_or(LoginFailure::Invalid)?;
+    // A success ends the account's run of failures (not the address's).
+    ctx.db
+        .run(move |db| throttle_store::reset(&mut *db.conn()?, &account))
+        .await?;
     Ok(Authentication {
         user_id: user.id.to_string(),
         acr: ACR_AAL1.into(),

@@ -128,6 +128,10 @@ pub fn set_status(
         let now = ctx.clock.now_ms();
         ctx.db.transaction(|c| {
             users::set_status(c, &user.id, status, now)?;
+            if status == UserStatus::Active {
+                // Enabling an account also lifts a brute-force lock on it.
+                storage::throttle::reset(c, &storage::throttle::account_key(&user.username))?;
+            }
             storage::audit::append(c, &event(ctx, actor, kind).subject(user.id.as_str()))?;
             users::find_by_id(c, &user.id)?
                 .ok_or_else(|| ManageError::NotFound(format!("no user `{ident}`")))

@@ -18,6 +18,7 @@ pub mod purge;
 pub mod schema;
 pub mod secrets;
 pub mod signing_keys;
+pub mod throttle;
 pub mod users;
 
 pub use connection::{AnyConnection, Database};

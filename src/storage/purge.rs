@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    auth_requests, authorization_codes, client_assertions, grants, refresh_tokens, revoked_tokens,
-    sessions,
+    auth_requests, authorization_codes, client_assertions, grants, login_throttle, refresh_tokens,
+    revoked_tokens, sessions,
 };
 use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
@@ -39,6 +39,18 @@ pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageEr
         n += diesel::delete(grants::table.filter(grants::expires_at.lt(now - DAY))).execute(c)?;
         n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(now - DAY)))
             .execute(c)?;
+        // Address counters are windowed anyway; account counters are consecutive
+        // failures and are kept (NIST's limit of 100), unless they are few and old.
+        n += diesel::delete(
+            login_throttle::table
+                .filter(login_throttle::last_failure_at.lt(now - DAY))
+                .filter(
+                    login_throttle::key
+                        .like("ip:%")
+                        .or(login_throttle::failures.lt(crate::authn::throttle::ACCOUNT_FREE)),
+                ),
+        )
+        .execute(c)?;
         Ok::<_, StorageError>(n)
     })
 }

@@ -187,3 +187,12 @@ diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(users, authorization_codes, grants, refresh_tokens);
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> BigInt,
+        last_failure_at -> BigInt,
+        blocked_until -> BigInt,
+    }
+}

@@ -432,6 +432,30 @@ pub async fn login_submit(
                 },
             );
         }
+        Err(LoginFailure::Throttled { retry_after_secs }) => {
+            let wait = if retry_after_secs >= 120 {
+                format!("{} minutes", retry_after_secs / 60)
+            } else {
+                format!("{retry_after_secs} seconds")
+            };
+            let message = format!("Too many failed attempts. Wait {wait} before trying again.");
+            let mut res = login_page(
+                &state,
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                &b,
+                &info,
+                LoginView {
+                    id: &id,
+                    username: &username,
+                    error: Some(&message),
+                },
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return res;
+        }
         Err(LoginFailure::Unavailable) => {
             return page(
                 &req,
