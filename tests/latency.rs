@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::oidc::{self, Browser, REDIRECT, authorize_url, hidden, pkce};
+use common::oidc::{self, Browser, REDIRECT, pkce};
 use common::{Backend, PASSWORD, TestEnv, get};
 
 #[test]
@@ -31,16 +31,7 @@ fn ten_concurrent_sign_ins_do_not_delay_healthz() {
     // Ten browsers, each on the login page of its own sign-in.
     let p = pkce();
     let mut pending: Vec<(Browser, String, String)> = (0..10)
-        .map(|_| {
-            let mut b = Browser::new(&server);
-            let res = b.get(&authorize_url(&server, "rp", &p, &[("scope", "openid")]));
-            let page = b.get(res.location());
-            let (interaction, csrf) = (
-                hidden(&page.body, "interaction"),
-                hidden(&page.body, "csrf"),
-            );
-            (b, interaction, csrf)
-        })
+        .map(|_| oidc::on_login_page(&server, "rp", &p, &[("scope", "openid")]))
         .collect();
 
     let mut baseline = Duration::ZERO;
@@ -55,18 +46,7 @@ fn ten_concurrent_sign_ins_do_not_delay_healthz() {
         let logins: Vec<_> = pending
             .iter_mut()
             .map(|(b, interaction, csrf)| {
-                s.spawn(move || {
-                    b.post(
-                        "/login",
-                        &[
-                            ("interaction", interaction),
-                            ("csrf", csrf),
-                            ("username", "alice"),
-                            ("password", PASSWORD),
-                        ],
-                    )
-                    .status
-                })
+                s.spawn(move || b.sign_in(interaction, csrf, "alice", PASSWORD).status)
             })
             .collect();
         let mut worst = Duration::ZERO;

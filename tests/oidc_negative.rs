@@ -1296,18 +1296,9 @@ fn sign_in_attempts_are_throttled_alike_for_unknown_accounts() {
         let w = world(backend, &[]);
         let p = pkce();
         let attempt = |username: &str, password: &str| {
-            let mut b = Browser::new(&w.server);
-            let res = b.get(&authorize_url(&w.server, "fp", &p, &[("scope", "openid")]));
-            let page = b.get(res.location());
-            b.post(
-                "/login",
-                &[
-                    ("interaction", &oidc::hidden(&page.body, "interaction")),
-                    ("csrf", &oidc::hidden(&page.body, "csrf")),
-                    ("username", username),
-                    ("password", password),
-                ],
-            )
+            let (mut b, interaction, csrf) =
+                oidc::on_login_page(&w.server, "fp", &p, &[("scope", "openid")]);
+            b.sign_in(&interaction, &csrf, username, password)
         };
         let alert = |body: &str| {
             body.split("role=\"alert\"").nth(1).map(|s| {

@@ -320,7 +320,7 @@ fn built_in_tls_serves_https_with_hsts() {
 /// gets its answer, then the server exits cleanly.
 #[test]
 fn in_flight_requests_finish_after_sigterm() {
-    use common::oidc::{self, Browser, REDIRECT, authorize_url, hidden, pkce};
+    use common::oidc::{self, Browser, REDIRECT, pkce};
     let env = TestEnv::new(Backend::Sqlite);
     oidc::user(&env, "alice");
     oidc::client(
@@ -337,34 +337,12 @@ fn in_flight_requests_finish_after_sigterm() {
     let mut server = oidc::serve_with_issuer(&env, &[]);
     let p = pkce();
     let mut pages: Vec<(Browser, String, String)> = (0..6)
-        .map(|_| {
-            let mut b = Browser::new(&server);
-            let res = b.get(&authorize_url(&server, "rp", &p, &[("scope", "openid")]));
-            let page = b.get(res.location());
-            let (i, c) = (
-                hidden(&page.body, "interaction"),
-                hidden(&page.body, "csrf"),
-            );
-            (b, i, c)
-        })
+        .map(|_| oidc::on_login_page(&server, "rp", &p, &[("scope", "openid")]))
         .collect();
     let statuses = std::thread::scope(|s| {
         let handles: Vec<_> = pages
             .iter_mut()
-            .map(|(b, i, c)| {
-                s.spawn(move || {
-                    b.post(
-                        "/login",
-                        &[
-                            ("interaction", i),
-                            ("csrf", c),
-                            ("username", "alice"),
-                            ("password", common::PASSWORD),
-                        ],
-                    )
-                    .status
-                })
-            })
+            .map(|(b, i, c)| s.spawn(move || b.sign_in(i, c, "alice", common::PASSWORD).status))
             .collect();
         // The sign-ins queue for argon2 (one at a time on this machine): they are in flight now.
         std::thread::sleep(Duration::from_millis(40));

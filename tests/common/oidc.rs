@@ -316,3 +316,43 @@ pub fn tokens_for(
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()
 }
+
+/// A browser on the login page of a new sign-in for `client_id`: returns it with
+/// the form's interaction id and CSRF token.
+pub fn on_login_page(
+    server: &Server,
+    client_id: &str,
+    pkce: &Pkce,
+    extra: &[(&str, &str)],
+) -> (Browser, String, String) {
+    let mut b = Browser::new(server);
+    let res = b.get(&authorize_url(server, client_id, pkce, extra));
+    let page = b.get(res.location());
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (interaction, csrf) = (
+        hidden(&page.body, "interaction"),
+        hidden(&page.body, "csrf"),
+    );
+    (b, interaction, csrf)
+}
+
+impl Browser {
+    /// Submit the login form of an interaction.
+    pub fn sign_in(
+        &mut self,
+        interaction: &str,
+        csrf: &str,
+        username: &str,
+        password: &str,
+    ) -> Res {
+        self.post(
+            "/login",
+            &[
+                ("interaction", interaction),
+                ("csrf", csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+    }
+}
