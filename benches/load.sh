@@ -36,7 +36,7 @@ redirect="http://127.0.0.1:9/cb"
 echo "bench-password-for-load" | "$ward" user add bench >/dev/null
 secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" ${BENCH_CLIENT_ARGS:-} \
   --grant-type authorization_code --grant-type refresh_token --grant-type client_credentials \
-  --scope "openid profile api" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+  --scope "openid profile api offline_access" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 auth="Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 
 "$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
@@ -57,7 +57,7 @@ python3 - "$base" "$redirect" "$challenge" "$ncodes" "$work/codes.txt" <<'PY'
 import http.client, re, sys, threading, urllib.parse
 base, redirect, challenge, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 host, port = urllib.parse.urlparse(base).hostname, urllib.parse.urlparse(base).port
-q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid profile",
+q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid profile offline_access",
                                 code_challenge=challenge, code_challenge_method="S256"))
 def req(conn, method, path, cookies, body=None):
     h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
