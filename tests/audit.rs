@@ -123,6 +123,10 @@ fn tail_and_export_read_the_trail() {
         );
         assert!(std::fs::read_to_string(&file).unwrap().lines().count() >= records.len());
         assert!(
+            !env.dir.path().join("export.jsonl.partial").exists(),
+            "written beside, then renamed"
+        );
+        assert!(
             env.fails(&["audit", "export", "--format", "csv"], None)
                 .contains("invalid value")
         );

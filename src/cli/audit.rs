@@ -79,7 +79,14 @@ pub fn run(ctx: &AppContext, command: AuditCommand) -> Result<(), CliError> {
             format: ExportFormat::Jsonl,
             output,
         } => {
-            let mut out: Box<dyn Write> = match &output {
+            // A file export is written beside the target and renamed into place only
+            // when complete: a failed export never leaves a truncated file behind.
+            let partial = output.as_ref().map(|p| {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(".partial");
+                p.with_file_name(name)
+            });
+            let mut out: Box<dyn Write> = match &partial {
                 Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(
                     |e| CliError::Failed(format!("cannot create {}: {e}", p.display())),
                 )?)),
@@ -90,6 +97,12 @@ pub fn run(ctx: &AppContext, command: AuditCommand) -> Result<(), CliError> {
                 out.write_all(b"\n")
             })?;
             out.flush().map_err(|e| CliError::Failed(e.to_string()))?;
+            drop(out);
+            if let (Some(partial), Some(target)) = (&partial, &output) {
+                std::fs::rename(partial, target).map_err(|e| {
+                    CliError::Failed(format!("cannot write {}: {e}", target.display()))
+                })?;
+            }
             if output.is_some() {
                 eprintln!("exported {count} records");
             }

@@ -153,6 +153,13 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
         }
         other => {
             let ctx = open(config)?;
+            let noun = match &other {
+                Command::User(_) => "user",
+                Command::Client(_) => "client",
+                Command::Keys(_) => "keys",
+                Command::Audit(_) => "audit",
+                Command::Serve | Command::Migrate => "server",
+            };
             let result = match other {
                 Command::User(c) => users::run(&ctx, c),
                 Command::Client(c) => clients::run(&ctx, c),
@@ -160,6 +167,22 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Audit(c) => audit::run(&ctx, c),
                 Command::Serve | Command::Migrate => Ok(()),
             };
+            // Refusals that happen in the CLI itself (bad usage, unreadable input) are
+            // audited too; operations' own refusals were recorded by `manage`.
+            if let Err(e @ (CliError::Usage(_) | CliError::Failed(_))) = &result {
+                let event = crate::audit::AuditEvent::new(
+                    ctx.clock.now_ms(),
+                    actor(),
+                    "cli.refused",
+                    crate::audit::Outcome::Failure,
+                )
+                .reason("usage")
+                .detail("command", noun)
+                .detail("message", e.to_string());
+                if let Err(err) = manage::audit_log::record(&ctx, &event) {
+                    tracing::warn!(error = %err, "could not record a refused command");
+                }
+            }
             // No server may be running to chain what this command recorded; do it now.
             if let Err(e) = manage::audit_log::seal_all(&ctx) {
                 tracing::warn!(error = %e, "could not chain the audit records of this command");

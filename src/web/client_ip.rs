@@ -6,6 +6,13 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+/// All `X-Forwarded-For` header lines joined in order (a proxy may add a line
+/// instead of extending the first one).
+pub fn forwarded_for<'a>(values: impl Iterator<Item = &'a str>) -> Option<String> {
+    let joined = values.collect::<Vec<_>>().join(",");
+    (!joined.is_empty()).then_some(joined)
+}
+
 pub fn resolve(
     peer: Option<IpAddr>,
     forwarded_for: Option<&str>,
@@ -37,6 +44,17 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn several_header_lines_form_one_chain() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let chain = forwarded_for(["6.6.6.6", "198.51.100.7, 10.0.0.5"].into_iter());
+        assert_eq!(
+            resolve(Some(ip("10.0.0.2")), chain.as_deref(), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(forwarded_for(std::iter::empty()), None);
     }
 
     #[test]

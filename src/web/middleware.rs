@@ -26,13 +26,14 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<WebState>>().cloned();
     let ip = state.as_ref().and_then(|s| {
-        let xff = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+        let xff = client_ip::forwarded_for(
+            req.headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok()),
+        );
         client_ip::resolve(
             req.peer_addr().map(|a| a.ip()),
-            xff,
+            xff.as_deref(),
             &s.ctx.config.trusted_proxies,
         )
     });

@@ -33,7 +33,11 @@ fn browser(state: &WebState, req: &HttpRequest) -> Browser {
         .cookie(session::browser_cookie_name(https))
         .map(|c| c.value().to_string())
         .filter(|v| v.len() >= 32 && v.len() <= 64);
-    let xff = oauth::header_str(req, header::HeaderName::from_static("x-forwarded-for"));
+    let xff = client_ip::forwarded_for(
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok()),
+    );
     Browser {
         https,
         session: req
@@ -43,7 +47,7 @@ fn browser(state: &WebState, req: &HttpRequest) -> Browser {
         token: existing.unwrap_or_else(|| secrets::generate(32)),
         ip: client_ip::resolve(
             req.peer_addr().map(|a| a.ip()),
-            xff,
+            xff.as_deref(),
             &state.ctx.config.trusted_proxies,
         )
         .map(|i| i.to_string()),
