@@ -765,19 +765,9 @@ fn form_post_first_party_and_consent_denial() {
         assert!(!res.headers["content-security-policy"].contains("unsafe-inline"));
 
         // Consent denied: access_denied to the client.
-        let mut b = Browser::new(&w.server);
-        let mut res = b.get(&authorize_url(&w.server, "other", &p, &[]));
-        let page = b.get(res.location());
-        res = b.post(
-            "/login",
-            &[
-                ("interaction", &oidc::hidden(&page.body, "interaction")),
-                ("csrf", &oidc::hidden(&page.body, "csrf")),
-                ("username", "alice"),
-                ("password", common::PASSWORD),
-            ],
-        );
-        res = b.get(res.location());
+        let (mut b, interaction, csrf) = oidc::on_login_page(&w.server, "other", &p, &[]);
+        let res = b.sign_in(&interaction, &csrf, "alice", common::PASSWORD);
+        let res = b.get(res.location());
         let consent = b.get(res.location());
         assert!(
             consent.body.contains("See your email address"),
@@ -803,13 +793,7 @@ fn login_page_is_csrf_protected_and_does_not_reveal_accounts() {
     for backend in backends() {
         let w = world(backend, &[]);
         let p = pkce();
-        let mut b = Browser::new(&w.server);
-        let res = b.get(&authorize_url(&w.server, "rp", &p, &[]));
-        let page = b.get(res.location());
-        let (interaction, csrf) = (
-            oidc::hidden(&page.body, "interaction"),
-            oidc::hidden(&page.body, "csrf"),
-        );
+        let (mut b, interaction, csrf) = oidc::on_login_page(&w.server, "rp", &p, &[]);
         // Wrong password and unknown user: the same answer.
         let wrong = b.post(
             "/login",

@@ -327,14 +327,32 @@ fn login_page(
     res
 }
 
+/// The interaction named in the query, checked against this browser, with what
+/// its pages show; or the error page to answer instead.
+// HttpResponse is actix's own (large) type; boxing it here would only add noise.
+#[allow(clippy::result_large_err)]
+async fn page_request(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+) -> Result<(String, Browser, PageInfo), HttpResponse> {
+    let id =
+        interaction_id(req, None).ok_or_else(|| page(req, StatusCode::BAD_REQUEST, EXPIRED))?;
+    let b = browser(state, req);
+    match load_page(state, id.clone(), b.token.clone()).await {
+        Ok(Some(info)) => Ok((id, b, info)),
+        Ok(None) => Err(page(req, StatusCode::BAD_REQUEST, EXPIRED)),
+        Err(e) => Err(page(
+            req,
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &e.description,
+        )),
+    }
+}
+
 /// `GET /login?interaction=…`
 pub async fn login_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let Some(id) = interaction_id(&req, None) else {
-        return page(&req, StatusCode::BAD_REQUEST, EXPIRED);
-    };
-    let b = browser(&state, &req);
-    match load_page(&state, id.clone(), b.token.clone()).await {
-        Ok(Some(info)) => login_page(
+    match page_request(&state, &req).await {
+        Ok((id, b, info)) => login_page(
             &state,
             &req,
             StatusCode::OK,
@@ -346,12 +364,7 @@ pub async fn login_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRes
                 error: None,
             },
         ),
-        Ok(None) => page(&req, StatusCode::BAD_REQUEST, EXPIRED),
-        Err(e) => page(
-            &req,
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            &e.description,
-        ),
+        Err(res) => res,
     }
 }
 
@@ -497,34 +510,24 @@ pub async fn login_submit(
 
 /// `GET /consent?interaction=…`
 pub async fn consent_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let Some(id) = interaction_id(&req, None) else {
-        return page(&req, StatusCode::BAD_REQUEST, EXPIRED);
+    let (id, b, info) = match page_request(&state, &req).await {
+        Ok(v) => v,
+        Err(res) => return res,
     };
-    let b = browser(&state, &req);
-    match load_page(&state, id.clone(), b.token.clone()).await {
-        Ok(Some(info)) => {
-            let mut res = render(
-                &state,
-                &req,
-                StatusCode::OK,
-                "pages/consent.html",
-                context! {
-                    interaction => id,
-                    csrf => csrf_token(&b.token, &id),
-                    client_name => info.client_name,
-                    scopes => info.scopes.iter().map(|s| describe_scope(s)).collect::<Vec<_>>(),
-                },
-            );
-            allow_form_action(&mut res, &info.redirect_uri, true);
-            res
-        }
-        Ok(None) => page(&req, StatusCode::BAD_REQUEST, EXPIRED),
-        Err(e) => page(
-            &req,
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            &e.description,
-        ),
-    }
+    let mut res = render(
+        &state,
+        &req,
+        StatusCode::OK,
+        "pages/consent.html",
+        context! {
+            interaction => id,
+            csrf => csrf_token(&b.token, &id),
+            client_name => info.client_name,
+            scopes => info.scopes.iter().map(|s| describe_scope(s)).collect::<Vec<_>>(),
+        },
+    );
+    allow_form_action(&mut res, &info.redirect_uri, true);
+    res
 }
 
 /// `POST /consent`: remember the approval (or send `access_denied`), then resume.
