@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod mail;
 pub mod manage;
 pub mod oidc;
 pub mod session;

@@ -27,6 +27,10 @@ pub struct AppContext {
     pub keyring: Keyring,
     pub passwords: Passwords,
     pub clock: Arc<dyn Clock>,
+    /// Sends the templated emails (docs/mail.md); `enabled()` is false for transport `none`.
+    pub mailer: Arc<crate::mail::Mailer>,
+    /// The WebAuthn relying party (RP id and origin from the issuer).
+    pub passkeys: Arc<crate::authn::passkeys::Passkeys>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,8 @@ pub enum StartupError {
     MasterKey(String),
     #[error("cannot create the data directory: {0}")]
     DataDir(String),
+    #[error("{0}")]
+    Passkeys(String),
     #[error("password hashing parameters: {0}")]
     Passwords(String),
     #[error(
@@ -53,6 +59,8 @@ pub enum StartupError {
     SchemaOutOfDate(usize),
     #[error(transparent)]
     Manage(#[from] ManageError),
+    #[error("email (the [mail] settings, WARD_MAIL_*): {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// How much `open` may do.
@@ -66,6 +74,8 @@ impl AppContext {
     pub fn open(config: Config, options: OpenOptions) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         create_private_dir(&config.data_dir)?;
+        // Before anything is written: a mail setting that cannot work stops start-up.
+        let mailer = Arc::new(crate::mail::Mailer::new(&config.mail)?);
         let db = Database::connect(&config.database, config.database_pool_size)?;
 
         // The key is checked before anything is written, so a wrong key changes nothing.
@@ -106,13 +116,17 @@ impl AppContext {
 
         let passwords =
             Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
+        let passkeys = crate::authn::passkeys::Passkeys::new(&config.issuer_url, "Ward")
+            .map_err(|e| StartupError::Passkeys(e.to_string()))?;
         let ctx = Self {
+            passkeys: Arc::new(passkeys),
             keys: Arc::default(),
             config: Arc::new(config),
             db,
             keyring,
             passwords,
             clock,
+            mailer,
         };
         let now = ctx.clock.now_ms();
         ctx.db.transaction(|c| {

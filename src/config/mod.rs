@@ -17,10 +17,13 @@ use url::Url;
 use crate::crypto::keyring::MasterKey;
 
 mod layers;
+mod mail;
 mod raw;
 #[cfg(test)]
 mod tests;
 
+pub use mail::{MailConfig, MailTransport, SmtpCredentials, SmtpSettings, SmtpTls};
+pub use raw::RawMailConfig;
 pub use raw::{RawConfig, RawPasswordConfig, RawSessionConfig, RawTokenConfig};
 
 use layers::{leaves, located, merge, parse_env_value, set_path};
@@ -182,6 +185,13 @@ impl TokenLifetimes {
     }
 }
 
+/// Rules for passkey registration.
+#[derive(Debug, Clone, Default)]
+pub struct PasskeyPolicy {
+    pub staff_aaguids: Vec<uuid::Uuid>,
+    pub ceremony_seconds: u32,
+}
+
 /// The validated configuration, passed explicitly to whatever needs it.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -203,6 +213,15 @@ pub struct Config {
     /// Require pushed authorization requests from every client (RFC 9126 §5).
     pub require_par: bool,
     pub session: SessionLifetimes,
+    /// Email (`[mail]`); the SMTP password inside never appears in `Debug`.
+    pub mail: MailConfig,
+    /// Self-service sign-up of patient accounts with a passkey.
+    pub signup_enabled: bool,
+    /// Factor changes need a sign-in at most this old.
+    pub reauth_seconds: u32,
+    /// Lifetime of codes sent by email.
+    pub email_code_seconds: u32,
+    pub passkeys: PasskeyPolicy,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }
@@ -425,6 +444,28 @@ impl Config {
             )?,
         };
 
+        let mail = mail::validate_mail(&raw.mail, &data_dir)?;
+        let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 30, 24 * 3600)?;
+        let passkeys = PasskeyPolicy {
+            staff_aaguids: raw
+                .passkeys
+                .staff_aaguids
+                .iter()
+                .map(|a| {
+                    uuid::Uuid::parse_str(a.trim()).map_err(|_| {
+                        ConfigError::invalid("passkeys.staff_aaguids", "not a list of AAGUIDs (UUIDs)")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            ceremony_seconds: in_range(
+                "passkeys.ceremony_seconds",
+                raw.passkeys.ceremony_seconds,
+                1,
+                3600,
+            )?,
+        };
+        let email_code_seconds = in_range("email_code_seconds", raw.email_code_seconds, 1, 3600)?;
+
         Ok(Self {
             issuer,
             issuer_url,
@@ -442,6 +483,11 @@ impl Config {
             tokens,
             require_par: raw.require_par,
             session,
+            mail,
+            signup_enabled: raw.signup_enabled,
+            reauth_seconds,
+            email_code_seconds,
+            passkeys,
             warnings: Vec::new(),
         })
     }

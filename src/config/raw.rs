@@ -27,6 +27,35 @@ pub struct RawConfig {
     pub password: RawPasswordConfig,
     pub tokens: RawTokenConfig,
     pub session: RawSessionConfig,
+    pub mail: RawMailConfig,
+    /// Anyone may create a patient account with a passkey at `/signup`.
+    pub signup_enabled: bool,
+    /// How recent a sign-in must be to change one's factors on the account pages.
+    pub reauth_seconds: i64,
+    /// How long a code sent by email stays valid.
+    pub email_code_seconds: i64,
+    pub passkeys: RawPasskeyConfig,
+}
+
+/// `[passkeys]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPasskeyConfig {
+    /// When not empty, staff accounts may only register device-bound passkeys
+    /// whose AAGUID (authenticator model) is listed.
+    pub staff_aaguids: Vec<String>,
+    /// How long a WebAuthn ceremony (options to answer) stays valid.
+    pub ceremony_seconds: i64,
+}
+
+impl Default for RawPasskeyConfig {
+    fn default() -> Self {
+        // WebAuthn §5.4: the recommended ceremony timeout is 5 minutes.
+        Self {
+            staff_aaguids: Vec::new(),
+            ceremony_seconds: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +72,60 @@ impl Default for RawSessionConfig {
             idle_seconds: 30 * 60,
             absolute_seconds: 12 * 3600,
         }
+    }
+}
+
+/// `[mail]`: how Ward sends email. `smtp_password` is a secret: `Debug` hides it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMailConfig {
+    pub transport: String,
+    pub from: String,
+    pub file_dir: String,
+    pub smtp_host: String,
+    pub smtp_port: i64,
+    pub smtp_tls: String,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub timeout_seconds: i64,
+}
+
+impl Default for RawMailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "none".into(),
+            from: "Ward <ward@localhost>".into(),
+            file_dir: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl std::fmt::Debug for RawMailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawMailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("file_dir", &self.file_dir)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &if self.smtp_password.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
     }
 }
 
@@ -83,6 +166,11 @@ impl Default for RawConfig {
             password: RawPasswordConfig::default(),
             tokens: RawTokenConfig::default(),
             session: RawSessionConfig::default(),
+            mail: RawMailConfig::default(),
+            signup_enabled: false,
+            reauth_seconds: 600,
+            email_code_seconds: 600,
+            passkeys: RawPasskeyConfig::default(),
         }
     }
 }

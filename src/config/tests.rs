@@ -185,3 +185,174 @@ fn database_urls_choose_the_backend() {
         .redacted();
     assert!(!redacted.contains("secret"), "{redacted}");
 }
+
+#[test]
+fn mail_is_off_by_default() {
+    let c = Config::load(Some(write("").path()), &[]).unwrap();
+    assert!(matches!(c.mail.transport, MailTransport::None));
+    assert_eq!(c.mail.from.email.to_string(), "ward@localhost");
+    assert_eq!(c.mail.from.name.as_deref(), Some("Ward"));
+}
+
+#[test]
+fn mail_settings_come_from_file_and_environment() {
+    let f = write("[mail]\ntransport = \"smtp\"\nsmtp_host = \"smtp.hospital.example\"\n");
+    let c = Config::load(
+        Some(f.path()),
+        &env(&[
+            ("WARD_MAIL_FROM", "Ward <ward@hospital.example>"),
+            ("WARD_MAIL_SMTP_PORT", "465"),
+            ("WARD_MAIL_SMTP_TLS", "tls"),
+            ("WARD_MAIL_SMTP_USERNAME", "ward"),
+            ("WARD_MAIL_SMTP_PASSWORD", "relay-secret-9931"),
+            ("WARD_MAIL_TIMEOUT_SECONDS", "30"),
+        ]),
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let MailTransport::Smtp(smtp) = &c.mail.transport else {
+        panic!("{:?}", c.mail.transport)
+    };
+    assert_eq!(smtp.host, "smtp.hospital.example");
+    assert_eq!(smtp.port, 465);
+    assert_eq!(smtp.tls, SmtpTls::Tls);
+    assert_eq!(smtp.timeout, std::time::Duration::from_secs(30));
+    let credentials = smtp.credentials.as_ref().unwrap();
+    assert_eq!(credentials.username, "ward");
+    assert_eq!(credentials.password.as_str(), "relay-secret-9931");
+    assert_eq!(c.mail.from.email.to_string(), "ward@hospital.example");
+    assert!(!format!("{c:?}").contains("relay-secret-9931"));
+
+    let c = Config::load(
+        Some(write("[mail]\ntransport = \"smtp\"\nsmtp_host = \"relay.internal\"\n").path()),
+        &[],
+    )
+    .unwrap();
+    let MailTransport::Smtp(smtp) = &c.mail.transport else {
+        panic!()
+    };
+    assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+    assert!(smtp.credentials.is_none());
+}
+
+#[test]
+fn the_file_transport_defaults_to_the_data_directory() {
+    let c = Config::load(
+        Some(write("").path()),
+        &env(&[
+            ("WARD_MAIL_TRANSPORT", "file"),
+            ("WARD_DATA_DIR", "/var/lib/ward"),
+        ]),
+    )
+    .unwrap();
+    assert!(
+        matches!(c.mail.transport, MailTransport::File { ref dir } if dir == Path::new("/var/lib/ward/mail"))
+    );
+    let c = Config::load(
+        Some(write("").path()),
+        &env(&[
+            ("WARD_MAIL_TRANSPORT", "file"),
+            ("WARD_MAIL_FILE_DIR", "/tmp/outbox"),
+        ]),
+    )
+    .unwrap();
+    assert!(
+        matches!(c.mail.transport, MailTransport::File { ref dir } if dir == Path::new("/tmp/outbox"))
+    );
+}
+
+#[test]
+fn unencrypted_smtp_only_to_loopback() {
+    for host in ["127.0.0.1", "::1", "[::1]", "localhost"] {
+        let c = Config::load(
+            Some(write("").path()),
+            &env(&[
+                ("WARD_MAIL_TRANSPORT", "smtp"),
+                ("WARD_MAIL_SMTP_HOST", host),
+                ("WARD_MAIL_SMTP_TLS", "none"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{host}: {e}"));
+        let MailTransport::Smtp(smtp) = &c.mail.transport else {
+            panic!()
+        };
+        assert_eq!(smtp.tls, SmtpTls::None);
+    }
+    for host in ["smtp.hospital.example", "10.0.0.5", "localhost.example.org"] {
+        let err = Config::load(
+            Some(write("").path()),
+            &env(&[
+                ("WARD_MAIL_TRANSPORT", "smtp"),
+                ("WARD_MAIL_SMTP_HOST", host),
+                ("WARD_MAIL_SMTP_TLS", "none"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("WARD_MAIL_SMTP_TLS"),
+            "{host}: {err}"
+        );
+    }
+}
+
+#[test]
+fn bad_mail_values_name_their_keys_and_never_the_password() {
+    let smtp = [
+        ("WARD_MAIL_TRANSPORT", "smtp"),
+        ("WARD_MAIL_SMTP_HOST", "smtp.hospital.example"),
+        ("WARD_MAIL_SMTP_PASSWORD", "relay-secret-9931"),
+    ];
+    let cases: &[(&str, &str, &str)] = &[
+        ("WARD_MAIL_TRANSPORT", "pigeon", "mail.transport"),
+        ("WARD_MAIL_SMTP_TLS", "ssl", "mail.smtp_tls"),
+        ("WARD_MAIL_FROM", "not an address", "mail.from"),
+        (
+            "WARD_MAIL_FROM",
+            "ward@hospital.example\r\nBcc: x@y.example",
+            "mail.from",
+        ),
+        ("WARD_MAIL_SMTP_PORT", "0", "mail.smtp_port"),
+        ("WARD_MAIL_SMTP_PORT", "70000", "mail.smtp_port"),
+        ("WARD_MAIL_SMTP_PORT", "smtp", "mail.smtp_port"),
+        ("WARD_MAIL_TIMEOUT_SECONDS", "0", "mail.timeout_seconds"),
+        ("WARD_MAIL_SMTP_HOST", "", "mail.smtp_host"),
+        (
+            "WARD_MAIL_SMTP_HOST",
+            "smtp.hospital.example:25",
+            "mail.smtp_host",
+        ),
+        // A password without a user name.
+        ("WARD_MAIL_SMTP_USERNAME", "", "mail.smtp_username"),
+    ];
+    for (var, value, key) in cases {
+        let mut vars = smtp.to_vec();
+        vars.retain(|(k, _)| k != var);
+        vars.push((var, value));
+        if *var != "WARD_MAIL_SMTP_USERNAME" {
+            vars.push(("WARD_MAIL_SMTP_USERNAME", "ward"));
+        }
+        let err = Config::load(Some(write("").path()), &env(&vars)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(key) && text.contains(&env_name(key)),
+            "{var}={value}: {text}"
+        );
+        assert!(!text.contains("relay-secret-9931"), "{text}");
+    }
+
+    // A user name without a password.
+    let err = Config::load(
+        Some(write("").path()),
+        &env(&[
+            ("WARD_MAIL_TRANSPORT", "smtp"),
+            ("WARD_MAIL_SMTP_HOST", "smtp.hospital.example"),
+            ("WARD_MAIL_SMTP_USERNAME", "ward"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("mail.smtp_password"), "{err}");
+
+    // A wrong type in the file names the key.
+    let err = Config::load(Some(write("[mail]\nsmtp_port = \"x\"\n").path()), &[]).unwrap_err();
+    assert!(err.to_string().contains("mail.smtp_port"), "{err}");
+}

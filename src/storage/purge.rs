@@ -51,6 +51,9 @@ pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageEr
                 ),
         )
         .execute(c)?;
+        n += super::passkeys::purge_ceremonies(c, now)?;
+        n += super::email_codes::purge(c, now)?;
+        n += super::login_progress::purge(c, now)?;
         Ok::<_, StorageError>(n)
     })
 }

@@ -10,6 +10,7 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        account_type -> Text,
     }
 }
 
@@ -194,5 +195,81 @@ diesel::table! {
         failures -> BigInt,
         last_failure_at -> BigInt,
         blocked_until -> BigInt,
+    }
+}
+
+diesel::table! {
+    passkeys (credential_id) {
+        credential_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        passkey -> Text,
+        aaguid -> Text,
+        backup_eligible -> Bool,
+        backup_state -> Bool,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (id_hash) {
+        id_hash -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        context -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    email_codes (user_id, purpose) {
+        user_id -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        email -> Text,
+        attempts -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_progress (id_hash) {
+        id_hash -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    known_devices (user_id, device_hash) {
+        user_id -> Text,
+        device_hash -> Text,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
     }
 }

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::signing_keys;
+use super::schema::{signing_keys, totp_credentials};
 use super::{AnyConnection, StorageError, meta};
 use crate::crypto::keyring::{Keyring, KeyringError};
 
@@ -44,6 +44,24 @@ pub fn reseal_all(
                 source,
             })?;
         super::signing_keys::set_sealed(conn, &kid, &resealed)?;
+        count += 1;
+    }
+    let totp: Vec<(String, String)> = totp_credentials::table
+        .select((totp_credentials::user_id, totp_credentials::secret_sealed))
+        .load(conn)
+        .map_err(StorageError::from)?;
+    for (user_id, sealed) in totp {
+        let context = super::second_factors::totp_secret_context(&user_id);
+        let resealed = old
+            .reseal(new, &context, &sealed)
+            .map_err(|source| ResealError::Keyring {
+                what: format!("TOTP secret of user {user_id}"),
+                source,
+            })?;
+        diesel::update(totp_credentials::table.find(&user_id))
+            .set(totp_credentials::secret_sealed.eq(&resealed))
+            .execute(conn)
+            .map_err(StorageError::from)?;
         count += 1;
     }
     if let Some(check) = meta::get(conn, meta::MASTER_KEY_CHECK)? {

@@ -19,6 +19,7 @@ struct UserRow {
     status: String,
     created_at: i64,
     updated_at: i64,
+    account_type: String,
 }
 
 /// A user as stored.
@@ -32,6 +33,8 @@ pub struct User {
     pub status: UserStatus,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// `staff` (created by an administrator) or `patient` (signed up themselves).
+    pub account_type: String,
 }
 
 impl TryFrom<UserRow> for User {
@@ -50,6 +53,7 @@ impl TryFrom<UserRow> for User {
             display_name: r.display_name,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            account_type: r.account_type,
         })
     }
 }
@@ -164,5 +168,61 @@ pub fn set_password_hash(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// A patient who signed up with a passkey: no password, email unverified.
+pub fn insert_patient(
+    conn: &mut AnyConnection,
+    id: &str,
+    username: &str,
+    display_name: Option<&str>,
+    email: Option<&str>,
+    now: Millis,
+) -> Result<(), StorageError> {
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(id),
+            users::username.eq(username),
+            users::email.eq(email),
+            users::email_verified.eq(false),
+            users::display_name.eq(display_name),
+            users::status.eq("active"),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+            users::account_type.eq("patient"),
+        ))
+        .execute(conn)
+        .map_err(conflict_as("a user with that username"))?;
+    Ok(())
+}
+
+/// Mark the user's address verified, if it is still `email`.
+pub fn mark_email_verified(
+    conn: &mut AnyConnection,
+    id: &str,
+    email: &str,
+    now: Millis,
+) -> Result<bool, StorageError> {
+    let n = diesel::update(users::table.find(id).filter(users::email.eq(email)))
+        .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Change the user's address; it is unverified until a code proves it.
+pub fn set_email(
+    conn: &mut AnyConnection,
+    id: &str,
+    email: &str,
+    now: Millis,
+) -> Result<(), StorageError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified.eq(false),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }

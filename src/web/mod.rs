@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod middleware;
 pub mod oauth;
+pub mod pages;
 pub mod tls;
 pub mod views;
 
@@ -31,8 +32,21 @@ pub struct WebState {
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::{assets, endpoints, health, home, interaction};
+    use handlers::{account, assets, endpoints, health, home, interaction, login, passkey};
     cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
+        .app_data(
+            // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
+            web::JsonConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|e, _| {
+                    let body = serde_json::json!({
+                        "error": "invalid_request",
+                        "message": "The request body is not the JSON this endpoint expects.",
+                    });
+                    let res = actix_web::HttpResponse::BadRequest().json(body);
+                    actix_web::error::InternalError::from_response(e, res).into()
+                }),
+        )
         .route("/", web::get().to(home::index))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
@@ -54,8 +68,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
         .route("/authorize/resume", web::get().to(interaction::resume))
-        .route("/login", web::get().to(interaction::login_form))
-        .route("/login", web::post().to(interaction::login_submit))
+        .route("/login", web::get().to(login::login_form))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/login/verify", web::get().to(login::verify_form))
+        .route("/login/verify", web::post().to(login::verify_submit))
+        .route("/login/recover", web::get().to(login::recover_form))
+        .route("/login/recover", web::post().to(login::recover_submit))
+        .route("/login/passkey/start", web::post().to(passkey::sign_in_start))
+        .route("/login/passkey/finish", web::post().to(passkey::sign_in_finish))
+        .route("/signup", web::get().to(login::signup_form))
+        .route("/signup/start", web::post().to(passkey::signup_start))
+        .route("/signup/finish", web::post().to(passkey::signup_finish))
+        .route("/account", web::get().to(account::show))
+        .route("/account", web::post().to(account::change))
+        .route("/account/totp", web::get().to(account::totp_form))
+        .route("/account/totp", web::post().to(account::totp_confirm))
+        .route("/account/passkeys/start", web::post().to(passkey::register_start))
+        .route("/account/passkeys/finish", web::post().to(passkey::register_finish))
+        .route("/static/webauthn.js", web::get().to(assets::webauthn_script))
         .route("/consent", web::get().to(interaction::consent_form))
         .route("/consent", web::post().to(interaction::consent_submit))
         .route("/userinfo", web::get().to(endpoints::userinfo))

@@ -25,6 +25,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/consent.html"),
     ),
     (
+        "pages/verify.html",
+        include_str!("../../templates/pages/verify.html"),
+    ),
+    (
+        "pages/recover.html",
+        include_str!("../../templates/pages/recover.html"),
+    ),
+    (
+        "pages/signup.html",
+        include_str!("../../templates/pages/signup.html"),
+    ),
+    (
+        "pages/account.html",
+        include_str!("../../templates/pages/account.html"),
+    ),
+    (
+        "pages/totp_setup.html",
+        include_str!("../../templates/pages/totp_setup.html"),
+    ),
+    (
+        "pages/recovery_codes.html",
+        include_str!("../../templates/pages/recovery_codes.html"),
+    ),
+    (
         "pages/form_post.html",
         include_str!("../../templates/pages/form_post.html"),
     ),

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod oidc;
+pub mod smtp;
+pub mod webauthn;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

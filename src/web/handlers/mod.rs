@@ -1,8 +1,11 @@
+pub mod account;
 pub mod assets;
 pub mod endpoints;
 pub mod health;
 pub mod home;
 pub mod interaction;
+pub mod login;
+pub mod passkey;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

@@ -1,0 +1,420 @@
+//! Passkey ceremonies end to end: options out, the authenticator's answer in,
+//! with the ceremony state kept server-side (single use, five minutes), every
+//! refusal audited, and the AAGUID allow-list for staff applied.
+
+use serde_json::{Value, json};
+use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential, Uuid};
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::authn::factors::Factor;
+use crate::authn::login::{Check, LoginFailure, Requester};
+use crate::authn::passkeys::{CeremonyState, PasskeyError};
+use crate::crypto::secrets;
+use crate::domain::UserStatus;
+use crate::oidc::store::OidcStore;
+use crate::storage::passkeys::{CeremonyRow, PasskeyRow};
+use crate::storage::users::User;
+use crate::storage::{self, StorageError};
+
+/// Why a registration did not happen; the message is fit for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("The passkey could not be registered: {0}")]
+    Refused(String),
+    #[error("That username is taken or not allowed.")]
+    UsernameUnavailable,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Registering passkeys is not possible right now. Try again in a moment.")]
+    Unavailable,
+}
+
+impl From<StorageError> for RegistrationError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(_) => Self::UsernameUnavailable,
+            _ => Self::Unavailable,
+        }
+    }
+}
+
+async fn save_ceremony(
+    ctx: &AppContext,
+    kind: &str,
+    user_id: Option<String>,
+    state: &CeremonyState,
+    context: Value,
+) -> Result<String, StorageError> {
+    let id = secrets::generate(32);
+    let now = ctx.clock.now_ms();
+    let row = CeremonyRow {
+        id_hash: secrets::hash(&id),
+        kind: kind.to_string(),
+        user_id,
+        state: serde_json::to_string(state)
+            .map_err(|e| StorageError::Corrupt(format!("ceremony state: {e}")))?,
+        context: context.to_string(),
+        created_at: now,
+        expires_at: now + i64::from(ctx.config.passkeys.ceremony_seconds) * 1000,
+    };
+    ctx.db
+        .run(move |db| storage::passkeys::insert_ceremony(&mut *db.conn()?, &row))
+        .await?;
+    Ok(id)
+}
+
+/// Take (single use) the ceremony `id` of `kind`; None if unknown, used, expired or another kind.
+async fn take_ceremony(
+    ctx: &AppContext,
+    id: &str,
+    kind: &'static str,
+) -> Result<Option<(CeremonyRow, CeremonyState)>, StorageError> {
+    let hash = secrets::hash(id);
+    let now = ctx.clock.now_ms();
+    let row = ctx
+        .db
+        .run(move |db| db.transaction(|c| storage::passkeys::take_ceremony(c, &hash, now)))
+        .await?;
+    Ok(row.filter(|r| r.kind == kind).and_then(|r| {
+        let state = serde_json::from_str(&r.state).ok()?;
+        Some((r, state))
+    }))
+}
+
+/// Options for a usernameless sign-in (modal or autofill) and the ceremony id.
+pub async fn start_sign_in(ctx: &AppContext) -> Result<(Value, String), LoginFailure> {
+    let (options, state) = ctx
+        .passkeys
+        .start_authentication()
+        .map_err(|_| LoginFailure::Unavailable)?;
+    let id = save_ceremony(ctx, "authenticate", None, &state, json!({})).await?;
+    Ok((json!(options), id))
+}
+
+/// Verify a sign-in assertion: which user, and the passkey factor it proves.
+pub async fn finish_sign_in(
+    ctx: &AppContext,
+    ceremony: &str,
+    credential: Value,
+    who: &Requester,
+) -> Result<(User, Factor), LoginFailure> {
+    let check = Check {
+        ctx,
+        who,
+        username: String::new(),
+        kind: "passkey",
+        now: ctx.clock.now_ms(),
+    };
+    check.not_blocked().await?;
+    let Some((_, CeremonyState::Authenticate(state))) =
+        take_ceremony(ctx, ceremony, "authenticate").await?
+    else {
+        return Err(check.failed("unknown_or_expired_ceremony").await);
+    };
+    let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(credential) else {
+        return Err(check.failed("malformed_credential").await);
+    };
+    let (user_uuid, cred_id) = match ctx.passkeys.identify(&credential) {
+        Ok(v) => v,
+        Err(e) => return Err(check.failed(&reason(&e)).await),
+    };
+    let lookup = cred_id.clone();
+    let found = ctx
+        .db
+        .run(move |db| {
+            let row = storage::passkeys::find(&mut *db.conn()?, &lookup)?;
+            let user = match &row {
+                Some(r) => db.user(&r.user_id).map_err(|_| LoginFailure::Unavailable)?,
+                None => None,
+            };
+            Ok::<_, LoginFailure>(row.zip(user))
+        })
+        .await?;
+    let Some((row, user)) = found.filter(|(r, _)| r.user_id == user_uuid.to_string()) else {
+        return Err(check.failed("unknown_credential").await);
+    };
+    if user.status != UserStatus::Active {
+        return Err(check.failed("account_disabled").await);
+    }
+    let Ok(passkey) = serde_json::from_str::<Passkey>(&row.passkey) else {
+        return Err(LoginFailure::Unavailable);
+    };
+    let (asserted, updated) =
+        match ctx
+            .passkeys
+            .finish_authentication(&credential, state, user_uuid, &passkey)
+        {
+            Ok(v) => v,
+            Err(e) => {
+                let check = Check {
+                    username: user.username.clone(),
+                    ..check
+                };
+                return Err(check.failed(&reason(&e)).await);
+            }
+        };
+    let json = serde_json::to_string(&updated).map_err(|_| LoginFailure::Unavailable)?;
+    let now = check.now;
+    let id = asserted.credential_id.clone();
+    ctx.db
+        .run(move |db| {
+            storage::passkeys::record_use(&mut *db.conn()?, &id, &json, asserted.backup_state, now)
+        })
+        .await?;
+    Ok((
+        user,
+        Factor::Passkey {
+            device_bound: !row.backup_eligible,
+        },
+    ))
+}
+
+fn reason(e: &PasskeyError) -> String {
+    match e {
+        PasskeyError::Refused(r) | PasskeyError::Config(r) => {
+            format!("webauthn:{}", r.chars().take(80).collect::<String>())
+        }
+    }
+}
+
+fn webauthn_user_id(user: &User) -> Result<Uuid, RegistrationError> {
+    Uuid::parse_str(user.id.as_str()).map_err(|_| RegistrationError::Unavailable)
+}
+
+/// Options to add a passkey to `user`'s account.
+pub async fn start_registration(
+    ctx: &AppContext,
+    user: &User,
+    name: &str,
+) -> Result<(Value, String), RegistrationError> {
+    let name = passkey_name(name)?;
+    let uid = user.id.to_string();
+    let existing = ctx
+        .db
+        .run(move |db| storage::passkeys::for_user(&mut *db.conn()?, &uid))
+        .await?
+        .iter()
+        .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
+        .map(|p| p.cred_id().to_vec())
+        .collect();
+    let display = crate::authn::login::display_name(user);
+    let (options, state) = ctx
+        .passkeys
+        .start_registration(webauthn_user_id(user)?, &user.username, &display, existing)
+        .map_err(|_| RegistrationError::Unavailable)?;
+    let id = save_ceremony(
+        ctx,
+        "register",
+        Some(user.id.to_string()),
+        &state,
+        json!({ "name": name }),
+    )
+    .await?;
+    Ok((json!(options), id))
+}
+
+fn passkey_name(name: &str) -> Result<String, RegistrationError> {
+    let name = name.trim();
+    let name = if name.is_empty() { "Passkey" } else { name };
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(RegistrationError::Invalid(
+            "A passkey name has at most 64 characters.".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Verify a registration and describe the new passkey (not stored yet).
+fn verify_registration(
+    ctx: &AppContext,
+    row: &CeremonyRow,
+    state: CeremonyState,
+    credential: Value,
+    account_type: &str,
+) -> Result<PasskeyRow, RegistrationError> {
+    let CeremonyState::Register(state) = state else {
+        return Err(RegistrationError::Refused("wrong ceremony".into()));
+    };
+    let credential = serde_json::from_value::<RegisterPublicKeyCredential>(credential)
+        .map_err(|_| RegistrationError::Refused("malformed credential".into()))?;
+    let registered = ctx
+        .passkeys
+        .finish_registration(&credential, &state)
+        .map_err(|e| RegistrationError::Refused(reason(&e)))?;
+    let allow = &ctx.config.passkeys.staff_aaguids;
+    if account_type == "staff" && !allow.is_empty() {
+        // Staff keys must be device-bound models on the list (self-reported AAGUID: see docs/mfa.md).
+        if !allow.contains(&registered.aaguid) || registered.backup_eligible {
+            return Err(RegistrationError::Refused(
+                "staff accounts need a device-bound security key of an approved model".into(),
+            ));
+        }
+    }
+    let context: Value = serde_json::from_str(&row.context).unwrap_or_default();
+    let now = ctx.clock.now_ms();
+    Ok(PasskeyRow {
+        credential_id: registered.credential_id,
+        user_id: row.user_id.clone().unwrap_or_default(),
+        name: context["name"].as_str().unwrap_or("Passkey").to_string(),
+        passkey: serde_json::to_string(&registered.passkey)
+            .map_err(|_| RegistrationError::Unavailable)?,
+        aaguid: registered.aaguid.to_string(),
+        backup_eligible: registered.backup_eligible,
+        backup_state: registered.backup_state,
+        created_at: now,
+        last_used_at: None,
+    })
+}
+
+fn audit_refusal(ctx: &AppContext, who: &Requester, kind: &str, subject: Option<&str>, why: &str) {
+    let mut e = AuditEvent::new(ctx.clock.now_ms(), "anonymous", kind, Outcome::Failure).reason(why);
+    if let Some(s) = subject {
+        e = e.subject(s);
+    }
+    e.ip = who.ip.clone();
+    e.user_agent = who.user_agent.clone();
+    let db = ctx.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = db.audit(e);
+    });
+}
+
+/// Store a passkey registered on `user`'s account. Returns the new passkey and
+/// the recovery codes generated if this was the account's first second factor.
+pub async fn finish_registration(
+    ctx: &AppContext,
+    user: &User,
+    ceremony: &str,
+    credential: Value,
+    who: &Requester,
+) -> Result<(PasskeyRow, Option<Vec<String>>), RegistrationError> {
+    let taken = take_ceremony(ctx, ceremony, "register").await?;
+    let Some((row, state)) = taken.filter(|(r, _)| r.user_id.as_deref() == Some(user.id.as_str()))
+    else {
+        audit_refusal(ctx, who, "passkey.register", Some(user.id.as_str()), "unknown_or_expired_ceremony");
+        return Err(RegistrationError::Refused(
+            "the request expired; try again".into(),
+        ));
+    };
+    let passkey = verify_registration(ctx, &row, state, credential, &user.account_type)
+        .inspect_err(|e| {
+            audit_refusal(ctx, who, "passkey.register", Some(user.id.as_str()), &e.to_string());
+        })?;
+    let mut event = AuditEvent::new(
+        passkey.created_at,
+        format!("user:{}", user.id),
+        "passkey.registered",
+        Outcome::Success,
+    )
+    .subject(user.id.as_str())
+    .detail("name", passkey.name.as_str())
+    .detail("aaguid", passkey.aaguid.as_str())
+    .detail("backup_eligible", passkey.backup_eligible);
+    event.ip = who.ip.clone();
+    let (stored, uid) = (passkey.clone(), user.id.to_string());
+    let codes = ctx
+        .db
+        .run(move |db| {
+            db.transaction(|c| {
+                storage::passkeys::insert(c, &stored)?;
+                storage::audit::append(c, &event)?;
+                crate::authn::account::first_recovery_codes(c, &uid, stored.created_at)
+            })
+        })
+        .await?;
+    crate::authn::login::notify(
+        ctx,
+        user,
+        "passkey_added",
+        json!({ "passkey_name": passkey.name }),
+    );
+    Ok((passkey, codes))
+}
+
+/// A new patient account with a passkey and nothing else: the first step.
+pub async fn start_signup(
+    ctx: &AppContext,
+    username: &str,
+    display_name: &str,
+    email: &str,
+) -> Result<(Value, String), RegistrationError> {
+    let username = crate::domain::Username::parse(username)
+        .map_err(|e| RegistrationError::Invalid(format!("Username: {e}")))?;
+    let email = email.trim();
+    let email = if email.is_empty() {
+        None
+    } else {
+        Some(
+            crate::domain::Email::parse(email)
+                .map_err(|e| RegistrationError::Invalid(format!("Email: {e}")))?
+                .as_str()
+                .to_string(),
+        )
+    };
+    let display = display_name.trim();
+    if display.chars().count() > 128 || display.chars().any(char::is_control) {
+        return Err(RegistrationError::Invalid("A name has at most 128 characters.".into()));
+    }
+    let user_id = Uuid::new_v4();
+    let display = if display.is_empty() { username.as_str() } else { display };
+    let (options, state) = ctx
+        .passkeys
+        .start_registration(user_id, username.as_str(), display, Vec::new())
+        .map_err(|_| RegistrationError::Unavailable)?;
+    let context = json!({
+        "username": username.as_str(),
+        "display_name": display,
+        "email": email,
+        "name": "Passkey",
+    });
+    let id = save_ceremony(ctx, "signup", Some(user_id.to_string()), &state, context).await?;
+    Ok((json!(options), id))
+}
+
+/// Create the patient account and its passkey together, or neither.
+pub async fn finish_signup(
+    ctx: &AppContext,
+    ceremony: &str,
+    credential: Value,
+    who: &Requester,
+) -> Result<(User, Factor), RegistrationError> {
+    let Some((row, state)) = take_ceremony(ctx, ceremony, "signup").await? else {
+        audit_refusal(ctx, who, "user.signup", None, "unknown_or_expired_ceremony");
+        return Err(RegistrationError::Refused("the request expired; try again".into()));
+    };
+    let passkey = verify_registration(ctx, &row, state, credential, "patient").inspect_err(|e| {
+        audit_refusal(ctx, who, "user.signup", None, &e.to_string());
+    })?;
+    let context: Value = serde_json::from_str(&row.context).unwrap_or_default();
+    let now = passkey.created_at;
+    let uid = passkey.user_id.clone();
+    let mut event = AuditEvent::new(now, format!("user:{uid}"), "user.signup", Outcome::Success)
+        .subject(uid.as_str())
+        .detail("username", context["username"].as_str().unwrap_or_default())
+        .detail("aaguid", passkey.aaguid.as_str());
+    event.ip = who.ip.clone();
+    event.user_agent = who.user_agent.clone();
+    let device_bound = !passkey.backup_eligible;
+    let user = ctx
+        .db
+        .run(move |db| {
+            db.transaction(|c| {
+                crate::storage::users::insert_patient(
+                    c,
+                    &uid,
+                    context["username"].as_str().unwrap_or_default(),
+                    context["display_name"].as_str(),
+                    context["email"].as_str(),
+                    now,
+                )?;
+                storage::passkeys::insert(c, &passkey)?;
+                storage::audit::append(c, &event)?;
+                let id = crate::domain::UserId::parse(&uid)
+                    .ok_or_else(|| StorageError::Corrupt("user id".into()))?;
+                storage::users::find_by_id(c, &id)?.ok_or(StorageError::NotFound)
+            })
+        })
+        .await?;
+    Ok((user, Factor::Passkey { device_bound }))
+}

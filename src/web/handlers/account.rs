@@ -1,0 +1,307 @@
+//! The self-service account pages (`/account`): passkeys, authenticator app,
+//! recovery codes, password, email address and sign-out. Changing a factor
+//! needs a recent sign-in (`reauth_seconds`); the rules about what may be
+//! removed live in `authn::account`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+
+use crate::authn::account::{self, AccountError};
+use crate::authn::login;
+use crate::clock::to_rfc3339;
+use crate::oidc::interaction::{csrf_ok, csrf_token};
+use crate::oidc::store::SessionRow;
+use crate::storage::{self, users::User};
+use crate::web::WebState;
+use crate::web::handlers::interaction::ACCOUNT;
+use crate::web::handlers::login::requester;
+use crate::web::oauth;
+use crate::web::pages::{Browser, browser, cookie, page, render, see_other};
+
+/// The signed-in user of the account pages and their session.
+pub struct AccountUser {
+    pub user: User,
+    pub session: SessionRow,
+}
+
+impl AccountUser {
+    /// Signed in recently enough to change factors.
+    pub fn recent(&self, state: &WebState) -> bool {
+        state.ctx.clock.now_ms() - self.session.auth_time
+            <= i64::from(state.ctx.config.reauth_seconds) * 1000
+    }
+}
+
+/// The live session of this browser and its (active) user.
+pub async fn signed_in(state: &web::Data<WebState>, b: &Browser) -> Result<AccountUser, ()> {
+    let (cookie, limits) = (b.session.clone(), state.ctx.config.session);
+    match oauth::call(state, move |p| {
+        crate::oidc::interaction::current_session(p, cookie.as_deref(), limits)
+    })
+    .await
+    {
+        Ok(Some((session, user))) if user.status == crate::domain::UserStatus::Active => {
+            Ok(AccountUser { user, session })
+        }
+        _ => Err(()),
+    }
+}
+
+const SIGN_IN_AGAIN: &str = "/login?interaction=account";
+
+fn passkey_kind(be: bool) -> &'static str {
+    if be { "synced passkey" } else { "device-bound passkey" }
+}
+
+async fn account_page(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    who: &AccountUser,
+    status: StatusCode,
+    message: (Option<&str>, Option<&str>),
+) -> HttpResponse {
+    let user = who.user.clone();
+    let loaded = state
+        .ctx
+        .db
+        .run(move |db| {
+            let mut c = db.conn()?;
+            let factors = login::account_factors(&mut c, &user)?;
+            let passkeys = storage::passkeys::for_user(&mut c, user.id.as_str())?;
+            Ok::<_, storage::StorageError>((factors, passkeys))
+        })
+        .await;
+    let Ok((factors, passkeys)) = loaded else {
+        return page(req, StatusCode::SERVICE_UNAVAILABLE, "Your account cannot be shown right now.");
+    };
+    let passkeys: Vec<_> = passkeys
+        .iter()
+        .map(|p| {
+            context! {
+                id => p.credential_id,
+                name => p.name,
+                created => to_rfc3339(p.created_at),
+                last_used => p.last_used_at.map(to_rfc3339),
+                kind => passkey_kind(p.backup_eligible),
+            }
+        })
+        .collect();
+    render(
+        state,
+        req,
+        status,
+        "pages/account.html",
+        context! {
+            csrf => csrf_token(&b.token, ACCOUNT),
+            username => who.user.username,
+            display_name => login::display_name(&who.user),
+            acr => who.session.acr,
+            recent => who.recent(state),
+            email => who.user.email,
+            email_verified => who.user.email_verified,
+            factors,
+            passkeys,
+            error => message.0,
+            notice => message.1,
+        },
+    )
+}
+
+/// `GET /account`
+pub async fn show(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+    let b = browser(&state, &req);
+    match signed_in(&state, &b).await {
+        Ok(who) => {
+            let notice = match oauth::query(&req).get("done").ok().flatten() {
+                Some("passkey") => Some("Passkey added."),
+                Some("totp") => Some("Authenticator app set up."),
+                _ => None,
+            };
+            account_page(&state, &req, &b, &who, StatusCode::OK, (None, notice)).await
+        }
+        Err(()) => see_other(SIGN_IN_AGAIN),
+    }
+}
+
+fn field(form: &crate::oidc::params::Params, name: &str) -> String {
+    form.get(name).ok().flatten().unwrap_or_default().to_string()
+}
+
+/// A checked account form and its user, or the answer to send instead.
+#[allow(clippy::result_large_err)]
+async fn account_form(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<(Browser, AccountUser, crate::oidc::params::Params), HttpResponse> {
+    let b = browser(state, req);
+    let form = oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
+    if b.is_new || !csrf_ok(&b.token, ACCOUNT, &field(&form, "csrf")) {
+        return Err(page(
+            req,
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        ));
+    }
+    let who = signed_in(state, &b).await.map_err(|()| see_other(SIGN_IN_AGAIN))?;
+    Ok((b, who, form))
+}
+
+/// `POST /account`: one change, named by `action`.
+pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (b, who, form) = match account_form(&state, &req, &body).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let action = field(&form, "action");
+    if action == "sign_out" {
+        return sign_out(&state, &b, &who).await;
+    }
+    // Everything else changes how the account is protected: a recent sign-in is required.
+    if !who.recent(&state) {
+        return see_other(SIGN_IN_AGAIN);
+    }
+    let ctx = &state.ctx;
+    let actor = requester(&b);
+    let user = &who.user;
+    let result: Result<&str, AccountError> = match action.as_str() {
+        "rename_passkey" => account::rename_passkey(ctx, user, &field(&form, "id"), &field(&form, "name"))
+            .await
+            .map(|()| "Passkey renamed."),
+        "remove_passkey" => account::remove_passkey(ctx, user, &field(&form, "id"), &actor)
+            .await
+            .map(|()| "Passkey removed."),
+        "remove_totp" => account::remove_totp(ctx, user, &actor)
+            .await
+            .map(|()| "Authenticator app removed."),
+        "regenerate_recovery_codes" => {
+            return match account::regenerate_recovery_codes(ctx, user, &actor).await {
+                Ok(codes) => recovery_codes_page(&state, &req, &codes),
+                Err(e) => account_page(&state, &req, &b, &who, StatusCode::BAD_REQUEST, (Some(&e.to_string()), None)).await,
+            };
+        }
+        "change_password" => account::change_password(
+            ctx,
+            user,
+            field(&form, "current_password"),
+            field(&form, "new_password"),
+            &actor,
+        )
+        .await
+        .map(|()| "Password changed."),
+        "send_email_code" => account::send_email_verification(ctx, user, &field(&form, "email"), &actor)
+            .await
+            .map(|()| "We sent a code to that address. Enter it below to verify it."),
+        "verify_email" => account::verify_email(ctx, user, &field(&form, "code"), &actor)
+            .await
+            .map(|()| "Email address verified."),
+        _ => Err(AccountError::Refused("Unknown action.".into())),
+    };
+    // Reload the user: the change may have altered it (email, say).
+    let who = match signed_in(&state, &b).await {
+        Ok(w) => w,
+        Err(()) => return see_other(SIGN_IN_AGAIN),
+    };
+    match result {
+        Ok(notice) => account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(notice))).await,
+        Err(e) => {
+            let status = match e {
+                AccountError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                AccountError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AccountError::WrongCode => StatusCode::UNAUTHORIZED,
+                AccountError::Refused(_) => StatusCode::BAD_REQUEST,
+            };
+            account_page(&state, &req, &b, &who, status, (Some(&e.to_string()), None)).await
+        }
+    }
+}
+
+async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -> HttpResponse {
+    let (hash, now) = (who.session.id_hash.clone(), state.ctx.clock.now_ms());
+    let mut event = crate::audit::AuditEvent::new(
+        now,
+        format!("user:{}", who.user.id),
+        "session.ended",
+        crate::audit::Outcome::Success,
+    )
+    .subject(who.user.id.as_str())
+    .reason("sign_out")
+    .detail("sid", crate::oidc::tokens::sid(&hash));
+    event.ip = b.ip.clone();
+    let _ = state
+        .ctx
+        .db
+        .run(move |db| {
+            db.transaction(|c| {
+                storage::sessions::end(c, &hash, now)?;
+                storage::audit::append(c, &event)
+            })
+        })
+        .await;
+    let mut res = see_other("/");
+    let mut gone = cookie(crate::session::cookie_name(b.https), String::new(), b.https, Some(0));
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    res
+}
+
+fn recovery_codes_page(state: &WebState, req: &HttpRequest, codes: &[String]) -> HttpResponse {
+    render(state, req, StatusCode::OK, "pages/recovery_codes.html", context! { codes })
+}
+
+/// `GET /account/totp`: the QR code and secret of a new enrolment.
+pub async fn totp_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+    let b = browser(&state, &req);
+    let Ok(who) = signed_in(&state, &b).await else {
+        return see_other(SIGN_IN_AGAIN);
+    };
+    if !who.recent(&state) {
+        return see_other(SIGN_IN_AGAIN);
+    }
+    totp_page(&state, &req, &b, &who, StatusCode::OK, None).await
+}
+
+async fn totp_page(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    who: &AccountUser,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    match account::begin_totp(&state.ctx, &who.user).await {
+        Ok(enrolment) => render(
+            state,
+            req,
+            status,
+            "pages/totp_setup.html",
+            context! { csrf => csrf_token(&b.token, ACCOUNT), enrolment, error },
+        ),
+        Err(e) => account_page(state, req, b, who, StatusCode::BAD_REQUEST, (Some(&e.to_string()), None)).await,
+    }
+}
+
+/// `POST /account/totp`: confirm the enrolment with a first code.
+pub async fn totp_confirm(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (b, who, form) = match account_form(&state, &req, &body).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    if !who.recent(&state) {
+        return see_other(SIGN_IN_AGAIN);
+    }
+    match account::confirm_totp(&state.ctx, &who.user, &field(&form, "code"), &requester(&b)).await {
+        Ok(Some(codes)) => recovery_codes_page(&state, &req, &codes),
+        Ok(None) => see_other("/account?done=totp"),
+        Err(e) => {
+            let status = if matches!(e, AccountError::Throttled(_)) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            totp_page(&state, &req, &b, &who, status, Some(&e.to_string())).await
+        }
+    }
+}

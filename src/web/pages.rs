@@ -1,0 +1,126 @@
+//! What every HTML page handler needs: the browser's cookies and address,
+//! cookies, redirects, error pages, templates and the per-page CSP.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::crypto::secrets;
+use crate::session;
+use crate::web::{WebState, client_ip, error, oauth};
+
+/// The browser behind a request.
+pub struct Browser {
+    pub https: bool,
+    pub session: Option<String>,
+    pub token: String,
+    pub is_new: bool,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub fn browser(state: &WebState, req: &HttpRequest) -> Browser {
+    let https = state.ctx.config.serves_https();
+    let existing = req
+        .cookie(session::browser_cookie_name(https))
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() >= 32 && v.len() <= 64);
+    let xff = client_ip::forwarded_for(
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok()),
+    );
+    Browser {
+        https,
+        session: req
+            .cookie(session::cookie_name(https))
+            .map(|c| c.value().to_string()),
+        is_new: existing.is_none(),
+        token: existing.unwrap_or_else(|| secrets::generate(32)),
+        ip: client_ip::resolve(
+            req.peer_addr().map(|a| a.ip()),
+            xff.as_deref(),
+            &state.ctx.config.trusted_proxies,
+        )
+        .map(|i| i.to_string()),
+        user_agent: oauth::header_str(req, header::USER_AGENT).map(str::to_string),
+    }
+}
+
+pub fn cookie(name: &'static str, value: String, https: bool, max_age: Option<i64>) -> Cookie<'static> {
+    let mut c = Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .finish();
+    if let Some(secs) = max_age {
+        c.set_max_age(CookieDuration::seconds(secs));
+    }
+    c
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+pub fn page(req: &HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
+    error::page(
+        req,
+        status,
+        if status.is_server_error() {
+            "server_error"
+        } else {
+            "invalid_request"
+        },
+        message,
+    )
+}
+
+pub fn render(
+    state: &WebState,
+    req: &HttpRequest,
+    status: StatusCode,
+    name: &str,
+    ctx: minijinja::Value,
+) -> HttpResponse {
+    match state.views.render(name, ctx) {
+        Ok(html) => HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, template = name, "rendering failed");
+            page(
+                req,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+        }
+    }
+}
+
+/// Where a form on this response may send the browser: the client's redirect
+/// URI (an origin, or the scheme of a native app's private-use URI), and Ward
+/// itself when `with_self`. Browsers apply `form-action` to every redirect that
+/// follows a form submission, so the login and consent pages, whose POST ends
+/// in a redirect to the client, need the client's origin too.
+pub fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: bool) {
+    let source = match url::Url::parse(redirect_uri) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => return,
+    };
+    let own = if with_self { "'self' " } else { "" };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action {own}{source}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
