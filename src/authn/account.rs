@@ -328,7 +328,7 @@ pub async fn send_email_verification(
     }
     if !login::issue_email_code(ctx, user, &email, "verify_email", now, who).await? {
         return Err(AccountError::Refused(
-            "A code was sent a moment ago. Wait a minute before asking for another.".into(),
+            "Too many codes were sent to this account in the last hour. Try again later.".into(),
         ));
     }
     Ok(())

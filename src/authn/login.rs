@@ -140,8 +140,10 @@ pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
     if proven.iter().any(|f| matches!(f, Factor::Passkey { .. })) {
         return done(progress);
     }
+    // A recovery sign-in starts with a code whatever the account, so that the
+    // page shown before any proof says nothing about the account.
     if proven.is_empty() {
-        return if account.password { Next::Password } else { Next::Code };
+        return Next::Code;
     }
     if account.password && !proven.contains(&Factor::Password) {
         return Next::Password;
@@ -397,10 +399,13 @@ pub async fn verify_recovery_code(
     Ok(())
 }
 
+/// Codes Ward emails to one account in an hour, at most.
+pub const MAX_EMAIL_CODES_PER_HOUR: i64 = 5;
+
 /// Email a sign-in code to the account named `username`, if it exists and has
 /// a verified address. The answer is the same either way; sending happens in
-/// the background so the timing tells nothing either. At most one code a
-/// minute and five an hour per account.
+/// the background so the timing tells nothing either. At most
+/// [`MAX_EMAIL_CODES_PER_HOUR`] codes per account.
 pub async fn send_sign_in_code(
     ctx: &AppContext,
     username: &str,
@@ -422,11 +427,9 @@ pub async fn send_sign_in_code(
     let Some(email) = user.email.clone().filter(|_| user.email_verified) else {
         return Ok(Some(user));
     };
-    if issue_email_code(ctx, &user, &email, "sign_in", now, who).await? {
-        Ok(Some(user))
-    } else {
-        Ok(Some(user))
-    }
+    // Rate-limited or not, the answer is the same.
+    issue_email_code(ctx, &user, &email, "sign_in", now, who).await?;
+    Ok(Some(user))
 }
 
 /// Store a new code for `purpose` and mail it; false when rate-limited.
@@ -454,9 +457,9 @@ pub async fn issue_email_code(
                 if throttle_store::blocked_until(c, std::slice::from_ref(&key), now)?.is_some() {
                     return Ok::<_, LoginFailure>(false);
                 }
-                // Sends are counted like failures: one a minute, five an hour.
+                // Sends are counted like failures: five an hour, then none until the hour is over.
                 throttle_store::record_failure(c, &key, now, Some(3_600_000), |n, now| {
-                    now + if n >= 5 { 3_600_000 } else { 60_000 }
+                    if n >= MAX_EMAIL_CODES_PER_HOUR { now + 3_600_000 } else { now }
                 })?;
                 storage::email_codes::replace(c, &uid, purpose, &hash, &addr, now, now + lifetime)?;
                 storage::audit::append(c, &event)?;
@@ -634,7 +637,7 @@ mod tests {
     #[test]
     fn codes_first_then_the_password_if_there_is_one() {
         let acct = account(true, true, 0);
-        assert_eq!(next(&progress(&[]), Some(&acct)), Next::Password);
+        assert_eq!(next(&progress(&[]), Some(&acct)), Next::Code);
         assert_eq!(next(&progress(&[Factor::EmailCode]), Some(&acct)), Next::Password);
         let n = next(&progress(&[Factor::EmailCode, Factor::Password]), Some(&acct));
         assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));

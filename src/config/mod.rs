@@ -445,7 +445,7 @@ impl Config {
         };
 
         let mail = mail::validate_mail(&raw.mail, &data_dir)?;
-        let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 30, 24 * 3600)?;
+        let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 1, 24 * 3600)?;
         let passkeys = PasskeyPolicy {
             staff_aaguids: raw
                 .passkeys

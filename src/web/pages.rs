@@ -124,3 +124,16 @@ pub fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: 
     }
 }
 
+
+/// Give a browser seen for the first time its long-lived browser cookie, which
+/// binds interactions and CSRF tokens to it.
+pub fn remember_browser(res: &mut HttpResponse, b: &Browser) {
+    if b.is_new {
+        let _ = res.add_cookie(&cookie(
+            session::browser_cookie_name(b.https),
+            b.token.clone(),
+            b.https,
+            Some(400 * 24 * 3600),
+        ));
+    }
+}

@@ -3,6 +3,7 @@
 //! binary, and the real server over HTTP.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod oidc;
 pub mod smtp;
 pub mod webauthn;

@@ -17,7 +17,7 @@ use crate::web::WebState;
 use crate::web::handlers::interaction::ACCOUNT;
 use crate::web::handlers::login::requester;
 use crate::web::oauth;
-use crate::web::pages::{Browser, browser, cookie, page, render, see_other};
+use crate::web::pages::{Browser, browser, cookie, page, remember_browser, render, see_other};
 
 /// The signed-in user of the account pages and their session.
 pub struct AccountUser {
@@ -121,7 +121,11 @@ pub async fn show(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
             };
             account_page(&state, &req, &b, &who, StatusCode::OK, (None, notice)).await
         }
-        Err(()) => see_other(SIGN_IN_AGAIN),
+        Err(()) => {
+            let mut res = see_other(SIGN_IN_AGAIN);
+            remember_browser(&mut res, &b);
+            res
+        }
     }
 }
 

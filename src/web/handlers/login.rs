@@ -17,7 +17,9 @@ use crate::session::{self, Authentication};
 use crate::storage::{self, users::User};
 use crate::web::WebState;
 use crate::web::handlers::interaction::{self, PageInfo, checked_form, continue_url, page_request};
-use crate::web::pages::{Browser, allow_form_action, browser, cookie, page, render, see_other};
+use crate::web::pages::{
+    Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
+};
 
 /// A sign-in in progress lives ten minutes.
 const PROGRESS_MS: i64 = 10 * 60 * 1000;
@@ -228,6 +230,7 @@ fn login_page(
         },
     );
     allow_form_action(&mut res, &info.redirect_uri, true);
+    remember_browser(&mut res, b);
     res
 }
 
@@ -386,6 +389,7 @@ fn verify_page(
         },
     );
     allow_form_action(&mut res, &info.redirect_uri, true);
+    remember_browser(&mut res, b);
     res
 }
 
@@ -395,9 +399,12 @@ pub async fn verify_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
         Ok(v) => v,
         Err(res) => return res,
     };
-    let minutes = (state.ctx.config.email_code_seconds / 60).max(1);
+    let minutes = match (state.ctx.config.email_code_seconds / 60).max(1) {
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    };
     let notice = req.query_string().contains("sent=1").then(|| {
-        format!("If the account has a verified email address, a code is on its way. It is valid for {minutes} minutes.")
+        format!("If the account has a verified email address, a code is on its way. It is valid for {minutes}.")
     });
     match load_progress(&state, &req, &b).await {
         Ok(Some((progress, _, account))) => verify_page(
@@ -506,6 +513,7 @@ pub async fn recover_form(state: web::Data<WebState>, req: HttpRequest) -> HttpR
         },
     );
     allow_form_action(&mut res, &info.redirect_uri, true);
+    remember_browser(&mut res, &b);
     res
 }
 
@@ -569,5 +577,6 @@ pub async fn signup_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
         },
     );
     allow_form_action(&mut res, &info.redirect_uri, true);
+    remember_browser(&mut res, &b);
     res
 }
