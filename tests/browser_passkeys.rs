@@ -44,17 +44,34 @@ fn probe() {
     browser.wait_url("account", |u| u.ends_with("/account"));
     browser.click("form[action='/account'] input[value=sign_out] ~ button");
     browser.wait_url("signed out", |u| !u.ends_with("/account"));
+    browser.cmd("POST", "/goog/cdp/execute", Some(serde_json::json!({"cmd":"Page.addScriptToEvaluateOnNewDocument","params":{"source": r#"
+(function(){ var log = []; window.__wardGets = log; var orig = navigator.credentials.get.bind(navigator.credentials);
+  navigator.credentials.get = function(o){ var e = {mediation: o && o.mediation || null, state: 'pending'}; log.push(e);
+    return orig(o).then(function(c){ e.state='resolved'; return c; }, function(err){ e.state='rejected:'+err.name; throw err; }); }; })();
+"#}})));
+    let saved = auth.take_credentials();
     let p = pkce();
     let url = authorize_url(&server, "rp", &p, &[("scope", "openid"), ("redirect_uri", &callback.url)])
         .replacen(&server.base, &issuer, 1);
     browser.goto(&url);
-    for i in 0..40 {
-        eprintln!("{i}: {} err={}", browser.url(), browser.js("var e=document.getElementById('passkey-error'); return e? e.textContent : null"));
+    for i in 0..12 {
+        eprintln!("{i}: {} gets={} err={}", browser.url(), browser.js("return JSON.stringify(window.__wardGets)"), browser.js("var e=document.getElementById('passkey-error'); return e? e.textContent : null"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    auth.restore(&saved);
+    eprintln!("restored: {:?}", auth.credentials().len());
+    for i in 0..12 {
+        eprintln!("{i}: {} gets={}", browser.url(), browser.js("return window.__wardGets ? JSON.stringify(window.__wardGets) : null"));
         std::thread::sleep(Duration::from_millis(250));
     }
     browser.click("#username");
-    for i in 0..20 {
-        eprintln!("after focus {i}: {}", browser.url());
+    for i in 0..12 {
+        eprintln!("after focus {i}: {} gets={}", browser.url(), browser.js("return window.__wardGets ? JSON.stringify(window.__wardGets) : null"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    browser.click("#passkey-signin");
+    for i in 0..12 {
+        eprintln!("after button {i}: {} gets={}", browser.url(), browser.js("return window.__wardGets ? JSON.stringify(window.__wardGets) : null"));
         std::thread::sleep(Duration::from_millis(250));
     }
     drop(server);

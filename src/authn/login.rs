@@ -180,9 +180,11 @@ impl Check<'_> {
         e.detail("username", self.username.as_str())
     }
 
-    fn keys(&self) -> (String, Option<String>) {
+    /// The throttle keys: the account name (when one is known: a failed
+    /// passkey assertion may name no account) and the client address.
+    fn keys(&self) -> (Option<String>, Option<String>) {
         (
-            throttle_store::account_key(&self.username),
+            (!self.username.is_empty()).then(|| throttle_store::account_key(&self.username)),
             self.who.ip.as_deref().map(throttle_store::address_key),
         )
     }
@@ -190,7 +192,7 @@ impl Check<'_> {
     /// Refuse before any work while a delay or lock is in force.
     pub async fn not_blocked(&self) -> Result<(), LoginFailure> {
         let (account, address) = self.keys();
-        let keys: Vec<String> = std::iter::once(account).chain(address).collect();
+        let keys: Vec<String> = account.into_iter().chain(address).collect();
         let now = self.now;
         let blocked = self
             .ctx
@@ -222,13 +224,16 @@ impl Check<'_> {
             .db
             .run(move |db| {
                 db.transaction(|c| {
-                    let n = throttle_store::record_failure(
-                        c,
-                        &account,
-                        now,
-                        None,
-                        throttle::account_blocked_until,
-                    )?;
+                    let n = match &account {
+                        Some(account) => throttle_store::record_failure(
+                            c,
+                            account,
+                            now,
+                            None,
+                            throttle::account_blocked_until,
+                        )?,
+                        None => 0,
+                    };
                     if let Some(address) = &address {
                         throttle_store::record_failure(
                             c,

@@ -175,7 +175,13 @@ impl Driver {
             .and_then(|v| v.as_array().cloned())
             .unwrap_or_default()
             .iter()
-            .map(|e| format!("{} {}", e["level"].as_str().unwrap_or_default(), e["message"].as_str().unwrap_or_default()))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["level"].as_str().unwrap_or_default(),
+                    e["message"].as_str().unwrap_or_default()
+                )
+            })
             .collect()
     }
 
@@ -278,6 +284,31 @@ impl Driver {
         std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
     }
 
+    /// From now on, note every `navigator.credentials.get` and `.create` of the
+    /// pages, with its `mediation` and how it ended, in the page origin's
+    /// sessionStorage (see [`Self::webauthn_calls`]). The hook is installed
+    /// through the DevTools protocol before any script of a page runs; the
+    /// page's Content Security Policy does not apply to it. It only observes:
+    /// the page's call goes through unchanged.
+    pub fn record_webauthn_calls(&self) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": RECORDER },
+            })),
+        );
+    }
+
+    /// The WebAuthn calls recorded in the current origin's tab storage, oldest first:
+    /// `{"call": "get"|"create", "page": path, "mediation": "conditional"|null,
+    /// "outcome": "pending"|"resolved"|"rejected: <name>"}`.
+    pub fn webauthn_calls(&self) -> Vec<Value> {
+        let v = self.js("return sessionStorage.getItem('ward-test-webauthn') || '[]'");
+        serde_json::from_str(v.as_str().unwrap_or("[]")).unwrap()
+    }
+
     /// A virtual CTAP2 platform authenticator (WebDriver WebAuthn extension)
     /// holding discoverable credentials, with user verification that succeeds.
     pub fn add_virtual_authenticator(&self) -> Authenticator<'_> {
@@ -310,6 +341,28 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
+
+/// The observer of [`Driver::record_webauthn_calls`].
+const RECORDER: &str = r#"(function () {
+  if (!window.navigator.credentials) { return; }
+  var KEY = "ward-test-webauthn";
+  function load() { return JSON.parse(sessionStorage.getItem(KEY) || "[]"); }
+  ["get", "create"].forEach(function (name) {
+    var original = navigator.credentials[name].bind(navigator.credentials);
+    navigator.credentials[name] = function (options) {
+      var all = load(), i = all.length;
+      all.push({ call: name, page: location.pathname, mediation: (options && options.mediation) || null, outcome: "pending" });
+      sessionStorage.setItem(KEY, JSON.stringify(all));
+      function settle(outcome) {
+        var now = load();
+        if (now[i]) { now[i].outcome = outcome; sessionStorage.setItem(KEY, JSON.stringify(now)); }
+      }
+      return original(options).then(
+        function (c) { settle("resolved"); return c; },
+        function (e) { settle("rejected: " + e.name); throw e; });
+    };
+  });
+})();"#;
 
 /// A virtual authenticator in the browser.
 pub struct Authenticator<'a> {
@@ -396,7 +449,11 @@ impl Callback {
 
     /// Whether the endpoint received a request whose line starts with `prefix`.
     pub fn received(&self, prefix: &str) -> bool {
-        self.seen.lock().unwrap().iter().any(|l| l.starts_with(prefix))
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(prefix))
     }
 }
 
