@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oidc::{self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form};
+use common::oidc::{
+    self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form,
+};
 use common::smtp::SmtpListener;
 use common::{Server, TestEnv, backends};
 use hmac::{Hmac, Mac};
@@ -32,11 +34,24 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
     let secret = oidc::client(
         &env,
         CLIENT,
-        &["--type", "confidential", "--redirect-uri", REDIRECT, "--scope", "openid profile email", "--first-party"],
+        &[
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid profile email",
+            "--first-party",
+        ],
     )
     .unwrap();
     let server = oidc::serve_with_issuer(&env, extra);
-    World { env, server, smtp, secret }
+    World {
+        env,
+        server,
+        smtp,
+        secret,
+    }
 }
 
 // RFC 4648 base32 (no padding), as authenticator apps read the secret.
@@ -61,12 +76,20 @@ fn totp(secret_b32: &str, unix_seconds: u64) -> String {
     mac.update(&(unix_seconds / 30).to_be_bytes());
     let h = mac.finalize().into_bytes();
     let offset = (h[19] & 0x0f) as usize;
-    let bin = u32::from_be_bytes([h[offset] & 0x7f, h[offset + 1], h[offset + 2], h[offset + 3]]);
+    let bin = u32::from_be_bytes([
+        h[offset] & 0x7f,
+        h[offset + 1],
+        h[offset + 2],
+        h[offset + 3],
+    ]);
     format!("{:06}", bin % 1_000_000)
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Wait until the current 30-second step has at least 3 seconds left and
@@ -93,7 +116,12 @@ fn account_sign_in(b: &mut Browser, username: &str) -> String {
     assert_eq!(res.location(), "/login?interaction=account");
     let page = b.get(res.location());
     assert_eq!(page.status, 200, "{}", page.body);
-    let res = b.sign_in(&hidden(&page.body, "interaction"), &hidden(&page.body, "csrf"), username, common::PASSWORD);
+    let res = b.sign_in(
+        &hidden(&page.body, "interaction"),
+        &hidden(&page.body, "csrf"),
+        username,
+        common::PASSWORD,
+    );
     assert_eq!(res.status, 303, "{}", res.body);
     if res.location() == "/account" {
         let page = b.get("/account");
@@ -113,7 +141,10 @@ fn account_post(b: &mut Browser, form: &[(&str, &str)]) -> Res {
 
 /// The text between `start` and the next `end`.
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let s = text.find(start).unwrap_or_else(|| panic!("{start} not in {text}")) + start.len();
+    let s = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in {text}"))
+        + start.len();
     let e = text[s..].find(end).unwrap() + s;
     &text[s..e]
 }
@@ -138,19 +169,32 @@ fn mailed_code(w: &World, to: &str, already: usize) -> String {
         if let Some(code) = codes_mailed(w, to).get(already) {
             return code.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "no code mailed to {to}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no code mailed to {to}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 fn mails_to(w: &World, to: &str) -> Vec<common::smtp::Received> {
-    w.smtp.messages().into_iter().filter(|m| m.to.iter().any(|t| t.contains(to))).collect()
+    w.smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.contains(to)))
+        .collect()
 }
 
 /// Verify alice's address through the account page, with the code mailed to it.
 fn verify_email(w: &World, b: &mut Browser) {
     let before = codes_mailed(w, "alice@example.org").len();
-    let res = account_post(b, &[("action", "send_email_code"), ("email", "alice@example.org")]);
+    let res = account_post(
+        b,
+        &[
+            ("action", "send_email_code"),
+            ("email", "alice@example.org"),
+        ],
+    );
     assert_eq!(res.status, 200, "{}", res.body);
     let code = mailed_code(w, "alice@example.org", before);
     let res = account_post(b, &[("action", "verify_email"), ("code", &code)]);
@@ -162,7 +206,8 @@ fn verify_email(w: &World, b: &mut Browser) {
 /// verifier and the response to the password.
 fn password_step(w: &World, username: &str) -> (Browser, oidc::Pkce, Res) {
     let p = pkce();
-    let (mut b, interaction, csrf) = oidc::on_login_page(&w.server, CLIENT, &p, &[("scope", "openid")]);
+    let (mut b, interaction, csrf) =
+        oidc::on_login_page(&w.server, CLIENT, &p, &[("scope", "openid")]);
     let res = b.sign_in(&interaction, &csrf, username, common::PASSWORD);
     (b, p, res)
 }
@@ -185,21 +230,32 @@ fn verify(b: &mut Browser, location: &str, method: &str, code: &str) -> Res {
 /// Follow redirects to the client and redeem the code: the ID token's claims.
 fn finish(w: &World, b: &mut Browser, mut res: Res, p: &oidc::Pkce) -> Value {
     while res.status == 303 && res.location().starts_with('/') {
-        res = b.get(&res.location().to_string());
+        res = b.get(res.location());
     }
-    let code = param(res.location(), "code").unwrap_or_else(|| panic!("no code: {} {}", res.status, res.body));
+    let code = param(res.location(), "code")
+        .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.body));
     let t = post_form(
         &w.server,
         "/token",
         Some(&basic(CLIENT, &w.secret)),
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &p.verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &p.verifier),
+        ],
     );
     assert_eq!(t.status, 200, "{}", t.body);
     claims(t.json()["id_token"].as_str().unwrap())
 }
 
 fn amr(c: &Value) -> Vec<String> {
-    c["amr"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    c["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -213,35 +269,73 @@ fn totp_enrolment_sign_in_window_replay_and_recovery_codes() {
         // Enrolment shows a QR code (SVG, no external service) and the secret in text.
         let page = b.get("/account/totp");
         assert_eq!(page.status, 200, "{}", page.body);
-        assert!(page.body.contains("src=\"data:image") && page.body.contains("svg+xml;base64,"), "{}", page.body);
+        assert!(
+            page.body.contains("src=\"data:image") && page.body.contains("svg+xml;base64,"),
+            "{}",
+            page.body
+        );
         let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
         let csrf = hidden(&page.body, "csrf");
         // Only a valid code confirms it.
         let t = mid_step();
-        let wrong = b.post("/account/totp", &[("csrf", &csrf), ("code", &totp(&secret, t + 120))]);
+        let wrong = b.post(
+            "/account/totp",
+            &[("csrf", &csrf), ("code", &totp(&secret, t + 120))],
+        );
         assert_eq!(wrong.status, 401, "{}", wrong.body);
         assert!(wrong.body.contains("That code is not correct."));
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM totp_credentials WHERE confirmed_at IS NOT NULL"), 0);
-        let ok = b.post("/account/totp", &[("csrf", &csrf), ("code", &totp(&secret, t))]);
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM totp_credentials WHERE confirmed_at IS NOT NULL"),
+            0
+        );
+        let ok = b.post(
+            "/account/totp",
+            &[("csrf", &csrf), ("code", &totp(&secret, t))],
+        );
         assert_eq!(ok.status, 200, "{}", ok.body);
         // The first second factor brings ten recovery codes, shown once.
-        let codes: Vec<String> = ok.body.split("<li><code>").skip(1).map(|s| s[..s.find("</code>").unwrap()].to_string()).collect();
+        let codes: Vec<String> = ok
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..s.find("</code>").unwrap()].to_string())
+            .collect();
         assert_eq!(codes.len(), 10, "{}", ok.body);
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL"), 10);
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL"),
+            10
+        );
         // The secret is sealed at rest.
-        assert_eq!(w.env.count(&format!("SELECT COUNT(*) AS n FROM totp_credentials WHERE secret_sealed LIKE '%{secret}%'")), 0);
+        assert_eq!(
+            w.env.count(&format!(
+                "SELECT COUNT(*) AS n FROM totp_credentials WHERE secret_sealed LIKE '%{secret}%'"
+            )),
+            0
+        );
 
         // Password alone no longer signs in: a second factor is asked for.
         let (mut b2, p, res) = password_step(&w, "alice");
-        assert!(res.location().starts_with("/login/verify?interaction="), "{}", res.location());
+        assert!(
+            res.location().starts_with("/login/verify?interaction="),
+            "{}",
+            res.location()
+        );
         let at = res.location().to_string();
         // The enrolment's code (its step, or an earlier one) is a replay.
         let replay = verify(&mut b2, &at, "totp", &totp(&secret, t));
         assert_eq!(replay.status, 401, "{}", replay.body);
         // ±2 steps are refused; +1 is accepted.
         let t = mid_step();
-        assert_eq!(verify(&mut b2, &at, "totp", &totp(&secret, t - 60)).status, 401);
-        assert_eq!(verify(&mut b2, &at, "totp", &totp(&secret, t + 60)).status, 401);
+        assert_eq!(
+            verify(&mut b2, &at, "totp", &totp(&secret, t - 60)).status,
+            401
+        );
+        assert_eq!(
+            verify(&mut b2, &at, "totp", &totp(&secret, t + 60)).status,
+            401
+        );
         let res = verify(&mut b2, &at, "totp", &totp(&secret, t + 30));
         assert_eq!(res.status, 303, "{}", res.body);
         let c = finish(&w, &mut b2, res, &p);
@@ -251,19 +345,31 @@ fn totp_enrolment_sign_in_window_replay_and_recovery_codes() {
         // The same code (step) again in a new sign-in: refused.
         let (mut b3, _, res) = password_step(&w, "alice");
         let at = res.location().to_string();
-        assert_eq!(verify(&mut b3, &at, "totp", &totp(&secret, t + 30)).status, 401);
+        assert_eq!(
+            verify(&mut b3, &at, "totp", &totp(&secret, t + 30)).status,
+            401
+        );
         // A recovery code works, once.
         let res = verify(&mut b3, &at, "recovery", &codes[3].to_lowercase());
         assert_eq!(res.status, 303, "{}", res.body);
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NOT NULL"), 1);
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NOT NULL"),
+            1
+        );
         let (mut b4, _, res) = password_step(&w, "alice");
         let at = res.location().to_string();
         assert_eq!(verify(&mut b4, &at, "recovery", &codes[3]).status, 401);
-        let told = w.smtp.wait_for("alice@example.org", Duration::from_secs(5)).is_some()
+        let told = w
+            .smtp
+            .wait_for("alice@example.org", Duration::from_secs(5))
+            .is_some()
             && (0..50).any(|_| {
-                let found = mails_to(&w, "alice@example.org")
-                    .iter()
-                    .any(|m| m.text_body().unwrap_or_default().contains("A recovery code was used"));
+                let found = mails_to(&w, "alice@example.org").iter().any(|m| {
+                    m.text_body()
+                        .unwrap_or_default()
+                        .contains("A recovery code was used")
+                });
                 if !found {
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -271,7 +377,13 @@ fn totp_enrolment_sign_in_window_replay_and_recovery_codes() {
             });
         assert!(told, "a mail tells of the recovery code's use");
         for kind in ["totp.enabled", "recovery_code.used"] {
-            assert_eq!(w.env.count(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = '{kind}'")), 1, "{kind}");
+            assert_eq!(
+                w.env.count(&format!(
+                    "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = '{kind}'"
+                )),
+                1,
+                "{kind}"
+            );
         }
         assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.totp' AND outcome = 'failure'") >= 4);
     }
@@ -288,13 +400,28 @@ fn emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts() {
         let recover = |name: &str| {
             let p = pkce();
             let mut b = Browser::new(&w.server);
-            let res = b.get(&authorize_url(&w.server, CLIENT, &p, &[("scope", "openid")]));
-            let interaction = res.location().split("interaction=").nth(1).unwrap().to_string();
+            let res = b.get(&authorize_url(
+                &w.server,
+                CLIENT,
+                &p,
+                &[("scope", "openid")],
+            ));
+            let interaction = res
+                .location()
+                .split("interaction=")
+                .nth(1)
+                .unwrap()
+                .to_string();
             let page = b.get(&format!("/login/recover?interaction={interaction}"));
             assert_eq!(page.status, 200);
             let res = b.post(
                 "/login/recover",
-                &[("interaction", &interaction), ("csrf", &hidden(&page.body, "csrf")), ("username", name), ("method", "send_email")],
+                &[
+                    ("interaction", &interaction),
+                    ("csrf", &hidden(&page.body, "csrf")),
+                    ("username", name),
+                    ("method", "send_email"),
+                ],
             );
             assert_eq!(res.status, 303, "{}", res.body);
             let at = res.location().to_string();
@@ -308,23 +435,46 @@ fn emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts() {
         let strip = |page: &Res, at: &str| {
             page.body
                 .replace(&hidden(&page.body, "csrf"), "")
-                .replace(at.split("interaction=").nth(1).unwrap().split('&').next().unwrap(), "")
+                .replace(
+                    at.split("interaction=")
+                        .nth(1)
+                        .unwrap()
+                        .split('&')
+                        .next()
+                        .unwrap(),
+                    "",
+                )
                 .replace("alice", "")
                 .replace("nobody", "")
         };
-        assert_eq!((known_page.status, strip(&known_page, &at)), (unknown_page.status, strip(&unknown_page, &unknown_at)));
+        assert_eq!(
+            (known_page.status, strip(&known_page, &at)),
+            (unknown_page.status, strip(&unknown_page, &unknown_at))
+        );
         let code = mailed_code(&w, "alice@example.org", sent);
         let miss = verify(&mut unknown, &unknown_at, "email", &code);
         assert_eq!(miss.status, 401);
 
         // The code proves the mailbox; the account's password is still needed.
         let res = verify(&mut known, &at, "email", &code);
-        assert!(res.location().starts_with("/login/verify?"), "back to the verify page for the password");
-        let page = known.get(&res.location().to_string());
-        assert!(page.body.contains("autocomplete=\"current-password\""), "{}", page.body);
+        assert!(
+            res.location().starts_with("/login/verify?"),
+            "back to the verify page for the password"
+        );
+        let page = known.get(res.location());
+        assert!(
+            page.body.contains("autocomplete=\"current-password\""),
+            "{}",
+            page.body
+        );
         let res = known.post(
             "/login",
-            &[("interaction", &hidden(&page.body, "interaction")), ("csrf", &hidden(&page.body, "csrf")), ("username", "alice"), ("password", common::PASSWORD)],
+            &[
+                ("interaction", &hidden(&page.body, "interaction")),
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("username", "alice"),
+                ("password", common::PASSWORD),
+            ],
         );
         assert_eq!(res.status, 303, "{}", res.body);
         let c = finish(&w, &mut known, res, &p);
@@ -335,11 +485,24 @@ fn emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts() {
         // Single use.
         let (mut again, _, at2, _) = recover("alice");
         let fresh = mailed_code(&w, "alice@example.org", sent + 1);
-        assert_eq!(verify(&mut again, &at2, "email", &code).status, 401, "a used code");
+        assert_eq!(
+            verify(&mut again, &at2, "email", &code).status,
+            401,
+            "a used code"
+        );
         // Expiry: the fresh code is dead after its 2 s.
         std::thread::sleep(Duration::from_millis(2500));
-        assert_eq!(verify(&mut again, &at2, "email", &fresh).status, 401, "an expired code");
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'email_code.sent'"), 3);
+        assert_eq!(
+            verify(&mut again, &at2, "email", &fresh).status,
+            401,
+            "an expired code"
+        );
+        assert_eq!(
+            w.env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'email_code.sent'"
+            ),
+            3
+        );
     }
 }
 
@@ -352,7 +515,13 @@ fn wrong_second_factors_are_throttled_and_audited() {
         let page = b.get("/account/totp");
         let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
         let t = mid_step();
-        let ok = b.post("/account/totp", &[("csrf", &hidden(&page.body, "csrf")), ("code", &totp(&secret, t))]);
+        let ok = b.post(
+            "/account/totp",
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("code", &totp(&secret, t)),
+            ],
+        );
         assert_eq!(ok.status, 200);
 
         let (mut b2, _, res) = password_step(&w, "alice");
@@ -367,8 +536,15 @@ fn wrong_second_factors_are_throttled_and_audited() {
         assert!(last.headers.contains_key("retry-after"));
         assert!(last.body.contains("Too many failed attempts"));
         // Even the right code waits out the delay.
-        assert_eq!(verify(&mut b2, &at, "totp", &totp(&secret, mid_step() + 30)).status, 429);
-        assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.throttled'") >= 2);
+        assert_eq!(
+            verify(&mut b2, &at, "totp", &totp(&secret, mid_step() + 30)).status,
+            429
+        );
+        assert!(
+            w.env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.throttled'"
+            ) >= 2
+        );
     }
 }
 
@@ -378,21 +554,54 @@ fn account_pages_need_a_session_csrf_and_a_recent_sign_in() {
         let w = world(backend, &[("WARD_REAUTH_SECONDS", "2")]);
         let mut b = Browser::new(&w.server);
         assert_eq!(b.get("/account").location(), "/login?interaction=account");
-        assert_eq!(b.get("/account/totp").location(), "/login?interaction=account");
+        assert_eq!(
+            b.get("/account/totp").location(),
+            "/login?interaction=account"
+        );
         account_sign_in(&mut b, "alice");
         let forged = b.post("/account", &[("csrf", "00"), ("action", "remove_totp")]);
         assert_eq!(forged.status, 403);
 
         // Password changes: the current password, then the policy.
-        let res = account_post(&mut b, &[("action", "change_password"), ("current_password", "wrong-password"), ("new_password", "a fresh passphrase 42")]);
+        let res = account_post(
+            &mut b,
+            &[
+                ("action", "change_password"),
+                ("current_password", "wrong-password"),
+                ("new_password", "a fresh passphrase 42"),
+            ],
+        );
         assert_eq!(res.status, 400);
-        assert!(res.body.contains("The current password is not correct."), "{}", res.body);
-        let res = account_post(&mut b, &[("action", "change_password"), ("current_password", common::PASSWORD), ("new_password", "password")]);
+        assert!(
+            res.body.contains("The current password is not correct."),
+            "{}",
+            res.body
+        );
+        let res = account_post(
+            &mut b,
+            &[
+                ("action", "change_password"),
+                ("current_password", common::PASSWORD),
+                ("new_password", "password"),
+            ],
+        );
         assert_eq!(res.status, 400);
         assert!(res.body.contains("not accepted"), "{}", res.body);
-        let res = account_post(&mut b, &[("action", "change_password"), ("current_password", common::PASSWORD), ("new_password", "a fresh passphrase 42")]);
+        let res = account_post(
+            &mut b,
+            &[
+                ("action", "change_password"),
+                ("current_password", common::PASSWORD),
+                ("new_password", "a fresh passphrase 42"),
+            ],
+        );
         assert_eq!(res.status, 200, "{}", res.body);
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'password.changed'"), 1);
+        assert_eq!(
+            w.env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'password.changed'"
+            ),
+            1
+        );
 
         // Recovery codes can be regenerated; the old set stops working.
         let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
@@ -404,7 +613,10 @@ fn account_pages_need_a_session_csrf_and_a_recent_sign_in() {
         let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
         assert_eq!(res.status, 303);
         assert_eq!(res.location(), "/login?interaction=account");
-        assert_eq!(b.get("/account/totp").location(), "/login?interaction=account");
+        assert_eq!(
+            b.get("/account/totp").location(),
+            "/login?interaction=account"
+        );
         // Signing out ends the session.
         let res = account_post(&mut b, &[("action", "sign_out")]);
         assert_eq!(res.status, 303);

@@ -75,7 +75,15 @@ pub struct TotpEnrolment {
 
 fn enrolment(ctx: &AppContext, user: &User, secret: &[u8]) -> TotpEnrolment {
     use base64::Engine;
-    let uri = totp::otpauth_uri(secret, &ctx.config.issuer_url.host_str().unwrap_or("Ward").replace(':', ""), &user.username);
+    let uri = totp::otpauth_uri(
+        secret,
+        &ctx.config
+            .issuer_url
+            .host_str()
+            .unwrap_or("Ward")
+            .replace(':', ""),
+        &user.username,
+    );
     let svg = totp::qr_svg(&uri).unwrap_or_default();
     TotpEnrolment {
         secret: totp::secret_text(secret),
@@ -94,26 +102,26 @@ pub async fn begin_totp(ctx: &AppContext, user: &User) -> Result<TotpEnrolment, 
     let secret = ctx
         .db
         .run(move |db| {
-            db.transaction(|c| {
-                match storage::second_factors::totp(c, &uid)? {
-                    Some(t) if t.confirmed_at.is_some() => Ok::<_, AccountError>(None),
-                    Some(t) => Ok(Some(
-                        keyring
-                            .open(&login::totp_context(&uid), &t.secret_sealed)
-                            .map_err(|_| AccountError::Unavailable)?,
-                    )),
-                    None => {
-                        let secret = totp::generate_secret();
-                        let sealed = keyring.seal(&login::totp_context(&uid), &secret);
-                        storage::second_factors::begin_totp(c, &uid, &sealed, now)?;
-                        Ok(Some(zeroize::Zeroizing::new(secret)))
-                    }
+            db.transaction(|c| match storage::second_factors::totp(c, &uid)? {
+                Some(t) if t.confirmed_at.is_some() => Ok::<_, AccountError>(None),
+                Some(t) => Ok(Some(
+                    keyring
+                        .open(&login::totp_context(&uid), &t.secret_sealed)
+                        .map_err(|_| AccountError::Unavailable)?,
+                )),
+                None => {
+                    let secret = totp::generate_secret();
+                    let sealed = keyring.seal(&login::totp_context(&uid), &secret);
+                    storage::second_factors::begin_totp(c, &uid, &sealed, now)?;
+                    Ok(Some(zeroize::Zeroizing::new(secret)))
                 }
             })
         })
         .await?;
     let secret = secret.ok_or_else(|| {
-        AccountError::Refused("An authenticator app is already set up. Remove it first to set up another.".into())
+        AccountError::Refused(
+            "An authenticator app is already set up. Remove it first to set up another.".into(),
+        )
     })?;
     Ok(enrolment(ctx, user, &secret))
 }
@@ -134,13 +142,20 @@ pub async fn confirm_totp(
         now: ctx.clock.now_ms(),
     };
     check.not_blocked().await?;
-    let (uid, code, now, keyring) = (user.id.to_string(), code.to_string(), check.now, ctx.keyring.clone());
+    let (uid, code, now, keyring) = (
+        user.id.to_string(),
+        code.to_string(),
+        check.now,
+        ctx.keyring.clone(),
+    );
     let enabled = event(user, now, "totp.enabled", who);
     let outcome = ctx
         .db
         .run(move |db| {
             db.transaction(|c| {
-                let Some(row) = storage::second_factors::totp(c, &uid)?.filter(|t| t.confirmed_at.is_none()) else {
+                let Some(row) =
+                    storage::second_factors::totp(c, &uid)?.filter(|t| t.confirmed_at.is_none())
+                else {
                     return Ok::<_, AccountError>(Err(()));
                 };
                 let secret = keyring
@@ -166,7 +181,11 @@ pub async fn confirm_totp(
     }
 }
 
-pub async fn remove_totp(ctx: &AppContext, user: &User, who: &Requester) -> Result<(), AccountError> {
+pub async fn remove_totp(
+    ctx: &AppContext,
+    user: &User,
+    who: &Requester,
+) -> Result<(), AccountError> {
     let uid = user.id.to_string();
     let removed = event(user, ctx.clock.now_ms(), "totp.removed", who);
     let done = ctx
@@ -205,7 +224,12 @@ pub async fn regenerate_recovery_codes(
             })
         })
         .await?;
-    login::notify(ctx, user, "recovery_codes_regenerated", serde_json::json!({}));
+    login::notify(
+        ctx,
+        user,
+        "recovery_codes_regenerated",
+        serde_json::json!({}),
+    );
     Ok(codes)
 }
 
@@ -218,7 +242,8 @@ pub async fn remove_passkey(
 ) -> Result<(), AccountError> {
     let (uid, cred) = (user.id.to_string(), credential_id.to_string());
     let id = user.id.clone();
-    let e = event(user, ctx.clock.now_ms(), "passkey.removed", who).detail("credential_id", credential_id);
+    let e = event(user, ctx.clock.now_ms(), "passkey.removed", who)
+        .detail("credential_id", credential_id);
     ctx.db
         .run(move |db| {
             db.transaction(|c| {
@@ -247,7 +272,9 @@ pub async fn rename_passkey(
 ) -> Result<(), AccountError> {
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AccountError::Refused("A passkey name has 1 to 64 characters.".into()));
+        return Err(AccountError::Refused(
+            "A passkey name has 1 to 64 characters.".into(),
+        ));
     }
     let (uid, cred) = (user.id.to_string(), credential_id.to_string());
     let renamed = ctx
@@ -257,7 +284,9 @@ pub async fn rename_passkey(
     if renamed {
         Ok(())
     } else {
-        Err(AccountError::Refused("There is no such passkey on this account.".into()))
+        Err(AccountError::Refused(
+            "There is no such passkey on this account.".into(),
+        ))
     }
 }
 
@@ -285,7 +314,9 @@ pub async fn change_password(
             now: ctx.clock.now_ms(),
         };
         return Err(match check.failed("bad_password").await {
-            LoginFailure::Invalid => AccountError::Refused("The current password is not correct.".into()),
+            LoginFailure::Invalid => {
+                AccountError::Refused("The current password is not correct.".into())
+            }
             other => other.into(),
         });
     }
@@ -341,7 +372,9 @@ pub async fn verify_email(
     code: &str,
     who: &Requester,
 ) -> Result<(), AccountError> {
-    let email = login::verify_email_code(ctx, &user.username, Some(user), "verify_email", code, who).await?;
+    let email =
+        login::verify_email_code(ctx, &user.username, Some(user), "verify_email", code, who)
+            .await?;
     let (uid, now) = (user.id.to_string(), ctx.clock.now_ms());
     let e = event(user, now, "email.verified", who).detail("email", email.as_str());
     ctx.db

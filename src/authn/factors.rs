@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(acr, "aal2");
         assert_eq!(amr, vec!["pwd", "otp", "mfa"]);
         let (acr, amr) = of(&[Factor::Password, Factor::RecoveryCode]);
-        assert_eq!((acr.as_str(), amr), ("aal2", vec!["pwd".into(), "rec".into(), "mfa".into()]));
+        assert_eq!(
+            (acr.as_str(), amr),
+            ("aal2", vec!["pwd".into(), "rec".into(), "mfa".into()])
+        );
     }
 
     #[test]
@@ -121,12 +124,18 @@ mod tests {
         assert_eq!(acr, "aal1");
         assert_eq!(amr, vec!["pwd", "email"]);
         assert_eq!(of(&[Factor::EmailCode]).0, "aal1");
-        assert_eq!(of(&[Factor::RecoveryCode]).0, "aal1", "a recovery code alone");
+        assert_eq!(
+            of(&[Factor::RecoveryCode]).0,
+            "aal1",
+            "a recovery code alone"
+        );
     }
 
     #[test]
     fn passkeys_are_phishing_resistant() {
-        let (acr, amr) = of(&[Factor::Passkey { device_bound: false }]);
+        let (acr, amr) = of(&[Factor::Passkey {
+            device_bound: false,
+        }]);
         assert_eq!(acr, "phr");
         assert_eq!(amr, vec!["swk", "user", "mfa"]);
         let (acr, amr) = of(&[Factor::Password, Factor::Passkey { device_bound: true }]);

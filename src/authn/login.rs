@@ -217,7 +217,11 @@ impl Check<'_> {
     pub async fn failed(&self, reason: &str) -> LoginFailure {
         let (account, address) = self.keys();
         let now = self.now;
-        let failed = self.event(Outcome::Failure, &format!("login.{}", self.kind), Some(reason));
+        let failed = self.event(
+            Outcome::Failure,
+            &format!("login.{}", self.kind),
+            Some(reason),
+        );
         let locked = self.event(Outcome::Failure, "login.locked", Some("too_many_failures"));
         let result = self
             .ctx
@@ -344,7 +348,9 @@ pub async fn verify_totp(
                 Ok(step) if storage::second_factors::accept_totp_step(&mut c, &uid, step, now)? => {
                     Ok(Ok(()))
                 }
-                Ok(_) | Err(crate::authn::totp::TotpRejection::Replayed) => Ok(Err("replayed_code")),
+                Ok(_) | Err(crate::authn::totp::TotpRejection::Replayed) => {
+                    Ok(Err("replayed_code"))
+                }
                 Err(crate::authn::totp::TotpRejection::Invalid) => Ok(Err("bad_code")),
             }
         })
@@ -464,7 +470,11 @@ pub async fn issue_email_code(
                 }
                 // Sends are counted like failures: five an hour, then none until the hour is over.
                 throttle_store::record_failure(c, &key, now, Some(3_600_000), |n, now| {
-                    if n >= MAX_EMAIL_CODES_PER_HOUR { now + 3_600_000 } else { now }
+                    if n >= MAX_EMAIL_CODES_PER_HOUR {
+                        now + 3_600_000
+                    } else {
+                        now
+                    }
                 })?;
                 storage::email_codes::replace(c, &uid, purpose, &hash, &addr, now, now + lifetime)?;
                 storage::audit::append(c, &event)?;
@@ -618,14 +628,20 @@ mod tests {
 
     #[test]
     fn password_only_account_is_done_after_its_password() {
-        let n = next(&progress(&[Factor::Password]), Some(&account(true, false, 0)));
+        let n = next(
+            &progress(&[Factor::Password]),
+            Some(&account(true, false, 0)),
+        );
         assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
     }
 
     #[test]
     fn an_enrolled_second_factor_is_required() {
         let acct = account(true, true, 0);
-        assert_eq!(next(&progress(&[Factor::Password]), Some(&acct)), Next::SecondFactor);
+        assert_eq!(
+            next(&progress(&[Factor::Password]), Some(&acct)),
+            Next::SecondFactor
+        );
         let n = next(&progress(&[Factor::Password, Factor::Totp]), Some(&acct));
         assert!(matches!(n, Next::Done(a) if a.acr == "aal2" && a.auth_time == 1));
     }
@@ -633,7 +649,9 @@ mod tests {
     #[test]
     fn a_passkey_is_enough() {
         let n = next(
-            &progress(&[Factor::Passkey { device_bound: false }]),
+            &progress(&[Factor::Passkey {
+                device_bound: false,
+            }]),
             Some(&account(true, true, 1)),
         );
         assert!(matches!(n, Next::Done(a) if a.acr == "phr"));
@@ -643,8 +661,14 @@ mod tests {
     fn codes_first_then_the_password_if_there_is_one() {
         let acct = account(true, true, 0);
         assert_eq!(next(&progress(&[]), Some(&acct)), Next::Code);
-        assert_eq!(next(&progress(&[Factor::EmailCode]), Some(&acct)), Next::Password);
-        let n = next(&progress(&[Factor::EmailCode, Factor::Password]), Some(&acct));
+        assert_eq!(
+            next(&progress(&[Factor::EmailCode]), Some(&acct)),
+            Next::Password
+        );
+        let n = next(
+            &progress(&[Factor::EmailCode, Factor::Password]),
+            Some(&acct),
+        );
         assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
         let patient = account(false, false, 1);
         assert_eq!(next(&progress(&[]), Some(&patient)), Next::Code);

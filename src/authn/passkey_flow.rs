@@ -268,7 +268,8 @@ fn verify_registration(
 }
 
 fn audit_refusal(ctx: &AppContext, who: &Requester, kind: &str, subject: Option<&str>, why: &str) {
-    let mut e = AuditEvent::new(ctx.clock.now_ms(), "anonymous", kind, Outcome::Failure).reason(why);
+    let mut e =
+        AuditEvent::new(ctx.clock.now_ms(), "anonymous", kind, Outcome::Failure).reason(why);
     if let Some(s) = subject {
         e = e.subject(s);
     }
@@ -292,14 +293,26 @@ pub async fn finish_registration(
     let taken = take_ceremony(ctx, ceremony, "register").await?;
     let Some((row, state)) = taken.filter(|(r, _)| r.user_id.as_deref() == Some(user.id.as_str()))
     else {
-        audit_refusal(ctx, who, "passkey.register", Some(user.id.as_str()), "unknown_or_expired_ceremony");
+        audit_refusal(
+            ctx,
+            who,
+            "passkey.register",
+            Some(user.id.as_str()),
+            "unknown_or_expired_ceremony",
+        );
         return Err(RegistrationError::Refused(
             "the request expired; try again".into(),
         ));
     };
     let passkey = verify_registration(ctx, &row, state, credential, &user.account_type)
         .inspect_err(|e| {
-            audit_refusal(ctx, who, "passkey.register", Some(user.id.as_str()), &e.to_string());
+            audit_refusal(
+                ctx,
+                who,
+                "passkey.register",
+                Some(user.id.as_str()),
+                &e.to_string(),
+            );
         })?;
     let mut event = AuditEvent::new(
         passkey.created_at,
@@ -354,10 +367,16 @@ pub async fn start_signup(
     };
     let display = display_name.trim();
     if display.chars().count() > 128 || display.chars().any(char::is_control) {
-        return Err(RegistrationError::Invalid("A name has at most 128 characters.".into()));
+        return Err(RegistrationError::Invalid(
+            "A name has at most 128 characters.".into(),
+        ));
     }
     let user_id = Uuid::new_v4();
-    let display = if display.is_empty() { username.as_str() } else { display };
+    let display = if display.is_empty() {
+        username.as_str()
+    } else {
+        display
+    };
     let (options, state) = ctx
         .passkeys
         .start_registration(user_id, username.as_str(), display, Vec::new())
@@ -381,11 +400,14 @@ pub async fn finish_signup(
 ) -> Result<(User, Factor), RegistrationError> {
     let Some((row, state)) = take_ceremony(ctx, ceremony, "signup").await? else {
         audit_refusal(ctx, who, "user.signup", None, "unknown_or_expired_ceremony");
-        return Err(RegistrationError::Refused("the request expired; try again".into()));
+        return Err(RegistrationError::Refused(
+            "the request expired; try again".into(),
+        ));
     };
-    let passkey = verify_registration(ctx, &row, state, credential, "patient").inspect_err(|e| {
-        audit_refusal(ctx, who, "user.signup", None, &e.to_string());
-    })?;
+    let passkey =
+        verify_registration(ctx, &row, state, credential, "patient").inspect_err(|e| {
+            audit_refusal(ctx, who, "user.signup", None, &e.to_string());
+        })?;
     let context: Value = serde_json::from_str(&row.context).unwrap_or_default();
     let now = passkey.created_at;
     let uid = passkey.user_id.clone();

@@ -9,7 +9,9 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid,
     Webauthn, WebauthnBuilder, WebauthnError,
 };
-use webauthn_rs_proto::{AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy};
+use webauthn_rs_proto::{
+    AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
@@ -97,9 +99,9 @@ impl Passkeys {
     }
 
     fn webauthn(&self) -> Result<&Webauthn, PasskeyError> {
-        self.webauthn
-            .as_ref()
-            .ok_or_else(|| PasskeyError::Config("passkeys need an issuer with a domain name".into()))
+        self.webauthn.as_ref().ok_or_else(|| {
+            PasskeyError::Config("passkeys need an issuer with a domain name".into())
+        })
     }
 
     /// Options for creating a discoverable passkey with user verification.
@@ -112,19 +114,22 @@ impl Passkeys {
         display_name: &str,
         existing: Vec<Vec<u8>>,
     ) -> Result<(CreationChallengeResponse, CeremonyState), PasskeyError> {
-        let exclude = (!existing.is_empty()).then(|| existing.into_iter().map(Into::into).collect());
-        let (mut ccr, state) =
-            self.webauthn()?
-                .start_passkey_registration(user_id, username, display_name, exclude)?;
-        let selection = ccr
-            .public_key
-            .authenticator_selection
-            .get_or_insert(AuthenticatorSelectionCriteria {
-                authenticator_attachment: None,
-                resident_key: None,
-                require_resident_key: false,
-                user_verification: UserVerificationPolicy::Required,
-            });
+        let exclude = (!existing.is_empty()).then_some(existing);
+        let (mut ccr, state) = self.webauthn()?.start_passkey_registration(
+            user_id,
+            username,
+            display_name,
+            exclude,
+        )?;
+        let selection =
+            ccr.public_key
+                .authenticator_selection
+                .get_or_insert(AuthenticatorSelectionCriteria {
+                    authenticator_attachment: None,
+                    resident_key: None,
+                    require_resident_key: false,
+                    user_verification: UserVerificationPolicy::Required,
+                });
         selection.resident_key = Some(ResidentKeyRequirement::Required);
         selection.require_resident_key = true;
         selection.user_verification = UserVerificationPolicy::Required;
@@ -136,7 +141,9 @@ impl Passkeys {
         response: &RegisterPublicKeyCredential,
         state: &PasskeyRegistration,
     ) -> Result<Registered, PasskeyError> {
-        let passkey = self.webauthn()?.finish_passkey_registration(response, state)?;
+        let passkey = self
+            .webauthn()?
+            .finish_passkey_registration(response, state)?;
         let auth_data = authenticator_data(&response.response.attestation_object)
             .ok_or_else(|| PasskeyError::Refused("unreadable attestation object".into()))?;
         // authData: rpIdHash (32) | flags (1) | signCount (4) | AAGUID (16) | … (WebAuthn §6.1)
@@ -164,7 +171,9 @@ impl Passkeys {
 
     /// Which user and credential an assertion claims to be, before it is verified.
     pub fn identify(&self, response: &PublicKeyCredential) -> Result<(Uuid, String), PasskeyError> {
-        let (user, cred) = self.webauthn()?.identify_discoverable_authentication(response)?;
+        let (user, cred) = self
+            .webauthn()?
+            .identify_discoverable_authentication(response)?;
         Ok((user, credential_id_text(cred)))
     }
 

@@ -72,7 +72,12 @@ pub fn qr_svg(data: &str) -> Option<String> {
 
 /// Check `code` at `now` against `secret`, refusing steps at or before
 /// `last_step`. Returns the step to store as the new `last_step`.
-pub fn verify(secret: &[u8], code: &str, now: Millis, last_step: i64) -> Result<i64, TotpRejection> {
+pub fn verify(
+    secret: &[u8],
+    code: &str,
+    now: Millis,
+    last_step: i64,
+) -> Result<i64, TotpRejection> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(TotpRejection::Invalid);
@@ -104,17 +109,32 @@ mod tests {
     fn one_step_either_side_and_no_more() {
         let t = 1_111_111_109_000; // RFC 6238 vector: 07081804 at this time
         assert_eq!(verify(SECRET, "081804", t, 0), Ok(37_037_036));
-        assert!(verify(SECRET, "081804", t + 30_000, 0).is_ok(), "one step late");
-        assert!(verify(SECRET, "081804", t - 30_000, 0).is_ok(), "one step early");
-        assert_eq!(verify(SECRET, "081804", t + 60_000, 0), Err(TotpRejection::Invalid));
-        assert_eq!(verify(SECRET, "081804", t - 60_000, 0), Err(TotpRejection::Invalid));
+        assert!(
+            verify(SECRET, "081804", t + 30_000, 0).is_ok(),
+            "one step late"
+        );
+        assert!(
+            verify(SECRET, "081804", t - 30_000, 0).is_ok(),
+            "one step early"
+        );
+        assert_eq!(
+            verify(SECRET, "081804", t + 60_000, 0),
+            Err(TotpRejection::Invalid)
+        );
+        assert_eq!(
+            verify(SECRET, "081804", t - 60_000, 0),
+            Err(TotpRejection::Invalid)
+        );
     }
 
     #[test]
     fn a_step_is_used_once() {
         let t = 1_111_111_109_000;
         let step = verify(SECRET, "081804", t, 0).unwrap();
-        assert_eq!(verify(SECRET, "081804", t, step), Err(TotpRejection::Replayed));
+        assert_eq!(
+            verify(SECRET, "081804", t, step),
+            Err(TotpRejection::Replayed)
+        );
     }
 
     #[test]
@@ -127,7 +147,9 @@ mod tests {
     #[test]
     fn uri_and_qr() {
         let uri = otpauth_uri(SECRET, "Ward", "alice");
-        assert!(uri.starts_with("otpauth://totp/Ward:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        assert!(
+            uri.starts_with("otpauth://totp/Ward:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+        );
         let svg = qr_svg(&uri).unwrap();
         assert!(svg.contains("<svg"));
     }

@@ -453,7 +453,10 @@ impl Config {
                 .iter()
                 .map(|a| {
                     uuid::Uuid::parse_str(a.trim()).map_err(|_| {
-                        ConfigError::invalid("passkeys.staff_aaguids", "not a list of AAGUIDs (UUIDs)")
+                        ConfigError::invalid(
+                            "passkeys.staff_aaguids",
+                            "not a list of AAGUIDs (UUIDs)",
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,

@@ -55,7 +55,9 @@ pub fn replace(
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeCheck {
     /// Right code: it is consumed. Carries the address it was sent to.
-    Accepted { email: String },
+    Accepted {
+        email: String,
+    },
     Rejected,
 }
 
@@ -84,7 +86,8 @@ pub fn consume(
         return Ok(CodeCheck::Rejected);
     }
     if matches {
-        let taken = diesel::delete(key.filter(email_codes::code_hash.eq(&row.code_hash))).execute(conn)?;
+        let taken =
+            diesel::delete(key.filter(email_codes::code_hash.eq(&row.code_hash))).execute(conn)?;
         return Ok(if taken == 1 {
             CodeCheck::Accepted { email: row.email }
         } else {

@@ -71,10 +71,9 @@ pub fn accept_totp_step(
     )
     .set((
         totp_credentials::last_step.eq(step),
-        totp_credentials::confirmed_at
-            .eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
-                &format!("COALESCE(confirmed_at, {now})"),
-            )),
+        totp_credentials::confirmed_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >(&format!("COALESCE(confirmed_at, {now})"))),
     ))
     .execute(conn)?;
     Ok(n == 1)

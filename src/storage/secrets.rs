@@ -52,12 +52,12 @@ pub fn reseal_all(
         .map_err(StorageError::from)?;
     for (user_id, sealed) in totp {
         let context = super::second_factors::totp_secret_context(&user_id);
-        let resealed = old
-            .reseal(new, &context, &sealed)
-            .map_err(|source| ResealError::Keyring {
-                what: format!("TOTP secret of user {user_id}"),
-                source,
-            })?;
+        let resealed =
+            old.reseal(new, &context, &sealed)
+                .map_err(|source| ResealError::Keyring {
+                    what: format!("TOTP secret of user {user_id}"),
+                    source,
+                })?;
         diesel::update(totp_credentials::table.find(&user_id))
             .set(totp_credentials::secret_sealed.eq(&resealed))
             .execute(conn)

@@ -74,8 +74,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login/verify", web::post().to(login::verify_submit))
         .route("/login/recover", web::get().to(login::recover_form))
         .route("/login/recover", web::post().to(login::recover_submit))
-        .route("/login/passkey/start", web::post().to(passkey::sign_in_start))
-        .route("/login/passkey/finish", web::post().to(passkey::sign_in_finish))
+        .route(
+            "/login/passkey/start",
+            web::post().to(passkey::sign_in_start),
+        )
+        .route(
+            "/login/passkey/finish",
+            web::post().to(passkey::sign_in_finish),
+        )
         .route("/signup", web::get().to(login::signup_form))
         .route("/signup/start", web::post().to(passkey::signup_start))
         .route("/signup/finish", web::post().to(passkey::signup_finish))
@@ -83,9 +89,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account", web::post().to(account::change))
         .route("/account/totp", web::get().to(account::totp_form))
         .route("/account/totp", web::post().to(account::totp_confirm))
-        .route("/account/passkeys/start", web::post().to(passkey::register_start))
-        .route("/account/passkeys/finish", web::post().to(passkey::register_finish))
-        .route("/static/webauthn.js", web::get().to(assets::webauthn_script))
+        .route(
+            "/account/passkeys/start",
+            web::post().to(passkey::register_start),
+        )
+        .route(
+            "/account/passkeys/finish",
+            web::post().to(passkey::register_finish),
+        )
+        .route(
+            "/static/webauthn.js",
+            web::get().to(assets::webauthn_script),
+        )
         .route("/consent", web::get().to(interaction::consent_form))
         .route("/consent", web::post().to(interaction::consent_submit))
         .route("/userinfo", web::get().to(endpoints::userinfo))

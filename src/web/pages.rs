@@ -48,7 +48,12 @@ pub fn browser(state: &WebState, req: &HttpRequest) -> Browser {
     }
 }
 
-pub fn cookie(name: &'static str, value: String, https: bool, max_age: Option<i64>) -> Cookie<'static> {
+pub fn cookie(
+    name: &'static str,
+    value: String,
+    https: bool,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
     let mut c = Cookie::build(name, value)
         .path("/")
         .http_only(true)
@@ -123,7 +128,6 @@ pub fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: 
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
 }
-
 
 /// Give a browser seen for the first time its long-lived browser cookie, which
 /// binds interactions and CSRF tokens to it.

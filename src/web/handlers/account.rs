@@ -51,7 +51,11 @@ pub async fn signed_in(state: &web::Data<WebState>, b: &Browser) -> Result<Accou
 const SIGN_IN_AGAIN: &str = "/login?interaction=account";
 
 fn passkey_kind(be: bool) -> &'static str {
-    if be { "synced passkey" } else { "device-bound passkey" }
+    if be {
+        "synced passkey"
+    } else {
+        "device-bound passkey"
+    }
 }
 
 async fn account_page(
@@ -74,7 +78,11 @@ async fn account_page(
         })
         .await;
     let Ok((factors, passkeys)) = loaded else {
-        return page(req, StatusCode::SERVICE_UNAVAILABLE, "Your account cannot be shown right now.");
+        return page(
+            req,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Your account cannot be shown right now.",
+        );
     };
     let passkeys: Vec<_> = passkeys
         .iter()
@@ -130,7 +138,11 @@ pub async fn show(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
 }
 
 fn field(form: &crate::oidc::params::Params, name: &str) -> String {
-    form.get(name).ok().flatten().unwrap_or_default().to_string()
+    form.get(name)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A checked account form and its user, or the answer to send instead.
@@ -141,7 +153,8 @@ async fn account_form(
     body: &web::Bytes,
 ) -> Result<(Browser, AccountUser, crate::oidc::params::Params), HttpResponse> {
     let b = browser(state, req);
-    let form = oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
+    let form =
+        oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
     if b.is_new || !csrf_ok(&b.token, ACCOUNT, &field(&form, "csrf")) {
         return Err(page(
             req,
@@ -149,12 +162,18 @@ async fn account_form(
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
         ));
     }
-    let who = signed_in(state, &b).await.map_err(|()| see_other(SIGN_IN_AGAIN))?;
+    let who = signed_in(state, &b)
+        .await
+        .map_err(|()| see_other(SIGN_IN_AGAIN))?;
     Ok((b, who, form))
 }
 
 /// `POST /account`: one change, named by `action`.
-pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn change(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let (b, who, form) = match account_form(&state, &req, &body).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -171,9 +190,11 @@ pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Byt
     let actor = requester(&b);
     let user = &who.user;
     let result: Result<&str, AccountError> = match action.as_str() {
-        "rename_passkey" => account::rename_passkey(ctx, user, &field(&form, "id"), &field(&form, "name"))
-            .await
-            .map(|()| "Passkey renamed."),
+        "rename_passkey" => {
+            account::rename_passkey(ctx, user, &field(&form, "id"), &field(&form, "name"))
+                .await
+                .map(|()| "Passkey renamed.")
+        }
         "remove_passkey" => account::remove_passkey(ctx, user, &field(&form, "id"), &actor)
             .await
             .map(|()| "Passkey removed."),
@@ -183,7 +204,17 @@ pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Byt
         "regenerate_recovery_codes" => {
             return match account::regenerate_recovery_codes(ctx, user, &actor).await {
                 Ok(codes) => recovery_codes_page(&state, &req, &codes),
-                Err(e) => account_page(&state, &req, &b, &who, StatusCode::BAD_REQUEST, (Some(&e.to_string()), None)).await,
+                Err(e) => {
+                    account_page(
+                        &state,
+                        &req,
+                        &b,
+                        &who,
+                        StatusCode::BAD_REQUEST,
+                        (Some(&e.to_string()), None),
+                    )
+                    .await
+                }
             };
         }
         "change_password" => account::change_password(
@@ -195,9 +226,11 @@ pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Byt
         )
         .await
         .map(|()| "Password changed."),
-        "send_email_code" => account::send_email_verification(ctx, user, &field(&form, "email"), &actor)
-            .await
-            .map(|()| "We sent a code to that address. Enter it below to verify it."),
+        "send_email_code" => {
+            account::send_email_verification(ctx, user, &field(&form, "email"), &actor)
+                .await
+                .map(|()| "We sent a code to that address. Enter it below to verify it.")
+        }
         "verify_email" => account::verify_email(ctx, user, &field(&form, "code"), &actor)
             .await
             .map(|()| "Email address verified."),
@@ -209,7 +242,9 @@ pub async fn change(state: web::Data<WebState>, req: HttpRequest, body: web::Byt
         Err(()) => return see_other(SIGN_IN_AGAIN),
     };
     match result {
-        Ok(notice) => account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(notice))).await,
+        Ok(notice) => {
+            account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(notice))).await
+        }
         Err(e) => {
             let status = match e {
                 AccountError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -245,14 +280,25 @@ async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -
         })
         .await;
     let mut res = see_other("/");
-    let mut gone = cookie(crate::session::cookie_name(b.https), String::new(), b.https, Some(0));
+    let mut gone = cookie(
+        crate::session::cookie_name(b.https),
+        String::new(),
+        b.https,
+        Some(0),
+    );
     gone.make_removal();
     let _ = res.add_cookie(&gone);
     res
 }
 
 fn recovery_codes_page(state: &WebState, req: &HttpRequest, codes: &[String]) -> HttpResponse {
-    render(state, req, StatusCode::OK, "pages/recovery_codes.html", context! { codes })
+    render(
+        state,
+        req,
+        StatusCode::OK,
+        "pages/recovery_codes.html",
+        context! { codes },
+    )
 }
 
 /// `GET /account/totp`: the QR code and secret of a new enrolment.
@@ -283,12 +329,26 @@ async fn totp_page(
             "pages/totp_setup.html",
             context! { csrf => csrf_token(&b.token, ACCOUNT), enrolment, error },
         ),
-        Err(e) => account_page(state, req, b, who, StatusCode::BAD_REQUEST, (Some(&e.to_string()), None)).await,
+        Err(e) => {
+            account_page(
+                state,
+                req,
+                b,
+                who,
+                StatusCode::BAD_REQUEST,
+                (Some(&e.to_string()), None),
+            )
+            .await
+        }
     }
 }
 
 /// `POST /account/totp`: confirm the enrolment with a first code.
-pub async fn totp_confirm(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn totp_confirm(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let (b, who, form) = match account_form(&state, &req, &body).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -296,7 +356,8 @@ pub async fn totp_confirm(state: web::Data<WebState>, req: HttpRequest, body: we
     if !who.recent(&state) {
         return see_other(SIGN_IN_AGAIN);
     }
-    match account::confirm_totp(&state.ctx, &who.user, &field(&form, "code"), &requester(&b)).await {
+    match account::confirm_totp(&state.ctx, &who.user, &field(&form, "code"), &requester(&b)).await
+    {
         Ok(Some(codes)) => recovery_codes_page(&state, &req, &codes),
         Ok(None) => see_other("/account?done=totp"),
         Err(e) => {

@@ -10,8 +10,8 @@ use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
 use crate::session;
-use crate::web::oauth::{self, call};
 use crate::web::WebState;
+use crate::web::oauth::{self, call};
 use crate::web::pages::{Browser, allow_form_action, browser, cookie, page, render, see_other};
 
 /// Deliver an authorization response: a redirect, or an auto-submitting form (form_post).

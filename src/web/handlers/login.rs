@@ -25,7 +25,11 @@ use crate::web::pages::{
 const PROGRESS_MS: i64 = 10 * 60 * 1000;
 
 fn progress_cookie_name(https: bool) -> &'static str {
-    if https { "__Host-ward_login" } else { "ward_login" }
+    if https {
+        "__Host-ward_login"
+    } else {
+        "ward_login"
+    }
 }
 
 const UNAVAILABLE: &str = "Signing in is not possible right now. Try again in a moment.";
@@ -144,12 +148,14 @@ pub async fn start_session(
             if let Some(p) = &progress {
                 storage::login_progress::finish(&mut c, p)?;
             }
-            Ok::<_, LoginFailure>(storage::login_progress::note_device(&mut c, &uid, &device, now)?)
+            Ok::<_, LoginFailure>(storage::login_progress::note_device(
+                &mut c, &uid, &device, now,
+            )?)
         })
         .await?;
     login::reset_failures(&state.ctx, username).await?;
-    if new_device {
-        if let Some(user) = login::user_by_id(&state.ctx, &auth.user_id).await? {
+    if new_device && let Some(user) = login::user_by_id(&state.ctx, &auth.user_id).await? {
+        {
             login::notify(
                 &state.ctx,
                 &user,
@@ -161,7 +167,12 @@ pub async fn start_session(
             );
         }
     }
-    Ok(cookie(session::cookie_name(b.https), session_id, b.https, None))
+    Ok(cookie(
+        session::cookie_name(b.https),
+        session_id,
+        b.https,
+        None,
+    ))
 }
 
 /// Where the sign-in goes after a factor was proven: finished (redirect on),
@@ -180,7 +191,12 @@ async fn proceed(
             .map(|session| {
                 let mut res = see_other(&continue_url(id));
                 let _ = res.add_cookie(&session);
-                let mut gone = cookie(progress_cookie_name(b.https), String::new(), b.https, Some(0));
+                let mut gone = cookie(
+                    progress_cookie_name(b.https),
+                    String::new(),
+                    b.https,
+                    Some(0),
+                );
                 gone.make_removal();
                 let _ = res.add_cookie(&gone);
                 res
@@ -306,7 +322,8 @@ pub async fn login_submit(
     };
     let username = field(&form, "username");
     let who = requester(&b);
-    let verified = login::verify_password(&state.ctx, &username, field(&form, "password"), &who).await;
+    let verified =
+        login::verify_password(&state.ctx, &username, field(&form, "password"), &who).await;
     let user = match verified {
         Ok(user) => user,
         Err(f) => {
@@ -353,18 +370,36 @@ pub async fn login_submit(
     proceed(&state, &req, &b, &id, progress, Some(&account)).await
 }
 
+/// What the verify page shows: the sign-in so far and a message.
+struct VerifyView<'a> {
+    id: &'a str,
+    info: &'a PageInfo,
+    progress: &'a Progress,
+    account: &'a AccountFactors,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
 /// Render the page for the next factor.
 fn verify_page(
     state: &WebState,
     req: &HttpRequest,
     status: StatusCode,
     b: &Browser,
-    id: &str,
-    info: &PageInfo,
-    (progress, account): (&Progress, &AccountFactors),
-    message: (Option<&str>, Option<&str>),
+    view: VerifyView<'_>,
 ) -> HttpResponse {
-    let step = match login::next(progress, Some(account).filter(|_| progress.user_id.is_some())) {
+    let VerifyView {
+        id,
+        info,
+        progress,
+        account,
+        error,
+        notice,
+    } = view;
+    let step = match login::next(
+        progress,
+        Some(account).filter(|_| progress.user_id.is_some()),
+    ) {
         Next::Password => "password",
         Next::SecondFactor => "second",
         Next::Code | Next::Done(_) => "code",
@@ -384,8 +419,8 @@ fn verify_page(
             passkeys => account.passkeys > 0,
             recovery => account.recovery_codes > 0,
             email => account.email.is_some(),
-            error => message.0,
-            notice => message.1,
+            error,
+            notice,
         },
     );
     allow_form_action(&mut res, &info.redirect_uri, true);
@@ -412,10 +447,14 @@ pub async fn verify_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
             &req,
             StatusCode::OK,
             &b,
-            &id,
-            &info,
-            (&progress, &account),
-            (None, notice.as_deref()),
+            VerifyView {
+                id: &id,
+                info: &info,
+                progress: &progress,
+                account: &account,
+                error: None,
+                notice: notice.as_deref(),
+            },
         ),
         Ok(None) => see_other(&format!("/login?interaction={id}")),
         Err(_) => page(&req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
@@ -454,18 +493,25 @@ pub async fn verify_submit(
             }
             return see_other(&format!("/login/verify?interaction={id}&sent=1"));
         }
-        ("send_email", None) => return see_other(&format!("/login/verify?interaction={id}&sent=1")),
+        ("send_email", None) => {
+            return see_other(&format!("/login/verify?interaction={id}&sent=1"));
+        }
         ("totp", Some(u)) => login::verify_totp(&state.ctx, u, &code, &who)
             .await
             .map(|()| Factor::Totp),
         ("recovery", Some(u)) => login::verify_recovery_code(&state.ctx, u, &code, &who)
             .await
             .map(|()| Factor::RecoveryCode),
-        ("email", u) => {
-            login::verify_email_code(&state.ctx, &progress.username, u.as_ref(), "sign_in", &code, &who)
-                .await
-                .map(|_| Factor::EmailCode)
-        }
+        ("email", u) => login::verify_email_code(
+            &state.ctx,
+            &progress.username,
+            u.as_ref(),
+            "sign_in",
+            &code,
+            &who,
+        )
+        .await
+        .map(|_| Factor::EmailCode),
         // An unknown account, or a method the page did not offer: fails like a wrong code.
         _ => Err(LoginFailure::Invalid),
     };
@@ -484,10 +530,14 @@ pub async fn verify_submit(
                 &req,
                 status,
                 &b,
-                &id,
-                &info,
-                (&progress, &account),
-                (Some(&message), None),
+                VerifyView {
+                    id: &id,
+                    info: &info,
+                    progress: &progress,
+                    account: &account,
+                    error: Some(&message),
+                    notice: None,
+                },
             );
             with_retry_after(res, retry)
         }
@@ -538,7 +588,9 @@ pub async fn recover_submit(
         state
             .ctx
             .db
-            .run(move |db| Ok::<_, LoginFailure>(storage::users::find_by_username(&mut *db.conn()?, &name)?))
+            .run(move |db| {
+                Ok::<_, LoginFailure>(storage::users::find_by_username(&mut *db.conn()?, &name)?)
+            })
             .await
     };
     let Ok(user) = user else {
@@ -548,7 +600,11 @@ pub async fn recover_submit(
     progress.user_id = user
         .filter(|u| u.status == crate::domain::UserStatus::Active)
         .map(|u| u.id.to_string());
-    let sent = if field(&form, "method") == "send_email" { "&sent=1" } else { "" };
+    let sent = if field(&form, "method") == "send_email" {
+        "&sent=1"
+    } else {
+        ""
+    };
     let mut res = see_other(&format!("/login/verify?interaction={id}{sent}"));
     match save_progress(&state, &req, &b, &progress, &mut res).await {
         Ok(()) => res,
@@ -559,7 +615,11 @@ pub async fn recover_submit(
 /// `GET /signup?interaction=…`: create a patient account with a passkey (when enabled).
 pub async fn signup_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
     if !state.ctx.config.signup_enabled {
-        return page(&req, StatusCode::NOT_FOUND, "Accounts are created by an administrator here.");
+        return page(
+            &req,
+            StatusCode::NOT_FOUND,
+            "Accounts are created by an administrator here.",
+        );
     }
     let (id, b, info) = match page_request(&state, &req).await {
         Ok(v) => v,

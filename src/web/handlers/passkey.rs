@@ -37,7 +37,9 @@ fn login_error(f: LoginFailure) -> HttpResponse {
         LoginFailure::Throttled { retry_after_secs } => error(
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",
-            &format!("Too many failed attempts. Wait {retry_after_secs} seconds before trying again."),
+            &format!(
+                "Too many failed attempts. Wait {retry_after_secs} seconds before trying again."
+            ),
         ),
         LoginFailure::Unavailable => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -82,7 +84,12 @@ pub struct Finish {
 
 /// The browser, if the request carries this page's CSRF token; else the answer.
 #[allow(clippy::result_large_err)]
-fn checked(state: &WebState, req: &HttpRequest, interaction: &str, csrf: &str) -> Result<Browser, HttpResponse> {
+fn checked(
+    state: &WebState,
+    req: &HttpRequest,
+    interaction: &str,
+    csrf: &str,
+) -> Result<Browser, HttpResponse> {
     let b = browser(state, req);
     if b.is_new || interaction.len() > 64 || !csrf_ok(&b.token, interaction, csrf) {
         return Err(error(
@@ -95,16 +102,28 @@ fn checked(state: &WebState, req: &HttpRequest, interaction: &str, csrf: &str) -
 }
 
 /// The interaction must still be open in this browser.
-async fn open_interaction(state: &web::Data<WebState>, b: &Browser, id: &str) -> Result<(), HttpResponse> {
+async fn open_interaction(
+    state: &web::Data<WebState>,
+    b: &Browser,
+    id: &str,
+) -> Result<(), HttpResponse> {
     match interaction::load_page(state, id.to_string(), b.token.clone()).await {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(error(StatusCode::BAD_REQUEST, "expired", interaction::EXPIRED)),
+        Ok(None) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "expired",
+            interaction::EXPIRED,
+        )),
         Err(_) => Err(login_error(LoginFailure::Unavailable)),
     }
 }
 
 /// `POST /login/passkey/start`
-pub async fn sign_in_start(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Start>) -> HttpResponse {
+pub async fn sign_in_start(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Start>,
+) -> HttpResponse {
     let b = match checked(&state, &req, &body.interaction, &body.csrf) {
         Ok(b) => b,
         Err(res) => return res,
@@ -113,14 +132,21 @@ pub async fn sign_in_start(state: web::Data<WebState>, req: HttpRequest, body: w
         return res;
     }
     match passkey_flow::start_sign_in(&state.ctx).await {
-        Ok((options, ceremony)) => reply(StatusCode::OK, json!({ "ceremony": ceremony, "options": options })),
+        Ok((options, ceremony)) => reply(
+            StatusCode::OK,
+            json!({ "ceremony": ceremony, "options": options }),
+        ),
         Err(f) => login_error(f),
     }
 }
 
 /// `POST /login/passkey/finish`: a passkey signs in on its own, or completes
 /// a password sign-in of the same account as its second factor.
-pub async fn sign_in_finish(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Finish>) -> HttpResponse {
+pub async fn sign_in_finish(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Finish>,
+) -> HttpResponse {
     let body = body.into_inner();
     let b = match checked(&state, &req, &body.interaction, &body.csrf) {
         Ok(b) => b,
@@ -130,10 +156,12 @@ pub async fn sign_in_finish(state: web::Data<WebState>, req: HttpRequest, body: 
         return res;
     }
     let who = requester(&b);
-    let (user, factor) = match passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who).await {
-        Ok(v) => v,
-        Err(f) => return login_error(f),
-    };
+    let (user, factor) =
+        match passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who).await
+        {
+            Ok(v) => v,
+            Err(f) => return login_error(f),
+        };
     let now = state.ctx.clock.now_ms();
     let earlier = match load_progress(&state, &req, &b).await {
         Ok(Some((p, _, _))) if p.user_id.as_deref() == Some(user.id.as_str()) => Some(p),
@@ -147,7 +175,13 @@ pub async fn sign_in_finish(state: web::Data<WebState>, req: HttpRequest, body: 
     finish_json(&state, &req, &b, &body.interaction, &progress).await
 }
 
-async fn finish_json(state: &WebState, req: &HttpRequest, b: &Browser, id: &str, progress: &Progress) -> HttpResponse {
+async fn finish_json(
+    state: &WebState,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+    progress: &Progress,
+) -> HttpResponse {
     let login::Next::Done(auth) = login::next(progress, Some(&Default::default())) else {
         return login_error(LoginFailure::Invalid);
     };
@@ -162,9 +196,17 @@ async fn finish_json(state: &WebState, req: &HttpRequest, b: &Browser, id: &str,
 }
 
 /// `POST /signup/start`: options to create a patient account's first passkey.
-pub async fn signup_start(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Start>) -> HttpResponse {
+pub async fn signup_start(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Start>,
+) -> HttpResponse {
     if !state.ctx.config.signup_enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "Sign-up is not enabled here.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Sign-up is not enabled here.",
+        );
     }
     let b = match checked(&state, &req, &body.interaction, &body.csrf) {
         Ok(b) => b,
@@ -173,16 +215,29 @@ pub async fn signup_start(state: web::Data<WebState>, req: HttpRequest, body: we
     if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
         return res;
     }
-    match passkey_flow::start_signup(&state.ctx, &body.username, &body.display_name, &body.email).await {
-        Ok((options, ceremony)) => reply(StatusCode::OK, json!({ "ceremony": ceremony, "options": options })),
+    match passkey_flow::start_signup(&state.ctx, &body.username, &body.display_name, &body.email)
+        .await
+    {
+        Ok((options, ceremony)) => reply(
+            StatusCode::OK,
+            json!({ "ceremony": ceremony, "options": options }),
+        ),
         Err(e) => registration_error(e),
     }
 }
 
 /// `POST /signup/finish`: create the account with its passkey, and sign in.
-pub async fn signup_finish(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Finish>) -> HttpResponse {
+pub async fn signup_finish(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Finish>,
+) -> HttpResponse {
     if !state.ctx.config.signup_enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "Sign-up is not enabled here.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Sign-up is not enabled here.",
+        );
     }
     let body = body.into_inner();
     let b = match checked(&state, &req, &body.interaction, &body.csrf) {
@@ -193,7 +248,14 @@ pub async fn signup_finish(state: web::Data<WebState>, req: HttpRequest, body: w
         return res;
     }
     let who = requester(&b);
-    let (user, factor) = match passkey_flow::finish_signup(&state.ctx, &body.ceremony, body.credential, &who).await {
+    let (user, factor) = match passkey_flow::finish_signup(
+        &state.ctx,
+        &body.ceremony,
+        body.credential,
+        &who,
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return registration_error(e),
     };
@@ -203,7 +265,11 @@ pub async fn signup_finish(state: web::Data<WebState>, req: HttpRequest, body: w
     finish_json(&state, &req, &b, &body.interaction, &progress).await
 }
 
-fn account_user(state: &WebState, user: Result<AccountUser, HttpResponse>) -> Result<AccountUser, HttpResponse> {
+#[allow(clippy::result_large_err)]
+fn account_user(
+    state: &WebState,
+    user: Result<AccountUser, HttpResponse>,
+) -> Result<AccountUser, HttpResponse> {
     let user = user?;
     if !user.recent(state) {
         return Err(error(
@@ -216,39 +282,64 @@ fn account_user(state: &WebState, user: Result<AccountUser, HttpResponse>) -> Re
 }
 
 /// `POST /account/passkeys/start`
-pub async fn register_start(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Start>) -> HttpResponse {
+pub async fn register_start(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Start>,
+) -> HttpResponse {
     let b = match checked(&state, &req, interaction::ACCOUNT, &body.csrf) {
         Ok(b) => b,
         Err(res) => return res,
     };
-    let user = match account_user(&state, account::signed_in(&state, &b).await.map_err(|_| {
-        error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")
-    })) {
+    let user = match account_user(
+        &state,
+        account::signed_in(&state, &b)
+            .await
+            .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")),
+    ) {
         Ok(u) => u,
         Err(res) => return res,
     };
     match passkey_flow::start_registration(&state.ctx, &user.user, &body.name).await {
-        Ok((options, ceremony)) => reply(StatusCode::OK, json!({ "ceremony": ceremony, "options": options })),
+        Ok((options, ceremony)) => reply(
+            StatusCode::OK,
+            json!({ "ceremony": ceremony, "options": options }),
+        ),
         Err(e) => registration_error(e),
     }
 }
 
 /// `POST /account/passkeys/finish`: store the passkey; the first second
 /// factor of an account also brings its recovery codes, shown once.
-pub async fn register_finish(state: web::Data<WebState>, req: HttpRequest, body: web::Json<Finish>) -> HttpResponse {
+pub async fn register_finish(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<Finish>,
+) -> HttpResponse {
     let body = body.into_inner();
     let b = match checked(&state, &req, interaction::ACCOUNT, &body.csrf) {
         Ok(b) => b,
         Err(res) => return res,
     };
-    let user = match account_user(&state, account::signed_in(&state, &b).await.map_err(|_| {
-        error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")
-    })) {
+    let user = match account_user(
+        &state,
+        account::signed_in(&state, &b)
+            .await
+            .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")),
+    ) {
         Ok(u) => u,
         Err(res) => return res,
     };
     let who = requester(&b);
-    match passkey_flow::finish_registration(&state.ctx, &user.user, &body.ceremony, body.credential, &who).await {
+    match passkey_flow::finish_registration(
+        &state.ctx,
+        &user.user,
+        &body.ceremony,
+        body.credential,
+        &who,
+    )
+    .await
+    {
         Ok((passkey, codes)) => reply(
             StatusCode::OK,
             json!({ "name": passkey.name, "recovery_codes": codes, "redirect": "/account" }),
