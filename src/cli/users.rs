@@ -52,6 +52,9 @@ pub enum UserCommand {
     },
     /// Withdraw a user's consent for a client (the next sign-in asks again).
     RevokeConsent { user: String, client_id: String },
+    /// Remove a user's passkeys, authenticator app and recovery codes (a lost
+    /// device): they sign in with the password or an emailed code and enrol again.
+    ResetMfa { user: String },
 }
 
 fn print_user(u: &User) {
@@ -61,6 +64,7 @@ fn print_user(u: &User) {
     println!("email_verified: {}", u.email_verified);
     println!("display_name:   {}", opt(&u.display_name));
     println!("status:         {}", u.status.as_str());
+    println!("account_type:   {}", u.account_type);
     println!("created:        {}", time(u.created_at));
     println!("updated:        {}", time(u.updated_at));
 }
@@ -151,6 +155,14 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
         UserCommand::RevokeConsent { user, client_id } => {
             users::revoke_consent(ctx, &actor, &user, &client_id)?;
             println!("consent of {user} for {client_id} revoked");
+            Ok(())
+        }
+        UserCommand::ResetMfa { user } => {
+            let (u, removed) = users::reset_mfa(ctx, &actor, &user)?;
+            println!(
+                "removed from {}: {} passkey(s), authenticator app: {}, {} recovery code(s)",
+                u.username, removed.passkeys, removed.totp, removed.recovery_codes
+            );
             Ok(())
         }
         UserCommand::SetPassword { user } => {

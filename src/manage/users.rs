@@ -218,3 +218,43 @@ pub fn revoke_consent(
         })
     })
 }
+
+/// What `reset_mfa` removed.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RemovedFactors {
+    pub passkeys: usize,
+    pub totp: bool,
+    pub recovery_codes: usize,
+}
+
+/// Remove every second factor of a user (a lost phone or key): passkeys, the
+/// authenticator app and the recovery codes, in one audited transaction.
+pub fn reset_mfa(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+) -> Result<(User, RemovedFactors), ManageError> {
+    let refusal = || event(ctx, actor, "user.reset_mfa").detail("query", ident);
+    audited(ctx, refusal, || {
+        let user = find(ctx, ident)?;
+        let uid = user.id.to_string();
+        let removed = ctx.db.transaction(|c| {
+            let removed = storage::second_factors::remove_all(c, &uid)?;
+            let removed = RemovedFactors {
+                passkeys: storage::passkeys::remove_all(c, &uid)?,
+                totp: removed.0,
+                recovery_codes: removed.1,
+            };
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "user.reset_mfa")
+                    .subject(user.id.as_str())
+                    .detail("passkeys", removed.passkeys as i64)
+                    .detail("totp", removed.totp)
+                    .detail("recovery_codes", removed.recovery_codes as i64),
+            )?;
+            Ok::<_, ManageError>(removed)
+        })?;
+        Ok((user, removed))
+    })
+}

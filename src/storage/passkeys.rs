@@ -104,6 +104,11 @@ pub fn remove(
     Ok(n == 1)
 }
 
+/// Remove every passkey of the user; returns how many.
+pub fn remove_all(conn: &mut AnyConnection, user_id: &str) -> Result<usize, StorageError> {
+    Ok(diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id))).execute(conn)?)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webauthn_ceremonies)]
 pub struct CeremonyRow {

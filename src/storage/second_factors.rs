@@ -137,3 +137,11 @@ pub fn has_recovery_codes(conn: &mut AnyConnection, user_id: &str) -> Result<boo
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// Remove the user's TOTP and recovery codes: (had a TOTP, recovery codes removed).
+pub fn remove_all(conn: &mut AnyConnection, user_id: &str) -> Result<(bool, usize), StorageError> {
+    let totp = remove_totp(conn, user_id)?;
+    let codes = diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+        .execute(conn)?;
+    Ok((totp, codes))
+}
