@@ -17,17 +17,42 @@ use crate::storage::passkeys::{CeremonyRow, PasskeyRow};
 use crate::storage::users::User;
 use crate::storage::{self, StorageError};
 
-/// Why a registration did not happen; the message is fit for the user.
+/// Why a registration did not happen; the message is fit for the user, and
+/// [`RegistrationError::audit_reason`] is what the audit trail records.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrationError {
-    #[error("The passkey could not be registered: {0}")]
+    /// The authenticator's answer failed verification (the reason is for the audit trail).
+    #[error("The passkey could not be registered. Try again, or use another device.")]
     Refused(String),
+    /// The ceremony is unknown, used or expired.
+    #[error("This request has expired. Try again.")]
+    Expired,
+    /// A registration policy says no; the message explains it.
+    #[error("{0}")]
+    Policy(String),
     #[error("That username is taken or not allowed.")]
     UsernameUnavailable,
     #[error("{0}")]
     Invalid(String),
     #[error("Registering passkeys is not possible right now. Try again in a moment.")]
     Unavailable,
+    #[error("Passkeys are not available on this server: its address is not a domain name.")]
+    NotConfigured,
+}
+
+impl RegistrationError {
+    /// The reason recorded in the audit trail.
+    pub fn audit_reason(&self) -> String {
+        match self {
+            Self::Refused(r) => r.clone(),
+            Self::Expired => "unknown_or_expired_ceremony".into(),
+            Self::Policy(_) => "policy".into(),
+            Self::UsernameUnavailable => "username_unavailable".into(),
+            Self::Invalid(_) => "invalid_input".into(),
+            Self::Unavailable => "unavailable".into(),
+            Self::NotConfigured => "not_configured".into(),
+        }
+    }
 }
 
 impl From<StorageError> for RegistrationError {
@@ -134,6 +159,12 @@ pub async fn finish_sign_in(
     let Some((row, user)) = found.filter(|(r, _)| r.user_id == user_uuid.to_string()) else {
         return Err(check.failed("unknown_credential").await);
     };
+    // The account is known now: its own delays and lock apply, as for every factor.
+    let check = Check {
+        username: user.username.clone(),
+        ..check
+    };
+    check.not_blocked().await?;
     if user.status != UserStatus::Active {
         return Err(check.failed("account_disabled").await);
     }
@@ -146,13 +177,7 @@ pub async fn finish_sign_in(
             .finish_authentication(&credential, state, user_uuid, &passkey)
         {
             Ok(v) => v,
-            Err(e) => {
-                let check = Check {
-                    username: user.username.clone(),
-                    ..check
-                };
-                return Err(check.failed(&reason(&e)).await);
-            }
+            Err(e) => return Err(check.failed(&reason(&e)).await),
         };
     let json = serde_json::to_string(&updated).map_err(|_| LoginFailure::Unavailable)?;
     let now = check.now;
@@ -175,6 +200,13 @@ fn reason(e: &PasskeyError) -> String {
         PasskeyError::Refused(r) | PasskeyError::Config(r) => {
             format!("webauthn:{}", r.chars().take(80).collect::<String>())
         }
+    }
+}
+
+fn not_configured(e: PasskeyError) -> RegistrationError {
+    match e {
+        PasskeyError::Config(_) => RegistrationError::NotConfigured,
+        PasskeyError::Refused(_) => RegistrationError::Unavailable,
     }
 }
 
@@ -202,7 +234,7 @@ pub async fn start_registration(
     let (options, state) = ctx
         .passkeys
         .start_registration(webauthn_user_id(user)?, &user.username, &display, existing)
-        .map_err(|_| RegistrationError::Unavailable)?;
+        .map_err(not_configured)?;
     let id = save_ceremony(
         ctx,
         "register",
@@ -246,8 +278,8 @@ fn verify_registration(
     if account_type == "staff" && !allow.is_empty() {
         // Staff keys must be device-bound models on the list (self-reported AAGUID: see docs/mfa.md).
         if !allow.contains(&registered.aaguid) || registered.backup_eligible {
-            return Err(RegistrationError::Refused(
-                "staff accounts need a device-bound security key of an approved model".into(),
+            return Err(RegistrationError::Policy(
+                "Staff accounts need a device-bound security key of an approved model. Ask your administrator which keys are approved.".into(),
             ));
         }
     }
@@ -300,9 +332,7 @@ pub async fn finish_registration(
             Some(user.id.as_str()),
             "unknown_or_expired_ceremony",
         );
-        return Err(RegistrationError::Refused(
-            "the request expired; try again".into(),
-        ));
+        return Err(RegistrationError::Expired);
     };
     let passkey = verify_registration(ctx, &row, state, credential, &user.account_type)
         .inspect_err(|e| {
@@ -311,7 +341,7 @@ pub async fn finish_registration(
                 who,
                 "passkey.register",
                 Some(user.id.as_str()),
-                &e.to_string(),
+                &e.audit_reason(),
             );
         })?;
     let mut event = AuditEvent::new(
@@ -371,6 +401,17 @@ pub async fn start_signup(
             "A name has at most 128 characters.".into(),
         ));
     }
+    // Sign-up necessarily tells whether a name is taken; say so before the
+    // browser creates a passkey that could never be used.
+    let name = username.as_str().to_string();
+    if ctx
+        .db
+        .run(move |db| storage::users::find_by_username(&mut *db.conn()?, &name))
+        .await?
+        .is_some()
+    {
+        return Err(RegistrationError::UsernameUnavailable);
+    }
     let user_id = Uuid::new_v4();
     let display = if display.is_empty() {
         username.as_str()
@@ -380,7 +421,7 @@ pub async fn start_signup(
     let (options, state) = ctx
         .passkeys
         .start_registration(user_id, username.as_str(), display, Vec::new())
-        .map_err(|_| RegistrationError::Unavailable)?;
+        .map_err(not_configured)?;
     let context = json!({
         "username": username.as_str(),
         "display_name": display,
@@ -400,13 +441,11 @@ pub async fn finish_signup(
 ) -> Result<(User, Factor), RegistrationError> {
     let Some((row, state)) = take_ceremony(ctx, ceremony, "signup").await? else {
         audit_refusal(ctx, who, "user.signup", None, "unknown_or_expired_ceremony");
-        return Err(RegistrationError::Refused(
-            "the request expired; try again".into(),
-        ));
+        return Err(RegistrationError::Expired);
     };
     let passkey =
         verify_registration(ctx, &row, state, credential, "patient").inspect_err(|e| {
-            audit_refusal(ctx, who, "user.signup", None, &e.to_string());
+            audit_refusal(ctx, who, "user.signup", None, &e.audit_reason());
         })?;
     let context: Value = serde_json::from_str(&row.context).unwrap_or_default();
     let now = passkey.created_at;
@@ -418,7 +457,7 @@ pub async fn finish_signup(
     event.ip = who.ip.clone();
     event.user_agent = who.user_agent.clone();
     let device_bound = !passkey.backup_eligible;
-    let user = ctx
+    let created = ctx
         .db
         .run(move |db| {
             db.transaction(|c| {
@@ -437,6 +476,10 @@ pub async fn finish_signup(
                 storage::users::find_by_id(c, &id)?.ok_or(StorageError::NotFound)
             })
         })
-        .await?;
+        .await;
+    let user = created.map_err(RegistrationError::from).inspect_err(|e| {
+        // A name taken between start and finish: nothing was written; say why in the trail.
+        audit_refusal(ctx, who, "user.signup", None, &e.audit_reason());
+    })?;
     Ok((user, Factor::Passkey { device_bound }))
 }

@@ -55,6 +55,9 @@ fn registration_error(e: RegistrationError) -> HttpResponse {
         RegistrationError::UsernameUnavailable => (StatusCode::CONFLICT, "username_unavailable"),
         RegistrationError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
         RegistrationError::Refused(_) => (StatusCode::BAD_REQUEST, "passkey_refused"),
+        RegistrationError::Expired => (StatusCode::BAD_REQUEST, "expired"),
+        RegistrationError::Policy(_) => (StatusCode::FORBIDDEN, "policy"),
+        RegistrationError::NotConfigured => (StatusCode::SERVICE_UNAVAILABLE, "not_configured"),
     };
     error(status, code, &e.to_string())
 }
@@ -76,6 +79,7 @@ pub struct Start {
 
 #[derive(Deserialize)]
 pub struct Finish {
+    #[serde(default)]
     interaction: String,
     csrf: String,
     ceremony: String,
@@ -130,6 +134,9 @@ pub async fn sign_in_start(
     };
     if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
         return res;
+    }
+    if !state.ctx.passkeys.available() {
+        return registration_error(RegistrationError::NotConfigured);
     }
     match passkey_flow::start_sign_in(&state.ctx).await {
         Ok((options, ceremony)) => reply(
