@@ -31,6 +31,9 @@ pub struct AppContext {
     pub mailer: Arc<crate::mail::Mailer>,
     /// The WebAuthn relying party (RP id and origin from the issuer).
     pub passkeys: Arc<crate::authn::passkeys::Passkeys>,
+    /// The authorization policy (Casbin), reloaded when the database's policy
+    /// version moves (docs/authorization.md).
+    pub authz: crate::authz::Authz,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +64,8 @@ pub enum StartupError {
     Manage(#[from] ManageError),
     #[error("email (the [mail] settings, WARD_MAIL_*): {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error("authorization policy: {0}")]
+    Authz(#[from] crate::authz::AuthzError),
 }
 
 /// How much `open` may do.
@@ -127,6 +132,8 @@ impl AppContext {
             passwords,
             clock,
             mailer,
+            // Allows nothing until the policy is read below.
+            authz: crate::authz::Authz::empty()?,
         };
         let now = ctx.clock.now_ms();
         ctx.db.transaction(|c| {
@@ -161,6 +168,8 @@ impl AppContext {
         }
         manage::keys::ensure_active_keys(&ctx)?;
         ctx.reload_keys()?;
+        manage::policy::seed_if_empty(&ctx.db, "system", now)?;
+        ctx.authz.reload(&ctx.db)?;
         Ok(ctx)
     }
 
@@ -218,6 +227,9 @@ pub fn migrate_only(config: &Config, actor: &str) -> Result<Vec<String>, Startup
     let applied = migrations::run_pending(&mut *db.conn()?)?;
     let now = SystemClock.now_ms();
     db.transaction(|c| storage::audit::append(c, &migration_event(now, actor, &applied)))?;
+    // A deployment that migrates separately (migrate_on_start = false) gets its
+    // seed policy here, before any node starts.
+    manage::policy::seed_if_empty(&db, actor, now)?;
     // Seal at once: nothing else may be running to do it.
     while storage::audit::seal_pending(&mut *db.conn()?, 1_000, now)? > 0 {}
     Ok(applied)

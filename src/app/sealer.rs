@@ -1,6 +1,7 @@
 //! The server's background task: chains pending audit records twice a second,
-//! and every minute reloads the signing keys (so that a rotation made elsewhere,
-//! by the CLI or another node, is followed) and purges expired rows.
+//! every two seconds follows a policy change made elsewhere (the CLI or another
+//! node), and every minute reloads the signing keys (so that a rotation made
+//! elsewhere is followed) and purges expired rows.
 
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ use crate::manage::audit_log;
 pub const INTERVAL: Duration = Duration::from_millis(500);
 /// Reload the signing keys every 120 ticks (one minute).
 const KEY_RELOAD_TICKS: u64 = 120;
+/// Poll the policy version every 4 ticks (two seconds): a role change reaches
+/// every node that fast, for one single-row read per node.
+const POLICY_POLL_TICKS: u64 = 4;
 
 pub struct Sealer {
     stop: watch::Sender<bool>,
@@ -32,6 +36,9 @@ impl Sealer {
                 }
                 seal_once(&ctx).await;
                 ticks += 1;
+                if ticks.is_multiple_of(POLICY_POLL_TICKS) {
+                    follow_policy(&ctx).await;
+                }
                 if ticks.is_multiple_of(KEY_RELOAD_TICKS) {
                     let c = ctx.clone();
                     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.reload_keys()).await {
@@ -62,6 +69,21 @@ impl Sealer {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+async fn follow_policy(ctx: &AppContext) {
+    let c = ctx.clone();
+    match tokio::task::spawn_blocking(move || c.authz.reload_if_changed(&c.db)).await {
+        Ok(Ok(true)) => tracing::info!(
+            version = ctx.authz.version(),
+            "authorization policy reloaded"
+        ),
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "reloading the authorization policy failed; keeping the current one")
+        }
+        Err(e) => tracing::warn!(error = %e, "policy reload task failed; will retry"),
     }
 }
 

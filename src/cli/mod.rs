@@ -5,6 +5,7 @@ mod clients;
 mod input;
 mod keys;
 mod output;
+mod policy;
 mod users;
 
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ enum Command {
     /// Read and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manage the authorization policy: roles, permissions, assignments.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +162,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Client(_) => "client",
                 Command::Keys(_) => "keys",
                 Command::Audit(_) => "audit",
+                Command::Policy(_) => "policy",
                 Command::Serve | Command::Migrate => "server",
             };
             let result = match other {
@@ -165,6 +170,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Client(c) => clients::run(&ctx, c),
                 Command::Keys(c) => keys::run(&ctx, c),
                 Command::Audit(c) => audit::run(&ctx, c),
+                Command::Policy(c) => policy::run(&ctx, c),
                 Command::Serve | Command::Migrate => Ok(()),
             };
             // Refusals that happen in the CLI itself (bad usage, unreadable input) are

@@ -4,7 +4,7 @@ use super::output::{self, opt, time};
 use super::{CliError, actor, input};
 use crate::app::AppContext;
 use crate::domain::UserStatus;
-use crate::manage::users::{self, NewUserInput};
+use crate::manage::users::{self, InitialRole, NewUserInput};
 use crate::storage::users::User;
 
 #[derive(Subcommand)]
@@ -19,6 +19,13 @@ pub enum UserCommand {
         /// Create the account without a password (it will sign in with a passkey).
         #[arg(long)]
         no_password: bool,
+        /// Also grant this role (needs --tenant); e.g. the first administrator:
+        /// `--role ward-admin --tenant ward`.
+        #[arg(long, requires = "tenant")]
+        role: Option<String>,
+        /// The tenant of --role.
+        #[arg(long, requires = "role")]
+        tenant: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -77,6 +84,8 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             email,
             display_name,
             no_password,
+            role,
+            tenant,
             json,
         } => {
             let password = if no_password {
@@ -84,7 +93,13 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             } else {
                 Some(input::read_secret("Password: ", true)?)
             };
-            let user = users::add(
+            let initial = role
+                .zip(tenant)
+                .map(|(role, tenant)| InitialRole { role, tenant });
+            let granted = initial
+                .as_ref()
+                .map(|r| format!("{} in {}", r.role, r.tenant));
+            let user = users::add_with_role(
                 ctx,
                 &actor,
                 NewUserInput {
@@ -93,11 +108,15 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
                     display_name,
                     password,
                 },
+                initial,
             )?;
             if json {
                 output::json(&user)
             } else {
                 println!("created user {} (id {})", user.username, user.id);
+                if let Some(granted) = granted {
+                    println!("granted {granted}");
+                }
                 Ok(())
             }
         }

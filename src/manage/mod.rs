@@ -1,4 +1,5 @@
-//! Administrative operations on users, clients, keys and the audit trail.
+//! Administrative operations on users, clients, keys, the authorization policy
+//! and the audit trail.
 //!
 //! Each operation validates its input, makes its change and writes its audit
 //! record in one transaction, and is shared by the CLI today and the admin API
@@ -7,6 +8,7 @@
 pub mod audit_log;
 pub mod clients;
 pub mod keys;
+pub mod policy;
 pub mod users;
 
 use crate::app::AppContext;

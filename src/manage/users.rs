@@ -18,9 +18,31 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
     AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
 }
 
+/// A role in a tenant to give a new user (`ward user add --role R --tenant T`),
+/// so that a new deployment can create its first administrator.
+pub struct InitialRole {
+    pub role: String,
+    pub tenant: String,
+}
+
 pub fn add(ctx: &AppContext, actor: &str, input: NewUserInput) -> Result<User, ManageError> {
+    add_with_role(ctx, actor, input, None)
+}
+
+/// Create a user and, in the same transaction, grant it `role` (audited as
+/// `policy.grant`): an administrator is never left half-created without its role.
+pub fn add_with_role(
+    ctx: &AppContext,
+    actor: &str,
+    input: NewUserInput,
+    role: Option<InitialRole>,
+) -> Result<User, ManageError> {
     let refusal = || event(ctx, actor, "user.create").detail("username", input.username.clone());
-    audited(ctx, refusal, || {
+    let user = audited(ctx, refusal, || {
+        let role = role
+            .as_ref()
+            .map(|r| super::policy::parse_role(&r.role, &r.tenant))
+            .transpose()?;
         let username = Username::parse(&input.username)?;
         let email = input.email.as_deref().map(Email::parse).transpose()?;
         let display_name = input
@@ -65,10 +87,20 @@ pub fn add(ctx: &AppContext, actor: &str, input: NewUserInput) -> Result<User, M
                     .detail("username", username.as_str())
                     .detail("password", hash.is_some()),
             )?;
+            if let Some((role, tenant)) = &role {
+                let grant = event(ctx, actor, "policy.grant");
+                super::policy::grant_in(c, grant, id.as_str(), role, tenant, now)?;
+            }
             users::find_by_id(c, &id)?
                 .ok_or_else(|| ManageError::Internal("the new user vanished".into()))
         })
-    })
+    })?;
+    if role.is_some()
+        && let Err(e) = ctx.authz.reload(&ctx.db)
+    {
+        tracing::warn!(error = %e, "reloading the policy after a grant failed; the next poll retries");
+    }
+    Ok(user)
 }
 
 /// Find by id or username.

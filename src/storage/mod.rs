@@ -17,6 +17,7 @@ pub mod meta;
 pub mod migrations;
 pub mod oidc_store;
 pub mod passkeys;
+pub mod policy;
 pub mod purge;
 pub mod schema;
 pub mod second_factors;

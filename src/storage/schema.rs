@@ -273,3 +273,22 @@ diesel::table! {
         last_seen -> BigInt,
     }
 }
+
+diesel::table! {
+    policy_rules (id) {
+        id -> BigInt,
+        ptype -> Text,
+        v0 -> Text,
+        v1 -> Text,
+        v2 -> Text,
+        v3 -> Text,
+    }
+}
+
+diesel::table! {
+    policy_version (id) {
+        id -> Integer,
+        version -> BigInt,
+        updated_at -> BigInt,
+    }
+}

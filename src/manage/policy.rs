@@ -1,0 +1,329 @@
+//! The authorization policy: import, export, grant, revoke, show.
+//!
+//! Each change is one transaction holding the rule change, the policy version
+//! bump (which every node polls) and the audit record. After a change this
+//! process reloads its own engine at once; other nodes follow within the poll
+//! interval (app::sealer).
+
+use serde::Serialize;
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::authz::{self, AuthzError, Rule, rules};
+use crate::domain::{InvalidValue, UserId};
+use crate::storage::{self, AnyConnection, Database, StorageError};
+
+use super::{ManageError, audited};
+
+impl From<AuthzError> for ManageError {
+    fn from(e: AuthzError) -> Self {
+        match e {
+            AuthzError::InvalidRule { line, message } => Self::Invalid(InvalidValue::new(
+                "policy",
+                format!("line {line}: {message}"),
+            )),
+            AuthzError::Storage(s) => Self::Storage(s),
+            AuthzError::Engine(m) => Self::Internal(m),
+        }
+    }
+}
+
+fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
+}
+
+/// Follow our own change at once rather than at the next poll. Best effort:
+/// the change is committed, and the background poll retries the reload.
+fn reload(ctx: &AppContext) {
+    if let Err(e) = ctx.authz.reload(&ctx.db) {
+        tracing::warn!(error = %e, "reloading the policy after a change failed; the next poll retries");
+    }
+}
+
+/// A tenant or role name as typed on the command line or in the admin API.
+fn name(field: &'static str, value: &str) -> Result<String, ManageError> {
+    rules::check_name(value).map_err(|m| InvalidValue::new(field, m))?;
+    Ok(value.to_string())
+}
+
+/// What an import wrote.
+#[derive(Debug, Serialize)]
+pub struct ImportSummary {
+    pub permissions: usize,
+    pub assignments: usize,
+    pub version: i64,
+}
+
+/// Replace the whole policy with `csv`. Every line is validated first; an
+/// invalid file changes nothing.
+pub fn import(ctx: &AppContext, actor: &str, csv: &str) -> Result<ImportSummary, ManageError> {
+    let refusal = || event(ctx, actor, "policy.import");
+    let summary = audited(ctx, refusal, || {
+        let parsed = rules::parse_csv(csv)?;
+        let rows: Vec<_> = parsed.iter().map(authz::to_row).collect();
+        let assignments = parsed
+            .iter()
+            .filter(|r| matches!(r, Rule::Assignment { .. }))
+            .count();
+        let permissions = parsed.len() - assignments;
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            let replaced = storage::policy::count(c)?;
+            let version = storage::policy::replace_all(c, &rows, now)?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "policy.import")
+                    .detail("permissions", permissions as i64)
+                    .detail("assignments", assignments as i64)
+                    .detail("replaced", replaced)
+                    .detail("version", version)
+                    // Names exactly which policy was imported: the SHA-256 of its
+                    // canonical export, comparable with `ward policy export | sha256sum`.
+                    .detail(
+                        "sha256",
+                        crate::crypto::secrets::hash(&rules::to_csv(&parsed)),
+                    ),
+            )?;
+            Ok::<_, ManageError>(ImportSummary {
+                permissions,
+                assignments,
+                version,
+            })
+        })
+    })?;
+    reload(ctx);
+    Ok(summary)
+}
+
+/// The whole policy as CSV, in a stable order (permissions, then assignments).
+pub fn export(ctx: &AppContext, actor: &str) -> Result<String, ManageError> {
+    ctx.db.transaction(|c| {
+        let (version, rows) = storage::policy::load(c)?;
+        let text = rules::to_csv(&authz::from_rows(&rows));
+        storage::audit::append(
+            c,
+            &event(ctx, actor, "policy.export")
+                .detail("rules", rows.len() as i64)
+                .detail("version", version),
+        )?;
+        Ok(text)
+    })
+}
+
+/// One role assignment, as granted or revoked.
+#[derive(Debug, Serialize)]
+pub struct Assignment {
+    pub user_id: String,
+    pub username: Option<String>,
+    pub role: String,
+    pub tenant: String,
+    /// The policy version that holds the change.
+    pub version: i64,
+}
+
+/// Assign a role in a tenant, inside the caller's transaction: the rule, the
+/// version bump and the `policy.grant` record. Shared with `users::add`, which
+/// creates a user and its first role together.
+pub(crate) fn grant_in(
+    c: &mut AnyConnection,
+    event: AuditEvent,
+    user_id: &str,
+    role: &str,
+    tenant: &str,
+    now: i64,
+) -> Result<i64, ManageError> {
+    // A role with no permission in the tenant is a typo, or a role of another tenant.
+    if !storage::policy::role_exists(c, role, tenant)? {
+        return Err(ManageError::NotFound(format!(
+            "no role `{role}` in tenant `{tenant}` (a role exists where it has permissions)"
+        )));
+    }
+    let rule = authz::to_row(&Rule::assignment(user_id, role, tenant));
+    let version = storage::policy::add(c, &rule, now).map_err(|e| match e {
+        StorageError::Conflict(_) => {
+            ManageError::Conflict(format!("the user already has role `{role}` in `{tenant}`"))
+        }
+        other => other.into(),
+    })?;
+    storage::audit::append(
+        c,
+        &event
+            .subject(user_id)
+            .detail("role", role)
+            .detail("tenant", tenant)
+            .detail("version", version),
+    )?;
+    Ok(version)
+}
+
+/// Check a role and tenant before a transaction that grants them.
+pub(crate) fn parse_role(role: &str, tenant: &str) -> Result<(String, String), ManageError> {
+    Ok((name("role", role)?, name("tenant", tenant)?))
+}
+
+/// `g, <user id>, role, tenant`; the user is named by username or id.
+pub fn grant(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<Assignment, ManageError> {
+    let refusal = || {
+        event(ctx, actor, "policy.grant")
+            .detail("query", user)
+            .detail("role", role)
+            .detail("tenant", tenant)
+    };
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let found = super::users::find(ctx, user)?;
+        let now = ctx.clock.now_ms();
+        let version = ctx.db.transaction(|c| {
+            grant_in(
+                c,
+                event(ctx, actor, "policy.grant"),
+                found.id.as_str(),
+                &role,
+                &tenant,
+                now,
+            )
+        })?;
+        Ok(Assignment {
+            user_id: found.id.to_string(),
+            username: Some(found.username.to_string()),
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// Remove an assignment. The user is named by username or id; an id that no
+/// longer names a user still works, so that stale assignments can be removed.
+pub fn revoke(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<Assignment, ManageError> {
+    let refusal = || {
+        event(ctx, actor, "policy.revoke")
+            .detail("query", user)
+            .detail("role", role)
+            .detail("tenant", tenant)
+    };
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let (user_id, username) = match super::users::find(ctx, user) {
+            Ok(u) => (u.id.to_string(), Some(u.username.to_string())),
+            Err(ManageError::NotFound(_)) if UserId::parse(user).is_some() => {
+                (user.to_string(), None)
+            }
+            Err(e) => return Err(e),
+        };
+        let rule = authz::to_row(&Rule::assignment(&user_id, &role, &tenant));
+        let now = ctx.clock.now_ms();
+        let version = ctx.db.transaction(|c| {
+            let version = storage::policy::remove(c, &rule, now).map_err(|e| match e {
+                StorageError::NotFound => {
+                    ManageError::NotFound(format!("{user} has no role `{role}` in `{tenant}`"))
+                }
+                other => other.into(),
+            })?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "policy.revoke")
+                    .subject(&user_id)
+                    .detail("role", role.as_str())
+                    .detail("tenant", tenant.as_str())
+                    .detail("version", version),
+            )?;
+            Ok::<_, ManageError>(version)
+        })?;
+        Ok(Assignment {
+            user_id,
+            username,
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// A user's roles and permissions in one tenant.
+#[derive(Debug, Serialize)]
+pub struct TenantAccess {
+    pub tenant: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+}
+
+/// Everything a user may do, tenant by tenant.
+#[derive(Debug, Serialize)]
+pub struct UserAccess {
+    pub user_id: String,
+    pub username: String,
+    pub policy_version: i64,
+    pub tenants: Vec<TenantAccess>,
+}
+
+/// A user's roles and permissions per tenant, from the current policy.
+pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, ManageError> {
+    let refusal = || event(ctx, actor, "policy.view").detail("query", user);
+    audited(ctx, refusal, || {
+        let found = super::users::find(ctx, user)?;
+        // Answer from the database's policy, not from a snapshot a poll behind.
+        ctx.authz.reload_if_changed(&ctx.db)?;
+        let engine = ctx.authz.current();
+        let id = found.id.as_str();
+        let tenants = engine
+            .tenants(id)
+            .into_iter()
+            .map(|tenant| TenantAccess {
+                roles: engine.roles(id, &tenant),
+                permissions: engine.permissions(id, &tenant),
+                tenant,
+            })
+            .collect();
+        ctx.db.transaction(|c| {
+            storage::audit::append(c, &event(ctx, actor, "policy.view").subject(id))
+        })?;
+        Ok(UserAccess {
+            user_id: id.to_string(),
+            username: found.username.to_string(),
+            policy_version: engine.version(),
+            tenants,
+        })
+    })
+}
+
+/// Write the seed policy (policies/policy.csv) if the policy was never written,
+/// with its audit record; true if this call seeded it. Safe when several nodes
+/// start together: one seeds, the others find the version moved.
+pub fn seed_if_empty(db: &Database, actor: &str, now: i64) -> Result<bool, ManageError> {
+    // The common case, every start after the first, costs one read.
+    if storage::policy::version(&mut *db.conn()?)? != 0 {
+        return Ok(false);
+    }
+    let seed = rules::parse_csv(authz::SEED_POLICY)?;
+    let rows: Vec<_> = seed.iter().map(authz::to_row).collect();
+    db.transaction(|c| {
+        let seeded = storage::policy::seed_if_empty(c, &rows, now)?;
+        if seeded {
+            let version = storage::policy::version(c)?;
+            storage::audit::append(
+                c,
+                &AuditEvent::new(now, actor, "policy.seed", Outcome::Success)
+                    .detail("permissions", rows.len() as i64)
+                    .detail("version", version),
+            )?;
+        }
+        Ok(seeded)
+    })
+}
