@@ -197,6 +197,7 @@ impl AppContext {
             tokens: self.config.tokens,
             require_par: self.config.require_par,
             now: self.clock.now_ms(),
+            policy: self.authz.current(),
         }
     }
 }

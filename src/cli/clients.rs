@@ -46,6 +46,9 @@ pub enum ClientCommand {
         /// Access token lifetime for this client (default: tokens.access_token_seconds).
         #[arg(long)]
         access_token_seconds: Option<i64>,
+        /// A permission resource (e.g. `ehr`) whose permissions this client's tokens carry; repeatable.
+        #[arg(long = "authz-resource", value_name = "RESOURCE")]
+        authz_resources: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -77,6 +80,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             jwks_file,
             id_token_alg,
             access_token_seconds,
+            authz_resources,
             json,
         } => {
             let jwks =
@@ -105,6 +109,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     jwks,
                     id_token_alg,
                     access_token_seconds,
+                    authz_resources,
                 },
             )?;
             if json {

@@ -21,6 +21,8 @@ pub struct NewClientInput {
     /// RS256 (default) or ES256.
     pub id_token_alg: Option<String>,
     pub access_token_seconds: Option<i64>,
+    /// Permission resources whose permissions the client's tokens carry.
+    pub authz_resources: Vec<String>,
 }
 
 impl NewClientInput {
@@ -38,6 +40,7 @@ impl NewClientInput {
             jwks: None,
             id_token_alg: None,
             access_token_seconds: None,
+            authz_resources: Vec::new(),
         }
     }
 }
@@ -185,6 +188,14 @@ pub fn add(
         {
             return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
         }
+        let mut authz_resources = Vec::new();
+        for r in &input.authz_resources {
+            crate::authz::rules::check_name(r)
+                .map_err(|e| InvalidValue::new("authz_resource", format!("`{r}`: {e}")))?;
+            if !authz_resources.contains(r) {
+                authz_resources.push(r.clone());
+            }
+        }
         // A confidential client gets a secret unless it authenticates with its keys.
         let secret = (input.client_type == ClientType::Confidential && jwks.is_none())
             .then(|| secrets::generate(32));
@@ -204,6 +215,7 @@ pub fn add(
             jwks,
             id_token_alg,
             access_token_seconds: input.access_token_seconds,
+            authz_resources,
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

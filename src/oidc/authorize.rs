@@ -44,6 +44,10 @@ pub struct AuthorizationRequest {
     pub id_token_hint: Option<String>,
     /// Requested ACR values, recorded (enforcement comes with step-up).
     pub acr_values: Vec<String>,
+    /// Ward's `tenant` parameter: the organisation whose roles and permissions
+    /// the tokens should carry (docs/authorization.md).
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 /// Where an authorization response (success or error) goes.
@@ -321,6 +325,16 @@ pub fn validate(
                 .map_err(redirect_err)?
                 .unwrap_or_default(),
         ),
+        tenant: match text("tenant")? {
+            Some(t) => Some(
+                crate::authz::rules::check_name(&t)
+                    .map(|()| t)
+                    .map_err(|e| {
+                        redirect_err(OAuthError::invalid_request(format!("tenant: {e}")))
+                    })?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -402,6 +416,30 @@ fn hint_names_someone_else(p: &Provider, req: &AuthorizationRequest, user_id: &s
     !ours || decoded.claims.get("sub").and_then(|s| s.as_str()) != Some(user_id)
 }
 
+/// The tenant whose roles the tokens carry: the one requested (the user must
+/// hold a role there), or the user's only organisation. A user of several
+/// organisations gets none unless the client asks for one.
+fn resolve_tenant(
+    p: &Provider,
+    req: &AuthorizationRequest,
+    user_id: &str,
+) -> Result<Option<String>, OAuthError> {
+    let tenants: Vec<String> = p
+        .policy
+        .tenants(user_id)
+        .into_iter()
+        .filter(|t| t != crate::authz::WARD_TENANT || req.tenant.as_deref() == Some(t))
+        .collect();
+    match &req.tenant {
+        Some(t) if tenants.contains(t) => Ok(Some(t.clone())),
+        Some(_) => Err(OAuthError::access_denied(
+            "the user has no role in the requested tenant",
+        )),
+        None if tenants.len() == 1 => Ok(tenants.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
 /// Issue the code and build the success response.
 pub fn issue_code(
     p: &Provider,
@@ -423,6 +461,7 @@ pub fn issue_code(
             acr: session.acr.clone(),
             amr: session.amr.clone(),
             session_hash: Some(session.id_hash.clone()),
+            tenant: resolve_tenant(p, req, &session.user_id)?,
         },
         created_at: p.now,
         expires_at: p.now + i64::from(p.tokens.authorization_code_seconds) * 1000,

@@ -34,6 +34,8 @@ pub struct Provider<'a> {
     /// Require PAR from every client (RFC 9126 §5), not only those registered so.
     pub require_par: bool,
     pub now: Millis,
+    /// The authorization policy as of this request (roles and permissions claims).
+    pub policy: std::sync::Arc<crate::authz::engine::PolicyEngine>,
 }
 
 impl Provider<'_> {
@@ -47,7 +49,7 @@ impl Provider<'_> {
 }
 
 /// Scopes Ward understands; a client may be allowed others (its own APIs).
-pub const STANDARD_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
 
 /// Split a space-separated scope string into a list without duplicates.
 pub fn scope_list(scope: &str) -> Vec<String> {

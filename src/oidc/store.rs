@@ -54,6 +54,8 @@ pub struct AuthFacts {
     pub amr: Vec<String>,
     /// Hash of the session id; the `sid` claim is derived from it.
     pub session_hash: Option<String>,
+    /// The tenant (Casbin domain) whose roles and permissions the tokens carry.
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -55,6 +55,44 @@ fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<Strin
     })
 }
 
+/// The roles and permissions claims of a user's tokens for `tenant`, from the
+/// policy as it is now (so a role change shows in the next token, and refresh
+/// re-evaluates). Permissions are limited to the resources the client is
+/// configured to see. None without a tenant. Format: docs/authorization.md.
+pub fn authorization_claims(
+    p: &Provider,
+    client: &Client,
+    user_id: &str,
+    tenant: Option<&str>,
+) -> Option<Value> {
+    let tenant = tenant?;
+    let visible = |permission: &String| {
+        permission
+            .split_once(':')
+            .is_some_and(|(object, _)| client.authz_resources.iter().any(|r| r == object))
+    };
+    let permissions: Vec<String> = p
+        .policy
+        .permissions(user_id, tenant)
+        .into_iter()
+        .filter(visible)
+        .collect();
+    Some(json!({
+        "tenant": tenant,
+        "roles": p.policy.roles(user_id, tenant),
+        "permissions": permissions,
+        "policy_version": p.policy.version(),
+    }))
+}
+
+fn merge(claims: &mut Value, extra: Option<&Value>) {
+    if let (Some(target), Some(Value::Object(extra))) = (claims.as_object_mut(), extra) {
+        for (k, v) in extra {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 pub fn access_token(
     p: &Provider,
     client: &Client,
@@ -62,6 +100,7 @@ pub fn access_token(
     scope: &[String],
     facts: Option<&AuthFacts>,
     grant_id: Option<&str>,
+    authz: Option<&Value>,
 ) -> Result<IssuedAccessToken, OAuthError> {
     let lifetime = client
         .access_token_seconds
@@ -86,6 +125,7 @@ pub fn access_token(
         claims["acr"] = json!(f.acr);
         claims["amr"] = json!(f.amr);
     }
+    merge(&mut claims, authz);
     // RFC 9068 §2.1: "typ" is "at+jwt".
     let token = sign(p, ACCESS_TOKEN_ALG, "at+jwt", &claims)?;
     Ok(IssuedAccessToken {
@@ -101,6 +141,7 @@ pub fn id_token(
     facts: &AuthFacts,
     nonce: Option<&str>,
     access_token: &str,
+    authz: Option<&Value>,
 ) -> Result<String, OAuthError> {
     let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
     let iat = p.now_secs();
@@ -121,6 +162,7 @@ pub fn id_token(
     if let Some(s) = &facts.session_hash {
         claims["sid"] = json!(sid(s));
     }
+    merge(&mut claims, authz);
     sign(p, alg, "JWT", &claims)
 }
 

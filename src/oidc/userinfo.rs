@@ -41,5 +41,24 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         out["email"] = json!(email);
         out["email_verified"] = json!(user.email_verified);
     }
+    // The `roles` scope: the token's tenant, evaluated against the policy now.
+    if scope.contains(&"roles")
+        && let Some(client) = token
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(|id| p.store.client(id))
+            .transpose()?
+            .flatten()
+        && let Some(Value::Object(authz)) = tokens::authorization_claims(
+            p,
+            &client,
+            user.id.as_str(),
+            token.get("tenant").and_then(Value::as_str),
+        )
+    {
+        for (k, v) in authz {
+            out[k] = v;
+        }
+    }
     Ok(out)
 }

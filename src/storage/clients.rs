@@ -25,6 +25,7 @@ struct ClientRow {
     jwks: Option<String>,
     id_token_alg: String,
     access_token_seconds: Option<i64>,
+    authz_resources: String,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -50,6 +51,9 @@ pub struct Client {
     pub id_token_alg: String,
     /// Access token lifetime for this client, overriding the configured default.
     pub access_token_seconds: Option<i64>,
+    /// The permission resources (e.g. `ehr`) whose permissions this client's
+    /// tokens carry; none by default (least privilege).
+    pub authz_resources: Vec<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -77,6 +81,7 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(|_| StorageError::Corrupt("clients.jwks is not JSON".into()))?,
             id_token_alg: r.id_token_alg,
             access_token_seconds: r.access_token_seconds,
+            authz_resources: from_json_list("clients.authz_resources", &r.authz_resources)?,
         })
     }
 }
@@ -98,6 +103,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::jwks.eq(client.jwks.as_ref().map(|j| j.to_string())),
             clients::id_token_alg.eq(&client.id_token_alg),
             clients::access_token_seconds.eq(client.access_token_seconds),
+            clients::authz_resources.eq(to_json_list(&client.authz_resources)),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

@@ -59,6 +59,7 @@ struct GrantDb {
     created_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    tenant: Option<String>,
 }
 
 /// A grant with its user's status.
@@ -77,6 +78,7 @@ fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageError> {
             acr: g.acr,
             amr: from_json_list("grants.amr", &g.amr)?,
             session_hash: g.session_hash,
+            tenant: g.tenant,
         },
         created_at: g.created_at,
         expires_at: g.expires_at,
@@ -374,6 +376,7 @@ impl OidcStore for Database {
                     authorization_codes::auth_time.eq(code.facts.auth_time),
                     authorization_codes::acr.eq(&code.facts.acr),
                     authorization_codes::amr.eq(to_json_list(&code.facts.amr)),
+                    authorization_codes::tenant.eq(code.facts.tenant.as_deref()),
                     authorization_codes::created_at.eq(code.created_at),
                     authorization_codes::expires_at.eq(code.expires_at),
                 ))
@@ -401,6 +404,7 @@ impl OidcStore for Database {
             i64,
             Option<i64>,
             Option<String>,
+            Option<String>,
         );
         // The user's status comes with the code: one query instead of two.
         let row = authorization_codes::table
@@ -423,6 +427,7 @@ impl OidcStore for Database {
                     authorization_codes::expires_at,
                     authorization_codes::consumed_at,
                     authorization_codes::grant_id,
+                    authorization_codes::tenant,
                 ),
                 users_table::status,
             ))
@@ -445,6 +450,7 @@ impl OidcStore for Database {
                 expires_at,
                 consumed_at,
                 grant_id,
+                tenant,
             ),
             status,
         )) = row
@@ -464,6 +470,7 @@ impl OidcStore for Database {
                 acr,
                 amr: from_json_list("authorization_codes.amr", &amr)?,
                 session_hash,
+                tenant,
             },
             created_at,
             expires_at,
@@ -513,6 +520,7 @@ impl OidcStore for Database {
                     grants::acr.eq(&g.facts.acr),
                     grants::amr.eq(to_json_list(&g.facts.amr)),
                     grants::nonce.eq(g.nonce.as_deref()),
+                    grants::tenant.eq(g.facts.tenant.as_deref()),
                     grants::created_at.eq(g.created_at),
                     grants::expires_at.eq(g.expires_at),
                 ))

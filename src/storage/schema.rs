@@ -39,6 +39,7 @@ diesel::table! {
         jwks -> Nullable<Text>,
         id_token_alg -> Text,
         access_token_seconds -> Nullable<BigInt>,
+        authz_resources -> Text,
     }
 }
 
@@ -137,6 +138,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -157,6 +159,7 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
+        tenant -> Nullable<Text>,
     }
 }
 

@@ -43,7 +43,7 @@ pub fn exchange(
             .cloned()
             .collect(),
     };
-    let access = tokens::access_token(p, client, &client.id, &scope, None, None)?;
+    let access = tokens::access_token(p, client, &client.id, &scope, None, None, None)?;
     p.store.audit(
         AuditEvent::new(
             p.now,

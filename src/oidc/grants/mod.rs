@@ -87,6 +87,7 @@ pub(crate) fn user_tokens(
     grant_type: &str,
 ) -> Result<UserTokens, OAuthError> {
     let user_id = grant.facts.user_id.as_str();
+    let authz = tokens::authorization_claims(p, client, user_id, grant.facts.tenant.as_deref());
     let access = tokens::access_token(
         p,
         client,
@@ -94,7 +95,10 @@ pub(crate) fn user_tokens(
         scope,
         Some(&grant.facts),
         Some(&grant.id),
+        authz.as_ref(),
     )?;
+    // The ID token carries roles only when the client asked for the `roles` scope.
+    let roles_scope = scope.iter().any(|s| s == "roles");
     let id_token = if scope.iter().any(|s| s == "openid") {
         Some(tokens::id_token(
             p,
@@ -102,6 +106,7 @@ pub(crate) fn user_tokens(
             &grant.facts,
             nonce,
             &access.token,
+            authz.as_ref().filter(|_| roles_scope),
         )?)
     } else {
         None
