@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,8 +13,8 @@ use common::oidc::{
     self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form,
 };
 use common::smtp::SmtpListener;
+use common::totp::{mid_step, totp};
 use common::{Server, TestEnv, backends};
-use hmac::{Hmac, Mac};
 use serde_json::Value;
 
 const CLIENT: &str = "app";
@@ -51,57 +51,6 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
         server,
         smtp,
         secret,
-    }
-}
-
-// RFC 4648 base32 (no padding), as authenticator apps read the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
-        value = (value << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((value >> bits) as u8);
-        }
-    }
-    out
-}
-
-/// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) computed independently of Ward.
-fn totp(secret_b32: &str, unix_seconds: u64) -> String {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&base32_decode(secret_b32)).unwrap();
-    mac.update(&(unix_seconds / 30).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let offset = (h[19] & 0x0f) as usize;
-    let bin = u32::from_be_bytes([
-        h[offset] & 0x7f,
-        h[offset + 1],
-        h[offset + 2],
-        h[offset + 3],
-    ]);
-    format!("{:06}", bin % 1_000_000)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Wait until the current 30-second step has at least 3 seconds left and
-/// started at least 1 second ago, so that "this step ± n" means the same here
-/// and in Ward when the code is checked.
-fn mid_step() -> u64 {
-    loop {
-        let t = now();
-        if (1..27).contains(&(t % 30)) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(250));
     }
 }
 

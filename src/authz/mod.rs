@@ -5,6 +5,7 @@
 //! replaces it whole when the database's policy version moves, so a query never
 //! sees half a change. Free of actix and diesel.
 
+pub mod emergency;
 pub mod engine;
 pub mod rules;
 #[cfg(test)]

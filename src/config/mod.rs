@@ -185,6 +185,14 @@ impl TokenLifetimes {
     }
 }
 
+/// Break-glass emergency access.
+#[derive(Debug, Clone, Default)]
+pub struct BreakGlassPolicy {
+    pub seconds: u32,
+    pub max_auth_age_seconds: u32,
+    pub notify: Vec<String>,
+}
+
 /// Rules for passkey registration.
 #[derive(Debug, Clone, Default)]
 pub struct PasskeyPolicy {
@@ -221,7 +229,10 @@ pub struct Config {
     pub reauth_seconds: u32,
     /// Lifetime of codes sent by email.
     pub email_code_seconds: u32,
+    /// The admin API needs a multi-factor sign-in at most this old (docs/admin-api.md).
+    pub admin_max_auth_age_seconds: u32,
     pub passkeys: PasskeyPolicy,
+    pub break_glass: BreakGlassPolicy,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }
@@ -468,6 +479,33 @@ impl Config {
             )?,
         };
         let email_code_seconds = in_range("email_code_seconds", raw.email_code_seconds, 1, 3600)?;
+        let admin_max_auth_age_seconds = in_range(
+            "admin_max_auth_age_seconds",
+            raw.admin_max_auth_age_seconds,
+            60,
+            24 * 3600,
+        )?;
+        let break_glass = BreakGlassPolicy {
+            seconds: in_range("break_glass.seconds", raw.break_glass.seconds, 1, 24 * 3600)?,
+            max_auth_age_seconds: in_range(
+                "break_glass.max_auth_age_seconds",
+                raw.break_glass.max_auth_age_seconds,
+                1,
+                3600,
+            )?,
+            notify: raw
+                .break_glass
+                .notify
+                .iter()
+                .map(|a| {
+                    crate::domain::Email::parse(a.trim())
+                        .map(|e| e.as_str().to_string())
+                        .map_err(|_| {
+                            ConfigError::invalid("break_glass.notify", "not a list of email addresses")
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
 
         Ok(Self {
             issuer,
@@ -490,7 +528,9 @@ impl Config {
             signup_enabled: raw.signup_enabled,
             reauth_seconds,
             email_code_seconds,
+            admin_max_auth_age_seconds,
             passkeys,
+            break_glass,
             warnings: Vec::new(),
         })
     }

@@ -34,7 +34,32 @@ pub struct RawConfig {
     pub reauth_seconds: i64,
     /// How long a code sent by email stays valid.
     pub email_code_seconds: i64,
+    /// How recent the multi-factor sign-in behind an admin API token must be.
+    pub admin_max_auth_age_seconds: i64,
     pub passkeys: RawPasskeyConfig,
+    pub break_glass: RawBreakGlassConfig,
+}
+
+/// `[break_glass]`: emergency access (docs/authorization.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBreakGlassConfig {
+    /// How long an elevation lasts.
+    pub seconds: i64,
+    /// How recent the strong (multi-factor or passkey) sign-in must be.
+    pub max_auth_age_seconds: i64,
+    /// Auditors' addresses, told of every elevation.
+    pub notify: Vec<String>,
+}
+
+impl Default for RawBreakGlassConfig {
+    fn default() -> Self {
+        Self {
+            seconds: 3600,
+            max_auth_age_seconds: 300,
+            notify: Vec::new(),
+        }
+    }
 }
 
 /// `[passkeys]`.
@@ -170,7 +195,9 @@ impl Default for RawConfig {
             signup_enabled: false,
             reauth_seconds: 600,
             email_code_seconds: 600,
+            admin_max_auth_age_seconds: 900,
             passkeys: RawPasskeyConfig::default(),
+            break_glass: RawBreakGlassConfig::default(),
         }
     }
 }

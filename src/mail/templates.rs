@@ -61,6 +61,12 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
         include_str!("../../templates/email/password_changed/body.txt"),
         include_str!("../../templates/email/password_changed/body.html"),
     ),
+    (
+        "break_glass_elevated",
+        include_str!("../../templates/email/break_glass_elevated/subject.txt"),
+        include_str!("../../templates/email/break_glass_elevated/body.txt"),
+        include_str!("../../templates/email/break_glass_elevated/body.html"),
+    ),
 ];
 
 const LAYOUT: &str = include_str!("../../templates/email/layout.html");

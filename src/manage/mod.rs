@@ -6,9 +6,11 @@
 //! later. No HTTP and no SQL here.
 
 pub mod audit_log;
+pub mod break_glass;
 pub mod clients;
 pub mod keys;
 pub mod policy;
+pub mod sessions;
 pub mod users;
 
 use crate::app::AppContext;
@@ -38,6 +40,9 @@ pub enum ManageError {
     Signing(#[from] SigningError),
     #[error(transparent)]
     Reseal(#[from] ResealError),
+    /// Refused by a rule (break-glass without fresh strong sign-in, say); the message says why.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -61,6 +66,7 @@ impl ManageError {
             Self::Policy(PasswordPolicyError::Common) => "password_common",
             Self::Conflict(_) => "duplicate",
             Self::NotFound(_) => "not_found",
+            Self::Refused(_) => "refused",
             _ => "internal_error",
         }
     }

@@ -202,4 +202,12 @@ pub trait OidcStore: Send + Sync {
     /// Record an event that accompanies no other write (e.g. a client_credentials
     /// issuance); may be group-committed with others, durable when this returns.
     fn audit(&self, event: AuditEvent) -> Result<(), StoreError>;
+
+    /// The user's break-glass elevation in `tenant` in force at `now`: (id, expires_at).
+    fn active_break_glass(
+        &self,
+        user_id: &str,
+        tenant: &str,
+        now: Millis,
+    ) -> Result<Option<(String, Millis)>, StoreError>;
 }

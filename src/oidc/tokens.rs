@@ -64,25 +64,45 @@ pub fn authorization_claims(
     client: &Client,
     user_id: &str,
     tenant: Option<&str>,
-) -> Option<Value> {
-    let tenant = tenant?;
+) -> Result<Option<Value>, OAuthError> {
+    let Some(tenant) = tenant else {
+        return Ok(None);
+    };
+    let mut roles = p.policy.roles(user_id, tenant);
+    let mut permissions = p.policy.permissions(user_id, tenant);
+    // Break-glass: while an elevation is in force the emergency role's grants
+    // join the user's own (only users who may elevate cost a query).
+    let (object, action) = crate::authz::emergency::ELEVATE;
+    let elevation = if p.policy.allowed(user_id, tenant, object, action) {
+        p.store.active_break_glass(user_id, tenant, p.now)?
+    } else {
+        None
+    };
+    if elevation.is_some() {
+        let role = crate::authz::emergency::EMERGENCY_ROLE;
+        roles.push(role.to_string());
+        permissions.extend(p.policy.permissions(role, tenant));
+        roles.sort();
+        roles.dedup();
+        permissions.sort();
+        permissions.dedup();
+    }
     let visible = |permission: &String| {
         permission
             .split_once(':')
             .is_some_and(|(object, _)| client.authz_resources.iter().any(|r| r == object))
     };
-    let permissions: Vec<String> = p
-        .policy
-        .permissions(user_id, tenant)
-        .into_iter()
-        .filter(visible)
-        .collect();
-    Some(json!({
+    permissions.retain(visible);
+    let mut claims = json!({
         "tenant": tenant,
-        "roles": p.policy.roles(user_id, tenant),
+        "roles": roles,
         "permissions": permissions,
         "policy_version": p.policy.version(),
-    }))
+    });
+    if let Some((id, expires_at)) = elevation {
+        claims["break_glass"] = json!({ "id": id, "exp": expires_at / 1000 });
+    }
+    Ok(Some(claims))
 }
 
 fn merge(claims: &mut Value, extra: Option<&Value>) {

@@ -54,7 +54,7 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             &client,
             user.id.as_str(),
             token.get("tenant").and_then(Value::as_str),
-        )
+        )?
     {
         for (k, v) in authz {
             out[k] = v;

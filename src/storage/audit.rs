@@ -185,6 +185,33 @@ pub fn after_id(
         .collect())
 }
 
+/// Records matching an optional event type and subject user. With `after_id`,
+/// those with a larger id, oldest first (to follow the trail); without, the
+/// newest first.
+pub fn query(
+    conn: &mut AnyConnection,
+    event_type: Option<&str>,
+    subject: Option<&str>,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut q = dsl::audit_events
+        .select(Row::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some(t) = event_type {
+        q = q.filter(dsl::event_type.eq(t.to_string()));
+    }
+    if let Some(s) = subject {
+        q = q.filter(dsl::subject_user.eq(s.to_string()));
+    }
+    q = match after_id {
+        Some(after) => q.filter(dsl::id.gt(after)).order(dsl::id.asc()),
+        None => q.order(dsl::id.desc()),
+    };
+    Ok(q.load(conn)?.into_iter().map(AuditRecord::from).collect())
+}
+
 /// The newest `n` records, oldest first.
 pub fn tail(conn: &mut AnyConnection, n: i64) -> Result<Vec<AuditRecord>, StorageError> {
     let mut rows: Vec<AuditRecord> = dsl::audit_events

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod audit_batch;
+pub mod break_glass;
 pub mod client_cache;
 pub mod clients;
 pub mod connection;

@@ -674,6 +674,18 @@ impl OidcStore for Database {
         )?)
     }
 
+    fn active_break_glass(
+        &self,
+        user_id: &str,
+        tenant: &str,
+        now: Millis,
+    ) -> Result<Option<(String, Millis)>, StoreError> {
+        Ok(
+            super::break_glass::active(&mut *self.conn()?, user_id, tenant, now)?
+                .map(|e| (e.id, e.expires_at)),
+        )
+    }
+
     fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
         Ok(self.append_audit_batched(event)?)
     }

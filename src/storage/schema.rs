@@ -295,3 +295,17 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    break_glass (id) {
+        id -> Text,
+        user_id -> Text,
+        tenant -> Text,
+        reason -> Text,
+        started_at -> BigInt,
+        expires_at -> BigInt,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<BigInt>,
+        review_note -> Nullable<Text>,
+    }
+}

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod oidc;
 pub mod smtp;
+pub mod totp;
 pub mod webauthn;
 
 use std::io::{BufRead, BufReader, Write};

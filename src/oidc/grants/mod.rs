@@ -87,7 +87,7 @@ pub(crate) fn user_tokens(
     grant_type: &str,
 ) -> Result<UserTokens, OAuthError> {
     let user_id = grant.facts.user_id.as_str();
-    let authz = tokens::authorization_claims(p, client, user_id, grant.facts.tenant.as_deref());
+    let authz = tokens::authorization_claims(p, client, user_id, grant.facts.tenant.as_deref())?;
     let access = tokens::access_token(
         p,
         client,

@@ -77,6 +77,15 @@ async fn account_page(
             Ok::<_, storage::StorageError>((factors, passkeys))
         })
         .await;
+    let uid = who.user.id.as_str();
+    let (object, action) = crate::authz::emergency::ELEVATE;
+    let emergency_tenants: Vec<String> = state
+        .ctx
+        .authz
+        .tenants(uid)
+        .into_iter()
+        .filter(|t| state.ctx.authz.allowed(uid, t, object, action))
+        .collect();
     let Ok((factors, passkeys)) = loaded else {
         return page(
             req,
@@ -111,6 +120,8 @@ async fn account_page(
             email_verified => who.user.email_verified,
             factors,
             passkeys,
+            emergency_tenants,
+            emergency_minutes => state.ctx.config.break_glass.seconds / 60,
             error => message.0,
             notice => message.1,
         },
@@ -234,6 +245,33 @@ pub async fn change(
         "verify_email" => account::verify_email(ctx, user, &field(&form, "code"), &actor)
             .await
             .map(|()| "Email address verified."),
+        "break_glass" => {
+            let (ctx2, session) = (state.ctx.clone(), who.session.clone());
+            let (user2, ip) = (who.user.clone(), b.ip.clone());
+            let (tenant, reason) = (field(&form, "tenant"), field(&form, "reason"));
+            let done = web::block(move || {
+                let elevator = crate::manage::break_glass::Elevator {
+                    user: &user2,
+                    acr: &session.acr,
+                    auth_time: session.auth_time,
+                    ip,
+                };
+                crate::manage::break_glass::elevate(&ctx2, &elevator, &tenant, &reason)
+            })
+            .await;
+            match done {
+                Ok(Ok(e)) => {
+                    let notice = format!(
+                        "Emergency access at {} is on until {}. It is recorded and will be reviewed.",
+                        e.tenant,
+                        to_rfc3339(e.expires_at)
+                    );
+                    return account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(&notice))).await;
+                }
+                Ok(Err(crate::manage::ManageError::Refused(why))) => Err(AccountError::Refused(why)),
+                _ => Err(AccountError::Unavailable),
+            }
+        }
         _ => Err(AccountError::Refused("Unknown action.".into())),
     };
     // Reload the user: the change may have altered it (email, say).

@@ -1,0 +1,183 @@
+//! A user's browser sessions, for administrators: list them, end one, end all.
+//!
+//! A session is named by its `sid`, the value in ID tokens (derived from the
+//! stored hash): neither the session id nor its hash ever leaves Ward.
+
+use serde::Serialize;
+
+use crate::app::AppContext;
+use crate::audit::{AuditEvent, Outcome};
+use crate::domain::InvalidValue;
+use crate::oidc::store::SessionRow;
+use crate::oidc::tokens::sid;
+use crate::storage::{self, AnyConnection};
+
+use super::{ManageError, audited};
+
+/// One session as an administrator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub sid: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub ended_at: Option<i64>,
+    /// Usable now: not ended, not past its absolute or idle timeout.
+    pub live: bool,
+}
+
+/// One page of a user's sessions, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionPage {
+    pub user_id: String,
+    pub sessions: Vec<SessionInfo>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
+}
+
+fn info(ctx: &AppContext, row: &SessionRow) -> SessionInfo {
+    SessionInfo {
+        sid: sid(&row.id_hash),
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+        auth_time: row.auth_time,
+        acr: row.acr.clone(),
+        amr: row.amr.clone(),
+        ip: row.ip.clone(),
+        user_agent: row.user_agent.clone(),
+        ended_at: row.ended_at,
+        live: crate::session::is_live(row, ctx.clock.now_ms(), ctx.config.session),
+    }
+}
+
+/// A paging cursor, `<created_at>.<sid>` of the last session of a page: it
+/// names the row without revealing its hash.
+fn cursor(row: &SessionRow) -> String {
+    format!("{}.{}", row.created_at, sid(&row.id_hash))
+}
+
+fn bad_cursor() -> ManageError {
+    InvalidValue::new("after", "is not a cursor from a previous page").into()
+}
+
+/// The (created_at, hash) a cursor names, among the user's sessions.
+fn resolve_cursor(
+    c: &mut AnyConnection,
+    user_id: &str,
+    text: &str,
+) -> Result<(i64, String), ManageError> {
+    let (at, wanted) = text.split_once('.').ok_or_else(bad_cursor)?;
+    let at: i64 = at.parse().map_err(|_| bad_cursor())?;
+    let hash = storage::sessions::hashes_at(c, user_id, at)?
+        .into_iter()
+        .find(|h| sid(h) == wanted)
+        .ok_or_else(bad_cursor)?;
+    Ok((at, hash))
+}
+
+/// A user's sessions (live and recently ended), newest first, `limit` a page.
+pub fn list(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<SessionPage, ManageError> {
+    let refusal = || event(ctx, actor, "session.list").detail("query", user);
+    audited(ctx, refusal, || {
+        let found = super::users::find(ctx, user)?;
+        let uid = found.id.as_str();
+        let limit = limit.clamp(1, 1_000);
+        ctx.db.transaction(|c| {
+            let before = after.map(|a| resolve_cursor(c, uid, a)).transpose()?;
+            let rows = storage::sessions::for_user(
+                c,
+                uid,
+                before.as_ref().map(|(at, h)| (*at, h.as_str())),
+                limit,
+            )?;
+            storage::audit::append(
+                c,
+                &event(ctx, actor, "session.list")
+                    .subject(uid)
+                    .detail("count", rows.len()),
+            )?;
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(cursor))
+                .flatten();
+            Ok(SessionPage {
+                user_id: uid.to_string(),
+                sessions: rows.iter().map(|r| info(ctx, r)).collect(),
+                next,
+            })
+        })
+    })
+}
+
+/// The audit record of a session ended by an administrator; the same event
+/// type as a sign-out, told apart by the reason.
+fn ended_event(ctx: &AppContext, actor: &str, user_id: &str, hash: &str) -> AuditEvent {
+    event(ctx, actor, "session.ended")
+        .subject(user_id)
+        .reason("admin")
+        .detail("sid", sid(hash))
+}
+
+/// End one session of a user, named by its `sid`.
+pub fn end(ctx: &AppContext, actor: &str, user: &str, wanted: &str) -> Result<(), ManageError> {
+    let refusal = || {
+        event(ctx, actor, "session.ended")
+            .detail("query", user)
+            .detail("sid", wanted)
+    };
+    audited(ctx, refusal, || {
+        let found = super::users::find(ctx, user)?;
+        let uid = found.id.as_str();
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            let hash = storage::sessions::hashes_for_user(c, uid)?
+                .into_iter()
+                .find(|h| sid(h) == wanted)
+                .ok_or_else(|| {
+                    ManageError::NotFound(format!("{} has no session `{wanted}`", found.username))
+                })?;
+            if !storage::sessions::end(c, &hash, now)? {
+                return Err(ManageError::Conflict(format!(
+                    "the session `{wanted}` has already ended"
+                )));
+            }
+            storage::audit::append(c, &ended_event(ctx, actor, uid, &hash))?;
+            Ok(())
+        })
+    })
+}
+
+/// End every open session of a user (a lost device, a departure); returns the
+/// `sid`s ended. The user must sign in again in every browser, but access and
+/// refresh tokens already issued do not depend on the session: disabling the
+/// account is what stops those at once.
+pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>, ManageError> {
+    let refusal = || event(ctx, actor, "session.ended").detail("query", user);
+    audited(ctx, refusal, || {
+        let found = super::users::find(ctx, user)?;
+        let uid = found.id.as_str();
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            let ended = storage::sessions::end_all_for_user(c, uid, now)?;
+            for hash in &ended {
+                storage::audit::append(c, &ended_event(ctx, actor, uid, hash))?;
+            }
+            Ok(ended.iter().map(|h| sid(h)).collect())
+        })
+    })
+}
