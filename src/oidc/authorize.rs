@@ -343,6 +343,9 @@ pub fn validate(
 pub enum Next {
     Login,
     Consent,
+    /// The user belongs to several organisations and the client wants roles:
+    /// the user chooses one.
+    ChooseTenant,
     Issue,
 }
 
@@ -397,7 +400,35 @@ pub fn next_step(
             Ok(Next::Consent)
         };
     }
+    if let Some((_, user)) = session
+        && needs_tenant_choice(p, req, client, user.id.as_str())
+    {
+        return if req.has_prompt("none") {
+            Err(redirect_err(OAuthError::interaction_required(
+                "the user must choose an organisation (or send the tenant parameter)",
+            )))
+        } else {
+            Ok(Next::ChooseTenant)
+        };
+    }
     Ok(Next::Issue)
+}
+
+/// The organisations a user may sign in to a client for (the reserved `ward`
+/// domain only when asked for by name).
+pub fn tenant_choices(p: &Provider, user_id: &str) -> Vec<String> {
+    p.policy
+        .tenants(user_id)
+        .into_iter()
+        .filter(|t| t != crate::authz::WARD_TENANT)
+        .collect()
+}
+
+/// A choice is needed when the client wants roles (the `roles` scope, or
+/// permission resources it may see), none was requested, and there are several.
+fn needs_tenant_choice(p: &Provider, req: &AuthorizationRequest, client: &Client, user_id: &str) -> bool {
+    let wants_roles = req.scope.iter().any(|s| s == "roles") || !client.authz_resources.is_empty();
+    wants_roles && req.tenant.is_none() && tenant_choices(p, user_id).len() > 1
 }
 
 /// An `id_token_hint` for another user means the current session is not the one wanted.
@@ -424,14 +455,9 @@ fn resolve_tenant(
     req: &AuthorizationRequest,
     user_id: &str,
 ) -> Result<Option<String>, OAuthError> {
-    let tenants: Vec<String> = p
-        .policy
-        .tenants(user_id)
-        .into_iter()
-        .filter(|t| t != crate::authz::WARD_TENANT || req.tenant.as_deref() == Some(t))
-        .collect();
+    let tenants = tenant_choices(p, user_id);
     match &req.tenant {
-        Some(t) if tenants.contains(t) => Ok(Some(t.clone())),
+        Some(t) if p.policy.tenants(user_id).contains(t) => Ok(Some(t.clone())),
         Some(_) => Err(OAuthError::access_denied(
             "the user has no role in the requested tenant",
         )),

@@ -50,6 +50,10 @@ impl OAuthError {
     pub fn login_required(d: impl Into<String>) -> Self {
         Self::new("login_required", 400, d)
     }
+    /// OIDC Core §3.1.2.6: the user must interact (here: choose an organisation).
+    pub fn interaction_required(d: impl Into<String>) -> Self {
+        Self::new("interaction_required", 400, d)
+    }
     pub fn consent_required(d: impl Into<String>) -> Self {
         Self::new("consent_required", 400, d)
     }

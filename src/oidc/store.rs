@@ -122,6 +122,8 @@ pub trait OidcStore: Send + Sync {
         id_hash: &str,
         now: Millis,
     ) -> Result<Option<AuthRequestRow>, StoreError>;
+    /// Replace a live request's parameters (a choice the user made, like the tenant).
+    fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError>;
     /// Mark a request used; false if it was already used (single use).
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError>;
 

@@ -674,6 +674,17 @@ impl OidcStore for Database {
         )?)
     }
 
+    fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError> {
+        diesel::update(
+            auth_requests::table
+                .find(id_hash)
+                .filter(auth_requests::used_at.is_null()),
+        )
+        .set(auth_requests::params.eq(params))
+        .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
     fn active_break_glass(
         &self,
         user_id: &str,

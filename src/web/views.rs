@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/recovery_codes.html"),
     ),
     (
+        "pages/tenant.html",
+        include_str!("../../templates/pages/tenant.html"),
+    ),
+    (
         "pages/form_post.html",
         include_str!("../../templates/pages/form_post.html"),
     ),

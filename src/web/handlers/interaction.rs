@@ -48,10 +48,10 @@ fn finish(
         Ok(Err(AuthorizeError::Redirect(r))) => respond(state, req, &r),
         Ok(Ok(Step::Respond(r))) => respond(state, req, &r),
         Ok(Ok(Step::Interact { interaction, next })) => {
-            let path = if next == Next::Consent {
-                "/consent"
-            } else {
-                "/login"
+            let path = match next {
+                Next::Consent => "/consent",
+                Next::ChooseTenant => "/tenant",
+                Next::Login | Next::Issue => "/login",
             };
             see_other(&format!("{path}?interaction={interaction}"))
         }
@@ -316,5 +316,73 @@ pub async fn consent_submit(
         Ok(Ok(None)) => see_other(&format!("/authorize/resume?interaction={id}")),
         Ok(Ok(Some(denied))) => respond(&state, &req, &denied),
         Ok(Err(e)) | Err(e) => page(&req, StatusCode::BAD_REQUEST, &e.description),
+    }
+}
+
+/// `GET /tenant?interaction=…`: choose the organisation to sign in to the app for.
+pub async fn tenant_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+    let (id, b, info) = match page_request(&state, &req).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let (cookie, limits) = (b.session.clone(), state.ctx.config.session);
+    let choices = call(&state, move |p| {
+        Ok(interaction::current_session(p, cookie.as_deref(), limits)?
+            .map(|(_, user)| authorize::tenant_choices(p, user.id.as_str())))
+    })
+    .await;
+    let Ok(Some(tenants)) = choices else {
+        return page(&req, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let mut res = render(
+        &state,
+        &req,
+        StatusCode::OK,
+        "pages/tenant.html",
+        context! {
+            interaction => id,
+            csrf => csrf_token(&b.token, &id),
+            client_name => info.client_name,
+            tenants,
+        },
+    );
+    allow_form_action(&mut res, &info.redirect_uri, true);
+    res
+}
+
+/// `POST /tenant`: record the choice (one of the user's organisations), then resume.
+pub async fn tenant_submit(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let b = browser(&state, &req);
+    let (id, form) = match checked_form(&req, &body, &b) {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let chosen = form.get("tenant").ok().flatten().unwrap_or_default().to_string();
+    let (cookie, token, limits, id2) = (b.session.clone(), b.token.clone(), state.ctx.config.session, id.clone());
+    let outcome = call(&state, move |p| {
+        let Some(found) = interaction::load(p, &id2, Some(&token))? else {
+            return Ok(false);
+        };
+        let Some((_, user)) = interaction::current_session(p, cookie.as_deref(), limits)? else {
+            return Ok(false);
+        };
+        if !authorize::tenant_choices(p, user.id.as_str()).contains(&chosen) {
+            return Ok(false);
+        }
+        let mut request = found.request.clone();
+        request.tenant = Some(chosen);
+        let params = serde_json::to_string(&request).map_err(|_| OAuthError::server_error())?;
+        p.store.update_auth_request(&found.id_hash, &params)?;
+        Ok(true)
+    })
+    .await;
+    match outcome {
+        Ok(true) => see_other(&format!("/authorize/resume?interaction={id}")),
+        Ok(false) => page(&req, StatusCode::BAD_REQUEST, "Choose one of the organisations listed."),
+        Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
     }
 }
