@@ -9,12 +9,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::browser::{Callback, Driver, serve_on_localhost};
 use common::oidc::{self, authorize_url, param, pkce};
 use common::{TestEnv, backends};
-use serde_json::json;
 
 #[test]
 fn sign_in_and_consent_in_chromium_reach_the_client() {
@@ -56,11 +53,12 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         );
         // A wrong password first: the page says so, in an alert region.
         browser.js("document.getElementById('username').value = 'alice'; document.getElementById('password').value = 'wrong-password-1'; document.querySelector('button[type=submit]').click();");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while browser.js("return document.querySelector('[role=alert]') !== null") != json!(true) {
-            assert!(Instant::now() < deadline, "no error shown");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // (`#login-error`: the page always holds a hidden alert for passkey errors.)
+        browser.wait_js(
+            "the error",
+            "document.querySelector('#login-error[role=alert]') && \
+             document.getElementById('login-error').textContent.includes('not correct')",
+        );
         browser.js(&format!(
             "document.getElementById('password').value = '{}'; document.querySelector('button[type=submit]').click();",
             common::PASSWORD

@@ -122,7 +122,7 @@ pub fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: 
     };
     let own = if with_self { "'self' " } else { "" };
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action {own}{source}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action {own}{source}; frame-ancestors 'none'; base-uri 'none'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);

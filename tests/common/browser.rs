@@ -309,9 +309,16 @@ impl Driver {
         serde_json::from_str(v.as_str().unwrap_or("[]")).unwrap()
     }
 
+    /// Forget the recorded WebAuthn calls of the current origin.
+    pub fn clear_webauthn_calls(&self) {
+        self.js("sessionStorage.removeItem('ward-test-webauthn')");
+    }
+
     /// A virtual CTAP2 platform authenticator (WebDriver WebAuthn extension)
     /// holding discoverable credentials, with user verification that succeeds.
-    pub fn add_virtual_authenticator(&self) -> Authenticator<'_> {
+    /// `synced`: its new credentials are backup eligible and backed up (BE=1,
+    /// BS=1, a synced passkey); otherwise device-bound (BE=0, Chromium's default).
+    pub fn add_virtual_authenticator(&self, synced: bool) -> Authenticator<'_> {
         let id = self.cmd(
             "POST",
             "/webauthn/authenticator",
@@ -322,6 +329,8 @@ impl Driver {
                 "hasUserVerification": true,
                 "isUserVerified": true,
                 "isUserConsenting": true,
+                "defaultBackupEligibility": synced,
+                "defaultBackupState": synced,
             })),
         );
         Authenticator {
