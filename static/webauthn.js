@@ -162,6 +162,7 @@
             list.appendChild(li);
           });
           section.hidden = false;
+          add.hidden = true;
           section.focus();
         } else {
           window.location.assign("/account?done=passkey");

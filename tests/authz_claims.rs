@@ -163,13 +163,37 @@ fn each_tenant_gets_exactly_its_roles_and_the_clients_permissions() {
         let url = authorize_url(&w.server, "ehr", &p, &[("scope", "openid roles")]);
         let res = b.authorize(&url, "dana");
         assert_eq!(res.status, 200, "the chooser page: {}", res.body);
-        assert!(res.body.contains("Choose an organisation") && res.body.contains("riverside") && res.body.contains("st-mary"));
-        assert!(!res.body.contains("value=\"ward\""), "the reserved domain is not offered");
-        let (interaction, csrf) = (oidc::hidden(&res.body, "interaction"), oidc::hidden(&res.body, "csrf"));
+        assert!(
+            res.body.contains("Choose an organisation")
+                && res.body.contains("riverside")
+                && res.body.contains("st-mary")
+        );
+        assert!(
+            !res.body.contains("value=\"ward\""),
+            "the reserved domain is not offered"
+        );
+        let (interaction, csrf) = (
+            oidc::hidden(&res.body, "interaction"),
+            oidc::hidden(&res.body, "csrf"),
+        );
         // Only one of the user's own organisations is accepted.
-        let bad = b.post("/tenant", &[("interaction", &interaction), ("csrf", &csrf), ("tenant", "elsewhere")]);
+        let bad = b.post(
+            "/tenant",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("tenant", "elsewhere"),
+            ],
+        );
         assert_eq!(bad.status, 400);
-        let mut res = b.post("/tenant", &[("interaction", &interaction), ("csrf", &csrf), ("tenant", "riverside")]);
+        let mut res = b.post(
+            "/tenant",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("tenant", "riverside"),
+            ],
+        );
         while res.status == 303 && res.location().starts_with('/') {
             res = b.get(res.location());
         }
@@ -178,13 +202,29 @@ fn each_tenant_gets_exactly_its_roles_and_the_clients_permissions() {
             &w.server,
             "/token",
             Some(&basic("ehr", &w.secret)),
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &p.verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &p.verifier),
+            ],
         );
         let at = claims(t.json()["access_token"].as_str().unwrap());
-        assert_eq!((at["tenant"].as_str(), strings(&at["roles"])), (Some("riverside"), vec!["receptionist".to_string()]));
+        assert_eq!(
+            (at["tenant"].as_str(), strings(&at["roles"])),
+            (Some("riverside"), vec!["receptionist".to_string()])
+        );
         // With prompt=none there is no page to show: interaction_required.
-        let res = b.get(&authorize_url(&w.server, "ehr", &pkce(), &[("scope", "openid roles"), ("prompt", "none")]));
-        assert_eq!(param(res.location(), "error").as_deref(), Some("interaction_required"));
+        let res = b.get(&authorize_url(
+            &w.server,
+            "ehr",
+            &pkce(),
+            &[("scope", "openid roles"), ("prompt", "none")],
+        ));
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("interaction_required")
+        );
         // A tenant where the user has no role is refused.
         assert_eq!(
             tokens(&w, &[("tenant", "elsewhere")]).unwrap_err(),

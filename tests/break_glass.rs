@@ -9,14 +9,21 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oidc::{self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form};
+use common::oidc::{
+    self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form,
+};
 use common::smtp::SmtpListener;
 use common::totp::{mid_step, totp};
 use common::{PASSWORD, Server, TestEnv, backends};
 use serde_json::Value;
 
 fn claims(jwt: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 struct World {
@@ -31,21 +38,48 @@ fn world(backend: common::Backend) -> World {
     let smtp = SmtpListener::start();
     smtp.configure(&mut env);
     oidc::user(&env, "dana");
-    env.ok(&["policy", "grant", "dana", "physician", "--tenant", "st-mary"], None);
+    env.ok(
+        &[
+            "policy",
+            "grant",
+            "dana",
+            "physician",
+            "--tenant",
+            "st-mary",
+        ],
+        None,
+    );
     let secret = oidc::client(
         &env,
         "ehr",
         &[
-            "--type", "confidential", "--redirect-uri", REDIRECT, "--first-party",
-            "--scope", "openid roles offline_access", "--authz-resource", "ehr", "--authz-resource", "demographics",
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+            "--scope",
+            "openid roles offline_access",
+            "--authz-resource",
+            "ehr",
+            "--authz-resource",
+            "demographics",
         ],
     )
     .unwrap();
     let server = oidc::serve_with_issuer(
         &env,
-        &[("WARD_BREAK_GLASS_SECONDS", "4"), ("WARD_BREAK_GLASS_NOTIFY", "auditor@example.org")],
+        &[
+            ("WARD_BREAK_GLASS_SECONDS", "4"),
+            ("WARD_BREAK_GLASS_NOTIFY", "auditor@example.org"),
+        ],
     );
-    World { env, server, smtp, secret }
+    World {
+        env,
+        server,
+        smtp,
+        secret,
+    }
 }
 
 /// Sign in to /account; with `totp_secret`, answer the second factor too.
@@ -53,9 +87,18 @@ fn account_sign_in(w: &World, totp_secret: Option<&str>) -> Browser {
     let mut b = Browser::new(&w.server);
     let res = b.get("/account");
     let page = b.get(res.location());
-    let mut res = b.sign_in(&hidden(&page.body, "interaction"), &hidden(&page.body, "csrf"), "dana", PASSWORD);
+    let mut res = b.sign_in(
+        &hidden(&page.body, "interaction"),
+        &hidden(&page.body, "csrf"),
+        "dana",
+        PASSWORD,
+    );
     if let Some(secret) = totp_secret {
-        assert!(res.location().starts_with("/login/verify"), "{}", res.location());
+        assert!(
+            res.location().starts_with("/login/verify"),
+            "{}",
+            res.location()
+        );
         let page = b.get(res.location());
         res = b.post(
             "/login/verify",
@@ -76,17 +119,35 @@ fn break_glass(b: &mut Browser, reason: &str) -> Res {
     assert!(page.body.contains("Emergency access"), "{}", page.body);
     b.post(
         "/account",
-        &[("csrf", &hidden(&page.body, "csrf")), ("action", "break_glass"), ("tenant", "st-mary"), ("reason", reason)],
+        &[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("action", "break_glass"),
+            ("tenant", "st-mary"),
+            ("reason", reason),
+        ],
     )
 }
 
 fn token(w: &World) -> Value {
     let p = pkce();
     let mut b = Browser::new(&w.server);
-    let url = authorize_url(&w.server, "ehr", &p, &[("scope", "openid roles offline_access"), ("tenant", "st-mary")]);
+    let url = authorize_url(
+        &w.server,
+        "ehr",
+        &p,
+        &[
+            ("scope", "openid roles offline_access"),
+            ("tenant", "st-mary"),
+        ],
+    );
     let res = b.get(&url);
     let page = b.get(res.location());
-    let res = b.sign_in(&hidden(&page.body, "interaction"), &hidden(&page.body, "csrf"), "dana", PASSWORD);
+    let res = b.sign_in(
+        &hidden(&page.body, "interaction"),
+        &hidden(&page.body, "csrf"),
+        "dana",
+        PASSWORD,
+    );
     // Used before dana enrols an authenticator app: the password is the whole sign-in.
     let mut res = res;
     while res.status == 303 && res.location().starts_with('/') {
@@ -97,7 +158,12 @@ fn token(w: &World) -> Value {
         &w.server,
         "/token",
         Some(&basic("ehr", &w.secret)),
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &p.verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &p.verifier),
+        ],
     );
     assert_eq!(t.status, 200, "{}", t.body);
     t.json()
@@ -108,7 +174,10 @@ fn refresh(w: &World, refresh_token: &str) -> Value {
         &w.server,
         "/token",
         Some(&basic("ehr", &w.secret)),
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
@@ -135,12 +204,30 @@ fn break_glass_needs_fresh_mfa_and_a_reason_and_is_bounded_audited_and_reviewabl
         let mut b = account_sign_in(&w, None);
         let res = break_glass(&mut b, "Unconscious patient, no consent possible");
         assert_eq!(res.status, 400, "{}", res.body);
-        assert!(res.body.contains("fresh sign-in with a second factor"), "{}", res.body);
+        assert!(
+            res.body.contains("fresh sign-in with a second factor"),
+            "{}",
+            res.body
+        );
 
         // Enrol an authenticator app, then sign in again with it.
         let page = b.get("/account/totp");
-        let secret = page.body.split("<code id=\"totp-secret\">").nth(1).unwrap().split("</code>").next().unwrap().to_string();
-        let ok = b.post("/account/totp", &[("csrf", &hidden(&page.body, "csrf")), ("code", &totp(&secret, mid_step()))]);
+        let secret = page
+            .body
+            .split("<code id=\"totp-secret\">")
+            .nth(1)
+            .unwrap()
+            .split("</code>")
+            .next()
+            .unwrap()
+            .to_string();
+        let ok = b.post(
+            "/account/totp",
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("code", &totp(&secret, mid_step())),
+            ],
+        );
         assert_eq!(ok.status, 200);
         let mut b = account_sign_in(&w, Some(&secret));
         // No reason, no access.
@@ -151,25 +238,45 @@ fn break_glass_needs_fresh_mfa_and_a_reason_and_is_bounded_audited_and_reviewabl
         // Fresh MFA and a reason: elevated.
         let res = break_glass(&mut b, "Unconscious patient in A&E, no consent possible");
         assert_eq!(res.status, 200, "{}", res.body);
-        assert!(res.body.contains("Emergency access at st-mary is on until"), "{}", res.body);
+        assert!(
+            res.body.contains("Emergency access at st-mary is on until"),
+            "{}",
+            res.body
+        );
 
         // Tokens show it: the emergency role, its permissions (as far as the client sees), the claim.
         let during = refresh(&w, before["refresh_token"].as_str().unwrap());
         assert_eq!(roles(&during), ["emergency", "physician"]);
         let at = claims(during["access_token"].as_str().unwrap());
-        assert_eq!(at["permissions"], serde_json::json!(["demographics:read", "ehr:read", "ehr:write"]));
+        assert_eq!(
+            at["permissions"],
+            serde_json::json!(["demographics:read", "ehr:read", "ehr:write"])
+        );
         let bg = &at["break_glass"];
-        assert!(bg["id"].is_string() && bg["exp"].as_i64().unwrap() > 0, "{at}");
+        assert!(
+            bg["id"].is_string() && bg["exp"].as_i64().unwrap() > 0,
+            "{at}"
+        );
 
         // Its own audit event, with the reason; refusals audited too.
         assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'break_glass.elevated' AND outcome = 'success'"), 1);
         assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'break_glass.elevated' AND outcome = 'failure'"), 2);
         // The auditors are mailed.
-        let mail = w.smtp.wait_for("auditor@example.org", Duration::from_secs(10)).expect("auditor mail");
+        let mail = w
+            .smtp
+            .wait_for("auditor@example.org", Duration::from_secs(10))
+            .expect("auditor mail");
         let text = mail.text_body().unwrap();
-        assert!(text.contains("dana") && text.contains("Unconscious patient in A&E"), "{text}");
+        assert!(
+            text.contains("dana") && text.contains("Unconscious patient in A&E"),
+            "{text}"
+        );
         // It is on the review list until signed off.
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM break_glass WHERE reviewed_at IS NULL"), 1);
+        assert_eq!(
+            w.env
+                .count("SELECT COUNT(*) AS n FROM break_glass WHERE reviewed_at IS NULL"),
+            1
+        );
 
         // It ends on time (4 s here): the next token is back to physician only.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -178,7 +285,11 @@ fn break_glass_needs_fresh_mfa_and_a_reason_and_is_bounded_audited_and_reviewabl
             std::thread::sleep(Duration::from_millis(500));
             t = refresh(&w, t["refresh_token"].as_str().unwrap());
             if roles(&t) == ["physician"] {
-                assert!(claims(t["access_token"].as_str().unwrap()).get("break_glass").is_none());
+                assert!(
+                    claims(t["access_token"].as_str().unwrap())
+                        .get("break_glass")
+                        .is_none()
+                );
                 break;
             }
             assert!(Instant::now() < deadline, "the elevation did not end");

@@ -329,9 +329,16 @@ fn totp_enrolment_sign_in_window_replay_and_recovery_codes() {
         let out = w.env.ok(&["user", "reset-mfa", "alice"], None);
         assert!(out.contains("authenticator app: true"), "{out}");
         let (mut b5, p5, res) = password_step(&w, "alice");
-        assert!(res.location().starts_with("/authorize/resume"), "{}", res.location());
+        assert!(
+            res.location().starts_with("/authorize/resume"),
+            "{}",
+            res.location()
+        );
         let c = finish(&w, &mut b5, res, &p5);
-        assert_eq!((c["acr"].as_str(), amr(&c)), (Some("aal1"), vec!["pwd".to_string()]));
+        assert_eq!(
+            (c["acr"].as_str(), amr(&c)),
+            (Some("aal1"), vec!["pwd".to_string()])
+        );
         for kind in ["totp.enabled", "recovery_code.used", "user.reset_mfa"] {
             assert_eq!(
                 w.env.count(&format!(

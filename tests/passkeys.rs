@@ -708,11 +708,7 @@ fn webauthn_negative_cases_are_refused_and_audited() {
             &ceremony,
             &credential,
         );
-        let message = res.refused(
-            400,
-            "expired",
-            &format!("{backend:?} sign-up replayed"),
-        );
+        let message = res.refused(400, "expired", &format!("{backend:?} sign-up replayed"));
         eprintln!("{backend:?} sign-up replayed: {} {message}", res.status);
         // A fresh ceremony answered with the copied registration (its challenge is the old one).
         let (ceremony2, _) = signup_start(&w, &mut b, &interaction, &csrf, "pat2");
@@ -938,11 +934,7 @@ fn webauthn_negative_cases_are_refused_and_audited() {
         std::thread::sleep(Duration::from_millis(1600));
         let credential = SoftAuthenticator::new().register(&options, &w.origin);
         let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &credential);
-        let message = res.refused(
-            400,
-            "expired",
-            &format!("{backend:?} sign-up, expired"),
-        );
+        let message = res.refused(400, "expired", &format!("{backend:?} sign-up, expired"));
         eprintln!(
             "{backend:?} sign-up, expired ceremony: {} {message}",
             res.status

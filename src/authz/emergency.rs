@@ -17,7 +17,9 @@ const MAX_REASON_CHARS: usize = 500;
 pub enum Refusal {
     #[error("You do not have emergency access in this organisation.")]
     NotPermitted,
-    #[error("Emergency access needs a fresh sign-in with a second factor or a passkey. Sign in again, then retry.")]
+    #[error(
+        "Emergency access needs a fresh sign-in with a second factor or a passkey. Sign in again, then retry."
+    )]
     NeedsFreshStrongSignIn,
     #[error("Give the reason for emergency access in a sentence (at least 10 characters).")]
     ReasonMissing,
@@ -44,7 +46,12 @@ pub fn check(r: &Request<'_>) -> Result<String, Refusal> {
     if !acr_satisfies(r.acr, ACR_AAL2) || r.now - r.auth_time > r.max_auth_age_ms {
         return Err(Refusal::NeedsFreshStrongSignIn);
     }
-    let reason: String = r.reason.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    let reason: String = r
+        .reason
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
     match reason.chars().count() {
         n if n < MIN_REASON_CHARS => Err(Refusal::ReasonMissing),
         n if n > MAX_REASON_CHARS => Err(Refusal::ReasonTooLong),
@@ -79,10 +86,22 @@ mod tests {
     #[test]
     fn refusals() {
         let reason = "Cardiac arrest, bed 4";
-        assert_eq!(check(&request("aal1", 0, reason)), Err(Refusal::NeedsFreshStrongSignIn));
-        assert_eq!(check(&request("aal2", 300_001, reason)), Err(Refusal::NeedsFreshStrongSignIn));
-        assert_eq!(check(&request("aal2", 0, "urgent")), Err(Refusal::ReasonMissing));
-        assert_eq!(check(&request("aal2", 0, &"x".repeat(501))), Err(Refusal::ReasonTooLong));
+        assert_eq!(
+            check(&request("aal1", 0, reason)),
+            Err(Refusal::NeedsFreshStrongSignIn)
+        );
+        assert_eq!(
+            check(&request("aal2", 300_001, reason)),
+            Err(Refusal::NeedsFreshStrongSignIn)
+        );
+        assert_eq!(
+            check(&request("aal2", 0, "urgent")),
+            Err(Refusal::ReasonMissing)
+        );
+        assert_eq!(
+            check(&request("aal2", 0, &"x".repeat(501))),
+            Err(Refusal::ReasonTooLong)
+        );
         let mut r = request("phrh", 0, reason);
         r.permitted = false;
         assert_eq!(check(&r), Err(Refusal::NotPermitted));

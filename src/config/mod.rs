@@ -501,7 +501,10 @@ impl Config {
                     crate::domain::Email::parse(a.trim())
                         .map(|e| e.as_str().to_string())
                         .map_err(|_| {
-                            ConfigError::invalid("break_glass.notify", "not a list of email addresses")
+                            ConfigError::invalid(
+                                "break_glass.notify",
+                                "not a list of email addresses",
+                            )
                         })
                 })
                 .collect::<Result<_, _>>()?,

@@ -138,17 +138,25 @@ pub fn sign_off(
     audited(ctx, refusal, || {
         let note = note.trim();
         if note.chars().count() > 1000 {
-            return Err(ManageError::Refused("The review note has at most 1000 characters.".into()));
+            return Err(ManageError::Refused(
+                "The review note has at most 1000 characters.".into(),
+            ));
         }
         ctx.db.transaction(|c| {
             let Some(found) = store::find(c, id)? else {
-                return Err(ManageError::NotFound(format!("no break-glass elevation `{id}`")));
+                return Err(ManageError::NotFound(format!(
+                    "no break-glass elevation `{id}`"
+                )));
             };
             if found.user_id == reviewer_id {
-                return Err(ManageError::Refused("An elevation is reviewed by someone else than the person who used it.".into()));
+                return Err(ManageError::Refused(
+                    "An elevation is reviewed by someone else than the person who used it.".into(),
+                ));
             }
             if !store::review(c, id, reviewer_id, note, ctx.clock.now_ms())? {
-                return Err(ManageError::Conflict(format!("elevation `{id}` was already reviewed")));
+                return Err(ManageError::Conflict(format!(
+                    "elevation `{id}` was already reviewed"
+                )));
             }
             crate::storage::audit::append(
                 c,

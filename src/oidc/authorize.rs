@@ -426,7 +426,12 @@ pub fn tenant_choices(p: &Provider, user_id: &str) -> Vec<String> {
 
 /// A choice is needed when the client wants roles (the `roles` scope, or
 /// permission resources it may see), none was requested, and there are several.
-fn needs_tenant_choice(p: &Provider, req: &AuthorizationRequest, client: &Client, user_id: &str) -> bool {
+fn needs_tenant_choice(
+    p: &Provider,
+    req: &AuthorizationRequest,
+    client: &Client,
+    user_id: &str,
+) -> bool {
     let wants_roles = req.scope.iter().any(|s| s == "roles") || !client.authz_resources.is_empty();
     wants_roles && req.tenant.is_none() && tenant_choices(p, user_id).len() > 1
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: the only module that imports actix. Handlers are thin: parse
 //! the input, make one call, render.
 
+pub mod admin;
 pub mod client_ip;
 pub mod error;
 pub mod handlers;
@@ -101,6 +102,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/static/webauthn.js",
             web::get().to(assets::webauthn_script),
         )
+        .route("/tenant", web::get().to(interaction::tenant_form))
+        .route("/tenant", web::post().to(interaction::tenant_submit))
         .route("/consent", web::get().to(interaction::consent_form))
         .route("/consent", web::post().to(interaction::consent_submit))
         .route("/userinfo", web::get().to(endpoints::userinfo))
@@ -112,7 +115,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/revoke", web::post().to(endpoints::revocation))
         .route("/revoke", web::to(oauth::post_only))
         .route("/par", web::post().to(endpoints::pushed_authorization))
-        .route("/par", web::to(oauth::post_only));
+        .route("/par", web::to(oauth::post_only))
+        .service(admin::scope());
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,6 @@ pub fn totp(secret_b32: &str, unix_seconds: u64) -> String {
     format!("{:06}", bin % 1_000_000)
 }
 
-
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -55,4 +54,3 @@ pub fn mid_step() -> u64 {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
-

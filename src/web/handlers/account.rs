@@ -266,9 +266,19 @@ pub async fn change(
                         e.tenant,
                         to_rfc3339(e.expires_at)
                     );
-                    return account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(&notice))).await;
+                    return account_page(
+                        &state,
+                        &req,
+                        &b,
+                        &who,
+                        StatusCode::OK,
+                        (None, Some(&notice)),
+                    )
+                    .await;
                 }
-                Ok(Err(crate::manage::ManageError::Refused(why))) => Err(AccountError::Refused(why)),
+                Ok(Err(crate::manage::ManageError::Refused(why))) => {
+                    Err(AccountError::Refused(why))
+                }
                 _ => Err(AccountError::Unavailable),
             }
         }

@@ -361,8 +361,18 @@ pub async fn tenant_submit(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let chosen = form.get("tenant").ok().flatten().unwrap_or_default().to_string();
-    let (cookie, token, limits, id2) = (b.session.clone(), b.token.clone(), state.ctx.config.session, id.clone());
+    let chosen = form
+        .get("tenant")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    let (cookie, token, limits, id2) = (
+        b.session.clone(),
+        b.token.clone(),
+        state.ctx.config.session,
+        id.clone(),
+    );
     let outcome = call(&state, move |p| {
         let Some(found) = interaction::load(p, &id2, Some(&token))? else {
             return Ok(false);
@@ -382,7 +392,11 @@ pub async fn tenant_submit(
     .await;
     match outcome {
         Ok(true) => see_other(&format!("/authorize/resume?interaction={id}")),
-        Ok(false) => page(&req, StatusCode::BAD_REQUEST, "Choose one of the organisations listed."),
+        Ok(false) => page(
+            &req,
+            StatusCode::BAD_REQUEST,
+            "Choose one of the organisations listed.",
+        ),
         Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
     }
 }

@@ -1,0 +1,199 @@
+//! `/admin/api/clients`: register, list, show and remove relying parties, with
+//! the same inputs and rules as `ward client add`.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Actor;
+use super::problem::Problem;
+use super::run;
+use crate::manage;
+use crate::storage::clients::Client;
+use crate::web::WebState;
+
+/// A registered client. Times are Unix milliseconds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientOut {
+    pub client_id: String,
+    pub name: String,
+    /// `confidential` or `public`.
+    #[serde(rename = "type")]
+    pub client_type: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub require_par: bool,
+    /// Public keys for `private_key_jwt` (RFC 7523), when registered.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub id_token_alg: String,
+    pub access_token_seconds: Option<i64>,
+    pub authz_resources: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Client> for ClientOut {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.clone(),
+            name: c.name.clone(),
+            client_type: c.client_type.as_str().to_string(),
+            redirect_uris: c.redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            scopes: c.scopes.clone(),
+            first_party: c.first_party,
+            require_par: c.require_par,
+            jwks: c.jwks.clone(),
+            id_token_alg: c.id_token_alg.clone(),
+            access_token_seconds: c.access_token_seconds,
+            authz_resources: c.authz_resources.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A new registration, as `ward client add` takes it. Omitted lists take the
+/// CLI's defaults (grants `authorization_code refresh_token`, scopes
+/// `openid profile email`, no authorization resources).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    pub client_id: String,
+    /// `confidential` or `public`.
+    #[serde(rename = "type")]
+    pub client_type: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub first_party: bool,
+    #[serde(default)]
+    pub require_par: bool,
+    /// A JWKS of public keys: the client authenticates with `private_key_jwt`
+    /// and gets no secret.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// `RS256` (default) or `ES256`.
+    pub id_token_alg: Option<String>,
+    pub access_token_seconds: Option<i64>,
+    #[serde(default)]
+    pub authz_resources: Vec<String>,
+}
+
+/// The registration, with the secret of a confidential client: shown once,
+/// stored only as a hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    pub clients: Vec<ClientOut>,
+}
+
+#[utoipa::path(
+    get, path = "/admin/api/clients", tag = "clients",
+    responses((status = 200, description = "Every registered client", body = ClientList))
+)]
+pub async fn list(state: web::Data<WebState>, actor: Actor) -> Result<HttpResponse, Problem> {
+    let who = actor.audit_name();
+    let clients = run(&state, move |ctx| manage::clients::list(ctx, &who)).await?;
+    Ok(HttpResponse::Ok().json(ClientList {
+        clients: clients.iter().map(ClientOut::from).collect(),
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/admin/api/clients", tag = "clients", request_body = NewClient,
+    responses(
+        (status = 201, description = "Registered; the secret shows once", body = CreatedClient),
+        (status = 409, description = "The client id is taken"),
+        (status = 422, description = "A value is refused"),
+    )
+)]
+pub async fn create(
+    state: web::Data<WebState>,
+    actor: Actor,
+    body: web::Json<NewClient>,
+) -> Result<HttpResponse, Problem> {
+    let b = body.into_inner();
+    let client_type = b
+        .client_type
+        .parse()
+        .map_err(|e: crate::domain::InvalidValue| Problem::invalid_value("type", e.to_string()))?;
+    let input = manage::clients::NewClientInput {
+        client_id: b.client_id,
+        name: b.name,
+        client_type,
+        redirect_uris: b.redirect_uris,
+        grant_types: b.grant_types,
+        scopes: b.scopes,
+        first_party: b.first_party,
+        require_par: b.require_par,
+        // The manage layer validates the JWKS from its text, as read from a file.
+        jwks: b.jwks.map(|j| j.to_string()),
+        id_token_alg: b.id_token_alg,
+        access_token_seconds: b.access_token_seconds,
+        authz_resources: b.authz_resources,
+    };
+    let who = actor.audit_name();
+    let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/clients/{}", super::PREFIX, created.client.id),
+        ))
+        .json(CreatedClient {
+            client: ClientOut::from(&created.client),
+            client_secret: created.secret,
+        }))
+}
+
+#[utoipa::path(
+    get, path = "/admin/api/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client", body = ClientOut),
+        (status = 404, description = "No such client"),
+    )
+)]
+pub async fn show(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let (who, id) = (actor.audit_name(), id.into_inner());
+    let client = run(&state, move |ctx| manage::clients::show(ctx, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
+}
+
+#[utoipa::path(
+    delete, path = "/admin/api/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such client"),
+    )
+)]
+pub async fn remove(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let (who, id) = (actor.audit_name(), id.into_inner());
+    run(&state, move |ctx| manage::clients::remove(ctx, &who, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,216 @@
+//! The admin REST API under `/admin/api` (docs/admin-api.md): JSON in and out,
+//! RFC 9457 problems for every error, an OpenAPI document at
+//! `/admin/api/openapi.json`.
+//!
+//! Handlers are thin: they call one `manage` operation, which validates,
+//! changes and audits in one transaction (the same operations as the CLI),
+//! with the administrator of the token as the actor. [`ROUTES`] is the single
+//! list of protected routes and their permissions: the guard and the OpenAPI
+//! document's `x-ward-permission` both come from it, and a route missing from
+//! it cannot be mounted.
+
+pub mod audit;
+pub mod auth;
+pub mod break_glass;
+pub mod clients;
+pub mod openapi;
+pub mod problem;
+pub mod roles;
+pub mod sessions;
+pub mod users;
+
+use actix_web::http::{Method, header};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{FromRequest, Handler, Responder, ResponseError, Route, web};
+
+use self::auth::Permission;
+use self::problem::Problem;
+use crate::app::AppContext;
+use crate::manage::ManageError;
+use crate::web::WebState;
+
+pub const PREFIX: &str = "/admin/api";
+
+/// Largest JSON body accepted (a client registration with a JWKS fits easily).
+const MAX_BODY: usize = 64 * 1024;
+
+/// A protected route: method, path under [`PREFIX`], and its permission.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub permission: Permission,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    resource: &'static str,
+    action: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        permission: Permission::new(resource, action),
+    }
+}
+
+/// Every protected route. Reading needs `read`, anything that changes needs
+/// `write`, each on its own resource (least privilege: an auditor reads the
+/// audit trail and nothing else).
+pub const ROUTES: &[RouteSpec] = &[
+    r("GET", "/users", "users", "read"),
+    r("POST", "/users", "users", "write"),
+    r("GET", "/users/{id}", "users", "read"),
+    r("PATCH", "/users/{id}", "users", "write"),
+    r("POST", "/users/{id}/reset-mfa", "users", "write"),
+    r("GET", "/users/{id}/roles", "roles", "read"),
+    r("POST", "/users/{id}/roles", "roles", "write"),
+    r(
+        "DELETE",
+        "/users/{id}/roles/{tenant}/{role}",
+        "roles",
+        "write",
+    ),
+    r("GET", "/users/{id}/sessions", "sessions", "read"),
+    r("DELETE", "/users/{id}/sessions", "sessions", "write"),
+    r("DELETE", "/users/{id}/sessions/{sid}", "sessions", "write"),
+    r("GET", "/clients", "clients", "read"),
+    r("POST", "/clients", "clients", "write"),
+    r("GET", "/clients/{id}", "clients", "read"),
+    r("DELETE", "/clients/{id}", "clients", "write"),
+    r("GET", "/audit", "audit", "read"),
+    r("GET", "/break-glass", "break-glass", "review"),
+    r("POST", "/break-glass/{id}/review", "break-glass", "review"),
+];
+
+/// The route that needs no token: the API's own description.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/openapi.json")];
+
+pub fn permission(method: &str, path: &str) -> Option<Permission> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.permission)
+}
+
+/// A guarded route. Panics when building the app if the route is not in
+/// [`ROUTES`]: an unlisted route would have no permission to check.
+fn guarded<F, Args>(method: &'static str, path: &'static str, handler: F) -> Route
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let perm = permission(method, path)
+        .unwrap_or_else(|| panic!("admin route {method} {path} is not listed in ROUTES"));
+    let m = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    web::method(m)
+        .to(handler)
+        .wrap(from_fn(move |req, next| auth::guard(perm, req, next)))
+}
+
+/// A path's resource, answering a wrong method with a 405 problem and `Allow`.
+fn resource(path: &'static str) -> actix_web::Resource {
+    let allow = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .chain(PUBLIC_ROUTES.iter().filter(|r| r.1 == path).map(|r| r.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Problem::method_not_allowed(allow).error_response() }
+    }))
+}
+
+/// The `/admin/api` scope, mounted by `web::configure`.
+pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
+    web::scope(PREFIX)
+        // Answers carry personal data: no cache keeps them (a route may say otherwise).
+        .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY)
+                .error_handler(problem::json_error),
+        )
+        .app_data(web::PathConfig::default().error_handler(problem::path_error))
+        .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+        .service(resource("/openapi.json").route(web::get().to(openapi::document)))
+        .service(
+            resource("/users")
+                .route(guarded("GET", "/users", users::list))
+                .route(guarded("POST", "/users", users::create)),
+        )
+        .service(
+            resource("/users/{id}")
+                .route(guarded("GET", "/users/{id}", users::show))
+                .route(guarded("PATCH", "/users/{id}", users::set_status)),
+        )
+        .service(resource("/users/{id}/reset-mfa").route(guarded(
+            "POST",
+            "/users/{id}/reset-mfa",
+            users::reset_mfa,
+        )))
+        .service(
+            resource("/users/{id}/roles")
+                .route(guarded("GET", "/users/{id}/roles", roles::show))
+                .route(guarded("POST", "/users/{id}/roles", roles::grant)),
+        )
+        .service(resource("/users/{id}/roles/{tenant}/{role}").route(guarded(
+            "DELETE",
+            "/users/{id}/roles/{tenant}/{role}",
+            roles::revoke,
+        )))
+        .service(
+            resource("/users/{id}/sessions")
+                .route(guarded("GET", "/users/{id}/sessions", sessions::list))
+                .route(guarded("DELETE", "/users/{id}/sessions", sessions::end_all)),
+        )
+        .service(resource("/users/{id}/sessions/{sid}").route(guarded(
+            "DELETE",
+            "/users/{id}/sessions/{sid}",
+            sessions::end,
+        )))
+        .service(
+            resource("/clients")
+                .route(guarded("GET", "/clients", clients::list))
+                .route(guarded("POST", "/clients", clients::create)),
+        )
+        .service(
+            resource("/clients/{id}")
+                .route(guarded("GET", "/clients/{id}", clients::show))
+                .route(guarded("DELETE", "/clients/{id}", clients::remove)),
+        )
+        .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
+        .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))
+        .service(resource("/break-glass/{id}/review").route(guarded(
+            "POST",
+            "/break-glass/{id}/review",
+            break_glass::review,
+        )))
+        .default_service(web::to(|| async { Problem::no_route().error_response() }))
+}
+
+/// Run a `manage` operation on the blocking pool (it reads and writes the database).
+pub(crate) async fn run<T, F>(state: &web::Data<WebState>, f: F) -> Result<T, Problem>
+where
+    F: FnOnce(&AppContext) -> Result<T, ManageError> + Send + 'static,
+    T: Send + 'static,
+{
+    let ctx = state.ctx.clone();
+    web::block(move || f(&ctx))
+        .await
+        .map_err(|_| Problem::internal())?
+        .map_err(Problem::from)
+}
+
+/// Page sizes: 100 unless asked, at most 1,000.
+pub(crate) fn page_limit(asked: Option<i64>) -> Result<i64, Problem> {
+    match asked {
+        None => Ok(100),
+        Some(n) if (1..=1_000).contains(&n) => Ok(n),
+        Some(_) => Err(Problem::invalid_value("limit", "limit: must be 1 to 1000")),
+    }
+}

@@ -1,0 +1,145 @@
+//! `/admin/api/users/{id}/roles`: a user's roles per tenant, granting and
+//! revoking them (the `ward policy show|grant|revoke` operations).
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Actor;
+use super::problem::Problem;
+use super::run;
+use crate::manage;
+use crate::manage::policy::Assignment;
+use crate::web::WebState;
+
+/// A user's roles and permissions in one tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantRoles {
+    pub tenant: String,
+    pub roles: Vec<String>,
+    /// `resource:action`, e.g. `ehr:read`.
+    pub permissions: Vec<String>,
+}
+
+/// Everything a user may do, tenant by tenant, from the current policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRoles {
+    pub user_id: String,
+    pub username: String,
+    pub policy_version: i64,
+    pub tenants: Vec<TenantRoles>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleGrant {
+    /// A role that has permissions in the tenant, e.g. `nurse`.
+    pub role: String,
+    /// The tenant (Casbin domain), e.g. `st-mary`, or `ward` for Ward itself.
+    pub tenant: String,
+}
+
+/// One assignment as granted or revoked, with the policy version holding the change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentOut {
+    pub user_id: String,
+    /// Absent when revoking the assignment of a user who no longer exists.
+    pub username: Option<String>,
+    pub role: String,
+    pub tenant: String,
+    pub policy_version: i64,
+}
+
+impl From<Assignment> for AssignmentOut {
+    fn from(a: Assignment) -> Self {
+        Self {
+            user_id: a.user_id,
+            username: a.username,
+            role: a.role,
+            tenant: a.tenant,
+            policy_version: a.version,
+        }
+    }
+}
+
+#[utoipa::path(
+    get, path = "/admin/api/users/{id}/roles", tag = "roles",
+    params(("id" = String, Path, description = "User id (or username)")),
+    responses(
+        (status = 200, description = "Roles and permissions per tenant", body = UserRoles),
+        (status = 404, description = "No such user"),
+    )
+)]
+pub async fn show(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let (who, id) = (actor.audit_name(), id.into_inner());
+    let access = run(&state, move |ctx| manage::policy::show(ctx, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(UserRoles {
+        user_id: access.user_id,
+        username: access.username,
+        policy_version: access.policy_version,
+        tenants: access
+            .tenants
+            .into_iter()
+            .map(|t| TenantRoles {
+                tenant: t.tenant,
+                roles: t.roles,
+                permissions: t.permissions,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/admin/api/users/{id}/roles", tag = "roles", request_body = RoleGrant,
+    params(("id" = String, Path, description = "User id (or username)")),
+    responses(
+        (status = 201, description = "Granted (all nodes within 2 s)", body = AssignmentOut),
+        (status = 404, description = "No such user, or no such role in the tenant"),
+        (status = 409, description = "The user already has the role"),
+        (status = 422, description = "Not a valid role or tenant name"),
+    )
+)]
+pub async fn grant(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<RoleGrant>,
+) -> Result<HttpResponse, Problem> {
+    let (who, id, RoleGrant { role, tenant }) =
+        (actor.audit_name(), id.into_inner(), body.into_inner());
+    let done = run(&state, move |ctx| {
+        manage::policy::grant(ctx, &who, &id, &role, &tenant)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(AssignmentOut::from(done)))
+}
+
+#[utoipa::path(
+    delete, path = "/admin/api/users/{id}/roles/{tenant}/{role}", tag = "roles",
+    params(
+        ("id" = String, Path, description = "User id, or username"),
+        ("tenant" = String, Path, description = "Tenant"),
+        ("role" = String, Path, description = "Role"),
+    ),
+    responses(
+        (status = 200, description = "Revoked", body = AssignmentOut),
+        (status = 404, description = "No such assignment"),
+    )
+)]
+pub async fn revoke(
+    state: web::Data<WebState>,
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, tenant, role) = path.into_inner();
+    let who = actor.audit_name();
+    let done = run(&state, move |ctx| {
+        manage::policy::revoke(ctx, &who, &id, &role, &tenant)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AssignmentOut::from(done)))
+}
