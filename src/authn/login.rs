@@ -112,6 +112,11 @@ pub enum Next {
     SecondFactor,
     /// An email or recovery code (a recovery sign-in that has proven nothing yet).
     Code,
+    /// Step-up to `phr`/`phrh`: only a passkey will do.
+    Passkey,
+    /// The client needs an acr the account has no factor for
+    /// (`unmet_authentication_requirements`).
+    Unmet,
 }
 
 /// The rules. A passkey is enough on its own (it is multi-factor). An account
@@ -152,6 +157,60 @@ pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
         return Next::SecondFactor;
     }
     done(progress)
+}
+
+/// [`next`] with a required acr (step-up, docs/mfa.md): when the usual rules
+/// are met but the result is weaker than `required`, ask only for what is
+/// missing, or say it cannot be met.
+pub fn next_for(
+    progress: &Progress,
+    account: Option<&AccountFactors>,
+    required: Option<&str>,
+) -> Next {
+    let n = next(progress, account);
+    let (Next::Done(auth), Some(need), Some(account)) = (&n, required, account) else {
+        return n;
+    };
+    if factors::acr_satisfies(&auth.acr, need) {
+        return n;
+    }
+    let has_passkey = progress
+        .factors
+        .iter()
+        .any(|f| matches!(f, Factor::Passkey { .. }));
+    if need == factors::ACR_AAL2 {
+        // A password and one of these makes AAL2; a passkey makes more.
+        let second = account.totp || account.recovery_codes > 0 || account.passkeys > 0;
+        return if second && (account.password || account.passkeys > 0) {
+            Next::SecondFactor
+        } else {
+            Next::Unmet
+        };
+    }
+    // phr / phrh: a passkey, unless one was used and was not enough (phrh from a synced key).
+    if account.passkeys > 0 && !has_passkey {
+        Next::Passkey
+    } else {
+        Next::Unmet
+    }
+}
+
+/// The factors an existing session proved, read back from its amr, for a
+/// step-up that asks only for what is missing.
+pub fn factors_from_amr(amr: &[String]) -> Vec<Factor> {
+    amr.iter()
+        .filter_map(|a| match a.as_str() {
+            "pwd" => Some(Factor::Password),
+            "otp" => Some(Factor::Totp),
+            "rec" => Some(Factor::RecoveryCode),
+            "email" => Some(Factor::EmailCode),
+            "hwk" => Some(Factor::Passkey { device_bound: true }),
+            "swk" => Some(Factor::Passkey {
+                device_bound: false,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn normalise_username(typed: &str) -> String {
@@ -674,6 +733,46 @@ mod tests {
         assert_eq!(next(&progress(&[]), Some(&patient)), Next::Code);
         let n = next(&progress(&[Factor::RecoveryCode]), Some(&patient));
         assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
+    }
+
+    #[test]
+    fn step_up_asks_only_for_what_is_missing() {
+        let staff = account(true, true, 0);
+        let pwd = progress(&[Factor::Password]);
+        // A password-only account cannot reach aal2; with TOTP it is asked for.
+        assert_eq!(
+            next_for(&pwd, Some(&account(true, false, 0)), Some("aal2")),
+            Next::Unmet
+        );
+        let mut totp_account = staff.clone();
+        totp_account.totp = true;
+        assert_eq!(
+            next_for(&pwd, Some(&totp_account), Some("aal1")),
+            next(&pwd, Some(&totp_account))
+        );
+        // phr needs a passkey; without one it cannot be met.
+        let done = progress(&[Factor::Password, Factor::Totp]);
+        assert_eq!(next_for(&done, Some(&staff), Some("phr")), Next::Unmet);
+        assert_eq!(
+            next_for(&done, Some(&account(true, true, 1)), Some("phr")),
+            Next::Passkey
+        );
+        assert!(matches!(
+            next_for(&done, Some(&staff), Some("aal2")),
+            Next::Done(_)
+        ));
+        // A synced passkey does not make phrh.
+        let synced = progress(&[Factor::Passkey {
+            device_bound: false,
+        }]);
+        assert_eq!(
+            next_for(&synced, Some(&account(false, false, 1)), Some("phrh")),
+            Next::Unmet
+        );
+        assert_eq!(
+            factors_from_amr(&["pwd".into(), "otp".into(), "mfa".into()]),
+            vec![Factor::Password, Factor::Totp]
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub enum TypeArg {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process; the size of the `Add` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once.
     Add {
@@ -49,6 +51,9 @@ pub enum ClientCommand {
         /// A permission resource (e.g. `ehr`) whose permissions this client's tokens carry; repeatable.
         #[arg(long = "authz-resource", value_name = "RESOURCE")]
         authz_resources: Vec<String>,
+        /// The weakest acr this client accepts: aal1, aal2, phr or phrh (step-up below it).
+        #[arg(long)]
+        min_acr: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -81,6 +86,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             id_token_alg,
             access_token_seconds,
             authz_resources,
+            min_acr,
             json,
         } => {
             let jwks =
@@ -110,6 +116,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     id_token_alg,
                     access_token_seconds,
                     authz_resources,
+                    min_acr,
                 },
             )?;
             if json {

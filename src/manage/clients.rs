@@ -23,6 +23,8 @@ pub struct NewClientInput {
     pub access_token_seconds: Option<i64>,
     /// Permission resources whose permissions the client's tokens carry.
     pub authz_resources: Vec<String>,
+    /// The weakest acr the client accepts (`aal1`, `aal2`, `phr`, `phrh`).
+    pub min_acr: Option<String>,
 }
 
 impl NewClientInput {
@@ -41,6 +43,7 @@ impl NewClientInput {
             id_token_alg: None,
             access_token_seconds: None,
             authz_resources: Vec::new(),
+            min_acr: None,
         }
     }
 }
@@ -196,6 +199,15 @@ pub fn add(
                 authz_resources.push(r.clone());
             }
         }
+        if let Some(acr) = &input.min_acr
+            && !crate::authn::factors::ACR_VALUES.contains(&acr.as_str())
+        {
+            return Err(InvalidValue::new(
+                "min_acr",
+                format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
+            )
+            .into());
+        }
         // A confidential client gets a secret unless it authenticates with its keys.
         let secret = (input.client_type == ClientType::Confidential && jwks.is_none())
             .then(|| secrets::generate(32));
@@ -216,6 +228,7 @@ pub fn add(
             id_token_alg,
             access_token_seconds: input.access_token_seconds,
             authz_resources,
+            min_acr: input.min_acr.clone(),
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

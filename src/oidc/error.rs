@@ -50,6 +50,11 @@ impl OAuthError {
     pub fn login_required(d: impl Into<String>) -> Self {
         Self::new("login_required", 400, d)
     }
+    /// OpenID Connect Core Unmet Authentication Requirements 1.0 §2: the
+    /// required acr cannot be met (the user has no suitable factor).
+    pub fn unmet_authentication_requirements(d: impl Into<String>) -> Self {
+        Self::new("unmet_authentication_requirements", 400, d)
+    }
     /// OIDC Core §3.1.2.6: the user must interact (here: choose an organisation).
     pub fn interaction_required(d: impl Into<String>) -> Self {
         Self::new("interaction_required", 400, d)

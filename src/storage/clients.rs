@@ -26,6 +26,7 @@ struct ClientRow {
     id_token_alg: String,
     access_token_seconds: Option<i64>,
     authz_resources: String,
+    min_acr: Option<String>,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -54,6 +55,8 @@ pub struct Client {
     /// The permission resources (e.g. `ehr`) whose permissions this client's
     /// tokens carry; none by default (least privilege).
     pub authz_resources: Vec<String>,
+    /// The weakest acr this client accepts (step-up below it); None: any.
+    pub min_acr: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -82,6 +85,7 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: r.id_token_alg,
             access_token_seconds: r.access_token_seconds,
             authz_resources: from_json_list("clients.authz_resources", &r.authz_resources)?,
+            min_acr: r.min_acr,
         })
     }
 }
@@ -104,6 +108,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::id_token_alg.eq(&client.id_token_alg),
             clients::access_token_seconds.eq(client.access_token_seconds),
             clients::authz_resources.eq(to_json_list(&client.authz_resources)),
+            clients::min_acr.eq(client.min_acr.as_deref()),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

@@ -40,6 +40,7 @@ diesel::table! {
         id_token_alg -> Text,
         access_token_seconds -> Nullable<BigInt>,
         authz_resources -> Text,
+        min_acr -> Nullable<Text>,
     }
 }
 

@@ -32,6 +32,7 @@ pub struct ClientOut {
     pub id_token_alg: String,
     pub access_token_seconds: Option<i64>,
     pub authz_resources: Vec<String>,
+    pub min_acr: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,6 +52,7 @@ impl From<&Client> for ClientOut {
             id_token_alg: c.id_token_alg.clone(),
             access_token_seconds: c.access_token_seconds,
             authz_resources: c.authz_resources.clone(),
+            min_acr: c.min_acr.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -87,6 +89,9 @@ pub struct NewClient {
     pub access_token_seconds: Option<i64>,
     #[serde(default)]
     pub authz_resources: Vec<String>,
+    /// The weakest acr the client accepts: `aal1`, `aal2`, `phr` or `phrh`.
+    #[serde(default)]
+    pub min_acr: Option<String>,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -148,6 +153,7 @@ pub async fn create(
         id_token_alg: b.id_token_alg,
         access_token_seconds: b.access_token_seconds,
         authz_resources: b.authz_resources,
+        min_acr: b.min_acr,
     };
     let who = actor.audit_name();
     let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;

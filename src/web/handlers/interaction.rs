@@ -161,6 +161,8 @@ pub(crate) struct PageInfo {
     pub redirect_uri: String,
     pub login_hint: Option<String>,
     pub scopes: Vec<String>,
+    /// The acr the sign-in must reach (the request's and the client's, the stronger).
+    pub required_acr: Option<String>,
 }
 
 pub(crate) async fn load_page(
@@ -174,6 +176,7 @@ pub(crate) async fn load_page(
             redirect_uri: state.ctx.config.issuer.clone(),
             login_hint: None,
             scopes: Vec::new(),
+            required_acr: None,
         }));
     }
     call(state, move |p: &Provider| {
@@ -182,6 +185,9 @@ pub(crate) async fn load_page(
         };
         let client = p.store.client(&found.request.client_id)?;
         Ok(Some(PageInfo {
+            required_acr: client
+                .as_ref()
+                .and_then(|c| authorize::needed_acr(&found.request, c)),
             client_name: client
                 .map(|c| c.name)
                 .unwrap_or_else(|| found.request.client_id.clone()),
@@ -398,5 +404,30 @@ pub async fn tenant_submit(
             "Choose one of the organisations listed.",
         ),
         Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
+    }
+}
+
+/// End an interaction with an error for the client (e.g.
+/// `unmet_authentication_requirements`): the request is used up and the
+/// browser goes back to the client with the error.
+pub(crate) async fn fail(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    id: &str,
+    browser_token: &str,
+    error: OAuthError,
+) -> HttpResponse {
+    let (id, token) = (id.to_string(), browser_token.to_string());
+    let outcome = call(state, move |p| {
+        let Some(found) = interaction::load(p, &id, Some(&token))? else {
+            return Ok(None);
+        };
+        p.store.use_auth_request(&found.id_hash, p.now)?;
+        Ok(Some(found.request.target().error(p.issuer, &error)))
+    })
+    .await;
+    match outcome {
+        Ok(Some(response)) => respond(state, req, &response),
+        _ => page(req, StatusCode::BAD_REQUEST, EXPIRED),
     }
 }

@@ -178,14 +178,15 @@ pub async fn start_session(
 /// Where the sign-in goes after a factor was proven: finished (redirect on),
 /// or the page for what is missing.
 async fn proceed(
-    state: &WebState,
+    state: &web::Data<WebState>,
     req: &HttpRequest,
     b: &Browser,
-    id: &str,
+    (id, required): (&str, Option<&str>),
     progress: Progress,
     account: Option<&AccountFactors>,
 ) -> HttpResponse {
-    let result = match login::next(&progress, account) {
+    let result = match login::next_for(&progress, account, required) {
+        Next::Unmet => return unmet(state, req, b, id, &progress).await,
         Next::Done(auth) => start_session(state, req, b, &auth, &progress.username)
             .await
             .map(|session| {
@@ -209,6 +210,75 @@ async fn proceed(
         }
     };
     result.unwrap_or_else(|_| page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))
+}
+
+/// The client needs more than this account can prove: say so to the client
+/// (OpenID Connect Core Unmet Authentication Requirements 1.0) and audit it.
+async fn unmet(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+    progress: &Progress,
+) -> HttpResponse {
+    let mut event = crate::audit::AuditEvent::new(
+        state.ctx.clock.now_ms(),
+        "anonymous",
+        "login.step_up",
+        crate::audit::Outcome::Failure,
+    )
+    .reason("unmet_authentication_requirements")
+    .detail("username", progress.username.as_str());
+    event.ip = b.ip.clone();
+    let db = state.ctx.db.clone();
+    let _ = web::block(move || db.audit(event)).await;
+    interaction::fail(
+        state,
+        req,
+        id,
+        &b.token,
+        crate::oidc::OAuthError::unmet_authentication_requirements(
+            "the account has no factor that meets the required authentication level",
+        ),
+    )
+    .await
+}
+
+/// A step-up: the browser's session is weaker than the client needs. The
+/// sign-in starts from what the session proved and asks only for the rest.
+async fn step_up(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+    need: &str,
+) -> Option<HttpResponse> {
+    let who = crate::web::handlers::account::signed_in(state, b)
+        .await
+        .ok()?;
+    if crate::authn::factors::acr_satisfies(&who.session.acr, need) {
+        return None;
+    }
+    let mut progress = Progress::new(&who.user.username);
+    progress.user_id = Some(who.user.id.to_string());
+    for f in login::factors_from_amr(&who.session.amr) {
+        progress.prove(f, who.session.auth_time);
+    }
+    let user = who.user.clone();
+    let account = state
+        .ctx
+        .db
+        .run(move |db| login::account_factors(&mut *db.conn()?, &user))
+        .await
+        .ok()?;
+    if login::next_for(&progress, Some(&account), Some(need)) == Next::Unmet {
+        return Some(unmet(state, req, b, id, &progress).await);
+    }
+    let mut res = see_other(&format!("/login/verify?interaction={id}"));
+    save_progress(state, req, b, &progress, &mut res)
+        .await
+        .ok()?;
+    Some(res)
 }
 
 /// What the login page shows besides the request.
@@ -279,18 +349,25 @@ fn with_retry_after(mut res: HttpResponse, retry: Option<i64>) -> HttpResponse {
 /// `GET /login?interaction=…`
 pub async fn login_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
     match page_request(&state, &req).await {
-        Ok((id, b, info)) => login_page(
-            &state,
-            &req,
-            StatusCode::OK,
-            &b,
-            &info,
-            LoginView {
-                id: &id,
-                username: "",
-                error: None,
-            },
-        ),
+        Ok((id, b, info)) => {
+            if let Some(need) = info.required_acr.as_deref()
+                && let Some(res) = step_up(&state, &req, &b, &id, need).await
+            {
+                return res;
+            }
+            login_page(
+                &state,
+                &req,
+                StatusCode::OK,
+                &b,
+                &info,
+                LoginView {
+                    id: &id,
+                    username: "",
+                    error: None,
+                },
+            )
+        }
         Err(res) => res,
     }
 }
@@ -367,7 +444,15 @@ pub async fn login_submit(
         Ok(a) => a,
         Err(_) => return page(&req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     };
-    proceed(&state, &req, &b, &id, progress, Some(&account)).await
+    proceed(
+        &state,
+        &req,
+        &b,
+        (&id, info.required_acr.as_deref()),
+        progress,
+        Some(&account),
+    )
+    .await
 }
 
 /// What the verify page shows: the sign-in so far and a message.
@@ -396,13 +481,15 @@ fn verify_page(
         error,
         notice,
     } = view;
-    let step = match login::next(
+    let step = match login::next_for(
         progress,
         Some(account).filter(|_| progress.user_id.is_some()),
+        info.required_acr.as_deref(),
     ) {
         Next::Password => "password",
         Next::SecondFactor => "second",
-        Next::Code | Next::Done(_) => "code",
+        Next::Passkey => "passkey",
+        Next::Code | Next::Done(_) | Next::Unmet => "code",
     };
     let mut res = render(
         state,
@@ -518,7 +605,15 @@ pub async fn verify_submit(
     match outcome {
         Ok(factor) => {
             progress.prove(factor, state.ctx.clock.now_ms());
-            proceed(&state, &req, &b, &id, progress, Some(&account)).await
+            proceed(
+                &state,
+                &req,
+                &b,
+                (&id, info.required_acr.as_deref()),
+                progress,
+                Some(&account),
+            )
+            .await
         }
         Err(f) => {
             let (status, message, retry) = failure_message(f, "That code is not correct.");
