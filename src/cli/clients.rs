@@ -54,6 +54,9 @@ pub enum ClientCommand {
         /// The weakest acr this client accepts: aal1, aal2, phr or phrh (step-up below it).
         #[arg(long)]
         min_acr: Option<String>,
+        /// Where the browser may go after logging out (RP-Initiated Logout); repeatable.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -87,6 +90,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             access_token_seconds,
             authz_resources,
             min_acr,
+            post_logout_redirect_uris,
             json,
         } => {
             let jwks =
@@ -117,6 +121,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     access_token_seconds,
                     authz_resources,
                     min_acr,
+                    post_logout_redirect_uris,
                 },
             )?;
             if json {

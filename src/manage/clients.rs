@@ -25,6 +25,8 @@ pub struct NewClientInput {
     pub authz_resources: Vec<String>,
     /// The weakest acr the client accepts (`aal1`, `aal2`, `phr`, `phrh`).
     pub min_acr: Option<String>,
+    /// RP-Initiated Logout: where the browser may be sent after logging out.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl NewClientInput {
@@ -44,6 +46,7 @@ impl NewClientInput {
             access_token_seconds: None,
             authz_resources: Vec::new(),
             min_acr: None,
+            post_logout_redirect_uris: Vec::new(),
         }
     }
 }
@@ -89,6 +92,7 @@ pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 struct Validated {
     id: ClientId,
     redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
 }
@@ -119,6 +123,11 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
         .iter()
         .map(|u| RedirectUri::parse(u).map(|r| r.as_str().to_string()))
         .collect::<Result<Vec<_>, _>>()?;
+    let post_logout = input
+        .post_logout_redirect_uris
+        .iter()
+        .map(|u| RedirectUri::parse(u).map(|r| r.as_str().to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     if grants.contains(&GrantType::AuthorizationCode) && redirects.is_empty() {
         return Err(InvalidValue::new(
             "redirect_uri",
@@ -138,6 +147,7 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     Ok(Validated {
         id,
         redirect_uris: redirects,
+        post_logout_redirect_uris: post_logout,
         grant_types: grants.iter().map(|g| g.as_str().to_string()).collect(),
         scopes,
     })
@@ -154,6 +164,7 @@ pub fn add(
         let Validated {
             id,
             redirect_uris,
+            post_logout_redirect_uris,
             grant_types,
             scopes,
         } = validate(&input)?;
@@ -229,6 +240,7 @@ pub fn add(
             access_token_seconds: input.access_token_seconds,
             authz_resources,
             min_acr: input.min_acr.clone(),
+            post_logout_redirect_uris,
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

@@ -13,6 +13,7 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "pushed_authorization_request_endpoint": e("/par"),
         "introspection_endpoint": e("/introspect"),
         "revocation_endpoint": e("/revoke"),
+        "end_session_endpoint": e("/logout"),
         "scopes_supported": super::STANDARD_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

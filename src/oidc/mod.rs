@@ -11,6 +11,7 @@ pub mod interaction;
 pub mod introspect;
 pub mod jwt;
 pub mod keys;
+pub mod logout;
 pub mod par;
 pub mod params;
 pub mod pkce;

@@ -27,6 +27,7 @@ struct ClientRow {
     access_token_seconds: Option<i64>,
     authz_resources: String,
     min_acr: Option<String>,
+    post_logout_redirect_uris: String,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -57,6 +58,8 @@ pub struct Client {
     pub authz_resources: Vec<String>,
     /// The weakest acr this client accepts (step-up below it); None: any.
     pub min_acr: Option<String>,
+    /// Where the browser may go after an RP-initiated logout (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -86,6 +89,10 @@ impl TryFrom<ClientRow> for Client {
             access_token_seconds: r.access_token_seconds,
             authz_resources: from_json_list("clients.authz_resources", &r.authz_resources)?,
             min_acr: r.min_acr,
+            post_logout_redirect_uris: from_json_list(
+                "clients.post_logout_redirect_uris",
+                &r.post_logout_redirect_uris,
+            )?,
         })
     }
 }
@@ -109,6 +116,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::access_token_seconds.eq(client.access_token_seconds),
             clients::authz_resources.eq(to_json_list(&client.authz_resources)),
             clients::min_acr.eq(client.min_acr.as_deref()),
+            clients::post_logout_redirect_uris.eq(to_json_list(&client.post_logout_redirect_uris)),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

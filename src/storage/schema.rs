@@ -41,6 +41,7 @@ diesel::table! {
         access_token_seconds -> Nullable<BigInt>,
         authz_resources -> Text,
         min_acr -> Nullable<Text>,
+        post_logout_redirect_uris -> Text,
     }
 }
 

@@ -33,7 +33,7 @@ pub struct WebState {
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::{account, assets, endpoints, health, home, interaction, login, passkey};
+    use handlers::{account, assets, endpoints, health, home, interaction, login, logout, passkey};
     cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
         .app_data(
             // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
@@ -102,6 +102,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/static/webauthn.js",
             web::get().to(assets::webauthn_script),
         )
+        .route("/logout", web::get().to(logout::logout))
+        .route("/logout", web::post().to(logout::logout))
+        .route("/logout/confirm", web::post().to(logout::confirm))
         .route("/tenant", web::get().to(interaction::tenant_form))
         .route("/tenant", web::post().to(interaction::tenant_submit))
         .route("/consent", web::get().to(interaction::consent_form))

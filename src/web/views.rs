@@ -53,6 +53,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/tenant.html"),
     ),
     (
+        "pages/logout.html",
+        include_str!("../../templates/pages/logout.html"),
+    ),
+    (
+        "pages/signed_out.html",
+        include_str!("../../templates/pages/signed_out.html"),
+    ),
+    (
         "pages/form_post.html",
         include_str!("../../templates/pages/form_post.html"),
     ),

@@ -33,6 +33,7 @@ pub struct ClientOut {
     pub access_token_seconds: Option<i64>,
     pub authz_resources: Vec<String>,
     pub min_acr: Option<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -53,6 +54,7 @@ impl From<&Client> for ClientOut {
             access_token_seconds: c.access_token_seconds,
             authz_resources: c.authz_resources.clone(),
             min_acr: c.min_acr.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -92,6 +94,9 @@ pub struct NewClient {
     /// The weakest acr the client accepts: `aal1`, `aal2`, `phr` or `phrh`.
     #[serde(default)]
     pub min_acr: Option<String>,
+    /// Where the browser may go after logging out (RP-Initiated Logout 1.0).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -154,6 +159,7 @@ pub async fn create(
         access_token_seconds: b.access_token_seconds,
         authz_resources: b.authz_resources,
         min_acr: b.min_acr,
+        post_logout_redirect_uris: b.post_logout_redirect_uris,
     };
     let who = actor.audit_name();
     let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;

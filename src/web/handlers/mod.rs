@@ -5,6 +5,7 @@ pub mod health;
 pub mod home;
 pub mod interaction;
 pub mod login;
+pub mod logout;
 pub mod passkey;
 
 use actix_web::http::StatusCode;
