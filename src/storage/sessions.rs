@@ -3,12 +3,14 @@
 
 use diesel::prelude::*;
 
-use super::schema::sessions;
+use super::schema::{grants, sessions};
 use super::{AnyConnection, StorageError, from_json_list};
 use crate::clock::Millis;
 use crate::oidc::store::SessionRow;
 
-/// End a session; true if it was live.
+/// End a session; true if it was live. The grants issued under it end too,
+/// unless they were granted `offline_access` (which is meant to outlive the
+/// sign-in): their access tokens turn inactive and cannot be refreshed.
 pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool, StorageError> {
     let n = diesel::update(
         sessions::table
@@ -17,6 +19,16 @@ pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool,
     )
     .set(sessions::ended_at.eq(Some(now)))
     .execute(conn)?;
+    if n == 1 {
+        diesel::update(
+            grants::table
+                .filter(grants::session_hash.eq(id_hash))
+                .filter(grants::revoked_at.is_null())
+                .filter(grants::scope.not_like("%offline_access%")),
+        )
+        .set(grants::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+    }
     Ok(n == 1)
 }
 

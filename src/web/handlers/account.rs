@@ -74,7 +74,8 @@ async fn account_page(
             let mut c = db.conn()?;
             let factors = login::account_factors(&mut c, &user)?;
             let passkeys = storage::passkeys::for_user(&mut c, user.id.as_str())?;
-            Ok::<_, storage::StorageError>((factors, passkeys))
+            let sessions = storage::sessions::for_user(&mut c, user.id.as_str(), None, 50)?;
+            Ok::<_, storage::StorageError>((factors, passkeys, sessions))
         })
         .await;
     let uid = who.user.id.as_str();
@@ -86,7 +87,7 @@ async fn account_page(
         .into_iter()
         .filter(|t| state.ctx.authz.allowed(uid, t, object, action))
         .collect();
-    let Ok((factors, passkeys)) = loaded else {
+    let Ok((factors, passkeys, sessions)) = loaded else {
         return page(
             req,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -105,6 +106,24 @@ async fn account_page(
             }
         })
         .collect();
+    // The live sessions, this one first: where else the account is signed in.
+    let now = state.ctx.clock.now_ms();
+    let mut sessions: Vec<_> = sessions
+        .iter()
+        .filter(|s| crate::session::is_live(s, now, state.ctx.config.session))
+        .map(|s| {
+            context! {
+                sid => crate::oidc::tokens::sid(&s.id_hash),
+                current => s.id_hash == who.session.id_hash,
+                created => to_rfc3339(s.created_at),
+                last_seen => to_rfc3339(s.last_seen_at),
+                ip => s.ip,
+                user_agent => s.user_agent,
+                acr => s.acr,
+            }
+        })
+        .collect();
+    sessions.sort_by_key(|s| !s.get_attr("current").map(|v| v.is_true()).unwrap_or(false));
     render(
         state,
         req,
@@ -121,6 +140,7 @@ async fn account_page(
             factors,
             passkeys,
             emergency_tenants,
+            sessions,
             emergency_minutes => state.ctx.config.break_glass.seconds / 60,
             error => message.0,
             notice => message.1,
@@ -192,6 +212,32 @@ pub async fn change(
     let action = field(&form, "action");
     if action == "sign_out" {
         return sign_out(&state, &b, &who).await;
+    }
+    // Signing other sessions out protects the account: no recent sign-in needed.
+    if action == "end_session" || action == "end_other_sessions" {
+        let only = (action == "end_session").then(|| field(&form, "sid"));
+        let ended = end_sessions(&state, &b, &who, only.as_deref()).await;
+        let notice = match ended {
+            Ok(0) => "There was no such session.".to_string(),
+            Ok(1) => "Signed out 1 session.".to_string(),
+            Ok(n) => format!("Signed out {n} sessions."),
+            Err(()) => {
+                return page(
+                    &req,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "This change is not possible right now. Try again in a moment.",
+                );
+            }
+        };
+        return account_page(
+            &state,
+            &req,
+            &b,
+            &who,
+            StatusCode::OK,
+            (None, Some(&notice)),
+        )
+        .await;
     }
     // Everything else changes how the account is protected: a recent sign-in is required.
     if !who.recent(&state) {
@@ -303,6 +349,54 @@ pub async fn change(
             account_page(&state, &req, &b, &who, status, (Some(&e.to_string()), None)).await
         }
     }
+}
+
+/// End the user's other sessions, or the one named by `sid` (never this one:
+/// that is "Sign out"). Each is audited. Returns how many ended.
+async fn end_sessions(
+    state: &web::Data<WebState>,
+    b: &Browser,
+    who: &AccountUser,
+    sid: Option<&str>,
+) -> Result<usize, ()> {
+    let (uid, current, now) = (
+        who.user.id.to_string(),
+        who.session.id_hash.clone(),
+        state.ctx.clock.now_ms(),
+    );
+    let (sid, ip) = (sid.map(str::to_string), b.ip.clone());
+    state
+        .ctx
+        .db
+        .run(move |db| {
+            db.transaction(|c| {
+                let mut ended = 0;
+                for hash in storage::sessions::hashes_for_user(c, &uid)? {
+                    let wanted = match &sid {
+                        Some(s) => crate::oidc::tokens::sid(&hash) == *s,
+                        None => true,
+                    };
+                    if hash == current || !wanted || !storage::sessions::end(c, &hash, now)? {
+                        continue;
+                    }
+                    let mut e = crate::audit::AuditEvent::new(
+                        now,
+                        format!("user:{uid}"),
+                        "session.ended",
+                        crate::audit::Outcome::Success,
+                    )
+                    .subject(uid.as_str())
+                    .reason("self")
+                    .detail("sid", crate::oidc::tokens::sid(&hash));
+                    e.ip = ip.clone();
+                    storage::audit::append(c, &e)?;
+                    ended += 1;
+                }
+                Ok::<_, storage::StorageError>(ended)
+            })
+        })
+        .await
+        .map_err(|_| ())
 }
 
 async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -> HttpResponse {
