@@ -1,6 +1,7 @@
 //! Start-up wiring: open the database, resolve and check the master key, apply
 //! migrations, make sure signing keys exist, and hand out one [`AppContext`].
 
+pub mod logout_sender;
 pub mod master_key;
 pub mod sealer;
 

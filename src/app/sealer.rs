@@ -16,6 +16,8 @@ const KEY_RELOAD_TICKS: u64 = 120;
 /// Poll the policy version every 4 ticks (two seconds): a role change reaches
 /// every node that fast, for one single-row read per node.
 const POLICY_POLL_TICKS: u64 = 4;
+/// Send due back-channel logout notifications every 2 ticks (one second).
+const LOGOUT_TICKS: u64 = 2;
 
 pub struct Sealer {
     stop: watch::Sender<bool>,
@@ -38,6 +40,15 @@ impl Sealer {
                 ticks += 1;
                 if ticks.is_multiple_of(POLICY_POLL_TICKS) {
                     follow_policy(&ctx).await;
+                }
+                if ticks.is_multiple_of(LOGOUT_TICKS) {
+                    let c = ctx.clone();
+                    if let Ok(Err(e)) =
+                        tokio::task::spawn_blocking(move || super::logout_sender::deliver_due(&c))
+                            .await
+                    {
+                        tracing::warn!(error = %e, "sending back-channel logout notifications failed; will retry");
+                    }
                 }
                 if ticks.is_multiple_of(KEY_RELOAD_TICKS) {
                     let c = ctx.clone();

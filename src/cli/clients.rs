@@ -57,6 +57,9 @@ pub enum ClientCommand {
         /// Where the browser may go after logging out (RP-Initiated Logout); repeatable.
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
+        /// Where Ward POSTs logout tokens when a session this client saw ends (Back-Channel Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -91,6 +94,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             authz_resources,
             min_acr,
             post_logout_redirect_uris,
+            backchannel_logout_uri,
             json,
         } => {
             let jwks =
@@ -122,6 +126,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     authz_resources,
                     min_acr,
                     post_logout_redirect_uris,
+                    backchannel_logout_uri,
                 },
             )?;
             if json {

@@ -27,6 +27,8 @@ pub struct NewClientInput {
     pub min_acr: Option<String>,
     /// RP-Initiated Logout: where the browser may be sent after logging out.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Back-Channel Logout: an absolute http(s) URI (http only on loopback).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl NewClientInput {
@@ -47,6 +49,7 @@ impl NewClientInput {
             authz_resources: Vec::new(),
             min_acr: None,
             post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
         }
     }
 }
@@ -241,6 +244,23 @@ pub fn add(
             authz_resources,
             min_acr: input.min_acr.clone(),
             post_logout_redirect_uris,
+            backchannel_logout_uri: match &input.backchannel_logout_uri {
+                None => None,
+                Some(u) => {
+                    let parsed = RedirectUri::parse(u)?;
+                    // Back-Channel Logout 1.0 §2.2: an absolute http(s) URL, no fragment.
+                    if !parsed.as_str().starts_with("https://")
+                        && !parsed.as_str().starts_with("http://")
+                    {
+                        return Err(InvalidValue::new(
+                            "backchannel_logout_uri",
+                            "must be an http(s) URL",
+                        )
+                        .into());
+                    }
+                    Some(parsed.as_str().to_string())
+                }
+            },
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

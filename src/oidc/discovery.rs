@@ -14,6 +14,8 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "introspection_endpoint": e("/introspect"),
         "revocation_endpoint": e("/revoke"),
         "end_session_endpoint": e("/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "scopes_supported": super::STANDARD_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

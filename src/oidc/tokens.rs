@@ -186,6 +186,30 @@ pub fn id_token(
     sign(p, alg, "JWT", &claims)
 }
 
+/// OpenID Connect Back-Channel Logout 1.0 §2.4: a logout token telling
+/// `client` that `sub`'s session (by its `sid`) ended. Signed like the
+/// client's ID tokens; `typ` is `logout+jwt` (§2.4); never a `nonce` (§2.4).
+pub fn logout_token(
+    p: &Provider,
+    client: &Client,
+    sub: &str,
+    session_hash: &str,
+) -> Result<String, OAuthError> {
+    let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
+    let iat = p.now_secs();
+    let claims = json!({
+        "iss": p.issuer,
+        "aud": client.id,
+        "iat": iat,
+        "exp": iat + 120,
+        "jti": secrets::generate(16),
+        "sub": sub,
+        "sid": sid(session_hash),
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    sign(p, alg, "logout+jwt", &claims)
+}
+
 /// Check a bearer access token: signature by one of Ward's keys, `typ`, issuer,
 /// expiry, and that neither the token nor its grant was revoked.
 pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthError> {

@@ -28,6 +28,7 @@ struct ClientRow {
     authz_resources: String,
     min_acr: Option<String>,
     post_logout_redirect_uris: String,
+    backchannel_logout_uri: Option<String>,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -60,6 +61,8 @@ pub struct Client {
     pub min_acr: Option<String>,
     /// Where the browser may go after an RP-initiated logout (exact match).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Back-Channel Logout 1.0: where Ward POSTs logout tokens.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -93,6 +96,7 @@ impl TryFrom<ClientRow> for Client {
                 "clients.post_logout_redirect_uris",
                 &r.post_logout_redirect_uris,
             )?,
+            backchannel_logout_uri: r.backchannel_logout_uri,
         })
     }
 }
@@ -117,6 +121,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::authz_resources.eq(to_json_list(&client.authz_resources)),
             clients::min_acr.eq(client.min_acr.as_deref()),
             clients::post_logout_redirect_uris.eq(to_json_list(&client.post_logout_redirect_uris)),
+            clients::backchannel_logout_uri.eq(client.backchannel_logout_uri.as_deref()),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

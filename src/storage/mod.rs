@@ -14,6 +14,7 @@ pub mod connection;
 pub mod consents;
 pub mod email_codes;
 pub mod login_progress;
+pub mod logout_outbox;
 pub mod meta;
 pub mod migrations;
 pub mod oidc_store;

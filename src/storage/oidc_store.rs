@@ -206,13 +206,8 @@ impl OidcStore for Database {
         self.transaction(|c| {
             // A new sign-in in this browser ends its previous session (no two live sessions per browser).
             if let Some(old) = replaces {
-                diesel::update(
-                    sessions::table
-                        .find(old)
-                        .filter(sessions::ended_at.is_null()),
-                )
-                .set(sessions::ended_at.eq(Some(s.created_at)))
-                .execute(c)?;
+                // The browser's previous session ends, with its grants and notifications.
+                super::sessions::end(c, old, s.created_at)?;
             }
             diesel::insert_into(sessions::table)
                 .values((
@@ -381,6 +376,9 @@ impl OidcStore for Database {
                     authorization_codes::expires_at.eq(code.expires_at),
                 ))
                 .execute(c)?;
+            if let Some(session) = &code.facts.session_hash {
+                super::logout_outbox::note_client(c, session, &code.client_id, code.created_at)?;
+            }
             audit::append(c, event)?;
             Ok::<_, StorageError>(true)
         })?;

@@ -42,6 +42,7 @@ diesel::table! {
         authz_resources -> Text,
         min_acr -> Nullable<Text>,
         post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
     }
 }
 
@@ -311,3 +312,28 @@ diesel::table! {
         review_note -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    session_clients (session_hash, client_id) {
+        session_hash -> Text,
+        client_id -> Text,
+        first_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    logout_outbox (id) {
+        id -> BigInt,
+        client_id -> Text,
+        uri -> Text,
+        sub -> Text,
+        session_hash -> Text,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        attempts -> BigInt,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<BigInt>,
+        given_up_at -> Nullable<BigInt>,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(session_clients, clients);

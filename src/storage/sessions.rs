@@ -20,6 +20,8 @@ pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool,
     .set(sessions::ended_at.eq(Some(now)))
     .execute(conn)?;
     if n == 1 {
+        // Back-Channel Logout: every client the session reached hears of it.
+        super::logout_outbox::enqueue_for_session(conn, id_hash, now)?;
         diesel::update(
             grants::table
                 .filter(grants::session_hash.eq(id_hash))

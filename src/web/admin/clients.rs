@@ -34,6 +34,7 @@ pub struct ClientOut {
     pub authz_resources: Vec<String>,
     pub min_acr: Option<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -55,6 +56,7 @@ impl From<&Client> for ClientOut {
             authz_resources: c.authz_resources.clone(),
             min_acr: c.min_acr.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -97,6 +99,9 @@ pub struct NewClient {
     /// Where the browser may go after logging out (RP-Initiated Logout 1.0).
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where Ward POSTs logout tokens (Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -160,6 +165,7 @@ pub async fn create(
         authz_resources: b.authz_resources,
         min_acr: b.min_acr,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
+        backchannel_logout_uri: b.backchannel_logout_uri,
     };
     let who = actor.audit_name();
     let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;

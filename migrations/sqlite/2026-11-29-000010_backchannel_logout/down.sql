@@ -1,0 +1,3 @@
+DROP TABLE logout_outbox;
+DROP TABLE session_clients;
+ALTER TABLE clients DROP COLUMN backchannel_logout_uri;

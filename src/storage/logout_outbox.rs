@@ -1,0 +1,156 @@
+//! Back-channel logout: the clients each session signed into, and the durable
+//! outbox of logout notifications (a row per client per ended session,
+//! retried with back-off until delivered or given up).
+
+use diesel::prelude::*;
+
+use super::schema::{clients, logout_outbox, session_clients, sessions};
+use super::{AnyConnection, StorageError};
+use crate::clock::Millis;
+
+/// Remember that `session_hash` signed into `client_id` (idempotent).
+pub fn note_client(
+    conn: &mut AnyConnection,
+    session_hash: &str,
+    client_id: &str,
+    now: Millis,
+) -> Result<(), StorageError> {
+    // Look first: on PostgreSQL a unique violation would abort the surrounding
+    // transaction (the code issuance), so it must not be the way to find out.
+    let known: i64 = session_clients::table
+        .filter(session_clients::session_hash.eq(session_hash))
+        .filter(session_clients::client_id.eq(client_id))
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        diesel::insert_into(session_clients::table)
+            .values((
+                session_clients::session_hash.eq(session_hash),
+                session_clients::client_id.eq(client_id),
+                session_clients::first_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Queue a logout notification for every client the session reached that
+/// registered a back-channel logout URI. Part of the transaction that ends the
+/// session, so an ended session never loses its notifications.
+pub fn enqueue_for_session(
+    conn: &mut AnyConnection,
+    session_hash: &str,
+    now: Millis,
+) -> Result<usize, StorageError> {
+    let sub: Option<String> = sessions::table
+        .find(session_hash)
+        .select(sessions::user_id)
+        .first(conn)
+        .optional()?;
+    let Some(sub) = sub else { return Ok(0) };
+    let targets: Vec<(String, Option<String>)> = session_clients::table
+        .inner_join(clients::table.on(clients::id.eq(session_clients::client_id)))
+        .filter(session_clients::session_hash.eq(session_hash))
+        .filter(clients::backchannel_logout_uri.is_not_null())
+        .select((clients::id, clients::backchannel_logout_uri))
+        .load(conn)?;
+    let mut n = 0;
+    for (client_id, uri) in targets {
+        let Some(uri) = uri else { continue };
+        diesel::insert_into(logout_outbox::table)
+            .values((
+                logout_outbox::client_id.eq(&client_id),
+                logout_outbox::uri.eq(&uri),
+                logout_outbox::sub.eq(&sub),
+                logout_outbox::session_hash.eq(session_hash),
+                logout_outbox::created_at.eq(now),
+                logout_outbox::next_attempt_at.eq(now),
+                logout_outbox::attempts.eq(0i64),
+            ))
+            .execute(conn)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = logout_outbox)]
+pub struct Notification {
+    pub id: i64,
+    pub client_id: String,
+    pub uri: String,
+    pub sub: String,
+    pub session_hash: String,
+    pub created_at: Millis,
+    pub next_attempt_at: Millis,
+    pub attempts: i64,
+}
+
+/// Notifications due at `now`, oldest first.
+pub fn due(
+    conn: &mut AnyConnection,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<Notification>, StorageError> {
+    Ok(logout_outbox::table
+        .filter(logout_outbox::delivered_at.is_null())
+        .filter(logout_outbox::given_up_at.is_null())
+        .filter(logout_outbox::next_attempt_at.le(now))
+        .order(logout_outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(Notification::as_select())
+        .load(conn)?)
+}
+
+/// Take a notification for one attempt: only the node whose update moves
+/// `next_attempt_at` from the value it read gets it (several nodes, one sender).
+pub fn claim(
+    conn: &mut AnyConnection,
+    n: &Notification,
+    lease_until: Millis,
+) -> Result<bool, StorageError> {
+    let updated = diesel::update(
+        logout_outbox::table
+            .find(n.id)
+            .filter(logout_outbox::next_attempt_at.eq(n.next_attempt_at))
+            .filter(logout_outbox::delivered_at.is_null()),
+    )
+    .set(logout_outbox::next_attempt_at.eq(lease_until))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn delivered(
+    conn: &mut AnyConnection,
+    id: i64,
+    attempts: i64,
+    now: Millis,
+) -> Result<(), StorageError> {
+    diesel::update(logout_outbox::table.find(id))
+        .set((
+            logout_outbox::delivered_at.eq(now),
+            logout_outbox::attempts.eq(attempts),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Record a failed attempt; the next one is at `next_at`, or none when `give_up`.
+pub fn failed(
+    conn: &mut AnyConnection,
+    id: i64,
+    attempts: i64,
+    error: &str,
+    next_at: Millis,
+    give_up: Option<Millis>,
+) -> Result<(), StorageError> {
+    diesel::update(logout_outbox::table.find(id))
+        .set((
+            logout_outbox::attempts.eq(attempts),
+            logout_outbox::last_error.eq(error),
+            logout_outbox::next_attempt_at.eq(next_at),
+            logout_outbox::given_up_at.eq(give_up),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
