@@ -182,3 +182,33 @@ fn oidc_sid(t: &Value) -> String {
     .unwrap();
     c["sid"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn the_cli_lists_and_ends_a_users_sessions() {
+    for backend in backends() {
+        let w = world(backend);
+        let (mut one, t1) = app_session(&w, "openid");
+        let (mut two, _) = app_session(&w, "openid");
+        let page: Value =
+            serde_json::from_str(&w.env.ok(&["session", "list", "alice", "--json"], None)).unwrap();
+        let live: Vec<&Value> = page["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["live"] == true)
+            .collect();
+        assert_eq!(live.len(), 2, "{page}");
+        let table = w.env.ok(&["session", "list", "alice"], None);
+        assert!(table.contains("SID") && table.contains("live"), "{table}");
+
+        // One by sid, then the rest; a bare revoke is a usage error.
+        let sid = oidc_sid(&t1);
+        w.env.ok(&["session", "revoke", "alice", &sid], None);
+        assert_eq!(silent(&w, &mut one).as_deref(), Some("login_required"));
+        assert_eq!(silent(&w, &mut two).as_deref(), Some("code"));
+        w.env.fails(&["session", "revoke", "alice"], None);
+        let out = w.env.ok(&["session", "revoke", "alice", "--all"], None);
+        assert!(out.contains("1 session(s)"), "{out}");
+        assert_eq!(silent(&w, &mut two).as_deref(), Some("login_required"));
+    }
+}

@@ -6,6 +6,7 @@ mod input;
 mod keys;
 mod output;
 mod policy;
+mod sessions;
 mod users;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ enum Command {
     /// Manage the authorization policy: roles, permissions, assignments.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// List and end users' browser sessions.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +167,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Keys(_) => "keys",
                 Command::Audit(_) => "audit",
                 Command::Policy(_) => "policy",
+                Command::Session(_) => "session",
                 Command::Serve | Command::Migrate => "server",
             };
             let result = match other {
@@ -171,6 +176,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Keys(c) => keys::run(&ctx, c),
                 Command::Audit(c) => audit::run(&ctx, c),
                 Command::Policy(c) => policy::run(&ctx, c),
+                Command::Session(c) => sessions::run(&ctx, c),
                 Command::Serve | Command::Migrate => Ok(()),
             };
             // Refusals that happen in the CLI itself (bad usage, unreadable input) are
