@@ -12,7 +12,9 @@ use crate::oidc::{OAuthError, Provider};
 use crate::session;
 use crate::web::WebState;
 use crate::web::oauth::{self, call};
-use crate::web::pages::{Browser, allow_form_action, browser, cookie, page, render, see_other};
+use crate::web::pages::{
+    Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
+};
 
 /// Deliver an authorization response: a redirect, or an auto-submitting form (form_post).
 fn respond(state: &WebState, req: &HttpRequest, response: &AuthorizationResponse) -> HttpResponse {
@@ -243,26 +245,42 @@ pub(crate) fn checked_form(
     Ok((id, form))
 }
 
+/// Render one of the interaction's pages: `template` with the interaction id,
+/// its CSRF token and the client's name, plus `extra`; the CSP lets its form
+/// lead on to the client, and a new browser gets its cookie.
+pub(crate) fn interaction_page(
+    state: &WebState,
+    req: &HttpRequest,
+    (id, b, info): (&str, &Browser, &PageInfo),
+    template: &str,
+    extra: minijinja::Value,
+) -> HttpResponse {
+    let ctx = context! {
+        interaction => id,
+        csrf => csrf_token(&b.token, id),
+        client_name => info.client_name,
+        ..extra
+    };
+    let mut res = render(state, req, StatusCode::OK, template, ctx);
+    allow_form_action(&mut res, &info.redirect_uri, true);
+    remember_browser(&mut res, b);
+    res
+}
+
 /// `GET /consent?interaction=…`
 pub async fn consent_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
     let (id, b, info) = match page_request(&state, &req).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    let mut res = render(
+    let scopes: Vec<String> = info.scopes.iter().map(|s| describe_scope(s)).collect();
+    interaction_page(
         &state,
         &req,
-        StatusCode::OK,
+        (&id, &b, &info),
         "pages/consent.html",
-        context! {
-            interaction => id,
-            csrf => csrf_token(&b.token, &id),
-            client_name => info.client_name,
-            scopes => info.scopes.iter().map(|s| describe_scope(s)).collect::<Vec<_>>(),
-        },
-    );
-    allow_form_action(&mut res, &info.redirect_uri, true);
-    res
+        context! { scopes },
+    )
 }
 
 /// `POST /consent`: remember the approval (or send `access_denied`), then resume.
@@ -340,20 +358,13 @@ pub async fn tenant_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
     let Ok(Some(tenants)) = choices else {
         return page(&req, StatusCode::BAD_REQUEST, EXPIRED);
     };
-    let mut res = render(
+    interaction_page(
         &state,
         &req,
-        StatusCode::OK,
+        (&id, &b, &info),
         "pages/tenant.html",
-        context! {
-            interaction => id,
-            csrf => csrf_token(&b.token, &id),
-            client_name => info.client_name,
-            tenants,
-        },
-    );
-    allow_form_action(&mut res, &info.redirect_uri, true);
-    res
+        context! { tenants },
+    )
 }
 
 /// `POST /tenant`: record the choice (one of the user's organisations), then resume.

@@ -645,21 +645,13 @@ pub async fn recover_form(state: web::Data<WebState>, req: HttpRequest) -> HttpR
         Ok(v) => v,
         Err(res) => return res,
     };
-    let mut res = render(
+    interaction::interaction_page(
         &state,
         &req,
-        StatusCode::OK,
+        (&id, &b, &info),
         "pages/recover.html",
-        context! {
-            interaction => id,
-            csrf => csrf_token(&b.token, &id),
-            client_name => info.client_name,
-            username => info.login_hint,
-        },
-    );
-    allow_form_action(&mut res, &info.redirect_uri, true);
-    remember_browser(&mut res, &b);
-    res
+        context! { username => info.login_hint },
+    )
 }
 
 /// `POST /login/recover`: start a recovery sign-in for the name typed; an
@@ -720,18 +712,11 @@ pub async fn signup_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
         Ok(v) => v,
         Err(res) => return res,
     };
-    let mut res = render(
+    interaction::interaction_page(
         &state,
         &req,
-        StatusCode::OK,
+        (&id, &b, &info),
         "pages/signup.html",
-        context! {
-            interaction => id,
-            csrf => csrf_token(&b.token, &id),
-            client_name => info.client_name,
-        },
-    );
-    allow_form_action(&mut res, &info.redirect_uri, true);
-    remember_browser(&mut res, &b);
-    res
+        context! {},
+    )
 }

@@ -272,12 +272,18 @@ pub async fn signup_finish(
     finish_json(&state, &req, &b, &body.interaction, &progress).await
 }
 
+/// The account pages' caller: this page's CSRF token, a live session, and a
+/// recent sign-in (changing passkeys changes how the account is protected).
 #[allow(clippy::result_large_err)]
-fn account_user(
-    state: &WebState,
-    user: Result<AccountUser, HttpResponse>,
-) -> Result<AccountUser, HttpResponse> {
-    let user = user?;
+async fn account_caller(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    csrf: &str,
+) -> Result<(Browser, AccountUser), HttpResponse> {
+    let b = checked(state, req, interaction::ACCOUNT, csrf)?;
+    let user = account::signed_in(state, &b)
+        .await
+        .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first."))?;
     if !user.recent(state) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -285,7 +291,7 @@ fn account_user(
             "For your security, sign in again before changing your passkeys.",
         ));
     }
-    Ok(user)
+    Ok((b, user))
 }
 
 /// `POST /account/passkeys/start`
@@ -294,17 +300,8 @@ pub async fn register_start(
     req: HttpRequest,
     body: web::Json<Start>,
 ) -> HttpResponse {
-    let b = match checked(&state, &req, interaction::ACCOUNT, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    let user = match account_user(
-        &state,
-        account::signed_in(&state, &b)
-            .await
-            .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")),
-    ) {
-        Ok(u) => u,
+    let (_, user) = match account_caller(&state, &req, &body.csrf).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     match passkey_flow::start_registration(&state.ctx, &user.user, &body.name).await {
@@ -324,17 +321,8 @@ pub async fn register_finish(
     body: web::Json<Finish>,
 ) -> HttpResponse {
     let body = body.into_inner();
-    let b = match checked(&state, &req, interaction::ACCOUNT, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    let user = match account_user(
-        &state,
-        account::signed_in(&state, &b)
-            .await
-            .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first.")),
-    ) {
-        Ok(u) => u,
+    let (b, user) = match account_caller(&state, &req, &body.csrf).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let who = requester(&b);
