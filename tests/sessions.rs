@@ -204,6 +204,12 @@ fn the_cli_lists_and_ends_a_users_sessions() {
         // One by sid, then the rest; a bare revoke is a usage error.
         let sid = oidc_sid(&t1);
         w.env.ok(&["session", "revoke", "alice", &sid], None);
+        // A sid may begin with `-` (base64url): still a sid, not an option.
+        let out = w.env.fails(
+            &["session", "revoke", "alice", "-AAAAAAAAAAAAAAAAAAAAA"],
+            None,
+        );
+        assert!(!out.contains("unexpected argument"), "{out}");
         assert_eq!(silent(&w, &mut one).as_deref(), Some("login_required"));
         assert_eq!(silent(&w, &mut two).as_deref(), Some("code"));
         w.env.fails(&["session", "revoke", "alice"], None);

@@ -21,6 +21,8 @@ pub enum SessionCommand {
     /// End one of a user's sessions (by its sid), or all of them with --all.
     Revoke {
         user: String,
+        /// A sid is base64url and may begin with `-`: it is never an option.
+        #[arg(allow_hyphen_values = true)]
         sid: Option<String>,
         #[arg(long)]
         all: bool,
