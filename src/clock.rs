@@ -43,6 +43,45 @@ impl Clock for FixedClock {
     }
 }
 
+/// The environment variable that turns on [`OffsetFileClock`]: for tests only.
+pub const TEST_CLOCK_VARIABLE: &str = "WARD_TEST_CLOCK_FILE";
+
+/// The wall clock plus an offset read from a file on every call, so that a
+/// test can move a running server's time forward (session timeouts, code
+/// expiry) over real HTTP. Never for production: whoever can write the file
+/// controls every expiry. `ward serve` logs a warning when it is on.
+#[derive(Debug)]
+pub struct OffsetFileClock {
+    path: std::path::PathBuf,
+}
+
+impl OffsetFileClock {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The clock chosen by the environment: the offset clock when
+    /// [`TEST_CLOCK_VARIABLE`] names a file, otherwise the wall clock.
+    pub fn from_env() -> Option<Self> {
+        std::env::var_os(TEST_CLOCK_VARIABLE)
+            .filter(|v| !v.is_empty())
+            .map(Self::new)
+    }
+
+    fn offset(&self) -> Millis {
+        std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Clock for OffsetFileClock {
+    fn now_ms(&self) -> Millis {
+        SystemClock.now_ms() + self.offset()
+    }
+}
+
 /// RFC 3339 rendering for listings and exports.
 pub fn to_rfc3339(ms: Millis) -> String {
     let nanos = i128::from(ms) * 1_000_000;
@@ -65,6 +104,19 @@ mod tests {
         assert_eq!(c.now_ms(), 1_000);
         c.advance_ms(500);
         assert_eq!(c.now_ms(), 1_500);
+    }
+
+    #[test]
+    fn offset_file_clock_follows_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offset");
+        let c = OffsetFileClock::new(&path);
+        let before = SystemClock.now_ms();
+        assert!(c.now_ms() - before < 1_000, "no file: no offset");
+        std::fs::write(&path, "3600000\n").unwrap();
+        assert!(c.now_ms() - before >= 3_600_000);
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(c.now_ms() - before < 1_000, "unreadable: no offset");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod mail;
 pub mod manage;
 pub mod oidc;
+pub mod risk;
 pub mod session;
 pub mod storage;
 pub mod web;

@@ -1078,11 +1078,13 @@ fn json_endpoints_refuse_bad_input() {
         }
 
         // An interaction that does not exist (with a token that is valid for it).
-        let token = b
-            .cookies
-            .get("ward_browser")
-            .expect("browser cookie")
-            .clone();
+        // The cookie is `<browser id>.<signature>`; CSRF tokens are keyed by the id.
+        let cookie = b.cookies.get("ward_browser").expect("browser cookie");
+        let token = cookie
+            .rsplit_once('.')
+            .expect("a signed cookie")
+            .0
+            .to_string();
         let ghost = "no-such-interaction";
         let ghost_csrf = ward::oidc::interaction::csrf_token(&token, ghost);
         for path in ["/login/passkey/start", "/signup/start"] {

@@ -56,6 +56,9 @@ fn token_requests_stay_within_their_statement_budget() {
             ip: None,
             user_agent: None,
             ended_at: None,
+            device_hash: None,
+            factor_times: Default::default(),
+            shared_workstation: false,
         };
         let event = ward::audit::AuditEvent::new(
             now,

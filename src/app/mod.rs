@@ -32,6 +32,10 @@ pub struct AppContext {
     pub mailer: Arc<crate::mail::Mailer>,
     /// The WebAuthn relying party (RP id and origin from the issuer).
     pub passkeys: Arc<crate::authn::passkeys::Passkeys>,
+    /// Signs the long-lived browser (device) cookie (`session::device`).
+    pub device_key: [u8; 32],
+    /// The GeoIP database for the risk engine's impossible-travel signal, when configured.
+    pub geo: Option<Arc<crate::risk::GeoDb>>,
     /// The authorization policy (Casbin), reloaded when the database's policy
     /// version moves (docs/authorization.md).
     pub authz: crate::authz::Authz,
@@ -65,6 +69,8 @@ pub enum StartupError {
     Manage(#[from] ManageError),
     #[error("email (the [mail] settings, WARD_MAIL_*): {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error("{0}")]
+    Risk(String),
     #[error("authorization policy: {0}")]
     Authz(#[from] crate::authz::AuthzError),
 }
@@ -78,7 +84,16 @@ pub struct OpenOptions {
 
 impl AppContext {
     pub fn open(config: Config, options: OpenOptions) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = match crate::clock::OffsetFileClock::from_env() {
+            Some(test_clock) => {
+                tracing::warn!(
+                    "{} is set: the clock follows a file (tests only; never in production)",
+                    crate::clock::TEST_CLOCK_VARIABLE
+                );
+                Arc::new(test_clock)
+            }
+            None => Arc::new(SystemClock),
+        };
         create_private_dir(&config.data_dir)?;
         // Before anything is written: a mail setting that cannot work stops start-up.
         let mailer = Arc::new(crate::mail::Mailer::new(&config.mail)?);
@@ -124,7 +139,15 @@ impl AppContext {
             Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
         let passkeys = crate::authn::passkeys::Passkeys::new(&config.issuer_url, "Ward")
             .map_err(|e| StartupError::Passkeys(e.to_string()))?;
+        let geo = match &config.risk.geoip_file {
+            Some(path) => Some(Arc::new(crate::risk::GeoDb::load(path).map_err(|e| {
+                StartupError::Risk(format!("risk.geoip_file {}: {e}", path.display()))
+            })?)),
+            None => None,
+        };
         let ctx = Self {
+            device_key: keyring.derive(crate::session::device::KEY_PURPOSE),
+            geo,
             passkeys: Arc::new(passkeys),
             keys: Arc::default(),
             config: Arc::new(config),
@@ -199,6 +222,9 @@ impl AppContext {
             require_par: self.config.require_par,
             now: self.clock.now_ms(),
             policy: self.authz.current(),
+            risk: &self.config.risk,
+            geo: self.geo.as_deref(),
+            scope_min_acr: &self.config.scope_min_acr,
         }
     }
 }

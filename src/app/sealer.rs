@@ -1,7 +1,8 @@
 //! The server's background task: chains pending audit records twice a second,
 //! every two seconds follows a policy change made elsewhere (the CLI or another
 //! node), and every minute reloads the signing keys (so that a rotation made
-//! elsewhere is followed) and purges expired rows.
+//! elsewhere is followed) and purges expired rows. It also sends back-channel
+//! logout notifications every second and ends timed-out sessions every five.
 
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ const KEY_RELOAD_TICKS: u64 = 120;
 const POLICY_POLL_TICKS: u64 = 4;
 /// Send due back-channel logout notifications every 2 ticks (one second).
 const LOGOUT_TICKS: u64 = 2;
+/// End timed-out sessions every 10 ticks (five seconds), so that their
+/// clients hear of it (Back-Channel Logout) even if the browser never returns.
+const SESSION_SWEEP_TICKS: u64 = 10;
 
 pub struct Sealer {
     stop: watch::Sender<bool>,
@@ -40,6 +44,20 @@ impl Sealer {
                 ticks += 1;
                 if ticks.is_multiple_of(POLICY_POLL_TICKS) {
                     follow_policy(&ctx).await;
+                }
+                if ticks.is_multiple_of(SESSION_SWEEP_TICKS) {
+                    let c = ctx.clone();
+                    match tokio::task::spawn_blocking(move || {
+                        crate::manage::sessions::end_timed_out(&c)
+                    })
+                    .await
+                    {
+                        Ok(Ok(n)) if n > 0 => tracing::info!(ended = n, "timed-out sessions ended"),
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "ending timed-out sessions failed; will retry")
+                        }
+                        _ => {}
+                    }
                 }
                 if ticks.is_multiple_of(LOGOUT_TICKS) {
                     let c = ctx.clone();

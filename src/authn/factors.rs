@@ -18,6 +18,27 @@ pub const ACR_PHRH: &str = "phrh";
 /// Every acr Ward issues, weakest first.
 pub const ACR_VALUES: &[&str] = &[ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH];
 
+/// The stronger of two optional acr requirements (None: no requirement).
+pub fn stronger<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if acr_satisfies(x, y) { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
+/// The NIST SP 800-63B assurance level an acr stands for, for session
+/// timeouts: `aal1` is 1; `aal2` and `phr` (a synced passkey; 800-63B-4 caps
+/// syncable authenticators at AAL2) are 2; `phrh` (a device-bound passkey with
+/// user verification, a multi-factor cryptographic authenticator) is 3.
+/// Unknown values count as 1.
+pub fn nist_aal(acr: &str) -> u8 {
+    match acr {
+        ACR_PHRH => 3,
+        ACR_AAL2 | ACR_PHR => 2,
+        _ => 1,
+    }
+}
+
 /// One proof of identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +52,22 @@ pub enum Factor {
     Passkey {
         device_bound: bool,
     },
+}
+
+impl Factor {
+    /// The factor's own amr value (RFC 8176 §2, or Ward's `rec` / `email`).
+    pub fn amr(&self) -> &'static str {
+        match self {
+            Factor::Password => "pwd",
+            Factor::Totp => "otp",
+            Factor::RecoveryCode => "rec",
+            Factor::EmailCode => "email",
+            Factor::Passkey { device_bound: true } => "hwk",
+            Factor::Passkey {
+                device_bound: false,
+            } => "swk",
+        }
+    }
 }
 
 /// The assurance of a set of factors.
@@ -56,17 +93,11 @@ pub fn assess(factors: &[Factor]) -> Assurance {
     };
     let mut passkey: Option<bool> = None;
     for f in factors {
-        match f {
-            Factor::Password => push("pwd"),
-            Factor::Totp => push("otp"),
-            Factor::RecoveryCode => push("rec"),
-            Factor::EmailCode => push("email"),
-            Factor::Passkey { device_bound } => {
-                push(if *device_bound { "hwk" } else { "swk" });
-                // User verification (PIN or biometric) happened on the authenticator.
-                push("user");
-                passkey = Some(passkey.unwrap_or(false) || *device_bound);
-            }
+        push(f.amr());
+        if let Factor::Passkey { device_bound } = f {
+            // User verification (PIN or biometric) happened on the authenticator.
+            push("user");
+            passkey = Some(passkey.unwrap_or(false) || *device_bound);
         }
     }
     let has_password = factors.contains(&Factor::Password);

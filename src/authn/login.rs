@@ -133,6 +133,12 @@ pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
             acr: a.acr,
             amr: a.amr,
             auth_time: p.proven_at.iter().copied().max().unwrap_or(0),
+            factor_times: p
+                .factors
+                .iter()
+                .zip(&p.proven_at)
+                .map(|(f, at)| (f.amr().to_string(), *at))
+                .collect(),
         })
     };
     let Some(account) = account.filter(|_| progress.user_id.is_some()) else {

@@ -60,6 +60,9 @@ pub enum ClientCommand {
         /// Where Ward POSTs logout tokens when a session this client saw ends (Back-Channel Logout 1.0).
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
+        /// Used on shared workstations: a short idle timeout and "switch user" (docs/sessions.md).
+        #[arg(long)]
+        shared_workstation: bool,
         #[arg(long)]
         json: bool,
     },
@@ -95,6 +98,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             min_acr,
             post_logout_redirect_uris,
             backchannel_logout_uri,
+            shared_workstation,
             json,
         } => {
             let jwks =
@@ -127,6 +131,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     min_acr,
                     post_logout_redirect_uris,
                     backchannel_logout_uri,
+                    shared_workstation,
                 },
             )?;
             if json {

@@ -69,6 +69,11 @@ pub(super) fn parse_env_value(
                 .parse()
                 .map_err(|_| ConfigError::invalid(key, format!("`{raw}` is not an integer")))?,
         ),
+        toml::Value::Float(_) => toml::Value::Float(
+            raw.trim()
+                .parse()
+                .map_err(|_| ConfigError::invalid(key, format!("`{raw}` is not a number")))?,
+        ),
         toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
             "true" | "1" | "yes" | "on" => true,
             "false" | "0" | "no" | "off" => false,

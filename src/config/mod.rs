@@ -178,6 +178,31 @@ pub struct SessionLifetimes {
     pub absolute_seconds: u32,
 }
 
+/// Session timeouts per assurance level (docs/sessions.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub aal1: SessionLifetimes,
+    pub aal2: SessionLifetimes,
+    pub aal3: SessionLifetimes,
+    /// The idle timeout of sessions on shared workstations (when shorter).
+    pub shared_idle_seconds: u32,
+}
+
+impl SessionPolicy {
+    /// The limits of a session at `acr`, shortened on a shared workstation.
+    pub fn limits(&self, acr: &str, shared: bool) -> SessionLifetimes {
+        let mut l = match crate::authn::factors::nist_aal(acr) {
+            3 => self.aal3,
+            2 => self.aal2,
+            _ => self.aal1,
+        };
+        if shared {
+            l.idle_seconds = l.idle_seconds.min(self.shared_idle_seconds);
+        }
+        l
+    }
+}
+
 impl TokenLifetimes {
     /// The longest any signed token lives: how long a retired signing key stays published.
     pub fn longest_signed_token_seconds(&self) -> u32 {
@@ -220,7 +245,13 @@ pub struct Config {
     pub tokens: TokenLifetimes,
     /// Require pushed authorization requests from every client (RFC 9126 §5).
     pub require_par: bool,
-    pub session: SessionLifetimes,
+    pub session: SessionPolicy,
+    /// Address ranges of shared workstations (`session.shared_workstation.networks`).
+    pub shared_workstation_networks: Vec<ipnet::IpNet>,
+    /// The risk engine's rules and weights (docs/risk.md).
+    pub risk: crate::risk::RiskPolicy,
+    /// The weakest acr each listed scope may be issued from.
+    pub scope_min_acr: std::collections::BTreeMap<String, String>,
     /// Email (`[mail]`); the SMTP password inside never appears in `Debug`.
     pub mail: MailConfig,
     /// Self-service sign-up of patient accounts with a passkey.
@@ -368,7 +399,7 @@ impl Config {
         let trusted_proxies = raw
             .trusted_proxies
             .iter()
-            .map(|p| parse_network(p))
+            .map(|p| parse_network_for("trusted_proxies", p))
             .collect::<Result<Vec<_>, _>>()?;
 
         let tls = match (raw.tls_cert.trim(), raw.tls_key.trim()) {
@@ -440,20 +471,61 @@ impl Config {
             )?,
         };
 
-        let session = SessionLifetimes {
-            idle_seconds: in_range(
-                "session.idle_seconds",
-                raw.session.idle_seconds,
+        let level = |prefix: &str, idle: i64, absolute: i64| {
+            Ok::<_, ConfigError>(SessionLifetimes {
+                idle_seconds: in_range(&format!("{prefix}idle_seconds"), idle, 60, 24 * 3600)?,
+                absolute_seconds: in_range(
+                    &format!("{prefix}absolute_seconds"),
+                    absolute,
+                    300,
+                    30 * 24 * 3600,
+                )?,
+            })
+        };
+        let s = &raw.session;
+        let session = SessionPolicy {
+            aal1: level("session.", s.idle_seconds, s.absolute_seconds)?,
+            aal2: level(
+                "session.aal2.",
+                s.aal2.idle_seconds,
+                s.aal2.absolute_seconds,
+            )?,
+            aal3: level(
+                "session.aal3.",
+                s.aal3.idle_seconds,
+                s.aal3.absolute_seconds,
+            )?,
+            shared_idle_seconds: in_range(
+                "session.shared_workstation.idle_seconds",
+                s.shared_workstation.idle_seconds,
                 60,
                 24 * 3600,
             )?,
-            absolute_seconds: in_range(
-                "session.absolute_seconds",
-                raw.session.absolute_seconds,
-                300,
-                30 * 24 * 3600,
-            )?,
         };
+        let shared_workstation_networks = s
+            .shared_workstation
+            .networks
+            .iter()
+            .map(|n| parse_network_for("session.shared_workstation.networks", n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let risk = raw
+            .risk
+            .validate()
+            .map_err(|e| ConfigError::invalid("risk", e))?;
+        if let Some((scope, acr)) = raw
+            .scope_min_acr
+            .iter()
+            .find(|(_, acr)| !crate::authn::factors::ACR_VALUES.contains(&acr.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                &format!("scope_min_acr.{scope}"),
+                format!(
+                    "`{acr}` is not an acr Ward issues ({})",
+                    crate::authn::factors::ACR_VALUES.join(", ")
+                ),
+            ));
+        }
+        let scope_min_acr = raw.scope_min_acr.clone();
 
         let mail = mail::validate_mail(&raw.mail, &data_dir)?;
         let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 1, 24 * 3600)?;
@@ -527,6 +599,9 @@ impl Config {
             tokens,
             require_par: raw.require_par,
             session,
+            shared_workstation_networks,
+            risk,
+            scope_min_acr,
             mail,
             signup_enabled: raw.signup_enabled,
             reauth_seconds,
@@ -596,14 +671,15 @@ pub fn is_loopback_host(host: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn parse_network(value: &str) -> Result<IpNet, ConfigError> {
+/// A CIDR range, or a single address as its own range; `key` names the setting.
+fn parse_network_for(key: &str, value: &str) -> Result<IpNet, ConfigError> {
     let value = value.trim();
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| {
             ConfigError::invalid(
-                "trusted_proxies",
+                key,
                 format!("`{value}` is not an IP address or CIDR network (e.g. 10.0.0.0/8)"),
             )
         })

@@ -4,8 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 /// Environment variables that start with `WARD_` but are not configuration keys.
-pub(super) const NON_KEY_VARIABLES: &[&str] =
-    &["WARD_CONFIG", "WARD_TEST_DATABASE_URL", "WARD_LOG"];
+pub(super) const NON_KEY_VARIABLES: &[&str] = &[
+    "WARD_CONFIG",
+    "WARD_TEST_DATABASE_URL",
+    "WARD_LOG",
+    crate::clock::TEST_CLOCK_VARIABLE,
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,6 +42,11 @@ pub struct RawConfig {
     pub admin_max_auth_age_seconds: i64,
     pub passkeys: RawPasskeyConfig,
     pub break_glass: RawBreakGlassConfig,
+    /// `[risk]`: the risk engine's weights and rules (docs/risk.md).
+    pub risk: crate::risk::RawRiskConfig,
+    /// `[scope_min_acr]`: the weakest acr a token with a scope may come from,
+    /// e.g. `"ehr:write" = "aal2"` (docs/mfa.md, step-up).
+    pub scope_min_acr: std::collections::BTreeMap<String, String>,
 }
 
 /// `[break_glass]`: emergency access (docs/authorization.md).
@@ -86,16 +95,62 @@ impl Default for RawPasskeyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSessionConfig {
+    /// Sessions at acr `aal1`.
     pub idle_seconds: i64,
     pub absolute_seconds: i64,
+    /// Sessions at acr `aal2` and `phr` (NIST AAL2).
+    pub aal2: RawSessionLevel,
+    /// Sessions at acr `phrh` (a device-bound passkey: NIST AAL3 when certified).
+    pub aal3: RawSessionLevel,
+    pub shared_workstation: RawSharedWorkstation,
 }
 
 impl Default for RawSessionConfig {
     fn default() -> Self {
-        // NIST SP 800-63B §4.2.3 (AAL2): reauthenticate after 30 minutes idle, 12 hours at most.
+        // NIST SP 800-63B §4.2.3 (AAL2): reauthenticate after 30 minutes idle,
+        // 12 hours at most; §4.3.3 (AAL3): 15 minutes idle, 12 hours. AAL1
+        // (§4.1.3) allows 30 days; Ward keeps AAL2's limits for it, because a
+        // password-only session to health data should not outlive a shift.
         Self {
             idle_seconds: 30 * 60,
             absolute_seconds: 12 * 3600,
+            aal2: RawSessionLevel {
+                idle_seconds: 30 * 60,
+                absolute_seconds: 12 * 3600,
+            },
+            aal3: RawSessionLevel {
+                idle_seconds: 15 * 60,
+                absolute_seconds: 12 * 3600,
+            },
+            shared_workstation: RawSharedWorkstation::default(),
+        }
+    }
+}
+
+/// `[session.aal2]`, `[session.aal3]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionLevel {
+    pub idle_seconds: i64,
+    pub absolute_seconds: i64,
+}
+
+/// `[session.shared_workstation]`: sessions on shared computers (a ward's
+/// nursing station) time out sooner, and the next person can "switch user".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSharedWorkstation {
+    pub idle_seconds: i64,
+    /// Address ranges (CIDR) of shared workstations; clients can also be
+    /// marked with `ward client add --shared-workstation`.
+    pub networks: Vec<String>,
+}
+
+impl Default for RawSharedWorkstation {
+    fn default() -> Self {
+        Self {
+            idle_seconds: 5 * 60,
+            networks: Vec::new(),
         }
     }
 }
@@ -198,6 +253,8 @@ impl Default for RawConfig {
             admin_max_auth_age_seconds: 900,
             passkeys: RawPasskeyConfig::default(),
             break_glass: RawBreakGlassConfig::default(),
+            risk: crate::risk::RawRiskConfig::default(),
+            scope_min_acr: Default::default(),
         }
     }
 }

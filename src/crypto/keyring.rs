@@ -138,6 +138,17 @@ impl Keyring {
         self.master.id()
     }
 
+    /// A key for one purpose (say, signing device cookies), derived from the
+    /// master key with HKDF-SHA256 (RFC 5869), so that the master key itself
+    /// only ever encrypts. Rotating the master key changes every derived key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let hk = hkdf::Hkdf::<Sha256>::new(Some(b"ward derived key"), &self.master.key[..]);
+        let mut out = [0u8; 32];
+        hk.expand(purpose.as_bytes(), &mut out)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        out
+    }
+
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
         let cipher = Aes256Gcm::new(&self.master.key);
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);

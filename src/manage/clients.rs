@@ -29,6 +29,8 @@ pub struct NewClientInput {
     pub post_logout_redirect_uris: Vec<String>,
     /// Back-Channel Logout: an absolute http(s) URI (http only on loopback).
     pub backchannel_logout_uri: Option<String>,
+    /// Used on shared workstations (short idle timeout, "switch user").
+    pub shared_workstation: bool,
 }
 
 impl NewClientInput {
@@ -50,6 +52,7 @@ impl NewClientInput {
             min_acr: None,
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
+            shared_workstation: false,
         }
     }
 }
@@ -261,6 +264,7 @@ pub fn add(
                     Some(parsed.as_str().to_string())
                 }
             },
+            shared_workstation: input.shared_workstation,
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {

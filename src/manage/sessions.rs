@@ -10,7 +10,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::domain::InvalidValue;
 use crate::oidc::store::SessionRow;
 use crate::oidc::tokens::sid;
-use crate::storage::{self, AnyConnection};
+use crate::storage::{self, AnyConnection, StorageError};
 
 use super::{ManageError, audited};
 
@@ -27,6 +27,10 @@ pub struct SessionInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub ended_at: Option<i64>,
+    /// When each factor was proven (amr value -> Unix ms).
+    pub factor_times: std::collections::BTreeMap<String, i64>,
+    /// Started on a shared workstation (a shorter idle timeout).
+    pub shared_workstation: bool,
     /// Usable now: not ended, not past its absolute or idle timeout.
     pub live: bool,
 }
@@ -56,7 +60,9 @@ fn info(ctx: &AppContext, row: &SessionRow) -> SessionInfo {
         ip: row.ip.clone(),
         user_agent: row.user_agent.clone(),
         ended_at: row.ended_at,
-        live: crate::session::is_live(row, ctx.clock.now_ms(), ctx.config.session),
+        factor_times: row.factor_times.clone(),
+        shared_workstation: row.shared_workstation,
+        live: crate::session::is_live(row, ctx.clock.now_ms(), &ctx.config.session),
     }
 }
 
@@ -180,4 +186,44 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
             Ok(ended.iter().map(|h| sid(h)).collect())
         })
     })
+}
+
+/// End the open sessions that timed out (idle or absolute, per their level),
+/// each with a `session.expired` audit record and back-channel notifications.
+/// Run by the background task; safe on several nodes at once (a session ends
+/// once). Returns how many it ended.
+pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
+    let now = ctx.clock.now_ms();
+    let policy = ctx.config.session;
+    let shortest_idle = [
+        policy.aal1.idle_seconds,
+        policy.aal2.idle_seconds,
+        policy.aal3.idle_seconds,
+        policy.shared_idle_seconds,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(60);
+    let candidates = storage::sessions::timeout_candidates(
+        &mut *ctx.db.conn()?,
+        now,
+        i64::from(shortest_idle) * 1000,
+        500,
+    )?;
+    let mut ended = 0;
+    for row in candidates {
+        let Err(expiry) = crate::session::check(&row, now, &policy) else {
+            continue;
+        };
+        let event = crate::session::expired_event(&row, expiry, now);
+        let done = ctx.db.transaction(|c| {
+            let done = storage::sessions::end(c, &row.id_hash, now)?;
+            if done {
+                storage::audit::append(c, &event)?;
+            }
+            Ok::<_, StorageError>(done)
+        })?;
+        ended += usize::from(done);
+    }
+    Ok(ended)
 }

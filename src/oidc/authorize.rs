@@ -52,6 +52,14 @@ pub struct AuthorizationRequest {
     /// the tokens should carry (docs/authorization.md).
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The claim names the `claims` parameter asks for (OIDC Core §5.5), for
+    /// the risk engine's sensitive claims (docs/risk.md).
+    #[serde(default)]
+    pub requested_claims: Vec<String>,
+    /// On a shared workstation: the `sid` of the session whose user confirmed
+    /// "continue as …" during this interaction (docs/sessions.md).
+    #[serde(default)]
+    pub confirmed_sid: Option<String>,
 }
 
 /// Where an authorization response (success or error) goes.
@@ -339,6 +347,8 @@ pub fn validate(
             params.get("claims").map_err(redirect_err)?,
         )
         .map_err(redirect_err)?,
+        requested_claims: claim_names(params.get("claims").map_err(redirect_err)?),
+        confirmed_sid: None,
         tenant: match text("tenant")? {
             Some(t) => Some(
                 crate::authz::rules::check_name(&t)
@@ -388,13 +398,37 @@ fn required_acr(acr_values: &[String], claims: Option<&str>) -> Result<Option<St
     Ok(weakest(acr_values.to_vec()))
 }
 
-/// The acr a request needs: its own requirement or the client's minimum, the stronger.
-pub fn needed_acr(req: &AuthorizationRequest, client: &Client) -> Option<String> {
-    use crate::authn::factors::acr_satisfies;
-    match (req.required_acr.as_deref(), client.min_acr.as_deref()) {
-        (Some(r), Some(m)) => Some(if acr_satisfies(r, m) { r } else { m }.to_string()),
-        (r, m) => r.or(m).map(str::to_string),
+/// The names of the claims a `claims` parameter requests for the ID token or
+/// userinfo (OIDC Core §5.5), sorted and without repeats. Malformed values
+/// were refused by [`required_acr`] already.
+fn claim_names(claims: Option<&str>) -> Vec<String> {
+    let Some(parsed) = claims.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = ["id_token", "userinfo"]
+        .iter()
+        .filter_map(|member| parsed[*member].as_object())
+        .flat_map(|o| o.keys().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The acr a request needs: its own requirement, the client's minimum and
+/// the minimum of any scope it asks for (`scope_min_acr`), the strongest.
+pub fn needed_acr(
+    req: &AuthorizationRequest,
+    client: &Client,
+    scope_min_acr: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    use crate::authn::factors::stronger;
+    let mut need = stronger(req.required_acr.as_deref(), client.min_acr.as_deref());
+    for scope in &req.scope {
+        need = stronger(need, scope_min_acr.get(scope).map(String::as_str));
     }
+    need.map(str::to_string)
 }
 
 /// What the user must still do before a code can be issued.
@@ -405,6 +439,9 @@ pub enum Next {
     /// The user belongs to several organisations and the client wants roles:
     /// the user chooses one.
     ChooseTenant,
+    /// A shared workstation: whoever is at the keyboard confirms they are the
+    /// session's user ("continue as …") or switches user.
+    ConfirmUser,
     Issue,
 }
 
@@ -431,7 +468,7 @@ pub fn next_step(
                 })
                 || hint_names_someone_else(p, req, &user.id.to_string())
                 // Step-up: the session is weaker than the client needs.
-                || needed_acr(req, client)
+                || needed_acr(req, client, p.scope_min_acr)
                     .is_some_and(|need| !crate::authn::factors::acr_satisfies(&s.acr, &need))
         }
     };
@@ -443,6 +480,18 @@ pub fn next_step(
         } else {
             Ok(Next::Login)
         };
+    }
+    // A session on a shared workstation is not assumed to belong to whoever
+    // is at the keyboard now: unless they signed in during this interaction,
+    // they confirm or switch user. prompt=none asks for no page: it gets a
+    // code, as it would anywhere (the short idle timeout protects it).
+    if let Some((s, _)) = session
+        && (client.shared_workstation || s.shared_workstation)
+        && !fresh_login(s)
+        && !req.has_prompt("none")
+        && req.confirmed_sid.as_deref() != Some(tokens::sid(&s.id_hash).as_str())
+    {
+        return Ok(Next::ConfirmUser);
     }
     // OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
     // before (and for first-party clients): only a consent given during this

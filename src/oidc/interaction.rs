@@ -11,8 +11,9 @@ use sha2::Sha256;
 use super::Provider;
 use super::authorize::{self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next};
 use super::error::OAuthError;
+use super::risk;
 use super::store::{AuthRequestRow, SessionRow};
-use crate::config::SessionLifetimes;
+use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::session;
 use crate::storage::clients::Client;
@@ -89,7 +90,7 @@ pub fn load(
 pub fn current_session(
     p: &Provider,
     cookie: Option<&str>,
-    limits: SessionLifetimes,
+    limits: SessionPolicy,
 ) -> Result<Option<(SessionRow, User)>, OAuthError> {
     let Some(cookie) = cookie else {
         return Ok(None);
@@ -97,7 +98,16 @@ pub fn current_session(
     let Some(row) = p.store.session(&secrets::hash(cookie))? else {
         return Ok(None);
     };
-    if !session::is_live(&row, p.now, limits) {
+    if let Err(expiry) = session::check(&row, p.now, &limits) {
+        if expiry != session::Expiry::Ended {
+            // A timed-out session ends now, so the clients it reached hear of
+            // it (Back-Channel Logout 1.0 §2.7) even before the sweep finds it.
+            p.store.end_session(
+                &row.id_hash,
+                p.now,
+                &session::expired_event(&row, expiry, p.now),
+            )?;
+        }
         return Ok(None);
     }
     let Some(user) = p.store.user(&row.user_id)? else {
@@ -109,16 +119,31 @@ pub fn current_session(
     Ok(Some((row, user)))
 }
 
-/// Decide and act: issue a code, or store/continue an interaction.
+/// Decide and act: issue a code, or store/continue an interaction. A
+/// request answered from an existing session is judged by the risk engine
+/// first (docs/risk.md), which may refuse it or raise what it needs.
 pub fn proceed(
     p: &Provider,
-    request: AuthorizationRequest,
+    mut request: AuthorizationRequest,
     client: &Client,
     session: Option<&(SessionRow, User)>,
     browser_token: &str,
     existing: Option<(&str, &Interaction)>,
+    seen: &risk::Seen,
 ) -> Result<Step, AuthorizeError> {
     let page = |e: OAuthError| AuthorizeError::Page(e);
+    if let Some((s, user)) = session {
+        let raised = judge_session(p, &mut request, s, user, seen)?;
+        if raised && let Some((id, _)) = existing {
+            // Keep the raised needs with the interaction: the sign-in pages
+            // ask for them (docs/risk.md).
+            let params =
+                serde_json::to_string(&request).map_err(|_| page(OAuthError::server_error()))?;
+            p.store
+                .update_auth_request(&secrets::hash(id), &params)
+                .map_err(|e| page(e.into()))?;
+        }
+    }
     let consented = match session {
         Some((_, user)) => p
             .store
@@ -136,6 +161,12 @@ pub fn proceed(
     )?;
     if next == Next::Issue {
         let (s, _) = session.ok_or_else(|| page(OAuthError::server_error()))?;
+        if client.shared_workstation && !s.shared_workstation {
+            // A shared-workstation client's sessions get the short idle timeout.
+            p.store
+                .mark_session_shared(&s.id_hash)
+                .map_err(|e| page(e.into()))?;
+        }
         let response =
             authorize::issue_code(p, &request, s, existing.map(|(_, i)| i.id_hash.as_str()))
                 .map_err(|e| {
@@ -171,6 +202,60 @@ pub fn proceed(
         interaction: id,
         next,
     })
+}
+
+/// Ask the risk engine about a request answered from `session`: refuse it
+/// (`access_denied`, audited), or raise its needs (acr, max_age) and audit
+/// when the session falls short of them. True if the request changed.
+fn judge_session(
+    p: &Provider,
+    request: &mut AuthorizationRequest,
+    session: &SessionRow,
+    user: &User,
+    seen: &risk::Seen,
+) -> Result<bool, AuthorizeError> {
+    let redirect = |e: OAuthError| AuthorizeError::Redirect(request.target().error(p.issuer, &e));
+    let account = risk::Account {
+        user_id: user.id.as_str(),
+        username: &user.username,
+    };
+    let strong = risk::strong_auth_time(&session.acr, session.auth_time);
+    let assessment =
+        risk::assess(p, seen, &account, strong, Some(session), Some(request)).map_err(redirect)?;
+    let audit = |a: &crate::risk::RiskAssessment| {
+        p.store
+            .audit(risk::event(
+                p.now,
+                seen,
+                user.id.as_str(),
+                Some(&request.client_id),
+                a,
+                "authorize",
+            ))
+            .map_err(|e| redirect(e.into()))
+    };
+    match &assessment.decision {
+        crate::risk::Decision::Allow => Ok(false),
+        crate::risk::Decision::Deny => {
+            audit(&assessment)?;
+            Err(redirect(risk::denied()))
+        }
+        crate::risk::Decision::StepUp {
+            acr,
+            max_auth_age_seconds,
+        } => {
+            let short_acr = !crate::authn::factors::acr_satisfies(&session.acr, acr);
+            let too_old = max_auth_age_seconds
+                .is_some_and(|age| p.now - session.auth_time > i64::from(age) * 1000);
+            if short_acr || too_old {
+                audit(&assessment)?;
+            }
+            let mut raised = request.clone();
+            let changed = risk::raise(&mut raised, &assessment.decision);
+            *request = raised;
+            Ok(changed)
+        }
+    }
 }
 
 /// Plain-language descriptions of scopes for the consent page.

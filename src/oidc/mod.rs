@@ -17,6 +17,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect;
 pub mod revoke;
+pub mod risk;
 pub mod store;
 pub mod tokens;
 pub mod userinfo;
@@ -37,6 +38,11 @@ pub struct Provider<'a> {
     pub now: Millis,
     /// The authorization policy as of this request (roles and permissions claims).
     pub policy: std::sync::Arc<crate::authz::engine::PolicyEngine>,
+    /// The risk engine's policy and GeoIP data (docs/risk.md).
+    pub risk: &'a crate::risk::RiskPolicy,
+    pub geo: Option<&'a crate::risk::GeoDb>,
+    /// The weakest acr per scope (`scope_min_acr`).
+    pub scope_min_acr: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl Provider<'_> {

@@ -30,6 +30,35 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub ended_at: Option<Millis>,
+    /// The hash of the browser's device cookie (docs/risk.md).
+    pub device_hash: Option<String>,
+    /// When each factor (by amr value) was last proven in this session.
+    pub factor_times: std::collections::BTreeMap<String, Millis>,
+    /// Started on a shared workstation: the shorter idle timeout applies.
+    pub shared_workstation: bool,
+}
+
+/// What to look up of a user's history for the risk engine.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    pub user_id: String,
+    pub device_hash: Option<String>,
+    /// The request's network (`risk::network::prefix`).
+    pub network: Option<String>,
+    /// Throttle keys whose recent failures count (account, address).
+    pub account_key: Option<String>,
+    pub address_key: Option<String>,
+    pub failures_since: Millis,
+}
+
+/// A user's history, as the risk engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskHistory {
+    pub device: crate::risk::Familiarity,
+    pub network: crate::risk::Familiarity,
+    pub account_failures: u32,
+    pub address_failures: u32,
+    pub last_location: Option<(crate::risk::GeoPoint, Millis)>,
 }
 
 /// A validated authorization request waiting for its user (or pushed by a client).
@@ -136,6 +165,17 @@ pub trait OidcStore: Send + Sync {
     ) -> Result<(), StoreError>;
     fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError>;
+    /// Mark a session as running on a shared workstation (shorter idle timeout).
+    fn mark_session_shared(&self, id_hash: &str) -> Result<(), StoreError>;
+    fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError>;
+    /// End a session (its grants and back-channel notifications follow) with
+    /// its audit record, in one transaction; false if it had already ended.
+    fn end_session(
+        &self,
+        id_hash: &str,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 
     /// The scopes the user consented to for this client, and when.
     fn consent(

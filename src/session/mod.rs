@@ -1,8 +1,10 @@
 //! Server-side browser sessions: the cookie holds a random id, the database its
 //! SHA-256 hash. Idle and absolute timeouts are enforced on every use.
 
+pub mod device;
+
 use crate::clock::Millis;
-use crate::config::SessionLifetimes;
+use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::oidc::store::SessionRow;
 
@@ -31,16 +33,29 @@ pub struct Authentication {
     pub acr: String,
     pub amr: Vec<String>,
     pub auth_time: Millis,
+    /// When each factor was proven, by amr value.
+    pub factor_times: std::collections::BTreeMap<String, Millis>,
+}
+
+/// Where a session is started from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The hash of the browser's device cookie.
+    pub device_hash: Option<String>,
+    /// A shared workstation (by client or address range): a shorter idle timeout.
+    pub shared_workstation: bool,
 }
 
 /// A new session: the cookie value (shown once to the browser) and the row to store.
 pub fn start(
     auth: &Authentication,
-    ip: Option<String>,
-    user_agent: Option<String>,
+    origin: Origin,
     now: Millis,
-    limits: SessionLifetimes,
+    policy: &SessionPolicy,
 ) -> (String, SessionRow) {
+    let limits = policy.limits(&auth.acr, origin.shared_workstation);
     let id = secrets::generate(32);
     let row = SessionRow {
         id_hash: secrets::hash(&id),
@@ -51,21 +66,76 @@ pub fn start(
         auth_time: auth.auth_time,
         acr: auth.acr.clone(),
         amr: auth.amr.clone(),
-        ip,
-        user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+        ip: origin.ip,
+        user_agent: origin.user_agent.map(|ua| ua.chars().take(512).collect()),
         ended_at: None,
+        device_hash: origin.device_hash,
+        factor_times: auth.factor_times.clone(),
+        shared_workstation: origin.shared_workstation,
     };
     (id, row)
 }
 
-/// Is the session still usable at `now`?
-pub fn is_live(row: &SessionRow, now: Millis, limits: SessionLifetimes) -> bool {
-    row.ended_at.is_none()
-        && now < row.expires_at
-        && now - row.last_seen_at < i64::from(limits.idle_seconds) * 1000
+/// Why a session can no longer be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Signed out or revoked.
+    Ended,
+    /// Unused longer than its level's idle timeout.
+    Idle,
+    /// Older than its level's absolute lifetime.
+    Absolute,
 }
 
-/// Update `last_seen_at` at most once a minute, to keep reads from becoming writes.
+impl Expiry {
+    /// For the audit trail and back-channel logout bookkeeping.
+    pub fn code(self) -> &'static str {
+        match self {
+            Expiry::Ended => "ended",
+            Expiry::Idle => "idle_timeout",
+            Expiry::Absolute => "absolute_timeout",
+        }
+    }
+}
+
+/// Is the session still usable at `now`? Both limits follow the session's
+/// assurance level (NIST SP 800-63B §4.2.3, §4.3.3) and its workstation.
+pub fn check(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> Result<(), Expiry> {
+    let limits = policy.limits(&row.acr, row.shared_workstation);
+    if row.ended_at.is_some() {
+        Err(Expiry::Ended)
+    } else if now >= row.expires_at {
+        // Fixed at the start from the level's absolute lifetime; a step-up
+        // starts a new session (a new id), so the level never changes later.
+        Err(Expiry::Absolute)
+    } else if now - row.last_seen_at >= i64::from(limits.idle_seconds) * 1000 {
+        Err(Expiry::Idle)
+    } else {
+        Ok(())
+    }
+}
+
+/// The audit record of a session that timed out.
+pub fn expired_event(row: &SessionRow, expiry: Expiry, now: Millis) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::new(
+        now,
+        "system",
+        "session.expired",
+        crate::audit::Outcome::Success,
+    )
+    .subject(&row.user_id)
+    .reason(expiry.code())
+    .detail("sid", crate::oidc::tokens::sid(&row.id_hash))
+    .detail("acr", row.acr.clone())
+}
+
+pub fn is_live(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {
+    check(row, now, policy).is_ok()
+}
+
+/// Update `last_seen_at` at most once a minute, to keep reads from becoming
+/// writes (so an idle timeout is exact to within a minute; the shortest
+/// configurable one is a minute too).
 pub fn needs_touch(row: &SessionRow, now: Millis) -> bool {
     now - row.last_seen_at > 60_000
 }
@@ -73,31 +143,69 @@ pub fn needs_touch(row: &SessionRow, now: Millis) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SessionLifetimes;
 
-    const LIMITS: SessionLifetimes = SessionLifetimes {
-        idle_seconds: 1800,
-        absolute_seconds: 43_200,
+    const POLICY: SessionPolicy = SessionPolicy {
+        aal1: SessionLifetimes {
+            idle_seconds: 1800,
+            absolute_seconds: 43_200,
+        },
+        aal2: SessionLifetimes {
+            idle_seconds: 1800,
+            absolute_seconds: 43_200,
+        },
+        aal3: SessionLifetimes {
+            idle_seconds: 900,
+            absolute_seconds: 43_200,
+        },
+        shared_idle_seconds: 300,
     };
 
-    fn auth() -> Authentication {
+    fn auth(acr: &str) -> Authentication {
         Authentication {
             user_id: "u".into(),
-            acr: "aal1".into(),
+            acr: acr.into(),
             amr: vec!["pwd".into()],
             auth_time: 0,
+            factor_times: [("pwd".to_string(), 0)].into(),
         }
     }
 
     #[test]
     fn idle_and_absolute_timeouts() {
-        let (id, mut row) = start(&auth(), None, None, 0, LIMITS);
+        let (id, mut row) = start(&auth("aal2"), Origin::default(), 0, &POLICY);
         assert_eq!(row.id_hash, secrets::hash(&id));
-        assert!(is_live(&row, 1_799_000, LIMITS));
-        assert!(!is_live(&row, 1_800_000, LIMITS), "idle for 30 minutes");
+        assert_eq!(row.factor_times.get("pwd"), Some(&0));
+        assert!(is_live(&row, 1_799_000, &POLICY));
+        assert_eq!(check(&row, 1_800_000, &POLICY), Err(Expiry::Idle));
         row.last_seen_at = 43_000_000;
-        assert!(is_live(&row, 43_100_000, LIMITS));
-        assert!(!is_live(&row, 43_200_000, LIMITS), "12 hours at most");
+        assert!(is_live(&row, 43_100_000, &POLICY));
+        assert_eq!(check(&row, 43_200_000, &POLICY), Err(Expiry::Absolute));
         row.ended_at = Some(1);
-        assert!(!is_live(&row, 43_100_000, LIMITS));
+        assert_eq!(check(&row, 43_100_000, &POLICY), Err(Expiry::Ended));
+    }
+
+    #[test]
+    fn limits_follow_the_assurance_level_and_workstation() {
+        let (_, row) = start(&auth("phrh"), Origin::default(), 0, &POLICY);
+        assert!(is_live(&row, 899_000, &POLICY));
+        assert_eq!(
+            check(&row, 900_000, &POLICY),
+            Err(Expiry::Idle),
+            "AAL3: 15 min"
+        );
+        let (_, row) = start(&auth("phr"), Origin::default(), 0, &POLICY);
+        assert!(is_live(&row, 1_000_000, &POLICY), "phr is AAL2: 30 min");
+        let shared = Origin {
+            shared_workstation: true,
+            ..Origin::default()
+        };
+        let (_, row) = start(&auth("aal2"), shared, 0, &POLICY);
+        assert!(row.shared_workstation);
+        assert_eq!(
+            check(&row, 300_000, &POLICY),
+            Err(Expiry::Idle),
+            "shared: 5 min"
+        );
     }
 }

@@ -29,6 +29,7 @@ struct ClientRow {
     min_acr: Option<String>,
     post_logout_redirect_uris: String,
     backchannel_logout_uri: Option<String>,
+    shared_workstation: bool,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -63,6 +64,9 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     /// Back-Channel Logout 1.0: where Ward POSTs logout tokens.
     pub backchannel_logout_uri: Option<String>,
+    /// Used on shared workstations: its sessions get the short idle timeout
+    /// and a "switch user" button (docs/sessions.md).
+    pub shared_workstation: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -97,6 +101,7 @@ impl TryFrom<ClientRow> for Client {
                 &r.post_logout_redirect_uris,
             )?,
             backchannel_logout_uri: r.backchannel_logout_uri,
+            shared_workstation: r.shared_workstation,
         })
     }
 }
@@ -122,6 +127,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::min_acr.eq(client.min_acr.as_deref()),
             clients::post_logout_redirect_uris.eq(to_json_list(&client.post_logout_redirect_uris)),
             clients::backchannel_logout_uri.eq(client.backchannel_logout_uri.as_deref()),
+            clients::shared_workstation.eq(client.shared_workstation),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

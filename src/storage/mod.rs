@@ -21,6 +21,7 @@ pub mod oidc_store;
 pub mod passkeys;
 pub mod policy;
 pub mod purge;
+pub mod risk_history;
 pub mod schema;
 pub mod second_factors;
 pub mod secrets;

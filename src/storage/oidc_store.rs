@@ -15,8 +15,8 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::UserId;
 use crate::oidc::store::{
-    AuthFacts, AuthRequestRow, CodeRow, GrantRow, OidcStore, Redeemed, RefreshRow, SessionRow,
-    StoreError,
+    AuthFacts, AuthRequestRow, CodeRow, GrantRow, HistoryQuery, OidcStore, Redeemed, RefreshRow,
+    RiskHistory, SessionRow, StoreError,
 };
 use crate::storage::clients::Client;
 use crate::storage::users::User;
@@ -209,85 +209,14 @@ impl OidcStore for Database {
                 // The browser's previous session ends, with its grants and notifications.
                 super::sessions::end(c, old, s.created_at)?;
             }
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id_hash.eq(&s.id_hash),
-                    sessions::user_id.eq(&s.user_id),
-                    sessions::created_at.eq(s.created_at),
-                    sessions::last_seen_at.eq(s.last_seen_at),
-                    sessions::expires_at.eq(s.expires_at),
-                    sessions::auth_time.eq(s.auth_time),
-                    sessions::acr.eq(&s.acr),
-                    sessions::amr.eq(to_json_list(&s.amr)),
-                    sessions::ip.eq(s.ip.as_deref()),
-                    sessions::user_agent.eq(s.user_agent.as_deref()),
-                ))
-                .execute(c)?;
+            super::sessions::insert(c, s)?;
             audit::append(c, event)
         })?;
         Ok(())
     }
 
     fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        type Row = (
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-        );
-        let row = sessions::table
-            .find(id_hash)
-            .select((
-                sessions::id_hash,
-                sessions::user_id,
-                sessions::created_at,
-                sessions::last_seen_at,
-                sessions::expires_at,
-                sessions::auth_time,
-                sessions::acr,
-                sessions::amr,
-                sessions::ip,
-                sessions::user_agent,
-                sessions::ended_at,
-            ))
-            .first::<Row>(&mut *self.conn()?)
-            .optional()?;
-        let Some((
-            id_hash,
-            user_id,
-            created_at,
-            last_seen_at,
-            expires_at,
-            auth_time,
-            acr,
-            amr,
-            ip,
-            user_agent,
-            ended_at,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        Ok(Some(SessionRow {
-            id_hash,
-            user_id,
-            created_at,
-            last_seen_at,
-            expires_at,
-            auth_time,
-            acr,
-            amr: from_json_list("sessions.amr", &amr)?,
-            ip,
-            user_agent,
-            ended_at,
-        }))
+        Ok(super::sessions::get(&mut *self.conn()?, id_hash)?)
     }
 
     fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError> {
@@ -295,6 +224,50 @@ impl OidcStore for Database {
             .set(sessions::last_seen_at.eq(now))
             .execute(&mut *self.conn()?)?;
         Ok(())
+    }
+
+    fn mark_session_shared(&self, id_hash: &str) -> Result<(), StoreError> {
+        Ok(super::sessions::mark_shared(&mut *self.conn()?, id_hash)?)
+    }
+
+    fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError> {
+        use super::risk_history as h;
+        use crate::risk::Familiarity;
+        let c = &mut *self.conn()?;
+        Ok(RiskHistory {
+            device: match &q.device_hash {
+                Some(d) => h::device(c, &q.user_id, d)?,
+                None => Familiarity::NoHistory,
+            },
+            network: match &q.network {
+                Some(n) => h::network(c, &q.user_id, n)?,
+                None => Familiarity::NoHistory,
+            },
+            account_failures: match &q.account_key {
+                Some(k) => h::failures(c, k, q.failures_since)?,
+                None => 0,
+            },
+            address_failures: match &q.address_key {
+                Some(k) => h::failures(c, k, q.failures_since)?,
+                None => 0,
+            },
+            last_location: h::last_location(c, &q.user_id)?,
+        })
+    }
+
+    fn end_session(
+        &self,
+        id_hash: &str,
+        now: Millis,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        Ok(self.transaction(|c| {
+            let ended = super::sessions::end(c, id_hash, now)?;
+            if ended {
+                audit::append(c, event)?;
+            }
+            Ok::<_, StorageError>(ended)
+        })?)
     }
 
     fn consent(

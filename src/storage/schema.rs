@@ -43,6 +43,7 @@ diesel::table! {
         min_acr -> Nullable<Text>,
         post_logout_redirect_uris -> Text,
         backchannel_logout_uri -> Nullable<Text>,
+        shared_workstation -> Bool,
     }
 }
 
@@ -102,6 +103,9 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         ended_at -> Nullable<BigInt>,
+        device_hash -> Nullable<Text>,
+        factor_times -> Nullable<Text>,
+        shared_workstation -> Bool,
     }
 }
 
@@ -337,3 +341,21 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(session_clients, clients);
+
+diesel::table! {
+    known_networks (user_id, prefix) {
+        user_id -> Text,
+        prefix -> Text,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
+diesel::table! {
+    last_locations (user_id) {
+        user_id -> Text,
+        latitude -> Double,
+        longitude -> Double,
+        seen_at -> BigInt,
+    }
+}

@@ -34,7 +34,42 @@ pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool,
     Ok(n == 1)
 }
 
-type Row = (
+/// The columns of a [`SessionRow`], in the order [`to_session`] reads them.
+pub(crate) type Columns = (
+    sessions::id_hash,
+    sessions::user_id,
+    sessions::created_at,
+    sessions::last_seen_at,
+    sessions::expires_at,
+    sessions::auth_time,
+    sessions::acr,
+    sessions::amr,
+    sessions::ip,
+    sessions::user_agent,
+    sessions::ended_at,
+    sessions::device_hash,
+    sessions::factor_times,
+    sessions::shared_workstation,
+);
+
+pub(crate) const COLUMNS: Columns = (
+    sessions::id_hash,
+    sessions::user_id,
+    sessions::created_at,
+    sessions::last_seen_at,
+    sessions::expires_at,
+    sessions::auth_time,
+    sessions::acr,
+    sessions::amr,
+    sessions::ip,
+    sessions::user_agent,
+    sessions::ended_at,
+    sessions::device_hash,
+    sessions::factor_times,
+    sessions::shared_workstation,
+);
+
+pub(crate) type Row = (
     String,
     String,
     i64,
@@ -46,9 +81,18 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
+    bool,
 );
 
-fn to_session(r: Row) -> Result<SessionRow, StorageError> {
+pub(crate) fn to_session(r: Row) -> Result<SessionRow, StorageError> {
+    let factor_times = match r.12.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|_| {
+            StorageError::Corrupt("sessions.factor_times is not a JSON object".into())
+        })?,
+        None => Default::default(),
+    };
     Ok(SessionRow {
         id_hash: r.0,
         user_id: r.1,
@@ -61,7 +105,53 @@ fn to_session(r: Row) -> Result<SessionRow, StorageError> {
         ip: r.8,
         user_agent: r.9,
         ended_at: r.10,
+        device_hash: r.11,
+        factor_times,
+        shared_workstation: r.13,
     })
+}
+
+/// Load one session by the hash of its cookie.
+pub fn get(conn: &mut AnyConnection, id_hash: &str) -> Result<Option<SessionRow>, StorageError> {
+    sessions::table
+        .find(id_hash)
+        .select(COLUMNS)
+        .first::<Row>(conn)
+        .optional()?
+        .map(to_session)
+        .transpose()
+}
+
+/// Store a new session.
+pub fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), StorageError> {
+    let factor_times = serde_json::to_string(&s.factor_times)
+        .map_err(|_| StorageError::Corrupt("factor_times".into()))?;
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id_hash.eq(&s.id_hash),
+            sessions::user_id.eq(&s.user_id),
+            sessions::created_at.eq(s.created_at),
+            sessions::last_seen_at.eq(s.last_seen_at),
+            sessions::expires_at.eq(s.expires_at),
+            sessions::auth_time.eq(s.auth_time),
+            sessions::acr.eq(&s.acr),
+            sessions::amr.eq(super::to_json_list(&s.amr)),
+            sessions::ip.eq(s.ip.as_deref()),
+            sessions::user_agent.eq(s.user_agent.as_deref()),
+            sessions::device_hash.eq(s.device_hash.as_deref()),
+            sessions::factor_times.eq(Some(factor_times)),
+            sessions::shared_workstation.eq(s.shared_workstation),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Mark a session as running on a shared workstation (its idle timeout shortens).
+pub fn mark_shared(conn: &mut AnyConnection, id_hash: &str) -> Result<(), StorageError> {
+    diesel::update(sessions::table.find(id_hash))
+        .set(sessions::shared_workstation.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A user's stored sessions (live and ended, until purged a day after they
@@ -76,19 +166,7 @@ pub fn for_user(
 ) -> Result<Vec<SessionRow>, StorageError> {
     let mut q = sessions::table
         .filter(sessions::user_id.eq(user_id))
-        .select((
-            sessions::id_hash,
-            sessions::user_id,
-            sessions::created_at,
-            sessions::last_seen_at,
-            sessions::expires_at,
-            sessions::auth_time,
-            sessions::acr,
-            sessions::amr,
-            sessions::ip,
-            sessions::user_agent,
-            sessions::ended_at,
-        ))
+        .select(COLUMNS)
         .order((sessions::created_at.desc(), sessions::id_hash.desc()))
         .limit(limit)
         .into_boxed();
@@ -150,4 +228,32 @@ pub fn end_all_for_user(
         }
     }
     Ok(ended)
+}
+
+/// Open sessions that may have timed out: past their absolute end, or unused
+/// for `idle_ms` (the shortest idle timeout of any level). The caller checks
+/// each against its own level (`session::check`). At most `limit` rows.
+pub fn timeout_candidates(
+    conn: &mut AnyConnection,
+    now: Millis,
+    idle_ms: Millis,
+    limit: i64,
+) -> Result<Vec<SessionRow>, StorageError> {
+    // Two queries, each served by its partial index (an OR would scan).
+    let mut rows: Vec<Row> = sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.le(now))
+        .select(COLUMNS)
+        .limit(limit)
+        .load(conn)?;
+    rows.extend(
+        sessions::table
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::last_seen_at.le(now - idle_ms))
+            .filter(sessions::expires_at.gt(now))
+            .select(COLUMNS)
+            .limit(limit)
+            .load::<Row>(conn)?,
+    );
+    rows.into_iter().map(to_session).collect()
 }

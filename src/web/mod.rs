@@ -33,7 +33,9 @@ pub struct WebState {
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::{account, assets, endpoints, health, home, interaction, login, logout, passkey};
+    use handlers::{
+        account, assets, endpoints, health, home, interaction, login, logout, passkey, workstation,
+    };
     cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
         .app_data(
             // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
@@ -107,6 +109,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout/confirm", web::post().to(logout::confirm))
         .route("/tenant", web::get().to(interaction::tenant_form))
         .route("/tenant", web::post().to(interaction::tenant_submit))
+        .route("/continue", web::get().to(workstation::continue_form))
+        .route("/continue", web::post().to(workstation::continue_submit))
+        .route("/switch-user", web::post().to(workstation::switch_user))
         .route("/consent", web::get().to(interaction::consent_form))
         .route("/consent", web::post().to(interaction::consent_submit))
         .route("/userinfo", web::get().to(endpoints::userinfo))

@@ -19,6 +19,15 @@ where
     F: FnOnce(&Provider) -> Result<T, OAuthError> + Send + 'static,
     T: Send + 'static,
 {
+    call_on(state, f).await
+}
+
+/// [`call`] for code that holds a plain `&WebState`.
+pub async fn call_on<T, F>(state: &WebState, f: F) -> Result<T, OAuthError>
+where
+    F: FnOnce(&Provider) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
     let ctx = state.ctx.clone();
     web::block(move || {
         let keys = ctx.keyset();

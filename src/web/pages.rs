@@ -14,30 +14,43 @@ use crate::web::{WebState, client_ip, error, oauth};
 pub struct Browser {
     pub https: bool,
     pub session: Option<String>,
+    /// The browser's id from its signed device cookie (new if it had none).
     pub token: String,
+    /// The signed cookie value carrying `token`.
+    pub signed_token: String,
     pub is_new: bool,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
 
+impl Browser {
+    /// The hash of the device id, as stored (`known_devices`, `sessions`).
+    pub fn device_hash(&self) -> String {
+        secrets::hash(&self.token)
+    }
+}
+
 pub fn browser(state: &WebState, req: &HttpRequest) -> Browser {
     let https = state.ctx.config.serves_https();
+    let key = &state.ctx.device_key;
     let existing = req
         .cookie(session::browser_cookie_name(https))
-        .map(|c| c.value().to_string())
-        .filter(|v| v.len() >= 32 && v.len() <= 64);
+        .and_then(|c| session::device::verify(key, c.value()));
     let xff = client_ip::forwarded_for(
         req.headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok()),
     );
+    let is_new = existing.is_none();
+    let token = existing.unwrap_or_else(|| secrets::generate(32));
     Browser {
         https,
         session: req
             .cookie(session::cookie_name(https))
             .map(|c| c.value().to_string()),
-        is_new: existing.is_none(),
-        token: existing.unwrap_or_else(|| secrets::generate(32)),
+        is_new,
+        signed_token: session::device::sign(key, &token),
+        token,
         ip: client_ip::resolve(
             req.peer_addr().map(|a| a.ip()),
             xff.as_deref(),
@@ -129,15 +142,16 @@ pub fn allow_form_action(res: &mut HttpResponse, redirect_uri: &str, with_self: 
     }
 }
 
-/// Give a browser seen for the first time its long-lived browser cookie, which
-/// binds interactions and CSRF tokens to it.
+/// Give a browser seen for the first time its long-lived, signed browser
+/// cookie, which binds interactions and CSRF tokens to it and is the device
+/// the risk engine knows (docs/risk.md).
 pub fn remember_browser(res: &mut HttpResponse, b: &Browser) {
     if b.is_new {
         let _ = res.add_cookie(&cookie(
             session::browser_cookie_name(b.https),
-            b.token.clone(),
+            b.signed_token.clone(),
             b.https,
-            Some(400 * 24 * 3600),
+            Some(session::device::MAX_AGE_SECONDS),
         ));
     }
 }

@@ -53,6 +53,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/tenant.html"),
     ),
     (
+        "pages/continue.html",
+        include_str!("../../templates/pages/continue.html"),
+    ),
+    (
         "pages/logout.html",
         include_str!("../../templates/pages/logout.html"),
     ),

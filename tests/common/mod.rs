@@ -203,6 +203,27 @@ impl TestEnv {
         }
     }
 
+    /// `SELECT <text expr> AS t ...`: every row's value.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct T {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        let rows: Vec<T> = match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut c = SqliteConnection::establish(path).expect("sqlite");
+                diesel::sql_query(sql).load(&mut c).expect("text query")
+            }
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.database_url).expect("pg");
+                diesel::sql_query(sql).load(&mut c).expect("text query")
+            }
+        };
+        rows.into_iter().map(|r| r.t).collect()
+    }
+
     /// Every byte the database holds, as the file (SQLite, WAL included) or a pg_dump.
     pub fn dump(&self) -> Vec<u8> {
         match self.backend {

@@ -51,6 +51,8 @@ pub struct Browser {
     base: String,
     agent: ureq::Agent,
     pub cookies: HashMap<String, String>,
+    /// Sent with every request (a User-Agent, an X-Forwarded-For address).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Browser {
@@ -64,6 +66,7 @@ impl Browser {
             base: server.base.clone(),
             agent,
             cookies: HashMap::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -104,21 +107,33 @@ impl Browser {
             .join("; ")
     }
 
+    /// Set (or replace) a header sent with every request.
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+    }
+
     pub fn get(&mut self, url: &str) -> Res {
-        let res = self
+        let mut r = self
             .agent
             .get(&self.absolute(url))
-            .header("cookie", &self.cookie_header())
-            .call();
+            .header("cookie", &self.cookie_header());
+        for (n, v) in &self.headers {
+            r = r.header(n.as_str(), v.as_str());
+        }
+        let res = r.call();
         self.finish(res)
     }
 
     pub fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Res {
-        let res = self
+        let mut r = self
             .agent
             .post(&self.absolute(url))
-            .header("cookie", &self.cookie_header())
-            .send_form(form.iter().copied());
+            .header("cookie", &self.cookie_header());
+        for (n, v) in &self.headers {
+            r = r.header(n.as_str(), v.as_str());
+        }
+        let res = r.send_form(form.iter().copied());
         self.finish(res)
     }
 
@@ -287,6 +302,7 @@ pub fn post_form(server: &Server, path: &str, auth: Option<&str>, form: &[(&str,
         base: server.base.clone(),
         agent: agent.clone(),
         cookies: HashMap::new(),
+        headers: Vec::new(),
     };
     b.finish(req.send_form(form.iter().copied()))
 }

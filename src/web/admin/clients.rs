@@ -35,6 +35,7 @@ pub struct ClientOut {
     pub min_acr: Option<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub shared_workstation: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -57,6 +58,7 @@ impl From<&Client> for ClientOut {
             min_acr: c.min_acr.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            shared_workstation: c.shared_workstation,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -102,6 +104,9 @@ pub struct NewClient {
     /// Where Ward POSTs logout tokens (Back-Channel Logout 1.0).
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
+    /// Used on shared workstations: a short idle timeout and "switch user".
+    #[serde(default)]
+    pub shared_workstation: bool,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -166,6 +171,7 @@ pub async fn create(
         min_acr: b.min_acr,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
         backchannel_logout_uri: b.backchannel_logout_uri,
+        shared_workstation: b.shared_workstation,
     };
     let who = actor.audit_name();
     let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;

@@ -110,7 +110,7 @@ async fn account_page(
     let now = state.ctx.clock.now_ms();
     let mut sessions: Vec<_> = sessions
         .iter()
-        .filter(|s| crate::session::is_live(s, now, state.ctx.config.session))
+        .filter(|s| crate::session::is_live(s, now, &state.ctx.config.session))
         .map(|s| {
             context! {
                 sid => crate::oidc::tokens::sid(&s.id_hash),
@@ -211,7 +211,12 @@ pub async fn change(
     };
     let action = field(&form, "action");
     if action == "sign_out" {
-        return sign_out(&state, &b, &who).await;
+        return sign_out(&state, &b, &who, "sign_out", "/").await;
+    }
+    if action == "switch_user" {
+        // Shared workstations: end this session (with back-channel logout)
+        // and go straight to an empty sign-in form for the next person.
+        return sign_out(&state, &b, &who, "switch_user", SIGN_IN_AGAIN).await;
     }
     // Signing other sessions out protects the account: no recent sign-in needed.
     if action == "end_session" || action == "end_other_sessions" {
@@ -399,7 +404,16 @@ async fn end_sessions(
         .map_err(|_| ())
 }
 
-async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -> HttpResponse {
+/// End the browser's session (`reason`: `sign_out` or `switch_user`), with
+/// its audit record, its grants and its back-channel notifications; forget
+/// the cookie and go to `then`.
+pub(crate) async fn sign_out(
+    state: &web::Data<WebState>,
+    b: &Browser,
+    who: &AccountUser,
+    reason: &str,
+    then: &str,
+) -> HttpResponse {
     let (hash, now) = (who.session.id_hash.clone(), state.ctx.clock.now_ms());
     let mut event = crate::audit::AuditEvent::new(
         now,
@@ -408,7 +422,7 @@ async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -
         crate::audit::Outcome::Success,
     )
     .subject(who.user.id.as_str())
-    .reason("sign_out")
+    .reason(reason)
     .detail("sid", crate::oidc::tokens::sid(&hash));
     event.ip = b.ip.clone();
     let _ = state
@@ -421,7 +435,7 @@ async fn sign_out(state: &web::Data<WebState>, b: &Browser, who: &AccountUser) -
             })
         })
         .await;
-    let mut res = see_other("/");
+    let mut res = see_other(then);
     let mut gone = cookie(
         crate::session::cookie_name(b.https),
         String::new(),

@@ -9,11 +9,10 @@ use crate::oidc::authorize::{self, AuthorizationResponse, AuthorizeError, Next, 
 use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
-use crate::session;
 use crate::web::WebState;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
-    Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
+    Browser, allow_form_action, browser, page, remember_browser, render, see_other,
 };
 
 /// Deliver an authorization response: a redirect, or an auto-submitting form (form_post).
@@ -53,19 +52,13 @@ fn finish(
             let path = match next {
                 Next::Consent => "/consent",
                 Next::ChooseTenant => "/tenant",
+                Next::ConfirmUser => "/continue",
                 Next::Login | Next::Issue => "/login",
             };
             see_other(&format!("{path}?interaction={interaction}"))
         }
     };
-    if b.is_new {
-        let _ = res.add_cookie(&cookie(
-            session::browser_cookie_name(b.https),
-            b.token.clone(),
-            b.https,
-            Some(400 * 24 * 3600),
-        ));
-    }
+    remember_browser(&mut res, b);
     res
 }
 
@@ -85,6 +78,7 @@ pub async fn authorize(
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
+    let seen = crate::web::handlers::login::seen(&b);
     let outcome = call(&state, move |p| {
         Ok((|| {
             let request = authorize::parse(p, &params)?;
@@ -97,7 +91,7 @@ pub async fn authorize(
                 })?;
             let current = interaction::current_session(p, cookie.as_deref(), limits)
                 .map_err(AuthorizeError::Page)?;
-            interaction::proceed(p, request, &client, current.as_ref(), &token, None)
+            interaction::proceed(p, request, &client, current.as_ref(), &token, None, &seen)
         })())
     })
     .await;
@@ -132,6 +126,7 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
+    let seen = crate::web::handlers::login::seen(&b);
     let outcome = call(&state, move |p| {
         let Some(found) = interaction::load(p, &id, Some(&token))? else {
             return Ok(Err(AuthorizeError::Page(OAuthError::invalid_request(
@@ -151,6 +146,7 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
             current.as_ref(),
             &token,
             Some((&id, &found)),
+            &seen,
         ))
     })
     .await;
@@ -189,7 +185,7 @@ pub(crate) async fn load_page(
         Ok(Some(PageInfo {
             required_acr: client
                 .as_ref()
-                .and_then(|c| authorize::needed_acr(&found.request, c)),
+                .and_then(|c| authorize::needed_acr(&found.request, c, p.scope_min_acr)),
             client_name: client
                 .map(|c| c.name)
                 .unwrap_or_else(|| found.request.client_id.clone()),
@@ -416,6 +412,28 @@ pub async fn tenant_submit(
         ),
         Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
     }
+}
+
+/// The client of a live interaction of this browser (None for the account
+/// pages' pseudo-interaction, or when it is gone).
+pub(crate) async fn client_of(
+    state: &WebState,
+    id: &str,
+    browser_token: &str,
+) -> Option<crate::storage::clients::Client> {
+    if id == ACCOUNT {
+        return None;
+    }
+    let (id, token) = (id.to_string(), browser_token.to_string());
+    crate::web::oauth::call_on(state, move |p| {
+        let Some(found) = interaction::load(p, &id, Some(&token))? else {
+            return Ok(None);
+        };
+        Ok(p.store.client(&found.request.client_id)?)
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// End an interaction with an error for the client (e.g.

@@ -11,12 +11,14 @@ use minijinja::context;
 use crate::authn::factors::Factor;
 use crate::authn::login::{self, AccountFactors, LoginFailure, Next, Progress, Requester};
 use crate::crypto::secrets;
+use crate::oidc::OAuthError;
 use crate::oidc::interaction::csrf_token;
 use crate::oidc::store::OidcStore;
 use crate::session::{self, Authentication};
 use crate::storage::{self, users::User};
 use crate::web::WebState;
 use crate::web::handlers::interaction::{self, PageInfo, checked_form, continue_url, page_request};
+use crate::web::oauth::call_on;
 use crate::web::pages::{
     Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
 };
@@ -119,24 +121,42 @@ async fn save_progress(
 
 /// Finish a sign-in: a new session (a new id every time: no fixation), the
 /// old session of this browser ended, the progress row consumed, a new-device
-/// notice when this browser is new for the user. Returns the session cookie.
+/// notice when this browser is new for the user, and the browser's network
+/// and location remembered for the risk engine. `interaction`: the sign-in's
+/// interaction id, whose client may mark the session as on a shared
+/// workstation. Returns the session cookie.
 pub async fn start_session(
     state: &WebState,
     req: &HttpRequest,
     b: &Browser,
     auth: &Authentication,
     username: &str,
+    interaction: &str,
 ) -> Result<actix_web::cookie::Cookie<'static>, LoginFailure> {
-    let limits = state.ctx.config.session;
+    let policy = state.ctx.config.session;
     let now = state.ctx.clock.now_ms();
-    let (session_id, row) = session::start(auth, b.ip.clone(), b.user_agent.clone(), now, limits);
+    let ip: Option<std::net::IpAddr> = b.ip.as_deref().and_then(|i| i.parse().ok());
+    let shared = ip.is_some_and(|ip| {
+        crate::risk::network::contains_any(&state.ctx.config.shared_workstation_networks, ip)
+    }) || interaction::client_of(state, interaction, &b.token)
+        .await
+        .is_some_and(|c| c.shared_workstation);
+    let origin = session::Origin {
+        ip: b.ip.clone(),
+        user_agent: b.user_agent.clone(),
+        device_hash: Some(b.device_hash()),
+        shared_workstation: shared,
+    };
+    let (session_id, row) = session::start(auth, origin, now, &policy);
+    let network = ip.map(crate::risk::network::prefix);
+    let location = ip.and_then(|ip| state.ctx.geo.as_ref().and_then(|g| g.lookup(ip)));
     let event = login::success_event(auth, b.ip.clone(), b.user_agent.clone())
         .detail("sid", crate::oidc::tokens::sid(&row.id_hash));
     let previous = b.session.as_deref().map(secrets::hash);
     let progress = req
         .cookie(progress_cookie_name(b.https))
         .map(|c| secrets::hash(c.value()));
-    let device = secrets::hash(&b.token);
+    let device = b.device_hash();
     let uid = auth.user_id.clone();
     let new_device = state
         .ctx
@@ -148,9 +168,9 @@ pub async fn start_session(
             if let Some(p) = &progress {
                 storage::login_progress::finish(&mut c, p)?;
             }
-            Ok::<_, LoginFailure>(storage::login_progress::note_device(
-                &mut c, &uid, &device, now,
-            )?)
+            let new_device = storage::login_progress::note_device(&mut c, &uid, &device, now)?;
+            storage::risk_history::remember(&mut c, &uid, network.as_deref(), location, now)?;
+            Ok::<_, LoginFailure>(new_device)
         })
         .await?;
     login::reset_failures(&state.ctx, username).await?;
@@ -185,9 +205,16 @@ async fn proceed(
     progress: Progress,
     account: Option<&AccountFactors>,
 ) -> HttpResponse {
+    let risk_need = match sign_in_risk(state, b, id, &progress).await {
+        Ok(SignInRisk::Allow) => None,
+        Ok(SignInRisk::StepUp(acr)) => Some(acr),
+        Ok(SignInRisk::Deny) => return refuse(state, req, b, id).await,
+        Err(_) => return page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    };
+    let required = crate::authn::factors::stronger(required, risk_need.as_deref());
     let result = match login::next_for(&progress, account, required) {
         Next::Unmet => return unmet(state, req, b, id, &progress).await,
-        Next::Done(auth) => start_session(state, req, b, &auth, &progress.username)
+        Next::Done(auth) => start_session(state, req, b, &auth, &progress.username, id)
             .await
             .map(|session| {
                 let mut res = see_other(&continue_url(id));
@@ -211,6 +238,89 @@ async fn proceed(
     };
     result.unwrap_or_else(|_| page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))
 }
+
+/// The risk engine's verdict on a sign-in (docs/risk.md).
+pub(crate) enum SignInRisk {
+    Allow,
+    /// More proof: at least this acr.
+    StepUp(String),
+    Deny,
+}
+
+/// Ask the risk engine about a sign-in whose account is known, with what its
+/// interaction asks for. Audited when it changes the outcome: a refusal, or a
+/// demand for more than the sign-in has proven so far.
+pub(crate) async fn sign_in_risk(
+    state: &WebState,
+    b: &Browser,
+    id: &str,
+    progress: &Progress,
+) -> Result<SignInRisk, OAuthError> {
+    use crate::oidc::risk as judge;
+    use crate::risk::Decision;
+    let Some(user_id) = progress.user_id.clone() else {
+        return Ok(SignInRisk::Allow);
+    };
+    let so_far = crate::authn::factors::assess(&progress.factors).acr;
+    let (id, token, username) = (id.to_string(), b.token.clone(), progress.username.clone());
+    let seen = seen(b);
+    call_on(state, move |p| {
+        let request = if id == interaction::ACCOUNT {
+            None
+        } else {
+            crate::oidc::interaction::load(p, &id, Some(&token))?.map(|i| i.request)
+        };
+        let account = judge::Account {
+            user_id: &user_id,
+            username: &username,
+        };
+        let strong = judge::strong_auth_time(&so_far, p.now);
+        let a = judge::assess(p, &seen, &account, strong, None, request.as_ref())?;
+        let verdict = match &a.decision {
+            Decision::Allow => SignInRisk::Allow,
+            Decision::StepUp { acr, .. } => SignInRisk::StepUp(acr.clone()),
+            Decision::Deny => SignInRisk::Deny,
+        };
+        let changes = match &verdict {
+            SignInRisk::Allow => false,
+            SignInRisk::StepUp(acr) => !crate::authn::factors::acr_satisfies(&so_far, acr),
+            SignInRisk::Deny => true,
+        };
+        if changes {
+            let client = request.as_ref().map(|r| r.client_id.as_str());
+            p.store
+                .audit(judge::event(p.now, &seen, &user_id, client, &a, "sign_in"))?;
+        }
+        Ok(verdict)
+    })
+    .await
+}
+
+/// What the risk engine sees of this browser.
+pub(crate) fn seen(b: &Browser) -> crate::oidc::risk::Seen {
+    crate::oidc::risk::Seen {
+        ip: b.ip.clone(),
+        user_agent: b.user_agent.clone(),
+        device_hash: Some(b.device_hash()),
+    }
+}
+
+/// A sign-in the risk engine refused: the client hears `access_denied`; the
+/// reasons are in the audit trail only.
+async fn refuse(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+) -> HttpResponse {
+    if id == interaction::ACCOUNT {
+        return page(req, StatusCode::FORBIDDEN, REFUSED);
+    }
+    interaction::fail(state, req, id, &b.token, crate::oidc::risk::denied()).await
+}
+
+/// Shown when the risk policy refuses a sign-in to Ward's own pages.
+pub(crate) const REFUSED: &str = "This sign-in was refused by the security policy. If you think this is a mistake, contact your administrator.";
 
 /// The client needs more than this account can prove: say so to the client
 /// (OpenID Connect Core Unmet Authentication Requirements 1.0) and audit it.
@@ -262,7 +372,8 @@ async fn step_up(
     let mut progress = Progress::new(&who.user.username);
     progress.user_id = Some(who.user.id.to_string());
     for f in login::factors_from_amr(&who.session.amr) {
-        progress.prove(f, who.session.auth_time);
+        let at = who.session.factor_times.get(f.amr()).copied();
+        progress.prove(f, at.unwrap_or(who.session.auth_time));
     }
     let user = who.user.clone();
     let account = state

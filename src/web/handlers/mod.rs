@@ -7,6 +7,7 @@ pub mod interaction;
 pub mod login;
 pub mod logout;
 pub mod passkey;
+pub mod workstation;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

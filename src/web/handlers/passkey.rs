@@ -192,7 +192,16 @@ async fn finish_json(
     let login::Next::Done(auth) = login::next(progress, Some(&Default::default())) else {
         return login_error(LoginFailure::Invalid);
     };
-    match start_session(state, req, b, &auth, &progress.username).await {
+    use crate::web::handlers::login::{REFUSED, SignInRisk, sign_in_risk};
+    match sign_in_risk(state, b, id, progress).await {
+        Ok(SignInRisk::Allow) => {}
+        Ok(SignInRisk::StepUp(acr)) if crate::authn::factors::acr_satisfies(&auth.acr, &acr) => {}
+        // A passkey is Ward's strongest proof: a refusal, or a demand beyond
+        // it (a device-bound key after a synced one), ends here.
+        Ok(_) => return error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
+        Err(_) => return login_error(LoginFailure::Unavailable),
+    }
+    match start_session(state, req, b, &auth, &progress.username, id).await {
         Ok(session) => {
             let mut res = reply(StatusCode::OK, json!({ "redirect": continue_url(id) }));
             let _ = res.add_cookie(&session);

@@ -1,0 +1,11 @@
+DROP TABLE last_locations;
+DROP TABLE known_networks;
+ALTER TABLE clients DROP COLUMN shared_workstation;
+DROP INDEX sessions_open_expires;
+DROP INDEX sessions_open_last_seen;
+DROP INDEX sessions_expires;
+DROP INDEX sessions_user_created;
+CREATE INDEX sessions_user ON sessions (user_id);
+ALTER TABLE sessions DROP COLUMN shared_workstation;
+ALTER TABLE sessions DROP COLUMN factor_times;
+ALTER TABLE sessions DROP COLUMN device_hash;

@@ -1,0 +1,96 @@
+//! Shared workstations (docs/sessions.md): "continue as …" before a session
+//! on a shared computer is used for another app, and "switch user", which
+//! ends the session (with back-channel logout) and starts the next person's
+//! sign-in for the same request in one step.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+
+use crate::oidc::OAuthError;
+use crate::oidc::interaction as flow;
+use crate::web::WebState;
+use crate::web::handlers::account::{sign_out, signed_in};
+use crate::web::handlers::interaction::{EXPIRED, checked_form, interaction_page, page_request};
+use crate::web::oauth::call;
+use crate::web::pages::{browser, page, see_other};
+
+/// `GET /continue?interaction=…`: whose session this is, and the two choices.
+pub async fn continue_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+    let (id, b, info) = match page_request(&state, &req).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let Ok(who) = signed_in(&state, &b).await else {
+        // The session ended meanwhile: sign in afresh.
+        return see_other(&format!("/login?interaction={id}"));
+    };
+    let display_name = crate::authn::login::display_name(&who.user);
+    interaction_page(
+        &state,
+        &req,
+        (&id, &b, &info),
+        "pages/continue.html",
+        context! { display_name },
+    )
+}
+
+/// `POST /continue`: the person at the keyboard is the session's user; note
+/// it on the request (for this session only) and resume the flow.
+pub async fn continue_submit(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let b = browser(&state, &req);
+    let (id, _) = match checked_form(&req, &body, &b) {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let (cookie, token, limits, id2) = (
+        b.session.clone(),
+        b.token.clone(),
+        state.ctx.config.session,
+        id.clone(),
+    );
+    let outcome = call(&state, move |p| {
+        let Some(found) = flow::load(p, &id2, Some(&token))? else {
+            return Ok(false);
+        };
+        let Some((session, _)) = flow::current_session(p, cookie.as_deref(), limits)? else {
+            return Ok(false);
+        };
+        let mut request = found.request.clone();
+        request.confirmed_sid = Some(crate::oidc::tokens::sid(&session.id_hash));
+        let params = serde_json::to_string(&request).map_err(|_| OAuthError::server_error())?;
+        p.store.update_auth_request(&found.id_hash, &params)?;
+        Ok(true)
+    })
+    .await;
+    match outcome {
+        Ok(true) => see_other(&format!("/authorize/resume?interaction={id}")),
+        Ok(false) => page(&req, StatusCode::BAD_REQUEST, EXPIRED),
+        Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
+    }
+}
+
+/// `POST /switch-user`: end the current session (audited as `switch_user`;
+/// its clients get back-channel logout tokens) and show the sign-in form of
+/// the same request, empty, for the next person.
+pub async fn switch_user(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let b = browser(&state, &req);
+    let (id, _) = match checked_form(&req, &body, &b) {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let next = format!("/login?interaction={id}");
+    match signed_in(&state, &b).await {
+        Ok(who) => sign_out(&state, &b, &who, "switch_user", &next).await,
+        // Nobody is signed in any more: the sign-in form is what is wanted.
+        Err(()) => see_other(&next),
+    }
+}
