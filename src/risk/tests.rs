@@ -473,7 +473,7 @@ fn custom_rules_choose_the_highest_reached() {
     assert_eq!(assess(&input, &p).decision, Decision::Allow); // 50
     input.device = Familiarity::New;
     input.network = Familiarity::New;
-    assert_eq!(assess(&input, &p).decision, step_up("phr", None)); // 90
+    assert_eq!(assess(&input, &p).decision, step_up("phr", Some(0))); // 90, with a changed user agent
     input.account_failures = 3;
     input.address_failures = 10;
     let a = assess(&input, &p); // 135

@@ -342,6 +342,14 @@ async fn unmet(
     event.ip = b.ip.clone();
     let db = state.ctx.db.clone();
     let _ = web::block(move || db.audit(event)).await;
+    if id == interaction::ACCOUNT {
+        // Ward's own pages have no client to tell: say it here.
+        return page(
+            req,
+            StatusCode::FORBIDDEN,
+            "This sign-in needs a second factor (an authenticator app or a passkey), and this account has none. Contact your administrator.",
+        );
+    }
     interaction::fail(
         state,
         req,
