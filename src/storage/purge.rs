@@ -14,6 +14,8 @@ const HOUR: Millis = 3_600_000;
 /// Grants outlive their expiry by the longest access-token lifetime (24 h), so
 /// that an access token of an expired grant is still checked against it.
 const DAY: Millis = 24 * HOUR;
+/// The most grants, and the most sessions, one purge deletes.
+const BATCH: i64 = 5_000;
 
 /// Delete expired rows; returns how many.
 pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageError> {
@@ -29,15 +31,25 @@ pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageEr
             .execute(c)?;
         n += diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
             .execute(c)?;
-        let old_grants = grants::table
+        // Grants and sessions can pile up by the million: at most BATCH of
+        // each per run (every minute), so that one run never holds SQLite's
+        // write lock for long; a backlog drains over the following runs.
+        let old_grants: Vec<String> = grants::table
             .filter(grants::expires_at.lt(now - DAY))
-            .select(grants::id);
+            .select(grants::id)
+            .limit(BATCH)
+            .load(c)?;
         n += diesel::delete(
-            refresh_tokens::table.filter(refresh_tokens::grant_id.eq_any(old_grants)),
+            refresh_tokens::table.filter(refresh_tokens::grant_id.eq_any(&old_grants)),
         )
         .execute(c)?;
-        n += diesel::delete(grants::table.filter(grants::expires_at.lt(now - DAY))).execute(c)?;
-        n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(now - DAY)))
+        n += diesel::delete(grants::table.filter(grants::id.eq_any(&old_grants))).execute(c)?;
+        let old_sessions: Vec<String> = sessions::table
+            .filter(sessions::expires_at.lt(now - DAY))
+            .select(sessions::id_hash)
+            .limit(BATCH)
+            .load(c)?;
+        n += diesel::delete(sessions::table.filter(sessions::id_hash.eq_any(&old_sessions)))
             .execute(c)?;
         // Address counters are windowed anyway; account counters are consecutive
         // failures and are kept (NIST's limit of 100), unless they are few and old.

@@ -171,7 +171,10 @@ pub fn for_user(
         .limit(limit)
         .into_boxed();
     if let Some((created_at, id_hash)) = before {
-        q = q.filter(
+        // The first condition is implied by the second; it is there for
+        // PostgreSQL, which uses only it as an index bound (benches/sessions.rs:
+        // a deep page read 5,164 buffers without it, 53 with it).
+        q = q.filter(sessions::created_at.le(created_at)).filter(
             sessions::created_at.lt(created_at).or(sessions::created_at
                 .eq(created_at)
                 .and(sessions::id_hash.lt(id_hash.to_string()))),

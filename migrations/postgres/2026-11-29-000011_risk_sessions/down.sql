@@ -1,6 +1,8 @@
 DROP TABLE last_locations;
 DROP TABLE known_networks;
 ALTER TABLE clients DROP COLUMN shared_workstation;
+DROP INDEX grants_expires;
+DROP INDEX grants_session;
 DROP INDEX sessions_open_expires;
 DROP INDEX sessions_open_last_seen;
 DROP INDEX sessions_expires;

@@ -15,6 +15,12 @@ CREATE INDEX sessions_expires ON sessions (expires_at);
 CREATE INDEX sessions_open_last_seen ON sessions (last_seen_at) WHERE ended_at IS NULL;
 CREATE INDEX sessions_open_expires ON sessions (expires_at) WHERE ended_at IS NULL;
 
+-- Ending a session revokes its grants, and the purge finds expired grants:
+-- without these both scan every grant (benches/sessions.rs measured 31 ms to
+-- end one session among a million, 0.2 ms with the index).
+CREATE INDEX grants_session ON grants (session_hash);
+CREATE INDEX grants_expires ON grants (expires_at);
+
 ALTER TABLE clients ADD COLUMN shared_workstation BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- The risk engine's memory: networks (IP prefixes) each user signed in from,
