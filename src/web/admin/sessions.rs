@@ -27,6 +27,11 @@ pub struct SessionOut {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub ended_at: Option<i64>,
+    /// When each factor was proven, by amr value (Unix milliseconds).
+    #[schema(value_type = Object)]
+    pub factor_times: std::collections::BTreeMap<String, i64>,
+    /// Started on, or used by, a shared workstation (a shorter idle timeout).
+    pub shared_workstation: bool,
     /// Usable now: not ended, within its idle and absolute timeouts.
     pub live: bool,
 }
@@ -44,6 +49,8 @@ impl From<SessionInfo> for SessionOut {
             ip: s.ip,
             user_agent: s.user_agent,
             ended_at: s.ended_at,
+            factor_times: s.factor_times,
+            shared_workstation: s.shared_workstation,
             live: s.live,
         }
     }
