@@ -195,21 +195,28 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
 pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
     let now = ctx.clock.now_ms();
     let policy = ctx.config.session;
-    let shortest_idle = [
-        policy.aal1.idle_seconds,
-        policy.aal2.idle_seconds,
-        policy.aal3.idle_seconds,
-        policy.shared_idle_seconds,
-    ]
-    .into_iter()
-    .min()
-    .unwrap_or(60);
-    let candidates = storage::sessions::timeout_candidates(
-        &mut *ctx.db.conn()?,
-        now,
-        i64::from(shortest_idle) * 1000,
-        500,
-    )?;
+    use crate::authn::factors::{ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH};
+    let levels: [(&[&str], u32); 3] = [
+        (&[ACR_AAL1], policy.aal1.idle_seconds),
+        (&[ACR_AAL2, ACR_PHR], policy.aal2.idle_seconds),
+        (&[ACR_PHRH], policy.aal3.idle_seconds),
+    ];
+    let groups: Vec<storage::sessions::SweepGroup> = levels
+        .iter()
+        .flat_map(|(acr_in, idle)| {
+            [false, true].map(|shared| storage::sessions::SweepGroup {
+                shared_workstation: shared,
+                acr_in,
+                idle_ms: i64::from(if shared {
+                    (*idle).min(policy.shared_idle_seconds)
+                } else {
+                    *idle
+                }) * 1000,
+            })
+        })
+        .collect();
+    let candidates =
+        storage::sessions::timeout_candidates(&mut *ctx.db.conn()?, now, &groups, 500)?;
     let mut ended = 0;
     for row in candidates {
         let Err(expiry) = crate::session::check(&row, now, &policy) else {

@@ -113,7 +113,7 @@ pub fn current_session(
     let Some(user) = p.store.user(&row.user_id)? else {
         return Ok(None);
     };
-    if session::needs_touch(&row, p.now) {
+    if session::needs_touch(&row, p.now, &limits) {
         p.store.touch_session(&row.id_hash, p.now)?;
     }
     Ok(Some((row, user)))

@@ -70,6 +70,7 @@ pub fn assess(
         failures_since: p.now - RECENT_FAILURES_MS,
     })?;
     let none: &[String] = &[];
+    let locate = |i: std::net::IpAddr| p.geo.and_then(|g| g.lookup(i));
     // Sessions store the user agent cut to 512 characters; compare like with
     // like. A request without one, inside a session that had one, counts as
     // a change (stripping the header must not hide a stolen cookie).
@@ -87,10 +88,23 @@ pub fn assess(
         account_failures: history.account_failures,
         address_failures: history.address_failures,
         last_strong_auth: strong_at,
+        session_device: session.and_then(|s| s.device_hash.as_deref()),
+        request_device: seen.device_hash.as_deref(),
         session_user_agent: session_ua,
         user_agent: request_ua.as_deref(),
-        location: ip.and_then(|i| p.geo.and_then(|g| g.lookup(i))),
-        last_location: history.last_location,
+        location: ip.and_then(|i| locate(i)),
+        // Within a session, travel is measured from where and when this
+        // session started, not from the account's latest sign-in on another
+        // device (a laptop on a VPN and a phone would otherwise flap).
+        last_location: match session {
+            Some(s) => {
+                s.ip.as_deref()
+                    .and_then(|i| i.parse().ok())
+                    .and_then(locate)
+                    .map(|at| (at, s.created_at))
+            }
+            None => history.last_location,
+        },
         request: Sensitivity {
             client_id: request.map(|r| r.client_id.as_str()),
             scopes: request.map(|r| r.scope.as_slice()).unwrap_or(none),

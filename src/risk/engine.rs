@@ -44,6 +44,10 @@ pub struct RiskInput<'a> {
     pub address_failures: u32,
     /// When the user last signed in at aal2 or stronger in this session.
     pub last_strong_auth: Option<Millis>,
+    /// The device (cookie hash) the session started on, and this request's;
+    /// a difference means the session cookie moved to another browser.
+    pub session_device: Option<&'a str>,
+    pub request_device: Option<&'a str>,
     /// The user agent recorded when the session started.
     pub session_user_agent: Option<&'a str>,
     /// This request's user agent.
@@ -103,9 +107,12 @@ impl RiskAssessment {
 /// Score a request against the policy and decide.
 /// Signals that suggest someone else holds the session.
 fn hijack_suspected(reasons: &[Reason]) -> bool {
-    reasons
-        .iter()
-        .any(|r| r.code == "user_agent_changed" || r.code == "impossible_travel")
+    reasons.iter().any(|r| {
+        matches!(
+            r.code,
+            "device_changed" | "user_agent_changed" | "impossible_travel"
+        )
+    })
 }
 
 pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
@@ -206,6 +213,17 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             stale = true;
             add("stale_strong_auth", w.stale_strong_auth, message);
         }
+    }
+
+    if let (Some(before), Some(now)) = (input.session_device, input.request_device)
+        && before != now
+    {
+        add(
+            "device_changed",
+            w.device_changed,
+            "This session's cookie is being used by another browser than the one it started in."
+                .to_owned(),
+        );
     }
 
     if let (Some(before), Some(now)) = (input.session_user_agent, input.user_agent)

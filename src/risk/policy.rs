@@ -21,6 +21,7 @@ pub struct Weights {
     pub sensitive_request: i32,
     pub stale_strong_auth: i32,
     pub user_agent_changed: i32,
+    pub device_changed: i32,
     pub impossible_travel: i32,
     pub trusted_network: i32,
 }
@@ -40,6 +41,7 @@ impl Default for Weights {
             sensitive_request: 40,
             stale_strong_auth: 30,
             user_agent_changed: 50,
+            device_changed: 50,
             impossible_travel: 60,
             trusted_network: -30,
         }

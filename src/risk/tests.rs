@@ -22,6 +22,8 @@ fn quiet() -> RiskInput<'static> {
         account_failures: 0,
         address_failures: 0,
         last_strong_auth: Some(NOW - 60_000),
+        session_device: Some("d1"),
+        request_device: Some("d1"),
         session_user_agent: Some("Firefox"),
         user_agent: Some("Firefox"),
         location: None,
@@ -252,6 +254,21 @@ fn user_agent_changed_needs_both_and_a_difference() {
     input.session_user_agent = Some("Firefox");
     input.user_agent = None;
     assert!(assess(&input, &p).reasons.is_empty());
+}
+
+#[test]
+fn device_changed_means_the_cookie_moved() {
+    let p = RiskPolicy::default();
+    let mut input = quiet();
+    input.request_device = Some("d2");
+    let a = assess(&input, &p);
+    assert_eq!(a.codes(), ["device_changed"]);
+    assert_eq!(a.decision, step_up("aal2", Some(0)), "a sign-in now");
+    input.session_device = None;
+    assert!(
+        assess(&input, &p).reasons.is_empty(),
+        "no session, no signal"
+    );
 }
 
 #[test]

@@ -134,10 +134,11 @@ pub fn is_live(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {
 }
 
 /// Update `last_seen_at` at most once a minute, to keep reads from becoming
-/// writes (so an idle timeout is exact to within a minute; the shortest
-/// configurable one is a minute too).
-pub fn needs_touch(row: &SessionRow, now: Millis) -> bool {
-    now - row.last_seen_at > 60_000
+/// writes, and at least every half idle timeout, so that a session in use
+/// never looks idle (with a one-minute timeout, every 30 seconds).
+pub fn needs_touch(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {
+    let idle = i64::from(policy.limits(&row.acr, row.shared_workstation).idle_seconds) * 1000;
+    now - row.last_seen_at > (idle / 2).min(60_000)
 }
 
 #[cfg(test)]

@@ -233,30 +233,45 @@ pub fn end_all_for_user(
     Ok(ended)
 }
 
-/// Open sessions that may have timed out: past their absolute end, or unused
-/// for `idle_ms` (the shortest idle timeout of any level). The caller checks
-/// each against its own level (`session::check`). At most `limit` rows.
+/// Which open sessions a timeout sweep looks at: those of one group
+/// (shared workstations, or not; at some acr values, or not) unused for the
+/// group's idle timeout.
+pub struct SweepGroup<'a> {
+    pub shared_workstation: bool,
+    pub acr_in: &'a [&'a str],
+    pub idle_ms: Millis,
+}
+
+/// Open sessions that have timed out: past their absolute end, or (per
+/// group) unused for the group's idle timeout. At most `limit` of each kind;
+/// the caller still checks each one (`session::check`).
 pub fn timeout_candidates(
     conn: &mut AnyConnection,
     now: Millis,
-    idle_ms: Millis,
+    groups: &[SweepGroup],
     limit: i64,
 ) -> Result<Vec<SessionRow>, StorageError> {
-    // Two queries, each served by its partial index (an OR would scan).
+    // One query per kind, each served by a partial index on open sessions
+    // (an OR would scan); grouping by timeout keeps sessions that are merely
+    // old from crowding out those that are due.
     let mut rows: Vec<Row> = sessions::table
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.le(now))
         .select(COLUMNS)
         .limit(limit)
         .load(conn)?;
-    rows.extend(
-        sessions::table
-            .filter(sessions::ended_at.is_null())
-            .filter(sessions::last_seen_at.le(now - idle_ms))
-            .filter(sessions::expires_at.gt(now))
-            .select(COLUMNS)
-            .limit(limit)
-            .load::<Row>(conn)?,
-    );
+    for g in groups {
+        rows.extend(
+            sessions::table
+                .filter(sessions::ended_at.is_null())
+                .filter(sessions::last_seen_at.le(now - g.idle_ms))
+                .filter(sessions::expires_at.gt(now))
+                .filter(sessions::shared_workstation.eq(g.shared_workstation))
+                .filter(sessions::acr.eq_any(g.acr_in))
+                .select(COLUMNS)
+                .limit(limit)
+                .load::<Row>(conn)?,
+        );
+    }
     rows.into_iter().map(to_session).collect()
 }

@@ -33,15 +33,24 @@ impl Browser {
 pub fn browser(state: &WebState, req: &HttpRequest) -> Browser {
     let https = state.ctx.config.serves_https();
     let key = &state.ctx.device_key;
-    let existing = req
-        .cookie(session::browser_cookie_name(https))
+    let cookie = req.cookie(session::browser_cookie_name(https));
+    let signed = cookie
+        .as_ref()
         .and_then(|c| session::device::verify(key, c.value()));
+    // A cookie from before the cookie was signed (a bare random id) is taken
+    // once and reissued signed, so that upgrading forgets no browser.
+    let legacy = cookie
+        .as_ref()
+        .map(|c| c.value())
+        .filter(|v| signed.is_none() && !v.contains('.') && (32..=64).contains(&v.len()))
+        .map(str::to_string);
+    let is_new = signed.is_none();
+    let existing = signed.or(legacy);
     let xff = client_ip::forwarded_for(
         req.headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok()),
     );
-    let is_new = existing.is_none();
     let token = existing.unwrap_or_else(|| secrets::generate(32));
     Browser {
         https,

@@ -208,11 +208,21 @@ async fn proceed(
     let risk_need = match sign_in_risk(state, b, id, &progress).await {
         Ok(SignInRisk::Allow) => None,
         Ok(SignInRisk::StepUp(acr)) => Some(acr),
+        Ok(SignInRisk::Deny) if progress.factors == [Factor::Password] => {
+            return as_wrong_password(state, req, b, id, &progress.username).await;
+        }
         Ok(SignInRisk::Deny) => return refuse(state, req, b, id).await,
         Err(_) => return page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     };
     let required = crate::authn::factors::stronger(required, risk_need.as_deref());
-    let result = match login::next_for(&progress, account, required) {
+    let next = login::next_for(&progress, account, required);
+    // A risk refusal right after a correct password must not confirm the
+    // password: it is answered exactly like a wrong one, and counted as one
+    // (the reasons are in the audit trail).
+    if progress.factors == [Factor::Password] && risk_need.is_some() && next == Next::Unmet {
+        return as_wrong_password(state, req, b, id, &progress.username).await;
+    }
+    let result = match next {
         Next::Unmet => return unmet(state, req, b, id, &progress).await,
         Next::Done(auth) => start_session(state, req, b, &auth, &progress.username, id)
             .await
@@ -317,6 +327,50 @@ async fn refuse(
         return page(req, StatusCode::FORBIDDEN, REFUSED);
     }
     interaction::fail(state, req, id, &b.token, crate::oidc::risk::denied()).await
+}
+
+/// The answer to a wrong password, and to a refusal right after a correct one.
+const WRONG_PASSWORD: &str =
+    "The username or password is not correct, or signing in from here needs more than a password.";
+
+/// Answer a risk refusal after a password exactly like a wrong password:
+/// the same page, status and wording, and a failure counted and audited
+/// (reason `risk_refused`), so that the refusal does not confirm the password.
+async fn as_wrong_password(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+    username: &str,
+) -> HttpResponse {
+    let who = requester(b);
+    let check = login::Check {
+        ctx: &state.ctx,
+        who: &who,
+        username: username.to_string(),
+        kind: "password",
+        now: state.ctx.clock.now_ms(),
+    };
+    let f = check.failed("risk_refused").await;
+    let (status, message, retry) = failure_message(f, WRONG_PASSWORD);
+    let info = match interaction::load_page(state, id.to_string(), b.token.clone()).await {
+        Ok(Some(info)) if status != StatusCode::SERVICE_UNAVAILABLE => info,
+        Ok(None) => return page(req, StatusCode::BAD_REQUEST, interaction::EXPIRED),
+        _ => return page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    };
+    let res = login_page(
+        state,
+        req,
+        status,
+        b,
+        &info,
+        LoginView {
+            id,
+            username,
+            error: Some(&message),
+        },
+    );
+    with_retry_after(res, retry)
 }
 
 /// Shown when the risk policy refuses a sign-in to Ward's own pages.
@@ -523,8 +577,7 @@ pub async fn login_submit(
     let user = match verified {
         Ok(user) => user,
         Err(f) => {
-            let (status, message, retry) =
-                failure_message(f, "The username or password is not correct.");
+            let (status, message, retry) = failure_message(f, WRONG_PASSWORD);
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 return page(&req, status, &message);
             }
