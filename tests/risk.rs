@@ -167,9 +167,9 @@ fn sign_in_signals_change_the_outcome_and_are_audited() {
         assert_eq!((res.status, wrong.status), (401, 401));
         assert_eq!(login_error(&res), login_error(&wrong));
         assert_eq!(
-            w.env.count(&format!(
+            w.env.count(
                 "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.password' AND reason = 'risk_refused' AND details LIKE '%bob%'"
-            )),
+            ),
             1,
             "counted as a failure"
         );

@@ -92,7 +92,7 @@ pub fn assess(
         request_device: seen.device_hash.as_deref(),
         session_user_agent: session_ua,
         user_agent: request_ua.as_deref(),
-        location: ip.and_then(|i| locate(i)),
+        location: ip.and_then(locate),
         // Within a session, travel is measured from where and when this
         // session started, not from the account's latest sign-in on another
         // device (a laptop on a VPN and a phone would otherwise flap).
