@@ -1381,3 +1381,56 @@ fn anonymous_passkey_failures_do_not_throttle_everyone() {
         );
     }
 }
+
+/// A risk step-up a passkey does not meet (here: a device-bound key required,
+/// a synced one used) ends the request with `unmet_authentication_requirements`
+/// for the client, as on the password path, and is audited (docs/risk.md).
+#[test]
+fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client() {
+    for backend in backends() {
+        let mut env = TestEnv::new(backend);
+        app(&env);
+        let config = env.dir.path().join("ward.toml");
+        std::fs::write(
+            &config,
+            "[risk]\nsensitive_clients = [\"app\"]\n\n[[risk.rules]]\nmin_score = 40\naction = \"step_up\"\nacr = \"phrh\"\n",
+        )
+        .unwrap();
+        env.set_env("WARD_CONFIG", config.to_str().unwrap());
+        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+
+        let mut synced = SoftAuthenticator::new();
+        synced.backup_eligible = true;
+        let (mut b, _p, interaction, csrf) = login_page(&w);
+        signup_page(&mut b, &interaction);
+        let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "sam");
+        let credential = synced.register(&options, &w.origin);
+        let res = finish(
+            &w,
+            &mut b,
+            "/signup/finish",
+            (&interaction, &csrf),
+            &ceremony,
+            &credential,
+        );
+        assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
+        assert!(!res.sets_cookie(SESSION_COOKIE), "{backend:?}: no session");
+        let to = res.json()["redirect"]
+            .as_str()
+            .expect("redirect")
+            .to_string();
+        assert!(to.starts_with(REDIRECT), "{backend:?}: {to}");
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some("unmet_authentication_requirements"),
+            "{backend:?}: {to}"
+        );
+        assert_eq!(
+            env.count(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'risk.step_up' AND reason = 'sensitive_request'"
+            ),
+            1,
+            "{backend:?}"
+        );
+    }
+}

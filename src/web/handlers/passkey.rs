@@ -183,7 +183,7 @@ pub async fn sign_in_finish(
 }
 
 async fn finish_json(
-    state: &WebState,
+    state: &web::Data<WebState>,
     req: &HttpRequest,
     b: &Browser,
     id: &str,
@@ -196,8 +196,25 @@ async fn finish_json(
     match sign_in_risk(state, b, id, progress).await {
         Ok(SignInRisk::Allow) => {}
         Ok(SignInRisk::StepUp(acr)) if crate::authn::factors::acr_satisfies(&auth.acr, &acr) => {}
-        // A passkey is Ward's strongest proof: a refusal, or a demand beyond
-        // it (a device-bound key after a synced one), ends here.
+        // More than this passkey gave (a device-bound key after a synced
+        // one): as on the password path, the client hears
+        // unmet_authentication_requirements; the page follows the redirect.
+        Ok(SignInRisk::StepUp(_)) if id != interaction::ACCOUNT => {
+            let unmet = crate::oidc::OAuthError::unmet_authentication_requirements(
+                "the sign-in does not meet the level the security policy requires",
+            );
+            let res = interaction::fail(state, req, id, &b.token, unmet).await;
+            return match res
+                .headers()
+                .get(actix_web::http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(to) => reply(StatusCode::OK, json!({ "redirect": to })),
+                // form_post: the response is a page the script cannot follow.
+                None => error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
+            };
+        }
+        // A refusal (no secret was revealed: a passkey proves possession).
         Ok(_) => return error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
         Err(_) => return login_error(LoginFailure::Unavailable),
     }
