@@ -7,9 +7,9 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oidc::{self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce};
+use common::oidc::{
+    self, Browser, REDIRECT, Res, authorize_url, basic, follow, hidden, jwt_claims, param, pkce,
+};
 use common::totp::{mid_step, totp};
 use common::{PASSWORD, Server, TestEnv, backends};
 use serde_json::Value;
@@ -280,23 +280,6 @@ fn sign_in_signals_change_the_outcome_and_are_audited() {
     }
 }
 
-fn claims(jwt: &str) -> Value {
-    serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-/// Follow same-site redirects; the final response.
-fn follow(b: &mut Browser, mut res: Res) -> Res {
-    while res.status == 303 && res.location().starts_with('/') {
-        res = b.get(res.location());
-    }
-    res
-}
-
 #[test]
 fn session_signals_ask_for_more_proof() {
     for backend in backends() {
@@ -304,33 +287,7 @@ fn session_signals_ask_for_more_proof() {
         let alice = user_id(&w, "alice");
         // A password session, then an authenticator app enrolled on the account page.
         let mut b = browser_at(&w, PARIS_NET);
-        let res = b.get("/account");
-        let page = b.get(res.location());
-        let res = b.sign_in(
-            &hidden(&page.body, "interaction"),
-            &hidden(&page.body, "csrf"),
-            "alice",
-            PASSWORD,
-        );
-        assert_eq!(res.location(), "/account");
-        let page = b.get("/account/totp");
-        let secret = page
-            .body
-            .split("<code id=\"totp-secret\">")
-            .nth(1)
-            .unwrap()
-            .split("</code>")
-            .next()
-            .unwrap()
-            .to_string();
-        let confirm = b.post(
-            "/account/totp",
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("code", &totp(&secret, mid_step())),
-            ],
-        );
-        assert_eq!(confirm.status, 200);
+        let secret = b.password_session_with_totp("alice");
 
         // The (password) session is enough for an ordinary request.
         let res = b.get(&authorize_url(
@@ -385,7 +342,7 @@ fn session_signals_ask_for_more_proof() {
                 ("code_verifier", &p.verifier),
             ],
         );
-        let id = claims(t.json()["id_token"].as_str().unwrap());
+        let id = jwt_claims(t.json()["id_token"].as_str().unwrap());
         assert_eq!(id["acr"], "aal2");
         assert!(id["amr"].as_array().unwrap().contains(&"otp".into()));
 

@@ -5,23 +5,13 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::oidc::{
-    self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form,
+    self, Browser, REDIRECT, Res, authorize_url, basic, follow, hidden, jwt_claims, param, pkce,
+    post_form,
 };
 use common::totp::{mid_step, totp};
 use common::{PASSWORD, Server, TestEnv, backends};
 use serde_json::Value;
-
-fn claims(jwt: &str) -> Value {
-    serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap()
-}
 
 struct World {
     server: Server,
@@ -59,14 +49,6 @@ fn world(backend: common::Backend) -> World {
     }
 }
 
-/// Follow same-site redirects; the final response (to the client, or a page).
-fn follow(b: &mut Browser, mut res: Res) -> Res {
-    while res.status == 303 && res.location().starts_with('/') {
-        res = b.get(res.location());
-    }
-    res
-}
-
 fn id_token(w: &World, res: &Res, p: &oidc::Pkce) -> Value {
     let code =
         param(res.location(), "code").unwrap_or_else(|| panic!("no code: {}", res.location()));
@@ -82,7 +64,7 @@ fn id_token(w: &World, res: &Res, p: &oidc::Pkce) -> Value {
         ],
     );
     assert_eq!(t.status, 200, "{}", t.body);
-    claims(t.json()["id_token"].as_str().unwrap())
+    jwt_claims(t.json()["id_token"].as_str().unwrap())
 }
 
 fn amr(c: &Value) -> Vec<String> {
@@ -100,36 +82,7 @@ fn step_up_from_password_to_password_and_totp() {
         let w = world(backend);
         // A password session, then an authenticator app enrolled on the account page.
         let mut b = Browser::new(&w.server);
-        let res = b.get("/account");
-        let page = b.get(res.location());
-        let res = b.sign_in(
-            &hidden(&page.body, "interaction"),
-            &hidden(&page.body, "csrf"),
-            "alice",
-            PASSWORD,
-        );
-        assert_eq!(res.location(), "/account");
-        let page = b.get("/account/totp");
-        let secret = page
-            .body
-            .split("<code id=\"totp-secret\">")
-            .nth(1)
-            .unwrap()
-            .split("</code>")
-            .next()
-            .unwrap()
-            .to_string();
-        assert_eq!(
-            b.post(
-                "/account/totp",
-                &[
-                    ("csrf", &hidden(&page.body, "csrf")),
-                    ("code", &totp(&secret, mid_step()))
-                ]
-            )
-            .status,
-            200
-        );
+        let secret = b.password_session_with_totp("alice");
 
         // Without a requirement the session's password sign-in is enough.
         let p = pkce();

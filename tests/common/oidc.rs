@@ -372,3 +372,53 @@ impl Browser {
         )
     }
 }
+
+/// The claims of a JWT (no signature check: the tests that need one do it).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).expect("a JWT"))
+            .expect("base64url"),
+    )
+    .expect("JSON claims")
+}
+
+/// Follow same-site redirects; the final response (to the client, or a page).
+pub fn follow(b: &mut Browser, mut res: Res) -> Res {
+    while res.status == 303 && res.location().starts_with('/') {
+        res = b.get(res.location());
+    }
+    res
+}
+
+impl Browser {
+    /// Sign in to the account pages with `username`'s password, then enrol an
+    /// authenticator app there: the session stays a password (aal1) session.
+    /// Returns the TOTP secret (base32).
+    pub fn password_session_with_totp(&mut self, username: &str) -> String {
+        let res = self.get("/account");
+        let page = self.get(res.location());
+        let res = self.sign_in(
+            &hidden(&page.body, "interaction"),
+            &hidden(&page.body, "csrf"),
+            username,
+            PASSWORD,
+        );
+        assert_eq!(res.location(), "/account");
+        let page = self.get("/account/totp");
+        let secret = page
+            .body
+            .split("<code id=\"totp-secret\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</code>").next())
+            .expect("the TOTP secret on the page")
+            .to_string();
+        let code = super::totp::totp(&secret, super::totp::mid_step());
+        let confirm = self.post(
+            "/account/totp",
+            &[("csrf", &hidden(&page.body, "csrf")), ("code", &code)],
+        );
+        assert_eq!(confirm.status, 200, "{}", confirm.body);
+        secret
+    }
+}

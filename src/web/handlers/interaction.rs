@@ -78,7 +78,7 @@ pub async fn authorize(
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
-    let seen = crate::web::handlers::login::seen(&b);
+    let seen = crate::web::handlers::login_risk::seen(&b);
     let outcome = call(&state, move |p| {
         Ok((|| {
             let request = authorize::parse(p, &params)?;
@@ -126,7 +126,7 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
-    let seen = crate::web::handlers::login::seen(&b);
+    let seen = crate::web::handlers::login_risk::seen(&b);
     let outcome = call(&state, move |p| {
         let Some(found) = interaction::load(p, &id, Some(&token))? else {
             return Ok(Err(AuthorizeError::Page(OAuthError::invalid_request(

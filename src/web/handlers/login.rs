@@ -11,14 +11,13 @@ use minijinja::context;
 use crate::authn::factors::Factor;
 use crate::authn::login::{self, AccountFactors, LoginFailure, Next, Progress, Requester};
 use crate::crypto::secrets;
-use crate::oidc::OAuthError;
 use crate::oidc::interaction::csrf_token;
 use crate::oidc::store::OidcStore;
 use crate::session::{self, Authentication};
 use crate::storage::{self, users::User};
 use crate::web::WebState;
 use crate::web::handlers::interaction::{self, PageInfo, checked_form, continue_url, page_request};
-use crate::web::oauth::call_on;
+use crate::web::handlers::login_risk::{SignInRisk, refuse, sign_in_risk};
 use crate::web::pages::{
     Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
 };
@@ -249,86 +248,6 @@ async fn proceed(
     result.unwrap_or_else(|_| page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE))
 }
 
-/// The risk engine's verdict on a sign-in (docs/risk.md).
-pub(crate) enum SignInRisk {
-    Allow,
-    /// More proof: at least this acr.
-    StepUp(String),
-    Deny,
-}
-
-/// Ask the risk engine about a sign-in whose account is known, with what its
-/// interaction asks for. Audited when it changes the outcome: a refusal, or a
-/// demand for more than the sign-in has proven so far.
-pub(crate) async fn sign_in_risk(
-    state: &WebState,
-    b: &Browser,
-    id: &str,
-    progress: &Progress,
-) -> Result<SignInRisk, OAuthError> {
-    use crate::oidc::risk as judge;
-    use crate::risk::Decision;
-    let Some(user_id) = progress.user_id.clone() else {
-        return Ok(SignInRisk::Allow);
-    };
-    let so_far = crate::authn::factors::assess(&progress.factors).acr;
-    let (id, token, username) = (id.to_string(), b.token.clone(), progress.username.clone());
-    let seen = seen(b);
-    call_on(state, move |p| {
-        let request = if id == interaction::ACCOUNT {
-            None
-        } else {
-            crate::oidc::interaction::load(p, &id, Some(&token))?.map(|i| i.request)
-        };
-        let account = judge::Account {
-            user_id: &user_id,
-            username: &username,
-        };
-        let strong = judge::strong_auth_time(&so_far, p.now);
-        let a = judge::assess(p, &seen, &account, strong, None, request.as_ref())?;
-        let verdict = match &a.decision {
-            Decision::Allow => SignInRisk::Allow,
-            Decision::StepUp { acr, .. } => SignInRisk::StepUp(acr.clone()),
-            Decision::Deny => SignInRisk::Deny,
-        };
-        let changes = match &verdict {
-            SignInRisk::Allow => false,
-            SignInRisk::StepUp(acr) => !crate::authn::factors::acr_satisfies(&so_far, acr),
-            SignInRisk::Deny => true,
-        };
-        if changes {
-            let client = request.as_ref().map(|r| r.client_id.as_str());
-            p.store
-                .audit(judge::event(p.now, &seen, &user_id, client, &a, "sign_in"))?;
-        }
-        Ok(verdict)
-    })
-    .await
-}
-
-/// What the risk engine sees of this browser.
-pub(crate) fn seen(b: &Browser) -> crate::oidc::risk::Seen {
-    crate::oidc::risk::Seen {
-        ip: b.ip.clone(),
-        user_agent: b.user_agent.clone(),
-        device_hash: Some(b.device_hash()),
-    }
-}
-
-/// A sign-in the risk engine refused: the client hears `access_denied`; the
-/// reasons are in the audit trail only.
-async fn refuse(
-    state: &web::Data<WebState>,
-    req: &HttpRequest,
-    b: &Browser,
-    id: &str,
-) -> HttpResponse {
-    if id == interaction::ACCOUNT {
-        return page(req, StatusCode::FORBIDDEN, REFUSED);
-    }
-    interaction::fail(state, req, id, &b.token, crate::oidc::risk::denied()).await
-}
-
 /// The answer to a wrong password, and to a refusal right after a correct one.
 const WRONG_PASSWORD: &str =
     "The username or password is not correct, or signing in from here needs more than a password.";
@@ -372,9 +291,6 @@ async fn as_wrong_password(
     );
     with_retry_after(res, retry)
 }
-
-/// Shown when the risk policy refuses a sign-in to Ward's own pages.
-pub(crate) const REFUSED: &str = "This sign-in was refused by the security policy. If you think this is a mistake, contact your administrator.";
 
 /// The client needs more than this account can prove: say so to the client
 /// (OpenID Connect Core Unmet Authentication Requirements 1.0) and audit it.

@@ -5,6 +5,7 @@ pub mod health;
 pub mod home;
 pub mod interaction;
 pub mod login;
+pub mod login_risk;
 pub mod logout;
 pub mod passkey;
 pub mod workstation;

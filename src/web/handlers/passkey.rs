@@ -192,7 +192,7 @@ async fn finish_json(
     let login::Next::Done(auth) = login::next(progress, Some(&Default::default())) else {
         return login_error(LoginFailure::Invalid);
     };
-    use crate::web::handlers::login::{REFUSED, SignInRisk, sign_in_risk};
+    use crate::web::handlers::login_risk::{REFUSED, SignInRisk, sign_in_risk};
     match sign_in_risk(state, b, id, progress).await {
         Ok(SignInRisk::Allow) => {}
         Ok(SignInRisk::StepUp(acr)) if crate::authn::factors::acr_satisfies(&auth.acr, &acr) => {}
