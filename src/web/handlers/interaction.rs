@@ -5,10 +5,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
-use crate::oidc::authorize::{self, AuthorizationResponse, AuthorizeError, Next, ResponseMode};
+use crate::oidc::authorize::{
+    self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next, ResponseMode,
+};
 use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
 use crate::oidc::params::Params;
+use crate::oidc::store::SessionRow;
 use crate::oidc::{OAuthError, Provider};
+use crate::storage::users::User;
 use crate::web::WebState;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
@@ -380,27 +384,12 @@ pub async fn tenant_submit(
         .flatten()
         .unwrap_or_default()
         .to_string();
-    let (cookie, token, limits, id2) = (
-        b.session.clone(),
-        b.token.clone(),
-        state.ctx.config.session,
-        id.clone(),
-    );
-    let outcome = call(&state, move |p| {
-        let Some(found) = interaction::load(p, &id2, Some(&token))? else {
-            return Ok(false);
-        };
-        let Some((_, user)) = interaction::current_session(p, cookie.as_deref(), limits)? else {
-            return Ok(false);
-        };
+    let outcome = amend_request(&state, &b, &id, move |p, request, _, user| {
         if !authorize::tenant_choices(p, user.id.as_str()).contains(&chosen) {
-            return Ok(false);
+            return false;
         }
-        let mut request = found.request.clone();
         request.tenant = Some(chosen);
-        let params = serde_json::to_string(&request).map_err(|_| OAuthError::server_error())?;
-        p.store.update_auth_request(&found.id_hash, &params)?;
-        Ok(true)
+        true
     })
     .await;
     match outcome {
@@ -412,6 +401,45 @@ pub async fn tenant_submit(
         ),
         Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
     }
+}
+
+/// A choice made on an interaction page (the tenant, "continue as …"):
+/// `amend` changes the request of this browser's live interaction, given the
+/// live session and its user, and says whether the choice is acceptable; the
+/// changed request is stored. False when the interaction or session is gone
+/// or the choice was refused.
+pub(crate) async fn amend_request<F>(
+    state: &web::Data<WebState>,
+    b: &Browser,
+    id: &str,
+    amend: F,
+) -> Result<bool, OAuthError>
+where
+    F: FnOnce(&Provider, &mut AuthorizationRequest, &SessionRow, &User) -> bool + Send + 'static,
+{
+    let (cookie, token, limits, id) = (
+        b.session.clone(),
+        b.token.clone(),
+        state.ctx.config.session,
+        id.to_string(),
+    );
+    call(state, move |p| {
+        let Some(found) = interaction::load(p, &id, Some(&token))? else {
+            return Ok(false);
+        };
+        let Some((session, user)) = interaction::current_session(p, cookie.as_deref(), limits)?
+        else {
+            return Ok(false);
+        };
+        let mut request = found.request.clone();
+        if !amend(p, &mut request, &session, &user) {
+            return Ok(false);
+        }
+        let params = serde_json::to_string(&request).map_err(|_| OAuthError::server_error())?;
+        p.store.update_auth_request(&found.id_hash, &params)?;
+        Ok(true)
+    })
+    .await
 }
 
 /// The client of a live interaction of this browser (None for the account

@@ -7,12 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
-use crate::oidc::OAuthError;
-use crate::oidc::interaction as flow;
 use crate::web::WebState;
 use crate::web::handlers::account::{sign_out, signed_in};
-use crate::web::handlers::interaction::{EXPIRED, checked_form, interaction_page, page_request};
-use crate::web::oauth::call;
+use crate::web::handlers::interaction::{
+    EXPIRED, amend_request, checked_form, interaction_page, page_request,
+};
 use crate::web::pages::{browser, page, see_other};
 
 /// `GET /continue?interaction=…`: whose session this is, and the two choices.
@@ -47,24 +46,9 @@ pub async fn continue_submit(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let (cookie, token, limits, id2) = (
-        b.session.clone(),
-        b.token.clone(),
-        state.ctx.config.session,
-        id.clone(),
-    );
-    let outcome = call(&state, move |p| {
-        let Some(found) = flow::load(p, &id2, Some(&token))? else {
-            return Ok(false);
-        };
-        let Some((session, _)) = flow::current_session(p, cookie.as_deref(), limits)? else {
-            return Ok(false);
-        };
-        let mut request = found.request.clone();
+    let outcome = amend_request(&state, &b, &id, |_, request, session, _| {
         request.confirmed_sid = Some(crate::oidc::tokens::sid(&session.id_hash));
-        let params = serde_json::to_string(&request).map_err(|_| OAuthError::server_error())?;
-        p.store.update_auth_request(&found.id_hash, &params)?;
-        Ok(true)
+        true
     })
     .await;
     match outcome {
