@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod logging;
 pub mod mail;
 pub mod manage;
 pub mod oidc;

@@ -260,6 +260,8 @@ pub struct Config {
     pub reauth_seconds: u32,
     /// Lifetime of codes sent by email.
     pub email_code_seconds: u32,
+    /// A request whose body has not arrived this long after its head gets 408.
+    pub request_timeout_seconds: u32,
     /// The admin API needs a multi-factor sign-in at most this old (docs/admin-api.md).
     pub admin_max_auth_age_seconds: u32,
     pub passkeys: PasskeyPolicy,
@@ -529,6 +531,12 @@ impl Config {
 
         let mail = mail::validate_mail(&raw.mail, &data_dir)?;
         let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 1, 24 * 3600)?;
+        let request_timeout_seconds = in_range(
+            "request_timeout_seconds",
+            raw.request_timeout_seconds,
+            1,
+            300,
+        )?;
         let passkeys = PasskeyPolicy {
             staff_aaguids: raw
                 .passkeys
@@ -606,6 +614,7 @@ impl Config {
             signup_enabled: raw.signup_enabled,
             reauth_seconds,
             email_code_seconds,
+            request_timeout_seconds,
             admin_max_auth_age_seconds,
             passkeys,
             break_glass,

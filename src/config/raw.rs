@@ -38,6 +38,8 @@ pub struct RawConfig {
     pub reauth_seconds: i64,
     /// How long a code sent by email stays valid.
     pub email_code_seconds: i64,
+    /// The longest a client may take to send a request's body.
+    pub request_timeout_seconds: i64,
     /// How recent the multi-factor sign-in behind an admin API token must be.
     pub admin_max_auth_age_seconds: i64,
     pub passkeys: RawPasskeyConfig,
@@ -250,6 +252,7 @@ impl Default for RawConfig {
             signup_enabled: false,
             reauth_seconds: 600,
             email_code_seconds: 600,
+            request_timeout_seconds: 10,
             admin_max_auth_age_seconds: 900,
             passkeys: RawPasskeyConfig::default(),
             break_glass: RawBreakGlassConfig::default(),

@@ -48,23 +48,71 @@ pub fn transactions_committed() -> u64 {
     TRANSACTIONS.load(Ordering::Relaxed)
 }
 
-fn count(event: InstrumentationEvent<'_>) {
-    match event {
-        InstrumentationEvent::StartQuery { .. } => {
-            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+/// Connection-level failures seen by this process: bumped whenever a statement
+/// finds its connection dead or a new connection cannot be made. A pooled
+/// connection that has not proved itself since the last bump is tested before
+/// it is handed out again (see [`Manager::is_valid`]).
+static FAILURE_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// A pooled connection idle for longer than this is tested before use: a
+/// database restart while the node was idle leaves every idle connection dead,
+/// and nothing else would notice before a request failed on one. Under load a
+/// connection is never idle this long, so the test costs a round trip only on
+/// a quiet node, where it does not matter.
+const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
+
+/// Per-connection instrumentation: counts statements and commits for
+/// `/metrics`, and remembers whether the connection itself has failed, so the
+/// pool discards it instead of handing it out again.
+struct Probe {
+    /// A statement failed because the connection is gone.
+    broken: bool,
+    /// The failure epoch at which this connection last proved itself alive.
+    epoch: u64,
+    last_used: std::time::Instant,
+}
+
+impl Probe {
+    fn new() -> Self {
+        Self {
+            broken: false,
+            epoch: FAILURE_EPOCH.load(Ordering::Acquire),
+            last_used: std::time::Instant::now(),
         }
-        InstrumentationEvent::CommitTransaction { .. } => {
-            TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => {}
     }
+}
+
+impl diesel::connection::Instrumentation for Probe {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::CommitTransaction { .. } => {
+                TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                self.last_used = std::time::Instant::now();
+                if error.is_some_and(super::is_connection_failure) {
+                    self.broken = true;
+                    FAILURE_EPOCH.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn probe(conn: &mut AnyConnection) -> Option<&mut Probe> {
+    use diesel::Connection as _;
+    conn.instrumentation().downcast_mut::<Probe>()
 }
 
 fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
     match url {
         DatabaseUrl::Postgres(u) => {
             let mut conn = PgConnection::establish(&with_connect_timeout(u))?;
-            conn.set_instrumentation(count);
+            conn.set_instrumentation(Probe::new());
             Ok(AnyConnection::Postgres(conn))
         }
         DatabaseUrl::Sqlite(path) => {
@@ -72,7 +120,7 @@ fn establish(url: &DatabaseUrl) -> Result<AnyConnection, ConnectionError> {
                 ConnectionError::InvalidConnectionUrl("the SQLite path is not valid UTF-8".into())
             })?;
             let mut conn = SqliteConnection::establish(path)?;
-            conn.set_instrumentation(count);
+            conn.set_instrumentation(Probe::new());
             conn.batch_execute(SQLITE_PRAGMAS)
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(AnyConnection::Sqlite(conn))
@@ -93,6 +141,9 @@ fn with_connect_timeout(url: &str) -> String {
 
 pub struct Manager {
     url: DatabaseUrl,
+    /// Set while new connections cannot be made: callers then wait briefly
+    /// for one and get "unavailable" (503) instead of queueing for seconds.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ManageConnection for Manager {
@@ -100,16 +151,39 @@ impl ManageConnection for Manager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<AnyConnection, ConnectionError> {
-        establish(&self.url)
+        let result = establish(&self.url);
+        if result.is_err() {
+            FAILURE_EPOCH.fetch_add(1, Ordering::AcqRel);
+        }
+        self.down.store(result.is_err(), Ordering::Release);
+        result
     }
 
+    /// Called on every checkout. A connection is tested with `SELECT 1` only
+    /// when it may be dead: a connection-level failure was seen since it last
+    /// proved itself (a database restart kills every pooled connection at
+    /// once), or it sat idle long enough for the database to have gone away.
+    /// Otherwise it is handed out as it is: no extra round trip per request.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        let epoch = FAILURE_EPOCH.load(Ordering::Acquire);
+        let suspect = probe(conn)
+            .is_none_or(|p| p.epoch != epoch || p.last_used.elapsed() > IDLE_BEFORE_TEST);
+        if !suspect || !conn.is_postgres() {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        if let Some(p) = probe(conn) {
+            p.epoch = epoch;
+        }
+        Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// Called when a connection returns to the pool: one whose socket failed,
+    /// or whose transaction could not be ended, is dropped and replaced.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        probe(conn).is_some_and(|p| p.broken) || conn.is_broken()
     }
 }
 
@@ -118,6 +192,8 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: Pool<Manager>,
     url: DatabaseUrl,
+    /// Shared with the pool's manager: the last attempt to connect failed.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Group commit of standalone audit records; started on first use.
     batcher: std::sync::Arc<std::sync::OnceLock<super::audit_batch::AuditBatcher>>,
     /// Recently read clients (see `client_cache`).
@@ -216,16 +292,22 @@ impl Database {
                 .map_err(|e| StorageError::Unavailable(format!("{}: {e}", url.redacted())))?;
         }
         drop(first);
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
-            // No `SELECT 1` before every use: it would add a round trip to each request.
-            // A broken connection fails its statement, and r2d2 replaces it.
-            .test_on_check_out(false)
-            .build_unchecked(Manager { url: url.clone() });
+            // Also caps r2d2's back-off between attempts to reconnect at half of
+            // this: once the database is back, a new connection follows within 1 s.
+            .connection_timeout(Duration::from_secs(2))
+            // `Manager::is_valid` tests only connections that may be dead.
+            .test_on_check_out(true)
+            .build_unchecked(Manager {
+                url: url.clone(),
+                down: down.clone(),
+            });
         Ok(Self {
             pool,
+            down,
             url: url.clone(),
             batcher: Default::default(),
             clients: Default::default(),
@@ -241,11 +323,20 @@ impl Database {
     }
 
     /// A connection from the pool (blocking).
+    ///
+    /// Waits up to 5 s for a connection while the database is reachable (every
+    /// connection busy), but only 1 s while it is known to be down, so that
+    /// requests during an outage fail fast with "unavailable" instead of piling up.
     pub fn conn(&self) -> Result<PooledConnection<Manager>, StorageError> {
-        self.pool.get().map_err(|e: r2d2::PoolError| {
+        let wait = if self.down.load(Ordering::Acquire) {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
+        };
+        self.pool.get_timeout(wait).map_err(|e: r2d2::PoolError| {
             tracing::warn!(error = %e, "no database connection available");
             StorageError::Unavailable(
-                "no connection available within 5 s (unreachable, or every connection busy)".into(),
+                "no connection available (unreachable, or every connection busy)".into(),
             )
         })
     }

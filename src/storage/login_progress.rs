@@ -69,14 +69,15 @@ pub fn note_device(
     if seen == 1 {
         return Ok(false);
     }
-    super::inserted(
-        diesel::insert_into(known_devices::table)
-            .values((
-                known_devices::user_id.eq(user_id),
-                known_devices::device_hash.eq(device_hash),
-                known_devices::first_seen.eq(now),
-                known_devices::last_seen.eq(now),
-            ))
-            .execute(conn),
-    )
+    // Two sign-ins from one new browser at once: the second finds the first's row.
+    let inserted = super::on_backend!(conn, c => diesel::insert_into(known_devices::table)
+        .values((
+            known_devices::user_id.eq(user_id),
+            known_devices::device_hash.eq(device_hash),
+            known_devices::first_seen.eq(now),
+            known_devices::last_seen.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }

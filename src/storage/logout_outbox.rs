@@ -15,22 +15,17 @@ pub fn note_client(
     client_id: &str,
     now: Millis,
 ) -> Result<(), StorageError> {
-    // Look first: on PostgreSQL a unique violation would abort the surrounding
-    // transaction (the code issuance), so it must not be the way to find out.
-    let known: i64 = session_clients::table
-        .filter(session_clients::session_hash.eq(session_hash))
-        .filter(session_clients::client_id.eq(client_id))
-        .count()
-        .get_result(conn)?;
-    if known == 0 {
-        diesel::insert_into(session_clients::table)
-            .values((
-                session_clients::session_hash.eq(session_hash),
-                session_clients::client_id.eq(client_id),
-                session_clients::first_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    // Parallel first authorizations in one session (two tabs, a silent-renew
+    // iframe) race here: the statement itself must tolerate the other's row,
+    // since on PostgreSQL a unique violation would abort the code issuance.
+    super::on_backend!(conn, c => diesel::insert_into(session_clients::table)
+        .values((
+            session_clients::session_hash.eq(session_hash),
+            session_clients::client_id.eq(client_id),
+            session_clients::first_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
     Ok(())
 }
 

@@ -45,15 +45,15 @@ pub fn insert_new(
     value: &str,
     now: i64,
 ) -> Result<bool, StorageError> {
-    super::inserted(
-        diesel::insert_into(dsl::ward_meta)
-            .values((
-                dsl::key.eq(key),
-                dsl::value.eq(value),
-                dsl::updated_at.eq(now),
-            ))
-            .execute(conn),
-    )
+    let inserted = super::on_backend!(conn, c => diesel::insert_into(dsl::ward_meta)
+        .values((
+            dsl::key.eq(key),
+            dsl::value.eq(value),
+            dsl::updated_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }
 
 pub fn put(conn: &mut AnyConnection, key: &str, value: &str, now: i64) -> Result<(), StorageError> {
@@ -61,13 +61,17 @@ pub fn put(conn: &mut AnyConnection, key: &str, value: &str, now: i64) -> Result
         .set((dsl::value.eq(value), dsl::updated_at.eq(now)))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(dsl::ward_meta)
+        // Another node may write the key between the update and this insert.
+        super::on_backend!(conn, c => diesel::insert_into(dsl::ward_meta)
             .values((
                 dsl::key.eq(key),
                 dsl::value.eq(value),
                 dsl::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .on_conflict(dsl::key)
+            .do_update()
+            .set((dsl::value.eq(value), dsl::updated_at.eq(now)))
+            .execute(c))?;
     }
     Ok(())
 }

@@ -34,6 +34,22 @@ pub use connection::{AnyConnection, Database};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+/// Run one query-builder expression on the concrete connection of either
+/// dialect. Needed for `ON CONFLICT`, which SQLite and PostgreSQL both have but
+/// diesel's multi-backend connection does not offer. A write that may meet an
+/// existing row says so in the statement (`ON CONFLICT DO NOTHING`) instead of
+/// looking first: look-then-insert races between requests, and on PostgreSQL the
+/// losing unique violation aborts the whole transaction.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::storage::AnyConnection::Postgres($c) => $body,
+            $crate::storage::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// What can go wrong in storage, with nothing of SQL in the message shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -58,6 +74,12 @@ impl From<DieselError> for StorageError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a record with that key")
             }
+            // The connection died (a database restart or a network cut): the
+            // pool replaces it; the caller may retry (503, not 500).
+            ref other if is_connection_failure(other) => {
+                tracing::warn!(error = %other, "database connection lost");
+                Self::Unavailable("the database connection was lost".into())
+            }
             other => {
                 // The user sees "database error"; operators need the cause.
                 tracing::error!(error = %other, "database query failed");
@@ -67,6 +89,17 @@ impl From<DieselError> for StorageError {
     }
 }
 
+/// An error that says the connection itself is gone, not that the statement was wrong.
+pub(crate) fn is_connection_failure(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | DieselError::BrokenTransactionManager
+    )
+}
+
 /// Map a unique violation to a conflict that names what was duplicated.
 pub(crate) fn conflict_as(what: &'static str) -> impl Fn(DieselError) -> StorageError {
     move |e| match e {
@@ -74,16 +107,6 @@ pub(crate) fn conflict_as(what: &'static str) -> impl Fn(DieselError) -> Storage
             StorageError::Conflict(what)
         }
         other => other.into(),
-    }
-}
-
-/// The outcome of an insert that may meet a unique key: true if it inserted,
-/// false if the row was already there (a replay, or another node first).
-pub(crate) fn inserted(result: diesel::QueryResult<usize>) -> Result<bool, StorageError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -297,15 +297,20 @@ impl OidcStore for Database {
         sorted.sort();
         sorted.dedup();
         self.transaction(|c| {
-            diesel::delete(consents::table.find((user_id, client_id))).execute(c)?;
-            diesel::insert_into(consents::table)
+            // One consent per user and client; a second consent page submitted
+            // at the same time replaces the first instead of failing.
+            let scopes = to_json_list(&sorted);
+            super::on_backend!(c, pc => diesel::insert_into(consents::table)
                 .values((
                     consents::user_id.eq(user_id),
                     consents::client_id.eq(client_id),
-                    consents::scopes.eq(to_json_list(&sorted)),
+                    consents::scopes.eq(&scopes),
                     consents::granted_at.eq(now),
                 ))
-                .execute(c)?;
+                .on_conflict((consents::user_id, consents::client_id))
+                .do_update()
+                .set((consents::scopes.eq(&scopes), consents::granted_at.eq(now)))
+                .execute(pc))?;
             audit::append(c, event)
         })?;
         Ok(())
@@ -595,18 +600,15 @@ impl OidcStore for Database {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.transaction(|c| {
-            let exists: Option<String> = revoked_tokens::table
-                .find(jti)
-                .select(revoked_tokens::jti)
-                .first(c)
-                .optional()?;
-            if exists.is_none() {
-                diesel::insert_into(revoked_tokens::table)
-                    .values((
-                        revoked_tokens::jti.eq(jti),
-                        revoked_tokens::expires_at.eq(expires_at),
-                    ))
-                    .execute(c)?;
+            // Revoked once, audited once, even when two revocations race.
+            let inserted = super::on_backend!(c, pc => diesel::insert_into(revoked_tokens::table)
+                .values((
+                    revoked_tokens::jti.eq(jti),
+                    revoked_tokens::expires_at.eq(expires_at),
+                ))
+                .on_conflict_do_nothing()
+                .execute(pc))?;
+            if inserted == 1 {
                 audit::append(c, event)?;
             }
             Ok::<_, StorageError>(())
@@ -634,15 +636,16 @@ impl OidcStore for Database {
         // Expired entries can no longer be replayed (their assertions are refused as expired).
         diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
             .execute(&mut *c)?;
-        Ok(super::inserted(
-            diesel::insert_into(client_assertions::table)
-                .values((
-                    client_assertions::client_id.eq(client_id),
-                    client_assertions::jti.eq(jti),
-                    client_assertions::expires_at.eq(expires_at),
-                ))
-                .execute(&mut *c),
-        )?)
+        // False for a replayed `jti` (the row is there already).
+        let inserted = super::on_backend!(&mut *c, pc => diesel::insert_into(client_assertions::table)
+            .values((
+                client_assertions::client_id.eq(client_id),
+                client_assertions::jti.eq(jti),
+                client_assertions::expires_at.eq(expires_at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(pc));
+        Ok(inserted.map_err(StorageError::from)? == 1)
     }
 
     fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError> {

@@ -100,8 +100,8 @@ pub fn failures(conn: &mut AnyConnection, key: &str, since: Millis) -> Result<u3
     })
 }
 
-/// Remember a successful sign-in's network and location. Outside any
-/// transaction: on PostgreSQL a lost insert race would abort one.
+/// Remember a successful sign-in's network and location. A concurrent sign-in
+/// may insert the same row first; the statements allow for it.
 pub fn remember(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -118,16 +118,15 @@ pub fn remember(
         .set(known_networks::last_seen.eq(now))
         .execute(conn)?;
         if seen == 0 {
-            super::inserted(
-                diesel::insert_into(known_networks::table)
-                    .values((
-                        known_networks::user_id.eq(user_id),
-                        known_networks::prefix.eq(prefix),
-                        known_networks::first_seen.eq(now),
-                        known_networks::last_seen.eq(now),
-                    ))
-                    .execute(conn),
-            )?;
+            super::on_backend!(conn, c => diesel::insert_into(known_networks::table)
+                .values((
+                    known_networks::user_id.eq(user_id),
+                    known_networks::prefix.eq(prefix),
+                    known_networks::first_seen.eq(now),
+                    known_networks::last_seen.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
         }
     }
     if let Some(at) = location {
@@ -139,16 +138,21 @@ pub fn remember(
             ))
             .execute(conn)?;
         if seen == 0 {
-            super::inserted(
-                diesel::insert_into(last_locations::table)
-                    .values((
-                        last_locations::user_id.eq(user_id),
-                        last_locations::latitude.eq(at.latitude),
-                        last_locations::longitude.eq(at.longitude),
-                        last_locations::seen_at.eq(now),
-                    ))
-                    .execute(conn),
-            )?;
+            super::on_backend!(conn, c => diesel::insert_into(last_locations::table)
+                .values((
+                    last_locations::user_id.eq(user_id),
+                    last_locations::latitude.eq(at.latitude),
+                    last_locations::longitude.eq(at.longitude),
+                    last_locations::seen_at.eq(now),
+                ))
+                .on_conflict(last_locations::user_id)
+                .do_update()
+                .set((
+                    last_locations::latitude.eq(at.latitude),
+                    last_locations::longitude.eq(at.longitude),
+                    last_locations::seen_at.eq(now),
+                ))
+                .execute(c))?;
         }
     }
     Ok(())

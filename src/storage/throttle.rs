@@ -48,14 +48,20 @@ pub fn record_failure(
         ))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(login_throttle::table)
+        let inserted = super::on_backend!(conn, c => diesel::insert_into(login_throttle::table)
             .values((
                 login_throttle::key.eq(key),
                 login_throttle::failures.eq(failures),
                 login_throttle::last_failure_at.eq(now),
                 login_throttle::blocked_until.eq(until),
             ))
-            .execute(conn)?;
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if inserted == 0 {
+            // A concurrent failure for the same key created the row first:
+            // count this one on top of it (the row now exists, so this updates).
+            return record_failure(conn, key, now, window, block);
+        }
     }
     Ok(failures)
 }

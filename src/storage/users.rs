@@ -159,14 +159,21 @@ pub fn set_password_hash(
         ))
         .execute(conn)?;
     if n == 0 {
-        diesel::insert_into(password_credentials::table)
+        // Two first passwords at once: the later one wins, as with an update.
+        super::on_backend!(conn, c => diesel::insert_into(password_credentials::table)
             .values((
                 password_credentials::user_id.eq(id.as_str()),
                 password_credentials::hash.eq(hash),
                 password_credentials::created_at.eq(now),
                 password_credentials::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .on_conflict(password_credentials::user_id)
+            .do_update()
+            .set((
+                password_credentials::hash.eq(hash),
+                password_credentials::updated_at.eq(now),
+            ))
+            .execute(c))?;
     }
     Ok(())
 }

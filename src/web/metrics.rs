@@ -66,6 +66,11 @@ impl Metrics {
                 "Database transactions committed by this process",
                 crate::storage::connection::transactions_committed(),
             ),
+            (
+                "ward_http_client_connection_errors_total",
+                "Client connections that ended in a protocol error (a malformed request head) or a broken stream",
+                crate::logging::client_connection_errors(),
+            ),
         ] {
             text.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"

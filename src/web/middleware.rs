@@ -1,12 +1,13 @@
 //! Cross-cutting HTTP concerns: request ids, logs, metrics, security headers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::{WebState, client_ip};
@@ -64,6 +65,12 @@ pub async fn observe(
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), v);
     }
+    // A 503 (the database is restarting, say) always says when to try again
+    // (RFC 9110 §10.2.3), so clients and load balancers back off instead of hammering.
+    if status == 503 && !res.headers().contains_key(header::RETRY_AFTER) {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
     tracing::info!(
         status,
         route = %route,
@@ -115,4 +122,91 @@ pub async fn security_headers(
         );
     }
     Ok(res)
+}
+
+/// The most a request body is buffered here; every endpoint's own limit is
+/// lower (64 KiB), so this only stops a body that no endpoint would take.
+const MAX_BUFFERED_BODY: usize = 1024 * 1024;
+
+/// Bound the time a client may take to send its request body.
+///
+/// actix answers a slow request *head* with 408 (`client_request_timeout`),
+/// but a body that trickles in a byte at a time would hold the connection and
+/// a worker's attention indefinitely. Here the body is read in full, within
+/// `request_timeout_seconds` of the head, before any handler runs; a client
+/// that is too slow gets 408 and the connection is closed (RFC 9110 §15.5.9).
+/// Handlers then read the buffered body as before, with their own size limits.
+pub async fn bounded_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if !declares_body(&req) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    let limit = req
+        .app_data::<web::Data<WebState>>()
+        .map(|s| s.ctx.config.request_timeout_seconds)
+        .unwrap_or(10);
+    let mut payload = req.take_payload();
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| BodyProblem::Broken)?;
+            if body.len() + chunk.len() > MAX_BUFFERED_BODY {
+                return Err(BodyProblem::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    let (mut refusal, description) =
+        match tokio::time::timeout(Duration::from_secs(u64::from(limit)), read).await {
+            Ok(Ok(body)) => {
+                req.set_payload(Payload::from(body));
+                return next
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body);
+            }
+            Err(_) => {
+                tracing::debug!("request body not received in time");
+                (
+                    HttpResponse::RequestTimeout(),
+                    "the request body did not arrive in time",
+                )
+            }
+            Ok(Err(BodyProblem::TooLarge)) => (
+                HttpResponse::PayloadTooLarge(),
+                "the request body is too large",
+            ),
+            Ok(Err(BodyProblem::Broken)) => (
+                HttpResponse::BadRequest(),
+                "the request body could not be read",
+            ),
+        };
+    let refusal = refusal
+        .insert_header((header::CONNECTION, "close"))
+        .json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": description,
+        }));
+    Ok(req.into_response(refusal).map_into_right_body())
+}
+
+enum BodyProblem {
+    TooLarge,
+    Broken,
+}
+
+/// Content-Length above zero, or a chunked (or otherwise encoded) body.
+fn declares_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
 }

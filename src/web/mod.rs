@@ -163,6 +163,7 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(middleware::bounded_body))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
             .configure(configure)

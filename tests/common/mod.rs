@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod oidc;
+pub mod pg_cluster;
 pub mod smtp;
 pub mod totp;
 pub mod webauthn;
@@ -420,4 +421,35 @@ pub const PASSWORD: &str = "tulip-anaesthesia-42";
 
 pub fn path_exists(p: &Path) -> bool {
     p.exists()
+}
+
+/// Is a PostgreSQL server configured for the tests (WARD_TEST_DATABASE_URL)?
+pub fn postgres_configured() -> bool {
+    pg_admin_url().is_some()
+}
+
+/// One `#[test]` per backend for each named `fn(Backend)`, so that a failure on
+/// PostgreSQL carries its own name (`name::postgres`). The PostgreSQL test
+/// passes with a note when no server is configured (CI always configures one).
+#[macro_export]
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite)
+                }
+
+                #[test]
+                fn postgres() {
+                    if $crate::common::postgres_configured() {
+                        super::$name($crate::common::Backend::Postgres)
+                    } else {
+                        eprintln!("skipped: WARD_TEST_DATABASE_URL is not set");
+                    }
+                }
+            }
+        )*
+    };
 }
