@@ -90,7 +90,8 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
 
         // Clients: register (the secret once), list, show, remove.
         let body = json!({"client_id": "lab-portal", "type": "confidential",
-            "redirect_uris": ["https://lab.example.org/cb"], "scopes": ["openid", "profile"]});
+            "redirect_uris": ["https://lab.example.org/cb"], "scopes": ["openid", "profile"],
+            "pkce": "optional"});
         let created = ok(
             call(&w, "POST", "/clients", Some(t), Some(&body.to_string())),
             201,
@@ -118,6 +119,7 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         );
         let shown = ok(call(&w, "GET", "/clients/lab-portal", Some(t), None), 200);
         assert!(shown.get("client_secret").is_none(), "never shown again");
+        assert_eq!(shown["pkce"], "optional");
         assert!(
             w.env
                 .ok(&["client", "show", "lab-portal"], None)

@@ -202,6 +202,45 @@ fn client_lifecycle_and_secret_handling() {
 
         let shown = json(&env.ok(&["client", "show", "ehr-portal", "--json"], None));
         assert!(shown.get("client_secret").is_none() && shown.get("secret_hash").is_none());
+        assert_eq!(shown["pkce"], "required", "PKCE is required by default");
+
+        // A confidential client may make PKCE optional; show and list say so.
+        let legacy = json(&env.ok(
+            &[
+                "client",
+                "add",
+                "legacy",
+                "--type",
+                "confidential",
+                "--redirect-uri",
+                "https://legacy.example.org/cb",
+                "--pkce",
+                "optional",
+                "--json",
+            ],
+            None,
+        ));
+        assert_eq!(legacy["pkce"], "optional");
+        let text = env.ok(&["client", "show", "legacy"], None);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("pkce:") && l.ends_with("optional")),
+            "{text}"
+        );
+        let list = env.ok(&["client", "list"], None);
+        assert!(list.contains("PKCE"), "{list}");
+        let listed = json(&env.ok(&["client", "list", "--json"], None));
+        let by_id = |id: &str| {
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .map(|c| c["pkce"].clone())
+        };
+        assert_eq!(by_id("legacy"), Some("optional".into()));
+        assert_eq!(by_id("ehr-portal"), Some("required".into()));
+        env.ok(&["client", "remove", "legacy"], None);
 
         let public = json(&env.ok(
             &[
@@ -361,6 +400,38 @@ fn bad_client_input_is_refused_and_leaves_nothing() {
             let err = env.fails(args, None);
             assert!(err.contains(expected), "{backend:?} {args:?}: {err}");
         }
+        // A public client must use PKCE: refused like any other invalid value
+        // (exit code 1, as for a public client asking for client_credentials).
+        let exit_code = |args: &[&str]| env.run(args, None).status.code();
+        let public_optional = [
+            "client",
+            "add",
+            "b",
+            "--type",
+            "public",
+            "--redirect-uri",
+            "https://a.example.org/cb",
+            "--pkce",
+            "optional",
+        ];
+        let err = env.fails(&public_optional, None);
+        assert!(
+            err.contains("pkce") && err.contains("public client must use PKCE"),
+            "{backend:?}: {err}"
+        );
+        assert_eq!(exit_code(&public_optional), Some(1));
+        assert_eq!(
+            exit_code(&[
+                "client",
+                "add",
+                "b",
+                "--type",
+                "public",
+                "--grant-type",
+                "client_credentials"
+            ]),
+            Some(1)
+        );
         let long_uri = format!("https://a.example.org/{}", "x".repeat(3000));
         assert!(
             env.fails(

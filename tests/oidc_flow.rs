@@ -213,3 +213,64 @@ fn a_relying_party_runs_the_whole_flow() {
         );
     }
 }
+
+/// A confidential relying party whose library sends no PKCE, registered with
+/// `--pkce optional`: it signs in with a nonce, redeems the code without a
+/// verifier, and the ID token carries its nonce (RFC 9700 §2.1.1).
+#[test]
+fn a_confidential_relying_party_may_use_a_nonce_instead_of_pkce() {
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let user_id = oidc::user(&env, "alice");
+        let secret = oidc::client(
+            &env,
+            "legacy-rp",
+            &[
+                "--type",
+                "confidential",
+                "--redirect-uri",
+                REDIRECT,
+                "--pkce",
+                "optional",
+            ],
+        )
+        .unwrap();
+        let server = oidc::serve_with_issuer(&env, &[]);
+        let issuer = IssuerUrl::new(server.base.clone()).unwrap();
+        let metadata = CoreProviderMetadata::discover(&issuer, &http).expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new("legacy-rp".into()),
+            Some(ClientSecret::new(secret)),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+
+        // No set_pkce_challenge: the library sends scope openid and a nonce only.
+        let (auth_url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .url();
+        assert!(!auth_url.as_str().contains("code_challenge"));
+        let back = Browser::new(&server).authorize(auth_url.as_str(), "alice");
+        let code = param(back.location(), "code")
+            .unwrap_or_else(|| panic!("{backend:?}: no code: {}", back.location()));
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .request(&http)
+            .expect("code exchange without code_verifier");
+        let claims = tokens
+            .id_token()
+            .expect("an ID token")
+            .claims(&client.id_token_verifier(), &nonce)
+            .expect("the ID token verifies and carries the nonce");
+        assert_eq!(claims.subject().as_str(), user_id);
+        assert_eq!(
+            claims.nonce().map(|n| n.secret().as_str()),
+            Some(nonce.secret().as_str())
+        );
+    }
+}

@@ -266,6 +266,133 @@ fn pkce_is_enforced_at_the_token_endpoint() {
     }
 }
 
+/// A confidential client registered with `--pkce optional` (RFC 9700 §2.1.1):
+/// without a challenge it must send scope openid and a nonce; with one, PKCE is
+/// enforced as for anyone; a verifier for a code issued without a challenge is
+/// refused (PKCE downgrade, RFC 9700 §4.8.2). Other clients still need PKCE.
+#[test]
+fn optional_pkce_needs_a_nonce_and_cannot_be_downgraded() {
+    for backend in backends() {
+        let w = world(backend, &[]);
+        let secret = oidc::client(
+            &w.env,
+            "nopkce",
+            &[
+                "--type",
+                "confidential",
+                "--redirect-uri",
+                REDIRECT,
+                "--scope",
+                "openid profile email offline_access",
+                "--pkce",
+                "optional",
+            ],
+        )
+        .unwrap();
+        let nopkce = ("nopkce", secret.as_str());
+        let error_of = |url: &str| {
+            let res = Browser::new(&w.server).get(url);
+            assert_eq!(res.status, 303, "{backend:?} {url}: {}", res.body);
+            let loc = res.location().to_string();
+            assert!(loc.starts_with(REDIRECT), "{loc}");
+            assert_eq!(param(&loc, "state").as_deref(), Some("st4te"));
+            (
+                param(&loc, "error").unwrap_or_default(),
+                param(&loc, "error_description").unwrap_or_default(),
+            )
+        };
+
+        // Without a challenge: a nonce and scope openid, or invalid_request.
+        for extra in [&[("nonce", "")][..], &[("scope", "profile email")][..]] {
+            let (error, description) = error_of(&oidc::authorize_url_without_pkce(
+                &w.server, "nopkce", extra,
+            ));
+            assert_eq!(error, "invalid_request", "{extra:?}");
+            assert!(description.contains("nonce"), "{extra:?}: {description}");
+        }
+        let res = post_form(
+            &w.server,
+            "/par",
+            Some(&basic(nopkce.0, nopkce.1)),
+            &[
+                ("response_type", "code"),
+                ("client_id", "nopkce"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+            ],
+        );
+        assert_eq!(
+            (res.status, res.json()["error"].as_str()),
+            (400, Some("invalid_request")),
+            "PAR without a nonce: {}",
+            res.body
+        );
+        // A challenge it sends is checked as for anyone.
+        let p = pkce();
+        let (error, _) = error_of(&authorize_url(
+            &w.server,
+            "nopkce",
+            &p,
+            &[("code_challenge_method", "plain")],
+        ));
+        assert_eq!(error, "invalid_request");
+        // A client with the default policy still needs PKCE, nonce or not.
+        let (error, description) =
+            error_of(&oidc::authorize_url_without_pkce(&w.server, "rp", &[]));
+        assert_eq!(error, "invalid_request");
+        assert!(description.contains("code_challenge"), "{description}");
+
+        // A code issued without a challenge: a verifier is refused (downgrade)...
+        let mut b = Browser::new(&w.server);
+        let res = b.authorize(
+            &oidc::authorize_url_without_pkce(&w.server, "nopkce", &[]),
+            "alice",
+        );
+        let code = param(res.location(), "code").expect("a code without PKCE");
+        let res = redeem(&w, nopkce, &code, &pkce().verifier);
+        assert_eq!(
+            (res.status, res.json()["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{backend:?}: a verifier for a code without a challenge"
+        );
+        // ...and it is redeemed without one; the ID token carries the nonce.
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic(nopkce.0, nopkce.1)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        );
+        assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
+        let id_token = res.json()["id_token"].as_str().unwrap().to_string();
+        assert_eq!(oidc::jwt_claims(&id_token)["nonce"], "n0nce");
+
+        // A code issued with a challenge still needs its verifier.
+        let res = b.authorize(&authorize_url(&w.server, "nopkce", &p, &[]), "alice");
+        let code = param(res.location(), "code").expect("a code with PKCE");
+        let res = post_form(
+            &w.server,
+            "/token",
+            Some(&basic(nopkce.0, nopkce.1)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        );
+        assert_eq!(res.json()["error"], "invalid_request", "a missing verifier");
+        assert_eq!(
+            redeem(&w, nopkce, &code, &pkce().verifier).json()["error"],
+            "invalid_grant",
+            "a wrong verifier"
+        );
+        assert_eq!(redeem(&w, nopkce, &code, &p.verifier).status, 200);
+    }
+}
+
 #[test]
 fn a_reused_code_fails_and_revokes_what_it_issued() {
     for backend in backends() {

@@ -4,13 +4,19 @@ use serde_json::json;
 use super::output::{self, time};
 use super::{CliError, actor};
 use crate::app::AppContext;
-use crate::domain::ClientType;
+use crate::domain::{ClientType, PkcePolicy};
 use crate::manage::clients::{self, NewClientInput};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TypeArg {
     Confidential,
     Public,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PkceArg {
+    Required,
+    Optional,
 }
 
 #[derive(Subcommand)]
@@ -63,6 +69,10 @@ pub enum ClientCommand {
         /// Used on shared workstations: a short idle timeout and "switch user" (docs/sessions.md).
         #[arg(long)]
         shared_workstation: bool,
+        /// PKCE: required (default), or optional for a confidential OpenID Connect
+        /// client that sends a nonce instead (RFC 9700 §2.1.1; docs/oidc.md).
+        #[arg(long, value_enum, default_value = "required")]
+        pkce: PkceArg,
         #[arg(long)]
         json: bool,
     },
@@ -99,6 +109,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             post_logout_redirect_uris,
             backchannel_logout_uri,
             shared_workstation,
+            pkce,
             json,
         } => {
             let jwks =
@@ -132,6 +143,10 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                     post_logout_redirect_uris,
                     backchannel_logout_uri,
                     shared_workstation,
+                    pkce: match pkce {
+                        PkceArg::Required => PkcePolicy::Required,
+                        PkceArg::Optional => PkcePolicy::Optional,
+                    },
                 },
             )?;
             if json {
@@ -166,12 +181,20 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
                         c.client_type.as_str().into(),
                         c.redirect_uris.join(" "),
                         c.grant_types.join(","),
+                        c.pkce.as_str().into(),
                         time(c.created_at),
                     ]
                 })
                 .collect();
             output::table(
-                &["CLIENT_ID", "TYPE", "REDIRECT_URIS", "GRANTS", "CREATED"],
+                &[
+                    "CLIENT_ID",
+                    "TYPE",
+                    "REDIRECT_URIS",
+                    "GRANTS",
+                    "PKCE",
+                    "CREATED",
+                ],
                 &rows,
             );
             Ok(())
@@ -187,6 +210,7 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             println!("redirect_uris: {}", c.redirect_uris.join(" "));
             println!("grant_types:   {}", c.grant_types.join(" "));
             println!("scopes:        {}", c.scopes.join(" "));
+            println!("pkce:          {}", c.pkce.as_str());
             println!("created:       {}", time(c.created_at));
             Ok(())
         }

@@ -86,6 +86,57 @@ impl FromStr for ClientType {
     }
 }
 
+/// Whether a client must use PKCE (RFC 7636) at the authorization endpoint.
+///
+/// `Required` is the default and the only choice for a public client: without
+/// a secret, PKCE is what binds the code to the app that asked for it (RFC 9700
+/// §2.1.1: public clients MUST use PKCE). A confidential OpenID Connect client
+/// may be registered `Optional` and protect its codes with `nonce` instead
+/// (RFC 9700 §2.1.1, §4.5.3.2); see docs/oidc.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PkcePolicy {
+    #[default]
+    Required,
+    Optional,
+}
+
+impl PkcePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Optional => "optional",
+        }
+    }
+
+    /// The one rule for registering a client's policy, for the CLI and the
+    /// admin API alike: only a confidential client may make PKCE optional.
+    pub fn check_for(self, client_type: ClientType) -> Result<Self, InvalidValue> {
+        if self == Self::Optional && client_type == ClientType::Public {
+            return Err(InvalidValue::new(
+                "pkce",
+                "a public client must use PKCE (RFC 9700 §2.1.1); \
+                 `optional` is only for confidential clients",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+impl FromStr for PkcePolicy {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "required" => Ok(Self::Required),
+            "optional" => Ok(Self::Optional),
+            _ => Err(InvalidValue::new(
+                "pkce",
+                format!("`{s}` is not required or optional"),
+            )),
+        }
+    }
+}
+
 /// Grant types Ward implements. `password` and `implicit` are deliberately absent (RFC 9700 §2.4, §2.1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,6 +324,24 @@ mod tests {
             "refresh_token".parse::<GrantType>().unwrap(),
             GrantType::RefreshToken
         );
+    }
+
+    #[test]
+    fn only_confidential_clients_may_make_pkce_optional() {
+        assert_eq!(PkcePolicy::default(), PkcePolicy::Required);
+        let optional: PkcePolicy = "optional".parse().unwrap();
+        assert_eq!(
+            optional.check_for(ClientType::Confidential),
+            Ok(PkcePolicy::Optional)
+        );
+        let err = optional.check_for(ClientType::Public).unwrap_err();
+        assert_eq!(err.field, "pkce");
+        assert!(err.message.contains("public client"), "{err}");
+        assert_eq!(
+            PkcePolicy::Required.check_for(ClientType::Public),
+            Ok(PkcePolicy::Required)
+        );
+        assert!("sometimes".parse::<PkcePolicy>().is_err());
     }
 
     #[test]

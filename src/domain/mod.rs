@@ -4,7 +4,7 @@
 pub mod client;
 pub mod user;
 
-pub use client::{ClientId, ClientType, GrantType, RedirectUri, Scope};
+pub use client::{ClientId, ClientType, GrantType, PkcePolicy, RedirectUri, Scope};
 pub use user::{DisplayName, Email, UserId, UserStatus, Username};
 
 /// Why a value was refused, phrased for the person who typed it.

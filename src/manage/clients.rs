@@ -1,7 +1,9 @@
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
-use crate::domain::{ClientId, ClientType, GrantType, InvalidValue, RedirectUri, Scope};
+use crate::domain::{
+    ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
+};
 use crate::storage::clients::{self, Client};
 use crate::storage::{self, StorageError};
 
@@ -31,6 +33,8 @@ pub struct NewClientInput {
     pub backchannel_logout_uri: Option<String>,
     /// Used on shared workstations (short idle timeout, "switch user").
     pub shared_workstation: bool,
+    /// PKCE required (default) or optional (confidential clients only).
+    pub pkce: PkcePolicy,
 }
 
 impl NewClientInput {
@@ -53,6 +57,7 @@ impl NewClientInput {
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
             shared_workstation: false,
+            pkce: PkcePolicy::Required,
         }
     }
 }
@@ -101,6 +106,7 @@ struct Validated {
     post_logout_redirect_uris: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
+    pkce: PkcePolicy,
 }
 
 fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
@@ -124,6 +130,7 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
         )
         .into());
     }
+    let pkce = input.pkce.check_for(input.client_type)?;
     let redirects = input
         .redirect_uris
         .iter()
@@ -156,6 +163,7 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
         post_logout_redirect_uris: post_logout,
         grant_types: grants.iter().map(|g| g.as_str().to_string()).collect(),
         scopes,
+        pkce,
     })
 }
 
@@ -173,6 +181,7 @@ pub fn add(
             post_logout_redirect_uris,
             grant_types,
             scopes,
+            pkce,
         } = validate(&input)?;
         let name = match input.name.as_deref().map(str::trim) {
             Some(n) if n.chars().count() > 128 || n.chars().any(char::is_control) => {
@@ -265,6 +274,7 @@ pub fn add(
                 }
             },
             shared_workstation: input.shared_workstation,
+            pkce,
         };
         ctx.db.transaction(|c| {
             clients::insert(c, &client).map_err(|e| match e {
@@ -280,7 +290,8 @@ pub fn add(
                     .detail("client_type", client.client_type.as_str())
                     .detail("redirect_uris", client.redirect_uris.clone())
                     .detail("grant_types", client.grant_types.clone())
-                    .detail("scopes", client.scopes.clone()),
+                    .detail("scopes", client.scopes.clone())
+                    .detail("pkce", client.pkce.as_str()),
             )?;
             Ok::<_, ManageError>(())
         })?;

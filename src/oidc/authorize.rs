@@ -35,7 +35,9 @@ pub struct AuthorizationRequest {
     pub scope: Vec<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    pub code_challenge: String,
+    /// None only for a client registered with `pkce = optional` that sent
+    /// none (and so sent scope `openid` and a `nonce`, RFC 9700 §2.1.1).
+    pub code_challenge: Option<String>,
     pub response_mode: ResponseMode,
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
@@ -278,9 +280,12 @@ pub fn validate(
             "scope `{s}` is not allowed for this client"
         ))));
     }
-    let code_challenge = pkce::check_challenge(
+    let code_challenge = pkce::check_request(
+        pkce::policy(client.client_type, client.pkce),
         params.get("code_challenge").map_err(redirect_err)?,
         params.get("code_challenge_method").map_err(redirect_err)?,
+        &scope,
+        params.get("nonce").map_err(redirect_err)?,
     )
     .map_err(redirect_err)?;
 

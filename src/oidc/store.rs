@@ -94,7 +94,9 @@ pub struct CodeRow {
     pub redirect_uri: String,
     pub scope: Vec<String>,
     pub nonce: Option<String>,
-    pub code_challenge: String,
+    /// None: the request had no code_challenge (an optional-PKCE client), so
+    /// the redemption must come without a code_verifier.
+    pub code_challenge: Option<String>,
     pub facts: AuthFacts,
     pub created_at: Millis,
     pub expires_at: Millis,

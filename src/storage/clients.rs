@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::schema::clients;
 use super::{AnyConnection, StorageError, conflict_as, from_json_list, to_json_list};
 use crate::clock::Millis;
-use crate::domain::ClientType;
+use crate::domain::{ClientType, PkcePolicy};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = clients)]
@@ -30,6 +30,7 @@ struct ClientRow {
     post_logout_redirect_uris: String,
     backchannel_logout_uri: Option<String>,
     shared_workstation: bool,
+    pkce: String,
 }
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
@@ -67,6 +68,9 @@ pub struct Client {
     /// Used on shared workstations: its sessions get the short idle timeout
     /// and a "switch user" button (docs/sessions.md).
     pub shared_workstation: bool,
+    /// Whether it must use PKCE (default) or may use `nonce` instead
+    /// (confidential clients only; docs/oidc.md).
+    pub pkce: PkcePolicy,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -102,6 +106,11 @@ impl TryFrom<ClientRow> for Client {
             )?,
             backchannel_logout_uri: r.backchannel_logout_uri,
             shared_workstation: r.shared_workstation,
+            // An unknown value fails closed: it is never read as `optional`.
+            pkce: r
+                .pkce
+                .parse()
+                .map_err(|_| StorageError::Corrupt("clients.pkce".into()))?,
         })
     }
 }
@@ -128,6 +137,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::post_logout_redirect_uris.eq(to_json_list(&client.post_logout_redirect_uris)),
             clients::backchannel_logout_uri.eq(client.backchannel_logout_uri.as_deref()),
             clients::shared_workstation.eq(client.shared_workstation),
+            clients::pkce.eq(client.pkce.as_str()),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

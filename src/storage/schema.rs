@@ -44,6 +44,7 @@ diesel::table! {
         post_logout_redirect_uris -> Text,
         backchannel_logout_uri -> Nullable<Text>,
         shared_workstation -> Bool,
+        pkce -> Text,
     }
 }
 
@@ -157,7 +158,7 @@ diesel::table! {
         redirect_uri -> Text,
         scope -> Text,
         nonce -> Nullable<Text>,
-        code_challenge -> Text,
+        code_challenge -> Nullable<Text>,
         session_hash -> Nullable<Text>,
         auth_time -> BigInt,
         acr -> Text,

@@ -99,6 +99,14 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
         422,
         "invalid-value",
     ),
+    (
+        "POST",
+        "/clients",
+        Json(PUBLIC_WITHOUT_PKCE),
+        422,
+        "invalid-value",
+    ),
+    ("POST", "/clients", Json(UNKNOWN_PKCE), 422, "invalid-value"),
     ("GET", "/clients/nope", Body::None, 404, "not-found"),
     ("DELETE", "/clients/nope", Body::None, 404, "not-found"),
     (
@@ -173,6 +181,9 @@ const DUPLICATE_CLIENT: &str =
     r#"{"client_id":"console","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"]}"#;
 const PLAIN_HTTP_REDIRECT: &str =
     r#"{"client_id":"x2","type":"public","redirect_uris":["http://evil.example/cb"]}"#;
+/// A public client must use PKCE (the same rule as `ward client add`).
+const PUBLIC_WITHOUT_PKCE: &str = r#"{"client_id":"x3","type":"public","redirect_uris":["https://app.example.org/cb"],"pkce":"optional"}"#;
+const UNKNOWN_PKCE: &str = r#"{"client_id":"x4","type":"confidential","redirect_uris":["https://app.example.org/cb"],"pkce":"sometimes"}"#;
 
 #[test]
 fn bad_input_unknown_ids_and_conflicts_are_problems_never_server_errors() {

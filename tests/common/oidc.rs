@@ -258,12 +258,30 @@ pub fn client(env: &TestEnv, id: &str, args: &[&str]) -> Option<String> {
 
 pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
 
-/// An authorize URL for `client_id` with PKCE.
 /// An authorize URL for `client_id` with PKCE; `extra` adds or replaces parameters.
 pub fn authorize_url(
     server: &Server,
     client_id: &str,
     pkce: &Pkce,
+    extra: &[(&str, &str)],
+) -> String {
+    authorize_url_with(server, client_id, Some(pkce), extra)
+}
+
+/// The same without `code_challenge` and `code_challenge_method` (with `nonce`
+/// n0nce unless `extra` replaces it).
+pub fn authorize_url_without_pkce(
+    server: &Server,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    authorize_url_with(server, client_id, None, extra)
+}
+
+fn authorize_url_with(
+    server: &Server,
+    client_id: &str,
+    pkce: Option<&Pkce>,
     extra: &[(&str, &str)],
 ) -> String {
     let mut params: Vec<(&str, &str)> = vec![
@@ -273,9 +291,11 @@ pub fn authorize_url(
         ("scope", "openid profile email offline_access"),
         ("state", "st4te"),
         ("nonce", "n0nce"),
-        ("code_challenge", pkce.challenge.as_str()),
-        ("code_challenge_method", "S256"),
     ];
+    if let Some(p) = pkce {
+        params.push(("code_challenge", p.challenge.as_str()));
+        params.push(("code_challenge_method", "S256"));
+    }
     for (k, v) in extra {
         match params.iter_mut().find(|(name, _)| name == k) {
             Some(slot) => slot.1 = v,

@@ -19,9 +19,7 @@ pub fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
-    let verifier = params
-        .get("code_verifier")?
-        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    let verifier = params.get("code_verifier")?;
     let code_hash = secrets::hash(code);
     let row = p
         .store
@@ -31,10 +29,10 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant(INVALID));
     }
     // PKCE first: a stolen, already-used code without its verifier must not be
-    // able to revoke the legitimate client's tokens.
-    if !pkce::verify(verifier, &row.code_challenge) {
-        return Err(OAuthError::invalid_grant("PKCE verification failed"));
-    }
+    // able to revoke the legitimate client's tokens. A code issued without a
+    // challenge takes no verifier (RFC 9700 §2.1.1); only confidential clients
+    // get such codes, so client authentication guards them.
+    pkce::check_redemption(row.code_challenge.as_deref(), verifier)?;
     if row.consumed_at.is_some() {
         // RFC 6749 §4.1.2: a second use revokes what the first one issued.
         revoke_after_reuse(p, client, row.grant_id.as_deref(), &row.facts.user_id)?;

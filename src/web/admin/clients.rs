@@ -36,6 +36,9 @@ pub struct ClientOut {
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub shared_workstation: bool,
+    /// `required`, or `optional`: a confidential client that may send a
+    /// `nonce` instead of PKCE (docs/oidc.md).
+    pub pkce: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -59,6 +62,7 @@ impl From<&Client> for ClientOut {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             shared_workstation: c.shared_workstation,
+            pkce: c.pkce.as_str().to_string(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -107,6 +111,11 @@ pub struct NewClient {
     /// Used on shared workstations: a short idle timeout and "switch user".
     #[serde(default)]
     pub shared_workstation: bool,
+    /// `required` (default) or `optional`; `optional` only for a confidential
+    /// client, which must then send scope `openid` and a `nonce` whenever it
+    /// sends no `code_challenge` (docs/oidc.md).
+    #[serde(default)]
+    pub pkce: Option<String>,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -154,6 +163,12 @@ pub async fn create(
         .client_type
         .parse()
         .map_err(|e: crate::domain::InvalidValue| Problem::invalid_value("type", e.to_string()))?;
+    let pkce = match b.pkce.as_deref() {
+        Some(p) => p.parse().map_err(|e: crate::domain::InvalidValue| {
+            Problem::invalid_value("pkce", e.to_string())
+        })?,
+        None => crate::domain::PkcePolicy::Required,
+    };
     let input = manage::clients::NewClientInput {
         client_id: b.client_id,
         name: b.name,
@@ -172,6 +187,7 @@ pub async fn create(
         post_logout_redirect_uris: b.post_logout_redirect_uris,
         backchannel_logout_uri: b.backchannel_logout_uri,
         shared_workstation: b.shared_workstation,
+        pkce,
     };
     let who = actor.audit_name();
     let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
