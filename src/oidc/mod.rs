@@ -58,6 +58,37 @@ impl Provider<'_> {
 /// Scopes Ward understands; a client may be allowed others (its own APIs).
 pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
 
+/// Scopes a standard gives a meaning Ward does not implement: OIDC Core §5.4's
+/// `address` and `phone`, and SMART App Launch's launch context, `fhirUser`
+/// and `online_access`. Allowing one to a client would grant it and silently
+/// give nothing, so client registration refuses them.
+pub const UNSUPPORTED_SCOPES: [&str; 7] = [
+    "address",
+    "phone",
+    "fhirUser",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "online_access",
+];
+
+/// The one check of a scope a client may be allowed (CLI and admin API, through
+/// `manage::clients`): a standard scope Ward implements, or one of the client's
+/// own API scopes, never a standard scope Ward does not implement.
+pub fn check_client_scope(scope: &crate::domain::Scope) -> Result<(), crate::domain::InvalidValue> {
+    if UNSUPPORTED_SCOPES.contains(&scope.as_str()) {
+        return Err(crate::domain::InvalidValue::new(
+            "scope",
+            format!(
+                "`{}` is not supported by Ward; supported: {}, or the client's own API scopes (e.g. `ehr:read`)",
+                scope.as_str(),
+                STANDARD_SCOPES.join(" ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Split a space-separated scope string into a list without duplicates.
 pub fn scope_list(scope: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -99,6 +99,13 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
         422,
         "invalid-value",
     ),
+    (
+        "POST",
+        "/clients",
+        Json(UNSUPPORTED_SCOPE),
+        422,
+        "invalid-value",
+    ),
     ("GET", "/clients/nope", Body::None, 404, "not-found"),
     ("DELETE", "/clients/nope", Body::None, 404, "not-found"),
     (
@@ -171,6 +178,7 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
 
 const DUPLICATE_CLIENT: &str =
     r#"{"client_id":"console","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"]}"#;
+const UNSUPPORTED_SCOPE: &str = r#"{"client_id":"x3","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"],"scopes":["openid","fhirUser"]}"#;
 const PLAIN_HTTP_REDIRECT: &str =
     r#"{"client_id":"x2","type":"public","redirect_uris":["http://evil.example/cb"]}"#;
 
