@@ -370,9 +370,9 @@ fn bad_client_input_is_refused_and_leaves_nothing() {
                     "--scope",
                     "openid",
                     "--scope",
-                    "address",
+                    "online_access",
                 ],
-                "`address` is not supported by Ward",
+                "`online_access` is not supported by Ward",
             ),
             (
                 &[

@@ -3,6 +3,7 @@
 //! requests into calls here and outcomes back into responses.
 
 pub mod authorize;
+pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
@@ -56,15 +57,21 @@ impl Provider<'_> {
 }
 
 /// Scopes Ward understands; a client may be allowed others (its own APIs).
-pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
-
-/// Scopes a standard gives a meaning Ward does not implement: OIDC Core §5.4's
-/// `address` and `phone`, and SMART App Launch's launch context, `fhirUser`
-/// and `online_access`. Allowing one to a client would grant it and silently
-/// give nothing, so client registration refuses them.
-pub const UNSUPPORTED_SCOPES: [&str; 7] = [
+pub const STANDARD_SCOPES: [&str; 7] = [
+    "openid",
+    "profile",
+    "email",
     "address",
     "phone",
+    "offline_access",
+    "roles",
+];
+
+/// Scopes a standard gives a meaning Ward does not implement: SMART App
+/// Launch's launch context, `fhirUser` and `online_access`. Allowing one to a
+/// client would grant it and silently give nothing, so client registration
+/// refuses them.
+pub const UNSUPPORTED_SCOPES: [&str; 5] = [
     "fhirUser",
     "launch",
     "launch/patient",

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::{Provider, tokens};
+use super::{Provider, claims, tokens};
 use crate::domain::UserStatus;
 
 pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
@@ -28,18 +28,9 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
     let mut out = json!({ "sub": user.id });
-    if scope.contains(&"profile") {
-        out["preferred_username"] = json!(user.username);
-        out["updated_at"] = json!(user.updated_at / 1000);
-        if let Some(name) = &user.display_name {
-            out["name"] = json!(name);
-        }
-    }
-    if scope.contains(&"email")
-        && let Some(email) = &user.email
-    {
-        out["email"] = json!(email);
-        out["email_verified"] = json!(user.email_verified);
+    // OIDC Core §5.4: profile, email, phone and address ask for their claims.
+    for (k, v) in claims::for_scopes(&user, &scope) {
+        out[k] = v;
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
