@@ -1,12 +1,15 @@
 //! Profile claims (OIDC Core §5.1) set with `ward user set`, released per
-//! scope (§5.4). Over real HTTP, on SQLite and on PostgreSQL.
+//! scope (§5.4), and the `claims` request parameter (§5.5) at /authorize and
+//! PAR: claims for the ID token or userinfo alone, without their scope, only
+//! what the client may receive; malformed JSON is `invalid_request`. Over
+//! real HTTP, on SQLite and on PostgreSQL.
 
 mod common;
 
 use common::oidc::{
     self, Browser, REDIRECT, authorize_url, basic, jwt_claims, param, pkce, post_form,
 };
-use common::{Server, TestEnv, backends};
+use common::{Server, TestEnv, backends, get};
 use serde_json::{Value, json};
 
 const PROFILE: &str = r#"{"street_address":"1 Harbour Road\nFlat 4","locality":"Riverside","postal_code":"RS1 2AB","country":"GB"}"#;
@@ -183,6 +186,262 @@ fn profile_claims_set_with_the_cli_are_released_per_scope() {
         assert!(
             env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'user.profile_update' AND outcome = 'failure'")
                 >= 1
+        );
+    }
+}
+
+#[test]
+fn a_claims_request_releases_claims_where_it_asks_for_them() {
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let (_, secret) = setup(&env);
+        let server = oidc::serve_with_issuer(&env, &[]);
+
+        // Discovery advertises the parameter, the claims and the scopes.
+        let (status, _, body) = get(&server.url("/.well-known/openid-configuration"));
+        assert_eq!(status, 200);
+        let meta: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(meta["claims_parameter_supported"], true);
+        for claim in [
+            "given_name",
+            "family_name",
+            "middle_name",
+            "birthdate",
+            "locale",
+            "zoneinfo",
+            "phone_number",
+            "phone_number_verified",
+            "address",
+            "acr",
+        ] {
+            assert!(
+                meta["claims_supported"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(claim)),
+                "{claim}"
+            );
+        }
+        for scope in ["phone", "address"] {
+            assert!(
+                meta["scopes_supported"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(scope))
+            );
+        }
+
+        // phone_number for the ID token, without the phone scope: in the ID
+        // token only; a value is only a request for the claim (§5.5.1);
+        // unknown claims are ignored.
+        let claims =
+            r#"{"id_token":{"phone_number":{"essential":true,"value":"+1 000"},"nickname":null}}"#;
+        let t = tokens(
+            &server,
+            &secret,
+            &[("scope", "openid offline_access"), ("claims", claims)],
+        );
+        let id = id_token(&t);
+        assert_eq!(id["phone_number"], "+44 1632 960961", "{backend:?}: {id}");
+        assert!(id.get("nickname").is_none() && id.get("phone_number_verified").is_none());
+        let info = userinfo(&server, t["access_token"].as_str().unwrap());
+        assert!(info.get("phone_number").is_none(), "{info}");
+        assert_eq!(id["acr"], "aal1");
+        // The grant keeps the request: a refreshed ID token honours it too.
+        let refreshed = post_form(
+            &server,
+            "/token",
+            Some(&basic("rp", &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ],
+        );
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        assert_eq!(
+            id_token(&refreshed.json())["phone_number"],
+            "+44 1632 960961"
+        );
+
+        // A userinfo-only request: there and not in the ID token.
+        let claims = r#"{"userinfo":{"birthdate":null,"address":{"essential":true}}}"#;
+        let t = tokens(&server, &secret, &[("scope", "openid"), ("claims", claims)]);
+        let info = userinfo(&server, t["access_token"].as_str().unwrap());
+        assert_eq!(info["birthdate"], "1852-05-04", "{backend:?}: {info}");
+        assert_eq!(info["address"]["locality"], "Riverside");
+        assert!(
+            info.get("given_name").is_none(),
+            "only what was asked: {info}"
+        );
+        let id = id_token(&t);
+        assert!(id.get("birthdate").is_none() && id.get("address").is_none());
+
+        // Pushed (RFC 9126) with a claims request: the same.
+        let p = pkce();
+        let pushed = post_form(
+            &server,
+            "/par",
+            Some(&basic("rp", &secret)),
+            &[
+                ("response_type", "code"),
+                ("client_id", "rp"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", &p.challenge),
+                ("code_challenge_method", "S256"),
+                ("claims", r#"{"id_token":{"given_name":null}}"#),
+            ],
+        );
+        assert_eq!(pushed.status, 201, "{}", pushed.body);
+        let uri = pushed.json()["request_uri"].as_str().unwrap().to_string();
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs([("client_id", "rp"), ("request_uri", uri.as_str())]);
+        let res = Browser::new(&server).authorize(
+            &format!("{}/authorize?{}", server.base, q.finish()),
+            "alice",
+        );
+        let code = param(res.location(), "code").expect("code");
+        let t = redeem(&server, &secret, &code, &p.verifier);
+        assert_eq!(id_token(&t)["given_name"], "Alice");
+
+        // Malformed claims JSON: invalid_request, at /authorize and at /par.
+        for bad in ["{not json", "[]", r#"{"id_token":{"given_name":true}}"#] {
+            let p = pkce();
+            let res = Browser::new(&server).get(&authorize_url(
+                &server,
+                "rp",
+                &p,
+                &[("scope", "openid"), ("claims", bad)],
+            ));
+            assert_eq!(res.status, 303, "{bad}: {}", res.body);
+            assert_eq!(
+                param(res.location(), "error").as_deref(),
+                Some("invalid_request"),
+                "{bad}: {}",
+                res.location()
+            );
+            assert!(
+                param(res.location(), "error_description")
+                    .unwrap()
+                    .starts_with("claims:")
+            );
+        }
+        let res = post_form(
+            &server,
+            "/par",
+            Some(&basic("rp", &secret)),
+            &[
+                ("response_type", "code"),
+                ("client_id", "rp"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", &p.challenge),
+                ("code_challenge_method", "S256"),
+                ("claims", "{not json"),
+            ],
+        );
+        assert_eq!(res.status, 400, "{}", res.body);
+        assert_eq!(res.json()["error"], "invalid_request");
+    }
+}
+
+#[test]
+fn a_claims_request_gives_only_what_the_client_may_receive() {
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let (_, _) = setup(&env);
+        // This client is not registered for phone or address.
+        let secret = oidc::client(
+            &env,
+            "narrow",
+            &[
+                "--type",
+                "confidential",
+                "--redirect-uri",
+                REDIRECT,
+                "--first-party",
+                "--scope",
+                "openid profile",
+            ],
+        )
+        .unwrap();
+        let server = oidc::serve_with_issuer(&env, &[]);
+        let p = pkce();
+        let mut b = Browser::new(&server);
+        let claims =
+            r#"{"id_token":{"phone_number":null,"given_name":null},"userinfo":{"address":null}}"#;
+        let res = b.authorize(
+            &authorize_url(
+                &server,
+                "narrow",
+                &p,
+                &[("scope", "openid"), ("claims", claims)],
+            ),
+            "alice",
+        );
+        let code = param(res.location(), "code").expect("code");
+        let res = post_form(
+            &server,
+            "/token",
+            Some(&basic("narrow", &secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &p.verifier),
+            ],
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+        let t = res.json();
+        let id = id_token(&t);
+        assert_eq!(id["given_name"], "Alice", "{backend:?}: {id}");
+        assert!(id.get("phone_number").is_none(), "{id}");
+        let info = userinfo(&server, t["access_token"].as_str().unwrap());
+        assert!(info.get("address").is_none(), "{info}");
+    }
+}
+
+#[test]
+fn consent_covers_the_scopes_of_requested_claims() {
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        oidc::user(&env, "alice");
+        oidc::client(
+            &env,
+            "third",
+            &[
+                "--type",
+                "public",
+                "--redirect-uri",
+                REDIRECT,
+                "--scope",
+                "openid profile phone",
+            ],
+        );
+        let server = oidc::serve_with_issuer(&env, &[]);
+        let p = pkce();
+        let mut b = Browser::new(&server);
+        let claims = r#"{"id_token":{"phone_number":null}}"#;
+        let url = authorize_url(
+            &server,
+            "third",
+            &p,
+            &[("scope", "openid"), ("claims", claims)],
+        );
+        // Sign in, then the consent page names the phone number.
+        let res = b.get(&url);
+        let login = b.get(res.location());
+        let res = b.sign_in(
+            &oidc::hidden(&login.body, "interaction"),
+            &oidc::hidden(&login.body, "csrf"),
+            "alice",
+            common::PASSWORD,
+        );
+        let res = oidc::follow(&mut b, res);
+        assert!(
+            res.body.contains("See your phone number"),
+            "{backend:?}: {}",
+            res.body
         );
     }
 }

@@ -46,7 +46,7 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims_supported,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "acr_values_supported": crate::authn::factors::ACR_VALUES,

@@ -7,7 +7,7 @@ use super::{Provider, claims, tokens};
 use crate::domain::UserStatus;
 
 pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
-    let token = tokens::verify_access_token(p, access_token)?;
+    let (token, grant) = tokens::verify_access_token_with_grant(p, access_token)?;
     let scope: Vec<&str> = token
         .get("scope")
         .and_then(Value::as_str)
@@ -31,6 +31,23 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
     // OIDC Core §5.4: profile, email, phone and address ask for their claims.
     for (k, v) in claims::for_scopes(&user, &scope) {
         out[k] = v;
+    }
+    // §5.5: and the `claims` parameter for userinfo, even without their scope,
+    // as far as the client's registration allows.
+    if let Some(requests) = grant
+        .as_ref()
+        .and_then(|g| g.claims.as_ref())
+        .filter(|c| !c.userinfo.is_empty())
+        && let Some(client) = token
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(|id| p.store.client(id))
+            .transpose()?
+            .flatten()
+    {
+        for (k, v) in claims::requested(&user, &requests.userinfo, &client.scopes) {
+            out[k] = v;
+        }
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
