@@ -1,8 +1,9 @@
-//! Profile claims (OIDC Core §5.1) set with `ward user set`, released per
-//! scope (§5.4), and the `claims` request parameter (§5.5) at /authorize and
-//! PAR: claims for the ID token or userinfo alone, without their scope, only
-//! what the client may receive; malformed JSON is `invalid_request`. Over
-//! real HTTP, on SQLite and on PostgreSQL.
+//! Profile claims (OIDC Core §5.1) set with `ward user set` and on /account,
+//! released per scope (§5.4), and the `claims` request parameter (§5.5) at
+//! /authorize and PAR: claims for the ID token or userinfo alone, without
+//! their scope, only what the client may receive, consent covering them, a
+//! `sub` value honoured; malformed JSON is `invalid_request`. Over real HTTP,
+//! on SQLite and on PostgreSQL. (The admin API's profile route: admin_api.rs.)
 
 mod common;
 
@@ -523,6 +524,48 @@ fn people_keep_their_own_details_on_the_account_page() {
                  AND outcome = 'success' AND actor = 'user:{alice}'"
             )),
             1
+        );
+    }
+}
+
+#[test]
+fn a_sub_with_a_value_is_answered_only_for_that_user() {
+    for backend in backends() {
+        let env = TestEnv::new(backend);
+        let (alice, _) = setup(&env);
+        let server = oidc::serve_with_issuer(&env, &[]);
+        let mut b = Browser::new(&server);
+        let p = pkce();
+        let res = b.authorize(
+            &authorize_url(&server, "rp", &p, &[("scope", "openid")]),
+            "alice",
+        );
+        assert!(param(res.location(), "code").is_some());
+        // §5.5.1: someone else's sub with prompt=none: the session is not theirs.
+        let someone = r#"{"id_token":{"sub":{"value":"0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"}}}"#;
+        let res = b.get(&authorize_url(
+            &server,
+            "rp",
+            &p,
+            &[("scope", "openid"), ("prompt", "none"), ("claims", someone)],
+        ));
+        assert_eq!(
+            param(res.location(), "error").as_deref(),
+            Some("login_required"),
+            "{backend:?}: {}",
+            res.location()
+        );
+        let mine = format!(r#"{{"id_token":{{"sub":{{"value":"{alice}"}}}}}}"#);
+        let res = b.get(&authorize_url(
+            &server,
+            "rp",
+            &p,
+            &[("scope", "openid"), ("prompt", "none"), ("claims", &mine)],
+        ));
+        assert!(
+            param(res.location(), "code").is_some(),
+            "{}",
+            res.location()
         );
     }
 }
