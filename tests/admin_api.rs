@@ -390,3 +390,73 @@ fn an_auditor_signs_off_break_glass_elevations() {
         );
     }
 }
+
+#[test]
+fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope() {
+    for backend in backends() {
+        let w = world(backend);
+        let (_, t) = tokens(&w, "admin");
+        let t = t.as_str();
+        let path = format!("/users/{}/profile", w.alice);
+        let body = json!({
+            "given_name": "Alice", "family_name": "Liddell", "birthdate": "1852",
+            "locale": "en-GB", "zoneinfo": "Europe/London",
+            "phone_number": "+44 1632 960961", "phone_number_verified": true,
+            "address": {"locality": "Riverside", "country": "GB"},
+        });
+        let user = ok(
+            call(&w, "PATCH", &path, Some(t), Some(&body.to_string())),
+            200,
+        );
+        assert_eq!(user["profile"]["given_name"], "Alice", "{backend:?}");
+        assert_eq!(user["profile"]["phone_number_verified"], true);
+        assert_eq!(user["profile"]["address"]["locality"], "Riverside");
+        // Absent members stay; null clears.
+        let user = ok(
+            call(&w, "PATCH", &path, Some(t), Some(r#"{"locale":null}"#)),
+            200,
+        );
+        assert!(user["profile"].get("locale").is_none(), "{user}");
+        assert_eq!(user["profile"]["family_name"], "Liddell");
+        // Junk is refused with the field named.
+        let res = call(
+            &w,
+            "PATCH",
+            &path,
+            Some(t),
+            Some(r#"{"birthdate":"1852-02-30"}"#),
+        );
+        assert_eq!(
+            problem(&res, 422, Some("invalid-value"))["field"],
+            "birthdate"
+        );
+        // Audited, with the names of the fields changed (never their values).
+        let records = audit(
+            &w,
+            t,
+            &format!("event_type=user.profile_update&subject={}", w.alice),
+        );
+        let fields: Vec<&Value> = records.iter().map(|r| &r["details"]["fields"]).collect();
+        assert!(fields.contains(&&json!(["locale"])), "{records:?}");
+        assert!(
+            records
+                .iter()
+                .all(|r| !r["details"].to_string().contains("Liddell"))
+        );
+
+        // The profile scope releases the names and birthdate; the client is
+        // not registered for phone or address, so those stay back.
+        let (_, alice_tokens) = sign_in(&w, "alice", None);
+        let res = crate::common::get_with(
+            &w.server.url("/userinfo"),
+            &[(
+                "authorization",
+                &format!("Bearer {}", alice_tokens["access_token"].as_str().unwrap()),
+            )],
+        );
+        let info = parse(&res.2);
+        assert_eq!(info["given_name"], "Alice", "{info}");
+        assert_eq!(info["birthdate"], "1852");
+        assert!(info.get("locale").is_none() && info.get("phone_number").is_none());
+    }
+}

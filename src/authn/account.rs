@@ -40,7 +40,7 @@ impl From<LoginFailure> for AccountError {
     }
 }
 
-fn event(user: &User, now: Millis, kind: &str, who: &Requester) -> AuditEvent {
+pub fn event(user: &User, now: Millis, kind: &str, who: &Requester) -> AuditEvent {
     let mut e = AuditEvent::new(now, format!("user:{}", user.id), kind, Outcome::Success)
         .subject(user.id.as_str());
     e.ip = who.ip.clone();

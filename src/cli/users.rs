@@ -4,7 +4,9 @@ use super::output::{self, opt, time};
 use super::{CliError, actor, input};
 use crate::app::AppContext;
 use crate::domain::UserStatus;
-use crate::manage::users::{self, InitialRole, NewUserInput};
+use crate::domain::profile::Address;
+use crate::manage::ManageError;
+use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
 use crate::storage::users::User;
 
 #[derive(Subcommand)]
@@ -51,6 +53,41 @@ pub enum UserCommand {
     Enable { user: String },
     /// Set a user's password, read from standard input or a prompt.
     SetPassword { user: String },
+    /// Set a user's name and profile claims (OIDC Core §5.1); an empty value
+    /// clears a field, a field not given stays as it is.
+    Set {
+        user: String,
+        /// The `name` claim.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        given_name: Option<String>,
+        #[arg(long)]
+        family_name: Option<String>,
+        #[arg(long)]
+        middle_name: Option<String>,
+        /// YYYY-MM-DD, or YYYY (0000-MM-DD withholds the year).
+        #[arg(long)]
+        birthdate: Option<String>,
+        /// A BCP 47 language tag, e.g. en-US.
+        #[arg(long)]
+        locale: Option<String>,
+        /// An IANA time zone, e.g. Europe/Paris.
+        #[arg(long)]
+        zoneinfo: Option<String>,
+        /// E.164 recommended, e.g. "+1 604 555 1234"; unverified unless
+        /// --phone-number-verified true.
+        #[arg(long)]
+        phone_number: Option<String>,
+        #[arg(long)]
+        phone_number_verified: Option<bool>,
+        /// The address as a JSON object of formatted, street_address,
+        /// locality, region, postal_code, country (OIDC Core §5.1.1).
+        #[arg(long)]
+        address_json: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the clients a user has consented to.
     Consents {
         user: String,
@@ -70,6 +107,29 @@ fn print_user(u: &User) {
     println!("email:          {}", opt(&u.email));
     println!("email_verified: {}", u.email_verified);
     println!("display_name:   {}", opt(&u.display_name));
+    let p = &u.profile;
+    for (label, value) in [
+        ("given_name:     ", &p.given_name),
+        ("middle_name:    ", &p.middle_name),
+        ("family_name:    ", &p.family_name),
+        ("birthdate:      ", &p.birthdate),
+        ("locale:         ", &p.locale),
+        ("zoneinfo:       ", &p.zoneinfo),
+        ("phone_number:   ", &p.phone_number),
+    ] {
+        if value.is_some() {
+            println!("{label}{}", opt(value));
+        }
+    }
+    if p.phone_number.is_some() {
+        println!("phone_verified: {}", p.phone_number_verified);
+    }
+    if let Some(a) = &p.address {
+        println!(
+            "address:        {}",
+            serde_json::to_string(a).unwrap_or_default()
+        );
+    }
     println!("status:         {}", u.status.as_str());
     println!("account_type:   {}", u.account_type);
     println!("created:        {}", time(u.created_at));
@@ -183,6 +243,49 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
                 u.username, removed.passkeys, removed.totp, removed.recovery_codes
             );
             Ok(())
+        }
+        UserCommand::Set {
+            user,
+            display_name,
+            given_name,
+            family_name,
+            middle_name,
+            birthdate,
+            locale,
+            zoneinfo,
+            phone_number,
+            phone_number_verified,
+            address_json,
+            json,
+        } => {
+            // An empty value clears the field.
+            let clear = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.trim().is_empty()));
+            let address = match clear(address_json) {
+                Some(Some(text)) => {
+                    Some(Some(Address::parse_json(&text).map_err(ManageError::from)?))
+                }
+                Some(None) => Some(None),
+                None => None,
+            };
+            let change = ProfileChange {
+                display_name: clear(display_name),
+                given_name: clear(given_name),
+                family_name: clear(family_name),
+                middle_name: clear(middle_name),
+                birthdate: clear(birthdate),
+                locale: clear(locale),
+                zoneinfo: clear(zoneinfo),
+                phone_number: clear(phone_number),
+                phone_number_verified,
+                address,
+            };
+            let u = users::set_profile(ctx, &actor, &user, change)?;
+            if json {
+                output::json(&u)
+            } else {
+                println!("profile updated for {}", u.username);
+                Ok(())
+            }
         }
         UserCommand::SetPassword { user } => {
             let password = input::read_secret("New password: ", true)?;

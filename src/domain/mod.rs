@@ -2,6 +2,7 @@
 //! A value of one of these types has passed its checks; parse at the edge.
 
 pub mod client;
+pub mod profile;
 pub mod user;
 
 pub use client::{ClientId, ClientType, GrantType, PkcePolicy, RedirectUri, Scope};

@@ -153,10 +153,11 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     } else {
         input.scopes.join(" ")
     };
-    let scopes = Scope::parse_list(&scope_text)?
-        .into_iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
+    let scopes = Scope::parse_list(&scope_text)?;
+    for s in &scopes {
+        crate::oidc::check_client_scope(s)?;
+    }
+    let scopes = scopes.iter().map(|s| s.as_str().to_string()).collect();
     Ok(Validated {
         id,
         redirect_uris: redirects,

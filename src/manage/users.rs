@@ -1,7 +1,8 @@
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
-use crate::domain::{DisplayName, Email, UserId, UserStatus, Username};
-use crate::storage::users::{self, NewUser, User};
+use crate::domain::profile::{self, Address};
+use crate::domain::{DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
+use crate::storage::users::{self, NewUser, Profile, User};
 use crate::storage::{self, StorageError};
 
 use super::{ManageError, audited};
@@ -288,5 +289,184 @@ pub fn reset_mfa(
             Ok::<_, ManageError>(removed)
         })?;
         Ok((user, removed))
+    })
+}
+
+/// A change to a user's name and profile claims (OIDC Core §5.1). For each
+/// field `None` leaves it as it is, `Some(None)` clears it and `Some(Some(v))`
+/// sets it once it passes its check. A new phone number is unverified unless
+/// `phone_number_verified` says otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<Option<String>>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub middle_name: Option<Option<String>>,
+    pub birthdate: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub zoneinfo: Option<Option<String>>,
+    pub phone_number: Option<Option<String>>,
+    pub phone_number_verified: Option<bool>,
+    pub address: Option<Option<Address>>,
+}
+
+impl ProfileChange {
+    /// The user's display name and profile after the change, and the names of
+    /// the fields it touched (for the audit record: names, never values).
+    fn apply(
+        self,
+        user: &User,
+    ) -> Result<(Option<String>, Profile, Vec<&'static str>), InvalidValue> {
+        fn set(
+            slot: &mut Option<String>,
+            change: Option<Option<String>>,
+            name: &'static str,
+            check: impl Fn(&str) -> Result<String, InvalidValue>,
+            touched: &mut Vec<&'static str>,
+        ) -> Result<(), InvalidValue> {
+            if let Some(v) = change {
+                *slot = v
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(&check)
+                    .transpose()?;
+                touched.push(name);
+            }
+            Ok(())
+        }
+        let mut touched = Vec::new();
+        let mut display_name = user.display_name.clone();
+        let mut p = user.profile.clone();
+        let old_phone = p.phone_number.clone();
+        set(
+            &mut display_name,
+            self.display_name,
+            "name",
+            |v| DisplayName::parse(v).map(|d| d.as_str().to_string()),
+            &mut touched,
+        )?;
+        let names = [
+            (&mut p.given_name, self.given_name, "given_name"),
+            (&mut p.family_name, self.family_name, "family_name"),
+            (&mut p.middle_name, self.middle_name, "middle_name"),
+        ];
+        for (slot, change, name) in names {
+            set(
+                slot,
+                change,
+                name,
+                |v| profile::name_part(name, v),
+                &mut touched,
+            )?;
+        }
+        set(
+            &mut p.birthdate,
+            self.birthdate,
+            "birthdate",
+            profile::birthdate,
+            &mut touched,
+        )?;
+        set(
+            &mut p.locale,
+            self.locale,
+            "locale",
+            profile::locale,
+            &mut touched,
+        )?;
+        set(
+            &mut p.zoneinfo,
+            self.zoneinfo,
+            "zoneinfo",
+            profile::zoneinfo,
+            &mut touched,
+        )?;
+        set(
+            &mut p.phone_number,
+            self.phone_number,
+            "phone_number",
+            profile::phone_number,
+            &mut touched,
+        )?;
+        match self.phone_number_verified {
+            Some(v) => {
+                p.phone_number_verified = v;
+                touched.push("phone_number_verified");
+            }
+            None if p.phone_number != old_phone => p.phone_number_verified = false,
+            None => {}
+        }
+        if p.phone_number.is_none() {
+            p.phone_number_verified = false;
+        }
+        if let Some(a) = self.address {
+            p.address = a.map(Address::checked).transpose()?;
+            touched.push("address");
+        }
+        if touched.is_empty() {
+            return Err(InvalidValue::new(
+                "profile",
+                "nothing to change: give at least one field",
+            ));
+        }
+        Ok((display_name, p, touched))
+    }
+}
+
+/// Change a user's name and profile claims (an administrator: CLI or admin API).
+pub fn set_profile(
+    ctx: &AppContext,
+    actor: &str,
+    ident: &str,
+    change: ProfileChange,
+) -> Result<User, ManageError> {
+    let user = match find(ctx, ident) {
+        Ok(u) => u,
+        Err(e) => {
+            super::audit_refusal(
+                ctx,
+                event(ctx, actor, "user.profile_update").detail("query", ident),
+                &e,
+            );
+            return Err(e);
+        }
+    };
+    update_profile(ctx, &user, change, || {
+        event(ctx, actor, "user.profile_update")
+    })
+}
+
+/// Change one's own profile (the account page); `event` is the audit record
+/// to write, with who asked and from where.
+pub fn set_own_profile(
+    ctx: &AppContext,
+    user: &User,
+    change: ProfileChange,
+    event: impl Fn() -> AuditEvent,
+) -> Result<User, ManageError> {
+    update_profile(ctx, user, change, event)
+}
+
+fn update_profile(
+    ctx: &AppContext,
+    user: &User,
+    change: ProfileChange,
+    event: impl Fn() -> AuditEvent,
+) -> Result<User, ManageError> {
+    let refusal = || event().subject(user.id.as_str());
+    audited(ctx, refusal, || {
+        let (display_name, profile, touched) = change.apply(user)?;
+        let now = ctx.clock.now_ms();
+        ctx.db.transaction(|c| {
+            users::set_profile(c, &user.id, display_name.as_deref(), &profile, now)?;
+            storage::audit::append(
+                c,
+                &event()
+                    .subject(user.id.as_str())
+                    .detail("fields", touched.clone()),
+            )?;
+            users::find_by_id(c, &user.id)?
+                .ok_or_else(|| ManageError::NotFound(format!("no user `{}`", user.username)))
+        })
     })
 }

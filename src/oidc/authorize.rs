@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::claims::ClaimsRequest;
 use super::error::OAuthError;
 use super::params::Params;
 use super::store::{AuthFacts, CodeRow, SessionRow};
@@ -58,6 +59,11 @@ pub struct AuthorizationRequest {
     /// the risk engine's sensitive claims (docs/risk.md).
     #[serde(default)]
     pub requested_claims: Vec<String>,
+    /// The `claims` parameter (OIDC Core §5.5), reduced to the claims Ward
+    /// supports and the client may receive; carried through the code and the
+    /// grant to the ID token and userinfo.
+    #[serde(default)]
+    pub claims: Option<ClaimsRequest>,
     /// On a shared workstation: the `sid` of the session whose user confirmed
     /// "continue as …" during this interaction (docs/sessions.md).
     #[serde(default)]
@@ -118,6 +124,18 @@ impl ResponseTarget {
 }
 
 impl AuthorizationRequest {
+    /// The scopes the user consents to: those requested, and those whose
+    /// claims the `claims` parameter asks for (OIDC Core §5.5).
+    pub fn consent_scopes(&self) -> Vec<String> {
+        let mut out = self.scope.clone();
+        for s in self.claims.iter().flat_map(ClaimsRequest::scopes) {
+            if !out.iter().any(|o| o == s) {
+                out.push(s.to_string());
+            }
+        }
+        out
+    }
+
     pub fn target(&self) -> ResponseTarget {
         ResponseTarget {
             redirect_uri: self.redirect_uri.clone(),
@@ -323,6 +341,13 @@ pub fn validate(
             .map(|v| v.map(str::to_string))
             .map_err(redirect_err)
     };
+    // OIDC Core §5.5: malformed JSON is an invalid_request.
+    let claims = params
+        .get("claims")
+        .map_err(redirect_err)?
+        .map(ClaimsRequest::parse)
+        .transpose()
+        .map_err(redirect_err)?;
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -349,10 +374,15 @@ pub fn validate(
                     .map_err(redirect_err)?
                     .unwrap_or_default(),
             ),
-            params.get("claims").map_err(redirect_err)?,
-        )
-        .map_err(redirect_err)?,
-        requested_claims: claim_names(params.get("claims").map_err(redirect_err)?),
+            claims.as_ref(),
+        ),
+        requested_claims: claims
+            .as_ref()
+            .map(ClaimsRequest::names)
+            .unwrap_or_default(),
+        claims: claims
+            .map(|c| c.releasable(&client.scopes))
+            .filter(|c| !c.is_empty()),
         confirmed_sid: None,
         tenant: match text("tenant")? {
             Some(t) => Some(
@@ -372,53 +402,20 @@ pub fn validate(
 /// `claims` parameter (§5.5.1.1), which wins when present. Unknown values are
 /// ignored; Ward treats the list as a requirement, not a hint, so a client that
 /// asks for `phr` never receives a password-only token.
-fn required_acr(acr_values: &[String], claims: Option<&str>) -> Result<Option<String>, OAuthError> {
+fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option<String> {
     let weakest = |values: Vec<String>| {
         crate::authn::factors::ACR_VALUES
             .iter()
             .find(|known| values.iter().any(|v| v == *known))
             .map(|v| v.to_string())
     };
-    if let Some(text) = claims {
-        let parsed: serde_json::Value = serde_json::from_str(text)
-            .map_err(|_| OAuthError::invalid_request("claims: not a JSON object"))?;
-        let acr = &parsed["id_token"]["acr"];
-        if acr["essential"] == serde_json::Value::Bool(true) {
-            let mut values: Vec<String> = acr["values"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(v) = acr["value"].as_str() {
-                values.push(v.to_string());
-            }
-            if let Some(w) = weakest(values) {
-                return Ok(Some(w));
-            }
-        }
+    if let Some(acr) = claims.and_then(|c| c.id_token.get("acr"))
+        && acr.essential
+        && let Some(w) = weakest(acr.string_values())
+    {
+        return Some(w);
     }
-    Ok(weakest(acr_values.to_vec()))
-}
-
-/// The names of the claims a `claims` parameter requests for the ID token or
-/// userinfo (OIDC Core §5.5), sorted and without repeats. Malformed values
-/// were refused by [`required_acr`] already.
-fn claim_names(claims: Option<&str>) -> Vec<String> {
-    let Some(parsed) = claims.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-    else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = ["id_token", "userinfo"]
-        .iter()
-        .filter_map(|member| parsed[*member].as_object())
-        .flat_map(|o| o.keys().cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+    weakest(acr_values.to_vec())
 }
 
 /// The acr a request needs: its own requirement, the client's minimum and
@@ -505,7 +502,9 @@ pub fn next_step(
         consented.is_none_or(|(_, at)| interaction_started.is_none_or(|t| at < t))
     } else {
         !client.first_party
-            && !consented.is_some_and(|(granted, _)| req.scope.iter().all(|s| granted.contains(s)))
+            && !consented.is_some_and(|(granted, _)| {
+                req.consent_scopes().iter().all(|s| granted.contains(s))
+            })
     };
     if needs_consent {
         return if req.has_prompt("none") {
@@ -554,6 +553,15 @@ fn needs_tenant_choice(
 
 /// An `id_token_hint` for another user means the current session is not the one wanted.
 fn hint_names_someone_else(p: &Provider, req: &AuthorizationRequest, user_id: &str) -> bool {
+    // OIDC Core §5.5.1: a `sub` with a value may be answered only for that user.
+    if req
+        .claims
+        .as_ref()
+        .and_then(ClaimsRequest::required_sub)
+        .is_some_and(|sub| sub != user_id)
+    {
+        return true;
+    }
     let Some(hint) = &req.id_token_hint else {
         return false;
     };
@@ -615,6 +623,7 @@ pub fn issue_code(
         consumed_at: None,
         grant_id: None,
         user_active: true,
+        claims: req.claims.clone(),
     };
     let mut audit = AuditEvent::new(
         p.now,
@@ -628,6 +637,9 @@ pub fn issue_code(
     .detail("sid", tokens::sid(&session.id_hash));
     if !req.acr_values.is_empty() {
         audit = audit.detail("acr_values_requested", req.acr_values.join(" "));
+    }
+    if let Some(c) = &req.claims {
+        audit = audit.detail("claims_requested", c.names().join(" "));
     }
     if !p.store.create_code(&row, interaction, &audit)? {
         return Err(OAuthError::invalid_request(

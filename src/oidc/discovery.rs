@@ -4,6 +4,23 @@ use serde_json::{Value, json};
 
 pub fn metadata(issuer: &str, require_par: bool) -> Value {
     let e = |p: &str| format!("{issuer}{p}");
+    // The token's own claims, then every user claim Ward keeps (OIDC Core §5.1).
+    let claims_supported: Vec<&str> = [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "at_hash",
+        "sid",
+    ]
+    .into_iter()
+    .chain(super::claims::user_claim_names())
+    .collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": e("/authorize"),
@@ -28,9 +45,8 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
-                             "name", "preferred_username", "updated_at", "email", "email_verified"],
-        "claims_parameter_supported": false,
+        "claims_supported": claims_supported,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "acr_values_supported": crate::authn::factors::ACR_VALUES,

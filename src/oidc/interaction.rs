@@ -262,8 +262,12 @@ fn judge_session(
 pub fn describe_scope(scope: &str) -> String {
     match scope {
         "openid" => "Confirm who you are (your account identifier)".into(),
-        "profile" => "See your name and username".into(),
+        "profile" => {
+            "See your name and username, and your date of birth, language and time zone if you gave them".into()
+        }
         "email" => "See your email address".into(),
+        "phone" => "See your phone number".into(),
+        "address" => "See your postal address".into(),
         "offline_access" => {
             "Stay connected when you are not using it (until you revoke access)".into()
         }

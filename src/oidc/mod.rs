@@ -3,6 +3,7 @@
 //! requests into calls here and outcomes back into responses.
 
 pub mod authorize;
+pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
@@ -56,7 +57,44 @@ impl Provider<'_> {
 }
 
 /// Scopes Ward understands; a client may be allowed others (its own APIs).
-pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
+pub const STANDARD_SCOPES: [&str; 7] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+    "roles",
+];
+
+/// Scopes a standard gives a meaning Ward does not implement: SMART App
+/// Launch's launch context, `fhirUser` and `online_access`. Allowing one to a
+/// client would grant it and silently give nothing, so client registration
+/// refuses them.
+pub const UNSUPPORTED_SCOPES: [&str; 5] = [
+    "fhirUser",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "online_access",
+];
+
+/// The one check of a scope a client may be allowed (CLI and admin API, through
+/// `manage::clients`): a standard scope Ward implements, or one of the client's
+/// own API scopes, never a standard scope Ward does not implement.
+pub fn check_client_scope(scope: &crate::domain::Scope) -> Result<(), crate::domain::InvalidValue> {
+    if UNSUPPORTED_SCOPES.contains(&scope.as_str()) {
+        return Err(crate::domain::InvalidValue::new(
+            "scope",
+            format!(
+                "`{}` is not supported by Ward; supported: {}, or the client's own API scopes (e.g. `ehr:read`)",
+                scope.as_str(),
+                STANDARD_SCOPES.join(" ")
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Split a space-separated scope string into a list without duplicates.
 pub fn scope_list(scope: &str) -> Vec<String> {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::claims::ClaimsRequest;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::storage::clients::Client;
@@ -104,6 +105,8 @@ pub struct CodeRow {
     pub grant_id: Option<String>,
     /// Whether the user is still active (read with the code, saving a query).
     pub user_active: bool,
+    /// The authorization request's `claims` parameter (OIDC Core §5.5).
+    pub claims: Option<ClaimsRequest>,
 }
 
 /// A token family: everything issued from one code exchange.
@@ -119,6 +122,9 @@ pub struct GrantRow {
     pub revoked_at: Option<Millis>,
     /// Whether the user is still active (read with the grant, saving a query).
     pub user_active: bool,
+    /// The authorization request's `claims` parameter (OIDC Core §5.5),
+    /// honoured by every ID token of the grant and by userinfo.
+    pub claims: Option<ClaimsRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

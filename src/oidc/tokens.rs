@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Provider;
 use super::error::OAuthError;
 use super::jwt;
-use super::store::AuthFacts;
+use super::store::{AuthFacts, GrantRow};
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
 use crate::storage::clients::Client;
@@ -162,6 +162,7 @@ pub fn id_token(
     nonce: Option<&str>,
     access_token: &str,
     authz: Option<&Value>,
+    user_claims: Option<serde_json::Map<String, Value>>,
 ) -> Result<String, OAuthError> {
     let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
     let iat = p.now_secs();
@@ -183,6 +184,13 @@ pub fn id_token(
         claims["sid"] = json!(sid(s));
     }
     merge(&mut claims, authz);
+    // User claims asked for by the `claims` parameter (OIDC Core §5.5); they
+    // never replace a claim about the token or the authentication.
+    if let Some(target) = claims.as_object_mut() {
+        for (k, v) in user_claims.unwrap_or_default() {
+            target.entry(k).or_insert(v);
+        }
+    }
     sign(p, alg, "JWT", &claims)
 }
 
@@ -213,6 +221,14 @@ pub fn logout_token(
 /// Check a bearer access token: signature by one of Ward's keys, `typ`, issuer,
 /// expiry, and that neither the token nor its grant was revoked.
 pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthError> {
+    verify_access_token_with_grant(p, token).map(|(claims, _)| claims)
+}
+
+/// [`verify_access_token`], with the grant a user token belongs to.
+pub fn verify_access_token_with_grant(
+    p: &Provider,
+    token: &str,
+) -> Result<(Value, Option<GrantRow>), OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let decoded = jwt::decode(token).ok_or_else(invalid)?;
     let typ_ok = decoded.typ().is_some_and(|t| {
@@ -243,13 +259,14 @@ pub fn verify_access_token(p: &Provider, token: &str) -> Result<Value, OAuthErro
     if p.store.jti_revoked(jti)? {
         return Err(invalid());
     }
-    if let Some(grant_id) = grant_of_jti(jti) {
-        match p.store.grant(grant_id)? {
-            Some(g) if g.revoked_at.is_none() && g.user_active => {}
+    let grant = match grant_of_jti(jti) {
+        Some(grant_id) => match p.store.grant(grant_id)? {
+            Some(g) if g.revoked_at.is_none() && g.user_active => Some(g),
             _ => return Err(invalid()),
-        }
-    }
-    Ok(claims)
+        },
+        None => None,
+    };
+    Ok((claims, grant))
 }
 
 #[cfg(test)]

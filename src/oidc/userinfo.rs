@@ -3,11 +3,11 @@
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::{Provider, tokens};
+use super::{Provider, claims, tokens};
 use crate::domain::UserStatus;
 
 pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
-    let token = tokens::verify_access_token(p, access_token)?;
+    let (token, grant) = tokens::verify_access_token_with_grant(p, access_token)?;
     let scope: Vec<&str> = token
         .get("scope")
         .and_then(Value::as_str)
@@ -28,18 +28,26 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
     let mut out = json!({ "sub": user.id });
-    if scope.contains(&"profile") {
-        out["preferred_username"] = json!(user.username);
-        out["updated_at"] = json!(user.updated_at / 1000);
-        if let Some(name) = &user.display_name {
-            out["name"] = json!(name);
-        }
+    // OIDC Core §5.4: profile, email, phone and address ask for their claims.
+    for (k, v) in claims::for_scopes(&user, &scope) {
+        out[k] = v;
     }
-    if scope.contains(&"email")
-        && let Some(email) = &user.email
+    // §5.5: and the `claims` parameter for userinfo, even without their scope,
+    // as far as the client's registration allows.
+    if let Some(requests) = grant
+        .as_ref()
+        .and_then(|g| g.claims.as_ref())
+        .filter(|c| !c.userinfo.is_empty())
+        && let Some(client) = token
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(|id| p.store.client(id))
+            .transpose()?
+            .flatten()
     {
-        out["email"] = json!(email);
-        out["email_verified"] = json!(user.email_verified);
+        for (k, v) in claims::requested(&user, &requests.userinfo, &client.scopes) {
+            out[k] = v;
+        }
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")

@@ -14,6 +14,7 @@ use super::{
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::UserId;
+use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::store::{
     AuthFacts, AuthRequestRow, CodeRow, GrantRow, HistoryQuery, OidcStore, Redeemed, RefreshRow,
     RiskHistory, SessionRow, StoreError,
@@ -34,6 +35,17 @@ impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         StorageError::from(e).into()
     }
+}
+
+/// A stored claims request (OIDC Core §5.5), JSON text.
+fn claims_from(column: &str, text: Option<String>) -> Result<Option<ClaimsRequest>, StorageError> {
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|_| StorageError::Corrupt(format!("{column} is not a claims request")))
+}
+
+fn claims_to(claims: Option<&ClaimsRequest>) -> Option<String> {
+    claims.and_then(|c| serde_json::to_string(c).ok())
 }
 
 fn scopes_from(text: &str) -> Vec<String> {
@@ -60,6 +72,7 @@ struct GrantDb {
     expires_at: i64,
     revoked_at: Option<i64>,
     tenant: Option<String>,
+    claims: Option<String>,
 }
 
 /// A grant with its user's status.
@@ -84,6 +97,7 @@ fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageError> {
         expires_at: g.expires_at,
         revoked_at: g.revoked_at,
         user_active: status == "active",
+        claims: claims_from("grants.claims", g.claims)?,
     })
 }
 
@@ -350,6 +364,7 @@ impl OidcStore for Database {
                     authorization_codes::acr.eq(&code.facts.acr),
                     authorization_codes::amr.eq(to_json_list(&code.facts.amr)),
                     authorization_codes::tenant.eq(code.facts.tenant.as_deref()),
+                    authorization_codes::claims.eq(claims_to(code.claims.as_ref())),
                     authorization_codes::created_at.eq(code.created_at),
                     authorization_codes::expires_at.eq(code.expires_at),
                 ))
@@ -381,6 +396,7 @@ impl OidcStore for Database {
             Option<i64>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
         // The user's status comes with the code: one query instead of two.
         let row = authorization_codes::table
@@ -404,6 +420,7 @@ impl OidcStore for Database {
                     authorization_codes::consumed_at,
                     authorization_codes::grant_id,
                     authorization_codes::tenant,
+                    authorization_codes::claims,
                 ),
                 users_table::status,
             ))
@@ -427,6 +444,7 @@ impl OidcStore for Database {
                 consumed_at,
                 grant_id,
                 tenant,
+                claims,
             ),
             status,
         )) = row
@@ -453,6 +471,7 @@ impl OidcStore for Database {
             consumed_at,
             grant_id,
             user_active: status == "active",
+            claims: claims_from("authorization_codes.claims", claims)?,
         }))
     }
 
@@ -497,6 +516,7 @@ impl OidcStore for Database {
                     grants::amr.eq(to_json_list(&g.facts.amr)),
                     grants::nonce.eq(g.nonce.as_deref()),
                     grants::tenant.eq(g.facts.tenant.as_deref()),
+                    grants::claims.eq(claims_to(g.claims.as_ref())),
                     grants::created_at.eq(g.created_at),
                     grants::expires_at.eq(g.expires_at),
                 ))

@@ -11,6 +11,15 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         account_type -> Text,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        middle_name -> Nullable<Text>,
+        birthdate -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        zoneinfo -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        phone_number_verified -> Bool,
+        address -> Nullable<Text>,
     }
 }
 
@@ -147,6 +156,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         tenant -> Nullable<Text>,
+        claims -> Nullable<Text>,
     }
 }
 
@@ -168,6 +178,7 @@ diesel::table! {
         consumed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
         tenant -> Nullable<Text>,
+        claims -> Nullable<Text>,
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::schema::{password_credentials, users};
 use super::{AnyConnection, StorageError, conflict_as};
 use crate::clock::Millis;
+use crate::domain::profile::Address;
 use crate::domain::{UserId, UserStatus};
 
 #[derive(Queryable, Selectable)]
@@ -20,6 +21,30 @@ struct UserRow {
     created_at: i64,
     updated_at: i64,
     account_type: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    middle_name: Option<String>,
+    birthdate: Option<String>,
+    locale: Option<String>,
+    zoneinfo: Option<String>,
+    phone_number: Option<String>,
+    phone_number_verified: bool,
+    address: Option<String>,
+}
+
+/// The standard profile claims a user has (OIDC Core §5.1), as stored; each
+/// was checked by `domain::profile` when it was set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Profile {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub birthdate: Option<String>,
+    pub locale: Option<String>,
+    pub zoneinfo: Option<String>,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub address: Option<Address>,
 }
 
 /// A user as stored.
@@ -35,6 +60,7 @@ pub struct User {
     pub updated_at: Millis,
     /// `staff` (created by an administrator) or `patient` (signed up themselves).
     pub account_type: String,
+    pub profile: Profile,
 }
 
 impl TryFrom<UserRow> for User {
@@ -54,6 +80,21 @@ impl TryFrom<UserRow> for User {
             created_at: r.created_at,
             updated_at: r.updated_at,
             account_type: r.account_type,
+            profile: Profile {
+                given_name: r.given_name,
+                family_name: r.family_name,
+                middle_name: r.middle_name,
+                birthdate: r.birthdate,
+                locale: r.locale,
+                zoneinfo: r.zoneinfo,
+                phone_number: r.phone_number,
+                phone_number_verified: r.phone_number_verified,
+                address: r
+                    .address
+                    .map(|a| serde_json::from_str(&a))
+                    .transpose()
+                    .map_err(|_| StorageError::Corrupt("users.address".into()))?,
+            },
         })
     }
 }
@@ -232,4 +273,41 @@ pub fn set_email(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Replace the user's display name and profile claims (all of them: read,
+/// change, write back), and touch `updated_at` (the `updated_at` claim).
+pub fn set_profile(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    display_name: Option<&str>,
+    p: &Profile,
+    now: Millis,
+) -> Result<(), StorageError> {
+    let address = p
+        .address
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StorageError::Corrupt(format!("address: {e}")))?;
+    let n = diesel::update(users::table.find(id.as_str()))
+        .set((
+            users::display_name.eq(display_name),
+            users::given_name.eq(p.given_name.as_deref()),
+            users::family_name.eq(p.family_name.as_deref()),
+            users::middle_name.eq(p.middle_name.as_deref()),
+            users::birthdate.eq(p.birthdate.as_deref()),
+            users::locale.eq(p.locale.as_deref()),
+            users::zoneinfo.eq(p.zoneinfo.as_deref()),
+            users::phone_number.eq(p.phone_number.as_deref()),
+            users::phone_number_verified.eq(p.phone_number_verified),
+            users::address.eq(address),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        Err(StorageError::NotFound)
+    } else {
+        Ok(())
+    }
 }

@@ -70,6 +70,34 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
         "not-found",
     ),
     (
+        "PATCH",
+        "/users/{alice}/profile",
+        Json(r#"{"nickname":"Al"}"#),
+        400,
+        "invalid-request",
+    ),
+    (
+        "PATCH",
+        "/users/{alice}/profile",
+        Json(r#"{"phone_number":"call me"}"#),
+        422,
+        "invalid-value",
+    ),
+    (
+        "PATCH",
+        "/users/{alice}/profile",
+        Json("{}"),
+        422,
+        "invalid-value",
+    ),
+    (
+        "PATCH",
+        "/users/nobody/profile",
+        Json(r#"{"locale":"en"}"#),
+        404,
+        "not-found",
+    ),
+    (
         "POST",
         "/users/nobody/reset-mfa",
         Body::None,
@@ -107,6 +135,13 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
         "invalid-value",
     ),
     ("POST", "/clients", Json(UNKNOWN_PKCE), 422, "invalid-value"),
+    (
+        "POST",
+        "/clients",
+        Json(UNSUPPORTED_SCOPE),
+        422,
+        "invalid-value",
+    ),
     ("GET", "/clients/nope", Body::None, 404, "not-found"),
     ("DELETE", "/clients/nope", Body::None, 404, "not-found"),
     (
@@ -179,6 +214,7 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
 
 const DUPLICATE_CLIENT: &str =
     r#"{"client_id":"console","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"]}"#;
+const UNSUPPORTED_SCOPE: &str = r#"{"client_id":"x5","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"],"scopes":["openid","fhirUser"]}"#;
 const PLAIN_HTTP_REDIRECT: &str =
     r#"{"client_id":"x2","type":"public","redirect_uris":["http://evil.example/cb"]}"#;
 /// A public client must use PKCE (the same rule as `ward client add`).

@@ -60,6 +60,7 @@ pub fn exchange(
         expires_at: p.now + i64::from(p.tokens.refresh_token_seconds) * 1000,
         revoked_at: None,
         user_active: true,
+        claims: row.claims.clone(),
     };
     // OIDC Core §11: an OpenID request gets a refresh token only with offline_access.
     let wants_refresh = !grant.scope.iter().any(|s| s == "openid")

@@ -11,7 +11,14 @@ use crate::storage::clients::Client;
 use super::TokenResponse;
 
 /// Scopes about a user make no sense without one.
-const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+const USER_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 pub fn exchange(
     p: &Provider,

@@ -6,11 +6,11 @@ pub mod refresh_token;
 
 use serde::Serialize;
 
-use super::Provider;
 use super::error::OAuthError;
 use super::params::Params;
 use super::store::GrantRow;
 use super::tokens::{self, IssuedAccessToken};
+use super::{Provider, claims};
 use crate::audit::{AuditEvent, Outcome};
 use crate::storage::clients::Client;
 
@@ -100,6 +100,14 @@ pub(crate) fn user_tokens(
     // The ID token carries roles only when the client asked for the `roles` scope.
     let roles_scope = scope.iter().any(|s| s == "roles");
     let id_token = if scope.iter().any(|s| s == "openid") {
+        // OIDC Core §5.5: the claims the `claims` parameter asked for in the ID token.
+        let requested = match grant.claims.as_ref().filter(|c| !c.id_token.is_empty()) {
+            Some(c) => p
+                .store
+                .user(user_id)?
+                .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
+            None => None,
+        };
         Some(tokens::id_token(
             p,
             client,
@@ -107,6 +115,7 @@ pub(crate) fn user_tokens(
             nonce,
             &access.token,
             authz.as_ref().filter(|_| roles_scope),
+            requested,
         )?)
     } else {
         None

@@ -63,6 +63,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/users", "users", "write"),
     r("GET", "/users/{id}", "users", "read"),
     r("PATCH", "/users/{id}", "users", "write"),
+    r("PATCH", "/users/{id}/profile", "users", "write"),
     r("POST", "/users/{id}/reset-mfa", "users", "write"),
     r("GET", "/users/{id}/roles", "roles", "read"),
     r("POST", "/users/{id}/roles", "roles", "write"),
@@ -148,6 +149,11 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
                 .route(guarded("GET", "/users/{id}", users::show))
                 .route(guarded("PATCH", "/users/{id}", users::set_status)),
         )
+        .service(resource("/users/{id}/profile").route(guarded(
+            "PATCH",
+            "/users/{id}/profile",
+            users::set_profile,
+        )))
         .service(resource("/users/{id}/reset-mfa").route(guarded(
             "POST",
             "/users/{id}/reset-mfa",

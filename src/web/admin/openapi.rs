@@ -28,7 +28,8 @@ use super::{PREFIX, audit, break_glass, clients, permission, roles, sessions, us
     ),
     paths(
         document,
-        users::list, users::create, users::show, users::set_status, users::reset_mfa,
+        users::list, users::create, users::show, users::set_status, users::set_profile,
+        users::reset_mfa,
         roles::show, roles::grant, roles::revoke,
         sessions::list, sessions::end_all, sessions::end,
         clients::list, clients::create, clients::show, clients::remove,

@@ -1,4 +1,4 @@
-//! `/admin/api/users`: list, create, show, enable or disable, reset MFA.
+//! `/admin/api/users`: list, create, show, enable or disable, profile, reset MFA.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -9,6 +9,7 @@ use super::auth::Actor;
 use super::problem::Problem;
 use super::{page_limit, run};
 use crate::domain::UserStatus;
+use crate::domain::profile::Address;
 use crate::manage;
 use crate::storage::users::User;
 use crate::web::WebState;
@@ -27,6 +28,74 @@ pub struct UserOut {
     pub account_type: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The standard profile claims (OIDC Core §5.1); absent when not given.
+    pub profile: ProfileOut,
+}
+
+/// A user's profile claims (OIDC Core §5.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zoneinfo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressIo>,
+}
+
+/// The `address` claim (OIDC Core §5.1.1); every member optional.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressIo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl From<&Address> for AddressIo {
+    fn from(a: &Address) -> Self {
+        Self {
+            formatted: a.formatted.clone(),
+            street_address: a.street_address.clone(),
+            locality: a.locality.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }
+    }
+}
+
+impl From<AddressIo> for Address {
+    fn from(a: AddressIo) -> Self {
+        Self {
+            formatted: a.formatted,
+            street_address: a.street_address,
+            locality: a.locality,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
+    }
 }
 
 impl From<&User> for UserOut {
@@ -41,6 +110,17 @@ impl From<&User> for UserOut {
             account_type: u.account_type.clone(),
             created_at: u.created_at,
             updated_at: u.updated_at,
+            profile: ProfileOut {
+                given_name: u.profile.given_name.clone(),
+                family_name: u.profile.family_name.clone(),
+                middle_name: u.profile.middle_name.clone(),
+                birthdate: u.profile.birthdate.clone(),
+                locale: u.profile.locale.clone(),
+                zoneinfo: u.profile.zoneinfo.clone(),
+                phone_number: u.profile.phone_number.clone(),
+                phone_number_verified: u.profile.phone_number_verified,
+                address: u.profile.address.as_ref().map(AddressIo::from),
+            },
         }
     }
 }
@@ -88,6 +168,54 @@ pub struct StatusChange {
     /// `disabled` stops sign-in and every token of the user at once;
     /// `active` re-enables it and lifts a brute-force lock.
     pub status: Status,
+}
+
+/// Present and `null`: clear; present with a value: set; absent: unchanged.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A change to a user's name and profile claims (OIDC Core §5.1). A member
+/// left out stays as it is; `null` clears it. A new phone number is
+/// unverified unless `phone_number_verified` is `true`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChange {
+    /// The `name` claim.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub middle_name: Option<Option<String>>,
+    /// `YYYY-MM-DD` or `YYYY`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub birthdate: Option<Option<String>>,
+    /// A BCP 47 language tag, e.g. `en-US`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<String>>,
+    /// An IANA time zone, e.g. `Europe/Paris`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub zoneinfo: Option<Option<String>>,
+    /// E.164 recommended, e.g. `+1 604 555 1234`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone_number: Option<Option<String>>,
+    pub phone_number_verified: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<AddressIo>)]
+    pub address: Option<Option<AddressIo>>,
 }
 
 /// What a reset removed.
@@ -198,6 +326,42 @@ pub async fn set_status(
     let (who, id) = (actor.audit_name(), id.into_inner());
     let user = run(&state, move |ctx| {
         manage::users::set_status(ctx, &who, &id, status)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserOut::from(&user)))
+}
+
+#[utoipa::path(
+    patch, path = "/admin/api/users/{id}/profile", tag = "users", request_body = ProfileChange,
+    params(("id" = String, Path, description = "User id (or username)")),
+    responses(
+        (status = 200, description = "The user after the change", body = UserOut),
+        (status = 404, description = "No such user"),
+        (status = 422, description = "A value is refused"),
+    )
+)]
+pub async fn set_profile(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<ProfileChange>,
+) -> Result<HttpResponse, Problem> {
+    let b = body.into_inner();
+    let change = manage::users::ProfileChange {
+        display_name: b.display_name,
+        given_name: b.given_name,
+        family_name: b.family_name,
+        middle_name: b.middle_name,
+        birthdate: b.birthdate,
+        locale: b.locale,
+        zoneinfo: b.zoneinfo,
+        phone_number: b.phone_number,
+        phone_number_verified: b.phone_number_verified,
+        address: b.address.map(|a| a.map(Address::from)),
+    };
+    let (who, id) = (actor.audit_name(), id.into_inner());
+    let user = run(&state, move |ctx| {
+        manage::users::set_profile(ctx, &who, &id, change)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))

@@ -137,6 +137,9 @@ async fn account_page(
             recent => who.recent(state),
             email => who.user.email,
             email_verified => who.user.email_verified,
+            profile => who.user.profile,
+            profile_name => who.user.display_name,
+            address => who.user.profile.address.clone().unwrap_or_default(),
             factors,
             passkeys,
             emergency_tenants,
@@ -174,6 +177,41 @@ fn field(form: &crate::oidc::params::Params, name: &str) -> String {
         .flatten()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The profile form: every field is sent, so every field is set (an empty one
+/// cleared); the user cannot mark their own phone number verified.
+fn profile_change(form: &crate::oidc::params::Params) -> crate::manage::users::ProfileChange {
+    let value = |name: &str| Some(Some(field(form, name)).filter(|v| !v.trim().is_empty()));
+    let address = crate::domain::profile::Address {
+        formatted: None,
+        street_address: Some(field(form, "street_address")),
+        locality: Some(field(form, "locality")),
+        region: Some(field(form, "region")),
+        postal_code: Some(field(form, "postal_code")),
+        country: Some(field(form, "country")),
+    };
+    let empty = [
+        &address.street_address,
+        &address.locality,
+        &address.region,
+        &address.postal_code,
+        &address.country,
+    ]
+    .iter()
+    .all(|v| v.as_deref().is_none_or(|v| v.trim().is_empty()));
+    crate::manage::users::ProfileChange {
+        display_name: value("display_name"),
+        given_name: value("given_name"),
+        family_name: value("family_name"),
+        middle_name: value("middle_name"),
+        birthdate: value("birthdate"),
+        locale: value("locale"),
+        zoneinfo: value("zoneinfo"),
+        phone_number: value("phone_number"),
+        phone_number_verified: None,
+        address: Some((!empty).then_some(address)),
+    }
 }
 
 /// A checked account form and its user, or the answer to send instead.
@@ -296,6 +334,24 @@ pub async fn change(
         "verify_email" => account::verify_email(ctx, user, &field(&form, "code"), &actor)
             .await
             .map(|()| "Email address verified."),
+        "update_profile" => {
+            let change = profile_change(&form);
+            let (ctx2, user2, who2) = (state.ctx.clone(), who.user.clone(), actor.clone());
+            let done = web::block(move || {
+                let now = ctx2.clock.now_ms();
+                crate::manage::users::set_own_profile(&ctx2, &user2, change, || {
+                    account::event(&user2, now, "user.profile_update", &who2)
+                })
+            })
+            .await;
+            match done {
+                Ok(Ok(_)) => Ok("Your details were saved."),
+                Ok(Err(crate::manage::ManageError::Invalid(e))) => {
+                    Err(AccountError::Refused(format!("Not saved: {e}.")))
+                }
+                _ => Err(AccountError::Unavailable),
+            }
+        }
         "break_glass" => {
             let (ctx2, session) = (state.ctx.clone(), who.session.clone());
             let (user2, ip) = (who.user.clone(), b.ip.clone());

@@ -194,7 +194,7 @@ pub(crate) async fn load_page(
                 .map(|c| c.name)
                 .unwrap_or_else(|| found.request.client_id.clone()),
             login_hint: found.request.login_hint.clone(),
-            scopes: found.request.scope.clone(),
+            scopes: found.request.consent_scopes(),
             redirect_uri: found.request.redirect_uri.clone(),
         }))
     })
@@ -305,6 +305,7 @@ pub async fn consent_submit(
             return Ok(Ok(None));
         };
         let req = &found.request;
+        let scopes = req.consent_scopes();
         let event = |outcome| {
             crate::audit::AuditEvent::new(
                 p.now,
@@ -314,13 +315,13 @@ pub async fn consent_submit(
             )
             .subject(user.id.as_str())
             .client(&req.client_id)
-            .detail("scope", req.scope.join(" "))
+            .detail("scope", scopes.join(" "))
         };
         if approve {
             p.store.save_consent(
                 user.id.as_str(),
                 &req.client_id,
-                &req.scope,
+                &scopes,
                 p.now,
                 &event(crate::audit::Outcome::Success),
             )?;

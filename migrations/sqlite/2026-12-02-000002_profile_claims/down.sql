@@ -1,0 +1,11 @@
+ALTER TABLE grants DROP COLUMN claims;
+ALTER TABLE authorization_codes DROP COLUMN claims;
+ALTER TABLE users DROP COLUMN address;
+ALTER TABLE users DROP COLUMN phone_number_verified;
+ALTER TABLE users DROP COLUMN phone_number;
+ALTER TABLE users DROP COLUMN zoneinfo;
+ALTER TABLE users DROP COLUMN locale;
+ALTER TABLE users DROP COLUMN birthdate;
+ALTER TABLE users DROP COLUMN middle_name;
+ALTER TABLE users DROP COLUMN family_name;
+ALTER TABLE users DROP COLUMN given_name;
