@@ -389,14 +389,14 @@ fn run() -> Result<()> {
         minutes,
         |k| {
             Ok(purge::expired(
-                c,
+                &ctx.db,
                 oldest + LIFETIME + DAY + (k as Millis + 1) * MINUTE,
             )?)
         },
     )?);
     // And the backlog: everything that expired more than a day ago, at once.
     results.push(measure("purge::expired, 29 days of backlog", 1, |_| {
-        Ok(purge::expired(c, now)?)
+        Ok(purge::expired(&ctx.db, now)?)
     })?);
     let left = count(c, "SELECT COUNT(*) AS n FROM sessions")?;
     drop(conn);

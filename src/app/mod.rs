@@ -259,6 +259,6 @@ pub fn migrate_only(config: &Config, actor: &str) -> Result<Vec<String>, Startup
     // seed policy here, before any node starts.
     manage::policy::seed_if_empty(&db, actor, now)?;
     // Seal at once: nothing else may be running to do it.
-    while storage::audit::seal_pending(&mut *db.conn()?, 1_000, now)? > 0 {}
+    while storage::audit::seal_pending(&db, 1_000, now)? > 0 {}
     Ok(applied)
 }

@@ -76,8 +76,7 @@ impl Sealer {
                     let c = ctx.clone();
                     let purged = tokio::task::spawn_blocking(move || {
                         let now = c.clock.now_ms();
-                        c.db.conn()
-                            .and_then(|mut conn| crate::storage::purge::expired(&mut conn, now))
+                        crate::storage::purge::expired(&c.db, now)
                     })
                     .await;
                     match purged {

@@ -81,7 +81,7 @@ pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     let mut total = 0;
     loop {
         // Small batches: each holds the write lock only briefly.
-        let n = storage::audit::seal_pending(&mut *ctx.db.conn()?, SEAL_BATCH, ctx.clock.now_ms())?;
+        let n = storage::audit::seal_pending(&ctx.db, SEAL_BATCH, ctx.clock.now_ms())?;
         total += n;
         if n < SEAL_BATCH as usize {
             return Ok(total);

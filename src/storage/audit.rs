@@ -74,6 +74,32 @@ pub fn append(conn: &mut AnyConnection, e: &AuditEvent) -> Result<(), StorageErr
     Ok(())
 }
 
+/// Record several events in one statement (a multi-row INSERT, in order): one
+/// round trip for a whole group-committed batch instead of one per event.
+pub fn append_many(conn: &mut AnyConnection, events: &[&AuditEvent]) -> Result<(), StorageError> {
+    let details: Vec<String> = events.iter().map(|e| e.details_json()).collect();
+    let rows: Vec<_> = events
+        .iter()
+        .zip(&details)
+        .map(|(e, details)| {
+            (
+                dsl::recorded_at.eq(e.recorded_at),
+                dsl::actor.eq(&e.actor),
+                dsl::subject_user.eq(e.subject_user.as_deref()),
+                dsl::client_id.eq(e.client_id.as_deref()),
+                dsl::ip.eq(e.ip.as_deref()),
+                dsl::user_agent.eq(e.user_agent.as_deref()),
+                dsl::event_type.eq(&e.event_type),
+                dsl::outcome.eq(e.outcome.as_str()),
+                dsl::reason.eq(e.reason.as_deref()),
+                dsl::details.eq(details.as_str()),
+            )
+        })
+        .collect();
+    super::on_backend!(conn, c => diesel::insert_into(dsl::audit_events).values(&rows).execute(c))?;
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = Bool)]
@@ -87,14 +113,10 @@ struct Locked {
 /// on SQLite the first statement writes the sealer's row in `ward_meta`, which
 /// takes the database write lock. The UNIQUE constraint on `seq` is the last
 /// line of defence: a second sealer could never fork the chain, only fail.
-pub fn seal_pending(
-    conn: &mut AnyConnection,
-    limit: i64,
-    now: Millis,
-) -> Result<usize, StorageError> {
-    // transaction_on: on SQLite, BEGIN IMMEDIATE under the process's writer lock,
-    // so sealing takes its turn with request writes instead of colliding.
-    super::connection::transaction_on(conn, |c| {
+pub fn seal_pending(db: &super::Database, limit: i64, now: Millis) -> Result<usize, StorageError> {
+    // On SQLite this runs on the writer connection, taking its turn with
+    // request writes instead of colliding with them.
+    db.transaction(|c| {
         match c {
             AnyConnection::Postgres(pg) => {
                 let got: Locked = diesel::sql_query(format!(

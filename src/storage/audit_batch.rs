@@ -5,10 +5,7 @@
 
 use std::sync::mpsc;
 
-use diesel::r2d2::Pool;
-
-use super::connection::{Manager, transaction_on};
-use super::{StorageError, audit};
+use super::{Database, StorageError, audit};
 use crate::audit::AuditEvent;
 
 /// Most records in one transaction.
@@ -21,7 +18,7 @@ pub struct AuditBatcher {
 }
 
 impl AuditBatcher {
-    pub fn start(pool: Pool<Manager>) -> Self {
+    pub fn start(db: Database) -> Self {
         let (jobs, queue) = mpsc::channel::<(AuditEvent, Reply)>();
         std::thread::Builder::new()
             .name("ward-audit-writer".into())
@@ -35,16 +32,11 @@ impl AuditBatcher {
                             Err(_) => break,
                         }
                     }
-                    let result = pool
-                        .get()
-                        .map_err(|e| StorageError::Unavailable(e.to_string()))
-                        .and_then(|mut conn| {
-                            transaction_on(&mut conn, |c| {
-                                for (event, _) in &batch {
-                                    audit::append(c, event)?;
-                                }
-                                Ok::<_, StorageError>(())
-                            })
+                    let result = db
+                        .transaction(|c| {
+                            let events: Vec<&AuditEvent> =
+                                batch.iter().map(|(event, _)| event).collect();
+                            audit::append_many(c, &events)
                         })
                         .map_err(|e| e.to_string());
                     for (_, reply) in batch {

@@ -36,8 +36,6 @@ const SQLITE_PRAGMAS: &str =
 /// and the benchmarks' "statements per token exchange").
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
-/// Serialises this process's SQLite write transactions (see `transaction_on`).
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
 
 pub fn statements_executed() -> u64 {
@@ -194,30 +192,24 @@ pub struct Database {
     url: DatabaseUrl,
     /// Shared with the pool's manager: the last attempt to connect failed.
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// SQLite: the one connection every write transaction runs on, with group
+    /// commit (see `group_commit`). None on PostgreSQL.
+    writer: Option<std::sync::Arc<super::group_commit::GroupWriter>>,
     /// Group commit of standalone audit records; started on first use.
     batcher: std::sync::Arc<std::sync::OnceLock<super::audit_batch::AuditBatcher>>,
     /// Recently read clients (see `client_cache`).
     pub(crate) clients: std::sync::Arc<super::client_cache::ClientCache>,
 }
 
-/// One transaction on a given connection (see [`Database::transaction`]).
-pub(crate) fn transaction_on<T, E>(
+/// One PostgreSQL transaction on a given connection (see [`Database::transaction`];
+/// SQLite transactions run on the group-commit writer instead).
+fn postgres_transaction<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<StorageError>,
 {
-    if !conn.is_postgres() {
-        // SQLite has one writer at a time. Waiting for it here, on a fair lock,
-        // instead of in SQLite's busy handler (which sleeps in growing steps)
-        // keeps the tail latency of concurrent writes low. Other processes
-        // (the CLI) still meet the busy timeout.
-        let _writer = SQLITE_WRITER
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        return sqlite_immediate(conn, f);
-    }
     let mut caller_error = None;
     let result = conn.transaction::<T, Abort, _>(|c| {
         f(c).map_err(|e| {
@@ -229,35 +221,6 @@ where
         Ok(v) => Ok(v),
         Err(Abort::Caller) => Err(caller_error.unwrap_or_else(|| StorageError::NotFound.into())),
         Err(Abort::Diesel(e)) => Err(StorageError::from(e).into()),
-    }
-}
-
-/// `BEGIN IMMEDIATE ... COMMIT` around `f` on a SQLite connection, rolled back if `f` fails.
-fn sqlite_immediate<T, E>(
-    conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<StorageError>,
-{
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    fn inner(conn: &mut AnyConnection) -> &mut SqliteConnection {
-        match conn {
-            AnyConnection::Sqlite(c) => c,
-            AnyConnection::Postgres(_) => unreachable!("only called for SQLite connections"),
-        }
-    }
-    AnsiTransactionManager::begin_transaction_sql(inner(conn), "BEGIN IMMEDIATE")
-        .map_err(StorageError::from)?;
-    match f(conn) {
-        Ok(v) => {
-            AnsiTransactionManager::commit_transaction(inner(conn)).map_err(StorageError::from)?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = AnsiTransactionManager::rollback_transaction(inner(conn));
-            Err(e)
-        }
     }
 }
 
@@ -291,7 +254,12 @@ impl Database {
             c.batch_execute("PRAGMA journal_mode = WAL;")
                 .map_err(|e| StorageError::Unavailable(format!("{}: {e}", url.redacted())))?;
         }
-        drop(first);
+        let writer = match first {
+            AnyConnection::Sqlite(_) => Some(std::sync::Arc::new(
+                super::group_commit::GroupWriter::new(first),
+            )),
+            AnyConnection::Postgres(_) => None,
+        };
         let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pool = Pool::builder()
             .max_size(pool_size)
@@ -308,6 +276,7 @@ impl Database {
         Ok(Self {
             pool,
             down,
+            writer,
             url: url.clone(),
             batcher: Default::default(),
             clients: Default::default(),
@@ -346,6 +315,9 @@ impl Database {
     /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock
     /// up front: a deferred transaction that reads first and writes later can fail
     /// with SQLITE_BUSY at once (its snapshot is stale) instead of waiting its turn.
+    ///
+    /// On SQLite the transaction runs on the writer connection and may share
+    /// its COMMIT (one fsync) with concurrent ones; it returns once durable.
     pub fn transaction<T, E>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -353,8 +325,11 @@ impl Database {
     where
         E: From<StorageError>,
     {
+        if let Some(writer) = &self.writer {
+            return writer.run(f);
+        }
         let mut conn = self.conn()?;
-        transaction_on(&mut conn, f)
+        postgres_transaction(&mut conn, f)
     }
 
     /// Record a standalone audit event, group-committed with concurrent ones;
@@ -364,7 +339,7 @@ impl Database {
         event: crate::audit::AuditEvent,
     ) -> Result<(), StorageError> {
         self.batcher
-            .get_or_init(|| super::audit_batch::AuditBatcher::start(self.pool.clone()))
+            .get_or_init(|| super::audit_batch::AuditBatcher::start(self.clone()))
             .append(event)
     }
 

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod connection;
 pub mod consents;
 pub mod email_codes;
+pub mod group_commit;
 pub mod login_progress;
 pub mod logout_outbox;
 pub mod meta;

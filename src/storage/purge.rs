@@ -7,7 +7,7 @@ use super::schema::{
     auth_requests, authorization_codes, client_assertions, grants, login_throttle, refresh_tokens,
     revoked_tokens, sessions,
 };
-use super::{AnyConnection, StorageError};
+use super::{Database, StorageError};
 use crate::clock::Millis;
 
 const HOUR: Millis = 3_600_000;
@@ -18,8 +18,8 @@ const DAY: Millis = 24 * HOUR;
 const BATCH: i64 = 5_000;
 
 /// Delete expired rows; returns how many.
-pub fn expired(conn: &mut AnyConnection, now: Millis) -> Result<usize, StorageError> {
-    super::connection::transaction_on(conn, |c| {
+pub fn expired(db: &Database, now: Millis) -> Result<usize, StorageError> {
+    db.transaction(|c| {
         let mut n = 0;
         n += diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(now - HOUR)))
             .execute(c)?;

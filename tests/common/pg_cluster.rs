@@ -145,6 +145,22 @@ impl PgCluster {
         );
     }
 
+    /// Immediate shutdown: the server processes quit at once without a
+    /// checkpoint, as after a crash or kill -9; the next start runs recovery.
+    pub fn crash(&self) {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
     pub fn start_again(&self) {
         self.ctl_start();
     }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Password sign-ins per second through the real pages, release build, loopback.
+#
+#   benches/login.sh [SIGN_INS] [THREADS]        (defaults: 400 sign-ins, 8 client threads)
+#
+# Each sign-in is a full `POST /login` (argon2id at the configured cost, the
+# throttle, the risk assessment, the session and its audit record) for an
+# interaction prepared beforehand (`GET /authorize` and the login page, not
+# timed). Compare with `cargo bench --bench password` (raw argon2id verifications
+# on the same machine). Ward runs at most (cores - 1) hashes at once, keeping a
+# core for everything else, so the fair ceiling is the raw rate at that many threads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-400}"
+threads="${2:-8}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ward-target}"
+cargo build --release --quiet
+ward="$CARGO_TARGET_DIR/release/ward"
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+for v in $(env | grep -o '^WARD_[A-Z_]*'); do unset "$v"; done
+export WARD_DATA_DIR="$work/data" WARD_LISTEN="127.0.0.1:$port" WARD_ISSUER="$base" WARD_LOG=warn
+backend="SQLite"
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  db="ward_bench_$$"
+  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $db"
+  export WARD_DATABASE_URL="${BENCH_DATABASE_URL%/*}/$db"
+  backend="PostgreSQL"
+fi
+redirect="http://127.0.0.1:9/cb"
+echo "bench-password-for-load" | "$ward" user add bench >/dev/null
+"$ward" client add bench --type public --first-party --redirect-uri "$redirect" >/dev/null
+
+"$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
+pid=$!
+cleanup() {
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null
+  [ -n "${db:-}" ] && psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+
+echo "Ward password sign-ins: $count sign-ins, $threads client threads, $backend, $(nproc) cores"
+python3 - "$base" "$redirect" "$count" "$threads" <<'PY'
+import http.client, re, sys, threading, time, urllib.parse
+base, redirect, count, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+host, port = urllib.parse.urlparse(base).hostname, urllib.parse.urlparse(base).port
+q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid",
+    code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method="S256"))
+def req(conn, method, path, cookies, body=None):
+    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if body is not None:
+        h["Content-Type"] = "application/x-www-form-urlencoded"; body = urllib.parse.urlencode(body)
+    conn.request(method, path, body, h); r = conn.getresponse(); data = r.read().decode()
+    for k, v in r.getheaders():
+        if k.lower() == "set-cookie":
+            name, val = v.split(";")[0].split("=", 1); cookies[name] = val
+    return r.status, r.getheader("Location"), data
+prepared = []
+c = http.client.HTTPConnection(host, port)
+for _ in range(count):
+    cookies = {}
+    _, loc, _ = req(c, "GET", "/authorize?" + q, cookies)
+    _, _, page = req(c, "GET", loc, cookies)
+    field = lambda name: re.search(f'name="{name}" value="([^"]+)"', page).group(1)
+    prepared.append((cookies, dict(interaction=field("interaction"), csrf=field("csrf"),
+                                   username="bench", password="bench-password-for-load")))
+ok, bad, lock, latencies = [0], [], threading.Lock(), []
+def work(items):
+    conn = http.client.HTTPConnection(host, port)
+    for cookies, form in items:
+        t = time.perf_counter()
+        status, loc, body = req(conn, "POST", "/login", cookies, form)
+        with lock:
+            latencies.append(time.perf_counter() - t)
+            if status == 303 and loc and "/login" not in loc: ok[0] += 1
+            else: bad.append((status, loc))
+started = time.perf_counter()
+ts = [threading.Thread(target=work, args=(prepared[i::threads],)) for i in range(threads)]
+[t.start() for t in ts]; [t.join() for t in ts]
+elapsed = time.perf_counter() - started
+latencies.sort()
+print(f"password sign-ins: {ok[0] / elapsed:.1f}/s ({ok[0]} in {elapsed:.1f} s; p50 {latencies[len(latencies)//2]*1000:.0f} ms, p99 {latencies[int(len(latencies)*0.99)]*1000:.0f} ms)")
+if bad: print(f"not signed in: {len(bad)}, e.g. {bad[:3]}"); sys.exit(1)
+PY
