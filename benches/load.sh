@@ -15,39 +15,14 @@ duration="${1:-10}"
 conns="${2:-32}"
 threads=2
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ward-target}"
-cargo build --release --quiet
-ward="$CARGO_TARGET_DIR/release/ward"
-
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-for v in $(env | grep -o '^WARD_[A-Z_]*'); do unset "$v"; done
-export WARD_DATA_DIR="$work/data" WARD_LISTEN="127.0.0.1:$port" WARD_ISSUER="$base" WARD_LOG=warn
 # BENCH_DATABASE_URL=postgres://... runs the same benchmark on PostgreSQL (a fresh database is created).
-backend="SQLite"
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  db="ward_bench_$$"
-  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $db"
-  export WARD_DATABASE_URL="${BENCH_DATABASE_URL%/*}/$db"
-  backend="PostgreSQL"
-fi
-redirect="http://127.0.0.1:9/cb"
-echo "bench-password-for-load" | "$ward" user add bench >/dev/null
+source benches/setup.sh
 secret=$("$ward" client add bench --type confidential --first-party --redirect-uri "$redirect" ${BENCH_CLIENT_ARGS:-} \
   --grant-type authorization_code --grant-type refresh_token --grant-type client_credentials \
   --scope "openid profile api offline_access" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 auth="Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 
-"$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-cleanup() {
-  kill $pid 2>/dev/null; wait $pid 2>/dev/null
-  [ -n "${db:-}" ] && psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+start_ward
 
 verifier="dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

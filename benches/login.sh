@@ -13,35 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-400}"
 threads="${2:-8}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ward-target}"
-cargo build --release --quiet
-ward="$CARGO_TARGET_DIR/release/ward"
-
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-for v in $(env | grep -o '^WARD_[A-Z_]*'); do unset "$v"; done
-export WARD_DATA_DIR="$work/data" WARD_LISTEN="127.0.0.1:$port" WARD_ISSUER="$base" WARD_LOG=warn
-backend="SQLite"
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  db="ward_bench_$$"
-  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $db"
-  export WARD_DATABASE_URL="${BENCH_DATABASE_URL%/*}/$db"
-  backend="PostgreSQL"
-fi
-redirect="http://127.0.0.1:9/cb"
-echo "bench-password-for-load" | "$ward" user add bench >/dev/null
+source benches/setup.sh
 "$ward" client add bench --type public --first-party --redirect-uri "$redirect" >/dev/null
 
-"$ward" serve > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-cleanup() {
-  kill $pid 2>/dev/null; wait $pid 2>/dev/null
-  [ -n "${db:-}" ] && psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+start_ward
 
 echo "Ward password sign-ins: $count sign-ins, $threads client threads, $backend, $(nproc) cores"
 python3 - "$base" "$redirect" "$count" "$threads" <<'PY'
