@@ -14,6 +14,7 @@ mod common;
 #[path = "admin_api/support.rs"]
 mod support;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Mutex;
@@ -610,7 +611,8 @@ fn generate(rng: &mut Rng, k: &Known) -> Request {
             random_text(rng, 40),
         ));
     }
-    let raw = rng.chance(10);
+    // Longer than the http crate builds: only the raw path can send it.
+    let raw = rng.chance(10) || path.len() > 60_000;
     Request {
         method,
         path,
@@ -627,13 +629,14 @@ fn ascii_only(s: &str) -> String {
         .collect()
 }
 
-/// Send through the keep-alive agent; the status, or None for a transport error.
-fn send(agent: &ureq::Agent, k: &Known, r: &Request) -> Option<u16> {
+/// Send through the keep-alive agent; the status, or why there is none.
+fn send(agent: &ureq::Agent, k: &Known, r: &Request) -> Result<u16, String> {
     let path: String = r
         .path
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() {
+            // What the http crate accepts in a URI as it is; `%` stays, so broken escapes get through.
+            if c.is_ascii_graphic() && !"\"<>\\^`{|}".contains(c) {
                 c.to_string()
             } else {
                 encode(&c.to_string())
@@ -647,16 +650,17 @@ fn send(agent: &ureq::Agent, k: &Known, r: &Request) -> Option<u16> {
         b = b.header(n.as_str(), ascii_only(v));
     }
     let res = if r.body.is_empty() {
-        b.body(()).ok().map(|req| agent.run(req))
+        b.body(()).map(|req| agent.run(req))
     } else {
-        b.body(r.body.clone()).ok().map(|req| agent.run(req))
+        b.body(r.body.clone()).map(|req| agent.run(req))
     };
     match res {
-        Some(Ok(mut res)) => {
+        Ok(Ok(mut res)) => {
             let _ = res.body_mut().read_to_vec();
-            Some(res.status().as_u16())
+            Ok(res.status().as_u16())
         }
-        _ => None,
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("not sent: {e}")),
     }
 }
 
@@ -835,24 +839,30 @@ fn fuzz_http(backend: Backend) {
     let started = Instant::now();
     let threads = 4;
     let failures: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-    let transport_errors = AtomicUsize::new(0);
+    let transport_errors: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+    let statuses: Mutex<BTreeMap<u16, usize>> = Mutex::new(BTreeMap::new());
     let server_errors = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let (known, failures, transport_errors, server_errors) =
-                (&known, &failures, &transport_errors, &server_errors);
+            let (known, failures, transport_errors, server_errors, statuses) = (
+                &known,
+                &failures,
+                &transport_errors,
+                &server_errors,
+                &statuses,
+            );
             scope.spawn(move || {
                 let mut rng = Rng(seed ^ ((t as u64 + 1) << 32));
                 let mut agent = agent();
                 for i in 0..total / threads {
                     let req = generate(&mut rng, known);
                     let status = if req.raw {
-                        send_raw(&mut rng, known, &req)
+                        send_raw(&mut rng, known, &req).ok_or_else(|| "raw: no answer".to_string())
                     } else {
                         send(&agent, known, &req)
                     };
                     match status {
-                        Some(s) if s >= 500 => {
+                        Ok(s) if s >= 500 => {
                             server_errors.fetch_add(1, Ordering::Relaxed);
                             // The first few, one per route (the path without its query).
                             let route = req.path.split('?').next().unwrap_or_default();
@@ -863,9 +873,13 @@ fn fuzz_http(backend: Backend) {
                                 f.push((key, what));
                             }
                         }
-                        Some(_) => {}
-                        None => {
-                            transport_errors.fetch_add(1, Ordering::Relaxed);
+                        Ok(s) => {
+                            *statuses.lock().unwrap().entry(s).or_insert(0) += 1;
+                        }
+                        Err(why) => {
+                            // Kinds of failure without an answer, for the summary.
+                            let kind: String = why.chars().take(60).collect();
+                            *transport_errors.lock().unwrap().entry(kind).or_insert(0) += 1;
                             // A connection the server closed (413, 408): start afresh.
                             agent = self::agent();
                         }
@@ -875,10 +889,12 @@ fn fuzz_http(backend: Backend) {
         }
     });
     let elapsed = started.elapsed();
-    let errors = transport_errors.load(Ordering::Relaxed);
+    let errors = transport_errors.into_inner().unwrap();
     eprintln!(
-        "fuzz_http ({backend:?}): {total} requests in {:.1} s, {errors} without an HTTP answer",
-        elapsed.as_secs_f64()
+        "fuzz_http ({backend:?}): {total} requests in {:.1} s, {} without an HTTP answer: {errors:?}; statuses: {:?}",
+        elapsed.as_secs_f64(),
+        errors.values().sum::<usize>(),
+        statuses.into_inner().unwrap()
     );
     let failures = failures.into_inner().unwrap();
     assert!(
