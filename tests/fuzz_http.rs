@@ -426,8 +426,8 @@ struct Known {
     base: String,
     host: String,
     values: Vec<String>,
-    /// (name, value) of the signed-in browser's cookies.
-    cookies: Vec<(String, String)>,
+    /// (name, value) cookies of browsers: signed in, or in the middle of a sign-in.
+    cookie_sets: Vec<Vec<(String, String)>>,
     auths: Vec<String>,
     admin_paths: Vec<(String, String)>,
 }
@@ -580,9 +580,10 @@ fn generate(rng: &mut Rng, k: &Known) -> Request {
             if rng.chance(20) { mutate(rng, &a) } else { a },
         ));
     }
-    if rng.chance(50) && !k.cookies.is_empty() {
+    let cookies = rng.pick(&k.cookie_sets);
+    if rng.chance(50) && !cookies.is_empty() {
         let mut parts = Vec::new();
-        for (n, v) in &k.cookies {
+        for (n, v) in cookies {
             match rng.below(4) {
                 0 => {}
                 1 => parts.push(format!("{n}={}", mutate(rng, v))),
@@ -590,11 +591,7 @@ fn generate(rng: &mut Rng, k: &Known) -> Request {
             }
         }
         if rng.chance(20) {
-            parts.push(format!(
-                "{}={}",
-                rng.pick(&k.cookies).0,
-                random_text(rng, 50)
-            ));
+            parts.push(format!("{}={}", rng.pick(cookies).0, random_text(rng, 50)));
         }
         headers.push(("cookie".into(), parts.join("; ")));
     }
@@ -724,6 +721,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+fn cookie_pairs(b: &oidc::Browser) -> Vec<(String, String)> {
+    b.cookies
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn setup(w: &support::World) -> Known {
     let env = &w.env;
     oidc::client(
@@ -807,16 +811,25 @@ fn setup(w: &support::World) -> Known {
             admin_paths.push((route.method.to_string(), format!("/admin/api{p}")));
         }
     }
+    // Sign-ins in progress, so that the login, verify and consent forms get
+    // requests with a real interaction id and CSRF token.
+    let mut cookie_sets = vec![cookie_pairs(&browser)];
+    for client in [support::CLIENT, "public-app"] {
+        let (b, interaction, csrf) = oidc::on_login_page(
+            &w.server,
+            client,
+            &oidc::pkce(),
+            &[("scope", "openid profile")],
+        );
+        values.extend([interaction, csrf]);
+        cookie_sets.push(cookie_pairs(&b));
+    }
     let host = w.server.base.trim_start_matches("http://").to_string();
     Known {
         base: w.server.base.clone(),
         host,
         values,
-        cookies: browser
-            .cookies
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        cookie_sets,
         auths,
         admin_paths,
     }
