@@ -1044,7 +1044,7 @@ per_backend!(fuzz_http);
 
 /// Regression (found by `fuzz_http` on PostgreSQL): a client id with NUL, from
 /// HTTP Basic or the admin API's path, was a 500 (PostgreSQL text cannot hold
-/// NUL); it is an unknown client.
+/// NUL); it is an unknown client. So are a break-glass id and the users' cursor.
 fn nul_in_a_client_id_is_an_unknown_client(backend: Backend) {
     let w = support::world(backend);
     for path in ["/token", "/par", "/introspect", "/revoke"] {
@@ -1062,6 +1062,9 @@ fn nul_in_a_client_id_is_an_unknown_client(backend: Backend) {
         let res = support::call(&w, method, "/clients/%00", Some(&admin), None);
         assert_eq!(res.status, 404, "{method}: {}", res.body);
     }
+    // Found with WARD_FUZZ_SEED=11: NUL in the users' paging cursor.
+    let res = support::call(&w, "GET", "/users?after=%00x", Some(&admin), None);
+    assert_eq!(res.status, 422, "{}", res.body);
     let res = support::call(
         &w,
         "POST",
