@@ -217,3 +217,62 @@ fn authenticator_data(attestation_object: &[u8]) -> Option<Vec<u8>> {
         _ => None,
     }
 }
+
+/// Property-based fuzzing of the CBOR Ward reads itself (the attestation
+/// object's `authData`); the WebAuthn JSON bodies are fuzzed in
+/// tests/fuzz_parsers.rs and tests/fuzz_http.rs.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cases() -> u32 {
+        std::env::var("WARD_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn attestation_object_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = authenticator_data(&bytes);
+        }
+
+        #[test]
+        fn attestation_object_round_trip(
+            auth_data in prop::collection::vec(any::<u8>(), 0..120),
+            fmt in ".{0,10}",
+        ) {
+            let mut map = std::collections::BTreeMap::new();
+            map.insert("fmt".to_string(), serde_cbor_2::Value::Text(fmt));
+            map.insert("authData".to_string(), serde_cbor_2::Value::Bytes(auth_data.clone()));
+            let bytes = serde_cbor_2::to_vec(&map).unwrap();
+            let got = authenticator_data(&bytes);
+            prop_assert_eq!(got.is_some(), auth_data.len() >= 53);
+            if let Some(got) = got {
+                prop_assert_eq!(got, auth_data);
+            }
+        }
+
+        #[test]
+        fn attestation_object_at_the_size_limit(depth in 1usize..60_000, len in 0u32..u32::MAX) {
+            // Deep nesting and lengths that promise more than is there, within a 64 KiB body.
+            let started = std::time::Instant::now();
+            let _ = authenticator_data(&vec![0x81; depth]);
+            let mut huge = vec![0xa1, 0x68];
+            huge.extend_from_slice(b"authData");
+            huge.push(0x5a);
+            huge.extend_from_slice(&len.to_be_bytes());
+            huge.extend_from_slice(&[0u8; 64]);
+            prop_assert!(authenticator_data(&huge).is_none() || len <= 64);
+            let mut arr = vec![0x9a];
+            arr.extend_from_slice(&len.to_be_bytes());
+            let _ = authenticator_data(&arr);
+            prop_assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+    }
+}

@@ -142,6 +142,14 @@ pub fn sign_off(
                 "The review note has at most 1000 characters.".into(),
             ));
         }
+        if note
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(ManageError::Refused(
+                "The review note may not contain control characters.".into(),
+            ));
+        }
         ctx.db.transaction(|c| {
             let Some(found) = store::find(c, id)? else {
                 return Err(ManageError::NotFound(format!(

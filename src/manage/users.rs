@@ -134,6 +134,10 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<User>, ManageError> {
+    // The cursor is the last username of a page; PostgreSQL cannot compare text holding NUL.
+    if after.is_some_and(|a| a.contains('\0')) {
+        return Err(InvalidValue::new("after", "is not a username").into());
+    }
     let list = ctx.db.transaction(|c| {
         let list = users::list(c, after, limit.clamp(1, 10_000))?;
         storage::audit::append(

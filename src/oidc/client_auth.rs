@@ -41,7 +41,8 @@ pub fn credentials(
     authorization: Option<&str>,
 ) -> Result<ClientCredentials, OAuthError> {
     let basic = match authorization {
-        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+        // `get`, not slicing: byte 6 may be inside a multi-byte character.
+        Some(h) if h.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic ")) && h.len() > 6 => {
             Some(parse_basic(&h[6..])?)
         }
         _ => None,
@@ -203,4 +204,20 @@ fn authenticate_assertion(
         ));
     }
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (found by tests/fuzz_parsers.rs): a header whose sixth byte is
+    /// inside a multi-byte character panicked on slicing.
+    #[test]
+    fn authorization_with_a_multibyte_character_at_byte_six() {
+        for h in ["A7-🴥xyz", "Basicé", "Basic", "bäsic abc"] {
+            let c = credentials(&Params::default(), Some(h)).unwrap();
+            assert_eq!(c.basic, None, "{h}");
+        }
+        assert!(credentials(&Params::default(), Some("Basic é")).is_err());
+    }
 }

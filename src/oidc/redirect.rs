@@ -33,15 +33,19 @@ fn loopback_port_variant(registered: &str, requested: &str) -> bool {
         && req.password().is_none()
         && req.fragment().is_none()
         // The raw text must also agree apart from the port, so that no
-        // normalisation difference (case, dot segments) slips through.
-        && strip_port(registered) == strip_port(requested)
+        // normalisation difference (case, dot segments, another spelling of the
+        // address) slips through. Both must be plain `host[:port]` text.
+        && matches!(
+            (strip_port(registered), strip_port(requested)),
+            (Some(a), Some(b)) if a == b
+        )
 }
 
 fn strip_port(uri: &str) -> Option<String> {
     let u = Url::parse(uri).ok()?;
     let host = u.host_str()?;
-    let authority_end = uri.find("://").map(|i| i + 3)?;
-    let rest = &uri[authority_end..];
+    let scheme_end = uri.find("://")?;
+    let rest = &uri[scheme_end + 3..];
     let path_start = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..path_start];
     // Only "host" or "host:port" (no user info).
@@ -49,7 +53,15 @@ fn strip_port(uri: &str) -> Option<String> {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => h,
         _ => authority,
     };
-    (host_part == host).then(|| format!("{}://{}{}", u.scheme(), host_part, &rest[path_start..]))
+    // The scheme as written: `HTTP://` is not byte-equal to `http://`.
+    (host_part == host).then(|| {
+        format!(
+            "{}://{}{}",
+            &uri[..scheme_end],
+            host_part,
+            &rest[path_start..]
+        )
+    })
 }
 
 #[cfg(test)]
@@ -93,5 +105,32 @@ mod tests {
         // localhost is a name, not a loopback IP literal: exact match only.
         let r = reg(&["http://localhost/cb"]);
         assert!(!matches(&r, "http://localhost:5/cb"));
+    }
+
+    /// Regression (found by tests/fuzz_parsers.rs): two spellings of a loopback
+    /// address that neither are plain `host[:port]` text compared equal, and the
+    /// scheme's case was ignored.
+    #[test]
+    fn other_spellings_of_a_loopback_address_do_not_match() {
+        assert!(!matches(
+            &reg(&["HTTP://2130706433/cb/"]),
+            "HTTP://127.1/cb/"
+        ));
+        assert!(!matches(
+            &reg(&["http://2130706433/cb"]),
+            "http://127.1:80/cb"
+        ));
+        assert!(!matches(
+            &reg(&["HTTP://127.0.0.1/cb"]),
+            "http://127.0.0.1:5/cb"
+        ));
+        assert!(!matches(
+            &reg(&["http://127.0.0.1/cb"]),
+            "HTTP://127.0.0.1:5/cb"
+        ));
+        assert!(matches(
+            &reg(&["HTTP://127.0.0.1/cb"]),
+            "HTTP://127.0.0.1:5/cb"
+        ));
     }
 }

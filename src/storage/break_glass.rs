@@ -64,6 +64,9 @@ pub fn list(
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<Elevation>, StorageError> {
+    if !super::storable_key(id) {
+        return Ok(None);
+    }
     Ok(break_glass::table
         .find(id)
         .select(Elevation::as_select())

@@ -145,6 +145,9 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>, StorageError> {
+    if !super::storable_key(id) {
+        return Ok(None);
+    }
     clients::table
         .find(id)
         .select(ClientRow::as_select())
@@ -165,6 +168,9 @@ pub fn list(conn: &mut AnyConnection) -> Result<Vec<Client>, StorageError> {
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StorageError> {
+    if !super::storable_key(id) {
+        return Err(StorageError::NotFound);
+    }
     let n = diesel::delete(clients::table.find(id)).execute(conn)?;
     if n == 0 {
         Err(StorageError::NotFound)

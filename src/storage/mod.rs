@@ -51,6 +51,14 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Can `key` name a stored row? PostgreSQL text cannot hold NUL (a query with one
+/// fails with an encoding error, a 500), and nothing Ward stores contains one, so
+/// a lookup by a key from outside (a client id from HTTP Basic, a path segment)
+/// that holds NUL finds nothing, on both databases alike.
+pub(crate) fn storable_key(key: &str) -> bool {
+    !key.contains('\0')
+}
+
 /// What can go wrong in storage, with nothing of SQL in the message shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

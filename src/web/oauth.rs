@@ -134,3 +134,67 @@ pub async fn post_only() -> HttpResponse {
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
     res
 }
+
+/// Property-based fuzzing of the protocol endpoints' body parsing; the HTTP
+/// edge as a whole is fuzzed by tests/fuzz_http.rs (docs/fuzzing.md).
+#[cfg(test)]
+mod fuzz {
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cases() -> u32 {
+        std::env::var("WARD_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn form_bodies(
+            ct in prop_oneof![
+                Just("application/x-www-form-urlencoded".to_string()),
+                Just("Application/X-WWW-Form-Urlencoded ; charset=utf-8".to_string()),
+                Just("application/json".to_string()),
+                "[ -~]{0,40}",
+            ],
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..200),
+                ".{0,200}".prop_map(String::into_bytes),
+            ],
+            query in "[ -~]{0,100}",
+        ) {
+            let req = TestRequest::post()
+                .uri(&format!("/token?{}", url::form_urlencoded::byte_serialize(query.as_bytes())
+                    .collect::<String>()
+                    .replace("%26", "&")
+                    .replace("%3D", "=")))
+                .insert_header((header::CONTENT_TYPE, ct.as_str()))
+                .to_http_request();
+            let body = web::Bytes::from(body);
+            let is_form = ct.split(';').next().unwrap_or_default().trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded");
+            match form(&req, &body) {
+                Ok(p) => {
+                    prop_assert!(is_form);
+                    let text = std::str::from_utf8(&body).unwrap();
+                    let again = Params::parse(text);
+                    prop_assert_eq!(p.pairs(), again.pairs());
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.code, "invalid_request");
+                    prop_assert!(!is_form || std::str::from_utf8(&body).is_err());
+                }
+            }
+            let _ = query_params_of(&req);
+        }
+    }
+
+    fn query_params_of(req: &HttpRequest) -> Params {
+        query(req)
+    }
+}
