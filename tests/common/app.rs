@@ -1,0 +1,262 @@
+//! `TestApp`: one test's Ward, built in one expression: a fresh database on a
+//! backend, users with the test password, registered clients, environment,
+//! and `ward serve` on a free port whose issuer is that exact URL.
+//!
+//! ```ignore
+//! let app = TestApp::new(backend)
+//!     .user("alice")
+//!     .first_party("app", "openid offline_access", &[])
+//!     .start();
+//! let (browser, tokens) = app.sign_in("app", "alice", &[("scope", "openid")]);
+//! ```
+//!
+//! With the relying party's plumbing: the code exchange (one function posting
+//! the token form), refresh, and the claims and `amr` of a JWT.
+
+use serde_json::Value;
+
+use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, param, pkce};
+use super::{Backend, Server, TestEnv};
+
+/// A Ward being set up: nothing runs until [`TestAppBuilder::start`].
+pub struct TestAppBuilder {
+    env: TestEnv,
+    serve_env: Vec<(String, String)>,
+    secrets: Vec<(String, Option<String>)>,
+    users: Vec<(String, String)>,
+}
+
+/// A running Ward with its database, users and clients.
+pub struct TestApp {
+    pub env: TestEnv,
+    pub server: Server,
+    secrets: Vec<(String, Option<String>)>,
+    users: Vec<(String, String)>,
+}
+
+impl TestApp {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder {
+            env: TestEnv::new(backend),
+            serve_env: Vec::new(),
+            secrets: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}
+
+impl TestAppBuilder {
+    /// A user with the test password (`oidc::user`).
+    pub fn user(mut self, username: &str) -> Self {
+        let id = oidc::user(&self.env, username);
+        self.users.push((username.to_string(), id));
+        self
+    }
+
+    /// Several users with the test password, in order.
+    pub fn users(self, usernames: &[&str]) -> Self {
+        usernames.iter().fold(self, |b, u| b.user(u))
+    }
+
+    /// A client registered with `ward client add ID ARGS`.
+    pub fn client(mut self, id: &str, args: &[&str]) -> Self {
+        let secret = oidc::client(&self.env, id, args);
+        self.secrets.push((id.to_string(), secret));
+        self
+    }
+
+    /// A confidential first-party client redirecting to `REDIRECT`, allowed
+    /// `scope`, with `more` arguments to `ward client add`.
+    pub fn first_party(self, id: &str, scope: &str, more: &[&str]) -> Self {
+        let mut args = vec![
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+            "--scope",
+            scope,
+        ];
+        args.extend_from_slice(more);
+        self.client(id, &args)
+    }
+
+    /// An environment variable for every `ward` process of the test (CLI too).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.set_env(key, value);
+        self
+    }
+
+    /// An environment variable for `ward serve` only.
+    pub fn serve_env(mut self, key: &str, value: &str) -> Self {
+        self.serve_env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Run `ward ARGS` (it must succeed) before the server starts.
+    pub fn ward(self, args: &[&str]) -> Self {
+        self.env.ok(args, None);
+        self
+    }
+
+    /// Anything else on the environment before the server starts (a SMTP
+    /// listener's settings, a file in the data directory).
+    pub fn with(mut self, f: impl FnOnce(&mut TestEnv)) -> Self {
+        f(&mut self.env);
+        self
+    }
+
+    /// `ward serve` on a free port, its issuer that URL (`oidc::serve_with_issuer`).
+    pub fn start(self) -> TestApp {
+        let extra: Vec<(&str, &str)> = self
+            .serve_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let server = oidc::serve_with_issuer(&self.env, &extra);
+        TestApp {
+            env: self.env,
+            server,
+            secrets: self.secrets,
+            users: self.users,
+        }
+    }
+}
+
+impl TestApp {
+    /// The secret of a confidential client registered by the builder.
+    pub fn secret(&self, client: &str) -> &str {
+        self.secrets
+            .iter()
+            .find(|(id, _)| id == client)
+            .and_then(|(_, s)| s.as_deref())
+            .unwrap_or_else(|| panic!("no confidential client {client}"))
+    }
+
+    /// The id of a user created by the builder.
+    pub fn user_id(&self, username: &str) -> &str {
+        self.users
+            .iter()
+            .find(|(u, _)| u == username)
+            .map(|(_, id)| id.as_str())
+            .unwrap_or_else(|| panic!("no user {username}"))
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.server)
+    }
+
+    /// An authorize URL for `client` with PKCE (`oidc::authorize_url`).
+    pub fn authorize_url(&self, client: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+        authorize_url(&self.server, client, pkce, extra)
+    }
+
+    /// POST the token form redeeming `code` as confidential `client`.
+    pub fn exchange(&self, client: &str, code: &str, verifier: &str) -> Res {
+        exchange(&self.server, client, self.secret(client), code, verifier)
+    }
+
+    /// POST the refresh_token grant as confidential `client`.
+    pub fn refresh(&self, client: &str, refresh_token: &str) -> Res {
+        refresh(&self.server, client, self.secret(client), refresh_token)
+    }
+
+    /// A new browser signs in as `user` with the password (consent approved if
+    /// asked) and the code is redeemed: the browser and the token response.
+    pub fn sign_in(&self, client: &str, user: &str, extra: &[(&str, &str)]) -> (Browser, Value) {
+        let mut b = self.browser();
+        let t = self.sign_in_with(&mut b, client, user, extra);
+        (b, t)
+    }
+
+    /// The same in an existing browser.
+    pub fn sign_in_with(
+        &self,
+        b: &mut Browser,
+        client: &str,
+        user: &str,
+        extra: &[(&str, &str)],
+    ) -> Value {
+        let p = pkce();
+        let res = b.authorize(&self.authorize_url(client, &p, extra), user);
+        let code = param(res.location(), "code")
+            .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.location()));
+        self.tokens(client, &code, &p)
+    }
+
+    /// Redeem `code`: the token response (required to be 200).
+    pub fn tokens(&self, client: &str, code: &str, p: &Pkce) -> Value {
+        let t = self.exchange(client, code, &p.verifier);
+        assert_eq!(t.status, 200, "{}", t.body);
+        t.json()
+    }
+
+    /// Follow same-site redirects from `res` to the client and redeem the code:
+    /// the token response.
+    pub fn finish(&self, b: &mut Browser, res: Res, client: &str, p: &Pkce) -> Value {
+        let res = oidc::follow(b, res);
+        let code = param(res.location(), "code")
+            .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.body));
+        self.tokens(client, &code, p)
+    }
+
+    /// POST a form to a protocol endpoint as confidential `client` (HTTP Basic).
+    pub fn post_as(&self, client: &str, path: &str, form: &[(&str, &str)]) -> Res {
+        oidc::post_form(
+            &self.server,
+            path,
+            Some(&basic(client, self.secret(client))),
+            form,
+        )
+    }
+}
+
+/// POST the token form (authorization_code, `REDIRECT`, PKCE verifier) with
+/// HTTP Basic for `client`.
+pub fn exchange(server: &Server, client: &str, secret: &str, code: &str, verifier: &str) -> Res {
+    oidc::post_form(
+        server,
+        "/token",
+        Some(&basic(client, secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+}
+
+/// POST the refresh_token grant with HTTP Basic for `client`.
+pub fn refresh(server: &Server, client: &str, secret: &str, refresh_token: &str) -> Res {
+    oidc::post_form(
+        server,
+        "/token",
+        Some(&basic(client, secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+}
+
+/// The claims of a JWT, unchecked (`oidc::jwt_claims`).
+pub fn claims(jwt: &str) -> Value {
+    oidc::jwt_claims(jwt)
+}
+
+/// The claims of the ID token in a token response.
+pub fn id_claims(tokens: &Value) -> Value {
+    claims(tokens["id_token"].as_str().expect("an id_token"))
+}
+
+/// The `amr` claim as strings.
+pub fn amr(claims: &Value) -> Vec<String> {
+    claims["amr"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no amr: {claims}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
