@@ -8,7 +8,7 @@ mod common;
 
 use common::Backend;
 use common::app::TestApp;
-use common::oidc::{Browser, hidden, param, pkce};
+use common::oidc::{Browser, hidden};
 
 const BYE: &str = "http://127.0.0.1:9999/bye";
 
@@ -26,8 +26,7 @@ fn signed_in(w: &TestApp) -> (Browser, String) {
 }
 
 fn silent(w: &TestApp, b: &mut Browser) -> Option<String> {
-    let res = b.get(&w.authorize_url("app", &pkce(), &[("scope", "openid"), ("prompt", "none")]));
-    param(res.location(), "error").or(param(res.location(), "code").map(|_| "code".into()))
+    w.silent(b, "app")
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {

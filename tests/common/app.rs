@@ -201,6 +201,20 @@ impl TestApp {
         self.tokens(client, &code, p)
     }
 
+    /// A `prompt=none` authorization for `client` (scope openid) in `b`: the
+    /// error it comes back with, or "code".
+    pub fn silent(&self, b: &mut Browser, client: &str) -> Option<String> {
+        let res =
+            b.get(&self.authorize_url(client, &pkce(), &[("scope", "openid"), ("prompt", "none")]));
+        param(res.location(), "error").or(param(res.location(), "code").map(|_| "code".into()))
+    }
+
+    /// Is `token` active, introspected by confidential `client`?
+    pub fn active(&self, client: &str, token: &str) -> bool {
+        let r = self.post_as(client, "/introspect", &[("token", token)]);
+        r.json()["active"] == Value::Bool(true)
+    }
+
     /// POST a form to a protocol endpoint as confidential `client` (HTTP Basic).
     pub fn post_as(&self, client: &str, path: &str, form: &[(&str, &str)]) -> Res {
         oidc::post_form(

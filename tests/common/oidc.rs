@@ -412,18 +412,24 @@ pub fn follow(b: &mut Browser, mut res: Res) -> Res {
 }
 
 impl Browser {
-    /// Sign in to the account pages with `username`'s password, then enrol an
-    /// authenticator app there: the session stays a password (aal1) session.
-    /// Returns the TOTP secret (base32).
-    pub fn password_session_with_totp(&mut self, username: &str) -> String {
+    /// Open `/account`, follow it to the login page and submit `username`'s
+    /// password: the login form's answer.
+    pub fn account_sign_in(&mut self, username: &str) -> Res {
         let res = self.get("/account");
         let page = self.get(res.location());
-        let res = self.sign_in(
+        self.sign_in(
             &hidden(&page.body, "interaction"),
             &hidden(&page.body, "csrf"),
             username,
             PASSWORD,
-        );
+        )
+    }
+
+    /// Sign in to the account pages with `username`'s password, then enrol an
+    /// authenticator app there: the session stays a password (aal1) session.
+    /// Returns the TOTP secret (base32).
+    pub fn password_session_with_totp(&mut self, username: &str) -> String {
+        let res = self.account_sign_in(username);
         assert_eq!(res.location(), "/account");
         let page = self.get("/account/totp");
         let secret = page
