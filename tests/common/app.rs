@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, param, pkce};
+use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, hidden, param, pkce};
 use super::{Backend, Server, TestEnv};
 
 /// A Ward being set up: nothing runs until [`TestAppBuilder::start`].
@@ -222,6 +222,22 @@ impl TestApp {
             path,
             Some(&basic(client, self.secret(client))),
             form,
+        )
+    }
+}
+
+impl Browser {
+    /// Answer the second-factor page `page` (`/login/verify`) with `method`
+    /// (totp, recovery, email) and `code`.
+    pub fn second_factor(&mut self, page: &Res, method: &str, code: &str) -> Res {
+        self.post(
+            "/login/verify",
+            &[
+                ("interaction", &hidden(&page.body, "interaction")),
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("method", method),
+                ("code", code),
+            ],
         )
     }
 }
