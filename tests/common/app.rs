@@ -100,6 +100,11 @@ impl TestAppBuilder {
         self
     }
 
+    /// This test's directory (the data directory is `data` below it).
+    pub fn dir(&self) -> std::path::PathBuf {
+        self.env.dir.path().to_path_buf()
+    }
+
     /// Anything else on the environment before the server starts (a SMTP
     /// listener's settings, a file in the data directory).
     pub fn with(mut self, f: impl FnOnce(&mut TestEnv)) -> Self {
@@ -183,6 +188,18 @@ impl TestApp {
         let code = param(res.location(), "code")
             .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.location()));
         self.tokens(client, &code, &p)
+    }
+
+    /// Walk an authorization for `client` in `b` as `user` with the password
+    /// (`Browser::authorize`): the final redirect.
+    pub fn authorize(
+        &self,
+        b: &mut Browser,
+        client: &str,
+        user: &str,
+        extra: &[(&str, &str)],
+    ) -> Res {
+        b.authorize(&self.authorize_url(client, &pkce(), extra), user)
     }
 
     /// Redeem `code`: the token response (required to be 200).
