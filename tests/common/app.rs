@@ -202,6 +202,23 @@ impl TestApp {
         b.authorize(&self.authorize_url(client, &pkce(), extra), user)
     }
 
+    /// In `b`, start an authorization for `client` and open the login page it
+    /// leads to: the form's interaction id and CSRF token.
+    pub fn login_form(
+        &self,
+        b: &mut Browser,
+        client: &str,
+        extra: &[(&str, &str)],
+    ) -> (String, String) {
+        let res = b.get(&self.authorize_url(client, &pkce(), extra));
+        let page = b.get(res.location());
+        assert_eq!(page.status, 200, "{}", page.body);
+        (
+            hidden(&page.body, "interaction"),
+            hidden(&page.body, "csrf"),
+        )
+    }
+
     /// Redeem `code`: the token response (required to be 200).
     pub fn tokens(&self, client: &str, code: &str, p: &Pkce) -> Value {
         let t = self.exchange(client, code, &p.verifier);
