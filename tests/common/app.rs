@@ -28,8 +28,10 @@ pub struct TestAppBuilder {
 
 /// A running Ward with its database, users and clients.
 pub struct TestApp {
-    pub env: TestEnv,
+    /// Declared first so that it stops before the database is dropped.
     pub server: Server,
+    pub env: TestEnv,
+    serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
 }
@@ -114,22 +116,34 @@ impl TestAppBuilder {
 
     /// `ward serve` on a free port, its issuer that URL (`oidc::serve_with_issuer`).
     pub fn start(self) -> TestApp {
-        let extra: Vec<(&str, &str)> = self
-            .serve_env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let server = oidc::serve_with_issuer(&self.env, &extra);
+        let server = serve(&self.env, &self.serve_env);
         TestApp {
             env: self.env,
             server,
+            serve_env: self.serve_env,
             secrets: self.secrets,
             users: self.users,
         }
     }
 }
 
+fn serve(env: &TestEnv, serve_env: &[(String, String)]) -> Server {
+    let extra: Vec<(&str, &str)> = serve_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    oidc::serve_with_issuer(env, &extra)
+}
+
 impl TestApp {
+    /// Stop the server (SIGTERM, waiting for it to exit), run `between`, and
+    /// start it again on a new free port with the same environment.
+    pub fn restart_with(&mut self, between: impl FnOnce()) {
+        self.server.terminate();
+        between();
+        self.server = serve(&self.env, &self.serve_env);
+    }
+
     /// The secret of a confidential client registered by the builder.
     pub fn secret(&self, client: &str) -> &str {
         self.secrets
@@ -273,6 +287,20 @@ impl Browser {
                 ("code", code),
             ],
         )
+    }
+}
+
+impl Browser {
+    /// `res` redirects to the second-factor page after a password: open it
+    /// and answer with `method` and `code`.
+    pub fn then_second_factor(&mut self, res: &Res, method: &str, code: &str) -> Res {
+        assert!(
+            res.location().starts_with("/login/verify"),
+            "{}",
+            res.location()
+        );
+        let page = self.get(res.location());
+        self.second_factor(&page, method, code)
     }
 }
 

@@ -431,6 +431,12 @@ impl Browser {
     pub fn password_session_with_totp(&mut self, username: &str) -> String {
         let res = self.account_sign_in(username);
         assert_eq!(res.location(), "/account");
+        self.enrol_totp()
+    }
+
+    /// In a signed-in session, enrol an authenticator app on the account
+    /// page (the code confirmed at `mid_step`). Returns the TOTP secret.
+    pub fn enrol_totp(&mut self) -> String {
         let page = self.get("/account/totp");
         let secret = page
             .body
