@@ -22,18 +22,7 @@ fn sign_in_and_consent_in_chromium_reach_the_client() {
         let env = TestEnv::new(backend);
         oidc::user(&env, "alice");
         let callback = Callback::start();
-        oidc::client(
-            &env,
-            "rp",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                &callback.url,
-                "--name",
-                "Clinic Portal",
-            ],
-        );
+        oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"]);
         // `localhost`, as in development: the page and the client are then on different origins.
         let (server, issuer) = serve_on_localhost(&env, &[]);
         let p = pkce();

@@ -45,19 +45,8 @@ impl World {
         browser.record_webauthn_calls();
         let env = TestEnv::new(backend);
         let callback = Callback::start();
-        let secret = oidc::client(
-            &env,
-            "rp",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                &callback.url,
-                "--name",
-                "Clinic Portal",
-            ],
-        )
-        .expect("a confidential client has a secret");
+        let secret = oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"])
+            .expect("a confidential client has a secret");
         let (server, issuer) = serve_on_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
         Some(Self {
             env,

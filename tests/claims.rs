@@ -49,14 +49,11 @@ fn setup(env: &TestEnv) -> (String, String) {
     let shown: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(shown["profile"]["given_name"], "Alice");
     assert_eq!(shown["profile"]["address"]["locality"], "Riverside");
-    let secret = oidc::client(
+    let secret = oidc::confidential(
         env,
         "rp",
+        REDIRECT,
         &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
             "--first-party",
             "--scope",
             "openid profile email phone address offline_access",
@@ -352,18 +349,11 @@ fn a_claims_request_gives_only_what_the_client_may_receive() {
         let env = TestEnv::new(backend);
         let (_, _) = setup(&env);
         // This client is not registered for phone or address.
-        let secret = oidc::client(
+        let secret = oidc::confidential(
             &env,
             "narrow",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                REDIRECT,
-                "--first-party",
-                "--scope",
-                "openid profile",
-            ],
+            REDIRECT,
+            &["--first-party", "--scope", "openid profile"],
         )
         .unwrap();
         let server = oidc::serve_with_issuer(&env, &[]);

@@ -31,18 +31,11 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
     let smtp = SmtpListener::start();
     smtp.configure(&mut env);
     oidc::user(&env, "alice");
-    let secret = oidc::client(
+    let secret = oidc::confidential(
         &env,
         CLIENT,
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            "openid profile email",
-            "--first-party",
-        ],
+        REDIRECT,
+        &["--scope", "openid profile email", "--first-party"],
     )
     .unwrap();
     let server = oidc::serve_with_issuer(&env, extra);

@@ -36,14 +36,11 @@ fn a_relying_party_runs_the_whole_flow() {
     for backend in backends() {
         let env = TestEnv::new(backend);
         let user_id = oidc::user(&env, "alice");
-        let secret = oidc::client(
+        let secret = oidc::confidential(
             &env,
             "rp",
+            REDIRECT,
             &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                REDIRECT,
                 "--scope",
                 "openid profile email offline_access",
                 "--name",
@@ -222,19 +219,8 @@ fn a_confidential_relying_party_may_use_a_nonce_instead_of_pkce() {
     for backend in backends() {
         let env = TestEnv::new(backend);
         let user_id = oidc::user(&env, "alice");
-        let secret = oidc::client(
-            &env,
-            "legacy-rp",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                REDIRECT,
-                "--pkce",
-                "optional",
-            ],
-        )
-        .unwrap();
+        let secret =
+            oidc::confidential(&env, "legacy-rp", REDIRECT, &["--pkce", "optional"]).unwrap();
         let server = oidc::serve_with_issuer(&env, &[]);
         let issuer = IssuerUrl::new(server.base.clone()).unwrap();
         let metadata = CoreProviderMetadata::discover(&issuer, &http).expect("discovery");

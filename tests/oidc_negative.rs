@@ -21,14 +21,11 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
     let env = TestEnv::new(backend);
     oidc::user(&env, "alice");
     let scopes = "openid profile email offline_access";
-    let secret = oidc::client(
+    let secret = oidc::confidential(
         &env,
         "rp",
+        REDIRECT,
         &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
             "--scope",
             scopes,
             "--grant-type",
@@ -40,19 +37,7 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
         ],
     )
     .unwrap();
-    let other_secret = oidc::client(
-        &env,
-        "other",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            scopes,
-        ],
-    )
-    .unwrap();
+    let other_secret = oidc::confidential(&env, "other", REDIRECT, &["--scope", scopes]).unwrap();
     oidc::client(
         &env,
         "mobile",
@@ -65,28 +50,8 @@ fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
             "openid profile",
         ],
     );
-    oidc::client(
-        &env,
-        "fp",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-        ],
-    );
-    oidc::client(
-        &env,
-        "paronly",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--require-par",
-        ],
-    );
+    oidc::confidential(&env, "fp", REDIRECT, &["--first-party"]);
+    oidc::confidential(&env, "paronly", REDIRECT, &["--require-par"]);
     let server = oidc::serve_with_issuer(&env, extra);
     World {
         env,

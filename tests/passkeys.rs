@@ -58,14 +58,11 @@ fn serve_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
 
 /// A confidential client for the code flow; returns its secret.
 fn app(env: &TestEnv) -> String {
-    oidc::client(
+    oidc::confidential(
         env,
         CLIENT,
+        REDIRECT,
         &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
             "--scope",
             "openid profile email offline_access",
             "--name",

@@ -323,17 +323,7 @@ fn in_flight_requests_finish_after_sigterm() {
     use common::oidc::{self, Browser, REDIRECT, pkce};
     let env = TestEnv::new(Backend::Sqlite);
     oidc::user(&env, "alice");
-    oidc::client(
-        &env,
-        "rp",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-        ],
-    );
+    oidc::confidential(&env, "rp", REDIRECT, &["--first-party"]);
     let mut server = oidc::serve_with_issuer(&env, &[]);
     let p = pkce();
     let mut pages: Vec<(Browser, String, String)> = (0..6)

@@ -256,6 +256,14 @@ pub fn client(env: &TestEnv, id: &str, args: &[&str]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Register a confidential client redirecting to `redirect_uri`, with `more`
+/// arguments to `ward client add`; returns its secret.
+pub fn confidential(env: &TestEnv, id: &str, redirect_uri: &str, more: &[&str]) -> Option<String> {
+    let mut args = vec!["--type", "confidential", "--redirect-uri", redirect_uri];
+    args.extend_from_slice(more);
+    client(env, id, &args)
+}
+
 pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
 
 /// An authorize URL for `client_id` with PKCE; `extra` adds or replaces parameters.
