@@ -9,21 +9,32 @@ use sha2::{Digest, Sha256};
 
 use super::{PASSWORD, Server, TestEnv};
 
-/// Start `ward serve` on a free port with the issuer set to that exact URL.
-pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// Start `ward serve` on a free port with the issuer set to that exact URL.
+pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
+    serve_on(env, "127.0.0.1", extra).0
+}
+
+/// Start `ward serve` on a free loopback port with the issuer
+/// `http://HOST:<port>`: the server and the issuer.
+pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, String) {
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("http://127.0.0.1:{port}");
+    let issuer = format!("http://{host}:{port}");
     let mut all: Vec<(&str, &str)> = vec![
         ("WARD_LISTEN", listen.as_str()),
         ("WARD_ISSUER", issuer.as_str()),
     ];
     all.extend_from_slice(extra);
-    Server::start(env, &all)
+    (Server::start(env, &all), issuer)
 }
 
 /// A response, with headers by lower-case name.
