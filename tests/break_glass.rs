@@ -9,27 +9,13 @@ use std::time::{Duration, Instant};
 
 use common::app::{TestApp, claims};
 use common::oidc::{Browser, Res, hidden, pkce};
-use common::smtp::SmtpListener;
 use common::totp::{mid_step, totp};
 use common::{Backend, PASSWORD};
 use serde_json::Value;
 
-struct World {
-    app: TestApp,
-    smtp: SmtpListener,
-}
-
-impl std::ops::Deref for World {
-    type Target = TestApp;
-    fn deref(&self) -> &TestApp {
-        &self.app
-    }
-}
-
-fn world(backend: Backend) -> World {
-    let smtp = SmtpListener::start();
-    let app = TestApp::new(backend)
-        .with(|env| smtp.configure(env))
+fn world(backend: Backend) -> TestApp {
+    TestApp::new(backend)
+        .smtp()
         .user("dana")
         .ward(&[
             "policy",
@@ -51,12 +37,11 @@ fn world(backend: Backend) -> World {
         )
         .serve_env("WARD_BREAK_GLASS_SECONDS", "4")
         .serve_env("WARD_BREAK_GLASS_NOTIFY", "auditor@example.org")
-        .start();
-    World { app, smtp }
+        .start()
 }
 
 /// Sign in to /account; with `totp_secret`, answer the second factor too.
-fn account_sign_in(w: &World, totp_secret: Option<&str>) -> Browser {
+fn account_sign_in(w: &TestApp, totp_secret: Option<&str>) -> Browser {
     let mut b = Browser::new(&w.server);
     let mut res = b.account_sign_in("dana");
     if let Some(secret) = totp_secret {
@@ -80,7 +65,7 @@ fn break_glass(b: &mut Browser, reason: &str) -> Res {
     )
 }
 
-fn token(w: &World) -> Value {
+fn token(w: &TestApp) -> Value {
     let p = pkce();
     let mut b = Browser::new(&w.server);
     let url = w.authorize_url(
@@ -103,7 +88,7 @@ fn token(w: &World) -> Value {
     w.finish(&mut b, res, "ehr", &p)
 }
 
-fn refresh(w: &World, refresh_token: &str) -> Value {
+fn refresh(w: &TestApp, refresh_token: &str) -> Value {
     let r = w.refresh("ehr", refresh_token);
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
@@ -172,7 +157,7 @@ fn break_glass_needs_fresh_mfa_and_a_reason_and_is_bounded_audited_and_reviewabl
     assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'break_glass.elevated' AND outcome = 'failure'"), 2);
     // The auditors are mailed.
     let mail = w
-        .smtp
+        .smtp()
         .wait_for("auditor@example.org", Duration::from_secs(10))
         .expect("auditor mail");
     let text = mail.text_body().unwrap();

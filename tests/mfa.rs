@@ -10,35 +10,21 @@ use std::time::Duration;
 use common::Backend;
 use common::app::{TestApp, amr, id_claims};
 use common::oidc::{self, Browser, Res, hidden, pkce};
-use common::smtp::SmtpListener;
 use common::totp::{mid_step, totp};
 use serde_json::Value;
 
 const CLIENT: &str = "app";
 
-struct World {
-    app: TestApp,
-    smtp: SmtpListener,
-}
-
-impl std::ops::Deref for World {
-    type Target = TestApp;
-    fn deref(&self) -> &TestApp {
-        &self.app
-    }
-}
-
-fn world(backend: Backend, extra: &[(&str, &str)]) -> World {
-    let smtp = SmtpListener::start();
-    let builder = TestApp::new(backend)
-        .with(|env| smtp.configure(env))
-        .user("alice")
-        .first_party(CLIENT, "openid profile email", &[]);
-    let app = extra
+fn world(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let builder =
+        TestApp::new(backend)
+            .smtp()
+            .user("alice")
+            .first_party(CLIENT, "openid profile email", &[]);
+    extra
         .iter()
         .fold(builder, |b, (k, v)| b.serve_env(k, v))
-        .start();
-    World { app, smtp }
+        .start()
 }
 
 /// Sign in to the account pages with the password; returns the account page.
@@ -81,7 +67,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// The codes mailed to `to` so far, oldest first (notifications carry none).
-fn codes_mailed(w: &World, to: &str) -> Vec<String> {
+fn codes_mailed(w: &TestApp, to: &str) -> Vec<String> {
     mails_to(w, to)
         .iter()
         .filter_map(|m| {
@@ -94,7 +80,7 @@ fn codes_mailed(w: &World, to: &str) -> Vec<String> {
 }
 
 /// Wait for the code mailed after the first `already` codes.
-fn mailed_code(w: &World, to: &str, already: usize) -> String {
+fn mailed_code(w: &TestApp, to: &str, already: usize) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(code) = codes_mailed(w, to).get(already) {
@@ -108,8 +94,8 @@ fn mailed_code(w: &World, to: &str, already: usize) -> String {
     }
 }
 
-fn mails_to(w: &World, to: &str) -> Vec<common::smtp::Received> {
-    w.smtp
+fn mails_to(w: &TestApp, to: &str) -> Vec<common::smtp::Received> {
+    w.smtp()
         .messages()
         .into_iter()
         .filter(|m| m.to.iter().any(|t| t.contains(to)))
@@ -117,7 +103,7 @@ fn mails_to(w: &World, to: &str) -> Vec<common::smtp::Received> {
 }
 
 /// Verify alice's address through the account page, with the code mailed to it.
-fn verify_email(w: &World, b: &mut Browser) {
+fn verify_email(w: &TestApp, b: &mut Browser) {
     let before = codes_mailed(w, "alice@example.org").len();
     let res = account_post(
         b,
@@ -135,7 +121,7 @@ fn verify_email(w: &World, b: &mut Browser) {
 
 /// Start a code flow and sign in with the password: the browser, the PKCE
 /// verifier and the response to the password.
-fn password_step(w: &World, username: &str) -> (Browser, oidc::Pkce, Res) {
+fn password_step(w: &TestApp, username: &str) -> (Browser, oidc::Pkce, Res) {
     let p = pkce();
     let (mut b, interaction, csrf) =
         oidc::on_login_page(&w.server, CLIENT, &p, &[("scope", "openid")]);
@@ -151,7 +137,7 @@ fn verify(b: &mut Browser, location: &str, method: &str, code: &str) -> Res {
 }
 
 /// Follow redirects to the client and redeem the code: the ID token's claims.
-fn finish(w: &World, b: &mut Browser, res: Res, p: &oidc::Pkce) -> Value {
+fn finish(w: &TestApp, b: &mut Browser, res: Res, p: &oidc::Pkce) -> Value {
     id_claims(&w.finish(b, res, CLIENT, p))
 }
 
@@ -256,7 +242,7 @@ fn totp_enrolment_sign_in_window_replay_and_recovery_codes(backend: Backend) {
     let at = res.location().to_string();
     assert_eq!(verify(&mut b4, &at, "recovery", &codes[3]).status, 401);
     let told = w
-        .smtp
+        .smtp()
         .wait_for("alice@example.org", Duration::from_secs(5))
         .is_some()
         && (0..50).any(|_| {

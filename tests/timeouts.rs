@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::Backend;
@@ -15,69 +14,36 @@ use common::oidc::{Browser, Res, hidden, param, pkce};
 
 const MINUTE: i64 = 60_000;
 
-struct World {
-    app: TestApp,
-    clock: PathBuf,
-    offset: i64,
+fn world(backend: Backend) -> TestApp {
+    // Nobody listens there: the notifications stay in the outbox.
+    let nobody = ["--backchannel-logout-uri", "http://127.0.0.1:9/logout"];
+    let shared = [nobody[0], nobody[1], "--shared-workstation"];
+    TestApp::new(backend)
+        .users(&["alice", "bob"])
+        .first_party("app", "openid", &nobody)
+        .first_party("kiosk", "openid", &shared)
+        .clock()
+        .start()
 }
 
-impl std::ops::Deref for World {
-    type Target = TestApp;
-    fn deref(&self) -> &TestApp {
-        &self.app
-    }
+fn expired(w: &TestApp, reason: &str) -> i64 {
+    w.env.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'session.expired' AND reason = '{reason}'"
+    ))
 }
 
-impl World {
-    fn new(backend: Backend) -> Self {
-        // Nobody listens there: the notifications stay in the outbox.
-        let nobody = ["--backchannel-logout-uri", "http://127.0.0.1:9/logout"];
-        let shared = [nobody[0], nobody[1], "--shared-workstation"];
-        let builder = TestApp::new(backend)
-            .users(&["alice", "bob"])
-            .first_party("app", "openid", &nobody)
-            .first_party("kiosk", "openid", &shared);
-        let clock = builder.dir().join("clock-offset");
-        std::fs::write(&clock, "0").unwrap();
-        let app = builder
-            .serve_env("WARD_TEST_CLOCK_FILE", clock.to_str().unwrap())
-            .start();
-        Self {
-            app,
-            clock,
-            offset: 0,
-        }
-    }
-
-    /// Move the server's clock forward.
-    fn advance(&mut self, ms: i64) {
-        self.offset += ms;
-        std::fs::write(&self.clock, self.offset.to_string()).unwrap();
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.env.count(sql)
-    }
-
-    fn expired(&self, reason: &str) -> i64 {
-        self.count(&format!(
-            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'session.expired' AND reason = '{reason}'"
-        ))
-    }
-}
-
-fn sign_in(w: &World, b: &mut Browser, client: &str, user: &str) -> Res {
+fn sign_in(w: &TestApp, b: &mut Browser, client: &str, user: &str) -> Res {
     w.authorize(b, client, user, &[("scope", "openid")])
 }
 
 /// `prompt=none`: a code, or the error the client gets.
-fn silent(w: &World, b: &mut Browser, client: &str) -> Result<String, String> {
+fn silent(w: &TestApp, b: &mut Browser, client: &str) -> Result<String, String> {
     let res = b.get(&w.authorize_url(client, &pkce(), &[("scope", "openid"), ("prompt", "none")]));
     param(res.location(), "code").ok_or_else(|| param(res.location(), "error").unwrap())
 }
 
 fn idle_and_absolute_timeouts_end_sessions_and_notify_clients(backend: Backend) {
-    let mut w = World::new(backend);
+    let w = world(backend);
 
     // Idle: a password (aal1) session lives 30 minutes without use.
     let mut b = Browser::new(&w.server);
@@ -91,10 +57,11 @@ fn idle_and_absolute_timeouts_end_sessions_and_notify_clients(backend: Backend) 
     );
     w.advance(31 * MINUTE);
     assert_eq!(silent(&w, &mut b, "app"), Err("login_required".into()));
-    assert_eq!(w.expired("idle_timeout"), 1);
+    assert_eq!(expired(&w, "idle_timeout"), 1);
     // The client it reached is told (Back-Channel Logout), from the outbox.
     assert_eq!(
-        w.count("SELECT COUNT(*) AS n FROM logout_outbox WHERE client_id = 'app'"),
+        w.env
+            .count("SELECT COUNT(*) AS n FROM logout_outbox WHERE client_id = 'app'"),
         1
     );
 
@@ -109,16 +76,16 @@ fn idle_and_absolute_timeouts_end_sessions_and_notify_clients(backend: Backend) 
     }
     w.advance(12 * 60 * MINUTE - elapsed);
     assert_eq!(silent(&w, &mut b, "app"), Err("login_required".into()));
-    assert_eq!(w.expired("absolute_timeout"), 1);
+    assert_eq!(expired(&w, "absolute_timeout"), 1);
 
     // A session nobody comes back to is ended by the sweep (every 5 s),
     // so its clients hear of it without the browser's help.
     let mut b = Browser::new(&w.server);
     assert!(param(sign_in(&w, &mut b, "app", "bob").location(), "code").is_some());
-    let outbox = w.count("SELECT COUNT(*) AS n FROM logout_outbox");
+    let outbox = w.env.count("SELECT COUNT(*) AS n FROM logout_outbox");
     w.advance(31 * MINUTE);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while w.expired("idle_timeout") < 2 {
+    while expired(&w, "idle_timeout") < 2 {
         assert!(
             Instant::now() < deadline,
             "the sweep did not end the session"
@@ -126,7 +93,7 @@ fn idle_and_absolute_timeouts_end_sessions_and_notify_clients(backend: Backend) 
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(
-        w.count("SELECT COUNT(*) AS n FROM logout_outbox"),
+        w.env.count("SELECT COUNT(*) AS n FROM logout_outbox"),
         outbox + 1
     );
 }
@@ -134,7 +101,7 @@ fn idle_and_absolute_timeouts_end_sessions_and_notify_clients(backend: Backend) 
 per_backend!(idle_and_absolute_timeouts_end_sessions_and_notify_clients);
 
 fn shared_workstations_time_out_sooner_and_switch_user(backend: Backend) {
-    let mut w = World::new(backend);
+    let w = world(backend);
 
     // A sign-in through a shared-workstation client: idle after 5 minutes.
     let mut b = Browser::new(&w.server);
@@ -179,7 +146,7 @@ fn shared_workstations_time_out_sooner_and_switch_user(backend: Backend) {
         hidden(&page.body, "csrf"),
     );
     let alice_cookie = b.cookies.get("ward_session").cloned();
-    let outbox = w.count("SELECT COUNT(*) AS n FROM logout_outbox");
+    let outbox = w.env.count("SELECT COUNT(*) AS n FROM logout_outbox");
     let res = b.post("/switch-user", &[("interaction", &i), ("csrf", &c)]);
     assert!(
         res.location().starts_with("/login?interaction="),
@@ -187,12 +154,12 @@ fn shared_workstations_time_out_sooner_and_switch_user(backend: Backend) {
         res.location()
     );
     assert_eq!(
-        w.count("SELECT COUNT(*) AS n FROM logout_outbox"),
+        w.env.count("SELECT COUNT(*) AS n FROM logout_outbox"),
         outbox + 2,
         "kiosk and app"
     );
     assert_eq!(
-        w.count(
+        w.env.count(
             "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'session.ended' AND reason = 'switch_user'"
         ),
         1

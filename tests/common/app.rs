@@ -16,11 +16,14 @@
 use serde_json::Value;
 
 use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, hidden, param, pkce};
+use super::smtp::SmtpListener;
 use super::{Backend, Server, TestEnv};
 
 /// A Ward being set up: nothing runs until [`TestAppBuilder::start`].
 pub struct TestAppBuilder {
     env: TestEnv,
+    smtp: Option<SmtpListener>,
+    clock: Option<std::path::PathBuf>,
     serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
@@ -31,6 +34,8 @@ pub struct TestApp {
     /// Declared first so that it stops before the database is dropped.
     pub server: Server,
     pub env: TestEnv,
+    smtp: Option<SmtpListener>,
+    clock: Option<(std::path::PathBuf, std::cell::Cell<i64>)>,
     serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
@@ -41,6 +46,8 @@ impl TestApp {
     pub fn new(backend: Backend) -> TestAppBuilder {
         TestAppBuilder {
             env: TestEnv::new(backend),
+            smtp: None,
+            clock: None,
             serve_env: Vec::new(),
             secrets: Vec::new(),
             users: Vec::new(),
@@ -84,6 +91,23 @@ impl TestAppBuilder {
         self.client(id, &args)
     }
 
+    /// A real SMTP listener on loopback that every `ward` process mails to.
+    pub fn smtp(mut self) -> Self {
+        let smtp = SmtpListener::start();
+        smtp.configure(&mut self.env);
+        self.smtp = Some(smtp);
+        self
+    }
+
+    /// A server clock the test moves (`WARD_TEST_CLOCK_FILE`), at offset 0.
+    pub fn clock(mut self) -> Self {
+        let clock = self.env.dir.path().join("clock-offset");
+        std::fs::write(&clock, "0").unwrap();
+        let path = clock.to_str().unwrap().to_string();
+        self.clock = Some(clock);
+        self.serve_env("WARD_TEST_CLOCK_FILE", &path)
+    }
+
     /// An environment variable for every `ward` process of the test (CLI too).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.set_env(key, value);
@@ -120,6 +144,8 @@ impl TestAppBuilder {
         TestApp {
             env: self.env,
             server,
+            smtp: self.smtp,
+            clock: self.clock.map(|c| (c, std::cell::Cell::new(0))),
             serve_env: self.serve_env,
             secrets: self.secrets,
             users: self.users,
@@ -142,6 +168,18 @@ impl TestApp {
         self.server.terminate();
         between();
         self.server = serve(&self.env, &self.serve_env);
+    }
+
+    /// The SMTP listener started by [`TestAppBuilder::smtp`].
+    pub fn smtp(&self) -> &SmtpListener {
+        self.smtp.as_ref().expect("TestApp built without .smtp()")
+    }
+
+    /// Move the server's clock (started by [`TestAppBuilder::clock`]) forward.
+    pub fn advance(&self, ms: i64) {
+        let (path, offset) = self.clock.as_ref().expect("TestApp built without .clock()");
+        offset.set(offset.get() + ms);
+        std::fs::write(path, offset.get().to_string()).unwrap();
     }
 
     /// The secret of a confidential client registered by the builder.
