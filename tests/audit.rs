@@ -175,21 +175,7 @@ per_backend!(concurrent_writers_and_sealers_leave_one_chain);
 fn a_killed_node_loses_nothing(backend: Backend) {
     use common::oidc::{self, REDIRECT, basic, post_form};
     let env = TestEnv::new(backend);
-    let secret = oidc::client(
-        &env,
-        "svc",
-        &[
-            "--type",
-            "confidential",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api",
-            "--redirect-uri",
-            REDIRECT,
-        ],
-    )
-    .unwrap();
+    let secret = oidc::service_client(&env, "svc", &["--redirect-uri", REDIRECT]).unwrap();
     let mut server = oidc::serve_with_issuer(&env, &[]);
     for _ in 0..20 {
         let res = post_form(

@@ -936,20 +936,7 @@ fn private_key_jwt_client_authentication(backend: Backend) {
     let stranger = generate(Algorithm::Es256).unwrap();
     let jwks = env.dir.path().join("jwks.json");
     std::fs::write(&jwks, json!({ "keys": [key.public_jwk] }).to_string()).unwrap();
-    let secret = oidc::client(
-        &env,
-        "svc",
-        &[
-            "--type",
-            "confidential",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api",
-            "--jwks-file",
-            jwks.to_str().unwrap(),
-        ],
-    );
+    let secret = oidc::service_client(&env, "svc", &["--jwks-file", jwks.to_str().unwrap()]);
     assert!(
         secret.is_none(),
         "a key-authenticated client gets no secret"

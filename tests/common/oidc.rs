@@ -275,6 +275,21 @@ pub fn confidential(env: &TestEnv, id: &str, redirect_uri: &str, more: &[&str]) 
     client(env, id, &args)
 }
 
+/// Register a confidential client for the client_credentials grant with the
+/// scope `api`, with `more` arguments; returns its secret (if it has one).
+pub fn service_client(env: &TestEnv, id: &str, more: &[&str]) -> Option<String> {
+    let mut args = vec![
+        "--type",
+        "confidential",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api",
+    ];
+    args.extend_from_slice(more);
+    client(env, id, &args)
+}
+
 pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
 
 /// An authorize URL for `client_id` with PKCE; `extra` adds or replaces parameters.
