@@ -858,8 +858,25 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
     let claims = redeem(&w, &mut b, &redirect, &p2, &secret);
     assert_eq!(claims["acr"], "phrh", "{claims}");
 
-    // ---- Expired ceremonies (a server with one-second ceremonies) ----
+    // The trail is intact after all of it.
+    let out = env.ok(&["audit", "verify"], None);
+    assert!(out.contains("audit chain intact"), "{out}");
+}
+
+per_backend!(webauthn_negative_cases_are_refused_and_audited);
+
+/// Expired ceremonies (a server with one-second ceremonies), with the passkey
+/// of "pat", signed up on an ordinary server first.
+fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let secret = app(&env);
+    let mut authn = SoftAuthenticator::new();
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    sign_up(&w, &secret, "pat", &mut authn);
     drop(w);
+    let mut signup_failures = 0;
+    let mut signin_failures = 0;
+
     let w = serve_localhost(
         &env,
         &[
@@ -935,7 +952,7 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
     assert!(out.contains("audit chain intact"), "{out}");
 }
 
-per_backend!(webauthn_negative_cases_are_refused_and_audited);
+per_backend!(expired_passkey_ceremonies_are_refused_and_audited);
 
 fn json_endpoints_refuse_bad_input(backend: Backend) {
     let env = TestEnv::new(backend);
@@ -1227,8 +1244,14 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     }
     assert_eq!(count(&env, "users"), users, "{backend:?}");
     assert_eq!(count(&env, "passkeys"), passkeys, "{backend:?}");
-    drop(w);
+}
 
+per_backend!(json_endpoints_refuse_bad_input);
+
+fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
+    let env = TestEnv::new(backend);
+    app(&env);
+    oidc::user(&env, "alice");
     // Sign-up disabled: no page, no endpoints, no link.
     let w = serve_localhost(&env, &[]);
     let (mut b, _, interaction, csrf) = login_page(&w);
@@ -1265,8 +1288,14 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     );
     // Passkey sign-in does not depend on sign-up.
     signin_start(&w, &mut b, &interaction, &csrf);
-    drop(w);
+}
 
+per_backend!(without_sign_up_there_is_no_page_and_no_endpoint);
+
+fn an_ip_address_issuer_refuses_passkeys_but_not_passwords(backend: Backend) {
+    let env = TestEnv::new(backend);
+    app(&env);
+    oidc::user(&env, "alice");
     // An IP-address issuer cannot be a WebAuthn relying party: a clear JSON refusal.
     let server = oidc::serve_with_issuer(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
     let p = pkce();
@@ -1302,7 +1331,7 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     assert_eq!(res.status, 303, "{backend:?}: {}", res.body);
 }
 
-per_backend!(json_endpoints_refuse_bad_input);
+per_backend!(an_ip_address_issuer_refuses_passkeys_but_not_passwords);
 
 /// A passkey sign-in that fails before the assertion names its user (an unknown
 /// or expired ceremony, a malformed answer, a credential the server does not
