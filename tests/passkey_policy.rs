@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use common::oidc::{Browser, hidden};
 use common::webauthn::SoftAuthenticator;
-use common::{Backend, PASSWORD, Server, TestEnv};
+use common::{Backend, Server, TestEnv};
 
 /// The soft authenticator's AAGUID (tests/common/webauthn.rs).
 const SOFT_AAGUID: &str = "77617264-2d73-6f66-742d-617574686e21";
@@ -20,62 +20,23 @@ struct Ward {
 }
 
 fn serve(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (listen, issuer) = (
-        format!("127.0.0.1:{port}"),
-        format!("http://localhost:{port}"),
-    );
-    let mut all = vec![
-        ("WARD_LISTEN", listen.as_str()),
-        ("WARD_ISSUER", issuer.as_str()),
-    ];
-    all.extend_from_slice(extra);
-    Ward {
-        server: Server::start(env, &all),
-        origin: issuer,
-    }
+    let (server, origin) = common::oidc::serve_on(env, "localhost", extra);
+    Ward { server, origin }
 }
 
 /// POST JSON with the browser's cookies, keeping the cookies it sets; (status, body).
-fn post_json(w: &Ward, b: &mut Browser, path: &str, body: &Value) -> (u16, Value) {
-    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut res = common::http()
-        .post(&w.server.url(path))
-        .header("cookie", &cookies.join("; "))
-        .header("content-type", "application/json")
-        .send(body.to_string())
-        .unwrap();
-    for v in res.headers().get_all("set-cookie") {
-        let pair = v
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default();
-        if let Some((k, v)) = pair.split_once('=') {
-            b.cookies.insert(k.to_string(), v.to_string());
-        }
-    }
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+fn post_json(b: &mut Browser, path: &str, body: &Value) -> (u16, Value) {
+    let res = b.post_json(path, body);
+    (
+        res.status,
+        serde_json::from_str(&res.body).unwrap_or(Value::Null),
+    )
 }
 
 /// Sign in to /account with the password; returns the page's CSRF token.
 fn account(w: &Ward, username: &str) -> (Browser, String) {
     let mut b = Browser::new(&w.server);
-    let res = b.get("/account");
-    let page = b.get(res.location());
-    let res = b.sign_in(
-        &hidden(&page.body, "interaction"),
-        &hidden(&page.body, "csrf"),
-        username,
-        PASSWORD,
-    );
+    let res = b.account_sign_in(username);
     assert_eq!(res.location(), "/account", "{}", res.body);
     let page = b.get("/account");
     let csrf = hidden(&page.body, "csrf");
@@ -89,19 +50,10 @@ fn add_passkey(
     csrf: &str,
     authn: &mut SoftAuthenticator,
 ) -> (u16, Value) {
-    let (status, started) = post_json(
-        w,
-        b,
-        "/account/passkeys/start",
-        &json!({ "csrf": csrf, "name": "Badge key" }),
-    );
-    assert_eq!(status, 200, "{started}");
-    let credential = authn.register(&started["options"], &w.origin);
-    post_json(
-        w,
-        b,
-        "/account/passkeys/finish",
-        &json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": credential }),
+    let res = b.add_passkey(&w.origin, csrf, authn);
+    (
+        res.status,
+        serde_json::from_str(&res.body).unwrap_or(Value::Null),
     )
 }
 
@@ -218,12 +170,11 @@ fn the_last_passkey_of_a_passwordless_account_stays(backend: Backend) {
     let page = p.get(&format!("/signup?interaction={interaction}"));
     assert_eq!(page.status, 200, "{}", page.body);
     let body = json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "username": "pat", "display_name": "", "email": "" });
-    let (status, started) = post_json(&w, &mut p, "/signup/start", &body);
+    let (status, started) = post_json(&mut p, "/signup/start", &body);
     assert_eq!(status, 200, "{started}");
     let mut authn = SoftAuthenticator::new();
     let credential = authn.register(&started["options"], &w.origin);
     let (status, done) = post_json(
-        &w,
         &mut p,
         "/signup/finish",
         &json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "ceremony": started["ceremony"], "credential": credential }),

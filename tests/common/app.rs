@@ -13,10 +13,11 @@
 //! With the relying party's plumbing: the code exchange (one function posting
 //! the token form), refresh, and the claims and `amr` of a JWT.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, hidden, param, pkce};
 use super::smtp::SmtpListener;
+use super::webauthn::SoftAuthenticator;
 use super::{Backend, Server, TestEnv};
 
 /// A Ward being set up: nothing runs until [`TestAppBuilder::start`].
@@ -339,6 +340,24 @@ impl Browser {
         );
         let page = self.get(res.location());
         self.second_factor(&page, method, code)
+    }
+}
+
+impl Browser {
+    /// On the account page (signed in, its CSRF token `csrf`), add a passkey
+    /// made by `authn` for `origin`: the answer of the finish call.
+    pub fn add_passkey(&mut self, origin: &str, csrf: &str, authn: &mut SoftAuthenticator) -> Res {
+        let started = self.post_json(
+            "/account/passkeys/start",
+            &json!({ "csrf": csrf, "name": "Badge key" }),
+        );
+        assert_eq!(started.status, 200, "{}", started.body);
+        let started = started.json();
+        let credential = authn.register(&started["options"], origin);
+        self.post_json(
+            "/account/passkeys/finish",
+            &json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": credential }),
+        )
     }
 }
 

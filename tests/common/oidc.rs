@@ -148,6 +148,20 @@ impl Browser {
         self.finish(res)
     }
 
+    /// POST `body` as JSON (the passkey endpoints), cookies kept.
+    pub fn post_json(&mut self, url: &str, body: &serde_json::Value) -> Res {
+        let mut r = self
+            .agent
+            .post(&self.absolute(url))
+            .header("cookie", &self.cookie_header())
+            .header("content-type", "application/json");
+        for (n, v) in &self.headers {
+            r = r.header(n.as_str(), v.as_str());
+        }
+        let res = r.send(body.to_string());
+        self.finish(res)
+    }
+
     /// From an authorize URL to the redirect back to the client: sign in as
     /// `username` if asked, approve consent if asked. Returns the final redirect.
     pub fn authorize(&mut self, url: &str, username: &str) -> Res {
