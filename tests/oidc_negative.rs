@@ -4,82 +4,60 @@ mod common;
 
 use std::thread;
 
+use common::app::{TestApp, exchange};
 use common::oidc::{
     self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form, tokens_for,
 };
-use common::{Backend, Server, TestEnv};
-
-struct World {
-    env: TestEnv,
-    server: Server,
-    secret: String,
-    other_secret: String,
-}
+use common::{Backend, TestEnv};
 
 /// A user `alice`, a confidential client `rp` and a second client `other`.
-fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
-    let env = TestEnv::new(backend);
-    oidc::user(&env, "alice");
+fn world(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let scopes = "openid profile email offline_access";
-    let secret = oidc::confidential(
-        &env,
-        "rp",
-        REDIRECT,
-        &[
-            "--scope",
-            scopes,
-            "--grant-type",
-            "authorization_code",
-            "--grant-type",
-            "refresh_token",
-            "--grant-type",
-            "client_credentials",
-        ],
-    )
-    .unwrap();
-    let other_secret = oidc::confidential(&env, "other", REDIRECT, &["--scope", scopes]).unwrap();
-    oidc::client(
-        &env,
-        "mobile",
-        &[
-            "--type",
-            "public",
-            "--redirect-uri",
-            "http://127.0.0.1/cb",
-            "--scope",
-            "openid profile",
-        ],
-    );
-    oidc::confidential(&env, "fp", REDIRECT, &["--first-party"]);
-    oidc::confidential(&env, "paronly", REDIRECT, &["--require-par"]);
-    let server = oidc::serve_with_issuer(&env, extra);
-    World {
-        env,
-        server,
-        secret,
-        other_secret,
-    }
+    let builder = TestApp::new(backend)
+        .user("alice")
+        .confidential(
+            "rp",
+            REDIRECT,
+            &[
+                "--scope",
+                scopes,
+                "--grant-type",
+                "authorization_code",
+                "--grant-type",
+                "refresh_token",
+                "--grant-type",
+                "client_credentials",
+            ],
+        )
+        .confidential("other", REDIRECT, &["--scope", scopes])
+        .client(
+            "mobile",
+            &[
+                "--type",
+                "public",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--scope",
+                "openid profile",
+            ],
+        )
+        .confidential("fp", REDIRECT, &["--first-party"])
+        .confidential("paronly", REDIRECT, &["--require-par"]);
+    extra
+        .iter()
+        .fold(builder, |b, (k, v)| b.serve_env(k, v))
+        .start()
 }
 
-fn code_for(w: &World, client_id: &str) -> (String, oidc::Pkce) {
+fn code_for(w: &TestApp, client_id: &str) -> (String, oidc::Pkce) {
     let p = pkce();
     let mut b = Browser::new(&w.server);
     let res = b.authorize(&authorize_url(&w.server, client_id, &p, &[]), "alice");
     (param(res.location(), "code").expect("a code"), p)
 }
 
-fn redeem(w: &World, client: (&str, &str), code: &str, verifier: &str) -> oidc::Res {
-    post_form(
-        &w.server,
-        "/token",
-        Some(&basic(client.0, client.1)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-    )
+fn redeem(w: &TestApp, client: (&str, &str), code: &str, verifier: &str) -> oidc::Res {
+    exchange(&w.server, client.0, client.1, code, verifier)
 }
 
 fn altered_redirect_uris_never_receive_a_redirect(backend: Backend) {
@@ -186,7 +164,7 @@ per_backend!(errors_after_validation_go_back_to_the_client_with_state_and_iss);
 
 fn pkce_is_enforced_at_the_token_endpoint(backend: Backend) {
     let w = world(backend, &[]);
-    let rp = ("rp", w.secret.as_str());
+    let rp = ("rp", w.secret("rp"));
     let (code, _) = code_for(&w, "rp");
     let wrong = pkce();
     let res = redeem(&w, rp, &code, &wrong.verifier);
@@ -199,7 +177,7 @@ fn pkce_is_enforced_at_the_token_endpoint(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -211,7 +189,7 @@ fn pkce_is_enforced_at_the_token_endpoint(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -355,7 +333,7 @@ per_backend!(optional_pkce_needs_a_nonce_and_cannot_be_downgraded);
 
 fn a_reused_code_fails_and_revokes_what_it_issued(backend: Backend) {
     let w = world(backend, &[]);
-    let rp = ("rp", w.secret.as_str());
+    let rp = ("rp", w.secret("rp"));
     let (code, p) = code_for(&w, "rp");
     let first = redeem(&w, rp, &code, &p.verifier);
     assert_eq!(first.status, 200, "{}", first.body);
@@ -370,7 +348,7 @@ fn a_reused_code_fails_and_revokes_what_it_issued(backend: Backend) {
     let intro = post_form(
         &w.server,
         "/introspect",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[("token", at)],
     );
     assert_eq!(intro.json()["active"], false, "{backend:?}");
@@ -378,7 +356,7 @@ fn a_reused_code_fails_and_revokes_what_it_issued(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
     );
     assert_eq!(res.json()["error"], "invalid_grant");
@@ -394,11 +372,11 @@ per_backend!(a_reused_code_fails_and_revokes_what_it_issued);
 fn a_code_is_bound_to_its_client(backend: Backend) {
     let w = world(backend, &[]);
     let (code, p) = code_for(&w, "rp");
-    let res = redeem(&w, ("other", &w.other_secret), &code, &p.verifier);
+    let res = redeem(&w, ("other", w.secret("other")), &code, &p.verifier);
     assert_eq!(res.json()["error"], "invalid_grant", "{backend:?}");
     // ...and still works for its own client afterwards.
     assert_eq!(
-        redeem(&w, ("rp", &w.secret), &code, &p.verifier).status,
+        redeem(&w, ("rp", w.secret("rp")), &code, &p.verifier).status,
         200
     );
 }
@@ -413,7 +391,7 @@ fn expired_codes_are_refused() {
     );
     let (code, p) = code_for(&w, "rp");
     thread::sleep(std::time::Duration::from_millis(5200));
-    let res = redeem(&w, ("rp", &w.secret), &code, &p.verifier);
+    let res = redeem(&w, ("rp", w.secret("rp")), &code, &p.verifier);
     assert_eq!(res.json()["error"], "invalid_grant");
 }
 
@@ -457,10 +435,10 @@ fn client_authentication_failures(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[
             ("grant_type", "client_credentials"),
-            ("client_secret", &w.secret),
+            ("client_secret", w.secret("rp")),
         ],
     );
     assert_eq!(
@@ -471,7 +449,7 @@ fn client_authentication_failures(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[
             ("grant_type", "password"),
             ("username", "alice"),
@@ -482,7 +460,7 @@ fn client_authentication_failures(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("other", &w.other_secret)),
+        Some(&basic("other", w.secret("other"))),
         &cc,
     );
     assert_eq!(
@@ -490,7 +468,7 @@ fn client_authentication_failures(backend: Backend) {
         "unauthorized_client",
         "grant not registered for this client"
     );
-    let ok = post_form(&w.server, "/token", Some(&basic("rp", &w.secret)), &cc);
+    let ok = post_form(&w.server, "/token", Some(&basic("rp", w.secret("rp"))), &cc);
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.headers["cache-control"], "no-store");
     assert!(ok.json().get("refresh_token").is_none());
@@ -500,7 +478,7 @@ per_backend!(client_authentication_failures);
 
 fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
     let w = world(backend, &[]);
-    let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
     let rt1 = t["refresh_token"].as_str().unwrap().to_string();
     let refresh = |client: (&str, &str), rt: &str, extra: &[(&str, &str)]| {
         let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
@@ -509,33 +487,33 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
     };
     // Cross-client refresh is refused and changes nothing.
     assert_eq!(
-        refresh(("other", &w.other_secret), &rt1, &[]).json()["error"],
+        refresh(("other", w.secret("other")), &rt1, &[]).json()["error"],
         "invalid_grant"
     );
     // Never broadened.
     assert_eq!(
-        refresh(("rp", &w.secret), &rt1, &[("scope", "openid admin")]).json()["error"],
+        refresh(("rp", w.secret("rp")), &rt1, &[("scope", "openid admin")]).json()["error"],
         "invalid_scope"
     );
-    let r2 = refresh(("rp", &w.secret), &rt1, &[("scope", "openid")]);
+    let r2 = refresh(("rp", w.secret("rp")), &rt1, &[("scope", "openid")]);
     assert_eq!(r2.status, 200, "{}", r2.body);
     let r2 = r2.json();
     assert_eq!(r2["scope"], "openid");
     let rt2 = r2["refresh_token"].as_str().unwrap().to_string();
     // Presenting the rotated-out token revokes the whole family, rt2 included.
     assert_eq!(
-        refresh(("rp", &w.secret), &rt1, &[]).json()["error"],
+        refresh(("rp", w.secret("rp")), &rt1, &[]).json()["error"],
         "invalid_grant"
     );
     assert_eq!(
-        refresh(("rp", &w.secret), &rt2, &[]).json()["error"],
+        refresh(("rp", w.secret("rp")), &rt2, &[]).json()["error"],
         "invalid_grant",
         "{backend:?}"
     );
     let intro = post_form(
         &w.server,
         "/introspect",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[("token", r2["access_token"].as_str().unwrap())],
     );
     assert_eq!(intro.json()["active"], false);
@@ -548,7 +526,7 @@ fn ten_concurrent_redemptions_exactly_one_wins(backend: Backend) {
     let (code, p) = code_for(&w, "rp");
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..10)
-            .map(|_| s.spawn(|| redeem(&w, ("rp", &w.secret), &code, &p.verifier).status))
+            .map(|_| s.spawn(|| redeem(&w, ("rp", w.secret("rp")), &code, &p.verifier).status))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -562,7 +540,7 @@ fn ten_concurrent_redemptions_exactly_one_wins(backend: Backend) {
         "{statuses:?}"
     );
 
-    let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
     let rt = t["refresh_token"].as_str().unwrap();
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -571,7 +549,7 @@ fn ten_concurrent_redemptions_exactly_one_wins(backend: Backend) {
                     post_form(
                         &w.server,
                         "/token",
-                        Some(&basic("rp", &w.secret)),
+                        Some(&basic("rp", w.secret("rp"))),
                         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
                     )
                     .status
@@ -594,7 +572,7 @@ per_backend!(ten_concurrent_redemptions_exactly_one_wins);
 
 fn malformed_requests_get_4xx_never_5xx(backend: Backend) {
     let w = world(backend, &[]);
-    let auth = basic("rp", &w.secret);
+    let auth = basic("rp", w.secret("rp"));
     let res = post_form(
         &w.server,
         "/token",
@@ -680,10 +658,10 @@ per_backend!(malformed_requests_get_4xx_never_5xx);
 
 fn introspection_and_revocation_are_per_client(backend: Backend) {
     let w = world(backend, &[]);
-    let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
     let at = t["access_token"].as_str().unwrap();
     let rt = t["refresh_token"].as_str().unwrap();
-    let other = basic("other", &w.other_secret);
+    let other = basic("other", w.secret("other"));
     assert_eq!(
         post_form(&w.server, "/introspect", Some(&other), &[("token", at)]).json()["active"],
         false,
@@ -698,7 +676,7 @@ fn introspection_and_revocation_are_per_client(backend: Backend) {
         post_form(&w.server, "/revoke", Some(&other), &[("token", rt)]).status,
         200
     );
-    let mine = basic("rp", &w.secret);
+    let mine = basic("rp", w.secret("rp"));
     let intro = post_form(&w.server, "/introspect", Some(&mine), &[("token", rt)]).json();
     assert_eq!(intro["active"], true);
     assert_eq!(intro["client_id"], "rp");
@@ -747,7 +725,7 @@ fn pushed_authorization_requests(backend: Backend) {
             ],
         )
     };
-    let res = push("rp", &w.secret);
+    let res = push("rp", w.secret("rp"));
     assert_eq!(res.status, 201, "{backend:?}: {}", res.body);
     let request_uri = res.json()["request_uri"].as_str().unwrap().to_string();
     assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
@@ -770,7 +748,7 @@ fn pushed_authorization_requests(backend: Backend) {
     assert_eq!(param(res.location(), "state").as_deref(), Some("par-state"));
     let code = param(res.location(), "code").unwrap();
     assert_eq!(
-        redeem(&w, ("rp", &w.secret), &code, &p.verifier).status,
+        redeem(&w, ("rp", w.secret("rp")), &code, &p.verifier).status,
         200
     );
     // Single use.
@@ -789,7 +767,7 @@ fn pushed_authorization_requests(backend: Backend) {
     let res = post_form(
         &w.server,
         "/par",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[
             ("response_type", "code"),
             ("client_id", "rp"),
@@ -1233,12 +1211,12 @@ fn review_findings_stay_fixed(backend: Backend) {
         "alice",
     );
     let code = param(res.location(), "code").unwrap();
-    let t = redeem(&w, ("rp", &w.secret), &code, &p2.verifier).json();
+    let t = redeem(&w, ("rp", w.secret("rp")), &code, &p2.verifier).json();
     assert!(t.get("refresh_token").is_none(), "{t}");
 
     // client_secret_post works, userinfo takes a token in a POST body, and a
     // public client may not introspect.
-    let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
     let at = t["access_token"].as_str().unwrap();
     let res = post_form(
         &w.server,
@@ -1247,7 +1225,7 @@ fn review_findings_stay_fixed(backend: Backend) {
         &[
             ("token", at),
             ("client_id", "rp"),
-            ("client_secret", &w.secret),
+            ("client_secret", w.secret("rp")),
         ],
     );
     assert_eq!(res.json()["active"], true);
@@ -1285,13 +1263,13 @@ fn review_findings_stay_fixed(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
     );
     assert_eq!(res.json()["error"], "invalid_grant");
 
     // A disabled user's tokens stop working everywhere.
-    let t = tokens_for(&w.server, "rp", &w.secret, "alice");
+    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
     let at = t["access_token"].as_str().unwrap();
     let rt = t["refresh_token"].as_str().unwrap();
     w.env.ok(&["user", "disable", "alice"], None);
@@ -1299,7 +1277,7 @@ fn review_findings_stay_fixed(backend: Backend) {
         post_form(
             &w.server,
             "/introspect",
-            Some(&basic("rp", &w.secret)),
+            Some(&basic("rp", w.secret("rp"))),
             &[("token", at)]
         )
         .json()["active"],
@@ -1309,7 +1287,7 @@ fn review_findings_stay_fixed(backend: Backend) {
         post_form(
             &w.server,
             "/introspect",
-            Some(&basic("rp", &w.secret)),
+            Some(&basic("rp", w.secret("rp"))),
             &[("token", rt)]
         )
         .json()["active"],
@@ -1322,7 +1300,7 @@ fn review_findings_stay_fixed(backend: Backend) {
     let res = post_form(
         &w.server,
         "/token",
-        Some(&basic("rp", &w.secret)),
+        Some(&basic("rp", w.secret("rp"))),
         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
     );
     assert_eq!(res.json()["error"], "invalid_grant");

@@ -13,6 +13,8 @@
 //! With the relying party's plumbing: the code exchange (one function posting
 //! the token form), refresh, and the claims and `amr` of a JWT.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use serde_json::{Value, json};
 
 use super::oidc::{self, Browser, Pkce, REDIRECT, Res, authorize_url, basic, hidden, param, pkce};
@@ -36,7 +38,7 @@ pub struct TestApp {
     pub server: Server,
     pub env: TestEnv,
     smtp: Option<SmtpListener>,
-    clock: Option<(std::path::PathBuf, std::cell::Cell<i64>)>,
+    clock: Option<(std::path::PathBuf, AtomicI64)>,
     serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
@@ -76,20 +78,19 @@ impl TestAppBuilder {
         self
     }
 
+    /// A confidential client redirecting to `redirect_uri` (`oidc::confidential`).
+    pub fn confidential(mut self, id: &str, redirect_uri: &str, more: &[&str]) -> Self {
+        let secret = oidc::confidential(&self.env, id, redirect_uri, more);
+        self.secrets.push((id.to_string(), secret));
+        self
+    }
+
     /// A confidential first-party client redirecting to `REDIRECT`, allowed
     /// `scope`, with `more` arguments to `ward client add`.
     pub fn first_party(self, id: &str, scope: &str, more: &[&str]) -> Self {
-        let mut args = vec![
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-            "--scope",
-            scope,
-        ];
+        let mut args = vec!["--first-party", "--scope", scope];
         args.extend_from_slice(more);
-        self.client(id, &args)
+        self.confidential(id, REDIRECT, &args)
     }
 
     /// A real SMTP listener on loopback that every `ward` process mails to.
@@ -146,7 +147,7 @@ impl TestAppBuilder {
             env: self.env,
             server,
             smtp: self.smtp,
-            clock: self.clock.map(|c| (c, std::cell::Cell::new(0))),
+            clock: self.clock.map(|c| (c, AtomicI64::new(0))),
             serve_env: self.serve_env,
             secrets: self.secrets,
             users: self.users,
@@ -179,8 +180,8 @@ impl TestApp {
     /// Move the server's clock (started by [`TestAppBuilder::clock`]) forward.
     pub fn advance(&self, ms: i64) {
         let (path, offset) = self.clock.as_ref().expect("TestApp built without .clock()");
-        offset.set(offset.get() + ms);
-        std::fs::write(path, offset.get().to_string()).unwrap();
+        let now = offset.fetch_add(ms, Ordering::SeqCst) + ms;
+        std::fs::write(path, now.to_string()).unwrap();
     }
 
     /// The secret of a confidential client registered by the builder.
