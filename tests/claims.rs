@@ -74,17 +74,7 @@ fn tokens(server: &Server, secret: &str, extra: &[(&str, &str)]) -> Value {
 }
 
 fn redeem(server: &Server, secret: &str, code: &str, verifier: &str) -> Value {
-    let res = post_form(
-        server,
-        "/token",
-        Some(&basic("rp", secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-    );
+    let res = common::app::exchange(server, "rp", secret, code, verifier);
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()
 }
@@ -367,17 +357,7 @@ fn a_claims_request_gives_only_what_the_client_may_receive(backend: Backend) {
         "alice",
     );
     let code = param(res.location(), "code").expect("code");
-    let res = post_form(
-        &server,
-        "/token",
-        Some(&basic("narrow", &secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
+    let res = common::app::exchange(&server, "narrow", &secret, &code, &p.verifier);
     assert_eq!(res.status, 200, "{}", res.body);
     let t = res.json();
     let id = id_token(&t);

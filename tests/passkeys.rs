@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use common::app::amr;
-use common::oidc::{self, Browser, Pkce, REDIRECT, basic, hidden, param, pkce, post_form};
+use common::oidc::{self, Browser, Pkce, REDIRECT, hidden, param, pkce};
 use common::webauthn::{SoftAuthenticator, Tweaks, inspect_registration};
 use common::{Backend, Server, TestEnv};
 
@@ -318,17 +318,7 @@ fn redeem(w: &Ward, b: &mut Browser, redirect: &str, p: &Pkce, secret: &str) -> 
     assert!(location.starts_with(REDIRECT), "{location}");
     assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
     let code = param(&location, "code").expect("code");
-    let res = post_form(
-        &w.server,
-        "/token",
-        Some(&basic(CLIENT, secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
+    let res = common::app::exchange(&w.server, CLIENT, secret, &code, &p.verifier);
     assert_eq!(res.status, 200, "{}", res.body);
     let id_token = res.json()["id_token"]
         .as_str()
