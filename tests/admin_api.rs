@@ -13,450 +13,449 @@ mod guard;
 #[path = "admin_api/support.rs"]
 mod support;
 
-use common::{PASSWORD, backends};
+use common::{Backend, PASSWORD};
 use serde_json::{Value, json};
 use support::{CLIENT, audit, call, claims, ok, parse, problem, sign_in, tokens, world};
 
-#[test]
-fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is_audited() {
-    for backend in backends() {
-        let w = world(backend);
-        let (_, t) = tokens(&w, "admin");
-        let t = t.as_str();
-        let actor = format!("user:{}", w.admin);
-        // Alice has a browser session too.
-        let (_, alice_tokens) = sign_in(&w, "alice", None);
+fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is_audited(
+    backend: Backend,
+) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    let actor = format!("user:{}", w.admin);
+    // Alice has a browser session too.
+    let (_, alice_tokens) = sign_in(&w, "alice", None);
 
-        // Users: list and page, create, show, disable, reset MFA.
-        let page = ok(call(&w, "GET", "/users?limit=1", Some(t), None), 200);
-        assert_eq!(page["users"][0]["username"], "admin");
-        let next = page["next"].as_str().unwrap();
-        let page = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users?limit=1&after={next}"),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(page["users"][0]["username"], "alice");
-        let body = json!({
-            "username": "bob", "email": "bob@example.org",
-            "display_name": "Bob", "password": PASSWORD,
-        });
-        let res = call(&w, "POST", "/users", Some(t), Some(&body.to_string()));
-        let location = res.headers.get("location").cloned().unwrap_or_default();
-        let bob = ok(res, 201);
-        let bob_id = bob["id"].as_str().unwrap().to_string();
-        assert_eq!(location, format!("/admin/api/users/{bob_id}"));
-        assert_eq!(
-            (bob["username"].as_str(), bob["status"].as_str()),
-            (Some("bob"), Some("active"))
-        );
-        let shown = ok(
-            call(&w, "GET", &format!("/users/{bob_id}"), Some(t), None),
-            200,
-        );
-        assert_eq!(shown["email"], "bob@example.org");
-        let changed = ok(
-            call(
-                &w,
-                "PATCH",
-                &format!("/users/{bob_id}"),
-                Some(t),
-                Some(r#"{"status":"disabled"}"#),
-            ),
-            200,
-        );
-        assert_eq!(changed["status"], "disabled");
-        let cli = parse(&w.env.ok(&["user", "show", "bob", "--json"], None));
-        assert_eq!(cli["status"], "disabled", "the CLI sees the API's change");
-        let reset = ok(
-            call(
-                &w,
-                "POST",
-                &format!("/users/{}/reset-mfa", w.alice),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(
-            (reset["totp"].as_bool(), reset["passkeys"].as_u64()),
-            (Some(false), Some(0))
-        );
-
-        // Clients: register (the secret once), list, show, remove.
-        let body = json!({"client_id": "lab-portal", "type": "confidential",
-            "redirect_uris": ["https://lab.example.org/cb"], "scopes": ["openid", "profile"],
-            "pkce": "optional"});
-        let created = ok(
-            call(&w, "POST", "/clients", Some(t), Some(&body.to_string())),
-            201,
-        );
-        assert!(
-            created["client_secret"]
-                .as_str()
-                .is_some_and(|s| s.len() >= 32),
-            "{created}"
-        );
-        assert_eq!(
-            created["grant_types"],
-            json!(["authorization_code", "refresh_token"])
-        );
-        let list = ok(call(&w, "GET", "/clients", Some(t), None), 200);
-        let ids: Vec<&str> = list["clients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["client_id"].as_str().unwrap())
-            .collect();
-        assert!(
-            ids.contains(&"lab-portal") && ids.contains(&CLIENT),
-            "{list}"
-        );
-        let shown = ok(call(&w, "GET", "/clients/lab-portal", Some(t), None), 200);
-        assert!(shown.get("client_secret").is_none(), "never shown again");
-        assert_eq!(shown["pkce"], "optional");
-        assert!(
-            w.env
-                .ok(&["client", "show", "lab-portal"], None)
-                .contains("lab-portal")
-        );
-        assert_eq!(
-            call(&w, "DELETE", "/clients/lab-portal", Some(t), None).status,
-            204
-        );
-        problem(
-            &call(&w, "GET", "/clients/lab-portal", Some(t), None),
-            404,
-            Some("not-found"),
-        );
-
-        // Roles: grant, seen by `ward policy show`, revoke.
-        let alice = w.alice.as_str();
-        let granted = ok(
-            call(
-                &w,
-                "POST",
-                &format!("/users/{alice}/roles"),
-                Some(t),
-                Some(r#"{"role":"nurse","tenant":"st-mary"}"#),
-            ),
-            201,
-        );
-        assert_eq!(
-            (granted["role"].as_str(), granted["tenant"].as_str()),
-            (Some("nurse"), Some("st-mary"))
-        );
-        let cli = parse(&w.env.ok(&["policy", "show", "alice", "--json"], None));
-        assert_eq!(cli["tenants"][0]["roles"], json!(["nurse"]), "{cli}");
-        let roles = ok(
-            call(&w, "GET", &format!("/users/{alice}/roles"), Some(t), None),
-            200,
-        );
-        assert_eq!(
-            roles["tenants"][0]["permissions"],
-            json!(["ehr:read", "ehr:write", "schedule:read"])
-        );
-        assert_eq!(roles["policy_version"], granted["policy_version"]);
-        ok(
-            call(
-                &w,
-                "DELETE",
-                &format!("/users/{alice}/roles/st-mary/nurse"),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        let cli = parse(&w.env.ok(&["policy", "show", "alice", "--json"], None));
-        assert_eq!(cli["tenants"], json!([]));
-
-        // Sessions: the admin's two sign-ins, named by the sid of their ID tokens.
-        let sessions = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users/{}/sessions", w.admin),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        let list = sessions["sessions"].as_array().unwrap();
-        assert_eq!(list.len(), 2, "{sessions}");
-        assert!(list.iter().all(|s| s["live"] == true));
-        assert_eq!(
-            (list[0]["acr"].as_str(), list[1]["acr"].as_str()),
-            (Some("aal2"), Some("aal1")),
-            "newest first"
-        );
-        let first = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users/{}/sessions?limit=1", w.admin),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        let after = first["next"].as_str().unwrap();
-        let second = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(second["sessions"][0]["sid"], list[1]["sid"]);
-        let after = second["next"].as_str().unwrap();
-        let third = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(third["sessions"], json!([]));
-        assert!(third.get("next").is_none());
-        let weak_sid = list[1]["sid"].as_str().unwrap();
-        let path = format!("/users/{}/sessions/{weak_sid}", w.admin);
-        assert_eq!(call(&w, "DELETE", &path, Some(t), None).status, 204);
-        problem(
-            &call(&w, "DELETE", &path, Some(t), None),
-            409,
-            Some("conflict"),
-        );
-        // End all of alice's: her ID token's session among them.
-        let alice_sid = claims(alice_tokens["id_token"].as_str().unwrap())["sid"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let ended = ok(
-            call(
-                &w,
-                "DELETE",
-                &format!("/users/{alice}/sessions"),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(ended["ended"], json!([alice_sid]));
-        let after = ok(
-            call(
-                &w,
-                "GET",
-                &format!("/users/{alice}/sessions"),
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(after["sessions"][0]["live"], false);
-        assert!(after["sessions"][0]["ended_at"].is_i64());
-
-        // Every change left its record, with the administrator as the actor.
-        for (kind, subject) in [
-            ("user.create", Some(bob_id.as_str())),
-            ("user.disable", Some(bob_id.as_str())),
-            ("user.reset_mfa", Some(alice)),
-            ("policy.grant", Some(alice)),
-            ("policy.revoke", Some(alice)),
-            ("session.ended", Some(alice)),
-            ("session.ended", Some(w.admin.as_str())),
-            ("client.create", None),
-            ("client.remove", None),
-        ] {
-            let q = match subject {
-                Some(s) => format!("event_type={kind}&subject={s}"),
-                None => format!("event_type={kind}"),
-            };
-            let records = audit(&w, t, &q);
-            let mine: Vec<&Value> = records
-                .iter()
-                .filter(|r| r["actor"] == actor.as_str())
-                .collect();
-            assert!(!mine.is_empty(), "{kind} {subject:?}: {records:?}");
-            assert_eq!(mine[0]["outcome"], "success");
-            if kind == "session.ended" {
-                assert_eq!(mine[0]["reason"], "admin");
-            }
-        }
-        // Reads are recorded too (the trail's own reads included), and refusals.
-        assert!(!audit(&w, t, "event_type=user.list").is_empty());
-        assert!(!audit(&w, t, "event_type=audit.read").is_empty());
-        let records = audit(&w, t, "event_type=client.remove");
-        assert_eq!(records[0]["client_id"], "lab-portal");
-        assert!(records[0]["details"].is_object());
-        // Following the trail: after an id, oldest first.
-        let forward = audit(&w, t, "after_id=0&limit=5");
-        let ids: Vec<i64> = forward.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-        assert_eq!(ids.len(), 5);
-        assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
-        let newest = audit(&w, t, "limit=3");
-        assert!(
-            newest[0]["id"].as_i64() > newest[2]["id"].as_i64(),
-            "newest first"
-        );
-    }
-}
-
-#[test]
-fn an_auditor_signs_off_break_glass_elevations() {
-    for backend in backends() {
-        let w = world(backend);
-        let (_, t) = tokens(&w, "admin");
-        let t = t.as_str();
-        // An elevation as `/account` records it (its own flow is tests/break_glass.rs).
-        w.env
-            .sql(&format!(
-                "INSERT INTO break_glass (id, user_id, tenant, reason, started_at, expires_at) \
-                 VALUES ('e1', '{}', 'st-mary', 'Unconscious patient in A&E', 1, 2)",
-                w.alice
-            ))
-            .unwrap();
-        let pending = ok(
-            call(&w, "GET", "/admin/api/break-glass", Some(t), None),
-            200,
-        );
-        assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
-        assert_eq!(pending[0]["reason"], "Unconscious patient in A&E");
-        assert!(pending[0]["reviewed_at"].is_null());
-        let body = json!({ "note": "Checked with the A&E lead: justified." }).to_string();
-        let done = ok(
-            call(
-                &w,
-                "POST",
-                "/admin/api/break-glass/e1/review",
-                Some(t),
-                Some(&body),
-            ),
-            200,
-        );
-        assert_eq!(done["reviewed_by"], Value::String(w.admin.clone()));
-        // Once only; off the review list; unknown ids are 404.
-        problem(
-            &call(
-                &w,
-                "POST",
-                "/admin/api/break-glass/e1/review",
-                Some(t),
-                Some(&body),
-            ),
-            409,
-            Some("conflict"),
-        );
-        problem(
-            &call(
-                &w,
-                "POST",
-                "/admin/api/break-glass/nope/review",
-                Some(t),
-                Some(&body),
-            ),
-            404,
-            Some("not-found"),
-        );
-        let pending = ok(
-            call(&w, "GET", "/admin/api/break-glass", Some(t), None),
-            200,
-        );
-        assert!(pending.as_array().unwrap().is_empty());
-        let all = ok(
-            call(
-                &w,
-                "GET",
-                "/admin/api/break-glass?pending=false",
-                Some(t),
-                None,
-            ),
-            200,
-        );
-        assert_eq!(all.as_array().unwrap().len(), 1);
-        assert_eq!(
-            w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'break_glass.reviewed' AND outcome = 'success'"),
-            1
-        );
-    }
-}
-
-#[test]
-fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope() {
-    for backend in backends() {
-        let w = world(backend);
-        let (_, t) = tokens(&w, "admin");
-        let t = t.as_str();
-        let path = format!("/users/{}/profile", w.alice);
-        let body = json!({
-            "given_name": "Alice", "family_name": "Liddell", "birthdate": "1852",
-            "locale": "en-GB", "zoneinfo": "Europe/London",
-            "phone_number": "+44 1632 960961", "phone_number_verified": true,
-            "address": {"locality": "Riverside", "country": "GB"},
-        });
-        let user = ok(
-            call(&w, "PATCH", &path, Some(t), Some(&body.to_string())),
-            200,
-        );
-        assert_eq!(user["profile"]["given_name"], "Alice", "{backend:?}");
-        assert_eq!(user["profile"]["phone_number_verified"], true);
-        assert_eq!(user["profile"]["address"]["locality"], "Riverside");
-        // Absent members stay; null clears.
-        let user = ok(
-            call(&w, "PATCH", &path, Some(t), Some(r#"{"locale":null}"#)),
-            200,
-        );
-        assert!(user["profile"].get("locale").is_none(), "{user}");
-        assert_eq!(user["profile"]["family_name"], "Liddell");
-        // Junk is refused with the field named.
-        let res = call(
+    // Users: list and page, create, show, disable, reset MFA.
+    let page = ok(call(&w, "GET", "/users?limit=1", Some(t), None), 200);
+    assert_eq!(page["users"][0]["username"], "admin");
+    let next = page["next"].as_str().unwrap();
+    let page = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users?limit=1&after={next}"),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(page["users"][0]["username"], "alice");
+    let body = json!({
+        "username": "bob", "email": "bob@example.org",
+        "display_name": "Bob", "password": PASSWORD,
+    });
+    let res = call(&w, "POST", "/users", Some(t), Some(&body.to_string()));
+    let location = res.headers.get("location").cloned().unwrap_or_default();
+    let bob = ok(res, 201);
+    let bob_id = bob["id"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("/admin/api/users/{bob_id}"));
+    assert_eq!(
+        (bob["username"].as_str(), bob["status"].as_str()),
+        (Some("bob"), Some("active"))
+    );
+    let shown = ok(
+        call(&w, "GET", &format!("/users/{bob_id}"), Some(t), None),
+        200,
+    );
+    assert_eq!(shown["email"], "bob@example.org");
+    let changed = ok(
+        call(
             &w,
             "PATCH",
-            &path,
+            &format!("/users/{bob_id}"),
             Some(t),
-            Some(r#"{"birthdate":"1852-02-30"}"#),
-        );
-        assert_eq!(
-            problem(&res, 422, Some("invalid-value"))["field"],
-            "birthdate"
-        );
-        // Audited, with the names of the fields changed (never their values).
-        let records = audit(
+            Some(r#"{"status":"disabled"}"#),
+        ),
+        200,
+    );
+    assert_eq!(changed["status"], "disabled");
+    let cli = parse(&w.env.ok(&["user", "show", "bob", "--json"], None));
+    assert_eq!(cli["status"], "disabled", "the CLI sees the API's change");
+    let reset = ok(
+        call(
             &w,
-            t,
-            &format!("event_type=user.profile_update&subject={}", w.alice),
-        );
-        let fields: Vec<&Value> = records.iter().map(|r| &r["details"]["fields"]).collect();
-        assert!(fields.contains(&&json!(["locale"])), "{records:?}");
-        assert!(
-            records
-                .iter()
-                .all(|r| !r["details"].to_string().contains("Liddell"))
-        );
+            "POST",
+            &format!("/users/{}/reset-mfa", w.alice),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(
+        (reset["totp"].as_bool(), reset["passkeys"].as_u64()),
+        (Some(false), Some(0))
+    );
 
-        // The profile scope releases the names and birthdate; the client is
-        // not registered for phone or address, so those stay back.
-        let (_, alice_tokens) = sign_in(&w, "alice", None);
-        let res = crate::common::get_with(
-            &w.server.url("/userinfo"),
-            &[(
-                "authorization",
-                &format!("Bearer {}", alice_tokens["access_token"].as_str().unwrap()),
-            )],
-        );
-        let info = parse(&res.2);
-        assert_eq!(info["given_name"], "Alice", "{info}");
-        assert_eq!(info["birthdate"], "1852");
-        assert!(info.get("locale").is_none() && info.get("phone_number").is_none());
+    // Clients: register (the secret once), list, show, remove.
+    let body = json!({"client_id": "lab-portal", "type": "confidential",
+        "redirect_uris": ["https://lab.example.org/cb"], "scopes": ["openid", "profile"],
+        "pkce": "optional"});
+    let created = ok(
+        call(&w, "POST", "/clients", Some(t), Some(&body.to_string())),
+        201,
+    );
+    assert!(
+        created["client_secret"]
+            .as_str()
+            .is_some_and(|s| s.len() >= 32),
+        "{created}"
+    );
+    assert_eq!(
+        created["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    let list = ok(call(&w, "GET", "/clients", Some(t), None), 200);
+    let ids: Vec<&str> = list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"lab-portal") && ids.contains(&CLIENT),
+        "{list}"
+    );
+    let shown = ok(call(&w, "GET", "/clients/lab-portal", Some(t), None), 200);
+    assert!(shown.get("client_secret").is_none(), "never shown again");
+    assert_eq!(shown["pkce"], "optional");
+    assert!(
+        w.env
+            .ok(&["client", "show", "lab-portal"], None)
+            .contains("lab-portal")
+    );
+    assert_eq!(
+        call(&w, "DELETE", "/clients/lab-portal", Some(t), None).status,
+        204
+    );
+    problem(
+        &call(&w, "GET", "/clients/lab-portal", Some(t), None),
+        404,
+        Some("not-found"),
+    );
+
+    // Roles: grant, seen by `ward policy show`, revoke.
+    let alice = w.alice.as_str();
+    let granted = ok(
+        call(
+            &w,
+            "POST",
+            &format!("/users/{alice}/roles"),
+            Some(t),
+            Some(r#"{"role":"nurse","tenant":"st-mary"}"#),
+        ),
+        201,
+    );
+    assert_eq!(
+        (granted["role"].as_str(), granted["tenant"].as_str()),
+        (Some("nurse"), Some("st-mary"))
+    );
+    let cli = parse(&w.env.ok(&["policy", "show", "alice", "--json"], None));
+    assert_eq!(cli["tenants"][0]["roles"], json!(["nurse"]), "{cli}");
+    let roles = ok(
+        call(&w, "GET", &format!("/users/{alice}/roles"), Some(t), None),
+        200,
+    );
+    assert_eq!(
+        roles["tenants"][0]["permissions"],
+        json!(["ehr:read", "ehr:write", "schedule:read"])
+    );
+    assert_eq!(roles["policy_version"], granted["policy_version"]);
+    ok(
+        call(
+            &w,
+            "DELETE",
+            &format!("/users/{alice}/roles/st-mary/nurse"),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    let cli = parse(&w.env.ok(&["policy", "show", "alice", "--json"], None));
+    assert_eq!(cli["tenants"], json!([]));
+
+    // Sessions: the admin's two sign-ins, named by the sid of their ID tokens.
+    let sessions = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users/{}/sessions", w.admin),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    let list = sessions["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{sessions}");
+    assert!(list.iter().all(|s| s["live"] == true));
+    assert_eq!(
+        (list[0]["acr"].as_str(), list[1]["acr"].as_str()),
+        (Some("aal2"), Some("aal1")),
+        "newest first"
+    );
+    let first = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users/{}/sessions?limit=1", w.admin),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    let after = first["next"].as_str().unwrap();
+    let second = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(second["sessions"][0]["sid"], list[1]["sid"]);
+    let after = second["next"].as_str().unwrap();
+    let third = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(third["sessions"], json!([]));
+    assert!(third.get("next").is_none());
+    let weak_sid = list[1]["sid"].as_str().unwrap();
+    let path = format!("/users/{}/sessions/{weak_sid}", w.admin);
+    assert_eq!(call(&w, "DELETE", &path, Some(t), None).status, 204);
+    problem(
+        &call(&w, "DELETE", &path, Some(t), None),
+        409,
+        Some("conflict"),
+    );
+    // End all of alice's: her ID token's session among them.
+    let alice_sid = claims(alice_tokens["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ended = ok(
+        call(
+            &w,
+            "DELETE",
+            &format!("/users/{alice}/sessions"),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(ended["ended"], json!([alice_sid]));
+    let after = ok(
+        call(
+            &w,
+            "GET",
+            &format!("/users/{alice}/sessions"),
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(after["sessions"][0]["live"], false);
+    assert!(after["sessions"][0]["ended_at"].is_i64());
+
+    // Every change left its record, with the administrator as the actor.
+    for (kind, subject) in [
+        ("user.create", Some(bob_id.as_str())),
+        ("user.disable", Some(bob_id.as_str())),
+        ("user.reset_mfa", Some(alice)),
+        ("policy.grant", Some(alice)),
+        ("policy.revoke", Some(alice)),
+        ("session.ended", Some(alice)),
+        ("session.ended", Some(w.admin.as_str())),
+        ("client.create", None),
+        ("client.remove", None),
+    ] {
+        let q = match subject {
+            Some(s) => format!("event_type={kind}&subject={s}"),
+            None => format!("event_type={kind}"),
+        };
+        let records = audit(&w, t, &q);
+        let mine: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["actor"] == actor.as_str())
+            .collect();
+        assert!(!mine.is_empty(), "{kind} {subject:?}: {records:?}");
+        assert_eq!(mine[0]["outcome"], "success");
+        if kind == "session.ended" {
+            assert_eq!(mine[0]["reason"], "admin");
+        }
     }
+    // Reads are recorded too (the trail's own reads included), and refusals.
+    assert!(!audit(&w, t, "event_type=user.list").is_empty());
+    assert!(!audit(&w, t, "event_type=audit.read").is_empty());
+    let records = audit(&w, t, "event_type=client.remove");
+    assert_eq!(records[0]["client_id"], "lab-portal");
+    assert!(records[0]["details"].is_object());
+    // Following the trail: after an id, oldest first.
+    let forward = audit(&w, t, "after_id=0&limit=5");
+    let ids: Vec<i64> = forward.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 5);
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
+    let newest = audit(&w, t, "limit=3");
+    assert!(
+        newest[0]["id"].as_i64() > newest[2]["id"].as_i64(),
+        "newest first"
+    );
 }
+
+per_backend!(an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is_audited);
+
+fn an_auditor_signs_off_break_glass_elevations(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    // An elevation as `/account` records it (its own flow is tests/break_glass.rs).
+    w.env
+        .sql(&format!(
+            "INSERT INTO break_glass (id, user_id, tenant, reason, started_at, expires_at) \
+             VALUES ('e1', '{}', 'st-mary', 'Unconscious patient in A&E', 1, 2)",
+            w.alice
+        ))
+        .unwrap();
+    let pending = ok(
+        call(&w, "GET", "/admin/api/break-glass", Some(t), None),
+        200,
+    );
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["reason"], "Unconscious patient in A&E");
+    assert!(pending[0]["reviewed_at"].is_null());
+    let body = json!({ "note": "Checked with the A&E lead: justified." }).to_string();
+    let done = ok(
+        call(
+            &w,
+            "POST",
+            "/admin/api/break-glass/e1/review",
+            Some(t),
+            Some(&body),
+        ),
+        200,
+    );
+    assert_eq!(done["reviewed_by"], Value::String(w.admin.clone()));
+    // Once only; off the review list; unknown ids are 404.
+    problem(
+        &call(
+            &w,
+            "POST",
+            "/admin/api/break-glass/e1/review",
+            Some(t),
+            Some(&body),
+        ),
+        409,
+        Some("conflict"),
+    );
+    problem(
+        &call(
+            &w,
+            "POST",
+            "/admin/api/break-glass/nope/review",
+            Some(t),
+            Some(&body),
+        ),
+        404,
+        Some("not-found"),
+    );
+    let pending = ok(
+        call(&w, "GET", "/admin/api/break-glass", Some(t), None),
+        200,
+    );
+    assert!(pending.as_array().unwrap().is_empty());
+    let all = ok(
+        call(
+            &w,
+            "GET",
+            "/admin/api/break-glass?pending=false",
+            Some(t),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(
+        w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'break_glass.reviewed' AND outcome = 'success'"),
+        1
+    );
+}
+
+per_backend!(an_auditor_signs_off_break_glass_elevations);
+
+fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    let path = format!("/users/{}/profile", w.alice);
+    let body = json!({
+        "given_name": "Alice", "family_name": "Liddell", "birthdate": "1852",
+        "locale": "en-GB", "zoneinfo": "Europe/London",
+        "phone_number": "+44 1632 960961", "phone_number_verified": true,
+        "address": {"locality": "Riverside", "country": "GB"},
+    });
+    let user = ok(
+        call(&w, "PATCH", &path, Some(t), Some(&body.to_string())),
+        200,
+    );
+    assert_eq!(user["profile"]["given_name"], "Alice", "{backend:?}");
+    assert_eq!(user["profile"]["phone_number_verified"], true);
+    assert_eq!(user["profile"]["address"]["locality"], "Riverside");
+    // Absent members stay; null clears.
+    let user = ok(
+        call(&w, "PATCH", &path, Some(t), Some(r#"{"locale":null}"#)),
+        200,
+    );
+    assert!(user["profile"].get("locale").is_none(), "{user}");
+    assert_eq!(user["profile"]["family_name"], "Liddell");
+    // Junk is refused with the field named.
+    let res = call(
+        &w,
+        "PATCH",
+        &path,
+        Some(t),
+        Some(r#"{"birthdate":"1852-02-30"}"#),
+    );
+    assert_eq!(
+        problem(&res, 422, Some("invalid-value"))["field"],
+        "birthdate"
+    );
+    // Audited, with the names of the fields changed (never their values).
+    let records = audit(
+        &w,
+        t,
+        &format!("event_type=user.profile_update&subject={}", w.alice),
+    );
+    let fields: Vec<&Value> = records.iter().map(|r| &r["details"]["fields"]).collect();
+    assert!(fields.contains(&&json!(["locale"])), "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| !r["details"].to_string().contains("Liddell"))
+    );
+
+    // The profile scope releases the names and birthdate; the client is
+    // not registered for phone or address, so those stay back.
+    let (_, alice_tokens) = sign_in(&w, "alice", None);
+    let res = crate::common::get_with(
+        &w.server.url("/userinfo"),
+        &[(
+            "authorization",
+            &format!("Bearer {}", alice_tokens["access_token"].as_str().unwrap()),
+        )],
+    );
+    let info = parse(&res.2);
+    assert_eq!(info["given_name"], "Alice", "{info}");
+    assert_eq!(info["birthdate"], "1852");
+    assert!(info.get("locale").is_none() && info.get("phone_number").is_none());
+}
+
+per_backend!(an_administrator_sets_profile_claims_that_userinfo_releases_per_scope);

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oidc::{self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form};
-use common::{Server, TestEnv, backends};
+use common::app::{TestApp, id_claims};
+use common::oidc::{self, Browser};
+use common::{Backend, Server};
 use p256::ecdsa::signature::Verifier;
 use serde_json::Value;
 
@@ -110,56 +111,22 @@ fn verify(server: &Server, jwt: &str) -> Value {
     serde_json::from_slice(&b64(parts[1])).unwrap()
 }
 
-fn setup(backend: common::Backend, rp: &Rp) -> (TestEnv, String) {
-    let env = TestEnv::new(backend);
-    oidc::user(&env, "alice");
+fn setup(backend: Backend, rp: &Rp) -> TestApp {
     let uri = format!("http://127.0.0.1:{}/backchannel", rp.port);
-    let secret = oidc::client(
-        &env,
-        "app",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-            "--scope",
+    TestApp::new(backend)
+        .user("alice")
+        .first_party(
+            "app",
             "openid",
-            "--id-token-alg",
-            "ES256",
-            "--backchannel-logout-uri",
-            &uri,
-        ],
-    )
-    .unwrap();
-    (env, secret)
+            &["--id-token-alg", "ES256", "--backchannel-logout-uri", &uri],
+        )
+        .start()
 }
 
 /// Sign in through the app; the browser and the ID token's claims.
-fn sign_in(server: &Server, secret: &str) -> (Browser, Value) {
-    let p = pkce();
-    let mut b = Browser::new(server);
-    let res = b.authorize(
-        &authorize_url(server, "app", &p, &[("scope", "openid")]),
-        "alice",
-    );
-    let code = param(res.location(), "code").unwrap();
-    let t = post_form(
-        server,
-        "/token",
-        Some(&basic("app", secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
-    let id = t.json()["id_token"].as_str().unwrap().to_string();
-    (
-        b,
-        serde_json::from_slice(&b64(id.split('.').nth(1).unwrap())).unwrap(),
-    )
+fn sign_in(w: &TestApp) -> (Browser, Value) {
+    let (b, t) = w.sign_in("app", "alice", &[("scope", "openid")]);
+    (b, id_claims(&t))
 }
 
 fn sign_out(b: &mut Browser) {
@@ -172,64 +139,63 @@ fn sign_out(b: &mut Browser) {
     );
 }
 
-#[test]
-fn the_rp_receives_a_verifiable_logout_token() {
-    for backend in backends() {
-        let rp = Rp::start();
-        let (env, secret) = setup(backend, &rp);
-        let server = oidc::serve_with_issuer(&env, &[]);
-        let d = common::get(&server.url("/.well-known/openid-configuration")).2;
-        assert!(d.contains("\"backchannel_logout_supported\":true"), "{d}");
-        let (mut b, id) = sign_in(&server, &secret);
-        sign_out(&mut b);
-        let token = rp
-            .wait_token(Duration::from_secs(10))
-            .expect("a logout token");
-        let c = verify(&server, &token);
-        assert_eq!(c["iss"], id["iss"]);
-        assert_eq!(c["aud"], "app");
-        assert_eq!(c["sub"], id["sub"]);
-        assert_eq!(c["sid"], id["sid"], "the sid of the session the RP saw");
-        assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
-        assert!(
-            c.get("nonce").is_none(),
-            "a logout token never has a nonce (§2.4)"
-        );
-        assert!(c["jti"].is_string() && c["iat"].is_i64());
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM logout_outbox WHERE delivered_at IS NOT NULL"),
-            1
-        );
-    }
+fn the_rp_receives_a_verifiable_logout_token(backend: Backend) {
+    let rp = Rp::start();
+    let w = setup(backend, &rp);
+    let (env, server) = (&w.env, &w.server);
+    let d = common::get(&server.url("/.well-known/openid-configuration")).2;
+    assert!(d.contains("\"backchannel_logout_supported\":true"), "{d}");
+    let (mut b, id) = sign_in(&w);
+    sign_out(&mut b);
+    let token = rp
+        .wait_token(Duration::from_secs(10))
+        .expect("a logout token");
+    let c = verify(server, &token);
+    assert_eq!(c["iss"], id["iss"]);
+    assert_eq!(c["aud"], "app");
+    assert_eq!(c["sub"], id["sub"]);
+    assert_eq!(c["sid"], id["sid"], "the sid of the session the RP saw");
+    assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(
+        c.get("nonce").is_none(),
+        "a logout token never has a nonce (§2.4)"
+    );
+    assert!(c["jti"].is_string() && c["iat"].is_i64());
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM logout_outbox WHERE delivered_at IS NOT NULL"),
+        1
+    );
 }
 
-#[test]
-fn notifications_are_retried_and_survive_a_restart() {
-    for backend in backends() {
-        let rp = Rp::start();
-        rp.down.store(true, Ordering::SeqCst);
-        let (env, secret) = setup(backend, &rp);
-        let mut server = oidc::serve_with_issuer(&env, &[]);
-        let (mut b, id) = sign_in(&server, &secret);
-        sign_out(&mut b);
-        // The RP is down: Ward keeps trying.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while env.count("SELECT COALESCE(MAX(attempts), 0) AS n FROM logout_outbox") < 2 {
-            assert!(Instant::now() < deadline, "no retries");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM logout_outbox WHERE delivered_at IS NOT NULL"),
-            0
-        );
-        // Ward restarts; the RP comes back; the notification arrives.
-        server.terminate();
-        drop(server);
-        rp.down.store(false, Ordering::SeqCst);
-        let server = oidc::serve_with_issuer(&env, &[]);
-        let token = rp
-            .wait_token(Duration::from_secs(20))
-            .expect("delivered after the restart");
-        assert_eq!(verify(&server, &token)["sid"], id["sid"]);
+per_backend!(the_rp_receives_a_verifiable_logout_token);
+
+fn notifications_are_retried_and_survive_a_restart(backend: Backend) {
+    let rp = Rp::start();
+    rp.down.store(true, Ordering::SeqCst);
+    let mut w = setup(backend, &rp);
+    let (mut b, id) = sign_in(&w);
+    sign_out(&mut b);
+    // The RP is down: Ward keeps trying.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w
+        .env
+        .count("SELECT COALESCE(MAX(attempts), 0) AS n FROM logout_outbox")
+        < 2
+    {
+        assert!(Instant::now() < deadline, "no retries");
+        std::thread::sleep(Duration::from_millis(200));
     }
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM logout_outbox WHERE delivered_at IS NOT NULL"),
+        0
+    );
+    // Ward restarts; the RP comes back; the notification arrives.
+    w.restart_with(|| rp.down.store(false, Ordering::SeqCst));
+    let token = rp
+        .wait_token(Duration::from_secs(20))
+        .expect("delivered after the restart");
+    assert_eq!(verify(&w.server, &token)["sid"], id["sid"]);
 }
+
+per_backend!(notifications_are_retried_and_survive_a_restart);

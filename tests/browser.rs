@@ -11,82 +11,70 @@ mod common;
 
 use common::browser::{Callback, Driver, serve_on_localhost};
 use common::oidc::{self, authorize_url, param, pkce};
-use common::{TestEnv, backends};
+use common::{Backend, TestEnv};
 
-#[test]
-fn sign_in_and_consent_in_chromium_reach_the_client() {
-    for backend in backends() {
-        let Some(browser) = Driver::start() else {
-            return;
-        };
-        let env = TestEnv::new(backend);
-        oidc::user(&env, "alice");
-        let callback = Callback::start();
-        oidc::client(
-            &env,
-            "rp",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                &callback.url,
-                "--name",
-                "Clinic Portal",
-            ],
-        );
-        // `localhost`, as in development: the page and the client are then on different origins.
-        let (server, issuer) = serve_on_localhost(&env, &[]);
-        let p = pkce();
-        let url = authorize_url(
-            &server,
-            "rp",
-            &p,
-            &[("scope", "openid profile"), ("redirect_uri", &callback.url)],
-        )
-        .replacen(&server.base, &issuer, 1);
+fn sign_in_and_consent_in_chromium_reach_the_client(backend: Backend) {
+    let Some(browser) = Driver::start() else {
+        return;
+    };
+    let env = TestEnv::new(backend);
+    oidc::user(&env, "alice");
+    let callback = Callback::start();
+    oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"]);
+    // `localhost`, as in development: the page and the client are then on different origins.
+    let (server, issuer) = serve_on_localhost(&env, &[]);
+    let p = pkce();
+    let url = authorize_url(
+        &server,
+        "rp",
+        &p,
+        &[("scope", "openid profile"), ("redirect_uri", &callback.url)],
+    )
+    .replacen(&server.base, &issuer, 1);
 
-        browser.goto(&url);
-        browser.wait_url("the login page", |u| u.contains("/login?"));
-        assert_eq!(
-            browser.js("return document.querySelector('label[for=username]').textContent"),
-            "Username"
-        );
-        // A wrong password first: the page says so, in an alert region.
-        browser.js("document.getElementById('username').value = 'alice'; document.getElementById('password').value = 'wrong-password-1'; document.querySelector('button[type=submit]').click();");
-        // (`#login-error`: the page always holds a hidden alert for passkey errors.)
-        browser.wait_js(
-            "the error",
-            "document.querySelector('#login-error[role=alert]') && \
-             document.getElementById('login-error').textContent.includes('not correct')",
-        );
-        browser.js(&format!(
-            "document.getElementById('password').value = '{}'; document.querySelector('button[type=submit]').click();",
-            common::PASSWORD
-        ));
-        browser.wait_url("the consent page", |u| u.contains("/consent?"));
-        assert!(
-            browser
-                .js("return document.body.innerText")
-                .as_str()
-                .unwrap()
-                .contains("Clinic Portal")
-        );
-        browser.js("document.querySelector('button[value=approve]').click();");
-        // The client's redirect URI is reached (nothing listens there; the URL is what matters).
-        let back = browser.wait_url("the redirect to the client", |u| {
-            u.starts_with(&callback.url)
-        });
-        assert!(param(&back, "code").is_some(), "{backend:?}: {back}");
-        assert_eq!(param(&back, "state").as_deref(), Some("st4te"));
-        assert!(
-            callback.received("GET /cb?code="),
-            "the client's endpoint received the code"
-        );
+    browser.goto(&url);
+    browser.wait_url("the login page", |u| u.contains("/login?"));
+    assert_eq!(
+        browser.js("return document.querySelector('label[for=username]').textContent"),
+        "Username"
+    );
+    // A wrong password first: the page says so, in an alert region.
+    browser.js("document.getElementById('username').value = 'alice'; document.getElementById('password').value = 'wrong-password-1'; document.querySelector('button[type=submit]').click();");
+    // (`#login-error`: the page always holds a hidden alert for passkey errors.)
+    browser.wait_js(
+        "the error",
+        "document.querySelector('#login-error[role=alert]') && \
+         document.getElementById('login-error').textContent.includes('not correct')",
+    );
+    browser.js(&format!(
+        "document.getElementById('password').value = '{}'; document.querySelector('button[type=submit]').click();",
+        common::PASSWORD
+    ));
+    browser.wait_url("the consent page", |u| u.contains("/consent?"));
+    assert!(
+        browser
+            .js("return document.body.innerText")
+            .as_str()
+            .unwrap()
+            .contains("Clinic Portal")
+    );
+    browser.js("document.querySelector('button[value=approve]').click();");
+    // The client's redirect URI is reached (nothing listens there; the URL is what matters).
+    let back = browser.wait_url("the redirect to the client", |u| {
+        u.starts_with(&callback.url)
+    });
+    assert!(param(&back, "code").is_some(), "{backend:?}: {back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("st4te"));
+    assert!(
+        callback.received("GET /cb?code="),
+        "the client's endpoint received the code"
+    );
 
-        // A second authorization in the same browser: single sign-on, straight back.
-        browser.goto(&url);
-        let back = browser.wait_url("single sign-on", |u| u.starts_with(&callback.url));
-        assert!(param(&back, "code").is_some());
-        drop(server);
-    }
+    // A second authorization in the same browser: single sign-on, straight back.
+    browser.goto(&url);
+    let back = browser.wait_url("single sign-on", |u| u.starts_with(&callback.url));
+    assert!(param(&back, "code").is_some());
+    drop(server);
 }
+
+per_backend!(sign_in_and_consent_in_chromium_reach_the_client);

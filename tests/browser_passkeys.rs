@@ -22,9 +22,10 @@
 
 mod common;
 
+use common::app::amr;
 use common::browser::{Authenticator, Callback, Driver, jwt_claims, serve_on_localhost};
 use common::oidc::{self, Pkce, authorize_url, basic, param, pkce, post_form};
-use common::{Server, TestEnv, backends};
+use common::{Backend, Server, TestEnv};
 use serde_json::{Value, json};
 
 /// One backend's world: Ward with sign-up on, a confidential client whose
@@ -45,19 +46,8 @@ impl World {
         browser.record_webauthn_calls();
         let env = TestEnv::new(backend);
         let callback = Callback::start();
-        let secret = oidc::client(
-            &env,
-            "rp",
-            &[
-                "--type",
-                "confidential",
-                "--redirect-uri",
-                &callback.url,
-                "--name",
-                "Clinic Portal",
-            ],
-        )
-        .expect("a confidential client has a secret");
+        let secret = oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"])
+            .expect("a confidential client has a secret");
         let (server, issuer) = serve_on_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
         Some(Self {
             env,
@@ -208,230 +198,218 @@ fn expected_for(authenticator: &Authenticator<'_>) -> (&'static str, &'static st
     }
 }
 
-fn amr(claims: &Value) -> Vec<String> {
-    claims["amr"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no amr: {claims}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
-
 fn sign_count(authenticator: &Authenticator<'_>) -> i64 {
     authenticator.credentials()[0]["signCount"]
         .as_i64()
         .unwrap()
 }
 
-#[test]
-fn a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless() {
-    for backend in backends() {
-        let Some(w) = World::new(backend) else {
-            return;
-        };
-        let b = &w.browser;
-        let authenticator = b.add_virtual_authenticator(false);
+fn a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless(backend: Backend) {
+    let Some(w) = World::new(backend) else {
+        return;
+    };
+    let b = &w.browser;
+    let authenticator = b.add_virtual_authenticator(false);
 
-        let first = w.sign_up("pat", true);
-        let creds = authenticator.credentials();
-        assert_eq!(creds.len(), 1, "{backend:?}: {creds:?}");
-        assert_eq!(creds[0]["rpId"], "localhost");
-        assert_eq!(creds[0]["isResidentCredential"], true);
-        assert_eq!(creds[0]["userName"], "pat");
-        let (acr, key) = expected_for(&authenticator);
-        assert_eq!((acr, key), ("phrh", "hwk"), "a device-bound passkey");
-        assert_eq!(first["acr"], acr, "{backend:?}: {first}");
-        let first_amr = amr(&first);
-        for v in ["user", "mfa", key] {
-            assert!(first_amr.iter().any(|a| a == v), "{backend:?}: {first}");
-        }
-        assert!(!first_amr.iter().any(|a| a == "pwd"), "{first}");
-        assert_eq!(
-            w.env.count("SELECT COUNT(*) AS n FROM passkeys"),
-            1,
-            "{backend:?}"
-        );
-
-        w.sign_out();
-
-        // A new authorization: the login page, then "Sign in with a passkey".
-        // The passkey is held back while the page loads, else the page's
-        // autofill request would sign in at once (see the module comment).
-        let held = authenticator.take_credentials();
-        let p = w.authorize();
-        b.wait_url("the login page", |u| u.contains("/login?"));
-        b.wait_js(
-            "the autofill request to end without a passkey",
-            "(JSON.parse(sessionStorage.getItem('ward-test-webauthn') || '[]')).some(function (c) { \
-               return c.page === '/login' && c.mediation === 'conditional' && c.outcome !== 'pending'; })",
-        );
-        assert_eq!(
-            b.js("return document.getElementById('passkey-error').hidden"),
-            true
-        );
-        authenticator.restore(&held);
-        let used = sign_count(&authenticator);
-        b.click("#passkey-signin");
-        let second = w.back_at_the_client(&p, false);
-        assert!(sign_count(&authenticator) > used, "the passkey signed");
-        assert_eq!(second["sub"], first["sub"], "{backend:?}");
-        assert_eq!(second["acr"], acr, "{backend:?}: {second}");
-        let second_amr = amr(&second);
-        for v in ["user", "mfa", key] {
-            assert!(second_amr.iter().any(|a| a == v), "{backend:?}: {second}");
-        }
-        assert_ne!(
-            second["sid"], first["sid"],
-            "a new session after signing out"
-        );
-
-        // The button made a modal request (no mediation), and it signed in.
-        b.goto(&w.page("/"));
-        let calls = b.webauthn_calls();
-        let login: Vec<_> = calls.iter().filter(|c| c["page"] == "/login").collect();
-        assert_eq!(login.len(), 2, "{calls:?}");
-        assert_eq!(login[0]["mediation"], "conditional", "{calls:?}");
-        assert_eq!(
-            login[0]["outcome"], "rejected: NotAllowedError",
-            "{calls:?}"
-        );
-        assert_eq!(login[1]["mediation"], Value::Null, "{calls:?}");
-        assert_eq!(login[1]["outcome"], "resolved", "{calls:?}");
-        w.assert_no_csp_violation();
+    let first = w.sign_up("pat", true);
+    let creds = authenticator.credentials();
+    assert_eq!(creds.len(), 1, "{backend:?}: {creds:?}");
+    assert_eq!(creds[0]["rpId"], "localhost");
+    assert_eq!(creds[0]["isResidentCredential"], true);
+    assert_eq!(creds[0]["userName"], "pat");
+    let (acr, key) = expected_for(&authenticator);
+    assert_eq!((acr, key), ("phrh", "hwk"), "a device-bound passkey");
+    assert_eq!(first["acr"], acr, "{backend:?}: {first}");
+    let first_amr = amr(&first);
+    for v in ["user", "mfa", key] {
+        assert!(first_amr.iter().any(|a| a == v), "{backend:?}: {first}");
     }
+    assert!(!first_amr.iter().any(|a| a == "pwd"), "{first}");
+    assert_eq!(
+        w.env.count("SELECT COUNT(*) AS n FROM passkeys"),
+        1,
+        "{backend:?}"
+    );
+
+    w.sign_out();
+
+    // A new authorization: the login page, then "Sign in with a passkey".
+    // The passkey is held back while the page loads, else the page's
+    // autofill request would sign in at once (see the module comment).
+    let held = authenticator.take_credentials();
+    let p = w.authorize();
+    b.wait_url("the login page", |u| u.contains("/login?"));
+    b.wait_js(
+        "the autofill request to end without a passkey",
+        "(JSON.parse(sessionStorage.getItem('ward-test-webauthn') || '[]')).some(function (c) { \
+           return c.page === '/login' && c.mediation === 'conditional' && c.outcome !== 'pending'; })",
+    );
+    assert_eq!(
+        b.js("return document.getElementById('passkey-error').hidden"),
+        true
+    );
+    authenticator.restore(&held);
+    let used = sign_count(&authenticator);
+    b.click("#passkey-signin");
+    let second = w.back_at_the_client(&p, false);
+    assert!(sign_count(&authenticator) > used, "the passkey signed");
+    assert_eq!(second["sub"], first["sub"], "{backend:?}");
+    assert_eq!(second["acr"], acr, "{backend:?}: {second}");
+    let second_amr = amr(&second);
+    for v in ["user", "mfa", key] {
+        assert!(second_amr.iter().any(|a| a == v), "{backend:?}: {second}");
+    }
+    assert_ne!(
+        second["sid"], first["sid"],
+        "a new session after signing out"
+    );
+
+    // The button made a modal request (no mediation), and it signed in.
+    b.goto(&w.page("/"));
+    let calls = b.webauthn_calls();
+    let login: Vec<_> = calls.iter().filter(|c| c["page"] == "/login").collect();
+    assert_eq!(login.len(), 2, "{calls:?}");
+    assert_eq!(login[0]["mediation"], "conditional", "{calls:?}");
+    assert_eq!(
+        login[0]["outcome"], "rejected: NotAllowedError",
+        "{calls:?}"
+    );
+    assert_eq!(login[1]["mediation"], Value::Null, "{calls:?}");
+    assert_eq!(login[1]["outcome"], "resolved", "{calls:?}");
+    w.assert_no_csp_violation();
 }
 
-#[test]
-fn passkey_autofill_signs_in() {
-    for backend in backends() {
-        let Some(w) = World::new(backend) else {
-            return;
-        };
-        let b = &w.browser;
-        // A synced passkey this time (backup eligible): `phr`, `swk`.
-        let authenticator = b.add_virtual_authenticator(true);
-        let first = w.sign_up("robin", false);
-        w.sign_out();
-        let used = sign_count(&authenticator);
+per_backend!(a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless);
 
-        // A new authorization, and no click at all: the login page's
-        // conditional request is answered by the authenticator and signs in.
-        let p = w.authorize();
-        let second = w.back_at_the_client(&p, false);
-        assert!(sign_count(&authenticator) > used, "the passkey signed");
-        assert_eq!(second["sub"], first["sub"], "{backend:?}");
-        assert_ne!(
-            second["sid"], first["sid"],
-            "a new session after signing out"
-        );
-        let (acr, key) = expected_for(&authenticator);
-        assert_eq!((acr, key), ("phr", "swk"), "a synced passkey");
-        assert_eq!(first["acr"], acr, "{backend:?}: {first}");
-        assert_eq!(second["acr"], acr, "{backend:?}: {second}");
-        assert!(amr(&second).iter().any(|a| a == key), "{second}");
+fn passkey_autofill_signs_in(backend: Backend) {
+    let Some(w) = World::new(backend) else {
+        return;
+    };
+    let b = &w.browser;
+    // A synced passkey this time (backup eligible): `phr`, `swk`.
+    let authenticator = b.add_virtual_authenticator(true);
+    let first = w.sign_up("robin", false);
+    w.sign_out();
+    let used = sign_count(&authenticator);
 
-        // It was the autofill request: the login page made exactly one
-        // WebAuthn call, a `get` with mediation "conditional", and it resolved.
-        b.goto(&w.page("/"));
-        let calls = b.webauthn_calls();
-        let login: Vec<_> = calls.iter().filter(|c| c["page"] == "/login").collect();
-        assert_eq!(login.len(), 1, "{calls:?}");
-        assert_eq!(login[0]["call"], "get", "{calls:?}");
-        assert_eq!(login[0]["mediation"], "conditional", "{calls:?}");
-        assert_eq!(login[0]["outcome"], "resolved", "{calls:?}");
-        w.assert_no_csp_violation();
-    }
+    // A new authorization, and no click at all: the login page's
+    // conditional request is answered by the authenticator and signs in.
+    let p = w.authorize();
+    let second = w.back_at_the_client(&p, false);
+    assert!(sign_count(&authenticator) > used, "the passkey signed");
+    assert_eq!(second["sub"], first["sub"], "{backend:?}");
+    assert_ne!(
+        second["sid"], first["sid"],
+        "a new session after signing out"
+    );
+    let (acr, key) = expected_for(&authenticator);
+    assert_eq!((acr, key), ("phr", "swk"), "a synced passkey");
+    assert_eq!(first["acr"], acr, "{backend:?}: {first}");
+    assert_eq!(second["acr"], acr, "{backend:?}: {second}");
+    assert!(amr(&second).iter().any(|a| a == key), "{second}");
+
+    // It was the autofill request: the login page made exactly one
+    // WebAuthn call, a `get` with mediation "conditional", and it resolved.
+    b.goto(&w.page("/"));
+    let calls = b.webauthn_calls();
+    let login: Vec<_> = calls.iter().filter(|c| c["page"] == "/login").collect();
+    assert_eq!(login.len(), 1, "{calls:?}");
+    assert_eq!(login[0]["call"], "get", "{calls:?}");
+    assert_eq!(login[0]["mediation"], "conditional", "{calls:?}");
+    assert_eq!(login[0]["outcome"], "resolved", "{calls:?}");
+    w.assert_no_csp_violation();
 }
 
-#[test]
-fn a_staff_member_adds_a_passkey_on_the_account_page() {
-    for backend in backends() {
-        let Some(w) = World::new(backend) else {
-            return;
-        };
-        let b = &w.browser;
-        let user_id = oidc::user(&w.env, "sam");
-        let authenticator = b.add_virtual_authenticator(false);
+per_backend!(passkey_autofill_signs_in);
 
-        // Sign in with the password on the login page of the account pages.
-        b.goto(&w.page("/account"));
-        b.wait_url("the login page", |u| {
-            u.contains("/login?interaction=account")
-        });
-        b.type_into("#username", "sam");
-        b.type_into("#password", common::PASSWORD);
-        b.click("#login-form button[type=submit]");
-        b.wait_url("the account page", |u| u.ends_with("/account"));
-        assert!(b.text().contains("No passkeys yet."), "{}", b.text());
+fn a_staff_member_adds_a_passkey_on_the_account_page(backend: Backend) {
+    let Some(w) = World::new(backend) else {
+        return;
+    };
+    let b = &w.browser;
+    let user_id = oidc::user(&w.env, "sam");
+    let authenticator = b.add_virtual_authenticator(false);
 
-        // Add a passkey: the first second factor, so recovery codes come with it.
-        b.wait_js(
-            "the add-passkey form",
-            "!document.getElementById('add-passkey').hidden",
-        );
-        b.type_into("#passkey-name", "Work laptop");
-        b.click("#add-passkey button[type=submit]");
-        b.wait_js(
-            "the recovery codes",
-            "!document.getElementById('new-recovery-section').hidden",
-        );
-        assert_eq!(
-            b.js("return document.querySelectorAll('#new-recovery-codes li').length"),
-            10
-        );
-        b.screenshot("recovery-codes");
-        assert_eq!(authenticator.credentials().len(), 1);
-        let (acr, key) = expected_for(&authenticator);
-        assert_eq!((acr, key), ("phrh", "hwk"), "a device-bound passkey");
+    // Sign in with the password on the login page of the account pages.
+    b.goto(&w.page("/account"));
+    b.wait_url("the login page", |u| {
+        u.contains("/login?interaction=account")
+    });
+    b.type_into("#username", "sam");
+    b.type_into("#password", common::PASSWORD);
+    b.click("#login-form button[type=submit]");
+    b.wait_url("the account page", |u| u.ends_with("/account"));
+    assert!(b.text().contains("No passkeys yet."), "{}", b.text());
 
-        b.goto(&w.page("/account"));
-        b.wait_url("the account page", |u| u.ends_with("/account"));
-        let text = b.text();
-        assert!(text.contains("Work laptop"), "{backend:?}: {text}");
-        let kind = if key == "hwk" {
-            "device-bound passkey"
-        } else {
-            "synced passkey"
-        };
-        assert!(text.contains(kind), "{backend:?}: {text}");
-        assert!(text.contains("10 unused."), "{backend:?}: {text}");
-        b.screenshot("account");
-        assert_eq!(
-            w.env.count(&format!(
-                "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{user_id}' AND name = 'Work laptop'"
-            )),
-            1
-        );
+    // Add a passkey: the first second factor, so recovery codes come with it.
+    b.wait_js(
+        "the add-passkey form",
+        "!document.getElementById('add-passkey').hidden",
+    );
+    b.type_into("#passkey-name", "Work laptop");
+    b.click("#add-passkey button[type=submit]");
+    b.wait_js(
+        "the recovery codes",
+        "!document.getElementById('new-recovery-section').hidden",
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#new-recovery-codes li').length"),
+        10
+    );
+    b.screenshot("recovery-codes");
+    assert_eq!(authenticator.credentials().len(), 1);
+    let (acr, key) = expected_for(&authenticator);
+    assert_eq!((acr, key), ("phrh", "hwk"), "a device-bound passkey");
 
-        w.sign_out();
+    b.goto(&w.page("/account"));
+    b.wait_url("the account page", |u| u.ends_with("/account"));
+    let text = b.text();
+    assert!(text.contains("Work laptop"), "{backend:?}: {text}");
+    let kind = if key == "hwk" {
+        "device-bound passkey"
+    } else {
+        "synced passkey"
+    };
+    assert!(text.contains(kind), "{backend:?}: {text}");
+    assert!(text.contains("10 unused."), "{backend:?}: {text}");
+    b.screenshot("account");
+    assert_eq!(
+        w.env.count(&format!(
+            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{user_id}' AND name = 'Work laptop'"
+        )),
+        1
+    );
 
-        // A relying party's sign-in: username and password (the passkey held
-        // back while the login page loads: this person types the password),
-        // then Ward asks for the second factor, and the passkey gives it.
-        let held = authenticator.take_credentials();
-        let p = w.authorize();
-        b.wait_url("the login page", |u| u.contains("/login?"));
-        b.type_into("#username", "sam");
-        b.type_into("#password", common::PASSWORD);
-        b.click("#login-form button[type=submit]");
-        b.wait_url("the second-factor page", |u| u.contains("/login/verify?"));
-        b.wait_js(
-            "the passkey button",
-            "!document.getElementById('passkey-signin').hidden",
-        );
-        assert!(b.text().contains("Verify it's you"), "{}", b.text());
-        b.screenshot("verify");
-        authenticator.restore(&held);
-        let used = sign_count(&authenticator);
-        b.click("#passkey-signin");
-        let claims = w.back_at_the_client(&p, false);
-        assert!(sign_count(&authenticator) > used, "the passkey signed");
-        assert_eq!(claims["sub"], json!(user_id), "{backend:?}");
-        assert_eq!(claims["acr"], acr, "{backend:?}: {claims}");
-        let got = amr(&claims);
-        for v in ["pwd", "user", "mfa", key] {
-            assert!(got.iter().any(|a| a == v), "{backend:?}: {claims}");
-        }
-        w.assert_no_csp_violation();
+    w.sign_out();
+
+    // A relying party's sign-in: username and password (the passkey held
+    // back while the login page loads: this person types the password),
+    // then Ward asks for the second factor, and the passkey gives it.
+    let held = authenticator.take_credentials();
+    let p = w.authorize();
+    b.wait_url("the login page", |u| u.contains("/login?"));
+    b.type_into("#username", "sam");
+    b.type_into("#password", common::PASSWORD);
+    b.click("#login-form button[type=submit]");
+    b.wait_url("the second-factor page", |u| u.contains("/login/verify?"));
+    b.wait_js(
+        "the passkey button",
+        "!document.getElementById('passkey-signin').hidden",
+    );
+    assert!(b.text().contains("Verify it's you"), "{}", b.text());
+    b.screenshot("verify");
+    authenticator.restore(&held);
+    let used = sign_count(&authenticator);
+    b.click("#passkey-signin");
+    let claims = w.back_at_the_client(&p, false);
+    assert!(sign_count(&authenticator) > used, "the passkey signed");
+    assert_eq!(claims["sub"], json!(user_id), "{backend:?}");
+    assert_eq!(claims["acr"], acr, "{backend:?}: {claims}");
+    let got = amr(&claims);
+    for v in ["pwd", "user", "mfa", key] {
+        assert!(got.iter().any(|a| a == v), "{backend:?}: {claims}");
     }
+    w.assert_no_csp_violation();
 }
+
+per_backend!(a_staff_member_adds_a_passkey_on_the_account_page);

@@ -14,17 +14,7 @@ use common::{Backend, PASSWORD, TestEnv, get};
 fn ten_concurrent_sign_ins_do_not_delay_healthz() {
     let env = TestEnv::new(Backend::Sqlite);
     oidc::user(&env, "alice");
-    oidc::client(
-        &env,
-        "rp",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-        ],
-    );
+    oidc::confidential(&env, "rp", REDIRECT, &["--first-party"]);
     let server = oidc::serve_with_issuer(&env, &[]);
     let health = format!("{}/healthz", server.base);
 

@@ -7,56 +7,24 @@ mod common;
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oidc::{
-    self, Browser, REDIRECT, Res, authorize_url, basic, hidden, param, pkce, post_form,
-};
-use common::smtp::SmtpListener;
+use common::Backend;
+use common::app::{TestApp, amr, id_claims};
+use common::oidc::{self, Browser, Res, hidden, pkce};
 use common::totp::{mid_step, totp};
-use common::{Server, TestEnv, backends};
 use serde_json::Value;
 
 const CLIENT: &str = "app";
 
-struct World {
-    env: TestEnv,
-    server: Server,
-    smtp: SmtpListener,
-    secret: String,
-}
-
-fn world(backend: common::Backend, extra: &[(&str, &str)]) -> World {
-    let mut env = TestEnv::new(backend);
-    let smtp = SmtpListener::start();
-    smtp.configure(&mut env);
-    oidc::user(&env, "alice");
-    let secret = oidc::client(
-        &env,
-        CLIENT,
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            "openid profile email",
-            "--first-party",
-        ],
-    )
-    .unwrap();
-    let server = oidc::serve_with_issuer(&env, extra);
-    World {
-        env,
-        server,
-        smtp,
-        secret,
-    }
-}
-
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+fn world(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let builder =
+        TestApp::new(backend)
+            .smtp()
+            .user("alice")
+            .first_party(CLIENT, "openid profile email", &[]);
+    extra
+        .iter()
+        .fold(builder, |b, (k, v)| b.serve_env(k, v))
+        .start()
 }
 
 /// Sign in to the account pages with the password; returns the account page.
@@ -99,7 +67,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// The codes mailed to `to` so far, oldest first (notifications carry none).
-fn codes_mailed(w: &World, to: &str) -> Vec<String> {
+fn codes_mailed(w: &TestApp, to: &str) -> Vec<String> {
     mails_to(w, to)
         .iter()
         .filter_map(|m| {
@@ -112,7 +80,7 @@ fn codes_mailed(w: &World, to: &str) -> Vec<String> {
 }
 
 /// Wait for the code mailed after the first `already` codes.
-fn mailed_code(w: &World, to: &str, already: usize) -> String {
+fn mailed_code(w: &TestApp, to: &str, already: usize) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(code) = codes_mailed(w, to).get(already) {
@@ -126,8 +94,8 @@ fn mailed_code(w: &World, to: &str, already: usize) -> String {
     }
 }
 
-fn mails_to(w: &World, to: &str) -> Vec<common::smtp::Received> {
-    w.smtp
+fn mails_to(w: &TestApp, to: &str) -> Vec<common::smtp::Received> {
+    w.smtp()
         .messages()
         .into_iter()
         .filter(|m| m.to.iter().any(|t| t.contains(to)))
@@ -135,7 +103,7 @@ fn mails_to(w: &World, to: &str) -> Vec<common::smtp::Received> {
 }
 
 /// Verify alice's address through the account page, with the code mailed to it.
-fn verify_email(w: &World, b: &mut Browser) {
+fn verify_email(w: &TestApp, b: &mut Browser) {
     let before = codes_mailed(w, "alice@example.org").len();
     let res = account_post(
         b,
@@ -153,7 +121,7 @@ fn verify_email(w: &World, b: &mut Browser) {
 
 /// Start a code flow and sign in with the password: the browser, the PKCE
 /// verifier and the response to the password.
-fn password_step(w: &World, username: &str) -> (Browser, oidc::Pkce, Res) {
+fn password_step(w: &TestApp, username: &str) -> (Browser, oidc::Pkce, Res) {
     let p = pkce();
     let (mut b, interaction, csrf) =
         oidc::on_login_page(&w.server, CLIENT, &p, &[("scope", "openid")]);
@@ -165,424 +133,379 @@ fn password_step(w: &World, username: &str) -> (Browser, oidc::Pkce, Res) {
 fn verify(b: &mut Browser, location: &str, method: &str, code: &str) -> Res {
     let page = b.get(location);
     assert_eq!(page.status, 200, "{}", page.body);
-    b.post(
-        "/login/verify",
-        &[
-            ("interaction", &hidden(&page.body, "interaction")),
-            ("csrf", &hidden(&page.body, "csrf")),
-            ("method", method),
-            ("code", code),
-        ],
-    )
+    b.second_factor(&page, method, code)
 }
 
 /// Follow redirects to the client and redeem the code: the ID token's claims.
-fn finish(w: &World, b: &mut Browser, mut res: Res, p: &oidc::Pkce) -> Value {
-    while res.status == 303 && res.location().starts_with('/') {
-        res = b.get(res.location());
-    }
-    let code = param(res.location(), "code")
-        .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.body));
-    let t = post_form(
-        &w.server,
-        "/token",
-        Some(&basic(CLIENT, &w.secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
+fn finish(w: &TestApp, b: &mut Browser, res: Res, p: &oidc::Pkce) -> Value {
+    id_claims(&w.finish(b, res, CLIENT, p))
+}
+
+fn totp_enrolment_sign_in_window_replay_and_recovery_codes(backend: Backend) {
+    let w = world(backend, &[]);
+    let mut b = Browser::new(&w.server);
+    account_sign_in(&mut b, "alice");
+    verify_email(&w, &mut b);
+
+    // Enrolment shows a QR code (SVG, no external service) and the secret in text.
+    let page = b.get("/account/totp");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("src=\"data:image") && page.body.contains("svg+xml;base64,"),
+        "{}",
+        page.body
     );
-    assert_eq!(t.status, 200, "{}", t.body);
-    claims(t.json()["id_token"].as_str().unwrap())
-}
+    let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
+    let csrf = hidden(&page.body, "csrf");
+    // Only a valid code confirms it.
+    let t = mid_step();
+    let wrong = b.post(
+        "/account/totp",
+        &[("csrf", &csrf), ("code", &totp(&secret, t + 120))],
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(wrong.body.contains("That code is not correct."));
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM totp_credentials WHERE confirmed_at IS NOT NULL"),
+        0
+    );
+    let ok = b.post(
+        "/account/totp",
+        &[("csrf", &csrf), ("code", &totp(&secret, t))],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // The first second factor brings ten recovery codes, shown once.
+    let codes: Vec<String> = ok
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find("</code>").unwrap()].to_string())
+        .collect();
+    assert_eq!(codes.len(), 10, "{}", ok.body);
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL"),
+        10
+    );
+    // The secret is sealed at rest.
+    assert_eq!(
+        w.env.count(&format!(
+            "SELECT COUNT(*) AS n FROM totp_credentials WHERE secret_sealed LIKE '%{secret}%'"
+        )),
+        0
+    );
 
-fn amr(c: &Value) -> Vec<String> {
-    c["amr"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
+    // Password alone no longer signs in: a second factor is asked for.
+    let (mut b2, p, res) = password_step(&w, "alice");
+    assert!(
+        res.location().starts_with("/login/verify?interaction="),
+        "{}",
+        res.location()
+    );
+    let at = res.location().to_string();
+    // The enrolment's code (its step, or an earlier one) is a replay.
+    let replay = verify(&mut b2, &at, "totp", &totp(&secret, t));
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    // ±2 steps are refused; +1 is accepted.
+    let t = mid_step();
+    assert_eq!(
+        verify(&mut b2, &at, "totp", &totp(&secret, t - 60)).status,
+        401
+    );
+    assert_eq!(
+        verify(&mut b2, &at, "totp", &totp(&secret, t + 60)).status,
+        401
+    );
+    let res = verify(&mut b2, &at, "totp", &totp(&secret, t + 30));
+    assert_eq!(res.status, 303, "{}", res.body);
+    let c = finish(&w, &mut b2, res, &p);
+    assert_eq!(c["acr"], "aal2");
+    assert_eq!(amr(&c), ["pwd", "otp", "mfa"]);
 
-#[test]
-fn totp_enrolment_sign_in_window_replay_and_recovery_codes() {
-    for backend in backends() {
-        let w = world(backend, &[]);
-        let mut b = Browser::new(&w.server);
-        account_sign_in(&mut b, "alice");
-        verify_email(&w, &mut b);
-
-        // Enrolment shows a QR code (SVG, no external service) and the secret in text.
-        let page = b.get("/account/totp");
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert!(
-            page.body.contains("src=\"data:image") && page.body.contains("svg+xml;base64,"),
-            "{}",
-            page.body
-        );
-        let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
-        let csrf = hidden(&page.body, "csrf");
-        // Only a valid code confirms it.
-        let t = mid_step();
-        let wrong = b.post(
-            "/account/totp",
-            &[("csrf", &csrf), ("code", &totp(&secret, t + 120))],
-        );
-        assert_eq!(wrong.status, 401, "{}", wrong.body);
-        assert!(wrong.body.contains("That code is not correct."));
-        assert_eq!(
-            w.env
-                .count("SELECT COUNT(*) AS n FROM totp_credentials WHERE confirmed_at IS NOT NULL"),
-            0
-        );
-        let ok = b.post(
-            "/account/totp",
-            &[("csrf", &csrf), ("code", &totp(&secret, t))],
-        );
-        assert_eq!(ok.status, 200, "{}", ok.body);
-        // The first second factor brings ten recovery codes, shown once.
-        let codes: Vec<String> = ok
-            .body
-            .split("<li><code>")
-            .skip(1)
-            .map(|s| s[..s.find("</code>").unwrap()].to_string())
-            .collect();
-        assert_eq!(codes.len(), 10, "{}", ok.body);
-        assert_eq!(
-            w.env
-                .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL"),
-            10
-        );
-        // The secret is sealed at rest.
+    // The same code (step) again in a new sign-in: refused.
+    let (mut b3, _, res) = password_step(&w, "alice");
+    let at = res.location().to_string();
+    assert_eq!(
+        verify(&mut b3, &at, "totp", &totp(&secret, t + 30)).status,
+        401
+    );
+    // A recovery code works, once.
+    let res = verify(&mut b3, &at, "recovery", &codes[3].to_lowercase());
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NOT NULL"),
+        1
+    );
+    let (mut b4, _, res) = password_step(&w, "alice");
+    let at = res.location().to_string();
+    assert_eq!(verify(&mut b4, &at, "recovery", &codes[3]).status, 401);
+    let told = w
+        .smtp()
+        .wait_for("alice@example.org", Duration::from_secs(5))
+        .is_some()
+        && (0..50).any(|_| {
+            let found = mails_to(&w, "alice@example.org").iter().any(|m| {
+                m.text_body()
+                    .unwrap_or_default()
+                    .contains("A recovery code was used")
+            });
+            if !found {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            found
+        });
+    assert!(told, "a mail tells of the recovery code's use");
+    // An administrator can reset a lost device: the password alone signs in again.
+    let out = w.env.ok(&["user", "reset-mfa", "alice"], None);
+    assert!(out.contains("authenticator app: true"), "{out}");
+    let (mut b5, p5, res) = password_step(&w, "alice");
+    assert!(
+        res.location().starts_with("/authorize/resume"),
+        "{}",
+        res.location()
+    );
+    let c = finish(&w, &mut b5, res, &p5);
+    assert_eq!(
+        (c["acr"].as_str(), amr(&c)),
+        (Some("aal1"), vec!["pwd".to_string()])
+    );
+    for kind in ["totp.enabled", "recovery_code.used", "user.reset_mfa"] {
         assert_eq!(
             w.env.count(&format!(
-                "SELECT COUNT(*) AS n FROM totp_credentials WHERE secret_sealed LIKE '%{secret}%'"
+                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = '{kind}'"
             )),
-            0
+            1,
+            "{kind}"
         );
-
-        // Password alone no longer signs in: a second factor is asked for.
-        let (mut b2, p, res) = password_step(&w, "alice");
-        assert!(
-            res.location().starts_with("/login/verify?interaction="),
-            "{}",
-            res.location()
-        );
-        let at = res.location().to_string();
-        // The enrolment's code (its step, or an earlier one) is a replay.
-        let replay = verify(&mut b2, &at, "totp", &totp(&secret, t));
-        assert_eq!(replay.status, 401, "{}", replay.body);
-        // ±2 steps are refused; +1 is accepted.
-        let t = mid_step();
-        assert_eq!(
-            verify(&mut b2, &at, "totp", &totp(&secret, t - 60)).status,
-            401
-        );
-        assert_eq!(
-            verify(&mut b2, &at, "totp", &totp(&secret, t + 60)).status,
-            401
-        );
-        let res = verify(&mut b2, &at, "totp", &totp(&secret, t + 30));
-        assert_eq!(res.status, 303, "{}", res.body);
-        let c = finish(&w, &mut b2, res, &p);
-        assert_eq!(c["acr"], "aal2");
-        assert_eq!(amr(&c), ["pwd", "otp", "mfa"]);
-
-        // The same code (step) again in a new sign-in: refused.
-        let (mut b3, _, res) = password_step(&w, "alice");
-        let at = res.location().to_string();
-        assert_eq!(
-            verify(&mut b3, &at, "totp", &totp(&secret, t + 30)).status,
-            401
-        );
-        // A recovery code works, once.
-        let res = verify(&mut b3, &at, "recovery", &codes[3].to_lowercase());
-        assert_eq!(res.status, 303, "{}", res.body);
-        assert_eq!(
-            w.env
-                .count("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NOT NULL"),
-            1
-        );
-        let (mut b4, _, res) = password_step(&w, "alice");
-        let at = res.location().to_string();
-        assert_eq!(verify(&mut b4, &at, "recovery", &codes[3]).status, 401);
-        let told = w
-            .smtp
-            .wait_for("alice@example.org", Duration::from_secs(5))
-            .is_some()
-            && (0..50).any(|_| {
-                let found = mails_to(&w, "alice@example.org").iter().any(|m| {
-                    m.text_body()
-                        .unwrap_or_default()
-                        .contains("A recovery code was used")
-                });
-                if !found {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                found
-            });
-        assert!(told, "a mail tells of the recovery code's use");
-        // An administrator can reset a lost device: the password alone signs in again.
-        let out = w.env.ok(&["user", "reset-mfa", "alice"], None);
-        assert!(out.contains("authenticator app: true"), "{out}");
-        let (mut b5, p5, res) = password_step(&w, "alice");
-        assert!(
-            res.location().starts_with("/authorize/resume"),
-            "{}",
-            res.location()
-        );
-        let c = finish(&w, &mut b5, res, &p5);
-        assert_eq!(
-            (c["acr"].as_str(), amr(&c)),
-            (Some("aal1"), vec!["pwd".to_string()])
-        );
-        for kind in ["totp.enabled", "recovery_code.used", "user.reset_mfa"] {
-            assert_eq!(
-                w.env.count(&format!(
-                    "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = '{kind}'"
-                )),
-                1,
-                "{kind}"
-            );
-        }
-        assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.totp' AND outcome = 'failure'") >= 4);
     }
+    assert!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.totp' AND outcome = 'failure'") >= 4);
 }
 
-#[test]
-fn emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts() {
-    for backend in backends() {
-        let w = world(backend, &[("WARD_EMAIL_CODE_SECONDS", "2")]);
+per_backend!(totp_enrolment_sign_in_window_replay_and_recovery_codes);
+
+fn emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts(backend: Backend) {
+    let w = world(backend, &[("WARD_EMAIL_CODE_SECONDS", "2")]);
+    let mut b = Browser::new(&w.server);
+    account_sign_in(&mut b, "alice");
+    verify_email(&w, &mut b);
+
+    let recover = |name: &str| {
+        let p = pkce();
         let mut b = Browser::new(&w.server);
-        account_sign_in(&mut b, "alice");
-        verify_email(&w, &mut b);
-
-        let recover = |name: &str| {
-            let p = pkce();
-            let mut b = Browser::new(&w.server);
-            let res = b.get(&authorize_url(
-                &w.server,
-                CLIENT,
-                &p,
-                &[("scope", "openid")],
-            ));
-            let interaction = res
-                .location()
-                .split("interaction=")
-                .nth(1)
-                .unwrap()
-                .to_string();
-            let page = b.get(&format!("/login/recover?interaction={interaction}"));
-            assert_eq!(page.status, 200);
-            let res = b.post(
-                "/login/recover",
-                &[
-                    ("interaction", &interaction),
-                    ("csrf", &hidden(&page.body, "csrf")),
-                    ("username", name),
-                    ("method", "send_email"),
-                ],
-            );
-            assert_eq!(res.status, 303, "{}", res.body);
-            let at = res.location().to_string();
-            let page = b.get(&at);
-            (b, p, at, page)
-        };
-        // An unknown account gets the same answer and the same page.
-        let sent = codes_mailed(&w, "alice@example.org").len();
-        let (mut known, p, at, known_page) = recover("alice");
-        let (mut unknown, _, unknown_at, unknown_page) = recover("nobody");
-        let strip = |page: &Res, at: &str| {
-            page.body
-                .replace(&hidden(&page.body, "csrf"), "")
-                .replace(
-                    at.split("interaction=")
-                        .nth(1)
-                        .unwrap()
-                        .split('&')
-                        .next()
-                        .unwrap(),
-                    "",
-                )
-                .replace("alice", "")
-                .replace("nobody", "")
-        };
-        assert_eq!(
-            (known_page.status, strip(&known_page, &at)),
-            (unknown_page.status, strip(&unknown_page, &unknown_at))
-        );
-        let code = mailed_code(&w, "alice@example.org", sent);
-        let miss = verify(&mut unknown, &unknown_at, "email", &code);
-        assert_eq!(miss.status, 401);
-
-        // The code proves the mailbox; the account's password is still needed.
-        let res = verify(&mut known, &at, "email", &code);
-        assert!(
-            res.location().starts_with("/login/verify?"),
-            "back to the verify page for the password"
-        );
-        let page = known.get(res.location());
-        assert!(
-            page.body.contains("autocomplete=\"current-password\""),
-            "{}",
-            page.body
-        );
-        let res = known.post(
-            "/login",
+        let res = b.get(&w.authorize_url(CLIENT, &p, &[("scope", "openid")]));
+        let interaction = res
+            .location()
+            .split("interaction=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let page = b.get(&format!("/login/recover?interaction={interaction}"));
+        assert_eq!(page.status, 200);
+        let res = b.post(
+            "/login/recover",
             &[
-                ("interaction", &hidden(&page.body, "interaction")),
+                ("interaction", &interaction),
                 ("csrf", &hidden(&page.body, "csrf")),
-                ("username", "alice"),
-                ("password", common::PASSWORD),
+                ("username", name),
+                ("method", "send_email"),
             ],
         );
         assert_eq!(res.status, 303, "{}", res.body);
-        let c = finish(&w, &mut known, res, &p);
-        // Email is not an AAL2 factor (NIST SP 800-63B §5.1.3.1).
-        assert_eq!(c["acr"], "aal1");
-        assert_eq!(amr(&c), ["email", "pwd"]);
-
-        // Single use.
-        let (mut again, _, at2, _) = recover("alice");
-        let fresh = mailed_code(&w, "alice@example.org", sent + 1);
-        assert_eq!(
-            verify(&mut again, &at2, "email", &code).status,
-            401,
-            "a used code"
-        );
-        // Expiry: the fresh code is dead after its 2 s.
-        std::thread::sleep(Duration::from_millis(2500));
-        assert_eq!(
-            verify(&mut again, &at2, "email", &fresh).status,
-            401,
-            "an expired code"
-        );
-        assert_eq!(
-            w.env.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'email_code.sent'"
-            ),
-            3
-        );
-    }
-}
-
-#[test]
-fn wrong_second_factors_are_throttled_and_audited() {
-    for backend in backends() {
-        let w = world(backend, &[]);
-        let mut b = Browser::new(&w.server);
-        account_sign_in(&mut b, "alice");
-        let page = b.get("/account/totp");
-        let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
-        let t = mid_step();
-        let ok = b.post(
-            "/account/totp",
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("code", &totp(&secret, t)),
-            ],
-        );
-        assert_eq!(ok.status, 200);
-
-        let (mut b2, _, res) = password_step(&w, "alice");
         let at = res.location().to_string();
-        let mut statuses = Vec::new();
-        for _ in 0..6 {
-            statuses.push(verify(&mut b2, &at, "totp", "000000").status);
-        }
-        assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
-        let last = verify(&mut b2, &at, "totp", "000000");
-        assert_eq!(last.status, 429);
-        assert!(last.headers.contains_key("retry-after"));
-        assert!(last.body.contains("Too many failed attempts"));
-        // Even the right code waits out the delay.
-        assert_eq!(
-            verify(&mut b2, &at, "totp", &totp(&secret, mid_step() + 30)).status,
-            429
-        );
-        assert!(
-            w.env.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.throttled'"
-            ) >= 2
-        );
-    }
+        let page = b.get(&at);
+        (b, p, at, page)
+    };
+    // An unknown account gets the same answer and the same page.
+    let sent = codes_mailed(&w, "alice@example.org").len();
+    let (mut known, p, at, known_page) = recover("alice");
+    let (mut unknown, _, unknown_at, unknown_page) = recover("nobody");
+    let strip = |page: &Res, at: &str| {
+        page.body
+            .replace(&hidden(&page.body, "csrf"), "")
+            .replace(
+                at.split("interaction=")
+                    .nth(1)
+                    .unwrap()
+                    .split('&')
+                    .next()
+                    .unwrap(),
+                "",
+            )
+            .replace("alice", "")
+            .replace("nobody", "")
+    };
+    assert_eq!(
+        (known_page.status, strip(&known_page, &at)),
+        (unknown_page.status, strip(&unknown_page, &unknown_at))
+    );
+    let code = mailed_code(&w, "alice@example.org", sent);
+    let miss = verify(&mut unknown, &unknown_at, "email", &code);
+    assert_eq!(miss.status, 401);
+
+    // The code proves the mailbox; the account's password is still needed.
+    let res = verify(&mut known, &at, "email", &code);
+    assert!(
+        res.location().starts_with("/login/verify?"),
+        "back to the verify page for the password"
+    );
+    let page = known.get(res.location());
+    assert!(
+        page.body.contains("autocomplete=\"current-password\""),
+        "{}",
+        page.body
+    );
+    let res = known.post(
+        "/login",
+        &[
+            ("interaction", &hidden(&page.body, "interaction")),
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("username", "alice"),
+            ("password", common::PASSWORD),
+        ],
+    );
+    assert_eq!(res.status, 303, "{}", res.body);
+    let c = finish(&w, &mut known, res, &p);
+    // Email is not an AAL2 factor (NIST SP 800-63B §5.1.3.1).
+    assert_eq!(c["acr"], "aal1");
+    assert_eq!(amr(&c), ["email", "pwd"]);
+
+    // Single use.
+    let (mut again, _, at2, _) = recover("alice");
+    let fresh = mailed_code(&w, "alice@example.org", sent + 1);
+    assert_eq!(
+        verify(&mut again, &at2, "email", &code).status,
+        401,
+        "a used code"
+    );
+    // Expiry: the fresh code is dead after its 2 s.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        verify(&mut again, &at2, "email", &fresh).status,
+        401,
+        "an expired code"
+    );
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'email_code.sent'"),
+        3
+    );
 }
 
-#[test]
-fn account_pages_need_a_session_csrf_and_a_recent_sign_in() {
-    for backend in backends() {
-        let w = world(backend, &[("WARD_REAUTH_SECONDS", "2")]);
-        let mut b = Browser::new(&w.server);
-        assert_eq!(b.get("/account").location(), "/login?interaction=account");
-        assert_eq!(
-            b.get("/account/totp").location(),
-            "/login?interaction=account"
-        );
-        account_sign_in(&mut b, "alice");
-        let forged = b.post("/account", &[("csrf", "00"), ("action", "remove_totp")]);
-        assert_eq!(forged.status, 403);
+per_backend!(emailed_codes_sign_in_once_expire_and_do_not_reveal_accounts);
 
-        // Password changes: the current password, then the policy.
-        let res = account_post(
-            &mut b,
-            &[
-                ("action", "change_password"),
-                ("current_password", "wrong-password"),
-                ("new_password", "a fresh passphrase 42"),
-            ],
-        );
-        assert_eq!(res.status, 400);
-        assert!(
-            res.body.contains("The current password is not correct."),
-            "{}",
-            res.body
-        );
-        let res = account_post(
-            &mut b,
-            &[
-                ("action", "change_password"),
-                ("current_password", common::PASSWORD),
-                ("new_password", "password"),
-            ],
-        );
-        assert_eq!(res.status, 400);
-        assert!(res.body.contains("not accepted"), "{}", res.body);
-        let res = account_post(
-            &mut b,
-            &[
-                ("action", "change_password"),
-                ("current_password", common::PASSWORD),
-                ("new_password", "a fresh passphrase 42"),
-            ],
-        );
-        assert_eq!(res.status, 200, "{}", res.body);
-        assert_eq!(
-            w.env.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'password.changed'"
-            ),
-            1
-        );
+fn wrong_second_factors_are_throttled_and_audited(backend: Backend) {
+    let w = world(backend, &[]);
+    let mut b = Browser::new(&w.server);
+    account_sign_in(&mut b, "alice");
+    let page = b.get("/account/totp");
+    let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").to_string();
+    let t = mid_step();
+    let ok = b.post(
+        "/account/totp",
+        &[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("code", &totp(&secret, t)),
+        ],
+    );
+    assert_eq!(ok.status, 200);
 
-        // Recovery codes can be regenerated; the old set stops working.
-        let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
-        assert_eq!(res.status, 200);
-        assert_eq!(res.body.matches("<li><code>").count(), 10);
-
-        // After the re-authentication window, changes send the user to sign in again.
-        std::thread::sleep(Duration::from_millis(2500));
-        let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
-        assert_eq!(res.status, 303);
-        assert_eq!(res.location(), "/login?interaction=account");
-        assert_eq!(
-            b.get("/account/totp").location(),
-            "/login?interaction=account"
-        );
-        // Signing out ends the session.
-        let res = account_post(&mut b, &[("action", "sign_out")]);
-        assert_eq!(res.status, 303);
-        assert_eq!(b.get("/account").location(), "/login?interaction=account");
+    let (mut b2, _, res) = password_step(&w, "alice");
+    let at = res.location().to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(verify(&mut b2, &at, "totp", "000000").status);
     }
+    assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+    let last = verify(&mut b2, &at, "totp", "000000");
+    assert_eq!(last.status, 429);
+    assert!(last.headers.contains_key("retry-after"));
+    assert!(last.body.contains("Too many failed attempts"));
+    // Even the right code waits out the delay.
+    assert_eq!(
+        verify(&mut b2, &at, "totp", &totp(&secret, mid_step() + 30)).status,
+        429
+    );
+    assert!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'login.throttled'")
+            >= 2
+    );
 }
+
+per_backend!(wrong_second_factors_are_throttled_and_audited);
+
+fn account_pages_need_a_session_csrf_and_a_recent_sign_in(backend: Backend) {
+    let w = world(backend, &[("WARD_REAUTH_SECONDS", "2")]);
+    let mut b = Browser::new(&w.server);
+    assert_eq!(b.get("/account").location(), "/login?interaction=account");
+    assert_eq!(
+        b.get("/account/totp").location(),
+        "/login?interaction=account"
+    );
+    account_sign_in(&mut b, "alice");
+    let forged = b.post("/account", &[("csrf", "00"), ("action", "remove_totp")]);
+    assert_eq!(forged.status, 403);
+
+    // Password changes: the current password, then the policy.
+    let res = account_post(
+        &mut b,
+        &[
+            ("action", "change_password"),
+            ("current_password", "wrong-password"),
+            ("new_password", "a fresh passphrase 42"),
+        ],
+    );
+    assert_eq!(res.status, 400);
+    assert!(
+        res.body.contains("The current password is not correct."),
+        "{}",
+        res.body
+    );
+    let res = account_post(
+        &mut b,
+        &[
+            ("action", "change_password"),
+            ("current_password", common::PASSWORD),
+            ("new_password", "password"),
+        ],
+    );
+    assert_eq!(res.status, 400);
+    assert!(res.body.contains("not accepted"), "{}", res.body);
+    let res = account_post(
+        &mut b,
+        &[
+            ("action", "change_password"),
+            ("current_password", common::PASSWORD),
+            ("new_password", "a fresh passphrase 42"),
+        ],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'password.changed'"),
+        1
+    );
+
+    // Recovery codes can be regenerated; the old set stops working.
+    let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body.matches("<li><code>").count(), 10);
+
+    // After the re-authentication window, changes send the user to sign in again.
+    std::thread::sleep(Duration::from_millis(2500));
+    let res = account_post(&mut b, &[("action", "regenerate_recovery_codes")]);
+    assert_eq!(res.status, 303);
+    assert_eq!(res.location(), "/login?interaction=account");
+    assert_eq!(
+        b.get("/account/totp").location(),
+        "/login?interaction=account"
+    );
+    // Signing out ends the session.
+    let res = account_post(&mut b, &[("action", "sign_out")]);
+    assert_eq!(res.status, 303);
+    assert_eq!(b.get("/account").location(), "/login?interaction=account");
+}
+
+per_backend!(account_pages_need_a_session_csrf_and_a_recent_sign_in);

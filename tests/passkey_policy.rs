@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use common::oidc::{Browser, hidden};
 use common::webauthn::SoftAuthenticator;
-use common::{PASSWORD, Server, TestEnv, backends};
+use common::{Backend, Server, TestEnv};
 
 /// The soft authenticator's AAGUID (tests/common/webauthn.rs).
 const SOFT_AAGUID: &str = "77617264-2d73-6f66-742d-617574686e21";
@@ -20,62 +20,23 @@ struct Ward {
 }
 
 fn serve(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (listen, issuer) = (
-        format!("127.0.0.1:{port}"),
-        format!("http://localhost:{port}"),
-    );
-    let mut all = vec![
-        ("WARD_LISTEN", listen.as_str()),
-        ("WARD_ISSUER", issuer.as_str()),
-    ];
-    all.extend_from_slice(extra);
-    Ward {
-        server: Server::start(env, &all),
-        origin: issuer,
-    }
+    let (server, origin) = common::oidc::serve_on(env, "localhost", extra);
+    Ward { server, origin }
 }
 
 /// POST JSON with the browser's cookies, keeping the cookies it sets; (status, body).
-fn post_json(w: &Ward, b: &mut Browser, path: &str, body: &Value) -> (u16, Value) {
-    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut res = common::http()
-        .post(&w.server.url(path))
-        .header("cookie", &cookies.join("; "))
-        .header("content-type", "application/json")
-        .send(body.to_string())
-        .unwrap();
-    for v in res.headers().get_all("set-cookie") {
-        let pair = v
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default();
-        if let Some((k, v)) = pair.split_once('=') {
-            b.cookies.insert(k.to_string(), v.to_string());
-        }
-    }
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+fn post_json(b: &mut Browser, path: &str, body: &Value) -> (u16, Value) {
+    let res = b.post_json(path, body);
+    (
+        res.status,
+        serde_json::from_str(&res.body).unwrap_or(Value::Null),
+    )
 }
 
 /// Sign in to /account with the password; returns the page's CSRF token.
 fn account(w: &Ward, username: &str) -> (Browser, String) {
     let mut b = Browser::new(&w.server);
-    let res = b.get("/account");
-    let page = b.get(res.location());
-    let res = b.sign_in(
-        &hidden(&page.body, "interaction"),
-        &hidden(&page.body, "csrf"),
-        username,
-        PASSWORD,
-    );
+    let res = b.account_sign_in(username);
     assert_eq!(res.location(), "/account", "{}", res.body);
     let page = b.get("/account");
     let csrf = hidden(&page.body, "csrf");
@@ -89,70 +50,60 @@ fn add_passkey(
     csrf: &str,
     authn: &mut SoftAuthenticator,
 ) -> (u16, Value) {
-    let (status, started) = post_json(
-        w,
-        b,
-        "/account/passkeys/start",
-        &json!({ "csrf": csrf, "name": "Badge key" }),
-    );
-    assert_eq!(status, 200, "{started}");
-    let credential = authn.register(&started["options"], &w.origin);
-    post_json(
-        w,
-        b,
-        "/account/passkeys/finish",
-        &json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": credential }),
+    let res = b.add_passkey(&w.origin, csrf, authn);
+    (
+        res.status,
+        serde_json::from_str(&res.body).unwrap_or(Value::Null),
     )
 }
 
-#[test]
-fn staff_passkeys_must_be_device_bound_approved_models() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        common::oidc::user(&env, "nurse");
-        // Only some other model is approved: the soft authenticator is refused.
-        let w = serve(
-            &env,
-            &[(
-                "WARD_PASSKEYS_STAFF_AAGUIDS",
-                "cb69481e-8ff7-4039-93ec-0a2729a154a8",
-            )],
-        );
-        let (mut b, csrf) = account(&w, "nurse");
-        let (status, body) = add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new());
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (403, Some("policy")),
-            "{body}"
-        );
-        assert!(body["message"].as_str().unwrap().contains("approved model"));
-        assert_eq!(env.count("SELECT COUNT(*) AS n FROM passkeys"), 0);
-        // The refusal's audit record is written right after the answer.
-        let audited = (0..50).any(|_| {
-            let n = env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'passkey.register' AND reason = 'policy'");
-            std::thread::sleep(std::time::Duration::from_millis(if n == 1 { 0 } else { 100 }));
-            n == 1
-        });
-        assert!(audited, "the policy refusal is audited");
-        drop(w);
+fn staff_passkeys_must_be_device_bound_approved_models(backend: Backend) {
+    let env = TestEnv::new(backend);
+    common::oidc::user(&env, "nurse");
+    // Only some other model is approved: the soft authenticator is refused.
+    let w = serve(
+        &env,
+        &[(
+            "WARD_PASSKEYS_STAFF_AAGUIDS",
+            "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+        )],
+    );
+    let (mut b, csrf) = account(&w, "nurse");
+    let (status, body) = add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("policy")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("approved model"));
+    assert_eq!(env.count("SELECT COUNT(*) AS n FROM passkeys"), 0);
+    // The refusal's audit record is written right after the answer.
+    let audited = (0..50).any(|_| {
+        let n = env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'passkey.register' AND reason = 'policy'");
+        std::thread::sleep(std::time::Duration::from_millis(if n == 1 { 0 } else { 100 }));
+        n == 1
+    });
+    assert!(audited, "the policy refusal is audited");
+    drop(w);
 
-        // Approved model: a synced (backup-eligible) credential is still refused; a device-bound one is taken.
-        let w = serve(&env, &[("WARD_PASSKEYS_STAFF_AAGUIDS", SOFT_AAGUID)]);
-        let (mut b, csrf) = account(&w, "nurse");
-        let mut synced = SoftAuthenticator::new();
-        synced.backup_eligible = true;
-        synced.backup_state = true;
-        assert_eq!(add_passkey(&w, &mut b, &csrf, &mut synced).0, 403);
-        let (status, body) = add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new());
-        assert_eq!(status, 200, "{body}");
-        // The first second factor brings the recovery codes, once.
-        assert_eq!(body["recovery_codes"].as_array().unwrap().len(), 10);
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM passkeys WHERE backup_eligible = FALSE"),
-            1
-        );
-    }
+    // Approved model: a synced (backup-eligible) credential is still refused; a device-bound one is taken.
+    let w = serve(&env, &[("WARD_PASSKEYS_STAFF_AAGUIDS", SOFT_AAGUID)]);
+    let (mut b, csrf) = account(&w, "nurse");
+    let mut synced = SoftAuthenticator::new();
+    synced.backup_eligible = true;
+    synced.backup_state = true;
+    assert_eq!(add_passkey(&w, &mut b, &csrf, &mut synced).0, 403);
+    let (status, body) = add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new());
+    assert_eq!(status, 200, "{body}");
+    // The first second factor brings the recovery codes, once.
+    assert_eq!(body["recovery_codes"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM passkeys WHERE backup_eligible = FALSE"),
+        1
+    );
 }
+
+per_backend!(staff_passkeys_must_be_device_bound_approved_models);
 
 /// The value of a `data-` attribute on the page.
 fn data_attr(html: &str, name: &str) -> String {
@@ -164,97 +115,95 @@ fn data_attr(html: &str, name: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-#[test]
-fn the_last_passkey_of_a_passwordless_account_stays() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        common::oidc::user(&env, "staff");
-        common::oidc::client(
-            &env,
-            "app",
-            &[
-                "--type",
-                "public",
-                "--redirect-uri",
-                common::oidc::REDIRECT,
-                "--first-party",
-            ],
-        );
-        let w = serve(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+fn the_last_passkey_of_a_passwordless_account_stays(backend: Backend) {
+    let env = TestEnv::new(backend);
+    common::oidc::user(&env, "staff");
+    common::oidc::client(
+        &env,
+        "app",
+        &[
+            "--type",
+            "public",
+            "--redirect-uri",
+            common::oidc::REDIRECT,
+            "--first-party",
+        ],
+    );
+    let w = serve(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
 
-        // Staff (with a password) may remove their only passkey.
-        let (mut b, csrf) = account(&w, "staff");
-        assert_eq!(
-            add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new()).0,
-            200
-        );
-        let page = b.get("/account");
-        let res = b.post(
-            "/account",
-            &[
-                ("csrf", &csrf),
-                ("action", "remove_passkey"),
-                ("id", &hidden(&page.body, "id")),
-            ],
-        );
-        assert_eq!(res.status, 200, "{}", res.body);
-        assert!(res.body.contains("Passkey removed."));
+    // Staff (with a password) may remove their only passkey.
+    let (mut b, csrf) = account(&w, "staff");
+    assert_eq!(
+        add_passkey(&w, &mut b, &csrf, &mut SoftAuthenticator::new()).0,
+        200
+    );
+    let page = b.get("/account");
+    let res = b.post(
+        "/account",
+        &[
+            ("csrf", &csrf),
+            ("action", "remove_passkey"),
+            ("id", &hidden(&page.body, "id")),
+        ],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body.contains("Passkey removed."));
 
-        // A patient who signed up with a passkey only cannot remove it.
-        let mut p = Browser::new(&w.server);
-        let url = common::oidc::authorize_url(
-            &w.server,
-            "app",
-            &common::oidc::pkce(),
-            &[("scope", "openid")],
-        );
-        let res = p.get(
-            &url.replace(&w.server.url(""), "")
-                .replace("http://127.0.0.1", ""),
-        );
-        let interaction = res
-            .location()
-            .split("interaction=")
-            .nth(1)
-            .unwrap()
-            .to_string();
-        let page = p.get(&format!("/signup?interaction={interaction}"));
-        assert_eq!(page.status, 200, "{}", page.body);
-        let body = json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "username": "pat", "display_name": "", "email": "" });
-        let (status, started) = post_json(&w, &mut p, "/signup/start", &body);
-        assert_eq!(status, 200, "{started}");
-        let mut authn = SoftAuthenticator::new();
-        let credential = authn.register(&started["options"], &w.origin);
-        let (status, done) = post_json(
-            &w,
-            &mut p,
-            "/signup/finish",
-            &json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "ceremony": started["ceremony"], "credential": credential }),
-        );
-        assert_eq!(status, 200, "{done}");
-        assert_eq!(
-            done["redirect"]
-                .as_str()
-                .map(|r| r.starts_with("/authorize/resume")),
-            Some(true)
-        );
-        let page = p.get("/account");
-        assert_eq!(page.status, 200, "signed in by the sign-up: {}", page.body);
-        let res = p.post(
-            "/account",
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("action", "remove_passkey"),
-                ("id", &hidden(&page.body, "id")),
-            ],
-        );
-        assert_eq!(res.status, 400, "{}", res.body);
-        assert!(
-            res.body
-                .contains("last passkey on an account without a password"),
-            "{}",
-            res.body
-        );
-        assert_eq!(env.count("SELECT COUNT(*) AS n FROM passkeys"), 1);
-    }
+    // A patient who signed up with a passkey only cannot remove it.
+    let mut p = Browser::new(&w.server);
+    let url = common::oidc::authorize_url(
+        &w.server,
+        "app",
+        &common::oidc::pkce(),
+        &[("scope", "openid")],
+    );
+    let res = p.get(
+        &url.replace(&w.server.url(""), "")
+            .replace("http://127.0.0.1", ""),
+    );
+    let interaction = res
+        .location()
+        .split("interaction=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let page = p.get(&format!("/signup?interaction={interaction}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "username": "pat", "display_name": "", "email": "" });
+    let (status, started) = post_json(&mut p, "/signup/start", &body);
+    assert_eq!(status, 200, "{started}");
+    let mut authn = SoftAuthenticator::new();
+    let credential = authn.register(&started["options"], &w.origin);
+    let (status, done) = post_json(
+        &mut p,
+        "/signup/finish",
+        &json!({ "interaction": interaction, "csrf": data_attr(&page.body, "csrf"), "ceremony": started["ceremony"], "credential": credential }),
+    );
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        done["redirect"]
+            .as_str()
+            .map(|r| r.starts_with("/authorize/resume")),
+        Some(true)
+    );
+    let page = p.get("/account");
+    assert_eq!(page.status, 200, "signed in by the sign-up: {}", page.body);
+    let res = p.post(
+        "/account",
+        &[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("action", "remove_passkey"),
+            ("id", &hidden(&page.body, "id")),
+        ],
+    );
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(
+        res.body
+            .contains("last passkey on an account without a password"),
+        "{}",
+        res.body
+    );
+    assert_eq!(env.count("SELECT COUNT(*) AS n FROM passkeys"), 1);
 }
+
+per_backend!(the_last_passkey_of_a_passwordless_account_stays);

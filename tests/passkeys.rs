@@ -16,9 +16,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use common::oidc::{self, Browser, Pkce, REDIRECT, basic, hidden, param, pkce, post_form};
+use common::app::amr;
+use common::oidc::{self, Browser, Pkce, REDIRECT, hidden, param, pkce};
 use common::webauthn::{SoftAuthenticator, Tweaks, inspect_registration};
-use common::{Server, TestEnv, backends};
+use common::{Backend, Server, TestEnv};
 
 const CLIENT: &str = "app";
 const SESSION_COOKIE: &str = "ward_session";
@@ -31,24 +32,9 @@ struct Ward {
     origin: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn serve_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("http://localhost:{port}");
-    let mut all: Vec<(&str, &str)> = vec![
-        ("WARD_LISTEN", listen.as_str()),
-        ("WARD_ISSUER", issuer.as_str()),
-    ];
-    all.extend_from_slice(extra);
-    let server = Server::start(env, &all);
+    let (server, issuer) = oidc::serve_on(env, "localhost", extra);
+    let port = issuer.rsplit(':').next().unwrap().parse().unwrap();
     Ward {
         server,
         port,
@@ -58,14 +44,11 @@ fn serve_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
 
 /// A confidential client for the code flow; returns its secret.
 fn app(env: &TestEnv) -> String {
-    oidc::client(
+    oidc::confidential(
         env,
         CLIENT,
+        REDIRECT,
         &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
             "--scope",
             "openid profile email offline_access",
             "--name",
@@ -335,17 +318,7 @@ fn redeem(w: &Ward, b: &mut Browser, redirect: &str, p: &Pkce, secret: &str) -> 
     assert!(location.starts_with(REDIRECT), "{location}");
     assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
     let code = param(&location, "code").expect("code");
-    let res = post_form(
-        &w.server,
-        "/token",
-        Some(&basic(CLIENT, secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
+    let res = common::app::exchange(&w.server, CLIENT, secret, &code, &p.verifier);
     assert_eq!(res.status, 200, "{}", res.body);
     let id_token = res.json()["id_token"]
         .as_str()
@@ -404,15 +377,6 @@ fn sign_in(w: &Ward, secret: &str, authn: &mut SoftAuthenticator) -> Value {
     redeem(w, &mut b, &redirect, &p, secret)
 }
 
-fn amr(claims: &Value) -> Vec<String> {
-    claims["amr"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no amr: {claims}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
-
 /// The audit trail, read as an operator would: `ward audit export --format jsonl`.
 fn audit(env: &TestEnv) -> Vec<Value> {
     env.ok(&["audit", "export", "--format", "jsonl"], None)
@@ -458,111 +422,109 @@ fn count(env: &TestEnv, table: &str) -> i64 {
     env.count(&format!("SELECT COUNT(*) AS n FROM {table}"))
 }
 
-#[test]
-fn a_patient_signs_up_and_signs_in_with_only_a_passkey() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let secret = app(&env);
-        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+fn a_patient_signs_up_and_signs_in_with_only_a_passkey(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let secret = app(&env);
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
 
-        // Sign-up: a device-bound passkey (BE=0) and nothing else.
-        let mut phone = SoftAuthenticator::new();
-        let claims = sign_up(&w, &secret, "Pat.Patient", &mut phone);
-        assert_eq!(claims["acr"], "phrh", "{backend:?}: {claims}");
-        assert_eq!(
-            amr(&claims),
-            ["hwk", "user", "mfa"],
-            "{backend:?}: {claims}"
-        );
-        let sub = claims["sub"].as_str().expect("sub").to_string();
+    // Sign-up: a device-bound passkey (BE=0) and nothing else.
+    let mut phone = SoftAuthenticator::new();
+    let claims = sign_up(&w, &secret, "Pat.Patient", &mut phone);
+    assert_eq!(claims["acr"], "phrh", "{backend:?}: {claims}");
+    assert_eq!(
+        amr(&claims),
+        ["hwk", "user", "mfa"],
+        "{backend:?}: {claims}"
+    );
+    let sub = claims["sub"].as_str().expect("sub").to_string();
 
-        // The account exists, as a patient, under the normalised name, with no password.
-        let shown: Value =
-            serde_json::from_str(&env.ok(&["user", "show", "pat.patient", "--json"], None))
-                .unwrap();
-        assert_eq!(shown["id"], sub.as_str(), "{shown}");
-        assert_eq!(shown["username"], "pat.patient", "{shown}");
-        assert_eq!(shown["account_type"], "patient", "{shown}");
-        assert_eq!(shown["email"], "Pat.Patient@example.org", "{shown}");
-        assert_eq!(shown["email_verified"], false, "{shown}");
-        assert_eq!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM password_credentials WHERE user_id = '{sub}'"
-            )),
-            0,
-            "{backend:?}: a passkey-only account has no password"
-        );
-        let cred = phone
-            .credential_for("localhost")
-            .expect("credential")
-            .clone();
-        assert_eq!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND credential_id = '{}' \
-                 AND aaguid = '{}' AND backup_eligible = FALSE AND backup_state = FALSE",
-                cred.id_b64(),
-                phone.aaguid_string()
-            )),
-            1,
-            "{backend:?}: the passkey is stored as registered"
-        );
-        let signup = audit(&env)
-            .into_iter()
-            .find(|r| r["event_type"] == "user.signup" && r["outcome"] == "success")
-            .expect("a user.signup record");
-        assert_eq!(signup["subject_user"], sub.as_str(), "{signup}");
-        // No password sign-in for this account: it has no password.
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let res = b.sign_in(&interaction, &csrf, "pat.patient", "");
-        assert_ne!(res.status, 303, "{backend:?}: signed in without a password");
+    // The account exists, as a patient, under the normalised name, with no password.
+    let shown: Value =
+        serde_json::from_str(&env.ok(&["user", "show", "pat.patient", "--json"], None)).unwrap();
+    assert_eq!(shown["id"], sub.as_str(), "{shown}");
+    assert_eq!(shown["username"], "pat.patient", "{shown}");
+    assert_eq!(shown["account_type"], "patient", "{shown}");
+    assert_eq!(shown["email"], "Pat.Patient@example.org", "{shown}");
+    assert_eq!(shown["email_verified"], false, "{shown}");
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM password_credentials WHERE user_id = '{sub}'"
+        )),
+        0,
+        "{backend:?}: a passkey-only account has no password"
+    );
+    let cred = phone
+        .credential_for("localhost")
+        .expect("credential")
+        .clone();
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND credential_id = '{}' \
+             AND aaguid = '{}' AND backup_eligible = FALSE AND backup_state = FALSE",
+            cred.id_b64(),
+            phone.aaguid_string()
+        )),
+        1,
+        "{backend:?}: the passkey is stored as registered"
+    );
+    let signup = audit(&env)
+        .into_iter()
+        .find(|r| r["event_type"] == "user.signup" && r["outcome"] == "success")
+        .expect("a user.signup record");
+    assert_eq!(signup["subject_user"], sub.as_str(), "{signup}");
+    // No password sign-in for this account: it has no password.
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let res = b.sign_in(&interaction, &csrf, "pat.patient", "");
+    assert_ne!(res.status, 303, "{backend:?}: signed in without a password");
 
-        // A new browser, usernameless: the same person.
-        let again = sign_in(&w, &secret, &mut phone);
-        assert_eq!(again["sub"], sub.as_str(), "{backend:?}: {again}");
-        assert_eq!(again["acr"], "phrh", "{backend:?}: {again}");
-        assert_eq!(amr(&again), ["hwk", "user", "mfa"], "{backend:?}: {again}");
-        assert!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND last_used_at IS NOT NULL"
-            )) == 1,
-            "{backend:?}: the sign-in is recorded on the passkey"
-        );
+    // A new browser, usernameless: the same person.
+    let again = sign_in(&w, &secret, &mut phone);
+    assert_eq!(again["sub"], sub.as_str(), "{backend:?}: {again}");
+    assert_eq!(again["acr"], "phrh", "{backend:?}: {again}");
+    assert_eq!(amr(&again), ["hwk", "user", "mfa"], "{backend:?}: {again}");
+    assert!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND last_used_at IS NOT NULL"
+        )) == 1,
+        "{backend:?}: the sign-in is recorded on the passkey"
+    );
 
-        // A synced passkey (backup eligible and backed up): phishing-resistant, not hardware-bound.
-        let mut synced = SoftAuthenticator::new();
-        synced.backup_eligible = true;
-        synced.backup_state = true;
-        let claims = sign_up(&w, &secret, "sam", &mut synced);
-        assert_eq!(claims["acr"], "phr", "{backend:?}: {claims}");
-        assert!(
-            amr(&claims).contains(&"swk".to_string()),
-            "{backend:?}: {claims}"
-        );
-        assert!(
-            !amr(&claims).contains(&"hwk".to_string()),
-            "{backend:?}: {claims}"
-        );
-        let sam = claims["sub"].as_str().unwrap().to_string();
-        assert_ne!(sam, sub);
-        assert_eq!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sam}' \
-                 AND backup_eligible = TRUE AND backup_state = TRUE"
-            )),
-            1,
-            "{backend:?}"
-        );
-        let again = sign_in(&w, &secret, &mut synced);
-        assert_eq!(again["sub"], sam.as_str(), "{backend:?}: {again}");
-        assert_eq!(again["acr"], "phr", "{backend:?}: {again}");
-        assert_eq!(amr(&again), ["swk", "user", "mfa"], "{backend:?}: {again}");
+    // A synced passkey (backup eligible and backed up): phishing-resistant, not hardware-bound.
+    let mut synced = SoftAuthenticator::new();
+    synced.backup_eligible = true;
+    synced.backup_state = true;
+    let claims = sign_up(&w, &secret, "sam", &mut synced);
+    assert_eq!(claims["acr"], "phr", "{backend:?}: {claims}");
+    assert!(
+        amr(&claims).contains(&"swk".to_string()),
+        "{backend:?}: {claims}"
+    );
+    assert!(
+        !amr(&claims).contains(&"hwk".to_string()),
+        "{backend:?}: {claims}"
+    );
+    let sam = claims["sub"].as_str().unwrap().to_string();
+    assert_ne!(sam, sub);
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sam}' \
+             AND backup_eligible = TRUE AND backup_state = TRUE"
+        )),
+        1,
+        "{backend:?}"
+    );
+    let again = sign_in(&w, &secret, &mut synced);
+    assert_eq!(again["sub"], sam.as_str(), "{backend:?}: {again}");
+    assert_eq!(again["acr"], "phr", "{backend:?}: {again}");
+    assert_eq!(amr(&again), ["swk", "user", "mfa"], "{backend:?}: {again}");
 
-        // And the first person's passkey still signs in as the first person.
-        let third = sign_in(&w, &secret, &mut phone);
-        assert_eq!(third["sub"], sub.as_str(), "{backend:?}: {third}");
-        assert_eq!(count(&env, "users"), 2, "{backend:?}");
-    }
+    // And the first person's passkey still signs in as the first person.
+    let third = sign_in(&w, &secret, &mut phone);
+    assert_eq!(third["sub"], sub.as_str(), "{backend:?}: {third}");
+    assert_eq!(count(&env, "users"), 2, "{backend:?}");
 }
+
+per_backend!(a_patient_signs_up_and_signs_in_with_only_a_passkey);
 
 /// The ways a ceremony's answer can be wrong, as soft-authenticator tweaks.
 fn bad_ceremonies(w: &Ward) -> Vec<(&'static str, Tweaks)> {
@@ -608,348 +570,176 @@ fn bad_ceremonies(w: &Ward) -> Vec<(&'static str, Tweaks)> {
     ]
 }
 
-#[test]
-fn webauthn_negative_cases_are_refused_and_audited() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let secret = app(&env);
-        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-        let mut signup_failures = 0;
-        let mut signin_failures = 0;
+fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let secret = app(&env);
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let mut signup_failures = 0;
+    let mut signin_failures = 0;
 
-        // ---- Sign-up ----
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let csrf_signup = signup_page(&mut b, &interaction);
-        assert_eq!(csrf_signup, csrf);
-        let mut authn = SoftAuthenticator::new();
-        for (what, tweaks) in bad_ceremonies(&w) {
-            let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "mallory");
-            let credential = authn.register_with(&options, &w.origin, tweaks);
-            let res = finish(
-                &w,
-                &mut b,
-                "/signup/finish",
-                (&interaction, &csrf),
-                &ceremony,
-                &credential,
-            );
-            let message = res.refused(
-                400,
-                "passkey_refused",
-                &format!("{backend:?} sign-up, {what}"),
-            );
-            eprintln!("{backend:?} sign-up, {what}: {} {message}", res.status);
-            assert_eq!(
-                count(&env, "users"),
-                0,
-                "{backend:?} sign-up, {what}: no user"
-            );
-            assert_eq!(
-                count(&env, "passkeys"),
-                0,
-                "{backend:?} sign-up, {what}: no passkey"
-            );
-            assert_eq!(
-                count(&env, "sessions"),
-                0,
-                "{backend:?} sign-up, {what}: no session"
-            );
-            signup_failures += 1;
-            let records = await_failures(&env, "user.signup", signup_failures, what);
-            let last = records.last().unwrap();
-            assert!(reason(last).contains("webauthn:"), "{what}: {last}");
-            assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
-            eprintln!("  audit reason: {}", reason(last));
-            // The refused ceremony is spent: an honest answer to it now fails too.
-            let honest = authn.clone().register(&options, &w.origin);
-            let res = finish(
-                &w,
-                &mut b,
-                "/signup/finish",
-                (&interaction, &csrf),
-                &ceremony,
-                &honest,
-            );
-            res.refused(
-                400,
-                "expired",
-                &format!("{backend:?} sign-up, {what}, retried"),
-            );
-            assert_eq!(count(&env, "users"), 0, "{backend:?}");
-            signup_failures += 1;
-            await_failures(&env, "user.signup", signup_failures, what);
-        }
-        assert!(
-            authn.credentials.is_empty(),
-            "refused credentials are not kept"
-        );
-
-        // An honest sign-up, then the same answer again: refused, nothing added.
-        let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "pat");
-        let credential = authn.register(&options, &w.origin);
-        let info = inspect_registration(&credential);
-        assert!(info.user_verified() && !info.backup_eligible());
+    // ---- Sign-up ----
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let csrf_signup = signup_page(&mut b, &interaction);
+    assert_eq!(csrf_signup, csrf);
+    let mut authn = SoftAuthenticator::new();
+    for (what, tweaks) in bad_ceremonies(&w) {
+        let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "mallory");
+        let credential = authn.register_with(&options, &w.origin, tweaks);
         let res = finish(
             &w,
             &mut b,
             "/signup/finish",
             (&interaction, &csrf),
             &ceremony,
-            &credential,
-        );
-        accepted(&res, "honest sign-up");
-        assert_eq!(count(&env, "users"), 1, "{backend:?}");
-        let sessions = count(&env, "sessions");
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &credential,
-        );
-        let message = res.refused(400, "expired", &format!("{backend:?} sign-up replayed"));
-        eprintln!("{backend:?} sign-up replayed: {} {message}", res.status);
-        // A fresh ceremony answered with the copied registration (its challenge is the old one).
-        let (ceremony2, _) = signup_start(&w, &mut b, &interaction, &csrf, "pat2");
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony2,
             &credential,
         );
         let message = res.refused(
             400,
             "passkey_refused",
-            &format!("{backend:?} sign-up, stale answer"),
+            &format!("{backend:?} sign-up, {what}"),
         );
-        eprintln!(
-            "{backend:?} sign-up, stale answer: {} {message}",
-            res.status
-        );
-        assert_eq!(count(&env, "users"), 1, "{backend:?}");
-        assert_eq!(count(&env, "passkeys"), 1, "{backend:?}");
-        assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
-        signup_failures += 2;
-        let records = await_failures(&env, "user.signup", signup_failures, "sign-up replays");
-        let n = records.len();
+        eprintln!("{backend:?} sign-up, {what}: {} {message}", res.status);
         assert_eq!(
-            reason(&records[n - 2]),
-            "unknown_or_expired_ceremony",
-            "{:#?}",
-            &records[n - 2..]
+            count(&env, "users"),
+            0,
+            "{backend:?} sign-up, {what}: no user"
         );
-        assert!(
-            reason(&records[n - 1]).contains("webauthn:"),
-            "{:#?}",
-            &records[n - 1]
-        );
-
-        // ---- Sign-in, with the passkey of "pat" ----
-        let sessions = count(&env, "sessions");
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let ids = (interaction.as_str(), csrf.as_str());
-        let mut bad = bad_ceremonies(&w);
-        let cred = authn.credential_for("localhost").unwrap().clone();
-        bad.push((
-            "a cloned authenticator (signature counter not increased)",
-            Tweaks {
-                sign_count: Some(cred.sign_count),
-                ..Tweaks::default()
-            },
-        ));
-        // First an honest sign-in moves the counter off zero (webauthn-rs ignores
-        // counters while both sides report 0).
-        let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        let first = authn.authenticate(&options, &w.origin);
-        let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &first);
-        accepted(&res, "honest sign-in");
-        let sessions_after_first = count(&env, "sessions");
-        assert_eq!(sessions_after_first, sessions + 1, "{backend:?}");
-        // The counter tweak is relative to the counter now.
-        let counter = authn.credential_for("localhost").unwrap().sign_count;
-        bad.last_mut().unwrap().1.sign_count = Some(counter);
-
-        let (mut b, p2, interaction, csrf) = login_page(&w);
-        let ids = (interaction.as_str(), csrf.as_str());
-        for (what, tweaks) in bad {
-            // Failures of an identified passkey count against its account (5 free, then
-            // delays): an administrator's `user enable` resets the run between cases.
-            env.ok(&["user", "enable", "pat"], None);
-            let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-            let assertion = authn.authenticate_with(&options, &w.origin, tweaks);
-            let res = finish(
-                &w,
-                &mut b,
-                "/login/passkey/finish",
-                ids,
-                &ceremony,
-                &assertion,
-            );
-            let message = res.refused(
-                401,
-                "passkey_refused",
-                &format!("{backend:?} sign-in, {what}"),
-            );
-            eprintln!("{backend:?} sign-in, {what}: {} {message}", res.status);
-            assert_eq!(
-                count(&env, "sessions"),
-                sessions_after_first,
-                "{backend:?} {what}: no session"
-            );
-            signin_failures += 1;
-            let records = await_failures(&env, "login.passkey", signin_failures, what);
-            let last = records.last().unwrap();
-            eprintln!("  audit reason: {}", reason(last));
-            assert!(reason(last).contains("webauthn:"), "{what}: {last}");
-            assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
-            // The refused ceremony is spent: an honest answer to it now fails too.
-            let honest = authn.authenticate(&options, &w.origin);
-            let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &honest);
-            res.refused(
-                401,
-                "passkey_refused",
-                &format!("{backend:?} sign-in, {what}, retried"),
-            );
-            signin_failures += 1;
-            let records = await_failures(&env, "login.passkey", signin_failures, what);
-            assert_eq!(
-                reason(records.last().unwrap()),
-                "unknown_or_expired_ceremony"
-            );
-        }
-        assert_eq!(count(&env, "sessions"), sessions_after_first, "{backend:?}");
-
-        // Replays: the same ceremony finished twice, and a fresh ceremony answered
-        // with a copied assertion.
-        let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        let assertion = authn.authenticate(&options, &w.origin);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &assertion,
-        );
-        let redirect = accepted(&res, "honest sign-in after refusals");
-        let sessions_now = count(&env, "sessions");
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &assertion,
-        );
-        let message = res.refused(
-            401,
-            "passkey_refused",
-            &format!("{backend:?} sign-in replayed"),
-        );
-        eprintln!("{backend:?} sign-in replayed: {} {message}", res.status);
-        let (ceremony2, _) = signin_start(&w, &mut b, &interaction, &csrf);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony2,
-            &assertion,
-        );
-        let message = res.refused(
-            401,
-            "passkey_refused",
-            &format!("{backend:?} sign-in, stale assertion"),
-        );
-        eprintln!(
-            "{backend:?} sign-in, stale assertion: {} {message}",
-            res.status
-        );
-        assert_eq!(count(&env, "sessions"), sessions_now, "{backend:?}");
-        signin_failures += 2;
-        let records = await_failures(&env, "login.passkey", signin_failures, "sign-in replays");
-        let n = records.len();
         assert_eq!(
-            reason(&records[n - 2]),
-            "unknown_or_expired_ceremony",
-            "{:#?}",
-            &records[n - 2..]
+            count(&env, "passkeys"),
+            0,
+            "{backend:?} sign-up, {what}: no passkey"
         );
-        assert!(
-            reason(&records[n - 1]).contains("webauthn:"),
-            "{:#?}",
-            &records[n - 1]
-        );
-
-        // After all that, the honest sign-in of this browser still completes.
-        let claims = redeem(&w, &mut b, &redirect, &p2, &secret);
-        assert_eq!(claims["acr"], "phrh", "{claims}");
-
-        // ---- Expired ceremonies (a server with one-second ceremonies) ----
-        drop(w);
-        let w = serve_localhost(
-            &env,
-            &[
-                ("WARD_SIGNUP_ENABLED", "true"),
-                ("WARD_PASSKEYS_CEREMONY_SECONDS", "1"),
-            ],
-        );
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let ids = (interaction.as_str(), csrf.as_str());
-        let sessions = count(&env, "sessions");
-        let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        std::thread::sleep(Duration::from_millis(1600));
-        let assertion = authn.authenticate(&options, &w.origin);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &assertion,
-        );
-        let message = res.refused(
-            401,
-            "passkey_refused",
-            &format!("{backend:?} sign-in, expired"),
-        );
-        eprintln!(
-            "{backend:?} sign-in, expired ceremony: {} {message}",
-            res.status
-        );
-        assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
-        signin_failures += 1;
-        let records = await_failures(&env, "login.passkey", signin_failures, "expired sign-in");
         assert_eq!(
-            reason(records.last().unwrap()),
-            "unknown_or_expired_ceremony"
+            count(&env, "sessions"),
+            0,
+            "{backend:?} sign-up, {what}: no session"
         );
-
-        let csrf_signup = signup_page(&mut b, &interaction);
-        let users = count(&env, "users");
-        let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf_signup, "late");
-        std::thread::sleep(Duration::from_millis(1600));
-        let credential = SoftAuthenticator::new().register(&options, &w.origin);
-        let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &credential);
-        let message = res.refused(400, "expired", &format!("{backend:?} sign-up, expired"));
-        eprintln!(
-            "{backend:?} sign-up, expired ceremony: {} {message}",
-            res.status
-        );
-        assert_eq!(count(&env, "users"), users, "{backend:?}");
         signup_failures += 1;
-        let records = await_failures(&env, "user.signup", signup_failures, "expired sign-up");
-        assert_eq!(
-            reason(records.last().unwrap()),
-            "unknown_or_expired_ceremony"
+        let records = await_failures(&env, "user.signup", signup_failures, what);
+        let last = records.last().unwrap();
+        assert!(reason(last).contains("webauthn:"), "{what}: {last}");
+        assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
+        eprintln!("  audit reason: {}", reason(last));
+        // The refused ceremony is spent: an honest answer to it now fails too.
+        let honest = authn.clone().register(&options, &w.origin);
+        let res = finish(
+            &w,
+            &mut b,
+            "/signup/finish",
+            (&interaction, &csrf),
+            &ceremony,
+            &honest,
         );
+        res.refused(
+            400,
+            "expired",
+            &format!("{backend:?} sign-up, {what}, retried"),
+        );
+        assert_eq!(count(&env, "users"), 0, "{backend:?}");
+        signup_failures += 1;
+        await_failures(&env, "user.signup", signup_failures, what);
+    }
+    assert!(
+        authn.credentials.is_empty(),
+        "refused credentials are not kept"
+    );
 
-        // A quick honest ceremony still works under the short lifetime.
+    // An honest sign-up, then the same answer again: refused, nothing added.
+    let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "pat");
+    let credential = authn.register(&options, &w.origin);
+    let info = inspect_registration(&credential);
+    assert!(info.user_verified() && !info.backup_eligible());
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        (&interaction, &csrf),
+        &ceremony,
+        &credential,
+    );
+    accepted(&res, "honest sign-up");
+    assert_eq!(count(&env, "users"), 1, "{backend:?}");
+    let sessions = count(&env, "sessions");
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        (&interaction, &csrf),
+        &ceremony,
+        &credential,
+    );
+    let message = res.refused(400, "expired", &format!("{backend:?} sign-up replayed"));
+    eprintln!("{backend:?} sign-up replayed: {} {message}", res.status);
+    // A fresh ceremony answered with the copied registration (its challenge is the old one).
+    let (ceremony2, _) = signup_start(&w, &mut b, &interaction, &csrf, "pat2");
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        (&interaction, &csrf),
+        &ceremony2,
+        &credential,
+    );
+    let message = res.refused(
+        400,
+        "passkey_refused",
+        &format!("{backend:?} sign-up, stale answer"),
+    );
+    eprintln!(
+        "{backend:?} sign-up, stale answer: {} {message}",
+        res.status
+    );
+    assert_eq!(count(&env, "users"), 1, "{backend:?}");
+    assert_eq!(count(&env, "passkeys"), 1, "{backend:?}");
+    assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
+    signup_failures += 2;
+    let records = await_failures(&env, "user.signup", signup_failures, "sign-up replays");
+    let n = records.len();
+    assert_eq!(
+        reason(&records[n - 2]),
+        "unknown_or_expired_ceremony",
+        "{:#?}",
+        &records[n - 2..]
+    );
+    assert!(
+        reason(&records[n - 1]).contains("webauthn:"),
+        "{:#?}",
+        &records[n - 1]
+    );
+
+    // ---- Sign-in, with the passkey of "pat" ----
+    let sessions = count(&env, "sessions");
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let ids = (interaction.as_str(), csrf.as_str());
+    let mut bad = bad_ceremonies(&w);
+    let cred = authn.credential_for("localhost").unwrap().clone();
+    bad.push((
+        "a cloned authenticator (signature counter not increased)",
+        Tweaks {
+            sign_count: Some(cred.sign_count),
+            ..Tweaks::default()
+        },
+    ));
+    // First an honest sign-in moves the counter off zero (webauthn-rs ignores
+    // counters while both sides report 0).
+    let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
+    let first = authn.authenticate(&options, &w.origin);
+    let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &first);
+    accepted(&res, "honest sign-in");
+    let sessions_after_first = count(&env, "sessions");
+    assert_eq!(sessions_after_first, sessions + 1, "{backend:?}");
+    // The counter tweak is relative to the counter now.
+    let counter = authn.credential_for("localhost").unwrap().sign_count;
+    bad.last_mut().unwrap().1.sign_count = Some(counter);
+
+    let (mut b, p2, interaction, csrf) = login_page(&w);
+    let ids = (interaction.as_str(), csrf.as_str());
+    for (what, tweaks) in bad {
+        // Failures of an identified passkey count against its account (5 free, then
+        // delays): an administrator's `user enable` resets the run between cases.
+        env.ok(&["user", "enable", "pat"], None);
         let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        let assertion = authn.authenticate(&options, &w.origin);
+        let assertion = authn.authenticate_with(&options, &w.origin, tweaks);
         let res = finish(
             &w,
             &mut b,
@@ -958,380 +748,580 @@ fn webauthn_negative_cases_are_refused_and_audited() {
             &ceremony,
             &assertion,
         );
-        accepted(&res, "honest sign-in, short lifetime");
-
-        // The trail is intact after all of it.
-        let out = env.ok(&["audit", "verify"], None);
-        assert!(out.contains("audit chain intact"), "{out}");
+        let message = res.refused(
+            401,
+            "passkey_refused",
+            &format!("{backend:?} sign-in, {what}"),
+        );
+        eprintln!("{backend:?} sign-in, {what}: {} {message}", res.status);
+        assert_eq!(
+            count(&env, "sessions"),
+            sessions_after_first,
+            "{backend:?} {what}: no session"
+        );
+        signin_failures += 1;
+        let records = await_failures(&env, "login.passkey", signin_failures, what);
+        let last = records.last().unwrap();
+        eprintln!("  audit reason: {}", reason(last));
+        assert!(reason(last).contains("webauthn:"), "{what}: {last}");
+        assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
+        // The refused ceremony is spent: an honest answer to it now fails too.
+        let honest = authn.authenticate(&options, &w.origin);
+        let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &honest);
+        res.refused(
+            401,
+            "passkey_refused",
+            &format!("{backend:?} sign-in, {what}, retried"),
+        );
+        signin_failures += 1;
+        let records = await_failures(&env, "login.passkey", signin_failures, what);
+        assert_eq!(
+            reason(records.last().unwrap()),
+            "unknown_or_expired_ceremony"
+        );
     }
+    assert_eq!(count(&env, "sessions"), sessions_after_first, "{backend:?}");
+
+    // Replays: the same ceremony finished twice, and a fresh ceremony answered
+    // with a copied assertion.
+    let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
+    let assertion = authn.authenticate(&options, &w.origin);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony,
+        &assertion,
+    );
+    let redirect = accepted(&res, "honest sign-in after refusals");
+    let sessions_now = count(&env, "sessions");
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony,
+        &assertion,
+    );
+    let message = res.refused(
+        401,
+        "passkey_refused",
+        &format!("{backend:?} sign-in replayed"),
+    );
+    eprintln!("{backend:?} sign-in replayed: {} {message}", res.status);
+    let (ceremony2, _) = signin_start(&w, &mut b, &interaction, &csrf);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony2,
+        &assertion,
+    );
+    let message = res.refused(
+        401,
+        "passkey_refused",
+        &format!("{backend:?} sign-in, stale assertion"),
+    );
+    eprintln!(
+        "{backend:?} sign-in, stale assertion: {} {message}",
+        res.status
+    );
+    assert_eq!(count(&env, "sessions"), sessions_now, "{backend:?}");
+    signin_failures += 2;
+    let records = await_failures(&env, "login.passkey", signin_failures, "sign-in replays");
+    let n = records.len();
+    assert_eq!(
+        reason(&records[n - 2]),
+        "unknown_or_expired_ceremony",
+        "{:#?}",
+        &records[n - 2..]
+    );
+    assert!(
+        reason(&records[n - 1]).contains("webauthn:"),
+        "{:#?}",
+        &records[n - 1]
+    );
+
+    // After all that, the honest sign-in of this browser still completes.
+    let claims = redeem(&w, &mut b, &redirect, &p2, &secret);
+    assert_eq!(claims["acr"], "phrh", "{claims}");
+
+    // The trail is intact after all of it.
+    let out = env.ok(&["audit", "verify"], None);
+    assert!(out.contains("audit chain intact"), "{out}");
 }
 
-#[test]
-fn json_endpoints_refuse_bad_input() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        app(&env);
-        oidc::user(&env, "alice");
-        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let server = &w.server;
+per_backend!(webauthn_negative_cases_are_refused_and_audited);
 
-        // CSRF: empty, wrong, another interaction's, missing browser cookie, missing field.
-        let other = oidc::on_login_page(server, CLIENT, &pkce(), &[]);
-        for path in ["/login/passkey/start", "/signup/start"] {
-            for (what, token) in [
-                ("an empty token", String::new()),
-                ("a wrong token", "00".repeat(32)),
-                ("not hex", "not-a-token".to_string()),
-                ("another interaction's token", other.2.clone()),
-            ] {
-                let res = post_json(
-                    &mut b,
-                    server,
-                    path,
-                    &json!({ "interaction": interaction, "csrf": token, "username": "eve" }),
-                );
-                res.refused(403, "csrf", &format!("{backend:?} {path}, {what}"));
-            }
-            // The right token from a browser without the cookie it is bound to.
-            let mut stranger = Browser::new(server);
-            let res = post_json(
-                &mut stranger,
-                server,
-                path,
-                &json!({ "interaction": interaction, "csrf": csrf, "username": "eve" }),
-            );
-            res.refused(
-                403,
-                "csrf",
-                &format!("{backend:?} {path}, no browser cookie"),
-            );
-            // No csrf member at all: the body is not what the endpoint expects.
-            let res = post_json(&mut b, server, path, &json!({ "interaction": interaction }));
-            let code = if res.status == 403 {
-                "csrf"
-            } else {
-                "invalid_request"
-            };
-            assert!(
-                matches!(res.status, 400 | 403),
-                "{backend:?} {path}: {}",
-                res.body
-            );
-            res.refused(
-                res.status,
-                code,
-                &format!("{backend:?} {path}, no csrf member"),
-            );
-            eprintln!(
-                "{backend:?} {path} without a csrf member: {} {}",
-                res.status, res.body
-            );
-        }
-        for path in ["/login/passkey/finish", "/signup/finish"] {
-            let res = post_json(
-                &mut b,
-                server,
-                path,
-                &json!({ "interaction": interaction, "csrf": "00", "ceremony": "x", "credential": {} }),
-            );
-            res.refused(403, "csrf", &format!("{backend:?} {path}, wrong token"));
-        }
+/// Expired ceremonies (a server with one-second ceremonies), with the passkey
+/// of "pat", signed up on an ordinary server first.
+fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let secret = app(&env);
+    let mut authn = SoftAuthenticator::new();
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    sign_up(&w, &secret, "pat", &mut authn);
+    drop(w);
+    let mut signup_failures = 0;
+    let mut signin_failures = 0;
 
-        // Not JSON, or not declared as JSON: 400 with a JSON body, never 500 or text.
-        let good = json!({ "interaction": interaction, "csrf": csrf }).to_string();
-        for path in [
-            "/login/passkey/start",
-            "/login/passkey/finish",
-            "/signup/start",
-            "/signup/finish",
+    let w = serve_localhost(
+        &env,
+        &[
+            ("WARD_SIGNUP_ENABLED", "true"),
+            ("WARD_PASSKEYS_CEREMONY_SECONDS", "1"),
+        ],
+    );
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let ids = (interaction.as_str(), csrf.as_str());
+    let sessions = count(&env, "sessions");
+    let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
+    std::thread::sleep(Duration::from_millis(1600));
+    let assertion = authn.authenticate(&options, &w.origin);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony,
+        &assertion,
+    );
+    let message = res.refused(
+        401,
+        "passkey_refused",
+        &format!("{backend:?} sign-in, expired"),
+    );
+    eprintln!(
+        "{backend:?} sign-in, expired ceremony: {} {message}",
+        res.status
+    );
+    assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
+    signin_failures += 1;
+    let records = await_failures(&env, "login.passkey", signin_failures, "expired sign-in");
+    assert_eq!(
+        reason(records.last().unwrap()),
+        "unknown_or_expired_ceremony"
+    );
+
+    let csrf_signup = signup_page(&mut b, &interaction);
+    let users = count(&env, "users");
+    let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf_signup, "late");
+    std::thread::sleep(Duration::from_millis(1600));
+    let credential = SoftAuthenticator::new().register(&options, &w.origin);
+    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &credential);
+    let message = res.refused(400, "expired", &format!("{backend:?} sign-up, expired"));
+    eprintln!(
+        "{backend:?} sign-up, expired ceremony: {} {message}",
+        res.status
+    );
+    assert_eq!(count(&env, "users"), users, "{backend:?}");
+    signup_failures += 1;
+    let records = await_failures(&env, "user.signup", signup_failures, "expired sign-up");
+    assert_eq!(
+        reason(records.last().unwrap()),
+        "unknown_or_expired_ceremony"
+    );
+
+    // A quick honest ceremony still works under the short lifetime.
+    let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
+    let assertion = authn.authenticate(&options, &w.origin);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony,
+        &assertion,
+    );
+    accepted(&res, "honest sign-in, short lifetime");
+
+    // The trail is intact after all of it.
+    let out = env.ok(&["audit", "verify"], None);
+    assert!(out.contains("audit chain intact"), "{out}");
+}
+
+per_backend!(expired_passkey_ceremonies_are_refused_and_audited);
+
+fn json_endpoints_refuse_bad_input(backend: Backend) {
+    let env = TestEnv::new(backend);
+    app(&env);
+    oidc::user(&env, "alice");
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let server = &w.server;
+
+    // CSRF: empty, wrong, another interaction's, missing browser cookie, missing field.
+    let other = oidc::on_login_page(server, CLIENT, &pkce(), &[]);
+    for path in ["/login/passkey/start", "/signup/start"] {
+        for (what, token) in [
+            ("an empty token", String::new()),
+            ("a wrong token", "00".repeat(32)),
+            ("not hex", "not-a-token".to_string()),
+            ("another interaction's token", other.2.clone()),
         ] {
-            let cases: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
-                ("malformed JSON", Some("application/json"), b"{\"interaction\": ".to_vec()),
-                ("not JSON at all", Some("application/json"), b"interaction=x&csrf=y".to_vec()),
-                ("a JSON array", Some("application/json"), b"[1, 2]".to_vec()),
-                ("an empty body", Some("application/json"), Vec::new()),
-                ("JSON as text/plain", Some("text/plain"), good.clone().into_bytes()),
-                (
-                    "a form",
-                    Some("application/x-www-form-urlencoded"),
-                    format!("interaction={interaction}&csrf={csrf}").into_bytes(),
-                ),
-                ("no content type", None, good.clone().into_bytes()),
-                (
-                    "a body over the limit",
-                    Some("application/json"),
-                    json!({ "interaction": interaction, "csrf": csrf, "username": "x".repeat(70_000) })
-                        .to_string()
-                        .into_bytes(),
-                ),
-            ];
-            for (what, content_type, body) in cases {
-                let res = send(&mut b, server, path, content_type, &body);
-                let message = res.refused(
-                    400,
-                    "invalid_request",
-                    &format!("{backend:?} {path}, {what}"),
-                );
-                assert!(message.contains("JSON"), "{message}");
-            }
-        }
-
-        // An interaction that does not exist (with a token that is valid for it).
-        // The cookie is `<browser id>.<signature>`; CSRF tokens are keyed by the id.
-        let cookie = b.cookies.get("ward_browser").expect("browser cookie");
-        let token = cookie
-            .rsplit_once('.')
-            .expect("a signed cookie")
-            .0
-            .to_string();
-        let ghost = "no-such-interaction";
-        let ghost_csrf = ward::oidc::interaction::csrf_token(&token, ghost);
-        for path in ["/login/passkey/start", "/signup/start"] {
             let res = post_json(
                 &mut b,
                 server,
                 path,
-                &json!({ "interaction": ghost, "csrf": ghost_csrf, "username": "eve" }),
+                &json!({ "interaction": interaction, "csrf": token, "username": "eve" }),
             );
-            let message = res.refused(
-                400,
-                "expired",
-                &format!("{backend:?} {path}, unknown interaction"),
-            );
-            eprintln!(
-                "{backend:?} {path}, unknown interaction: {} {message}",
-                res.status
-            );
+            res.refused(403, "csrf", &format!("{backend:?} {path}, {what}"));
         }
-        // An overlong interaction id is refused before any lookup.
-        let long = "i".repeat(65);
-        let long_csrf = ward::oidc::interaction::csrf_token(&token, &long);
+        // The right token from a browser without the cookie it is bound to.
+        let mut stranger = Browser::new(server);
+        let res = post_json(
+            &mut stranger,
+            server,
+            path,
+            &json!({ "interaction": interaction, "csrf": csrf, "username": "eve" }),
+        );
+        res.refused(
+            403,
+            "csrf",
+            &format!("{backend:?} {path}, no browser cookie"),
+        );
+        // No csrf member at all: the body is not what the endpoint expects.
+        let res = post_json(&mut b, server, path, &json!({ "interaction": interaction }));
+        let code = if res.status == 403 {
+            "csrf"
+        } else {
+            "invalid_request"
+        };
+        assert!(
+            matches!(res.status, 400 | 403),
+            "{backend:?} {path}: {}",
+            res.body
+        );
+        res.refused(
+            res.status,
+            code,
+            &format!("{backend:?} {path}, no csrf member"),
+        );
+        eprintln!(
+            "{backend:?} {path} without a csrf member: {} {}",
+            res.status, res.body
+        );
+    }
+    for path in ["/login/passkey/finish", "/signup/finish"] {
         let res = post_json(
             &mut b,
             server,
-            "/login/passkey/start",
-            &json!({ "interaction": long, "csrf": long_csrf }),
+            path,
+            &json!({ "interaction": interaction, "csrf": "00", "ceremony": "x", "credential": {} }),
         );
-        res.refused(403, "csrf", &format!("{backend:?} overlong interaction"));
+        res.refused(403, "csrf", &format!("{backend:?} {path}, wrong token"));
+    }
 
-        // Unknown ceremonies and credentials that are not WebAuthn answers.
-        let ids = (interaction.as_str(), csrf.as_str());
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            "no-such-ceremony",
-            &json!({}),
-        );
-        res.refused(
-            401,
-            "passkey_refused",
-            &format!("{backend:?} unknown sign-in ceremony"),
-        );
-        let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &json!({ "id": 1 }),
-        );
-        res.refused(
-            401,
-            "passkey_refused",
-            &format!("{backend:?} malformed assertion"),
-        );
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            ids,
-            "no-such-ceremony",
-            &json!({}),
-        );
-        res.refused(
-            400,
-            "expired",
-            &format!("{backend:?} unknown sign-up ceremony"),
-        );
-        // A sign-in ceremony is not a sign-up ceremony.
-        let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-        let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &json!({}));
-        res.refused(
-            400,
-            "expired",
-            &format!("{backend:?} sign-in ceremony at sign-up"),
-        );
-        let (ceremony, _) = signup_start(&w, &mut b, &interaction, &csrf, "zoe");
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            ids,
-            &ceremony,
-            &json!({ "id": 1 }),
-        );
-        res.refused(
-            400,
-            "passkey_refused",
-            &format!("{backend:?} malformed registration"),
-        );
-
-        // Each refused finish is on record.
-        let records = await_failures(&env, "login.passkey", 2, "bad sign-in finishes");
-        assert_eq!(
-            reason(&records[0]),
-            "unknown_or_expired_ceremony",
-            "{records:#?}"
-        );
-        assert_eq!(reason(&records[1]), "malformed_credential", "{records:#?}");
-        let records = await_failures(&env, "user.signup", 3, "bad sign-up finishes");
-        assert!(
-            reason(&records[2]).contains("malformed credential"),
-            "{records:#?}"
-        );
-
-        // Sign-up input.
-        for (what, username, email) in [
-            ("an empty username", "", ""),
-            ("a username with spaces", "bad name", ""),
-            ("an invalid email", "valid", "not-an-email"),
-        ] {
-            let res = post_json(
-                &mut b,
-                server,
-                "/signup/start",
-                &json!({ "interaction": interaction, "csrf": csrf, "username": username, "email": email }),
-            );
+    // Not JSON, or not declared as JSON: 400 with a JSON body, never 500 or text.
+    let good = json!({ "interaction": interaction, "csrf": csrf }).to_string();
+    for path in [
+        "/login/passkey/start",
+        "/login/passkey/finish",
+        "/signup/start",
+        "/signup/finish",
+    ] {
+        let cases: Vec<(&str, Option<&str>, Vec<u8>)> =
+            vec![
+            ("malformed JSON", Some("application/json"), b"{\"interaction\": ".to_vec()),
+            ("not JSON at all", Some("application/json"), b"interaction=x&csrf=y".to_vec()),
+            ("a JSON array", Some("application/json"), b"[1, 2]".to_vec()),
+            ("an empty body", Some("application/json"), Vec::new()),
+            ("JSON as text/plain", Some("text/plain"), good.clone().into_bytes()),
+            (
+                "a form",
+                Some("application/x-www-form-urlencoded"),
+                format!("interaction={interaction}&csrf={csrf}").into_bytes(),
+            ),
+            ("no content type", None, good.clone().into_bytes()),
+            (
+                "a body over the limit",
+                Some("application/json"),
+                json!({ "interaction": interaction, "csrf": csrf, "username": "x".repeat(70_000) })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ];
+        for (what, content_type, body) in cases {
+            let res = send(&mut b, server, path, content_type, &body);
             let message = res.refused(
                 400,
                 "invalid_request",
-                &format!("{backend:?} sign-up, {what}"),
+                &format!("{backend:?} {path}, {what}"),
             );
-            eprintln!("{backend:?} sign-up, {what}: {message}");
+            assert!(message.contains("JSON"), "{message}");
         }
+    }
 
-        // A username that is taken (in any letter case): 409, a clear message, nothing written.
-        let users = count(&env, "users");
-        let passkeys = count(&env, "passkeys");
-        for name in ["alice", "ALICE"] {
-            let res = post_json(
-                &mut b,
-                server,
-                "/signup/start",
-                &json!({ "interaction": interaction, "csrf": csrf, "username": name }),
-            );
-            eprintln!(
-                "{backend:?} sign-up start, taken username {name}: {}",
-                res.status
-            );
-            let res = if res.status == 409 {
-                res
-            } else {
-                // Not checked until the account is created.
-                assert_eq!(res.status, 200, "{}", res.body);
-                let body = res.json();
-                let credential = SoftAuthenticator::new().register(&body["options"], &w.origin);
-                finish(
-                    &w,
-                    &mut b,
-                    "/signup/finish",
-                    ids,
-                    body["ceremony"].as_str().unwrap(),
-                    &credential,
-                )
-            };
-            let message = res.refused(
-                409,
-                "username_unavailable",
-                &format!("{backend:?} taken username {name}"),
-            );
-            assert!(message.to_lowercase().contains("username"), "{message}");
-            eprintln!(
-                "{backend:?} taken username {name}: {} {message}",
-                res.status
-            );
-        }
-        assert_eq!(count(&env, "users"), users, "{backend:?}");
-        assert_eq!(count(&env, "passkeys"), passkeys, "{backend:?}");
-        drop(w);
-
-        // Sign-up disabled: no page, no endpoints, no link.
-        let w = serve_localhost(&env, &[]);
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let page = b.get(&format!("/login?interaction={interaction}"));
-        assert!(
-            !page.body.contains("/signup?"),
-            "{backend:?}: sign-up link while disabled"
-        );
-        let page = b.get(&format!("/signup?interaction={interaction}"));
-        assert_eq!(page.status, 404, "{backend:?}: {}", page.body);
+    // An interaction that does not exist (with a token that is valid for it).
+    // The cookie is `<browser id>.<signature>`; CSRF tokens are keyed by the id.
+    let cookie = b.cookies.get("ward_browser").expect("browser cookie");
+    let token = cookie
+        .rsplit_once('.')
+        .expect("a signed cookie")
+        .0
+        .to_string();
+    let ghost = "no-such-interaction";
+    let ghost_csrf = ward::oidc::interaction::csrf_token(&token, ghost);
+    for path in ["/login/passkey/start", "/signup/start"] {
         let res = post_json(
             &mut b,
-            &w.server,
-            "/signup/start",
-            &json!({ "interaction": interaction, "csrf": csrf, "username": "newbie" }),
+            server,
+            path,
+            &json!({ "interaction": ghost, "csrf": ghost_csrf, "username": "eve" }),
         );
-        res.refused(
-            404,
-            "not_found",
-            &format!("{backend:?} sign-up start, disabled"),
+        let message = res.refused(
+            400,
+            "expired",
+            &format!("{backend:?} {path}, unknown interaction"),
         );
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            "x",
-            &json!({}),
+        eprintln!(
+            "{backend:?} {path}, unknown interaction: {} {message}",
+            res.status
         );
-        res.refused(
-            404,
-            "not_found",
-            &format!("{backend:?} sign-up finish, disabled"),
-        );
-        // Passkey sign-in does not depend on sign-up.
-        signin_start(&w, &mut b, &interaction, &csrf);
-        drop(w);
-
-        // An IP-address issuer cannot be a WebAuthn relying party: a clear JSON refusal.
-        let server = oidc::serve_with_issuer(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-        let p = pkce();
-        let (mut b, interaction, csrf) = oidc::on_login_page(&server, CLIENT, &p, &[]);
-        for path in ["/login/passkey/start", "/signup/start"] {
-            let res = post_json(
-                &mut b,
-                &server,
-                path,
-                &json!({ "interaction": interaction, "csrf": csrf, "username": "ipuser" }),
-            );
-            assert!(
-                (400..500).contains(&res.status) || res.status == 503,
-                "{backend:?} {path} with an IP issuer: {} {}",
-                res.status,
-                res.body
-            );
-            let message = res.refused(
-                res.status,
-                res.json()["error"].as_str().unwrap_or("?"),
-                path,
-            );
-            eprintln!(
-                "{backend:?} {path} with an IP issuer: {} {}",
-                res.status, res.body
-            );
-            assert!(!message.is_empty());
-        }
-        // Passwords still work there.
-        let page = b.get(&format!("/login?interaction={interaction}"));
-        assert_eq!(hidden(&page.body, "interaction"), interaction);
-        let res = b.sign_in(&interaction, &csrf, "alice", common::PASSWORD);
-        assert_eq!(res.status, 303, "{backend:?}: {}", res.body);
     }
+    // An overlong interaction id is refused before any lookup.
+    let long = "i".repeat(65);
+    let long_csrf = ward::oidc::interaction::csrf_token(&token, &long);
+    let res = post_json(
+        &mut b,
+        server,
+        "/login/passkey/start",
+        &json!({ "interaction": long, "csrf": long_csrf }),
+    );
+    res.refused(403, "csrf", &format!("{backend:?} overlong interaction"));
+
+    // Unknown ceremonies and credentials that are not WebAuthn answers.
+    let ids = (interaction.as_str(), csrf.as_str());
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        "no-such-ceremony",
+        &json!({}),
+    );
+    res.refused(
+        401,
+        "passkey_refused",
+        &format!("{backend:?} unknown sign-in ceremony"),
+    );
+    let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        ids,
+        &ceremony,
+        &json!({ "id": 1 }),
+    );
+    res.refused(
+        401,
+        "passkey_refused",
+        &format!("{backend:?} malformed assertion"),
+    );
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        ids,
+        "no-such-ceremony",
+        &json!({}),
+    );
+    res.refused(
+        400,
+        "expired",
+        &format!("{backend:?} unknown sign-up ceremony"),
+    );
+    // A sign-in ceremony is not a sign-up ceremony.
+    let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
+    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &json!({}));
+    res.refused(
+        400,
+        "expired",
+        &format!("{backend:?} sign-in ceremony at sign-up"),
+    );
+    let (ceremony, _) = signup_start(&w, &mut b, &interaction, &csrf, "zoe");
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        ids,
+        &ceremony,
+        &json!({ "id": 1 }),
+    );
+    res.refused(
+        400,
+        "passkey_refused",
+        &format!("{backend:?} malformed registration"),
+    );
+
+    // Each refused finish is on record.
+    let records = await_failures(&env, "login.passkey", 2, "bad sign-in finishes");
+    assert_eq!(
+        reason(&records[0]),
+        "unknown_or_expired_ceremony",
+        "{records:#?}"
+    );
+    assert_eq!(reason(&records[1]), "malformed_credential", "{records:#?}");
+    let records = await_failures(&env, "user.signup", 3, "bad sign-up finishes");
+    assert!(
+        reason(&records[2]).contains("malformed credential"),
+        "{records:#?}"
+    );
+
+    // Sign-up input.
+    for (what, username, email) in [
+        ("an empty username", "", ""),
+        ("a username with spaces", "bad name", ""),
+        ("an invalid email", "valid", "not-an-email"),
+    ] {
+        let res = post_json(
+            &mut b,
+            server,
+            "/signup/start",
+            &json!({ "interaction": interaction, "csrf": csrf, "username": username, "email": email }),
+        );
+        let message = res.refused(
+            400,
+            "invalid_request",
+            &format!("{backend:?} sign-up, {what}"),
+        );
+        eprintln!("{backend:?} sign-up, {what}: {message}");
+    }
+
+    // A username that is taken (in any letter case): 409, a clear message, nothing written.
+    let users = count(&env, "users");
+    let passkeys = count(&env, "passkeys");
+    for name in ["alice", "ALICE"] {
+        let res = post_json(
+            &mut b,
+            server,
+            "/signup/start",
+            &json!({ "interaction": interaction, "csrf": csrf, "username": name }),
+        );
+        eprintln!(
+            "{backend:?} sign-up start, taken username {name}: {}",
+            res.status
+        );
+        let res = if res.status == 409 {
+            res
+        } else {
+            // Not checked until the account is created.
+            assert_eq!(res.status, 200, "{}", res.body);
+            let body = res.json();
+            let credential = SoftAuthenticator::new().register(&body["options"], &w.origin);
+            finish(
+                &w,
+                &mut b,
+                "/signup/finish",
+                ids,
+                body["ceremony"].as_str().unwrap(),
+                &credential,
+            )
+        };
+        let message = res.refused(
+            409,
+            "username_unavailable",
+            &format!("{backend:?} taken username {name}"),
+        );
+        assert!(message.to_lowercase().contains("username"), "{message}");
+        eprintln!(
+            "{backend:?} taken username {name}: {} {message}",
+            res.status
+        );
+    }
+    assert_eq!(count(&env, "users"), users, "{backend:?}");
+    assert_eq!(count(&env, "passkeys"), passkeys, "{backend:?}");
 }
+
+per_backend!(json_endpoints_refuse_bad_input);
+
+fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
+    let env = TestEnv::new(backend);
+    app(&env);
+    oidc::user(&env, "alice");
+    // Sign-up disabled: no page, no endpoints, no link.
+    let w = serve_localhost(&env, &[]);
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let page = b.get(&format!("/login?interaction={interaction}"));
+    assert!(
+        !page.body.contains("/signup?"),
+        "{backend:?}: sign-up link while disabled"
+    );
+    let page = b.get(&format!("/signup?interaction={interaction}"));
+    assert_eq!(page.status, 404, "{backend:?}: {}", page.body);
+    let res = post_json(
+        &mut b,
+        &w.server,
+        "/signup/start",
+        &json!({ "interaction": interaction, "csrf": csrf, "username": "newbie" }),
+    );
+    res.refused(
+        404,
+        "not_found",
+        &format!("{backend:?} sign-up start, disabled"),
+    );
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        (&interaction, &csrf),
+        "x",
+        &json!({}),
+    );
+    res.refused(
+        404,
+        "not_found",
+        &format!("{backend:?} sign-up finish, disabled"),
+    );
+    // Passkey sign-in does not depend on sign-up.
+    signin_start(&w, &mut b, &interaction, &csrf);
+}
+
+per_backend!(without_sign_up_there_is_no_page_and_no_endpoint);
+
+fn an_ip_address_issuer_refuses_passkeys_but_not_passwords(backend: Backend) {
+    let env = TestEnv::new(backend);
+    app(&env);
+    oidc::user(&env, "alice");
+    // An IP-address issuer cannot be a WebAuthn relying party: a clear JSON refusal.
+    let server = oidc::serve_with_issuer(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let p = pkce();
+    let (mut b, interaction, csrf) = oidc::on_login_page(&server, CLIENT, &p, &[]);
+    for path in ["/login/passkey/start", "/signup/start"] {
+        let res = post_json(
+            &mut b,
+            &server,
+            path,
+            &json!({ "interaction": interaction, "csrf": csrf, "username": "ipuser" }),
+        );
+        assert!(
+            (400..500).contains(&res.status) || res.status == 503,
+            "{backend:?} {path} with an IP issuer: {} {}",
+            res.status,
+            res.body
+        );
+        let message = res.refused(
+            res.status,
+            res.json()["error"].as_str().unwrap_or("?"),
+            path,
+        );
+        eprintln!(
+            "{backend:?} {path} with an IP issuer: {} {}",
+            res.status, res.body
+        );
+        assert!(!message.is_empty());
+    }
+    // Passwords still work there.
+    let page = b.get(&format!("/login?interaction={interaction}"));
+    assert_eq!(hidden(&page.body, "interaction"), interaction);
+    let res = b.sign_in(&interaction, &csrf, "alice", common::PASSWORD);
+    assert_eq!(res.status, 303, "{backend:?}: {}", res.body);
+}
+
+per_backend!(an_ip_address_issuer_refuses_passkeys_but_not_passwords);
 
 /// A passkey sign-in that fails before the assertion names its user (an unknown
 /// or expired ceremony, a malformed answer, a credential the server does not
@@ -1341,96 +1331,94 @@ fn json_endpoints_refuse_bad_input() {
 /// username; `Check::keys` once turned that into the throttle key `user:`,
 /// shared by every passkey sign-in and never reset, so five such failures
 /// anywhere made every passkey sign-in answer 429 (and 100 locked it for good).
-#[test]
-fn anonymous_passkey_failures_do_not_throttle_everyone() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let secret = app(&env);
-        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-        let mut phone = SoftAuthenticator::new();
-        sign_up(&w, &secret, "pat", &mut phone);
+fn anonymous_passkey_failures_do_not_throttle_everyone(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let secret = app(&env);
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let mut phone = SoftAuthenticator::new();
+    sign_up(&w, &secret, "pat", &mut phone);
 
-        // Someone (anyone) finishes five ceremonies that do not exist.
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        for _ in 0..5 {
-            let res = finish(
-                &w,
-                &mut b,
-                "/login/passkey/finish",
-                (&interaction, &csrf),
-                "no-such-ceremony",
-                &json!({}),
-            );
-            res.refused(401, "passkey_refused", "an unknown ceremony");
-        }
-        // Pat, in another browser, with a valid passkey and ceremony.
-        let (mut b, _, interaction, csrf) = login_page(&w);
-        let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        let assertion = phone.authenticate(&options, &w.origin);
+    // Someone (anyone) finishes five ceremonies that do not exist.
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    for _ in 0..5 {
         let res = finish(
             &w,
             &mut b,
             "/login/passkey/finish",
             (&interaction, &csrf),
-            &ceremony,
-            &assertion,
+            "no-such-ceremony",
+            &json!({}),
         );
-        accepted(
-            &res,
-            &format!("{backend:?}: pat's sign-in after strangers' failures"),
-        );
+        res.refused(401, "passkey_refused", "an unknown ceremony");
     }
+    // Pat, in another browser, with a valid passkey and ceremony.
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
+    let assertion = phone.authenticate(&options, &w.origin);
+    let res = finish(
+        &w,
+        &mut b,
+        "/login/passkey/finish",
+        (&interaction, &csrf),
+        &ceremony,
+        &assertion,
+    );
+    accepted(
+        &res,
+        &format!("{backend:?}: pat's sign-in after strangers' failures"),
+    );
 }
+
+per_backend!(anonymous_passkey_failures_do_not_throttle_everyone);
 
 /// A risk step-up a passkey does not meet (here: a device-bound key required,
 /// a synced one used) ends the request with `unmet_authentication_requirements`
 /// for the client, as on the password path, and is audited (docs/risk.md).
-#[test]
-fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client() {
-    for backend in backends() {
-        let mut env = TestEnv::new(backend);
-        app(&env);
-        let config = env.dir.path().join("ward.toml");
-        std::fs::write(
-            &config,
-            "[risk]\nsensitive_clients = [\"app\"]\n\n[[risk.rules]]\nmin_score = 40\naction = \"step_up\"\nacr = \"phrh\"\n",
-        )
-        .unwrap();
-        env.set_env("WARD_CONFIG", config.to_str().unwrap());
-        let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client(backend: Backend) {
+    let mut env = TestEnv::new(backend);
+    app(&env);
+    let config = env.dir.path().join("ward.toml");
+    std::fs::write(
+        &config,
+        "[risk]\nsensitive_clients = [\"app\"]\n\n[[risk.rules]]\nmin_score = 40\naction = \"step_up\"\nacr = \"phrh\"\n",
+    )
+    .unwrap();
+    env.set_env("WARD_CONFIG", config.to_str().unwrap());
+    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
 
-        let mut synced = SoftAuthenticator::new();
-        synced.backup_eligible = true;
-        let (mut b, _p, interaction, csrf) = login_page(&w);
-        signup_page(&mut b, &interaction);
-        let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "sam");
-        let credential = synced.register(&options, &w.origin);
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &credential,
-        );
-        assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
-        assert!(!res.sets_cookie(SESSION_COOKIE), "{backend:?}: no session");
-        let to = res.json()["redirect"]
-            .as_str()
-            .expect("redirect")
-            .to_string();
-        assert!(to.starts_with(REDIRECT), "{backend:?}: {to}");
-        assert_eq!(
-            param(&to, "error").as_deref(),
-            Some("unmet_authentication_requirements"),
-            "{backend:?}: {to}"
-        );
-        assert_eq!(
-            env.count(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'risk.step_up' AND reason = 'sensitive_request'"
-            ),
-            1,
-            "{backend:?}"
-        );
-    }
+    let mut synced = SoftAuthenticator::new();
+    synced.backup_eligible = true;
+    let (mut b, _p, interaction, csrf) = login_page(&w);
+    signup_page(&mut b, &interaction);
+    let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "sam");
+    let credential = synced.register(&options, &w.origin);
+    let res = finish(
+        &w,
+        &mut b,
+        "/signup/finish",
+        (&interaction, &csrf),
+        &ceremony,
+        &credential,
+    );
+    assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
+    assert!(!res.sets_cookie(SESSION_COOKIE), "{backend:?}: no session");
+    let to = res.json()["redirect"]
+        .as_str()
+        .expect("redirect")
+        .to_string();
+    assert!(to.starts_with(REDIRECT), "{backend:?}: {to}");
+    assert_eq!(
+        param(&to, "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{backend:?}: {to}"
+    );
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'risk.step_up' AND reason = 'sensitive_request'"
+        ),
+        1,
+        "{backend:?}"
+    );
 }
+
+per_backend!(a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client);

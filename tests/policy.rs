@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestEnv, backends};
+use common::{Backend, TestEnv};
 use serde_json::{Value, json};
 use ward::app::{AppContext, OpenOptions};
 
@@ -43,261 +43,255 @@ fn events(env: &TestEnv, kind: &str, outcome: &str) -> i64 {
     ))
 }
 
-#[test]
-fn the_seed_policy_is_written_once_on_first_start() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        env.ok(&["migrate"], None);
-        let rules = env.count("SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'p'");
-        assert!(rules > 50, "{backend:?}: {rules} seed permissions");
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'g'"),
-            0,
-            "the seed assigns no one"
-        );
-        assert_eq!(version(&env), 1);
-        assert_eq!(events(&env, "policy.seed", "success"), 1);
+fn the_seed_policy_is_written_once_on_first_start(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.ok(&["migrate"], None);
+    let rules = env.count("SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'p'");
+    assert!(rules > 50, "{backend:?}: {rules} seed permissions");
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'g'"),
+        0,
+        "the seed assigns no one"
+    );
+    assert_eq!(version(&env), 1);
+    assert_eq!(events(&env, "policy.seed", "success"), 1);
 
-        // Later starts leave it alone.
-        env.ok(&["user", "list"], None);
-        env.ok(&["migrate"], None);
-        assert_eq!(version(&env), 1);
-        assert_eq!(events(&env, "policy.seed", "success"), 1);
+    // Later starts leave it alone.
+    env.ok(&["user", "list"], None);
+    env.ok(&["migrate"], None);
+    assert_eq!(version(&env), 1);
+    assert_eq!(events(&env, "policy.seed", "success"), 1);
 
-        let export = env.ok(&["policy", "export"], None);
-        assert!(
-            export.contains("p, ward-admin, ward, users, write"),
-            "{export}"
-        );
-        assert!(export.contains("p, physician, st-mary, emergency, elevate"));
-        assert!(!export.contains('*'));
-        assert_eq!(
-            export.lines().filter(|l| l.starts_with("p, ")).count() as i64,
-            rules
-        );
-    }
+    let export = env.ok(&["policy", "export"], None);
+    assert!(
+        export.contains("p, ward-admin, ward, users, write"),
+        "{export}"
+    );
+    assert!(export.contains("p, physician, st-mary, emergency, elevate"));
+    assert!(!export.contains('*'));
+    assert_eq!(
+        export.lines().filter(|l| l.starts_with("p, ")).count() as i64,
+        rules
+    );
 }
 
-#[test]
-fn a_command_that_opens_the_app_seeds_too() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        env.ok(&["user", "list"], None);
-        assert_eq!(version(&env), 1, "{backend:?}");
-        assert!(env.count("SELECT COUNT(*) AS n FROM policy_rules") > 50);
-    }
+per_backend!(the_seed_policy_is_written_once_on_first_start);
+
+fn a_command_that_opens_the_app_seeds_too(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.ok(&["user", "list"], None);
+    assert_eq!(version(&env), 1, "{backend:?}");
+    assert!(env.count("SELECT COUNT(*) AS n FROM policy_rules") > 50);
 }
 
-#[test]
-fn grant_show_revoke_export_import_round_trip() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let alice = add_user(&env, "alice");
-        add_user(&env, "bob");
-        let v0 = version(&env);
+per_backend!(a_command_that_opens_the_app_seeds_too);
 
-        let out = change(&env, "grant", "alice", "physician", "st-mary");
-        assert!(
-            out.contains("granted physician to alice in st-mary"),
-            "{out}"
-        );
-        // By id as well as by username.
-        change(&env, "grant", &alice, "receptionist", "riverside");
-        assert_eq!(version(&env), v0 + 2, "each change bumps the version");
-        assert_eq!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'g' AND v0 = '{alice}'"
-            )),
-            2,
-            "stored by user id"
-        );
+fn grant_show_revoke_export_import_round_trip(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let alice = add_user(&env, "alice");
+    add_user(&env, "bob");
+    let v0 = version(&env);
 
-        let shown = show(&env, "alice");
-        assert_eq!(shown["user_id"], alice.as_str());
-        assert_eq!(shown["policy_version"], v0 + 2);
-        assert_eq!(
-            shown["tenants"],
-            json!([
-                {"tenant": "riverside", "roles": ["receptionist"], "permissions": [
-                    "demographics:read", "demographics:write", "schedule:read", "schedule:write"]},
-                {"tenant": "st-mary", "roles": ["physician"], "permissions": [
-                    "ehr:read", "ehr:write", "emergency:elevate", "prescription:write", "schedule:read"]},
-            ]),
-            "{backend:?}"
-        );
-        assert_eq!(show(&env, "bob")["tenants"], json!([]));
-        let text = env.ok(&["policy", "show", "alice"], None);
-        assert!(
-            text.contains("st-mary") && text.contains("prescription:write"),
-            "{text}"
-        );
+    let out = change(&env, "grant", "alice", "physician", "st-mary");
+    assert!(
+        out.contains("granted physician to alice in st-mary"),
+        "{out}"
+    );
+    // By id as well as by username.
+    change(&env, "grant", &alice, "receptionist", "riverside");
+    assert_eq!(version(&env), v0 + 2, "each change bumps the version");
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM policy_rules WHERE ptype = 'g' AND v0 = '{alice}'"
+        )),
+        2,
+        "stored by user id"
+    );
 
-        // Refusals: a duplicate, a role that does not exist in the tenant, an unknown user.
-        let err = refused(&env, "grant", "alice", "physician", "st-mary");
-        assert!(err.contains("already has role"), "{err}");
-        let err = refused(&env, "grant", "bob", "emergency", "riverside");
-        assert!(
-            err.contains("no role `emergency` in tenant `riverside`"),
-            "{err}"
-        );
-        let err = refused(&env, "grant", "nobody", "nurse", "st-mary");
-        assert!(err.contains("no user"), "{err}");
-        assert_eq!(version(&env), v0 + 2, "refusals change nothing");
-        assert_eq!(events(&env, "policy.grant", "success"), 2);
-        assert_eq!(events(&env, "policy.grant", "failure"), 3);
+    let shown = show(&env, "alice");
+    assert_eq!(shown["user_id"], alice.as_str());
+    assert_eq!(shown["policy_version"], v0 + 2);
+    assert_eq!(
+        shown["tenants"],
+        json!([
+            {"tenant": "riverside", "roles": ["receptionist"], "permissions": [
+                "demographics:read", "demographics:write", "schedule:read", "schedule:write"]},
+            {"tenant": "st-mary", "roles": ["physician"], "permissions": [
+                "ehr:read", "ehr:write", "emergency:elevate", "prescription:write", "schedule:read"]},
+        ]),
+        "{backend:?}"
+    );
+    assert_eq!(show(&env, "bob")["tenants"], json!([]));
+    let text = env.ok(&["policy", "show", "alice"], None);
+    assert!(
+        text.contains("st-mary") && text.contains("prescription:write"),
+        "{text}"
+    );
 
-        // Export to a file, change the policy, import the file: back as it was.
-        let file = env.dir.path().join("policy.csv");
-        env.ok(
-            &["policy", "export", "--output", file.to_str().unwrap()],
-            None,
-        );
-        let exported = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            exported.contains(&format!("g, {alice}, physician, st-mary")),
-            "{exported}"
-        );
-        assert_eq!(
-            env.ok(&["policy", "export"], None),
-            exported,
-            "stable order"
-        );
+    // Refusals: a duplicate, a role that does not exist in the tenant, an unknown user.
+    let err = refused(&env, "grant", "alice", "physician", "st-mary");
+    assert!(err.contains("already has role"), "{err}");
+    let err = refused(&env, "grant", "bob", "emergency", "riverside");
+    assert!(
+        err.contains("no role `emergency` in tenant `riverside`"),
+        "{err}"
+    );
+    let err = refused(&env, "grant", "nobody", "nurse", "st-mary");
+    assert!(err.contains("no user"), "{err}");
+    assert_eq!(version(&env), v0 + 2, "refusals change nothing");
+    assert_eq!(events(&env, "policy.grant", "success"), 2);
+    assert_eq!(events(&env, "policy.grant", "failure"), 3);
 
-        let out = change(&env, "revoke", "alice", "receptionist", "riverside");
-        assert!(
-            out.contains("revoked receptionist from alice in riverside"),
-            "{out}"
-        );
-        assert_eq!(
-            show(&env, "alice")["tenants"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["tenant"].as_str().unwrap())
-                .collect::<Vec<_>>(),
-            ["st-mary"]
-        );
-        let err = refused(&env, "revoke", "alice", "receptionist", "riverside");
-        assert!(err.contains("has no role"), "{err}");
-        assert_eq!(events(&env, "policy.revoke", "success"), 1);
+    // Export to a file, change the policy, import the file: back as it was.
+    let file = env.dir.path().join("policy.csv");
+    env.ok(
+        &["policy", "export", "--output", file.to_str().unwrap()],
+        None,
+    );
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        exported.contains(&format!("g, {alice}, physician, st-mary")),
+        "{exported}"
+    );
+    assert_eq!(
+        env.ok(&["policy", "export"], None),
+        exported,
+        "stable order"
+    );
 
-        let out = env.ok(&["policy", "import", file.to_str().unwrap()], None);
-        assert!(out.contains("2 assignment(s)"), "{out}");
-        assert_eq!(env.ok(&["policy", "export"], None), exported);
-        // The import's record names the policy: the SHA-256 of its export.
-        use sha2::Digest;
-        let digest = hex::encode(sha2::Sha256::digest(exported.as_bytes()));
-        assert_eq!(
-            env.count(&format!(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'policy.import' AND details LIKE '%{digest}%'"
-            )),
-            1
-        );
-        assert_eq!(show(&env, "alice")["tenants"].as_array().unwrap().len(), 2);
-        assert_eq!(events(&env, "policy.import", "success"), 1);
-        assert!(
-            env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'policy.view'")
-                >= 1,
-            "show is audited"
-        );
-        let verify = parse(&env.ok(&["audit", "verify", "--json"], None));
-        assert_eq!(verify["ok"], true, "{verify}");
-    }
+    let out = change(&env, "revoke", "alice", "receptionist", "riverside");
+    assert!(
+        out.contains("revoked receptionist from alice in riverside"),
+        "{out}"
+    );
+    assert_eq!(
+        show(&env, "alice")["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tenant"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["st-mary"]
+    );
+    let err = refused(&env, "revoke", "alice", "receptionist", "riverside");
+    assert!(err.contains("has no role"), "{err}");
+    assert_eq!(events(&env, "policy.revoke", "success"), 1);
+
+    let out = env.ok(&["policy", "import", file.to_str().unwrap()], None);
+    assert!(out.contains("2 assignment(s)"), "{out}");
+    assert_eq!(env.ok(&["policy", "export"], None), exported);
+    // The import's record names the policy: the SHA-256 of its export.
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(exported.as_bytes()));
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'policy.import' AND details LIKE '%{digest}%'"
+        )),
+        1
+    );
+    assert_eq!(show(&env, "alice")["tenants"].as_array().unwrap().len(), 2);
+    assert_eq!(events(&env, "policy.import", "success"), 1);
+    assert!(
+        env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'policy.view'") >= 1,
+        "show is audited"
+    );
+    let verify = parse(&env.ok(&["audit", "verify", "--json"], None));
+    assert_eq!(verify["ok"], true, "{verify}");
 }
 
-#[test]
-fn an_invalid_policy_file_is_refused_and_nothing_changes() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        add_user(&env, "alice");
-        change(&env, "grant", "alice", "nurse", "st-mary");
-        let before = env.ok(&["policy", "export"], None);
-        let version_before = version(&env);
-        let good = "p, nurse, st-mary, ehr, read\n";
-        for (bad, needle) in [
-            ("p, nurse, st-mary, ehr\n", "4 fields"),
-            ("g, alice, nurse, st-mary, extra\n", "3 fields"),
-            ("m, nurse, st-mary, ehr, read\n", "unknown rule type"),
-            ("p, Nurse, st-mary, ehr, read\n", "lower-case"),
-            ("p, admin, st-mary, *, *\n", "wildcards"),
-            ("g, *, admin, st-mary\n", "wildcards"),
-            ("p, nurse, *, ehr, read\n", "wildcards"),
-        ] {
-            let file = env.dir.path().join("bad.csv");
-            std::fs::write(&file, format!("# header\n{good}{bad}")).unwrap();
-            let out = env.run(&["policy", "import", file.to_str().unwrap()], None);
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(1), "{backend:?} {bad}: {err}");
-            assert!(
-                err.contains("line 3") && err.contains(needle),
-                "{bad}: {err}"
-            );
-            assert_eq!(version(&env), version_before, "{bad}");
-            assert_eq!(env.ok(&["policy", "export"], None), before, "{bad}");
-        }
-        assert_eq!(events(&env, "policy.import", "failure"), 7);
-        assert_eq!(events(&env, "policy.import", "success"), 0);
+per_backend!(grant_show_revoke_export_import_round_trip);
 
-        // Nor can a wildcard come in through grant.
-        let err = refused(&env, "grant", "alice", "*", "st-mary");
-        assert!(err.contains("wildcards"), "{err}");
-        let err = refused(&env, "grant", "alice", "nurse", "*");
-        assert!(err.contains("wildcards"), "{err}");
-        let out = env.run(&["policy", "import", "/nonexistent/policy.csv"], None);
-        assert_eq!(out.status.code(), Some(1));
-        assert_eq!(version(&env), version_before);
+fn an_invalid_policy_file_is_refused_and_nothing_changes(backend: Backend) {
+    let env = TestEnv::new(backend);
+    add_user(&env, "alice");
+    change(&env, "grant", "alice", "nurse", "st-mary");
+    let before = env.ok(&["policy", "export"], None);
+    let version_before = version(&env);
+    let good = "p, nurse, st-mary, ehr, read\n";
+    for (bad, needle) in [
+        ("p, nurse, st-mary, ehr\n", "4 fields"),
+        ("g, alice, nurse, st-mary, extra\n", "3 fields"),
+        ("m, nurse, st-mary, ehr, read\n", "unknown rule type"),
+        ("p, Nurse, st-mary, ehr, read\n", "lower-case"),
+        ("p, admin, st-mary, *, *\n", "wildcards"),
+        ("g, *, admin, st-mary\n", "wildcards"),
+        ("p, nurse, *, ehr, read\n", "wildcards"),
+    ] {
+        let file = env.dir.path().join("bad.csv");
+        std::fs::write(&file, format!("# header\n{good}{bad}")).unwrap();
+        let out = env.run(&["policy", "import", file.to_str().unwrap()], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{backend:?} {bad}: {err}");
+        assert!(
+            err.contains("line 3") && err.contains(needle),
+            "{bad}: {err}"
+        );
+        assert_eq!(version(&env), version_before, "{bad}");
+        assert_eq!(env.ok(&["policy", "export"], None), before, "{bad}");
     }
+    assert_eq!(events(&env, "policy.import", "failure"), 7);
+    assert_eq!(events(&env, "policy.import", "success"), 0);
+
+    // Nor can a wildcard come in through grant.
+    let err = refused(&env, "grant", "alice", "*", "st-mary");
+    assert!(err.contains("wildcards"), "{err}");
+    let err = refused(&env, "grant", "alice", "nurse", "*");
+    assert!(err.contains("wildcards"), "{err}");
+    let out = env.run(&["policy", "import", "/nonexistent/policy.csv"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(version(&env), version_before);
 }
 
-#[test]
-fn the_first_administrator_is_created_with_its_role() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let admin = add_user_with(&env, &["admin", "--role", "ward-admin", "--tenant", "ward"]);
-        let shown = show(&env, "admin");
-        assert_eq!(shown["user_id"], admin.as_str());
-        assert_eq!(shown["tenants"][0]["tenant"], "ward");
-        assert_eq!(shown["tenants"][0]["roles"], json!(["ward-admin"]));
-        assert_eq!(
-            shown["tenants"][0]["permissions"].as_array().unwrap().len(),
-            10
-        );
-        assert_eq!(events(&env, "policy.grant", "success"), 1);
+per_backend!(an_invalid_policy_file_is_refused_and_nothing_changes);
 
-        // --role needs --tenant (usage, exit 2), and a role that does not exist
-        // refuses the whole creation: no user without its role.
-        let out = env.run(
-            &[
-                "user",
-                "add",
-                "carol",
-                "--no-password",
-                "--role",
-                "ward-admin",
-            ],
-            None,
-        );
-        assert_eq!(out.status.code(), Some(2));
-        let err = env.fails(
-            &[
-                "user",
-                "add",
-                "dave",
-                "--no-password",
-                "--role",
-                "root",
-                "--tenant",
-                "ward",
-            ],
-            None,
-        );
-        assert!(err.contains("no role `root`"), "{err}");
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM users WHERE username = 'dave'"),
-            0
-        );
-    }
+fn the_first_administrator_is_created_with_its_role(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let admin = add_user_with(&env, &["admin", "--role", "ward-admin", "--tenant", "ward"]);
+    let shown = show(&env, "admin");
+    assert_eq!(shown["user_id"], admin.as_str());
+    assert_eq!(shown["tenants"][0]["tenant"], "ward");
+    assert_eq!(shown["tenants"][0]["roles"], json!(["ward-admin"]));
+    assert_eq!(
+        shown["tenants"][0]["permissions"].as_array().unwrap().len(),
+        10
+    );
+    assert_eq!(events(&env, "policy.grant", "success"), 1);
+
+    // --role needs --tenant (usage, exit 2), and a role that does not exist
+    // refuses the whole creation: no user without its role.
+    let out = env.run(
+        &[
+            "user",
+            "add",
+            "carol",
+            "--no-password",
+            "--role",
+            "ward-admin",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = env.fails(
+        &[
+            "user",
+            "add",
+            "dave",
+            "--no-password",
+            "--role",
+            "root",
+            "--tenant",
+            "ward",
+        ],
+        None,
+    );
+    assert!(err.contains("no role `root`"), "{err}");
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM users WHERE username = 'dave'"),
+        0
+    );
 }
+
+per_backend!(the_first_administrator_is_created_with_its_role);
 
 fn add_user_with(env: &TestEnv, args: &[&str]) -> String {
     let mut all = vec!["user", "add"];
@@ -324,96 +318,94 @@ fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Durati
 /// Two Ward processes share one database: a change made by the `ward` CLI (its
 /// own process) and one made by another in-process node reach a running node
 /// through its background poll, without anyone telling it.
-#[test]
-fn a_policy_change_reaches_every_node_within_seconds() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let alice = add_user(&env, "alice");
-        let node_a = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
-        let node_b = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
-        assert!(node_b.authz.roles(&alice, "st-mary").is_empty());
+fn a_policy_change_reaches_every_node_within_seconds(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let alice = add_user(&env, "alice");
+    let node_a = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
+    let node_b = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
+    assert!(node_b.authz.roles(&alice, "st-mary").is_empty());
 
-        // Node B runs its background task, as `ward serve` does.
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let sealer = {
-            let _entered = rt.enter();
-            ward::app::sealer::Sealer::spawn(node_b.clone())
-        };
+    // Node B runs its background task, as `ward serve` does.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sealer = {
+        let _entered = rt.enter();
+        ward::app::sealer::Sealer::spawn(node_b.clone())
+    };
 
-        // A grant by another OS process.
-        change(&env, "grant", "alice", "nurse", "st-mary");
-        let took = eventually(Duration::from_secs(5), || {
-            node_b.authz.roles(&alice, "st-mary") == ["nurse"]
-        });
-        assert!(
-            took.is_some(),
-            "{backend:?}: node B never saw the CLI's grant"
-        );
-        assert!(node_b.authz.allowed(&alice, "st-mary", "ehr", "write"));
+    // A grant by another OS process.
+    change(&env, "grant", "alice", "nurse", "st-mary");
+    let took = eventually(Duration::from_secs(5), || {
+        node_b.authz.roles(&alice, "st-mary") == ["nurse"]
+    });
+    assert!(
+        took.is_some(),
+        "{backend:?}: node B never saw the CLI's grant"
+    );
+    assert!(node_b.authz.allowed(&alice, "st-mary", "ehr", "write"));
 
-        // A grant and a revoke by node A.
-        ward::manage::policy::grant(&node_a, "test", "alice", "auditor", "riverside").unwrap();
-        assert_eq!(
-            node_a.authz.roles(&alice, "riverside"),
-            ["auditor"],
-            "the changing node sees its change at once"
-        );
-        ward::manage::policy::revoke(&node_a, "test", &alice, "nurse", "st-mary").unwrap();
-        let took = eventually(Duration::from_secs(5), || {
-            node_b.authz.tenants(&alice) == ["riverside"]
-        });
-        assert!(
-            took.is_some(),
-            "{backend:?}: node B never saw node A's changes"
-        );
-        assert!(!node_b.authz.allowed(&alice, "st-mary", "ehr", "write"));
-        assert_eq!(
-            node_b.authz.permissions(&alice, "riverside"),
-            ["audit:read"]
-        );
-        assert_eq!(node_b.authz.version(), node_a.authz.version());
+    // A grant and a revoke by node A.
+    ward::manage::policy::grant(&node_a, "test", "alice", "auditor", "riverside").unwrap();
+    assert_eq!(
+        node_a.authz.roles(&alice, "riverside"),
+        ["auditor"],
+        "the changing node sees its change at once"
+    );
+    ward::manage::policy::revoke(&node_a, "test", &alice, "nurse", "st-mary").unwrap();
+    let took = eventually(Duration::from_secs(5), || {
+        node_b.authz.tenants(&alice) == ["riverside"]
+    });
+    assert!(
+        took.is_some(),
+        "{backend:?}: node B never saw node A's changes"
+    );
+    assert!(!node_b.authz.allowed(&alice, "st-mary", "ehr", "write"));
+    assert_eq!(
+        node_b.authz.permissions(&alice, "riverside"),
+        ["audit:read"]
+    );
+    assert_eq!(node_b.authz.version(), node_a.authz.version());
 
-        // Without the background task, one explicit poll does it.
-        let node_c = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
-        ward::manage::policy::grant(&node_a, "test", "alice", "patient", "st-mary").unwrap();
-        assert!(node_c.authz.roles(&alice, "st-mary").is_empty());
-        assert!(node_c.authz.reload_if_changed(&node_c.db).unwrap());
-        assert_eq!(node_c.authz.roles(&alice, "st-mary"), ["patient"]);
-        assert!(
-            !node_c.authz.reload_if_changed(&node_c.db).unwrap(),
-            "nothing new"
-        );
+    // Without the background task, one explicit poll does it.
+    let node_c = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
+    ward::manage::policy::grant(&node_a, "test", "alice", "patient", "st-mary").unwrap();
+    assert!(node_c.authz.roles(&alice, "st-mary").is_empty());
+    assert!(node_c.authz.reload_if_changed(&node_c.db).unwrap());
+    assert_eq!(node_c.authz.roles(&alice, "st-mary"), ["patient"]);
+    assert!(
+        !node_c.authz.reload_if_changed(&node_c.db).unwrap(),
+        "nothing new"
+    );
 
-        rt.block_on(sealer.shutdown());
-    }
+    rt.block_on(sealer.shutdown());
 }
+
+per_backend!(a_policy_change_reaches_every_node_within_seconds);
 
 /// Nodes starting together on an empty database: exactly one writes the seed.
-#[test]
-fn concurrent_first_starts_seed_once() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let config = env.config();
-        std::fs::create_dir_all(env.data_dir()).unwrap();
-        let db = ward::storage::Database::connect(&config.database, 8).unwrap();
-        ward::storage::migrations::run_pending(&mut db.conn().unwrap()).unwrap();
-        let seeded: Vec<bool> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..6)
-                .map(|_| s.spawn(|| ward::manage::policy::seed_if_empty(&db, "test", 1).unwrap()))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        assert_eq!(
-            seeded.iter().filter(|s| **s).count(),
-            1,
-            "{backend:?}: {seeded:?}"
-        );
-        assert_eq!(version(&env), 1);
-        assert_eq!(events(&env, "policy.seed", "success"), 1);
-        let rules = ward::authz::rules::parse_csv(ward::authz::SEED_POLICY).unwrap();
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM policy_rules"),
-            rules.len() as i64
-        );
-    }
+fn concurrent_first_starts_seed_once(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let config = env.config();
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    let db = ward::storage::Database::connect(&config.database, 8).unwrap();
+    ward::storage::migrations::run_pending(&mut db.conn().unwrap()).unwrap();
+    let seeded: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| ward::manage::policy::seed_if_empty(&db, "test", 1).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        seeded.iter().filter(|s| **s).count(),
+        1,
+        "{backend:?}: {seeded:?}"
+    );
+    assert_eq!(version(&env), 1);
+    assert_eq!(events(&env, "policy.seed", "success"), 1);
+    let rules = ward::authz::rules::parse_csv(ward::authz::SEED_POLICY).unwrap();
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM policy_rules"),
+        rules.len() as i64
+    );
 }
+
+per_backend!(concurrent_first_starts_seed_once);

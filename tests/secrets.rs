@@ -4,7 +4,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{Backend, Server, TestEnv, backends};
+use common::{Backend, Server, TestEnv};
 use ward::app::{AppContext, OpenOptions};
 use ward::crypto::keyring::MasterKey;
 use ward::crypto::signing::{Algorithm, verify_with_jwk};
@@ -18,40 +18,39 @@ fn open(env: &TestEnv) -> AppContext {
     AppContext::open(env.config(), OpenOptions { migrate: true }).expect("open")
 }
 
-#[test]
-fn a_sealed_signing_key_never_appears_in_clear() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let ctx = open(&env);
-        for alg in Algorithm::ALL {
-            let key = keys::load_active(&ctx, alg).unwrap();
-            // The key really is the one published, and it works.
-            let sig = key.sign(b"probe").unwrap();
-            assert!(verify_with_jwk(&key.public_jwk, b"probe", &sig));
-            let der: &[u8] = &key.private_pkcs8_der;
-            // Look for the private key in every encoding a careless store might use.
-            let forms: Vec<Vec<u8>> = vec![
-                der[der.len() - 32..].to_vec(),
-                STANDARD.encode(der).into_bytes(),
-                URL_SAFE_NO_PAD.encode(der).into_bytes(),
-                hex::encode(der).into_bytes(),
-            ];
-            drop(ctx.db.conn()); // make sure nothing is buffered
-            let dump = env.dump();
-            assert!(dump.len() > 1000, "{backend:?}: the dump has content");
-            for form in &forms {
-                assert!(
-                    !contains(&dump, form),
-                    "{backend:?} {alg}: private key found in clear"
-                );
-            }
+fn a_sealed_signing_key_never_appears_in_clear(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let ctx = open(&env);
+    for alg in Algorithm::ALL {
+        let key = keys::load_active(&ctx, alg).unwrap();
+        // The key really is the one published, and it works.
+        let sig = key.sign(b"probe").unwrap();
+        assert!(verify_with_jwk(&key.public_jwk, b"probe", &sig));
+        let der: &[u8] = &key.private_pkcs8_der;
+        // Look for the private key in every encoding a careless store might use.
+        let forms: Vec<Vec<u8>> = vec![
+            der[der.len() - 32..].to_vec(),
+            STANDARD.encode(der).into_bytes(),
+            URL_SAFE_NO_PAD.encode(der).into_bytes(),
+            hex::encode(der).into_bytes(),
+        ];
+        drop(ctx.db.conn()); // make sure nothing is buffered
+        let dump = env.dump();
+        assert!(dump.len() > 1000, "{backend:?}: the dump has content");
+        for form in &forms {
             assert!(
-                contains(&dump, key.kid.as_bytes()),
-                "{backend:?}: the key itself is stored (by kid)"
+                !contains(&dump, form),
+                "{backend:?} {alg}: private key found in clear"
             );
         }
+        assert!(
+            contains(&dump, key.kid.as_bytes()),
+            "{backend:?}: the key itself is stored (by kid)"
+        );
     }
 }
+
+per_backend!(a_sealed_signing_key_never_appears_in_clear);
 
 #[test]
 fn a_generated_key_file_is_private() {
@@ -68,38 +67,37 @@ fn a_generated_key_file_is_private() {
     );
 }
 
-#[test]
-fn a_wrong_master_key_refuses_to_start_and_changes_nothing() {
-    for backend in backends() {
-        let key_a = MasterKey::generate().to_base64();
-        let key_b = MasterKey::generate().to_base64();
-        let env = TestEnv::new(backend).with_env("WARD_MASTER_KEY", &key_a);
-        env.ok(&["user", "add", "alice", "--no-password"], None);
-        let counts = |env: &TestEnv| {
-            (
-                env.count("SELECT COUNT(*) AS n FROM audit_events"),
-                env.count("SELECT COUNT(*) AS n FROM signing_keys"),
-                env.count("SELECT COUNT(*) AS n FROM users"),
-            )
-        };
-        let before = counts(&env);
+fn a_wrong_master_key_refuses_to_start_and_changes_nothing(backend: Backend) {
+    let key_a = MasterKey::generate().to_base64();
+    let key_b = MasterKey::generate().to_base64();
+    let env = TestEnv::new(backend).with_env("WARD_MASTER_KEY", &key_a);
+    env.ok(&["user", "add", "alice", "--no-password"], None);
+    let counts = |env: &TestEnv| {
+        (
+            env.count("SELECT COUNT(*) AS n FROM audit_events"),
+            env.count("SELECT COUNT(*) AS n FROM signing_keys"),
+            env.count("SELECT COUNT(*) AS n FROM users"),
+        )
+    };
+    let before = counts(&env);
 
-        let mut wrong = env;
-        wrong.set_env("WARD_MASTER_KEY", &key_b);
-        let err = Server::try_start(&wrong, &[]).err().expect("must refuse");
-        assert!(
-            err.contains("master key") && err.contains("refusing to start"),
-            "{backend:?}: {err}"
-        );
-        let err = wrong.fails(&["user", "add", "bob", "--no-password"], None);
-        assert!(err.contains("master key"), "{err}");
-        assert_eq!(counts(&wrong), before, "{backend:?}: nothing changed");
-        assert!(
-            !wrong.data_dir().join("master.key").exists(),
-            "no key file was generated either"
-        );
-    }
+    let mut wrong = env;
+    wrong.set_env("WARD_MASTER_KEY", &key_b);
+    let err = Server::try_start(&wrong, &[]).err().expect("must refuse");
+    assert!(
+        err.contains("master key") && err.contains("refusing to start"),
+        "{backend:?}: {err}"
+    );
+    let err = wrong.fails(&["user", "add", "bob", "--no-password"], None);
+    assert!(err.contains("master key"), "{err}");
+    assert_eq!(counts(&wrong), before, "{backend:?}: nothing changed");
+    assert!(
+        !wrong.data_dir().join("master.key").exists(),
+        "no key file was generated either"
+    );
 }
+
+per_backend!(a_wrong_master_key_refuses_to_start_and_changes_nothing);
 
 #[test]
 fn a_lost_key_file_is_not_replaced_by_a_new_one() {
@@ -114,34 +112,33 @@ fn a_lost_key_file_is_not_replaced_by_a_new_one() {
     assert!(!env.data_dir().join("master.key").exists());
 }
 
-#[test]
-fn rotate_master_reseals_everything_under_a_new_key_file() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let ctx = open(&env);
-        let before = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
-        let old_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
-        drop(ctx);
+fn rotate_master_reseals_everything_under_a_new_key_file(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let ctx = open(&env);
+    let before = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
+    let old_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
+    drop(ctx);
 
-        let out = env.ok(&["keys", "rotate-master"], None);
-        assert!(out.contains("re-sealed 3 secrets"), "{backend:?}: {out}");
-        let new_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
-        assert_ne!(old_key_file, new_key_file);
-        assert!(!env.data_dir().join("master.key.next").exists());
+    let out = env.ok(&["keys", "rotate-master"], None);
+    assert!(out.contains("re-sealed 3 secrets"), "{backend:?}: {out}");
+    let new_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
+    assert_ne!(old_key_file, new_key_file);
+    assert!(!env.data_dir().join("master.key.next").exists());
 
-        // Everything opens under the new key, and the secret itself is unchanged.
-        let ctx = open(&env);
-        let after = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
-        assert_eq!(*before.private_pkcs8_der, *after.private_pkcs8_der);
-        drop(ctx);
+    // Everything opens under the new key, and the secret itself is unchanged.
+    let ctx = open(&env);
+    let after = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
+    assert_eq!(*before.private_pkcs8_der, *after.private_pkcs8_der);
+    drop(ctx);
 
-        // The old key no longer opens the database.
-        let mut old = env;
-        old.set_env("WARD_MASTER_KEY", old_key_file.trim());
-        assert!(old.fails(&["keys", "list"], None).contains("master key"));
-        assert!(old.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'master_key.rotate' AND outcome = 'success'") == 1);
-    }
+    // The old key no longer opens the database.
+    let mut old = env;
+    old.set_env("WARD_MASTER_KEY", old_key_file.trim());
+    assert!(old.fails(&["keys", "list"], None).contains("master key"));
+    assert!(old.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'master_key.rotate' AND outcome = 'success'") == 1);
 }
+
+per_backend!(rotate_master_reseals_everything_under_a_new_key_file);
 
 #[test]
 fn rotate_master_with_an_environment_key_reads_the_new_key_from_stdin() {

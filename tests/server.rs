@@ -7,65 +7,67 @@ use std::time::Duration;
 use common::http_types::header;
 use common::{Backend, Server, TestEnv, backends, get, get_with};
 
-#[test]
-fn health_readiness_metrics_and_the_root_page() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let server = env.serve();
+fn health_readiness_metrics_and_the_root_page(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let server = env.serve();
 
-        let (status, _, body) = get(&server.url("/healthz"));
-        assert_eq!(status, 200, "{backend:?}");
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&body).unwrap()["status"],
-            "ok"
-        );
+    let (status, _, body) = get(&server.url("/healthz"));
+    assert_eq!(status, 200, "{backend:?}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["status"],
+        "ok"
+    );
 
-        let (status, _, body) = get(&server.url("/readyz"));
-        assert_eq!(status, 200, "{backend:?}: {body}");
-        assert!(body.contains("\"ready\""));
+    let (status, _, body) = get(&server.url("/readyz"));
+    assert_eq!(status, 200, "{backend:?}: {body}");
+    assert!(body.contains("\"ready\""));
 
-        let (status, headers, body) = get(&server.url("/"));
-        assert_eq!(status, 200);
-        assert!(
-            header(&headers, "content-type")
-                .unwrap()
-                .starts_with("text/html")
-        );
-        let text = body.replace("&#x2f;", "/");
-        assert!(
-            text.contains("http://localhost:8080/.well-known/openid-configuration"),
-            "root page names the discovery URL"
-        );
-        assert!(
-            text.contains("ward user add") && text.contains("ward client add"),
-            "root page says what to do next"
-        );
-        assert!(body.contains(if backend == Backend::Postgres {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }));
+    let (status, headers, body) = get(&server.url("/"));
+    assert_eq!(status, 200);
+    assert!(
+        header(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = body.replace("&#x2f;", "/");
+    assert!(
+        text.contains("http://localhost:8080/.well-known/openid-configuration"),
+        "root page names the discovery URL"
+    );
+    assert!(
+        text.contains("ward user add") && text.contains("ward client add"),
+        "root page says what to do next"
+    );
+    assert!(body.contains(if backend == Backend::Postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }));
 
-        let (status, _, css) = get(&server.url("/static/ward.css"));
-        assert_eq!(status, 200);
-        assert!(css.contains("body"));
+    let (status, _, css) = get(&server.url("/static/ward.css"));
+    assert_eq!(status, 200);
+    assert!(css.contains("body"));
 
-        let (status, headers, body) = get(&server.url("/metrics"));
-        assert_eq!(status, 200);
-        assert!(
-            header(&headers, "content-type")
-                .unwrap()
-                .starts_with("text/plain")
-        );
-        assert!(
-            body.contains(
-                r#"ward_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
-            ),
-            "{body}"
-        );
-        assert!(body.contains(r#"ward_http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200""#), "{body}");
-    }
+    let (status, headers, body) = get(&server.url("/metrics"));
+    assert_eq!(status, 200);
+    assert!(
+        header(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        body.contains(r#"ward_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            r#"ward_http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200""#
+        ),
+        "{body}"
+    );
 }
+
+per_backend!(health_readiness_metrics_and_the_root_page);
 
 #[test]
 fn every_response_carries_security_headers_and_a_request_id() {
@@ -158,22 +160,21 @@ fn ready_line_means_healthz_answers_at_once() {
     assert_eq!(status, 200);
 }
 
-#[test]
-fn sigterm_stops_gracefully_and_chains_the_last_records() {
-    for backend in backends() {
-        let env = TestEnv::new(backend);
-        let mut server = env.serve();
-        assert_eq!(get(&server.url("/healthz")).0, 200);
-        let status = server.terminate();
-        assert!(status.success(), "{backend:?}: exit status {status:?}");
-        // The shutdown sealed everything: nothing left unchained.
-        assert_eq!(
-            env.count("SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL"),
-            0
-        );
-        assert!(env.count("SELECT COUNT(*) AS n FROM audit_events") > 0);
-    }
+fn sigterm_stops_gracefully_and_chains_the_last_records(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let mut server = env.serve();
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    let status = server.terminate();
+    assert!(status.success(), "{backend:?}: exit status {status:?}");
+    // The shutdown sealed everything: nothing left unchained.
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL"),
+        0
+    );
+    assert!(env.count("SELECT COUNT(*) AS n FROM audit_events") > 0);
 }
+
+per_backend!(sigterm_stops_gracefully_and_chains_the_last_records);
 
 #[test]
 fn readyz_reports_a_lost_database() {
@@ -323,17 +324,7 @@ fn in_flight_requests_finish_after_sigterm() {
     use common::oidc::{self, Browser, REDIRECT, pkce};
     let env = TestEnv::new(Backend::Sqlite);
     oidc::user(&env, "alice");
-    oidc::client(
-        &env,
-        "rp",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-        ],
-    );
+    oidc::confidential(&env, "rp", REDIRECT, &["--first-party"]);
     let mut server = oidc::serve_with_issuer(&env, &[]);
     let p = pkce();
     let mut pages: Vec<(Browser, String, String)> = (0..6)

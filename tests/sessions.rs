@@ -4,172 +4,99 @@
 
 mod common;
 
-use common::oidc::{self, Browser, REDIRECT, authorize_url, basic, hidden, param, pkce, post_form};
-use common::{PASSWORD, Server, TestEnv, backends};
+use common::Backend;
+use common::app::TestApp;
+use common::oidc::{Browser, hidden};
 use serde_json::Value;
 
-struct World {
-    env: TestEnv,
-    server: Server,
-    secret: String,
-}
-
-fn world(backend: common::Backend) -> World {
-    let env = TestEnv::new(backend);
-    oidc::user(&env, "alice");
-    let secret = oidc::client(
-        &env,
-        "app",
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-            "--scope",
-            "openid offline_access",
-        ],
-    )
-    .unwrap();
-    let server = oidc::serve_with_issuer(&env, &[]);
-    World {
-        env,
-        server,
-        secret,
-    }
+fn world(backend: Backend) -> TestApp {
+    TestApp::new(backend)
+        .user("alice")
+        .first_party("app", "openid offline_access", &[])
+        .start()
 }
 
 /// A new browser signed in through the app: it, and the token response.
-fn app_session(w: &World, scope: &str) -> (Browser, Value) {
-    let p = pkce();
-    let mut b = Browser::new(&w.server);
-    let res = b.authorize(
-        &authorize_url(&w.server, "app", &p, &[("scope", scope)]),
-        "alice",
+fn app_session(w: &TestApp, scope: &str) -> (Browser, Value) {
+    w.sign_in("app", "alice", &[("scope", scope)])
+}
+
+fn active(w: &TestApp, token: &str) -> bool {
+    w.active("app", token)
+}
+
+fn silent(w: &TestApp, b: &mut Browser) -> Option<String> {
+    w.silent(b, "app")
+}
+
+fn signing_out_other_sessions_ends_them_and_their_grants(backend: Backend) {
+    let w = world(backend);
+    let (mut other, t) = app_session(&w, "openid");
+    let (mut offline, t_offline) = app_session(&w, "openid offline_access");
+    assert!(active(&w, t["access_token"].as_str().unwrap()));
+
+    // The account page, in a third browser, lists all three, this one first.
+    let mut me = Browser::new(&w.server);
+    let res = me.account_sign_in("alice");
+    assert_eq!(res.location(), "/account");
+    let page = me.get("/account");
+    assert!(page.body.contains("Where you are signed in"));
+    assert_eq!(
+        page.body.matches("Sign out this session").count(),
+        2,
+        "{}",
+        page.body
     );
-    let code = param(res.location(), "code").unwrap();
-    let t = post_form(
-        &w.server,
-        "/token",
-        Some(&basic("app", &w.secret)),
+    let first = page.body.find("This browser").unwrap();
+    assert!(first < page.body.find("Sign out this session").unwrap());
+
+    // One session, by its sid: the offline grant outlives it.
+    let sids: Vec<String> = page
+        .body
+        .split("name=\"sid\" value=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .collect();
+    let offline_sid = oidc_sid(&t_offline);
+    assert!(sids.contains(&offline_sid));
+    let res = me.post(
+        "/account",
         &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("action", "end_session"),
+            ("sid", &offline_sid),
         ],
     );
-    assert_eq!(t.status, 200, "{}", t.body);
-    (b, t.json())
-}
-
-fn active(w: &World, token: &str) -> bool {
-    let r = post_form(
-        &w.server,
-        "/introspect",
-        Some(&basic("app", &w.secret)),
-        &[("token", token)],
+    assert!(res.body.contains("Signed out 1 session."), "{}", res.body);
+    assert_eq!(silent(&w, &mut offline).as_deref(), Some("login_required"));
+    let r = w.refresh("app", t_offline["refresh_token"].as_str().unwrap());
+    assert_eq!(
+        r.status, 200,
+        "offline_access outlives the sign-in: {}",
+        r.body
     );
-    r.json()["active"] == Value::Bool(true)
+
+    // All others: the remaining one ends, and its (online) grant with it.
+    let page = me.get("/account");
+    let res = me.post(
+        "/account",
+        &[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("action", "end_other_sessions"),
+        ],
+    );
+    assert!(res.body.contains("Signed out 1 session."), "{}", res.body);
+    assert_eq!(silent(&w, &mut other).as_deref(), Some("login_required"));
+    assert!(
+        !active(&w, t["access_token"].as_str().unwrap()),
+        "the session's grant ended with it"
+    );
+    // This browser is still signed in.
+    assert_eq!(me.get("/account").status, 200);
+    assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'session.ended' AND reason = 'self'"), 2);
 }
 
-fn silent(w: &World, b: &mut Browser) -> Option<String> {
-    let res = b.get(&authorize_url(
-        &w.server,
-        "app",
-        &pkce(),
-        &[("scope", "openid"), ("prompt", "none")],
-    ));
-    param(res.location(), "error").or(param(res.location(), "code").map(|_| "code".into()))
-}
-
-#[test]
-fn signing_out_other_sessions_ends_them_and_their_grants() {
-    for backend in backends() {
-        let w = world(backend);
-        let (mut other, t) = app_session(&w, "openid");
-        let (mut offline, t_offline) = app_session(&w, "openid offline_access");
-        assert!(active(&w, t["access_token"].as_str().unwrap()));
-
-        // The account page, in a third browser, lists all three, this one first.
-        let mut me = Browser::new(&w.server);
-        let res = me.get("/account");
-        let page = me.get(res.location());
-        let res = me.sign_in(
-            &hidden(&page.body, "interaction"),
-            &hidden(&page.body, "csrf"),
-            "alice",
-            PASSWORD,
-        );
-        assert_eq!(res.location(), "/account");
-        let page = me.get("/account");
-        assert!(page.body.contains("Where you are signed in"));
-        assert_eq!(
-            page.body.matches("Sign out this session").count(),
-            2,
-            "{}",
-            page.body
-        );
-        let first = page.body.find("This browser").unwrap();
-        assert!(first < page.body.find("Sign out this session").unwrap());
-
-        // One session, by its sid: the offline grant outlives it.
-        let sids: Vec<String> = page
-            .body
-            .split("name=\"sid\" value=\"")
-            .skip(1)
-            .map(|s| s[..s.find('"').unwrap()].to_string())
-            .collect();
-        let offline_sid = oidc_sid(&t_offline);
-        assert!(sids.contains(&offline_sid));
-        let res = me.post(
-            "/account",
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("action", "end_session"),
-                ("sid", &offline_sid),
-            ],
-        );
-        assert!(res.body.contains("Signed out 1 session."), "{}", res.body);
-        assert_eq!(silent(&w, &mut offline).as_deref(), Some("login_required"));
-        let r = post_form(
-            &w.server,
-            "/token",
-            Some(&basic("app", &w.secret)),
-            &[
-                ("grant_type", "refresh_token"),
-                (
-                    "refresh_token",
-                    t_offline["refresh_token"].as_str().unwrap(),
-                ),
-            ],
-        );
-        assert_eq!(
-            r.status, 200,
-            "offline_access outlives the sign-in: {}",
-            r.body
-        );
-
-        // All others: the remaining one ends, and its (online) grant with it.
-        let page = me.get("/account");
-        let res = me.post(
-            "/account",
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("action", "end_other_sessions"),
-            ],
-        );
-        assert!(res.body.contains("Signed out 1 session."), "{}", res.body);
-        assert_eq!(silent(&w, &mut other).as_deref(), Some("login_required"));
-        assert!(
-            !active(&w, t["access_token"].as_str().unwrap()),
-            "the session's grant ended with it"
-        );
-        // This browser is still signed in.
-        assert_eq!(me.get("/account").status, 200);
-        assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'session.ended' AND reason = 'self'"), 2);
-    }
-}
+per_backend!(signing_out_other_sessions_ends_them_and_their_grants);
 
 fn oidc_sid(t: &Value) -> String {
     use base64::Engine;
@@ -183,38 +110,37 @@ fn oidc_sid(t: &Value) -> String {
     c["sid"].as_str().unwrap().to_string()
 }
 
-#[test]
-fn the_cli_lists_and_ends_a_users_sessions() {
-    for backend in backends() {
-        let w = world(backend);
-        let (mut one, t1) = app_session(&w, "openid");
-        let (mut two, _) = app_session(&w, "openid");
-        let page: Value =
-            serde_json::from_str(&w.env.ok(&["session", "list", "alice", "--json"], None)).unwrap();
-        let live: Vec<&Value> = page["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["live"] == true)
-            .collect();
-        assert_eq!(live.len(), 2, "{page}");
-        let table = w.env.ok(&["session", "list", "alice"], None);
-        assert!(table.contains("SID") && table.contains("live"), "{table}");
+fn the_cli_lists_and_ends_a_users_sessions(backend: Backend) {
+    let w = world(backend);
+    let (mut one, t1) = app_session(&w, "openid");
+    let (mut two, _) = app_session(&w, "openid");
+    let page: Value =
+        serde_json::from_str(&w.env.ok(&["session", "list", "alice", "--json"], None)).unwrap();
+    let live: Vec<&Value> = page["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["live"] == true)
+        .collect();
+    assert_eq!(live.len(), 2, "{page}");
+    let table = w.env.ok(&["session", "list", "alice"], None);
+    assert!(table.contains("SID") && table.contains("live"), "{table}");
 
-        // One by sid, then the rest; a bare revoke is a usage error.
-        let sid = oidc_sid(&t1);
-        w.env.ok(&["session", "revoke", "alice", &sid], None);
-        // A sid may begin with `-` (base64url): still a sid, not an option.
-        let out = w.env.fails(
-            &["session", "revoke", "alice", "-AAAAAAAAAAAAAAAAAAAAA"],
-            None,
-        );
-        assert!(!out.contains("unexpected argument"), "{out}");
-        assert_eq!(silent(&w, &mut one).as_deref(), Some("login_required"));
-        assert_eq!(silent(&w, &mut two).as_deref(), Some("code"));
-        w.env.fails(&["session", "revoke", "alice"], None);
-        let out = w.env.ok(&["session", "revoke", "alice", "--all"], None);
-        assert!(out.contains("1 session(s)"), "{out}");
-        assert_eq!(silent(&w, &mut two).as_deref(), Some("login_required"));
-    }
+    // One by sid, then the rest; a bare revoke is a usage error.
+    let sid = oidc_sid(&t1);
+    w.env.ok(&["session", "revoke", "alice", &sid], None);
+    // A sid may begin with `-` (base64url): still a sid, not an option.
+    let out = w.env.fails(
+        &["session", "revoke", "alice", "-AAAAAAAAAAAAAAAAAAAAA"],
+        None,
+    );
+    assert!(!out.contains("unexpected argument"), "{out}");
+    assert_eq!(silent(&w, &mut one).as_deref(), Some("login_required"));
+    assert_eq!(silent(&w, &mut two).as_deref(), Some("code"));
+    w.env.fails(&["session", "revoke", "alice"], None);
+    let out = w.env.ok(&["session", "revoke", "alice", "--all"], None);
+    assert!(out.contains("1 session(s)"), "{out}");
+    assert_eq!(silent(&w, &mut two).as_deref(), Some("login_required"));
 }
+
+per_backend!(the_cli_lists_and_ends_a_users_sessions);

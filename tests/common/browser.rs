@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::{Server, TestEnv};
@@ -30,27 +30,14 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 /// A free loopback port (the listener is closed again; a tiny race, as elsewhere).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    super::oidc::free_port()
 }
 
 /// `ward serve` on 127.0.0.1 with the issuer `http://localhost:<port>`: a
 /// WebAuthn relying party id must be a domain name, never an IP address.
 /// Returns the server (its `base` is the 127.0.0.1 address) and the issuer.
 pub fn serve_on_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> (Server, String) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("http://localhost:{port}");
-    let mut all: Vec<(&str, &str)> = vec![
-        ("WARD_LISTEN", listen.as_str()),
-        ("WARD_ISSUER", issuer.as_str()),
-    ];
-    all.extend_from_slice(extra);
-    let server = Server::start(env, &all);
-    (server, issuer)
+    super::oidc::serve_on(env, "localhost", extra)
 }
 
 pub struct Driver {
@@ -468,7 +455,5 @@ impl Callback {
 
 /// The claims of a JWT (not verified: the caller got it straight from the token endpoint).
 pub fn jwt_claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url payload"))
-        .expect("JSON claims")
+    super::oidc::jwt_claims(jwt)
 }

@@ -3,6 +3,7 @@
 //! binary, and the real server over HTTP.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod browser;
 pub mod oidc;
 pub mod pg_cluster;

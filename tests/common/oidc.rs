@@ -9,21 +9,32 @@ use sha2::{Digest, Sha256};
 
 use super::{PASSWORD, Server, TestEnv};
 
-/// Start `ward serve` on a free port with the issuer set to that exact URL.
-pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// Start `ward serve` on a free port with the issuer set to that exact URL.
+pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
+    serve_on(env, "127.0.0.1", extra).0
+}
+
+/// Start `ward serve` on a free loopback port with the issuer
+/// `http://HOST:<port>`: the server and the issuer.
+pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, String) {
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("http://127.0.0.1:{port}");
+    let issuer = format!("http://{host}:{port}");
     let mut all: Vec<(&str, &str)> = vec![
         ("WARD_LISTEN", listen.as_str()),
         ("WARD_ISSUER", issuer.as_str()),
     ];
     all.extend_from_slice(extra);
-    Server::start(env, &all)
+    (Server::start(env, &all), issuer)
 }
 
 /// A response, with headers by lower-case name.
@@ -134,6 +145,20 @@ impl Browser {
             r = r.header(n.as_str(), v.as_str());
         }
         let res = r.send_form(form.iter().copied());
+        self.finish(res)
+    }
+
+    /// POST `body` as JSON (the passkey endpoints), cookies kept.
+    pub fn post_json(&mut self, url: &str, body: &serde_json::Value) -> Res {
+        let mut r = self
+            .agent
+            .post(&self.absolute(url))
+            .header("cookie", &self.cookie_header())
+            .header("content-type", "application/json");
+        for (n, v) in &self.headers {
+            r = r.header(n.as_str(), v.as_str());
+        }
+        let res = r.send(body.to_string());
         self.finish(res)
     }
 
@@ -254,6 +279,29 @@ pub fn client(env: &TestEnv, id: &str, args: &[&str]) -> Option<String> {
     serde_json::from_str::<serde_json::Value>(&out).unwrap()["client_secret"]
         .as_str()
         .map(str::to_string)
+}
+
+/// Register a confidential client redirecting to `redirect_uri`, with `more`
+/// arguments to `ward client add`; returns its secret.
+pub fn confidential(env: &TestEnv, id: &str, redirect_uri: &str, more: &[&str]) -> Option<String> {
+    let mut args = vec!["--type", "confidential", "--redirect-uri", redirect_uri];
+    args.extend_from_slice(more);
+    client(env, id, &args)
+}
+
+/// Register a confidential client for the client_credentials grant with the
+/// scope `api`, with `more` arguments; returns its secret (if it has one).
+pub fn service_client(env: &TestEnv, id: &str, more: &[&str]) -> Option<String> {
+    let mut args = vec![
+        "--type",
+        "confidential",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api",
+    ];
+    args.extend_from_slice(more);
+    client(env, id, &args)
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:9999/cb";
@@ -412,19 +460,31 @@ pub fn follow(b: &mut Browser, mut res: Res) -> Res {
 }
 
 impl Browser {
-    /// Sign in to the account pages with `username`'s password, then enrol an
-    /// authenticator app there: the session stays a password (aal1) session.
-    /// Returns the TOTP secret (base32).
-    pub fn password_session_with_totp(&mut self, username: &str) -> String {
+    /// Open `/account`, follow it to the login page and submit `username`'s
+    /// password: the login form's answer.
+    pub fn account_sign_in(&mut self, username: &str) -> Res {
         let res = self.get("/account");
         let page = self.get(res.location());
-        let res = self.sign_in(
+        self.sign_in(
             &hidden(&page.body, "interaction"),
             &hidden(&page.body, "csrf"),
             username,
             PASSWORD,
-        );
+        )
+    }
+
+    /// Sign in to the account pages with `username`'s password, then enrol an
+    /// authenticator app there: the session stays a password (aal1) session.
+    /// Returns the TOTP secret (base32).
+    pub fn password_session_with_totp(&mut self, username: &str) -> String {
+        let res = self.account_sign_in(username);
         assert_eq!(res.location(), "/account");
+        self.enrol_totp()
+    }
+
+    /// In a signed-in session, enrol an authenticator app on the account
+    /// page (the code confirmed at `mid_step`). Returns the TOTP secret.
+    pub fn enrol_totp(&mut self) -> String {
         let page = self.get("/account/totp");
         let secret = page
             .body
