@@ -42,6 +42,12 @@ pub fn statements_executed() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
+/// A COMMIT issued as plain SQL (the group writer's), which diesel's
+/// instrumentation does not report as a transaction.
+pub(crate) fn count_commit() {
+    TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
+}
+
 pub fn transactions_committed() -> u64 {
     TRANSACTIONS.load(Ordering::Relaxed)
 }

@@ -168,10 +168,13 @@ impl GroupWriter {
 
     fn commit(&self, st: &mut State) {
         let Some(batch) = st.open.take() else { return };
-        if let Err(e) = st.conn.batch_execute("COMMIT") {
-            tracing::error!(error = %e, members = batch.members, "a group commit failed");
-            let _ = st.conn.batch_execute("ROLLBACK");
-            Self::remember_failure(st, batch.id);
+        match st.conn.batch_execute("COMMIT") {
+            Ok(()) => super::connection::count_commit(),
+            Err(e) => {
+                tracing::error!(error = %e, members = batch.members, "a group commit failed");
+                let _ = st.conn.batch_execute("ROLLBACK");
+                Self::remember_failure(st, batch.id);
+            }
         }
         st.finished_upto = batch.id;
     }
