@@ -32,6 +32,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use ward::app::{AppContext, OpenOptions};
 use ward::clock::Millis;
+use ward::session::{self, EndReason, EndedBy, Ending};
 use ward::storage::{AnyConnection, purge, sessions};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -367,14 +368,29 @@ fn run() -> Result<()> {
         },
     )?);
     results.push(measure(
-        "end_all_for_user: 10 live sessions (one transaction)",
+        "end every live session of a user: 10 x session::end (audit + outbox each)",
         revoke.len().min(repeat),
         |i| {
-            let ended = ctx
-                .db
-                .transaction(|c| sessions::end_all_for_user(c, &revoke[i], now))?;
-            assert_eq!(ended.len(), REVOKE_SESSIONS_EACH);
-            Ok(ended.len())
+            let user = &revoke[i];
+            let open = sessions::open_for_user(&mut *ctx.db.conn()?, user, now)?;
+            let by = EndedBy::admin("bench");
+            let mut ended = 0;
+            for hash in &open {
+                let ending = Ending {
+                    id_hash: hash,
+                    user_id: user,
+                    acr: "",
+                };
+                ended += usize::from(session::end::end(
+                    &ctx.db,
+                    ending,
+                    EndReason::Admin,
+                    &by,
+                    now,
+                )?);
+            }
+            assert_eq!(ended, REVOKE_SESSIONS_EACH);
+            Ok(ended)
         },
     )?);
 

@@ -1,5 +1,7 @@
-//! How a person proves who they are. Only passwords so far; passkeys, TOTP,
-//! recovery and email codes join here as the login state machine grows.
+//! How a person proves who they are: the sign-in state machine (`signin`),
+//! the check of each factor (`login`: password, TOTP, recovery and emailed
+//! codes; `passkey_flow`: passkeys), throttling, and the account's own
+//! changes to its factors (`account`).
 
 pub mod account;
 pub mod factors;
@@ -8,5 +10,6 @@ pub mod passkey_flow;
 pub mod passkeys;
 pub mod password;
 pub mod recovery;
+pub mod signin;
 pub mod throttle;
 pub mod totp;

@@ -56,6 +56,17 @@ impl From<PasswordError> for ManageError {
     }
 }
 
+impl From<crate::oidc::store::StoreError> for ManageError {
+    fn from(e: crate::oidc::store::StoreError) -> Self {
+        match e {
+            crate::oidc::store::StoreError::Unavailable => Self::Storage(
+                StorageError::Unavailable("the database is unavailable".into()),
+            ),
+            crate::oidc::store::StoreError::Internal(why) => Self::Internal(why),
+        }
+    }
+}
+
 impl ManageError {
     /// A stable reason code for the audit record of a refused operation.
     pub fn reason_code(&self) -> &'static str {

@@ -10,7 +10,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::domain::InvalidValue;
 use crate::oidc::store::SessionRow;
 use crate::oidc::tokens::sid;
-use crate::storage::{self, AnyConnection, StorageError};
+use crate::session::{self, EndReason, EndedBy, Ending};
+use crate::storage::{self, AnyConnection};
 
 use super::{ManageError, audited};
 
@@ -130,15 +131,6 @@ pub fn list(
     })
 }
 
-/// The audit record of a session ended by an administrator; the same event
-/// type as a sign-out, told apart by the reason.
-fn ended_event(ctx: &AppContext, actor: &str, user_id: &str, hash: &str) -> AuditEvent {
-    event(ctx, actor, "session.ended")
-        .subject(user_id)
-        .reason("admin")
-        .detail("sid", sid(hash))
-}
-
 /// End one session of a user, named by its `sid`.
 pub fn end(ctx: &AppContext, actor: &str, user: &str, wanted: &str) -> Result<(), ManageError> {
     let refusal = || {
@@ -149,22 +141,18 @@ pub fn end(ctx: &AppContext, actor: &str, user: &str, wanted: &str) -> Result<()
     audited(ctx, refusal, || {
         let found = super::users::find(ctx, user)?;
         let uid = found.id.as_str();
-        let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            let hash = storage::sessions::hashes_for_user(c, uid)?
-                .into_iter()
-                .find(|h| sid(h) == wanted)
-                .ok_or_else(|| {
-                    ManageError::NotFound(format!("{} has no session `{wanted}`", found.username))
-                })?;
-            if !storage::sessions::end(c, &hash, now)? {
-                return Err(ManageError::Conflict(format!(
-                    "the session `{wanted}` has already ended"
-                )));
-            }
-            storage::audit::append(c, &ended_event(ctx, actor, uid, &hash))?;
-            Ok(())
-        })
+        let hash = storage::sessions::hashes_for_user(&mut *ctx.db.conn()?, uid)?
+            .into_iter()
+            .find(|h| sid(h) == wanted)
+            .ok_or_else(|| {
+                ManageError::NotFound(format!("{} has no session `{wanted}`", found.username))
+            })?;
+        if !end_one(ctx, uid, &hash, EndReason::Admin, &EndedBy::admin(actor))? {
+            return Err(ManageError::Conflict(format!(
+                "the session `{wanted}` has already ended"
+            )));
+        }
+        Ok(())
     })
 }
 
@@ -178,14 +166,81 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
         let found = super::users::find(ctx, user)?;
         let uid = found.id.as_str();
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            let ended = storage::sessions::end_all_for_user(c, uid, now)?;
-            for hash in &ended {
-                storage::audit::append(c, &ended_event(ctx, actor, uid, hash))?;
+        let open = storage::sessions::open_for_user(&mut *ctx.db.conn()?, uid, now)?;
+        let mut ended = Vec::with_capacity(open.len());
+        // One by one: the result names exactly the sessions this call ended
+        // (a concurrent sign-out may end one of them first).
+        for hash in open {
+            if end_one(ctx, uid, &hash, EndReason::Admin, &EndedBy::admin(actor))? {
+                ended.push(sid(&hash));
             }
-            Ok(ended.iter().map(|h| sid(h)).collect())
-        })
+        }
+        Ok(ended)
     })
+}
+
+/// End a session through `session::end` (audit record, grants and
+/// back-channel notices in one transaction); false if it had already ended.
+fn end_one(
+    ctx: &AppContext,
+    user_id: &str,
+    hash: &str,
+    reason: EndReason,
+    by: &EndedBy,
+) -> Result<bool, ManageError> {
+    let ending = Ending {
+        id_hash: hash,
+        user_id,
+        acr: "",
+    };
+    Ok(session::end::end(
+        &ctx.db,
+        ending,
+        reason,
+        by,
+        ctx.clock.now_ms(),
+    )?)
+}
+
+/// A user's own sign-out of the session `row` (`reason`: sign-out, switch
+/// user or an RP-initiated logout), from the address `ip`, for `client` when
+/// a client asked. False if the session had already ended.
+pub fn sign_out(
+    ctx: &AppContext,
+    row: &SessionRow,
+    reason: EndReason,
+    ip: Option<String>,
+    client: Option<&str>,
+) -> Result<bool, ManageError> {
+    let by = EndedBy::user(&row.user_id, ip).for_client(client);
+    Ok(session::end::end(
+        &ctx.db,
+        row.into(),
+        reason,
+        &by,
+        ctx.clock.now_ms(),
+    )?)
+}
+
+/// End the user's other sessions from `/account`, or only the one named by
+/// `sid`; never `current` (that is "Sign out"). Returns how many ended.
+pub fn end_others(
+    ctx: &AppContext,
+    user_id: &str,
+    current: &str,
+    only: Option<&str>,
+    ip: Option<String>,
+) -> Result<usize, ManageError> {
+    let hashes = storage::sessions::hashes_for_user(&mut *ctx.db.conn()?, user_id)?;
+    let by = EndedBy::user(user_id, ip);
+    let mut ended = 0;
+    for hash in hashes {
+        let wanted = only.is_none_or(|s| sid(&hash) == s);
+        if hash != current && wanted && end_one(ctx, user_id, &hash, EndReason::ByUser, &by)? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// End the open sessions that timed out (idle or absolute, per their level),
@@ -222,14 +277,8 @@ pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
         let Err(expiry) = crate::session::check(&row, now, &policy) else {
             continue;
         };
-        let event = crate::session::expired_event(&row, expiry, now);
-        let done = ctx.db.transaction(|c| {
-            let done = storage::sessions::end(c, &row.id_hash, now)?;
-            if done {
-                storage::audit::append(c, &event)?;
-            }
-            Ok::<_, StorageError>(done)
-        })?;
+        let reason = EndReason::TimedOut(expiry);
+        let done = session::end::end(&ctx.db, (&row).into(), reason, &EndedBy::system(), now)?;
         ended += usize::from(done);
     }
     Ok(ended)

@@ -102,10 +102,12 @@ pub fn current_session(
         if expiry != session::Expiry::Ended {
             // A timed-out session ends now, so the clients it reached hear of
             // it (Back-Channel Logout 1.0 §2.7) even before the sweep finds it.
-            p.store.end_session(
-                &row.id_hash,
+            session::end::end(
+                p.store,
+                (&row).into(),
+                session::EndReason::TimedOut(expiry),
+                &session::EndedBy::system(),
                 p.now,
-                &session::expired_event(&row, expiry, p.now),
             )?;
         }
         return Ok(None);

@@ -2,6 +2,9 @@
 //! SHA-256 hash. Idle and absolute timeouts are enforced on every use.
 
 pub mod device;
+pub mod end;
+
+pub use end::{EndReason, EndedBy, Ending};
 
 use crate::clock::Millis;
 use crate::config::SessionPolicy;
@@ -113,20 +116,6 @@ pub fn check(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> Result<()
     } else {
         Ok(())
     }
-}
-
-/// The audit record of a session that timed out.
-pub fn expired_event(row: &SessionRow, expiry: Expiry, now: Millis) -> crate::audit::AuditEvent {
-    crate::audit::AuditEvent::new(
-        now,
-        "system",
-        "session.expired",
-        crate::audit::Outcome::Success,
-    )
-    .subject(&row.user_id)
-    .reason(expiry.code())
-    .detail("sid", crate::oidc::tokens::sid(&row.id_hash))
-    .detail("acr", row.acr.clone())
 }
 
 pub fn is_live(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {

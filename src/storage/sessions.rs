@@ -209,28 +209,18 @@ pub fn hashes_for_user(
         .load(conn)?)
 }
 
-/// End every session of a user that has not ended or expired; returns the
-/// hashes it ended, so that each gets its own audit record.
-pub fn end_all_for_user(
+/// The hashes of a user's sessions that have neither ended nor expired.
+pub fn open_for_user(
     conn: &mut AnyConnection,
     user_id: &str,
     now: Millis,
 ) -> Result<Vec<String>, StorageError> {
-    let open: Vec<String> = sessions::table
+    Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(sessions::id_hash)
-        .load(conn)?;
-    let mut ended = Vec::with_capacity(open.len());
-    // One by one, so that the result names exactly the rows this call ended
-    // (a concurrent sign-out may end one of them first).
-    for hash in open {
-        if end(conn, &hash, now)? {
-            ended.push(hash);
-        }
-    }
-    Ok(ended)
+        .load(conn)?)
 }
 
 /// Which open sessions a timeout sweep looks at: those of one group

@@ -12,10 +12,10 @@ use crate::authn::login;
 use crate::clock::to_rfc3339;
 use crate::oidc::interaction::{csrf_ok, csrf_token};
 use crate::oidc::store::SessionRow;
+use crate::session::EndReason;
 use crate::storage::{self, users::User};
 use crate::web::WebState;
 use crate::web::handlers::interaction::ACCOUNT;
-use crate::web::handlers::login::requester;
 use crate::web::oauth;
 use crate::web::pages::{Browser, browser, cookie, page, remember_browser, render, see_other};
 
@@ -35,16 +35,21 @@ impl AccountUser {
 
 /// The live session of this browser and its (active) user.
 pub async fn signed_in(state: &web::Data<WebState>, b: &Browser) -> Result<AccountUser, ()> {
-    let (cookie, limits) = (b.session.clone(), state.ctx.config.session);
-    match oauth::call(state, move |p| {
-        crate::oidc::interaction::current_session(p, cookie.as_deref(), limits)
-    })
-    .await
-    {
-        Ok(Some((session, user))) if user.status == crate::domain::UserStatus::Active => {
-            Ok(AccountUser { user, session })
-        }
+    let browser = crate::authn::signin::Browser {
+        session: b.session.clone(),
+        ..Default::default()
+    };
+    match crate::authn::signin::start::signed_in(&state.ctx, &browser).await {
+        Ok(Some((session, user))) => Ok(AccountUser { user, session }),
         _ => Err(()),
+    }
+}
+
+/// Who is asking, for the audit trail and per-address throttling.
+fn requester(b: &Browser) -> crate::authn::login::Requester {
+    crate::authn::login::Requester {
+        ip: b.ip.clone(),
+        user_agent: b.user_agent.clone(),
     }
 }
 
@@ -72,7 +77,7 @@ async fn account_page(
         .db
         .run(move |db| {
             let mut c = db.conn()?;
-            let factors = login::account_factors(&mut c, &user)?;
+            let factors = crate::authn::signin::progress::account_factors(&mut c, &user)?;
             let passkeys = storage::passkeys::for_user(&mut c, user.id.as_str())?;
             let sessions = storage::sessions::for_user(&mut c, user.id.as_str(), None, 50)?;
             Ok::<_, storage::StorageError>((factors, passkeys, sessions))
@@ -249,12 +254,12 @@ pub async fn change(
     };
     let action = field(&form, "action");
     if action == "sign_out" {
-        return sign_out(&state, &b, &who, "sign_out", "/").await;
+        return sign_out(&state, &req, &b, &who, EndReason::SignOut, "/").await;
     }
     if action == "switch_user" {
         // Shared workstations: end this session (with back-channel logout)
         // and go straight to an empty sign-in form for the next person.
-        return sign_out(&state, &b, &who, "switch_user", SIGN_IN_AGAIN).await;
+        return sign_out(&state, &req, &b, &who, EndReason::SwitchUser, SIGN_IN_AGAIN).await;
     }
     // Signing other sessions out protects the account: no recent sign-in needed.
     if action == "end_session" || action == "end_other_sessions" {
@@ -413,84 +418,50 @@ pub async fn change(
 }
 
 /// End the user's other sessions, or the one named by `sid` (never this one:
-/// that is "Sign out"). Each is audited. Returns how many ended.
+/// that is "Sign out"). Returns how many ended.
 async fn end_sessions(
     state: &web::Data<WebState>,
     b: &Browser,
     who: &AccountUser,
     sid: Option<&str>,
 ) -> Result<usize, ()> {
-    let (uid, current, now) = (
+    let (ctx, uid, current) = (
+        state.ctx.clone(),
         who.user.id.to_string(),
         who.session.id_hash.clone(),
-        state.ctx.clock.now_ms(),
     );
     let (sid, ip) = (sid.map(str::to_string), b.ip.clone());
-    state
-        .ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                let mut ended = 0;
-                for hash in storage::sessions::hashes_for_user(c, &uid)? {
-                    let wanted = match &sid {
-                        Some(s) => crate::oidc::tokens::sid(&hash) == *s,
-                        None => true,
-                    };
-                    if hash == current || !wanted || !storage::sessions::end(c, &hash, now)? {
-                        continue;
-                    }
-                    let mut e = crate::audit::AuditEvent::new(
-                        now,
-                        format!("user:{uid}"),
-                        "session.ended",
-                        crate::audit::Outcome::Success,
-                    )
-                    .subject(uid.as_str())
-                    .reason("self")
-                    .detail("sid", crate::oidc::tokens::sid(&hash));
-                    e.ip = ip.clone();
-                    storage::audit::append(c, &e)?;
-                    ended += 1;
-                }
-                Ok::<_, storage::StorageError>(ended)
-            })
-        })
-        .await
-        .map_err(|_| ())
+    web::block(move || {
+        crate::manage::sessions::end_others(&ctx, &uid, &current, sid.as_deref(), ip)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or(())
 }
 
-/// End the browser's session (`reason`: `sign_out` or `switch_user`), with
-/// its audit record, its grants and its back-channel notifications; forget
-/// the cookie and go to `then`.
+/// End the browser's session (`reason`: sign-out or switch user) through
+/// `session::end`, forget the cookie and go to `then`. If the session cannot
+/// be ended (the database is down), the user is told and keeps the cookie:
+/// a sign-out that did not happen must not look as if it did.
 pub(crate) async fn sign_out(
     state: &web::Data<WebState>,
+    req: &HttpRequest,
     b: &Browser,
     who: &AccountUser,
-    reason: &str,
+    reason: crate::session::EndReason,
     then: &str,
 ) -> HttpResponse {
-    let (hash, now) = (who.session.id_hash.clone(), state.ctx.clock.now_ms());
-    let mut event = crate::audit::AuditEvent::new(
-        now,
-        format!("user:{}", who.user.id),
-        "session.ended",
-        crate::audit::Outcome::Success,
-    )
-    .subject(who.user.id.as_str())
-    .reason(reason)
-    .detail("sid", crate::oidc::tokens::sid(&hash));
-    event.ip = b.ip.clone();
-    let _ = state
-        .ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                storage::sessions::end(c, &hash, now)?;
-                storage::audit::append(c, &event)
-            })
-        })
-        .await;
+    let (ctx, row, ip) = (state.ctx.clone(), who.session.clone(), b.ip.clone());
+    let ended =
+        web::block(move || crate::manage::sessions::sign_out(&ctx, &row, reason, ip, None)).await;
+    if !matches!(ended, Ok(Ok(_))) {
+        return page(
+            req,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Signing out is not possible right now. Try again in a moment.",
+        );
+    }
     let mut res = see_other(then);
     let mut gone = cookie(
         crate::session::cookie_name(b.https),

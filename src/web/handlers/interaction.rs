@@ -14,6 +14,7 @@ use crate::oidc::store::SessionRow;
 use crate::oidc::{OAuthError, Provider};
 use crate::storage::users::User;
 use crate::web::WebState;
+use crate::web::handlers::signin_page;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
     Browser, allow_form_action, browser, page, remember_browser, render, see_other,
@@ -82,7 +83,7 @@ pub async fn authorize(
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
-    let seen = crate::web::handlers::login_risk::seen(&b);
+    let seen = crate::authn::signin::risk::seen(&signin_page::signin_browser(&req, &b));
     let outcome = call(&state, move |p| {
         Ok((|| {
             let request = authorize::parse(p, &params)?;
@@ -110,7 +111,7 @@ pub(crate) fn interaction_id(req: &HttpRequest, form: Option<&Params>) -> Option
 }
 
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
-pub const ACCOUNT: &str = "account";
+pub const ACCOUNT: &str = crate::authn::signin::ACCOUNT;
 
 /// Where a finished sign-in continues: back into the authorization flow, or to the account pages.
 pub fn continue_url(interaction: &str) -> String {
@@ -130,7 +131,7 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
     };
     let b = browser(&state, &req);
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
-    let seen = crate::web::handlers::login_risk::seen(&b);
+    let seen = crate::authn::signin::risk::seen(&signin_page::signin_browser(&req, &b));
     let outcome = call(&state, move |p| {
         let Some(found) = interaction::load(p, &id, Some(&token))? else {
             return Ok(Err(AuthorizeError::Page(OAuthError::invalid_request(
@@ -441,28 +442,6 @@ where
         Ok(true)
     })
     .await
-}
-
-/// The client of a live interaction of this browser (None for the account
-/// pages' pseudo-interaction, or when it is gone).
-pub(crate) async fn client_of(
-    state: &WebState,
-    id: &str,
-    browser_token: &str,
-) -> Option<crate::storage::clients::Client> {
-    if id == ACCOUNT {
-        return None;
-    }
-    let (id, token) = (id.to_string(), browser_token.to_string());
-    crate::web::oauth::call_on(state, move |p| {
-        let Some(found) = interaction::load(p, &id, Some(&token))? else {
-            return Ok(None);
-        };
-        Ok(p.store.client(&found.request.client_id)?)
-    })
-    .await
-    .ok()
-    .flatten()
 }
 
 /// End an interaction with an error for the client (e.g.

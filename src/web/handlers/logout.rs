@@ -9,8 +9,8 @@ use minijinja::context;
 use crate::oidc::interaction::{csrf_ok, csrf_token, current_session};
 use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
 use crate::oidc::params::Params;
+use crate::oidc::store::SessionRow;
 use crate::session;
-use crate::storage;
 use crate::web::WebState;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
@@ -28,17 +28,16 @@ fn params(req: &HttpRequest, body: &web::Bytes) -> Result<Params, crate::oidc::O
     }
 }
 
-/// Decide for this browser: (decision, the live session's hash and user id).
+/// Decide for this browser: (decision, the live session).
 async fn decide(
     state: &web::Data<WebState>,
     b: &Browser,
     request: LogoutRequest,
-) -> Result<(LogoutDecision, Option<(String, String)>), crate::oidc::OAuthError> {
+) -> Result<(LogoutDecision, Option<SessionRow>), crate::oidc::OAuthError> {
     let (cookie, limits) = (b.session.clone(), state.ctx.config.session);
     call(state, move |p| {
-        let current = current_session(p, cookie.as_deref(), limits)?
-            .map(|(s, u)| (s.id_hash, u.id.to_string()));
-        let decision = logout::decide(p, &request, current.as_ref().map(|(_, u)| u.as_str()))?;
+        let current = current_session(p, cookie.as_deref(), limits)?.map(|(s, _)| s);
+        let decision = logout::decide(p, &request, current.as_ref().map(|s| s.user_id.as_str()))?;
         Ok((decision, current))
     })
     .await
@@ -50,34 +49,16 @@ async fn finish(
     req: &HttpRequest,
     b: &Browser,
     decision: &LogoutDecision,
-    current: Option<(String, String)>,
+    current: Option<SessionRow>,
 ) -> HttpResponse {
-    if let Some((hash, user_id)) = current {
-        let now = state.ctx.clock.now_ms();
-        let mut event = crate::audit::AuditEvent::new(
-            now,
-            format!("user:{user_id}"),
-            "session.ended",
-            crate::audit::Outcome::Success,
-        )
-        .subject(user_id.as_str())
-        .reason("rp_logout")
-        .detail("sid", crate::oidc::tokens::sid(&hash));
-        if let Some(c) = &decision.client_id {
-            event = event.client(c);
-        }
-        event.ip = b.ip.clone();
-        let ended = state
-            .ctx
-            .db
-            .run(move |db| {
-                db.transaction(|c| {
-                    storage::sessions::end(c, &hash, now)?;
-                    storage::audit::append(c, &event)
-                })
-            })
-            .await;
-        if ended.is_err() {
+    if let Some(row) = current {
+        let (ctx, ip, client) = (state.ctx.clone(), b.ip.clone(), decision.client_id.clone());
+        let ended = web::block(move || {
+            let reason = session::EndReason::RpLogout;
+            crate::manage::sessions::sign_out(&ctx, &row, reason, ip, client.as_deref())
+        })
+        .await;
+        if !matches!(ended, Ok(Ok(_))) {
             return page(
                 req,
                 StatusCode::SERVICE_UNAVAILABLE,

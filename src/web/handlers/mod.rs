@@ -5,9 +5,9 @@ pub mod health;
 pub mod home;
 pub mod interaction;
 pub mod login;
-pub mod login_risk;
 pub mod logout;
 pub mod passkey;
+pub mod signin_page;
 pub mod workstation;
 
 use actix_web::http::StatusCode;

@@ -8,13 +8,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::authn::login::{self, LoginFailure, Progress};
+use actix_web::http::header;
+
+use crate::authn::login::LoginFailure;
 use crate::authn::passkey_flow::{self, RegistrationError};
+use crate::authn::signin::{self, Input, Outcome, SignIn};
 use crate::oidc::interaction::csrf_ok;
 use crate::web::WebState;
 use crate::web::handlers::account::{self, AccountUser};
 use crate::web::handlers::interaction::{self, continue_url};
-use crate::web::handlers::login::{load_progress, requester, start_session};
+use crate::web::handlers::signin_page::{
+    REFUSED, add_session_cookies, signin_browser, unmet_error,
+};
 use crate::web::pages::{Browser, browser};
 
 fn reply(status: StatusCode, body: Value) -> HttpResponse {
@@ -162,69 +167,60 @@ pub async fn sign_in_finish(
     if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
         return res;
     }
-    let who = requester(&b);
-    let (user, factor) =
-        match passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who).await
-        {
-            Ok(v) => v,
-            Err(f) => return login_error(f),
-        };
-    let now = state.ctx.clock.now_ms();
-    let earlier = match load_progress(&state, &req, &b).await {
-        Ok(Some((p, _, _))) if p.user_id.as_deref() == Some(user.id.as_str()) => Some(p),
-        Ok(_) => None,
-        Err(f) => return login_error(f),
-    };
-    let mut progress = earlier.unwrap_or_else(|| Progress::new(&user.username));
-    progress.user_id = Some(user.id.to_string());
-    progress.username = user.username.clone();
-    progress.prove(factor, now);
-    finish_json(&state, &req, &b, &body.interaction, &progress).await
+    let who = signin_browser(&req, &b).requester();
+    match passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who).await {
+        Ok((user, factor)) => {
+            let input = Input::Passkey { user, factor };
+            signed_in(&state, &req, &b, &body.interaction, input).await
+        }
+        Err(f) => login_error(f),
+    }
 }
 
-async fn finish_json(
+/// Run the sign-in step of a verified passkey and answer the script: where
+/// to go next, or why not.
+async fn signed_in(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     b: &Browser,
     id: &str,
-    progress: &Progress,
+    input: Input,
 ) -> HttpResponse {
-    let login::Next::Done(auth) = login::next(progress, Some(&Default::default())) else {
-        return login_error(LoginFailure::Invalid);
+    let browser = signin_browser(req, b);
+    let s = SignIn {
+        app: &state.ctx,
+        browser: &browser,
+        interaction: id,
+        required_acr: None,
     };
-    use crate::web::handlers::login_risk::{REFUSED, SignInRisk, sign_in_risk};
-    match sign_in_risk(state, b, id, progress).await {
-        Ok(SignInRisk::Allow) => {}
-        Ok(SignInRisk::StepUp(acr)) if crate::authn::factors::acr_satisfies(&auth.acr, &acr) => {}
+    match signin::step(&s, input).await {
+        Outcome::Done { session_cookie } => {
+            let mut res = reply(StatusCode::OK, json!({ "redirect": continue_url(id) }));
+            add_session_cookies(&mut res, b, session_cookie);
+            res
+        }
         // More than this passkey gave (a device-bound key after a synced
         // one): as on the password path, the client hears
         // unmet_authentication_requirements; the page follows the redirect.
-        Ok(SignInRisk::StepUp(_)) if id != interaction::ACCOUNT => {
-            let unmet = crate::oidc::OAuthError::unmet_authentication_requirements(
-                "the sign-in does not meet the level the security policy requires",
-            );
-            let res = interaction::fail(state, req, id, &b.token, unmet).await;
-            return match res
+        Outcome::Unmet if id != signin::ACCOUNT => {
+            let res = interaction::fail(state, req, id, &b.token, unmet_error()).await;
+            match res
                 .headers()
-                .get(actix_web::http::header::LOCATION)
+                .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
             {
                 Some(to) => reply(StatusCode::OK, json!({ "redirect": to })),
                 // form_post: the response is a page the script cannot follow.
                 None => error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
-            };
+            }
         }
         // A refusal (no secret was revealed: a passkey proves possession).
-        Ok(_) => return error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
-        Err(_) => return login_error(LoginFailure::Unavailable),
-    }
-    match start_session(state, req, b, &auth, &progress.username, id).await {
-        Ok(session) => {
-            let mut res = reply(StatusCode::OK, json!({ "redirect": continue_url(id) }));
-            let _ = res.add_cookie(&session);
-            res
-        }
-        Err(f) => login_error(f),
+        Outcome::Unmet | Outcome::Refused => error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
+        Outcome::Unavailable => login_error(LoginFailure::Unavailable),
+        Outcome::LoginForm {
+            failure: Some(f), ..
+        } => login_error(f),
+        _ => login_error(LoginFailure::Invalid),
     }
 }
 
@@ -280,22 +276,14 @@ pub async fn signup_finish(
     if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
         return res;
     }
-    let who = requester(&b);
-    let (user, factor) = match passkey_flow::finish_signup(
-        &state.ctx,
-        &body.ceremony,
-        body.credential,
-        &who,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => return registration_error(e),
-    };
-    let mut progress = Progress::new(&user.username);
-    progress.user_id = Some(user.id.to_string());
-    progress.prove(factor, state.ctx.clock.now_ms());
-    finish_json(&state, &req, &b, &body.interaction, &progress).await
+    let who = signin_browser(&req, &b).requester();
+    match passkey_flow::finish_signup(&state.ctx, &body.ceremony, body.credential, &who).await {
+        Ok((user, factor)) => {
+            let input = Input::SignedUp { user, factor };
+            signed_in(&state, &req, &b, &body.interaction, input).await
+        }
+        Err(e) => registration_error(e),
+    }
 }
 
 /// The account pages' caller: this page's CSRF token, a live session, and a
@@ -351,7 +339,7 @@ pub async fn register_finish(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let who = requester(&b);
+    let who = signin_browser(&req, &b).requester();
     match passkey_flow::finish_registration(
         &state.ctx,
         &user.user,

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
+use crate::session::EndReason;
 use crate::web::WebState;
 use crate::web::handlers::account::{sign_out, signed_in};
 use crate::web::handlers::interaction::{
@@ -73,7 +74,7 @@ pub async fn switch_user(
     };
     let next = format!("/login?interaction={id}");
     match signed_in(&state, &b).await {
-        Ok(who) => sign_out(&state, &b, &who, "switch_user", &next).await,
+        Ok(who) => sign_out(&state, &req, &b, &who, EndReason::SwitchUser, &next).await,
         // Nobody is signed in any more: the sign-in form is what is wanted.
         Err(()) => see_other(&next),
     }
