@@ -13,10 +13,10 @@ use crate::authn::factors::{self, Factor};
 use crate::authn::throttle;
 use crate::clock::Millis;
 use crate::domain::{UserStatus, Username};
-use crate::oidc::store::OidcStore;
 use crate::session::Authentication;
 use crate::storage::users::User;
 use crate::storage::{self, AnyConnection, StorageError, throttle as throttle_store};
+use crate::store::{AuditStore, UserStore};
 
 /// Why a step failed. One message for the user in every case, so the answer
 /// never tells whether an account exists; the reason goes to the audit trail.

@@ -8,9 +8,9 @@ use serde::Serialize;
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::InvalidValue;
-use crate::oidc::store::SessionRow;
 use crate::oidc::tokens::sid;
 use crate::storage::{self, AnyConnection, StorageError};
+use crate::store::SessionRow;
 
 use super::{ManageError, audited};
 

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::claims::ClaimsRequest;
 use super::error::OAuthError;
 use super::params::Params;
-use super::store::{AuthFacts, CodeRow, SessionRow};
 use super::{Provider, jwt, pkce, redirect, scope_list, tokens};
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
@@ -18,6 +17,7 @@ use crate::crypto::secrets;
 use crate::domain::UserStatus;
 use crate::storage::clients::Client;
 use crate::storage::users::User;
+use crate::store::{AuthFacts, CodeRow, SessionRow};
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 

@@ -12,12 +12,12 @@ use super::Provider;
 use super::authorize::{self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next};
 use super::error::OAuthError;
 use super::risk;
-use super::store::{AuthRequestRow, SessionRow};
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::session;
 use crate::storage::clients::Client;
 use crate::storage::users::User;
+use crate::store::{AuthRequestRow, SessionRow};
 
 /// How long a user has to finish signing in.
 pub const LIFETIME_MS: i64 = 15 * 60 * 1000;

@@ -1,4 +1,4 @@
-//! `OidcStore` for the database: sessions, authorization requests, consents,
+//! The `store` traits for the database: sessions, authorization requests, consents,
 //! codes, grants, refresh tokens and revocations. Each method is one transaction
 //! (or one statement), so every state change lands together with its audit record.
 
@@ -15,12 +15,13 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::UserId;
 use crate::oidc::claims::ClaimsRequest;
-use crate::oidc::store::{
-    AuthFacts, AuthRequestRow, CodeRow, GrantRow, HistoryQuery, OidcStore, Redeemed, RefreshRow,
-    RiskHistory, SessionRow, StoreError,
-};
 use crate::storage::clients::Client;
 use crate::storage::users::User;
+use crate::store::{
+    AuditStore, AuthFacts, AuthRequestRow, AuthRequestStore, BreakGlassStore, ClientStore, CodeRow,
+    GrantRow, GrantStore, HistoryQuery, Redeemed, RefreshRow, RiskHistory, RiskStore, SessionRow,
+    SessionStore, StoreError, UserStore,
+};
 
 impl From<StorageError> for StoreError {
     fn from(e: StorageError) -> Self {
@@ -119,7 +120,7 @@ fn revoke_grant_in(c: &mut AnyConnection, id: &str, now: Millis) -> Result<(), S
     Ok(())
 }
 
-impl OidcStore for Database {
+impl ClientStore for Database {
     fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         if let Some(c) = self.clients.get(id) {
             return Ok(Some(c));
@@ -130,7 +131,9 @@ impl OidcStore for Database {
         }
         Ok(found)
     }
+}
 
+impl UserStore for Database {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let Some(id) = UserId::parse(id) else {
             return Ok(None);
@@ -149,7 +152,9 @@ impl OidcStore for Database {
         let hash = users::password_hash(&mut c, &user.id)?;
         Ok(Some((user, hash)))
     }
+}
 
+impl AuthRequestStore for Database {
     fn save_auth_request(&self, r: &AuthRequestRow) -> Result<(), StoreError> {
         diesel::insert_into(auth_requests::table)
             .values((
@@ -200,6 +205,17 @@ impl OidcStore for Database {
         ))
     }
 
+    fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError> {
+        diesel::update(
+            auth_requests::table
+                .find(id_hash)
+                .filter(auth_requests::used_at.is_null()),
+        )
+        .set(auth_requests::params.eq(params))
+        .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError> {
         let n = diesel::update(
             auth_requests::table
@@ -210,7 +226,9 @@ impl OidcStore for Database {
         .execute(&mut *self.conn()?)?;
         Ok(n == 1)
     }
+}
 
+impl SessionStore for Database {
     fn create_session(
         &self,
         s: &SessionRow,
@@ -244,31 +262,6 @@ impl OidcStore for Database {
         Ok(super::sessions::mark_shared(&mut *self.conn()?, id_hash)?)
     }
 
-    fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError> {
-        use super::risk_history as h;
-        use crate::risk::Familiarity;
-        let c = &mut *self.conn()?;
-        Ok(RiskHistory {
-            device: match &q.device_hash {
-                Some(d) => h::device(c, &q.user_id, d)?,
-                None => Familiarity::NoHistory,
-            },
-            network: match &q.network {
-                Some(n) => h::network(c, &q.user_id, n)?,
-                None => Familiarity::NoHistory,
-            },
-            account_failures: match &q.account_key {
-                Some(k) => h::failures(c, k, q.failures_since)?,
-                None => 0,
-            },
-            address_failures: match &q.address_key {
-                Some(k) => h::failures(c, k, q.failures_since)?,
-                None => 0,
-            },
-            last_location: h::last_location(c, &q.user_id)?,
-        })
-    }
-
     fn end_session(
         &self,
         id_hash: &str,
@@ -283,7 +276,9 @@ impl OidcStore for Database {
             Ok::<_, StorageError>(ended)
         })?)
     }
+}
 
+impl GrantStore for Database {
     fn consent(
         &self,
         user_id: &str,
@@ -667,18 +662,42 @@ impl OidcStore for Database {
             .execute(pc));
         Ok(inserted.map_err(StorageError::from)? == 1)
     }
+}
 
-    fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError> {
-        diesel::update(
-            auth_requests::table
-                .find(id_hash)
-                .filter(auth_requests::used_at.is_null()),
-        )
-        .set(auth_requests::params.eq(params))
-        .execute(&mut *self.conn()?)?;
-        Ok(())
+impl AuditStore for Database {
+    fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        Ok(self.append_audit_batched(event)?)
     }
+}
 
+impl RiskStore for Database {
+    fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError> {
+        use super::risk_history as h;
+        use crate::risk::Familiarity;
+        let c = &mut *self.conn()?;
+        Ok(RiskHistory {
+            device: match &q.device_hash {
+                Some(d) => h::device(c, &q.user_id, d)?,
+                None => Familiarity::NoHistory,
+            },
+            network: match &q.network {
+                Some(n) => h::network(c, &q.user_id, n)?,
+                None => Familiarity::NoHistory,
+            },
+            account_failures: match &q.account_key {
+                Some(k) => h::failures(c, k, q.failures_since)?,
+                None => 0,
+            },
+            address_failures: match &q.address_key {
+                Some(k) => h::failures(c, k, q.failures_since)?,
+                None => 0,
+            },
+            last_location: h::last_location(c, &q.user_id)?,
+        })
+    }
+}
+
+impl BreakGlassStore for Database {
     fn active_break_glass(
         &self,
         user_id: &str,
@@ -689,9 +708,5 @@ impl OidcStore for Database {
             super::break_glass::active(&mut *self.conn()?, user_id, tenant, now)?
                 .map(|e| (e.id, e.expires_at)),
         )
-    }
-
-    fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
-        Ok(self.append_audit_batched(event)?)
     }
 }

@@ -4,9 +4,9 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::oidc::store::{GrantRow, Redeemed};
 use crate::oidc::{Provider, pkce};
 use crate::storage::clients::Client;
+use crate::store::{GrantRow, Redeemed};
 
 use super::{TokenResponse, user_tokens};
 

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::store::GrantRow;
 use super::tokens::{self, IssuedAccessToken};
 use super::{Provider, claims};
 use crate::audit::{AuditEvent, Outcome};
 use crate::storage::clients::Client;
+use crate::store::GrantRow;
 
 /// RFC 6749 §5.1 (plus `id_token`, OIDC Core §3.1.3.3).
 #[derive(Debug, Clone, Serialize)]
