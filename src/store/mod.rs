@@ -1,7 +1,7 @@
 //! What the protocol core needs from storage, one small trait per area.
 //!
 //! `storage::Database` implements every trait (one implementation covers
-//! SQLite and PostgreSQL); an in-memory test double will follow.
+//! SQLite and PostgreSQL); [`memory::MemoryStore`] is an in-memory test double.
 //! Every method is blocking and atomic on its own. The umbrella [`Store`] is
 //! what `oidc::Provider` holds; code that needs one area can ask for just it.
 
@@ -9,6 +9,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod clients;
 pub mod grants;
+pub mod memory;
 pub mod requests;
 pub mod risk;
 pub mod sessions;
