@@ -19,6 +19,8 @@ pub mod pkce;
 pub mod redirect;
 pub mod revoke;
 pub mod risk;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod userinfo;
 

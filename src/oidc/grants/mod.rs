@@ -137,3 +137,6 @@ pub(crate) fn user_tokens(
         audit,
     })
 }
+
+#[cfg(test)]
+mod tests;
