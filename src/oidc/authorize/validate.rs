@@ -2,8 +2,10 @@
 //! one named check per rule, in the order the errors take precedence.
 
 use super::{AuthorizationRequest, AuthorizeError, ResponseMode, ResponseTarget};
+use crate::domain::GrantType;
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
+use crate::oidc::grants::may_use;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce, redirect, scope_list};
 use crate::storage::clients::Client;
@@ -116,7 +118,7 @@ fn check_shape(
             "this client must use pushed authorization requests (RFC 9126)",
         ));
     }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+    if !may_use(client, GrantType::AuthorizationCode) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the authorization code flow",
         ));
