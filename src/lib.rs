@@ -19,4 +19,5 @@ pub mod oidc;
 pub mod risk;
 pub mod session;
 pub mod storage;
+pub mod store;
 pub mod web;

@@ -11,9 +11,9 @@ use ward::domain::ClientType;
 use ward::manage::clients::{self, NewClientInput};
 use ward::oidc::client_auth::{self, ClientCredentials};
 use ward::oidc::params::Params;
-use ward::oidc::store::SessionRow;
 use ward::oidc::{authorize, grants};
 use ward::storage::connection::statements_executed;
+use ward::store::SessionRow;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -8,10 +8,10 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::authn::throttle;
 use crate::clock::Millis;
 use crate::domain::{UserStatus, Username};
-use crate::oidc::store::OidcStore;
 use crate::session::Authentication;
 use crate::storage::users::User;
 use crate::storage::{self, StorageError, throttle as throttle_store};
+use crate::store::{AuditStore, UserStore};
 
 /// Why a step failed. One message for the user in every case, so the answer
 /// never tells whether an account exists; the reason goes to the audit trail.

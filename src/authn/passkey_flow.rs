@@ -12,10 +12,10 @@ use crate::authn::login::{Check, LoginFailure, Requester};
 use crate::authn::passkeys::{CeremonyState, PasskeyError};
 use crate::crypto::secrets;
 use crate::domain::UserStatus;
-use crate::oidc::store::OidcStore;
 use crate::storage::passkeys::{CeremonyRow, PasskeyRow};
 use crate::storage::users::User;
 use crate::storage::{self, StorageError};
+use crate::store::{AuditStore, UserStore};
 
 /// Why a registration did not happen; the message is fit for the user, and
 /// [`RegistrationError::audit_reason`] is what the audit trail records.

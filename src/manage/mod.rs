@@ -56,13 +56,13 @@ impl From<PasswordError> for ManageError {
     }
 }
 
-impl From<crate::oidc::store::StoreError> for ManageError {
-    fn from(e: crate::oidc::store::StoreError) -> Self {
+impl From<crate::store::StoreError> for ManageError {
+    fn from(e: crate::store::StoreError) -> Self {
         match e {
-            crate::oidc::store::StoreError::Unavailable => Self::Storage(
-                StorageError::Unavailable("the database is unavailable".into()),
-            ),
-            crate::oidc::store::StoreError::Internal(why) => Self::Internal(why),
+            crate::store::StoreError::Unavailable => Self::Storage(StorageError::Unavailable(
+                "the database is unavailable".into(),
+            )),
+            crate::store::StoreError::Internal(why) => Self::Internal(why),
         }
     }
 }

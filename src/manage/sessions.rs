@@ -8,10 +8,10 @@ use serde::Serialize;
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::InvalidValue;
-use crate::oidc::store::SessionRow;
 use crate::oidc::tokens::sid;
 use crate::session::{self, EndReason, EndedBy, Ending};
 use crate::storage::{self, AnyConnection};
+use crate::store::SessionRow;
 
 use super::{ManageError, audited};
 

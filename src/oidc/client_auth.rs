@@ -208,7 +208,12 @@ fn authenticate_assertion(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::crypto::signing::{self, Algorithm, SigningKeyMaterial};
+    use crate::oidc::testing::{self, ISSUER, NOW, SECRET};
+    use crate::store::memory::MemoryStore;
 
     /// Regression (found by tests/fuzz_parsers.rs): a header whose sixth byte is
     /// inside a multi-byte character panicked on slicing.
@@ -219,5 +224,178 @@ mod tests {
             assert_eq!(c.basic, None, "{h}");
         }
         assert!(credentials(&Params::default(), Some("Basic é")).is_err());
+    }
+
+    fn basic(id: &str, secret: &str) -> ClientCredentials {
+        let header = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
+        credentials(&Params::default(), Some(&header)).unwrap()
+    }
+
+    fn post(id: &str, secret: Option<&str>) -> ClientCredentials {
+        ClientCredentials {
+            client_id: Some(id.into()),
+            client_secret: secret.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn auth(store: &MemoryStore, creds: &ClientCredentials) -> Result<Client, AuthFailure> {
+        let p = testing::provider(store);
+        authenticate(&p, creds, &p.endpoint("/token"))
+    }
+
+    fn code_of(r: Result<Client, AuthFailure>) -> (&'static str, bool) {
+        let e = r.unwrap_err();
+        (e.error.code, e.used_basic)
+    }
+
+    #[test]
+    fn client_secret_basic_and_post() {
+        let (store, _) = testing::store();
+        assert_eq!(auth(&store, &basic("svc", SECRET)).unwrap().id, "svc");
+        assert_eq!(auth(&store, &post("svc", Some(SECRET))).unwrap().id, "svc");
+        // RFC 6749 §2.3.1: both halves are form-urlencoded before base64.
+        let creds = basic("svc", "a%3Ab+c");
+        assert_eq!(creds.basic, Some(("svc".into(), "a:b c".into())));
+    }
+
+    #[test]
+    fn wrong_secret_or_unknown_client_is_invalid_client() {
+        let (store, _) = testing::store();
+        assert_eq!(
+            code_of(auth(&store, &basic("svc", "wrong"))),
+            ("invalid_client", true)
+        );
+        assert_eq!(
+            code_of(auth(&store, &post("svc", Some("wrong")))),
+            ("invalid_client", false)
+        );
+        assert_eq!(
+            code_of(auth(&store, &post("nope", Some(SECRET)))).0,
+            "invalid_client"
+        );
+        // A confidential client must authenticate.
+        assert_eq!(
+            code_of(auth(&store, &post("svc", None))).0,
+            "invalid_client"
+        );
+        assert_eq!(
+            code_of(auth(&store, &ClientCredentials::default())).0,
+            "invalid_client"
+        );
+    }
+
+    #[test]
+    fn public_client_uses_none() {
+        let (store, _) = testing::store();
+        assert_eq!(auth(&store, &post("app", None)).unwrap().id, "app");
+        // A public client has no secret: presenting one fails.
+        assert_eq!(
+            code_of(auth(&store, &post("app", Some("x")))).0,
+            "invalid_client"
+        );
+    }
+
+    #[test]
+    fn one_method_and_one_client_id_only() {
+        let (store, _) = testing::store();
+        let mut both = basic("svc", SECRET);
+        both.client_secret = Some(SECRET.into());
+        assert_eq!(code_of(auth(&store, &both)), ("invalid_request", true));
+        let mut other_id = basic("svc", SECRET);
+        other_id.client_id = Some("app".into());
+        assert_eq!(code_of(auth(&store, &other_id)), ("invalid_request", true));
+    }
+
+    /// A store whose client `jwt` authenticates with private_key_jwt and `key`.
+    fn jwt_client() -> (MemoryStore, SigningKeyMaterial) {
+        let (store, _) = testing::store();
+        let key = signing::generate(Algorithm::Es256).unwrap();
+        let mut client = testing::confidential_client();
+        client.id = "jwt".into();
+        client.secret_hash = None;
+        client.jwks = Some(json!({ "keys": [key.public_jwk.clone()] }));
+        store.add_client(client);
+        (store, key)
+    }
+
+    fn assertion(key: &SigningKeyMaterial, changes: serde_json::Value) -> ClientCredentials {
+        let mut claims = json!({
+            "iss": "jwt",
+            "sub": "jwt",
+            "aud": format!("{ISSUER}/token"),
+            "exp": NOW / 1000 + 60,
+            "jti": "jti-1",
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        let header = json!({ "alg": "ES256", "kid": key.kid });
+        let token = jwt::encode(&header, &claims, &key.signer().unwrap()).unwrap();
+        ClientCredentials {
+            assertion_type: Some(JWT_BEARER.into()),
+            assertion: Some(token),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn private_key_jwt_good_assertion() {
+        let (store, key) = jwt_client();
+        assert_eq!(auth(&store, &assertion(&key, json!({}))).unwrap().id, "jwt");
+        // The issuer itself is an accepted audience too.
+        let creds = assertion(&key, json!({ "aud": [ISSUER], "jti": "jti-2" }));
+        assert_eq!(auth(&store, &creds).unwrap().id, "jwt");
+    }
+
+    #[test]
+    fn private_key_jwt_wrong_audience_expired_or_too_long() {
+        let (store, key) = jwt_client();
+        let now = NOW / 1000;
+        for changes in [
+            json!({ "aud": "https://elsewhere.example/token" }),
+            json!({ "exp": now }),
+            json!({ "exp": now - 10 }),
+            json!({ "exp": now + MAX_ASSERTION_LIFETIME + 1 }),
+            json!({ "sub": "other" }),
+            json!({ "jti": "" }),
+        ] {
+            let r = auth(&store, &assertion(&key, changes.clone()));
+            assert_eq!(code_of(r), ("invalid_client", false), "{changes}");
+        }
+    }
+
+    /// RFC 7523 §3 item 7: a jti is accepted once.
+    #[test]
+    fn private_key_jwt_replayed_jti() {
+        let (store, key) = jwt_client();
+        let creds = assertion(&key, json!({}));
+        auth(&store, &creds).unwrap();
+        let e = auth(&store, &creds).unwrap_err().error;
+        assert_eq!(e.code, "invalid_client");
+        assert!(e.description.contains("already used"));
+    }
+
+    #[test]
+    fn private_key_jwt_wrong_key_or_type() {
+        let (store, key) = jwt_client();
+        let other = signing::generate(Algorithm::Es256).unwrap();
+        let mut forged = assertion(&other, json!({}));
+        assert_eq!(code_of(auth(&store, &forged)).0, "invalid_client");
+        // Nor does the right key's kid make another key's signature good.
+        let good = assertion(&key, json!({ "jti": "jti-3" }));
+        let sig = forged
+            .assertion
+            .as_ref()
+            .unwrap()
+            .rsplit('.')
+            .next()
+            .unwrap();
+        let body = good.assertion.as_ref().unwrap().rsplit_once('.').unwrap().0;
+        forged.assertion = Some(format!("{body}.{sig}"));
+        assert_eq!(code_of(auth(&store, &forged)).0, "invalid_client");
+        let mut wrong_type = assertion(&key, json!({ "jti": "jti-4" }));
+        wrong_type.assertion_type = Some("urn:other".into());
+        assert_eq!(code_of(auth(&store, &wrong_type)).0, "invalid_request");
     }
 }

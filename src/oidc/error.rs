@@ -102,12 +102,12 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
-impl From<super::store::StoreError> for OAuthError {
-    fn from(e: super::store::StoreError) -> Self {
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "storage failure in the OpenID Connect core");
         match e {
-            super::store::StoreError::Unavailable => Self::temporarily_unavailable(),
-            super::store::StoreError::Internal(_) => Self::server_error(),
+            crate::store::StoreError::Unavailable => Self::temporarily_unavailable(),
+            crate::store::StoreError::Internal(_) => Self::server_error(),
         }
     }
 }

@@ -12,12 +12,12 @@ use super::Provider;
 use super::authorize::{self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next};
 use super::error::OAuthError;
 use super::risk;
-use super::store::{AuthRequestRow, SessionRow};
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::session;
 use crate::storage::clients::Client;
 use crate::storage::users::User;
+use crate::store::{AuthRequestRow, SessionRow};
 
 /// How long a user has to finish signing in.
 pub const LIFETIME_MS: i64 = 15 * 60 * 1000;
@@ -163,23 +163,13 @@ pub fn proceed(
     )?;
     if next == Next::Issue {
         let (s, _) = session.ok_or_else(|| page(OAuthError::server_error()))?;
-        if client.shared_workstation && !s.shared_workstation {
-            // A shared-workstation client's sessions get the short idle timeout.
-            p.store
-                .mark_session_shared(&s.id_hash)
-                .map_err(|e| page(e.into()))?;
-        }
-        let response =
-            authorize::issue_code(p, &request, s, existing.map(|(_, i)| i.id_hash.as_str()))
-                .map_err(|e| {
-                    if e.code == "invalid_request" {
-                        // A second submission of a completed sign-in: say so; nothing goes to the client.
-                        AuthorizeError::Page(e)
-                    } else {
-                        AuthorizeError::Redirect(request.target().error(p.issuer, &e))
-                    }
-                })?;
-        return Ok(Step::Respond(response));
+        return issue(
+            p,
+            &request,
+            client,
+            s,
+            existing.map(|(_, i)| i.id_hash.as_str()),
+        );
     }
     if let Some((id, _)) = existing {
         return Ok(Step::Interact {
@@ -204,6 +194,32 @@ pub fn proceed(
         interaction: id,
         next,
     })
+}
+
+/// Issue the code for `request` from session `s` (the user is done).
+fn issue(
+    p: &Provider,
+    request: &AuthorizationRequest,
+    client: &Client,
+    s: &SessionRow,
+    interaction: Option<&str>,
+) -> Result<Step, AuthorizeError> {
+    let page = |e: OAuthError| AuthorizeError::Page(e);
+    if client.shared_workstation && !s.shared_workstation {
+        // A shared-workstation client's sessions get the short idle timeout.
+        p.store
+            .mark_session_shared(&s.id_hash)
+            .map_err(|e| page(e.into()))?;
+    }
+    let response = authorize::issue_code(p, request, s, interaction).map_err(|e| {
+        if e.code == "invalid_request" {
+            // A second submission of a completed sign-in: say so; nothing goes to the client.
+            AuthorizeError::Page(e)
+        } else {
+            AuthorizeError::Redirect(request.target().error(p.issuer, &e))
+        }
+    })?;
+    Ok(Step::Respond(response))
 }
 
 /// Ask the risk engine about a request answered from `session`: refuse it

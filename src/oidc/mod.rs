@@ -1,5 +1,5 @@
 //! The OpenID Connect / OAuth 2.0 protocol core: plain functions over
-//! [`store::OidcStore`], free of HTTP and SQL. Handlers in `web` translate
+//! [`crate::store::Store`], free of HTTP and SQL. Handlers in `web` translate
 //! requests into calls here and outcomes back into responses.
 
 pub mod authorize;
@@ -19,7 +19,8 @@ pub mod pkce;
 pub mod redirect;
 pub mod revoke;
 pub mod risk;
-pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod userinfo;
 
@@ -30,7 +31,7 @@ pub use error::OAuthError;
 
 /// Everything a protocol operation needs, for one request.
 pub struct Provider<'a> {
-    pub store: &'a dyn store::OidcStore,
+    pub store: &'a dyn crate::store::Store,
     pub keys: &'a keys::KeySet,
     pub issuer: &'a str,
     pub tokens: TokenLifetimes,

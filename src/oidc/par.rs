@@ -6,9 +6,9 @@ use super::Provider;
 use super::authorize::{self, AuthorizeError, REQUEST_URI_PREFIX};
 use super::error::OAuthError;
 use super::params::Params;
-use super::store::AuthRequestRow;
 use crate::crypto::secrets;
 use crate::storage::clients::Client;
+use crate::store::AuthRequestRow;
 
 /// Lifetime of a request_uri (RFC 9126 §2.2 suggests 5 to 600 s).
 pub const LIFETIME_SECS: i64 = 60;

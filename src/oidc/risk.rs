@@ -13,11 +13,11 @@
 use super::Provider;
 use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
-use super::store::{HistoryQuery, SessionRow};
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::factors;
 use crate::clock::Millis;
 use crate::risk::{self, Decision, RiskAssessment, RiskInput, Sensitivity};
+use crate::store::{HistoryQuery, SessionRow};
 
 /// Failures older than this do not count as recent.
 const RECENT_FAILURES_MS: Millis = 3_600_000;

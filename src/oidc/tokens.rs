@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 use super::Provider;
 use super::error::OAuthError;
 use super::jwt;
-use super::store::{AuthFacts, GrantRow};
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
 use crate::storage::clients::Client;
+use crate::store::{AuthFacts, GrantRow};
 
 /// Access tokens are signed with ES256: fast to sign and to verify, and small.
 pub const ACCESS_TOKEN_ALG: Algorithm = Algorithm::Es256;

@@ -7,8 +7,8 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
-use crate::oidc::store::{OidcStore, StoreError};
 use crate::oidc::tokens::sid;
+use crate::store::{SessionStore, StoreError};
 
 use super::Expiry;
 
@@ -89,8 +89,8 @@ pub struct Ending<'a> {
     pub acr: &'a str,
 }
 
-impl<'a> From<&'a crate::oidc::store::SessionRow> for Ending<'a> {
-    fn from(row: &'a crate::oidc::store::SessionRow) -> Self {
+impl<'a> From<&'a crate::store::SessionRow> for Ending<'a> {
+    fn from(row: &'a crate::store::SessionRow) -> Self {
         Ending {
             id_hash: &row.id_hash,
             user_id: &row.user_id,
@@ -124,7 +124,7 @@ pub fn event(session: Ending<'_>, reason: EndReason, by: &EndedBy, now: Millis) 
 /// End `session` (see the module comment); false if it had already ended, in
 /// which case nothing is written.
 pub fn end(
-    store: &dyn OidcStore,
+    store: &dyn SessionStore,
     session: Ending<'_>,
     reason: EndReason,
     by: &EndedBy,

@@ -9,7 +9,7 @@ pub use end::{EndReason, EndedBy, Ending};
 use crate::clock::Millis;
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
-use crate::oidc::store::SessionRow;
+use crate::store::SessionRow;
 
 /// Cookie names: the `__Host-` prefix (which requires Secure) over HTTPS.
 pub fn cookie_name(https: bool) -> &'static str {

@@ -18,7 +18,6 @@ pub mod login_progress;
 pub mod logout_outbox;
 pub mod meta;
 pub mod migrations;
-pub mod oidc_store;
 pub mod passkeys;
 pub mod policy;
 pub mod purge;
@@ -28,6 +27,7 @@ pub mod second_factors;
 pub mod secrets;
 pub mod sessions;
 pub mod signing_keys;
+mod store_impl;
 pub mod throttle;
 pub mod users;
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{grants, sessions};
 use super::{AnyConnection, StorageError, from_json_list};
 use crate::clock::Millis;
-use crate::oidc::store::SessionRow;
+use crate::store::SessionRow;
 
 /// End a session; true if it was live. The grants issued under it end too,
 /// unless they were granted `offline_access` (which is meant to outlive the

@@ -20,8 +20,8 @@ use crate::audit::{AuditEvent, Outcome as AuditOutcome};
 use crate::authn::factors::{self, Factor};
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::crypto::secrets;
-use crate::oidc::store::OidcStore;
 use crate::storage::users::User;
+use crate::store::AuditStore;
 
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
 pub const ACCOUNT: &str = "account";
@@ -366,7 +366,7 @@ async fn unmet(s: &SignIn<'_>, progress: &Progress) -> Step {
     event.ip = s.browser.ip.clone();
     s.app
         .db
-        .run(move |db| OidcStore::audit(db, event).map_err(|_| LoginFailure::Unavailable))
+        .run(move |db| AuditStore::audit(db, event).map_err(|_| LoginFailure::Unavailable))
         .await?;
     Ok(Outcome::Unmet)
 }

@@ -7,8 +7,8 @@ use super::{AccountFactors, Progress};
 use crate::app::AppContext;
 use crate::authn::login::{LoginFailure, normalise_username};
 use crate::crypto::secrets;
-use crate::oidc::store::OidcStore;
 use crate::storage::{self, AnyConnection, StorageError, users::User};
+use crate::store::UserStore;
 
 /// A sign-in in progress lives ten minutes.
 pub const LIFETIME_MS: i64 = 10 * 60 * 1000;

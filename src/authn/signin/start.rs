@@ -5,10 +5,10 @@ use crate::app::AppContext;
 use crate::authn::login::{self, LoginFailure};
 use crate::crypto::secrets;
 use crate::oidc::interaction;
-use crate::oidc::store::{OidcStore, SessionRow};
 use crate::risk::network;
 use crate::session::{self, Authentication};
 use crate::storage::{self, users::User};
+use crate::store::{SessionRow, SessionStore};
 
 /// Start the session of a finished sign-in and return its cookie value:
 /// - a new session id every time (no fixation), and the browser's previous

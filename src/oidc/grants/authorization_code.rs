@@ -2,13 +2,14 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
+use crate::domain::GrantType;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::oidc::store::{GrantRow, Redeemed};
 use crate::oidc::{Provider, pkce};
 use crate::storage::clients::Client;
+use crate::store::{CodeRow, GrantRow, Redeemed};
 
-use super::{TokenResponse, user_tokens};
+use super::{TokenResponse, may_use, user_tokens};
 
 const INVALID: &str = "the authorization code is invalid, expired or already used";
 
@@ -17,6 +18,64 @@ pub fn exchange(
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
+    let (code_hash, row) = redeemable_code(p, client, params)?;
+    let grant = GrantRow {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        client_id: client.id.clone(),
+        scope: row.scope.clone(),
+        nonce: row.nonce.clone(),
+        facts: row.facts.clone(),
+        created_at: p.now,
+        expires_at: p.now + i64::from(p.tokens.refresh_token_seconds) * 1000,
+        revoked_at: None,
+        user_active: true,
+        claims: row.claims.clone(),
+    };
+    // OIDC Core §11: an OpenID request gets a refresh token only with offline_access.
+    let wants_refresh = !grant.scope.iter().any(|s| s == "openid")
+        || grant.scope.iter().any(|s| s == "offline_access");
+    let refresh =
+        (wants_refresh && may_use(client, GrantType::RefreshToken)).then(|| secrets::generate(32));
+    let issued = user_tokens(
+        p,
+        client,
+        &grant,
+        &grant.scope,
+        grant.nonce.as_deref(),
+        GrantType::AuthorizationCode,
+    )?;
+    let audit = issued.audit.detail("refresh_token", refresh.is_some());
+    match p.store.redeem_code(
+        &code_hash,
+        p.now,
+        &grant,
+        refresh.as_deref().map(secrets::hash).as_deref(),
+        &audit,
+    )? {
+        Redeemed::Ok => Ok(TokenResponse {
+            access_token: issued.access.token,
+            token_type: "Bearer",
+            expires_in: issued.access.expires_in,
+            refresh_token: refresh,
+            id_token: issued.id_token,
+            scope: grant.scope.join(" "),
+        }),
+        Redeemed::AlreadyUsed(first) => {
+            // Lost a race with a concurrent redemption: that one wins, and is revoked.
+            revoke_after_reuse(p, client, first.as_deref(), &grant.facts.user_id)?;
+            Err(OAuthError::invalid_grant(INVALID))
+        }
+    }
+}
+
+/// The code of the request, if this client may redeem it now: bound to the
+/// client, its PKCE verifier (RFC 7636 §4.6), unused, unexpired, for the same
+/// redirect_uri (RFC 6749 §4.1.3) and a user still active. Returns its hash too.
+fn redeemable_code(
+    p: &Provider,
+    client: &Client,
+    params: &Params,
+) -> Result<(String, CodeRow), OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.get("code_verifier")?;
@@ -49,54 +108,7 @@ pub fn exchange(
     if !row.user_active {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-
-    let grant = GrantRow {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        client_id: client.id.clone(),
-        scope: row.scope.clone(),
-        nonce: row.nonce.clone(),
-        facts: row.facts.clone(),
-        created_at: p.now,
-        expires_at: p.now + i64::from(p.tokens.refresh_token_seconds) * 1000,
-        revoked_at: None,
-        user_active: true,
-        claims: row.claims.clone(),
-    };
-    // OIDC Core §11: an OpenID request gets a refresh token only with offline_access.
-    let wants_refresh = !grant.scope.iter().any(|s| s == "openid")
-        || grant.scope.iter().any(|s| s == "offline_access");
-    let refresh = (wants_refresh && client.grant_types.iter().any(|g| g == "refresh_token"))
-        .then(|| secrets::generate(32));
-    let issued = user_tokens(
-        p,
-        client,
-        &grant,
-        &grant.scope,
-        grant.nonce.as_deref(),
-        "authorization_code",
-    )?;
-    let audit = issued.audit.detail("refresh_token", refresh.is_some());
-    match p.store.redeem_code(
-        &code_hash,
-        p.now,
-        &grant,
-        refresh.as_deref().map(secrets::hash).as_deref(),
-        &audit,
-    )? {
-        Redeemed::Ok => Ok(TokenResponse {
-            access_token: issued.access.token,
-            token_type: "Bearer",
-            expires_in: issued.access.expires_in,
-            refresh_token: refresh,
-            id_token: issued.id_token,
-            scope: grant.scope.join(" "),
-        }),
-        Redeemed::AlreadyUsed(first) => {
-            // Lost a race with a concurrent redemption: that one wins, and is revoked.
-            revoke_after_reuse(p, client, first.as_deref(), &grant.facts.user_id)?;
-            Err(OAuthError::invalid_grant(INVALID))
-        }
-    }
+    Ok((code_hash, row))
 }
 
 fn revoke_after_reuse(

@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::store::GrantRow;
 use super::tokens::{self, IssuedAccessToken};
 use super::{Provider, claims};
 use crate::audit::{AuditEvent, Outcome};
+use crate::domain::GrantType;
 use crate::storage::clients::Client;
+use crate::store::GrantRow;
 
 /// RFC 6749 §5.1 (plus `id_token`, OIDC Core §3.1.3.3).
 #[derive(Debug, Clone, Serialize)]
@@ -38,34 +39,36 @@ pub fn exchange(
             "parameter `{name}` is repeated"
         )));
     }
-    let grant_type = params.require("grant_type")?;
-    let allowed = |g: &str| {
-        if client.grant_types.iter().any(|c| c == g) {
-            Ok(())
-        } else {
-            Err(OAuthError::unauthorized_client(format!(
-                "this client may not use the {g} grant"
-            )))
-        }
-    };
+    let grant_type = parse_grant_type(params.require("grant_type")?)?;
+    if !may_use(client, grant_type) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use the {} grant",
+            grant_type.as_str()
+        )));
+    }
     match grant_type {
-        "authorization_code" => {
-            allowed(grant_type)?;
-            authorization_code::exchange(p, client, params)
-        }
-        "refresh_token" => {
-            allowed(grant_type)?;
-            refresh_token::exchange(p, client, params)
-        }
-        "client_credentials" => {
-            allowed(grant_type)?;
-            client_credentials::exchange(p, client, params)
-        }
+        GrantType::AuthorizationCode => authorization_code::exchange(p, client, params),
+        GrantType::RefreshToken => refresh_token::exchange(p, client, params),
+        GrantType::ClientCredentials => client_credentials::exchange(p, client, params),
+    }
+}
+
+/// The grant type a request names; any other is `unsupported_grant_type`
+/// (RFC 6749 §5.2), the password grant with the reason (RFC 9700 §2.4).
+fn parse_grant_type(value: &str) -> Result<GrantType, OAuthError> {
+    match value {
         "password" => Err(OAuthError::unsupported_grant_type(
             "the password grant is not supported (RFC 9700 §2.4)",
         )),
-        _ => Err(OAuthError::unsupported_grant_type("unsupported grant_type")),
+        other => other
+            .parse()
+            .map_err(|_| OAuthError::unsupported_grant_type("unsupported grant_type")),
     }
+}
+
+/// Whether `client` is registered for `grant`.
+pub(crate) fn may_use(client: &Client, grant: GrantType) -> bool {
+    client.grant_types.iter().any(|g| g == grant.as_str())
 }
 
 /// What a user grant (code or refresh) returns, before the grant's state change commits.
@@ -84,7 +87,7 @@ pub(crate) fn user_tokens(
     grant: &GrantRow,
     scope: &[String],
     nonce: Option<&str>,
-    grant_type: &str,
+    grant_type: GrantType,
 ) -> Result<UserTokens, OAuthError> {
     let user_id = grant.facts.user_id.as_str();
     let authz = tokens::authorization_claims(p, client, user_id, grant.facts.tenant.as_deref())?;
@@ -128,7 +131,7 @@ pub(crate) fn user_tokens(
     )
     .subject(user_id)
     .client(&client.id)
-    .detail("grant_type", grant_type)
+    .detail("grant_type", grant_type.as_str())
     .detail("grant", grant.id.as_str())
     .detail("jti", access.jti.as_str());
     Ok(UserTokens {
@@ -137,3 +140,6 @@ pub(crate) fn user_tokens(
         audit,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
+use crate::domain::GrantType;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list};
@@ -47,7 +48,7 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant(INVALID));
     }
 
-    let issued = user_tokens(p, client, &grant, &scope, None, "refresh_token")?;
+    let issued = user_tokens(p, client, &grant, &scope, None, GrantType::RefreshToken)?;
     let next = secrets::generate(32);
     if !p.store.rotate_refresh(
         &old_hash,

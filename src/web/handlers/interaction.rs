@@ -10,9 +10,9 @@ use crate::oidc::authorize::{
 };
 use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
 use crate::oidc::params::Params;
-use crate::oidc::store::SessionRow;
 use crate::oidc::{OAuthError, Provider};
 use crate::storage::users::User;
+use crate::store::SessionRow;
 use crate::web::WebState;
 use crate::web::handlers::signin_page;
 use crate::web::oauth::{self, call};

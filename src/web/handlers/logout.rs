@@ -9,8 +9,8 @@ use minijinja::context;
 use crate::oidc::interaction::{csrf_ok, csrf_token, current_session};
 use crate::oidc::logout::{self, LogoutDecision, LogoutRequest};
 use crate::oidc::params::Params;
-use crate::oidc::store::SessionRow;
 use crate::session;
+use crate::store::SessionRow;
 use crate::web::WebState;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{

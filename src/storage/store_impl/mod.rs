@@ -1,0 +1,31 @@
+//! The `store` traits for the database, one file per trait. Each state change
+//! is one transaction (or one statement), so it lands together with its audit
+//! record. One implementation serves SQLite and PostgreSQL.
+
+mod audit;
+mod break_glass;
+mod clients;
+mod grants;
+mod requests;
+mod risk;
+mod rows;
+mod sessions;
+mod users;
+
+use super::StorageError;
+use crate::store::StoreError;
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        StorageError::from(e).into()
+    }
+}

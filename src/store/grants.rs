@@ -1,0 +1,143 @@
+//! Consents, authorization codes, grants (token families), refresh tokens,
+//! access-token revocation and client-assertion replay.
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::oidc::claims::ClaimsRequest;
+
+/// What a code, a grant and its tokens carry about the authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthFacts {
+    pub user_id: String,
+    pub auth_time: Millis,
+    pub acr: String,
+    pub amr: Vec<String>,
+    /// Hash of the session id; the `sid` claim is derived from it.
+    pub session_hash: Option<String>,
+    /// The tenant (Casbin domain) whose roles and permissions the tokens carry.
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRow {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    /// None: the request had no code_challenge (an optional-PKCE client), so
+    /// the redemption must come without a code_verifier.
+    pub code_challenge: Option<String>,
+    pub facts: AuthFacts,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub consumed_at: Option<Millis>,
+    pub grant_id: Option<String>,
+    /// Whether the user is still active (read with the code, saving a query).
+    pub user_active: bool,
+    /// The authorization request's `claims` parameter (OIDC Core §5.5).
+    pub claims: Option<ClaimsRequest>,
+}
+
+/// A token family: everything issued from one code exchange.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRow {
+    pub id: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub facts: AuthFacts,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub revoked_at: Option<Millis>,
+    /// Whether the user is still active (read with the grant, saving a query).
+    pub user_active: bool,
+    /// The authorization request's `claims` parameter (OIDC Core §5.5),
+    /// honoured by every ID token of the grant and by userinfo.
+    pub claims: Option<ClaimsRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRow {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub created_at: Millis,
+    pub rotated_at: Option<Millis>,
+}
+
+/// How a code redemption went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redeemed {
+    Ok,
+    /// Somebody redeemed it first; the grant their redemption created (if any).
+    AlreadyUsed(Option<String>),
+}
+
+pub trait GrantStore {
+    /// The scopes the user consented to for this client, and when.
+    fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<(Vec<String>, Millis)>, StoreError>;
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Store a new code and mark its interaction used, with the audit record;
+    /// false (and nothing stored) if the interaction was already completed.
+    fn create_code(
+        &self,
+        code: &CodeRow,
+        interaction: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError>;
+    /// Consume the code (once) and create its grant and first refresh token.
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: Millis,
+        grant: &GrantRow,
+        refresh_hash: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<Redeemed, StoreError>;
+
+    fn grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError>;
+    fn revoke_grant(&self, id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    fn refresh_token(&self, token_hash: &str)
+    -> Result<Option<(RefreshRow, GrantRow)>, StoreError>;
+    /// Retire `old` and store `new` in the same grant; false if `old` was already rotated.
+    fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        grant_id: &str,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: Millis,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    fn jti_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+    /// Remember a client assertion's jti; false if it was seen before (replay).
+    fn remember_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+}
