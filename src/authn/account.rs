@@ -387,3 +387,27 @@ pub async fn verify_email(
         .await?;
     Ok(())
 }
+
+/// What the account page shows of an account.
+pub struct Overview {
+    pub factors: crate::authn::signin::AccountFactors,
+    pub passkeys: Vec<storage::passkeys::PasskeyRow>,
+    /// The most recent sessions (live and ended), newest first.
+    pub sessions: Vec<crate::store::SessionRow>,
+}
+
+/// The account page's view of `user`'s account.
+pub async fn overview(ctx: &AppContext, user: &User) -> Result<Overview, AccountError> {
+    let user = user.clone();
+    ctx.db
+        .run(move |db| {
+            let mut c = db.conn()?;
+            let uid = user.id.as_str();
+            Ok(Overview {
+                factors: crate::authn::signin::progress::account_factors(&mut c, &user)?,
+                passkeys: storage::passkeys::for_user(&mut c, uid)?,
+                sessions: storage::sessions::for_user(&mut c, uid, None, 50)?,
+            })
+        })
+        .await
+}

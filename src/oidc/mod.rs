@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod grants;

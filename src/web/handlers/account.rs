@@ -12,7 +12,7 @@ use crate::authn::login;
 use crate::clock::to_rfc3339;
 use crate::oidc::interaction::{csrf_ok, csrf_token};
 use crate::session::EndReason;
-use crate::storage::{self, users::User};
+use crate::storage::users::User;
 use crate::store::SessionRow;
 use crate::web::WebState;
 use crate::web::handlers::interaction::ACCOUNT;
@@ -71,18 +71,7 @@ async fn account_page(
     status: StatusCode,
     message: (Option<&str>, Option<&str>),
 ) -> HttpResponse {
-    let user = who.user.clone();
-    let loaded = state
-        .ctx
-        .db
-        .run(move |db| {
-            let mut c = db.conn()?;
-            let factors = crate::authn::signin::progress::account_factors(&mut c, &user)?;
-            let passkeys = storage::passkeys::for_user(&mut c, user.id.as_str())?;
-            let sessions = storage::sessions::for_user(&mut c, user.id.as_str(), None, 50)?;
-            Ok::<_, storage::StorageError>((factors, passkeys, sessions))
-        })
-        .await;
+    let loaded = account::overview(&state.ctx, &who.user).await;
     let uid = who.user.id.as_str();
     let (object, action) = crate::authz::emergency::ELEVATE;
     let emergency_tenants: Vec<String> = state
@@ -92,7 +81,12 @@ async fn account_page(
         .into_iter()
         .filter(|t| state.ctx.authz.allowed(uid, t, object, action))
         .collect();
-    let Ok((factors, passkeys, sessions)) = loaded else {
+    let Ok(account::Overview {
+        factors,
+        passkeys,
+        sessions,
+    }) = loaded
+    else {
         return page(
             req,
             StatusCode::SERVICE_UNAVAILABLE,

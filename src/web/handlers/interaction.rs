@@ -305,37 +305,7 @@ pub async fn consent_submit(
         let Some((_, user)) = interaction::current_session(p, cookie.as_deref(), limits)? else {
             return Ok(Ok(None));
         };
-        let req = &found.request;
-        let scopes = req.consent_scopes();
-        let event = |outcome| {
-            crate::audit::AuditEvent::new(
-                p.now,
-                format!("user:{}", user.id),
-                "consent.decision",
-                outcome,
-            )
-            .subject(user.id.as_str())
-            .client(&req.client_id)
-            .detail("scope", scopes.join(" "))
-        };
-        if approve {
-            p.store.save_consent(
-                user.id.as_str(),
-                &req.client_id,
-                &scopes,
-                p.now,
-                &event(crate::audit::Outcome::Success),
-            )?;
-            Ok(Ok(None))
-        } else {
-            p.store.use_auth_request(&found.id_hash, p.now)?;
-            p.store
-                .audit(event(crate::audit::Outcome::Failure).reason("consent_denied"))?;
-            Ok(Ok(Some(req.target().error(
-                p.issuer,
-                &OAuthError::access_denied("the user declined"),
-            ))))
-        }
+        Ok(crate::oidc::consent::decide(p, &found, &user, approve))
     })
     .await;
     match outcome {
