@@ -9,8 +9,9 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use zeroize::Zeroizing;
 
+use super::ConfigError;
 use super::raw::RawMailConfig;
-use super::{ConfigError, in_range};
+use super::validate::in_range;
 
 /// How Ward sends email (see docs/mail.md).
 #[derive(Debug, Clone)]

@@ -404,7 +404,7 @@ pub fn validate(
 /// asks for `phr` never receives a password-only token.
 fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option<String> {
     let weakest = |values: Vec<String>| {
-        crate::authn::factors::ACR_VALUES
+        crate::domain::acr::ACR_VALUES
             .iter()
             .find(|known| values.iter().any(|v| v == *known))
             .map(|v| v.to_string())
@@ -423,12 +423,12 @@ fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option
 pub fn needed_acr(
     req: &AuthorizationRequest,
     client: &Client,
-    scope_min_acr: &std::collections::BTreeMap<String, String>,
+    scope_min_acr: &std::collections::BTreeMap<String, crate::domain::Acr>,
 ) -> Option<String> {
-    use crate::authn::factors::stronger;
+    use crate::domain::acr::stronger;
     let mut need = stronger(req.required_acr.as_deref(), client.min_acr.as_deref());
     for scope in &req.scope {
-        need = stronger(need, scope_min_acr.get(scope).map(String::as_str));
+        need = stronger(need, scope_min_acr.get(scope).map(|a| a.as_str()));
     }
     need.map(str::to_string)
 }
@@ -471,7 +471,7 @@ pub fn next_step(
                 || hint_names_someone_else(p, req, &user.id.to_string())
                 // Step-up: the session is weaker than the client needs.
                 || needed_acr(req, client, p.scope_min_acr)
-                    .is_some_and(|need| !crate::authn::factors::acr_satisfies(&s.acr, &need))
+                    .is_some_and(|need| !crate::domain::acr::acr_satisfies(&s.acr, &need))
         }
     };
     if needs_login {

@@ -7,6 +7,7 @@ use super::geoip::GeoPoint;
 use super::network;
 use super::policy::{RiskPolicy, RuleAction};
 use crate::clock::Millis;
+use crate::domain::acr::Acr;
 
 /// How something about this request compares with the user's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub enum Decision {
     /// Ask for a sign-in at `acr` or stronger; with `max_auth_age_seconds`,
     /// one made that recently (an older strong sign-in does not count).
     StepUp {
-        acr: String,
+        acr: Acr,
         max_auth_age_seconds: Option<u32>,
     },
     Deny,
@@ -285,7 +286,7 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             Some(rule) => match &rule.action {
                 RuleAction::Deny => Decision::Deny,
                 RuleAction::StepUp { acr } => Decision::StepUp {
-                    acr: acr.clone(),
+                    acr: *acr,
                     // A session that may have been taken over (its browser or
                     // its place changed) proves nothing by its past sign-ins:
                     // only a sign-in now (age 0) will do.

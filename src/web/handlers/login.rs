@@ -213,7 +213,7 @@ async fn proceed(
         Ok(SignInRisk::Deny) => return refuse(state, req, b, id).await,
         Err(_) => return page(req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     };
-    let required = crate::authn::factors::stronger(required, risk_need.as_deref());
+    let required = crate::domain::acr::stronger(required, risk_need.as_deref());
     let next = login::next_for(&progress, account, required);
     // A risk refusal right after a correct password must not confirm the
     // password: it is answered exactly like a wrong one, and counted as one
@@ -344,7 +344,7 @@ async fn step_up(
     let who = crate::web::handlers::account::signed_in(state, b)
         .await
         .ok()?;
-    if crate::authn::factors::acr_satisfies(&who.session.acr, need) {
+    if crate::domain::acr::acr_satisfies(&who.session.acr, need) {
         return None;
     }
     let mut progress = Progress::new(&who.user.username);

@@ -51,12 +51,12 @@ pub(crate) async fn sign_in_risk(
         let a = judge::assess(p, &seen, &account, strong, None, request.as_ref())?;
         let verdict = match &a.decision {
             Decision::Allow => SignInRisk::Allow,
-            Decision::StepUp { acr, .. } => SignInRisk::StepUp(acr.clone()),
+            Decision::StepUp { acr, .. } => SignInRisk::StepUp(acr.to_string()),
             Decision::Deny => SignInRisk::Deny,
         };
         let changes = match &verdict {
             SignInRisk::Allow => false,
-            SignInRisk::StepUp(acr) => !crate::authn::factors::acr_satisfies(&so_far, acr),
+            SignInRisk::StepUp(acr) => !crate::domain::acr::acr_satisfies(&so_far, acr),
             SignInRisk::Deny => true,
         };
         if changes {

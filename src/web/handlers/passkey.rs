@@ -195,7 +195,7 @@ async fn finish_json(
     use crate::web::handlers::login_risk::{REFUSED, SignInRisk, sign_in_risk};
     match sign_in_risk(state, b, id, progress).await {
         Ok(SignInRisk::Allow) => {}
-        Ok(SignInRisk::StepUp(acr)) if crate::authn::factors::acr_satisfies(&auth.acr, &acr) => {}
+        Ok(SignInRisk::StepUp(acr)) if crate::domain::acr::acr_satisfies(&auth.acr, &acr) => {}
         // More than this passkey gave (a device-bound key after a synced
         // one): as on the password path, the client hears
         // unmet_authentication_requirements; the page follows the redirect.
