@@ -57,7 +57,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cli/clients.rs::run",
     "cli/policy.rs::run",
     "cli/users.rs::run",
-    "config/mail.rs::validate_mail",
     "manage/clients.rs::add",
     "manage/users.rs::apply",
     "oidc/authorize.rs::validate",
