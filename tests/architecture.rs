@@ -62,7 +62,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "oidc/authorize.rs::validate",
     "oidc/grants/authorization_code.rs::exchange",
     "oidc/interaction.rs::proceed",
-    "risk/engine.rs::assess",
     "storage/group_commit.rs::run",
     "storage/oidc_store.rs::code",
     "web/handlers/account.rs::account_page",
