@@ -55,7 +55,6 @@ const LONG_FILES: &[&str] = &[
 const LONG_FUNCTIONS: &[&str] = &[
     "app/mod.rs::open",
     "cli/clients.rs::run",
-    "cli/policy.rs::run",
     "cli/users.rs::run",
     "manage/clients.rs::add",
     "manage/users.rs::apply",
