@@ -1,43 +1,15 @@
-//! What a sign-in proved, and what that is worth: the `acr` and `amr` values
-//! Ward puts in ID tokens. Pure.
-//!
-//! `amr` values follow RFC 8176 §2 where one fits (`pwd`, `otp`, `hwk`, `swk`,
-//! `user`, `mfa`); two are Ward's own, which RFC 8176 permits: `rec` for a
-//! recovery code (a NIST SP 800-63B §5.1.2 look-up secret) and `email` for a
-//! code sent by email. `acr` values: `aal1`, `aal2` (NIST SP 800-63B), and
-//! `phr` / `phrh` (OpenID EAP ACR Values 1.0 §2: phishing-resistant, and
-//! phishing-resistant with a hardware-protected key) for passkeys.
+//! What a sign-in proved, and what that is worth: factors -> the `acr` and
+//! `amr` values Ward puts in ID tokens. Pure. The values themselves, their
+//! order and the standards they come from are in `domain::acr`.
 
 use serde::{Deserialize, Serialize};
 
-pub const ACR_AAL1: &str = "aal1";
-pub const ACR_AAL2: &str = "aal2";
-pub const ACR_PHR: &str = "phr";
-pub const ACR_PHRH: &str = "phrh";
-
-/// Every acr Ward issues, weakest first.
-pub const ACR_VALUES: &[&str] = &[ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH];
-
-/// The stronger of two optional acr requirements (None: no requirement).
-pub fn stronger<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(if acr_satisfies(x, y) { x } else { y }),
-        (x, y) => x.or(y),
-    }
-}
-
-/// The NIST SP 800-63B assurance level an acr stands for, for session
-/// timeouts: `aal1` is 1; `aal2` and `phr` (a synced passkey; 800-63B-4 caps
-/// syncable authenticators at AAL2) are 2; `phrh` (a device-bound passkey with
-/// user verification, a multi-factor cryptographic authenticator) is 3.
-/// Unknown values count as 1.
-pub fn nist_aal(acr: &str) -> u8 {
-    match acr {
-        ACR_PHRH => 3,
-        ACR_AAL2 | ACR_PHR => 2,
-        _ => 1,
-    }
-}
+use crate::domain::acr::{Acr, Amr};
+// The acr vocabulary lives in `domain::acr`; re-exported here for code not yet
+// moved to the new path.
+pub use crate::domain::acr::{
+    ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH, ACR_VALUES, acr_satisfies, nist_aal, stronger,
+};
 
 /// One proof of identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,15 +29,19 @@ pub enum Factor {
 impl Factor {
     /// The factor's own amr value (RFC 8176 §2, or Ward's `rec` / `email`).
     pub fn amr(&self) -> &'static str {
+        self.amr_value().as_str()
+    }
+
+    pub fn amr_value(&self) -> Amr {
         match self {
-            Factor::Password => "pwd",
-            Factor::Totp => "otp",
-            Factor::RecoveryCode => "rec",
-            Factor::EmailCode => "email",
-            Factor::Passkey { device_bound: true } => "hwk",
+            Factor::Password => Amr::Pwd,
+            Factor::Totp => Amr::Otp,
+            Factor::RecoveryCode => Amr::Rec,
+            Factor::EmailCode => Amr::Email,
+            Factor::Passkey { device_bound: true } => Amr::Hwk,
             Factor::Passkey {
                 device_bound: false,
-            } => "swk",
+            } => Amr::Swk,
         }
     }
 }
@@ -96,31 +72,25 @@ pub fn assess(factors: &[Factor]) -> Assurance {
         push(f.amr());
         if let Factor::Passkey { device_bound } = f {
             // User verification (PIN or biometric) happened on the authenticator.
-            push("user");
+            push(Amr::User.as_str());
             passkey = Some(passkey.unwrap_or(false) || *device_bound);
         }
     }
     let has_password = factors.contains(&Factor::Password);
     let acr = match passkey {
-        Some(true) => ACR_PHRH,
-        Some(false) => ACR_PHR,
-        None if has_password && factors.iter().any(is_aal2_second_factor) => ACR_AAL2,
-        None => ACR_AAL1,
+        Some(true) => Acr::Phrh,
+        Some(false) => Acr::Phr,
+        None if has_password && factors.iter().any(is_aal2_second_factor) => Acr::Aal2,
+        None => Acr::Aal1,
     };
     // A user-verified passkey is multi-factor on its own (possession + PIN or biometric).
-    if acr != ACR_AAL1 {
-        push("mfa");
+    if acr != Acr::Aal1 {
+        push(Amr::Mfa.as_str());
     }
     Assurance {
         acr: acr.to_string(),
         amr,
     }
-}
-
-/// Whether `acr` meets `required` in Ward's ordering (`phrh` > `phr` > `aal2` > `aal1`).
-pub fn acr_satisfies(acr: &str, required: &str) -> bool {
-    let rank = |v: &str| ACR_VALUES.iter().position(|a| *a == v);
-    matches!((rank(acr), rank(required)), (Some(a), Some(r)) if a >= r)
 }
 
 #[cfg(test)]

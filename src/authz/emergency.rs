@@ -2,8 +2,8 @@
 //! who may elevate, with what proof, and why. Pure; storage and audit are the
 //! caller's (`manage::break_glass`).
 
-use crate::authn::factors::{ACR_AAL2, acr_satisfies};
 use crate::clock::Millis;
+use crate::domain::acr::Acr;
 
 /// The role an elevation adds in its tenant (defined per tenant in the policy).
 pub const EMERGENCY_ROLE: &str = "emergency";
@@ -31,7 +31,8 @@ pub enum Refusal {
 pub struct Request<'a> {
     /// The user holds `emergency:elevate` in the tenant.
     pub permitted: bool,
-    pub acr: &'a str,
+    /// The session's acr; None if it is not one Ward issues (proves nothing).
+    pub acr: Option<Acr>,
     pub auth_time: Millis,
     pub now: Millis,
     pub max_auth_age_ms: Millis,
@@ -43,7 +44,7 @@ pub fn check(r: &Request<'_>) -> Result<String, Refusal> {
     if !r.permitted {
         return Err(Refusal::NotPermitted);
     }
-    if !acr_satisfies(r.acr, ACR_AAL2) || r.now - r.auth_time > r.max_auth_age_ms {
+    if !r.acr.is_some_and(|a| a.satisfies(Acr::Aal2)) || r.now - r.auth_time > r.max_auth_age_ms {
         return Err(Refusal::NeedsFreshStrongSignIn);
     }
     let reason: String = r
@@ -66,7 +67,7 @@ mod tests {
     fn request<'a>(acr: &'a str, age: Millis, reason: &'a str) -> Request<'a> {
         Request {
             permitted: true,
-            acr,
+            acr: Acr::parse(acr).ok(),
             auth_time: 1_000_000 - age,
             now: 1_000_000,
             max_auth_age_ms: 300_000,

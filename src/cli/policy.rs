@@ -56,28 +56,7 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
         }
         PolicyCommand::Export { output } => {
             let text = policy::export(ctx, &actor)?;
-            match output {
-                // Written beside the target and renamed into place: a failed
-                // export never leaves a truncated policy that could be imported.
-                Some(target) => {
-                    let mut name = target.file_name().unwrap_or_default().to_os_string();
-                    name.push(".partial");
-                    let partial = target.with_file_name(name);
-                    std::fs::write(&partial, &text)
-                        .and_then(|()| std::fs::rename(&partial, &target))
-                        .map_err(|e| {
-                            CliError::Failed(format!("cannot write {}: {e}", target.display()))
-                        })?;
-                    eprintln!("exported the policy to {}", target.display());
-                }
-                None => {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(text.as_bytes())
-                        .and_then(|()| out.flush())
-                        .map_err(|e| CliError::Failed(e.to_string()))?;
-                }
-            }
-            Ok(())
+            write_export(&text, output)
         }
         PolicyCommand::Grant { user, role, tenant } => {
             let a = policy::grant(ctx, &actor, &user, &role, &tenant)?;
@@ -124,4 +103,28 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// The exported policy to `output`, or to standard output.
+fn write_export(text: &str, output: Option<PathBuf>) -> Result<(), CliError> {
+    match output {
+        // Written beside the target and renamed into place: a failed
+        // export never leaves a truncated policy that could be imported.
+        Some(target) => {
+            let mut name = target.file_name().unwrap_or_default().to_os_string();
+            name.push(".partial");
+            let partial = target.with_file_name(name);
+            std::fs::write(&partial, text)
+                .and_then(|()| std::fs::rename(&partial, &target))
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", target.display())))?;
+            eprintln!("exported the policy to {}", target.display());
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+        }
+    }
+    Ok(())
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use zeroize::Zeroizing;
 
+use super::ConfigError;
 use super::raw::RawMailConfig;
-use super::{ConfigError, in_range};
+use super::validate::in_range;
 
 /// How Ward sends email (see docs/mail.md).
 #[derive(Debug, Clone)]
@@ -137,71 +138,7 @@ pub(super) fn validate_mail(
                 dir => PathBuf::from(dir),
             },
         },
-        "smtp" => {
-            let host = raw.smtp_host.trim();
-            // `[::1]` -> `::1`: the port is a key of its own.
-            let host = host
-                .strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .unwrap_or(host);
-            if host.is_empty() {
-                return Err(ConfigError::invalid(
-                    "mail.smtp_host",
-                    "must be set when mail.transport is `smtp`",
-                ));
-            }
-            if host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
-                return Err(ConfigError::invalid(
-                    "mail.smtp_host",
-                    format!("`{host}` is not a host name or IP address"),
-                ));
-            }
-            if host.contains(':') && host.parse::<IpAddr>().is_err() {
-                return Err(ConfigError::invalid(
-                    "mail.smtp_host",
-                    format!(
-                        "`{host}` is not a host name or IP address; set the port in mail.smtp_port"
-                    ),
-                ));
-            }
-            if tls == SmtpTls::None && !is_loopback_smtp_host(host) {
-                return Err(ConfigError::invalid(
-                    "mail.smtp_tls",
-                    format!(
-                        "`none` (unencrypted SMTP) is only allowed for 127.0.0.1, ::1 or localhost, not `{host}`; \
-                         use `starttls` or `tls`"
-                    ),
-                ));
-            }
-            let username = raw.smtp_username.trim();
-            // Never echo the password, not even its length.
-            let credentials = match (username.is_empty(), raw.smtp_password.is_empty()) {
-                (true, true) => None,
-                (true, false) => {
-                    return Err(ConfigError::invalid(
-                        "mail.smtp_username",
-                        "mail.smtp_password is set but mail.smtp_username is not; set both or neither",
-                    ));
-                }
-                (false, true) => {
-                    return Err(ConfigError::invalid(
-                        "mail.smtp_password",
-                        "mail.smtp_username is set but mail.smtp_password is not; set both or neither",
-                    ));
-                }
-                (false, false) => Some(SmtpCredentials {
-                    username: username.to_string(),
-                    password: Zeroizing::new(raw.smtp_password.clone()),
-                }),
-            };
-            MailTransport::Smtp(SmtpSettings {
-                host: host.to_string(),
-                port,
-                tls,
-                credentials,
-                timeout,
-            })
-        }
+        "smtp" => MailTransport::Smtp(smtp(raw, tls, port, timeout)?),
         other => {
             return Err(ConfigError::invalid(
                 "mail.transport",
@@ -211,4 +148,80 @@ pub(super) fn validate_mail(
     };
 
     Ok(MailConfig { from, transport })
+}
+
+/// The `smtp` transport's settings; `tls`, `port` and `timeout` are checked already.
+fn smtp(
+    raw: &RawMailConfig,
+    tls: SmtpTls,
+    port: u16,
+    timeout: Duration,
+) -> Result<SmtpSettings, ConfigError> {
+    let host = raw.smtp_host.trim();
+    // `[::1]` -> `::1`: the port is a key of its own.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() {
+        return Err(ConfigError::invalid(
+            "mail.smtp_host",
+            "must be set when mail.transport is `smtp`",
+        ));
+    }
+    if host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
+        return Err(ConfigError::invalid(
+            "mail.smtp_host",
+            format!("`{host}` is not a host name or IP address"),
+        ));
+    }
+    if host.contains(':') && host.parse::<IpAddr>().is_err() {
+        return Err(ConfigError::invalid(
+            "mail.smtp_host",
+            format!("`{host}` is not a host name or IP address; set the port in mail.smtp_port"),
+        ));
+    }
+    if tls == SmtpTls::None && !is_loopback_smtp_host(host) {
+        return Err(ConfigError::invalid(
+            "mail.smtp_tls",
+            format!(
+                "`none` (unencrypted SMTP) is only allowed for 127.0.0.1, ::1 or localhost, not `{host}`; \
+                 use `starttls` or `tls`"
+            ),
+        ));
+    }
+    let credentials = smtp_credentials(raw)?;
+    Ok(SmtpSettings {
+        host: host.to_string(),
+        port,
+        tls,
+        credentials,
+        timeout,
+    })
+}
+
+/// `mail.smtp_username` and `mail.smtp_password`: both or neither.
+fn smtp_credentials(raw: &RawMailConfig) -> Result<Option<SmtpCredentials>, ConfigError> {
+    let username = raw.smtp_username.trim();
+    // Never echo the password, not even its length.
+    let credentials = match (username.is_empty(), raw.smtp_password.is_empty()) {
+        (true, true) => None,
+        (true, false) => {
+            return Err(ConfigError::invalid(
+                "mail.smtp_username",
+                "mail.smtp_password is set but mail.smtp_username is not; set both or neither",
+            ));
+        }
+        (false, true) => {
+            return Err(ConfigError::invalid(
+                "mail.smtp_password",
+                "mail.smtp_username is set but mail.smtp_password is not; set both or neither",
+            ));
+        }
+        (false, false) => Some(SmtpCredentials {
+            username: username.to_string(),
+            password: Zeroizing::new(raw.smtp_password.clone()),
+        }),
+    };
+    Ok(credentials)
 }

@@ -1,11 +1,11 @@
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::InvalidValue;
-use crate::config::is_loopback_host;
 
 /// An OAuth `client_id`: 1-128 visible ASCII characters without spaces
 /// (RFC 6749 Appendix A.1 allows VSCHAR; Ward is stricter to keep ids URL-safe).
@@ -270,6 +270,17 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `localhost`, `*.localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -1,10 +1,31 @@
 //! Ward's vocabulary: validated newtypes and enums, free of HTTP and SQL.
-//! A value of one of these types has passed its checks; parse at the edge.
+//! A value of one of these types has passed its checks; parse at the edge
+//! (web, CLI, configuration) and pass the typed value inwards.
+//!
+//! - [`acr`]: what a sign-in is worth and how it was made. [`Acr`] (`aal1` <
+//!   `aal2` < `phr` < `phrh`; `satisfies`, `stronger`, the NIST level that
+//!   picks session timeouts) and [`Amr`] (RFC 8176 values plus `rec`,
+//!   `email`). Sessions and authorization requests still carry acr as a
+//!   string; `acr_satisfies` / `stronger` serve them until they move to `Acr`.
+//! - [`user`]: [`UserId`] (a UUID), [`Username`], [`Email`], [`DisplayName`],
+//!   [`UserStatus`].
+//! - [`client`]: [`ClientId`], [`ClientType`], [`GrantType`], [`PkcePolicy`],
+//!   [`Scope`], [`RedirectUri`], and `is_loopback_host` (what counts as
+//!   loopback for http:// redirect URIs and issuers).
+//! - [`profile`]: the OIDC Core §5.1 profile claims (birthdate, locale,
+//!   zoneinfo, phone number, address).
+//! - [`InvalidValue`]: why a value was refused, naming the field.
+//!
+//! This module imports nothing else of Ward's: every other module may use it.
 
+pub mod acr;
+pub mod claims;
 pub mod client;
 pub mod profile;
+pub mod records;
 pub mod user;
 
+pub use acr::{Acr, Amr};
 pub use client::{ClientId, ClientType, GrantType, PkcePolicy, RedirectUri, Scope};
 pub use user::{DisplayName, Email, UserId, UserStatus, Username};
 

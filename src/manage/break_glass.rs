@@ -44,7 +44,7 @@ pub fn elevate(
         let uid = who.user.id.as_str();
         let request = emergency::Request {
             permitted: ctx.authz.allowed(uid, tenant, ELEVATE.0, ELEVATE.1),
-            acr: who.acr,
+            acr: crate::domain::acr::Acr::parse(who.acr).ok(),
             auth_time: who.auth_time,
             now,
             max_auth_age_ms: i64::from(ctx.config.break_glass.max_auth_age_seconds) * 1000,

@@ -227,7 +227,7 @@ pub fn add(
             }
         }
         if let Some(acr) = &input.min_acr
-            && !crate::authn::factors::ACR_VALUES.contains(&acr.as_str())
+            && crate::domain::acr::Acr::parse(acr).is_err()
         {
             return Err(InvalidValue::new(
                 "min_acr",

@@ -250,7 +250,7 @@ pub fn end_others(
 pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
     let now = ctx.clock.now_ms();
     let policy = ctx.config.session;
-    use crate::authn::factors::{ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH};
+    use crate::domain::acr::{ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH};
     let levels: [(&[&str], u32); 3] = [
         (&[ACR_AAL1], policy.aal1.idle_seconds),
         (&[ACR_AAL2, ACR_PHR], policy.aal2.idle_seconds),

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::error::OAuthError;
+pub use crate::domain::claims::{ClaimRequest, ClaimsRequest};
 use crate::storage::users::User;
 
 /// The claims each scope requests (OIDC Core §5.4), limited to those Ward
@@ -88,20 +88,6 @@ pub fn for_scopes(user: &User, scopes: &[&str]) -> Map<String, Value> {
     out
 }
 
-/// One claim asked for by the `claims` parameter (OIDC Core §5.5.1): `null`
-/// (asked for, voluntarily), or an object with `essential`, `value` or
-/// `values`. For claims other than `acr`, a value or values is still only a
-/// request for the claim: the user's real value is released (§5.5.1).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClaimRequest {
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub essential: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<Value>,
-}
-
 impl ClaimRequest {
     /// `value` and `values` together, as strings (non-strings are skipped).
     pub fn string_values(&self) -> Vec<String> {
@@ -111,16 +97,6 @@ impl ClaimRequest {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect()
     }
-}
-
-/// The `claims` request parameter (OIDC Core §5.5): the claims asked for in
-/// the ID token and from userinfo, by name.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClaimsRequest {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub userinfo: BTreeMap<String, ClaimRequest>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub id_token: BTreeMap<String, ClaimRequest>,
 }
 
 impl ClaimsRequest {

@@ -49,7 +49,7 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "acr_values_supported": crate::authn::factors::ACR_VALUES,
+        "acr_values_supported": crate::domain::acr::ACR_VALUES,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "require_pushed_authorization_requests": require_par,
         "authorization_response_iss_parameter_supported": true,

@@ -262,7 +262,7 @@ fn judge_session(
             acr,
             max_auth_age_seconds,
         } => {
-            let short_acr = !crate::authn::factors::acr_satisfies(&session.acr, acr);
+            let short_acr = !crate::domain::acr::acr_satisfies(&session.acr, acr.as_str());
             let too_old = max_auth_age_seconds
                 .is_some_and(|age| p.now - session.auth_time > i64::from(age) * 1000);
             if short_acr || too_old {

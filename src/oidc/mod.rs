@@ -45,7 +45,7 @@ pub struct Provider<'a> {
     pub risk: &'a crate::risk::RiskPolicy,
     pub geo: Option<&'a crate::risk::GeoDb>,
     /// The weakest acr per scope (`scope_min_acr`).
-    pub scope_min_acr: &'a std::collections::BTreeMap<String, String>,
+    pub scope_min_acr: &'a std::collections::BTreeMap<String, crate::domain::Acr>,
 }
 
 impl Provider<'_> {

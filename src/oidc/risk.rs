@@ -14,7 +14,6 @@ use super::Provider;
 use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
 use crate::audit::{AuditEvent, Outcome};
-use crate::authn::factors;
 use crate::clock::Millis;
 use crate::risk::{self, Decision, RiskAssessment, RiskInput, Sensitivity};
 use crate::store::{HistoryQuery, SessionRow};
@@ -40,7 +39,7 @@ pub struct Account<'a> {
 /// When the session (or the sign-in being finished, at `acr`) last proved
 /// AAL2 or better; None if it never did.
 pub fn strong_auth_time(acr: &str, auth_time: Millis) -> Option<Millis> {
-    (factors::nist_aal(acr) >= 2).then_some(auth_time)
+    (crate::domain::acr::nist_aal(acr) >= 2).then_some(auth_time)
 }
 
 /// Judge a request. `session`: the session it would be answered from (None
@@ -127,7 +126,8 @@ pub fn raise(request: &mut AuthorizationRequest, decision: &Decision) -> bool {
         return false;
     };
     let mut changed = false;
-    let stronger = factors::stronger(request.required_acr.as_deref(), Some(acr.as_str()));
+    let stronger =
+        crate::domain::acr::stronger(request.required_acr.as_deref(), Some(acr.as_str()));
     if stronger != request.required_acr.as_deref() {
         request.required_acr = stronger.map(str::to_string);
         changed = true;

@@ -41,7 +41,7 @@ fn keys() -> &'static KeySet {
 /// A provider at [`NOW`] over `store`, with default lifetimes, policy and risk.
 pub fn provider(store: &MemoryStore) -> Provider<'_> {
     static RISK: OnceLock<RiskPolicy> = OnceLock::new();
-    static ACR: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    static ACR: OnceLock<BTreeMap<String, crate::domain::Acr>> = OnceLock::new();
     Provider {
         store,
         keys: keys(),
@@ -165,7 +165,7 @@ pub fn code(
         facts: AuthFacts {
             user_id: user_id.into(),
             auth_time: NOW - 1000,
-            acr: crate::authn::factors::ACR_AAL1.into(),
+            acr: crate::domain::acr::ACR_AAL1.into(),
             amr: strings(&["pwd"]),
             session_hash: Some("session-hash".into()),
             tenant: None,

@@ -7,6 +7,7 @@ use super::geoip::GeoPoint;
 use super::network;
 use super::policy::{RiskPolicy, RuleAction};
 use crate::clock::Millis;
+use crate::domain::acr::Acr;
 
 /// How something about this request compares with the user's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub enum Decision {
     /// Ask for a sign-in at `acr` or stronger; with `max_auth_age_seconds`,
     /// one made that recently (an older strong sign-in does not count).
     StepUp {
-        acr: String,
+        acr: Acr,
         max_auth_age_seconds: Option<u32>,
     },
     Deny,
@@ -123,31 +124,67 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             decision: Decision::Allow,
         };
     }
-    let w = &policy.weights;
     let mut reasons = Vec::new();
-    let mut add = |code: &'static str, weight: i32, message: String| {
-        reasons.push(Reason {
-            code,
-            message,
-            weight,
-        });
-    };
-
     let denied = input
         .ip
         .filter(|ip| network::contains_any(&policy.deny_networks, *ip));
     if let Some(ip) = denied {
         // Weight 0: the refusal does not come from the score, and a large
         // weight would only make the score meaningless.
-        add(
+        push(
+            &mut reasons,
             "denied_network",
             0,
             format!("The address {} is in a denied network.", ip.to_canonical()),
         );
     }
 
+    familiarity_and_failures(input, policy, &mut reasons);
+    let stale = sensitive_request(input, policy, &mut reasons);
+    takeover_signs(input, policy, &mut reasons);
+    if let Some(ip) = input
+        .ip
+        .filter(|ip| network::contains_any(&policy.allow_networks, *ip))
+    {
+        push(
+            &mut reasons,
+            "trusted_network",
+            policy.weights.trusted_network,
+            format!("The address {} is in a trusted network.", ip.to_canonical()),
+        );
+    }
+
+    let score = reasons
+        .iter()
+        .fold(0i32, |sum, r| sum.saturating_add(r.weight))
+        .max(0);
+
+    let decision = if denied.is_some() {
+        Decision::Deny
+    } else {
+        decide(policy, score, &reasons, stale)
+    };
+    RiskAssessment {
+        score,
+        reasons,
+        decision,
+    }
+}
+
+fn push(reasons: &mut Vec<Reason>, code: &'static str, weight: i32, message: String) {
+    reasons.push(Reason {
+        code,
+        message,
+        weight,
+    });
+}
+
+/// `new_device`, `new_network`, `account_failures`, `address_failures`.
+fn familiarity_and_failures(input: &RiskInput, policy: &RiskPolicy, reasons: &mut Vec<Reason>) {
+    let w = &policy.weights;
     if input.device == Familiarity::New {
-        add(
+        push(
+            reasons,
             "new_device",
             w.new_device,
             "This browser has not signed in to this account before.".to_owned(),
@@ -162,11 +199,12 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             ),
             None => "The account has not signed in from this network before.".to_owned(),
         };
-        add("new_network", w.new_network, message);
+        push(reasons, "new_network", w.new_network, message);
     }
 
     if input.account_failures >= policy.account_failures_threshold {
-        add(
+        push(
+            reasons,
             "account_failures",
             w.account_failures,
             format!(
@@ -177,7 +215,8 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
     }
 
     if input.address_failures >= policy.address_failures_threshold {
-        add(
+        push(
+            reasons,
             "address_failures",
             w.address_failures,
             format!(
@@ -186,11 +225,15 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             ),
         );
     }
+}
 
+/// `sensitive_request`, and `stale_strong_auth` with it; true if stale.
+fn sensitive_request(input: &RiskInput, policy: &RiskPolicy, reasons: &mut Vec<Reason>) -> bool {
+    let w = &policy.weights;
     let sensitive = sensitive_parts(&input.request, policy);
-    let mut stale = false;
     if !sensitive.is_empty() {
-        add(
+        push(
+            reasons,
             "sensitive_request",
             w.sensitive_request,
             format!("The request {}.", sensitive.join(" and ")),
@@ -210,15 +253,22 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             Some(_) => None,
         };
         if let Some(message) = message {
-            stale = true;
-            add("stale_strong_auth", w.stale_strong_auth, message);
+            push(reasons, "stale_strong_auth", w.stale_strong_auth, message);
+            return true;
         }
     }
+    false
+}
 
+/// Signs that a session changed hands: `device_changed`,
+/// `user_agent_changed`, `impossible_travel`.
+fn takeover_signs(input: &RiskInput, policy: &RiskPolicy, reasons: &mut Vec<Reason>) {
+    let w = &policy.weights;
     if let (Some(before), Some(now)) = (input.session_device, input.request_device)
         && before != now
     {
-        add(
+        push(
+            reasons,
             "device_changed",
             w.device_changed,
             "This session's cookie is being used by another browser than the one it started in."
@@ -230,7 +280,8 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
         && before != now
     {
         // The strings are not quoted: they are whatever the client sent.
-        add(
+        push(
+            reasons,
             "user_agent_changed",
             w.user_agent_changed,
             "The browser's user agent differs from the one that started this session.".to_owned(),
@@ -247,7 +298,8 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             km / (elapsed_ms as f64 / 3_600_000.0)
         };
         if km >= policy.impossible_travel_min_km && kmh > policy.impossible_travel_kmh {
-            add(
+            push(
+                reasons,
                 "impossible_travel",
                 w.impossible_travel,
                 format!(
@@ -259,50 +311,27 @@ pub fn assess(input: &RiskInput, policy: &RiskPolicy) -> RiskAssessment {
             );
         }
     }
+}
 
-    if let Some(ip) = input
-        .ip
-        .filter(|ip| network::contains_any(&policy.allow_networks, *ip))
-    {
-        add(
-            "trusted_network",
-            w.trusted_network,
-            format!("The address {} is in a trusted network.", ip.to_canonical()),
-        );
-    }
-
-    let score = reasons
-        .iter()
-        .fold(0i32, |sum, r| sum.saturating_add(r.weight))
-        .max(0);
-
-    let decision = if denied.is_some() {
-        Decision::Deny
-    } else {
-        // Rules are sorted by min_score: the last one reached is the strongest.
-        match policy.rules.iter().rev().find(|r| score >= r.min_score) {
-            None => Decision::Allow,
-            Some(rule) => match &rule.action {
-                RuleAction::Deny => Decision::Deny,
-                RuleAction::StepUp { acr } => Decision::StepUp {
-                    acr: acr.clone(),
-                    // A session that may have been taken over (its browser or
-                    // its place changed) proves nothing by its past sign-ins:
-                    // only a sign-in now (age 0) will do.
-                    max_auth_age_seconds: if hijack_suspected(&reasons) {
-                        Some(0)
-                    } else {
-                        stale.then_some(policy.strong_auth_max_age_seconds)
-                    },
+/// The decision the rules give for `score` (the address is not denied).
+fn decide(policy: &RiskPolicy, score: i32, reasons: &[Reason], stale: bool) -> Decision {
+    // Rules are sorted by min_score: the last one reached is the strongest.
+    match policy.rules.iter().rev().find(|r| score >= r.min_score) {
+        None => Decision::Allow,
+        Some(rule) => match &rule.action {
+            RuleAction::Deny => Decision::Deny,
+            RuleAction::StepUp { acr } => Decision::StepUp {
+                acr: *acr,
+                // A session that may have been taken over (its browser or
+                // its place changed) proves nothing by its past sign-ins:
+                // only a sign-in now (age 0) will do.
+                max_auth_age_seconds: if hijack_suspected(reasons) {
+                    Some(0)
+                } else {
+                    stale.then_some(policy.strong_auth_max_age_seconds)
                 },
             },
-        }
-    };
-
-    RiskAssessment {
-        score,
-        reasons,
-        decision,
+        },
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::authn::factors::{ACR_AAL2, ACR_VALUES};
+use crate::domain::acr::{ACR_VALUES, Acr};
 
 /// How much each signal adds to the score. A negative weight lowers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +108,7 @@ impl Default for RawRiskConfig {
                 RawRule {
                     min_score: 50,
                     action: "step_up".to_owned(),
-                    acr: Some(ACR_AAL2.to_owned()),
+                    acr: Some(Acr::Aal2.to_string()),
                 },
                 RawRule {
                     min_score: 100,
@@ -126,7 +126,7 @@ impl Default for RawRiskConfig {
 pub enum RuleAction {
     /// Ask for a sign-in at `acr` or stronger.
     StepUp {
-        acr: String,
+        acr: Acr,
     },
     Deny,
 }
@@ -270,15 +270,15 @@ fn rules(raw: &[RawRule]) -> Result<Vec<Rule>, String> {
             ));
         }
         let action = match (r.action.as_str(), &r.acr) {
-            ("step_up", Some(acr)) if ACR_VALUES.contains(&acr.as_str()) => {
-                RuleAction::StepUp { acr: acr.clone() }
-            }
-            ("step_up", Some(acr)) => {
-                return Err(format!(
-                    "risk.rules[{i}].acr: unknown acr {acr:?} (expected one of {})",
-                    ACR_VALUES.join(", ")
-                ));
-            }
+            ("step_up", Some(acr)) => match Acr::parse(acr) {
+                Ok(acr) => RuleAction::StepUp { acr },
+                Err(_) => {
+                    return Err(format!(
+                        "risk.rules[{i}].acr: unknown acr {acr:?} (expected one of {})",
+                        ACR_VALUES.join(", ")
+                    ));
+                }
+            },
             ("step_up", None) => {
                 return Err(format!(
                     "risk.rules[{i}].acr: required when action is step_up"

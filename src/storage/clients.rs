@@ -1,12 +1,10 @@
 //! OAuth clients (relying parties).
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::clients;
 use super::{AnyConnection, StorageError, conflict_as, from_json_list, to_json_list};
-use crate::clock::Millis;
-use crate::domain::{ClientType, PkcePolicy};
+pub use crate::domain::records::Client;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = clients)]
@@ -31,46 +29,6 @@ struct ClientRow {
     backchannel_logout_uri: Option<String>,
     shared_workstation: bool,
     pkce: String,
-}
-
-/// A client as stored. The secret is only ever present as its SHA-256 hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Client {
-    pub id: String,
-    pub name: String,
-    pub client_type: ClientType,
-    #[serde(skip)]
-    pub secret_hash: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub scopes: Vec<String>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-    /// Ward's own or the hospital's app: consent is implied.
-    pub first_party: bool,
-    /// Authorization requests must be pushed first (RFC 9126).
-    pub require_par: bool,
-    /// Public keys for private_key_jwt client authentication (RFC 7523), as a JWKS.
-    pub jwks: Option<serde_json::Value>,
-    /// ID token signing algorithm: RS256 (default) or ES256.
-    pub id_token_alg: String,
-    /// Access token lifetime for this client, overriding the configured default.
-    pub access_token_seconds: Option<i64>,
-    /// The permission resources (e.g. `ehr`) whose permissions this client's
-    /// tokens carry; none by default (least privilege).
-    pub authz_resources: Vec<String>,
-    /// The weakest acr this client accepts (step-up below it); None: any.
-    pub min_acr: Option<String>,
-    /// Where the browser may go after an RP-initiated logout (exact match).
-    pub post_logout_redirect_uris: Vec<String>,
-    /// Back-Channel Logout 1.0: where Ward POSTs logout tokens.
-    pub backchannel_logout_uri: Option<String>,
-    /// Used on shared workstations: its sessions get the short idle timeout
-    /// and a "switch user" button (docs/sessions.md).
-    pub shared_workstation: bool,
-    /// Whether it must use PKCE (default) or may use `nonce` instead
-    /// (confidential clients only; docs/oidc.md).
-    pub pkce: PkcePolicy,
 }
 
 impl TryFrom<ClientRow> for Client {

@@ -1,12 +1,11 @@
 //! Users and their password credentials.
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::{password_credentials, users};
 use super::{AnyConnection, StorageError, conflict_as};
 use crate::clock::Millis;
-use crate::domain::profile::Address;
+pub use crate::domain::records::{Profile, User};
 use crate::domain::{UserId, UserStatus};
 
 #[derive(Queryable, Selectable)]
@@ -30,37 +29,6 @@ struct UserRow {
     phone_number: Option<String>,
     phone_number_verified: bool,
     address: Option<String>,
-}
-
-/// The standard profile claims a user has (OIDC Core §5.1), as stored; each
-/// was checked by `domain::profile` when it was set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Profile {
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub birthdate: Option<String>,
-    pub locale: Option<String>,
-    pub zoneinfo: Option<String>,
-    pub phone_number: Option<String>,
-    pub phone_number_verified: bool,
-    pub address: Option<Address>,
-}
-
-/// A user as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub display_name: Option<String>,
-    pub status: UserStatus,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-    /// `staff` (created by an administrator) or `patient` (signed up themselves).
-    pub account_type: String,
-    pub profile: Profile,
 }
 
 impl TryFrom<UserRow> for User {

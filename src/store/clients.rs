@@ -1,7 +1,7 @@
 //! Client lookup.
 
 use super::StoreError;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 pub trait ClientStore {
     fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::oidc::claims::ClaimsRequest;
+use crate::domain::claims::ClaimsRequest;
 
 /// What a code, a grant and its tokens carry about the authentication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

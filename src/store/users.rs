@@ -1,7 +1,7 @@
 //! User lookup, by id and by username (with the password hash).
 
 use super::StoreError;
-use crate::storage::users::User;
+use crate::domain::records::User;
 
 pub trait UserStore {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;

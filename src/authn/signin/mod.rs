@@ -17,9 +17,10 @@ pub use rules::{AccountFactors, Decision, Next, Progress, Risk};
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome as AuditOutcome};
-use crate::authn::factors::{self, Factor};
+use crate::authn::factors::Factor;
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::crypto::secrets;
+use crate::domain::acr;
 use crate::storage::users::User;
 use crate::store::AuditStore;
 
@@ -164,7 +165,7 @@ async fn open(s: &SignIn<'_>) -> Step {
     let Some((session, user)) = start::signed_in(s.app, s.browser).await? else {
         return Ok(form(""));
     };
-    if factors::acr_satisfies(&session.acr, need) {
+    if acr::acr_satisfies(&session.acr, need) {
         return Ok(form(""));
     }
     let mut progress = Progress::new(&user.username);

@@ -5,6 +5,7 @@ use super::{ACCOUNT, Browser, Progress, Risk, SignIn};
 use crate::app::AppContext;
 use crate::authn::factors;
 use crate::authn::login::LoginFailure;
+use crate::domain::acr;
 use crate::oidc::risk::{self as judge, Seen};
 use crate::oidc::{OAuthError, Provider};
 
@@ -41,12 +42,12 @@ pub async fn judge(s: &SignIn<'_>, progress: &Progress) -> Result<Risk, LoginFai
         let a = judge::assess(p, &seen, &account, strong, None, request.as_ref())?;
         let verdict = match &a.decision {
             crate::risk::Decision::Allow => Risk::Allow,
-            crate::risk::Decision::StepUp { acr, .. } => Risk::StepUp(acr.clone()),
+            crate::risk::Decision::StepUp { acr, .. } => Risk::StepUp(acr.to_string()),
             crate::risk::Decision::Deny => Risk::Deny,
         };
         let changes = match &verdict {
             Risk::Allow => false,
-            Risk::StepUp(acr) => !factors::acr_satisfies(&so_far, acr),
+            Risk::StepUp(acr) => !acr::acr_satisfies(&so_far, acr),
             Risk::Deny => true,
         };
         if changes {

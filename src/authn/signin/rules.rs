@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authn::factors::{self, Factor};
 use crate::clock::Millis;
+use crate::domain::acr;
 use crate::session::Authentication;
 
 use super::super::login::normalise_username;
@@ -133,14 +134,14 @@ pub fn next_for(
     let (Next::Done(auth), Some(need), Some(account)) = (&n, required, account) else {
         return n;
     };
-    if factors::acr_satisfies(&auth.acr, need) {
+    if acr::acr_satisfies(&auth.acr, need) {
         return n;
     }
     let has_passkey = progress
         .factors
         .iter()
         .any(|f| matches!(f, Factor::Passkey { .. }));
-    if need == factors::ACR_AAL2 {
+    if need == acr::ACR_AAL2 {
         // A password and one of these makes AAL2; a passkey makes more.
         let second = account.totp || account.recovery_codes > 0 || account.passkeys > 0;
         return if second && (account.password || account.passkeys > 0) {
@@ -217,7 +218,7 @@ pub fn decide(
         Risk::Deny if password_only => return Decision::AsWrongPassword,
         Risk::Deny => return Decision::Refused,
     };
-    let need = factors::stronger(required, risk_need);
+    let need = acr::stronger(required, risk_need);
     match next_for(progress, account, need) {
         Next::Unmet if password_only && risk_need.is_some() => Decision::AsWrongPassword,
         Next::Unmet => Decision::Unmet,

@@ -16,12 +16,12 @@ use crate::store::SessionRow;
 pub fn needed_acr(
     req: &AuthorizationRequest,
     client: &Client,
-    scope_min_acr: &std::collections::BTreeMap<String, String>,
+    scope_min_acr: &std::collections::BTreeMap<String, crate::domain::Acr>,
 ) -> Option<String> {
-    use crate::authn::factors::stronger;
+    use crate::domain::acr::stronger;
     let mut need = stronger(req.required_acr.as_deref(), client.min_acr.as_deref());
     for scope in &req.scope {
-        need = stronger(need, scope_min_acr.get(scope).map(String::as_str));
+        need = stronger(need, scope_min_acr.get(scope).map(|a| a.as_str()));
     }
     need.map(str::to_string)
 }
@@ -64,7 +64,7 @@ pub fn next_step(
                 || hint_names_someone_else(p, req, &user.id.to_string())
                 // Step-up: the session is weaker than the client needs.
                 || needed_acr(req, client, p.scope_min_acr)
-                    .is_some_and(|need| !crate::authn::factors::acr_satisfies(&s.acr, &need))
+                    .is_some_and(|need| !crate::domain::acr::acr_satisfies(&s.acr, &need))
         }
     };
     if needs_login {

@@ -231,7 +231,7 @@ fn build(params: &Params, client: &Client, c: Checked) -> Result<AuthorizationRe
 /// asks for `phr` never receives a password-only token.
 fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option<String> {
     let weakest = |values: Vec<String>| {
-        crate::authn::factors::ACR_VALUES
+        crate::domain::acr::ACR_VALUES
             .iter()
             .find(|known| values.iter().any(|v| v == *known))
             .map(|v| v.to_string())

@@ -24,9 +24,9 @@ use super::{
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::UserStatus;
+use crate::domain::records::Client;
+use crate::domain::records::User;
 use crate::risk::Familiarity;
-use crate::storage::clients::Client;
-use crate::storage::users::User;
 
 /// A break-glass elevation as the fake keeps it.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::problem::Problem;
 use crate::audit::{AuditEvent, Outcome};
-use crate::authn::factors::{ACR_AAL2, acr_satisfies};
 use crate::authz::WARD_TENANT;
+use crate::domain::acr::{ACR_AAL2, acr_satisfies};
 use crate::oidc::{OAuthError, tokens};
 use crate::web::{WebState, client_ip, oauth};
 

@@ -5,13 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
+use crate::domain::records::User;
 use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next, ResponseMode,
 };
 use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
-use crate::storage::users::User;
 use crate::store::SessionRow;
 use crate::web::WebState;
 use crate::web::handlers::signin_page;
