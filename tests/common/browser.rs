@@ -17,6 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use super::app::{TestApp, TestAppBuilder};
+use super::oidc::Pkce;
 use super::{Server, TestEnv};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -456,4 +458,56 @@ impl Callback {
 /// The claims of a JWT (not verified: the caller got it straight from the token endpoint).
 pub fn jwt_claims(jwt: &str) -> Value {
     super::oidc::jwt_claims(jwt)
+}
+
+/// The world of a browser test: headless Chromium, the relying party's
+/// redirect endpoint, and Ward (a [`TestApp`] whose issuer is
+/// `http://localhost:<port>`) with the confidential client `rp` ("Clinic
+/// Portal") redirecting to that endpoint.
+pub struct BrowserWorld {
+    pub browser: Driver,
+    pub callback: Callback,
+    pub app: TestApp,
+}
+
+impl BrowserWorld {
+    /// The browser first, then Ward as `builder` sets it up plus `rp`; None
+    /// (after a note) when the browser is not installed.
+    pub fn start(builder: TestAppBuilder) -> Option<Self> {
+        let browser = Driver::start()?;
+        let callback = Callback::start();
+        let app = builder
+            .confidential("rp", &callback.url, &["--name", "Clinic Portal"])
+            .on_localhost()
+            .start();
+        Some(Self {
+            browser,
+            callback,
+            app,
+        })
+    }
+
+    /// The URL of one of Ward's pages, at the issuer's address.
+    pub fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.app.issuer)
+    }
+
+    /// An authorize URL for `rp` with PKCE, redirecting to the endpoint, at
+    /// the issuer's address; `extra` adds or replaces parameters.
+    pub fn authorize_url(&self, p: &Pkce, extra: &[(&str, &str)]) -> String {
+        let mut all = vec![("redirect_uri", self.callback.url.as_str())];
+        all.extend_from_slice(extra);
+        self.app
+            .authorize_url("rp", p, &all)
+            .replacen(&self.app.server.base, &self.app.issuer, 1)
+    }
+
+    /// Redeem a code the endpoint received: the token response (200 required).
+    pub fn redeem(&self, code: &str, p: &Pkce) -> Value {
+        let res = self
+            .app
+            .exchange_at("rp", &self.callback.url, code, &p.verifier);
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()
+    }
 }

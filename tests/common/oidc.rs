@@ -26,6 +26,16 @@ pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
 /// Start `ward serve` on a free loopback port with the issuer
 /// `http://HOST:<port>`: the server and the issuer.
 pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, String) {
+    try_serve_on(env, host, extra)
+        .unwrap_or_else(|e| panic!("ward serve did not become ready: {e}"))
+}
+
+/// The same, or why the server did not become ready (its stderr).
+pub fn try_serve_on(
+    env: &TestEnv,
+    host: &str,
+    extra: &[(&str, &str)],
+) -> Result<(Server, String), String> {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let issuer = format!("http://{host}:{port}");
@@ -34,7 +44,7 @@ pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, S
         ("WARD_ISSUER", issuer.as_str()),
     ];
     all.extend_from_slice(extra);
-    (Server::start(env, &all), issuer)
+    Ok((Server::try_start(env, &all)?, issuer))
 }
 
 /// A response, with headers by lower-case name.
@@ -486,6 +496,7 @@ impl Browser {
     /// page (the code confirmed at `mid_step`). Returns the TOTP secret.
     pub fn enrol_totp(&mut self) -> String {
         let page = self.get("/account/totp");
+        assert_eq!(page.status, 200, "{}", page.body);
         let secret = page
             .body
             .split("<code id=\"totp-secret\">")
