@@ -28,6 +28,33 @@ fn config(vars: &[(&str, String)]) -> Config {
     Config::load(Some(&empty), &env).expect("configuration")
 }
 
+/// An SMTP relay on loopback `port` with `tls` and the relay's credentials
+/// (user ward-relay, password relay-pass-5524), and `extra` settings.
+fn relay_config(port: u16, tls: &str, extra: &[(&str, String)]) -> Config {
+    let mut vars: Vec<(&str, String)> = vec![
+        ("WARD_MAIL_TRANSPORT", "smtp".into()),
+        ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
+        ("WARD_MAIL_SMTP_PORT", port.to_string()),
+        ("WARD_MAIL_SMTP_TLS", tls.into()),
+        ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
+        ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
+    ];
+    vars.extend_from_slice(extra);
+    config(&vars)
+}
+
+/// Send Ada's sign-in code 736251 with `config`: the error it must fail with.
+fn send_code_fails(config: &Config) -> MailError {
+    Mailer::new(&config.mail)
+        .unwrap()
+        .send(
+            "ada@hospital.example",
+            "sign_in_code",
+            json!({"name": "Ada", "code": "736251", "minutes": 5}),
+        )
+        .unwrap_err()
+}
+
 fn smtp_mailer(listener: &SmtpListener, extra: &[(&str, &str)]) -> Mailer {
     let mut vars = listener.env();
     vars.push((
@@ -161,23 +188,12 @@ fn encryption_is_required_when_configured() {
     // The listener offers neither STARTTLS nor TLS: nothing may be sent in clear.
     let listener = SmtpListener::start();
     for (tls, expected) in [("starttls", "STARTTLS"), ("tls", "TLS")] {
-        let config = config(&[
-            ("WARD_MAIL_TRANSPORT", "smtp".into()),
-            ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
-            ("WARD_MAIL_SMTP_PORT", listener.port().to_string()),
-            ("WARD_MAIL_SMTP_TLS", tls.into()),
-            ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
-            ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
-            ("WARD_MAIL_TIMEOUT_SECONDS", "3".into()),
-        ]);
-        let mailer = Mailer::new(&config.mail).unwrap();
-        let err = mailer
-            .send(
-                "ada@hospital.example",
-                "sign_in_code",
-                json!({"name": "Ada", "code": "736251", "minutes": 5}),
-            )
-            .unwrap_err();
+        let config = relay_config(
+            listener.port(),
+            tls,
+            &[("WARD_MAIL_TIMEOUT_SECONDS", "3".into())],
+        );
+        let err = send_code_fails(&config);
         let text = err.to_string();
         assert!(matches!(err, MailError::Smtp { .. }), "{tls}: {text}");
         assert!(text.contains(expected), "{tls}: {text}");
@@ -234,22 +250,8 @@ fn an_unreachable_server_is_reported_without_secrets() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let config = config(&[
-        ("WARD_MAIL_TRANSPORT", "smtp".into()),
-        ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
-        ("WARD_MAIL_SMTP_PORT", port.to_string()),
-        ("WARD_MAIL_SMTP_TLS", "none".into()),
-        ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
-        ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
-    ]);
-    let mailer = Mailer::new(&config.mail).unwrap();
-    let err = mailer
-        .send(
-            "ada@hospital.example",
-            "sign_in_code",
-            json!({"name": "Ada", "code": "736251", "minutes": 5}),
-        )
-        .unwrap_err();
+    let config = relay_config(port, "none", &[]);
+    let err = send_code_fails(&config);
     let text = err.to_string();
     assert!(matches!(err, MailError::Smtp { .. }), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");

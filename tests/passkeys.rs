@@ -283,6 +283,28 @@ fn finish(
     )
 }
 
+/// `POST /login/passkey/finish`.
+fn finish_sign_in(
+    w: &TestApp,
+    b: &mut Browser,
+    ids: (&str, &str),
+    ceremony: &str,
+    credential: &Value,
+) -> Reply {
+    finish(w, b, "/login/passkey/finish", ids, ceremony, credential)
+}
+
+/// `POST /signup/finish`.
+fn finish_sign_up(
+    w: &TestApp,
+    b: &mut Browser,
+    ids: (&str, &str),
+    ceremony: &str,
+    credential: &Value,
+) -> Reply {
+    finish(w, b, "/signup/finish", ids, ceremony, credential)
+}
+
 /// A finish that must succeed: the session cookie is set; returns the redirect.
 fn accepted(res: &Reply, what: &str) -> String {
     assert_eq!(res.status, 200, "{what}: {}", res.body);
@@ -398,6 +420,23 @@ fn await_failures(env: &TestEnv, event_type: &str, n: usize, what: &str) -> Vec<
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The last two failures on record: a replay (the ceremony was spent), then
+/// a stale answer to a fresh ceremony (WebAuthn refused it).
+fn a_replay_then_a_stale_answer(records: &[Value]) {
+    let n = records.len();
+    assert_eq!(
+        reason(&records[n - 2]),
+        "unknown_or_expired_ceremony",
+        "{:#?}",
+        &records[n - 2..]
+    );
+    assert!(
+        reason(&records[n - 1]).contains("webauthn:"),
+        "{:#?}",
+        &records[n - 1]
+    );
 }
 
 fn reason(record: &Value) -> String {
@@ -590,14 +629,7 @@ fn bad_sign_up_ceremonies_are_refused_spent_and_audited(backend: Backend) {
     for (what, tweaks) in bad_ceremonies(&w) {
         let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "mallory");
         let credential = authn.register_with(&options, &w.issuer, tweaks);
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &credential,
-        );
+        let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
         let message = res.refused(
             400,
             "passkey_refused",
@@ -627,14 +659,7 @@ fn bad_sign_up_ceremonies_are_refused_spent_and_audited(backend: Backend) {
         eprintln!("  audit reason: {}", reason(last));
         // The refused ceremony is spent: an honest answer to it now fails too.
         let honest = authn.clone().register(&options, &w.issuer);
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &honest,
-        );
+        let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &honest);
         res.refused(
             400,
             "expired",
@@ -664,37 +689,16 @@ fn a_replayed_or_stale_sign_up_answer_is_refused(backend: Backend) {
     let credential = authn.register(&options, &w.issuer);
     let info = inspect_registration(&credential);
     assert!(info.user_verified() && !info.backup_eligible());
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     accepted(&res, "honest sign-up");
     assert_eq!(count(&w.env, "users"), 1, "{backend:?}");
     let sessions = count(&w.env, "sessions");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     let message = res.refused(400, "expired", &format!("{backend:?} sign-up replayed"));
     eprintln!("{backend:?} sign-up replayed: {} {message}", res.status);
     // A fresh ceremony answered with the copied registration (its challenge is the old one).
     let (ceremony2, _) = signup_start(&w, &mut b, &interaction, &csrf, "pat2");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony2,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony2, &credential);
     let message = res.refused(
         400,
         "passkey_refused",
@@ -709,18 +713,7 @@ fn a_replayed_or_stale_sign_up_answer_is_refused(backend: Backend) {
     assert_eq!(count(&w.env, "sessions"), sessions, "{backend:?}");
     signup_failures += 2;
     let records = await_failures(&w.env, "user.signup", signup_failures, "sign-up replays");
-    let n = records.len();
-    assert_eq!(
-        reason(&records[n - 2]),
-        "unknown_or_expired_ceremony",
-        "{:#?}",
-        &records[n - 2..]
-    );
-    assert!(
-        reason(&records[n - 1]).contains("webauthn:"),
-        "{:#?}",
-        &records[n - 1]
-    );
+    a_replay_then_a_stale_answer(&records);
 
     the_trail_is_intact(&w);
 }
@@ -748,7 +741,7 @@ fn bad_sign_in_assertions_are_refused_spent_and_audited(backend: Backend) {
     // counters while both sides report 0).
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     let first = authn.authenticate(&options, &w.issuer);
-    let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &first);
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &first);
     accepted(&res, "honest sign-in");
     let sessions_after_first = count(&w.env, "sessions");
     assert_eq!(sessions_after_first, sessions + 1, "{backend:?}");
@@ -764,14 +757,7 @@ fn bad_sign_in_assertions_are_refused_spent_and_audited(backend: Backend) {
         w.env.ok(&["user", "enable", "pat"], None);
         let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
         let assertion = authn.authenticate_with(&options, &w.issuer, tweaks);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &assertion,
-        );
+        let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
         let message = res.refused(
             401,
             "passkey_refused",
@@ -791,7 +777,7 @@ fn bad_sign_in_assertions_are_refused_spent_and_audited(backend: Backend) {
         assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
         // The refused ceremony is spent: an honest answer to it now fails too.
         let honest = authn.authenticate(&options, &w.issuer);
-        let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &honest);
+        let res = finish_sign_in(&w, &mut b, ids, &ceremony, &honest);
         res.refused(
             401,
             "passkey_refused",
@@ -825,24 +811,10 @@ fn a_replayed_or_stale_sign_in_assertion_is_refused(backend: Backend) {
     // with a copied assertion.
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     let assertion = authn.authenticate(&options, &w.issuer);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let redirect = accepted(&res, "honest sign-in after refusals");
     let sessions_now = count(&w.env, "sessions");
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -850,14 +822,7 @@ fn a_replayed_or_stale_sign_in_assertion_is_refused(backend: Backend) {
     );
     eprintln!("{backend:?} sign-in replayed: {} {message}", res.status);
     let (ceremony2, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony2,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony2, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -870,18 +835,7 @@ fn a_replayed_or_stale_sign_in_assertion_is_refused(backend: Backend) {
     assert_eq!(count(&w.env, "sessions"), sessions_now, "{backend:?}");
     signin_failures += 2;
     let records = await_failures(&w.env, "login.passkey", signin_failures, "sign-in replays");
-    let n = records.len();
-    assert_eq!(
-        reason(&records[n - 2]),
-        "unknown_or_expired_ceremony",
-        "{:#?}",
-        &records[n - 2..]
-    );
-    assert!(
-        reason(&records[n - 1]).contains("webauthn:"),
-        "{:#?}",
-        &records[n - 1]
-    );
+    a_replay_then_a_stale_answer(&records);
 
     // After all that, the honest sign-in of this browser still completes.
     let claims = redeem(&w, &mut b, &redirect, &p2);
@@ -914,14 +868,7 @@ fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     std::thread::sleep(Duration::from_millis(1600));
     let assertion = authn.authenticate(&options, &w.issuer);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -944,7 +891,7 @@ fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
     let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf_signup, "late");
     std::thread::sleep(Duration::from_millis(1600));
     let credential = SoftAuthenticator::new().register(&options, &w.issuer);
-    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &credential);
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &credential);
     let message = res.refused(400, "expired", &format!("{backend:?} sign-up, expired"));
     eprintln!(
         "{backend:?} sign-up, expired ceremony: {} {message}",
@@ -961,14 +908,7 @@ fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
     // A quick honest ceremony still works under the short lifetime.
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     let assertion = authn.authenticate(&options, &w.issuer);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     accepted(&res, "honest sign-in, short lifetime");
 
     // The trail is intact after all of it.
@@ -1150,41 +1090,20 @@ fn unknown_ceremonies_and_malformed_answers_are_refused_and_audited(backend: Bac
 
     // Unknown ceremonies and credentials that are not WebAuthn answers.
     let ids = (interaction.as_str(), csrf.as_str());
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        "no-such-ceremony",
-        &json!({}),
-    );
+    let res = finish_sign_in(&w, &mut b, ids, "no-such-ceremony", &json!({}));
     res.refused(
         401,
         "passkey_refused",
         &format!("{backend:?} unknown sign-in ceremony"),
     );
     let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &json!({ "id": 1 }),
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &json!({ "id": 1 }));
     res.refused(
         401,
         "passkey_refused",
         &format!("{backend:?} malformed assertion"),
     );
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        ids,
-        "no-such-ceremony",
-        &json!({}),
-    );
+    let res = finish_sign_up(&w, &mut b, ids, "no-such-ceremony", &json!({}));
     res.refused(
         400,
         "expired",
@@ -1192,21 +1111,14 @@ fn unknown_ceremonies_and_malformed_answers_are_refused_and_audited(backend: Bac
     );
     // A sign-in ceremony is not a sign-up ceremony.
     let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &json!({}));
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &json!({}));
     res.refused(
         400,
         "expired",
         &format!("{backend:?} sign-in ceremony at sign-up"),
     );
     let (ceremony, _) = signup_start(&w, &mut b, &interaction, &csrf, "zoe");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        ids,
-        &ceremony,
-        &json!({ "id": 1 }),
-    );
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &json!({ "id": 1 }));
     res.refused(
         400,
         "passkey_refused",
@@ -1274,10 +1186,9 @@ fn bad_or_taken_usernames_are_refused_at_sign_up(backend: Backend) {
             assert_eq!(res.status, 200, "{}", res.body);
             let body = res.json();
             let credential = SoftAuthenticator::new().register(&body["options"], &w.issuer);
-            finish(
+            finish_sign_up(
                 &w,
                 &mut b,
-                "/signup/finish",
                 ids,
                 body["ceremony"].as_str().unwrap(),
                 &credential,
@@ -1328,14 +1239,7 @@ fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
         "not_found",
         &format!("{backend:?} sign-up start, disabled"),
     );
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        "x",
-        &json!({}),
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), "x", &json!({}));
     res.refused(
         404,
         "not_found",
@@ -1405,10 +1309,9 @@ fn anonymous_passkey_failures_do_not_throttle_everyone(backend: Backend) {
     // Someone (anyone) finishes five ceremonies that do not exist.
     let (mut b, _, interaction, csrf) = login_page(&w);
     for _ in 0..5 {
-        let res = finish(
+        let res = finish_sign_in(
             &w,
             &mut b,
-            "/login/passkey/finish",
             (&interaction, &csrf),
             "no-such-ceremony",
             &json!({}),
@@ -1419,14 +1322,7 @@ fn anonymous_passkey_failures_do_not_throttle_everyone(backend: Backend) {
     let (mut b, _, interaction, csrf) = login_page(&w);
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     let assertion = phone.authenticate(&options, &w.issuer);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, (&interaction, &csrf), &ceremony, &assertion);
     accepted(
         &res,
         &format!("{backend:?}: pat's sign-in after strangers' failures"),
@@ -1458,14 +1354,7 @@ fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client(backend: Backend
     signup_page(&mut b, &interaction);
     let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "sam");
     let credential = synced.register(&options, &w.issuer);
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
     assert!(!res.sets_cookie(SESSION_COOKIE), "{backend:?}: no session");
     let to = res.json()["redirect"]

@@ -151,21 +151,8 @@ fn recovers(pg: &PgCluster, progress: &Progress) {
     let mut env = TestEnv::new(Backend::Sqlite);
     env.backend = Backend::Postgres;
     env.database_url = pg.create_database("ward");
-    let secret = oidc::client(
-        &env,
-        "svc",
-        &[
-            "--type",
-            "confidential",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api",
-            "--redirect-uri",
-            REDIRECT,
-        ],
-    )
-    .expect("a secret");
+    let secret =
+        oidc::service_client(&env, "svc", &["--redirect-uri", REDIRECT]).expect("a secret");
     progress.step("ward serve to get ready");
     let server = Arc::new(oidc::serve_with_issuer(&env, &[]));
     progress.watch(&server);
