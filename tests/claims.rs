@@ -8,7 +8,7 @@
 mod common;
 
 use common::app::{TestApp, TestAppBuilder, id_claims};
-use common::oidc::{self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form};
+use common::oidc::{self, Browser, REDIRECT, authorize_url, param, pkce};
 use common::{Backend, Server, get};
 use serde_json::{Value, json};
 
@@ -155,9 +155,27 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
 
 per_backend!(profile_claims_set_with_the_cli_are_released_per_scope);
 
-fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
+/// A pushed authorization request (RFC 9126) of `rp` for scope openid with
+/// PKCE `p` and the claims request `claims`: the answer.
+fn push(w: &TestApp, p: &oidc::Pkce, claims: &str) -> oidc::Res {
+    w.post_as(
+        "rp",
+        "/par",
+        &[
+            ("response_type", "code"),
+            ("client_id", "rp"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &p.challenge),
+            ("code_challenge_method", "S256"),
+            ("claims", claims),
+        ],
+    )
+}
+
+fn discovery_advertises_the_claims_parameter_claims_and_scopes(backend: Backend) {
     let w = with_alice_and_rp(TestApp::new(backend)).start();
-    let (server, secret) = (&w.server, w.secret("rp"));
+    let server = &w.server;
 
     // Discovery advertises the parameter, the claims and the scopes.
     let (status, _, body) = get(&server.url("/.well-known/openid-configuration"));
@@ -192,6 +210,11 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
                 .contains(&json!(scope))
         );
     }
+}
+
+fn an_id_token_claims_request_is_honoured_there_only_and_on_refresh(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // phone_number for the ID token, without the phone scope: in the ID
     // token only; a value is only a request for the claim (§5.5.1);
@@ -212,20 +235,17 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
     assert!(info.get("phone_number").is_none(), "{info}");
     assert_eq!(id["acr"], "aal1");
     // The grant keeps the request: a refreshed ID token honours it too.
-    let refreshed = post_form(
-        server,
-        "/token",
-        Some(&basic("rp", secret)),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-        ],
-    );
+    let refreshed = w.refresh("rp", t["refresh_token"].as_str().unwrap());
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(
         id_claims(&refreshed.json())["phone_number"],
         "+44 1632 960961"
     );
+}
+
+fn a_userinfo_claims_request_is_honoured_there_only(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // A userinfo-only request: there and not in the ID token.
     let claims = r#"{"userinfo":{"birthdate":null,"address":{"essential":true}}}"#;
@@ -241,23 +261,15 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
     );
     let id = id_claims(&t);
     assert!(id.get("birthdate").is_none() && id.get("address").is_none());
+}
+
+fn a_pushed_claims_request_is_honoured(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // Pushed (RFC 9126) with a claims request: the same.
     let p = pkce();
-    let pushed = post_form(
-        server,
-        "/par",
-        Some(&basic("rp", secret)),
-        &[
-            ("response_type", "code"),
-            ("client_id", "rp"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &p.challenge),
-            ("code_challenge_method", "S256"),
-            ("claims", r#"{"id_token":{"given_name":null}}"#),
-        ],
-    );
+    let pushed = push(&w, &p, r#"{"id_token":{"given_name":null}}"#);
     assert_eq!(pushed.status, 201, "{}", pushed.body);
     let uri = pushed.json()["request_uri"].as_str().unwrap().to_string();
     let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -269,6 +281,11 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
     let code = param(res.location(), "code").expect("code");
     let t = w.tokens("rp", &code, &p);
     assert_eq!(id_claims(&t)["given_name"], "Alice");
+}
+
+fn malformed_claims_json_is_an_invalid_request(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // Malformed claims JSON: invalid_request, at /authorize and at /par.
     for bad in ["{not json", "[]", r#"{"id_token":{"given_name":true}}"#] {
@@ -292,25 +309,18 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
                 .starts_with("claims:")
         );
     }
-    let res = post_form(
-        server,
-        "/par",
-        Some(&basic("rp", secret)),
-        &[
-            ("response_type", "code"),
-            ("client_id", "rp"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &p.challenge),
-            ("code_challenge_method", "S256"),
-            ("claims", "{not json"),
-        ],
-    );
+    let res = push(&w, &pkce(), "{not json");
     assert_eq!(res.status, 400, "{}", res.body);
     assert_eq!(res.json()["error"], "invalid_request");
 }
 
-per_backend!(a_claims_request_releases_claims_where_it_asks_for_them);
+per_backend!(
+    discovery_advertises_the_claims_parameter_claims_and_scopes,
+    an_id_token_claims_request_is_honoured_there_only_and_on_refresh,
+    a_userinfo_claims_request_is_honoured_there_only,
+    a_pushed_claims_request_is_honoured,
+    malformed_claims_json_is_an_invalid_request,
+);
 
 fn a_claims_request_gives_only_what_the_client_may_receive(backend: Backend) {
     // This client is not registered for phone or address.
