@@ -69,7 +69,7 @@ fn userinfo(server: &Server, access_token: &str) -> Value {
 
 fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
     let w = with_alice_and_rp(TestApp::new(backend)).start();
-    let (env, server, alice) = (&w.env, &w.server, w.user_id("alice"));
+    let (server, alice) = (&w.server, w.user_id("alice"));
 
     // profile: the names, birthdate, locale and zone; nothing of phone or address.
     let t = w.sign_in("rp", "alice", &[("scope", "openid profile")]).1;
@@ -102,6 +102,11 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
                "postal_code": "RS1 2AB", "country": "GB"})
     );
     assert!(info.get("given_name").is_none(), "{info}");
+}
+
+fn profile_changes_with_the_cli_are_checked_released_and_audited(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let (env, server) = (&w.env, &w.server);
 
     // A new phone number is unverified; an empty value clears a field.
     env.ok(
@@ -153,7 +158,10 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
     );
 }
 
-per_backend!(profile_claims_set_with_the_cli_are_released_per_scope);
+per_backend!(
+    profile_claims_set_with_the_cli_are_released_per_scope,
+    profile_changes_with_the_cli_are_checked_released_and_audited,
+);
 
 /// A pushed authorization request (RFC 9126) of `rp` for scope openid with
 /// PKCE `p` and the claims request `claims`: the answer.
