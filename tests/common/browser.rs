@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 
 use super::app::{TestApp, TestAppBuilder};
 use super::oidc::Pkce;
-use super::{Server, TestEnv};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -33,13 +32,6 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// A free loopback port (the listener is closed again; a tiny race, as elsewhere).
 pub fn free_port() -> u16 {
     super::oidc::free_port()
-}
-
-/// `ward serve` on 127.0.0.1 with the issuer `http://localhost:<port>`: a
-/// WebAuthn relying party id must be a domain name, never an IP address.
-/// Returns the server (its `base` is the 127.0.0.1 address) and the issuer.
-pub fn serve_on_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> (Server, String) {
-    super::oidc::serve_on(env, "localhost", extra)
 }
 
 pub struct Driver {
@@ -453,11 +445,6 @@ impl Callback {
             .iter()
             .any(|l| l.starts_with(prefix))
     }
-}
-
-/// The claims of a JWT (not verified: the caller got it straight from the token endpoint).
-pub fn jwt_claims(jwt: &str) -> Value {
-    super::oidc::jwt_claims(jwt)
 }
 
 /// The world of a browser test: headless Chromium, the relying party's

@@ -385,32 +385,6 @@ pub fn post_form(server: &Server, path: &str, auth: Option<&str>, form: &[(&str,
     b.finish(req.send_form(form.iter().copied()))
 }
 
-/// Sign in through the pages and redeem the code: returns the token response.
-pub fn tokens_for(
-    server: &Server,
-    client_id: &str,
-    secret: &str,
-    username: &str,
-) -> serde_json::Value {
-    let p = pkce();
-    let mut b = Browser::new(server);
-    let res = b.authorize(&authorize_url(server, client_id, &p, &[]), username);
-    let code = param(res.location(), "code").expect("code");
-    let res = post_form(
-        server,
-        "/token",
-        Some(&basic(client_id, secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()
-}
-
 /// A browser on the login page of a new sign-in for `client_id`: returns it with
 /// the form's interaction id and CSRF token.
 pub fn on_login_page(
