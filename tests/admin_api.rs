@@ -13,20 +13,37 @@ mod guard;
 #[path = "admin_api/support.rs"]
 mod support;
 
+use common::app::TestApp;
 use common::{Backend, PASSWORD};
 use serde_json::{Value, json};
 use support::{CLIENT, audit, call, claims, ok, parse, problem, sign_in, tokens, world};
 
-fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is_audited(
-    backend: Backend,
-) {
+/// Every change of `changes` (event type, subject) left its record, with
+/// the administrator as the actor.
+fn audited_as_the_administrator(w: &TestApp, t: &str, changes: &[(&str, Option<&str>)]) {
+    let actor = format!("user:{}", w.user_id("admin"));
+    for &(kind, subject) in changes {
+        let q = match subject {
+            Some(s) => format!("event_type={kind}&subject={s}"),
+            None => format!("event_type={kind}"),
+        };
+        let records = audit(w, t, &q);
+        let mine: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["actor"] == actor.as_str())
+            .collect();
+        assert!(!mine.is_empty(), "{kind} {subject:?}: {records:?}");
+        assert_eq!(mine[0]["outcome"], "success");
+        if kind == "session.ended" {
+            assert_eq!(mine[0]["reason"], "admin");
+        }
+    }
+}
+
+fn an_administrator_pages_creates_shows_disables_and_resets_users(backend: Backend) {
     let w = world(backend);
     let (_, t) = tokens(&w, "admin");
     let t = t.as_str();
-    let actor = format!("user:{}", w.admin);
-    // Alice has a browser session too.
-    let (_, alice_tokens) = sign_in(&w, "alice", None);
-
     // Users: list and page, create, show, disable, reset MFA.
     let page = ok(call(&w, "GET", "/users?limit=1", Some(t), None), 200);
     assert_eq!(page["users"][0]["username"], "admin");
@@ -77,7 +94,7 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         call(
             &w,
             "POST",
-            &format!("/users/{}/reset-mfa", w.alice),
+            &format!("/users/{}/reset-mfa", w.user_id("alice")),
             Some(t),
             None,
         ),
@@ -88,6 +105,24 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         (Some(false), Some(0))
     );
 
+    let alice = w.user_id("alice");
+    audited_as_the_administrator(
+        &w,
+        t,
+        &[
+            ("user.create", Some(bob_id.as_str())),
+            ("user.disable", Some(bob_id.as_str())),
+            ("user.reset_mfa", Some(alice)),
+        ],
+    );
+    // Reads are recorded too.
+    assert!(!audit(&w, t, "event_type=user.list").is_empty());
+}
+
+fn an_administrator_registers_shows_and_removes_clients(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
     // Clients: register (the secret once), list, show, remove.
     let body = json!({"client_id": "lab-portal", "type": "confidential",
         "redirect_uris": ["https://lab.example.org/cb"], "scopes": ["openid", "profile"],
@@ -135,8 +170,18 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         Some("not-found"),
     );
 
+    audited_as_the_administrator(&w, t, &[("client.create", None), ("client.remove", None)]);
+    let records = audit(&w, t, "event_type=client.remove");
+    assert_eq!(records[0]["client_id"], "lab-portal");
+    assert!(records[0]["details"].is_object());
+}
+
+fn roles_granted_and_revoked_by_an_administrator_are_seen_by_the_cli(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
     // Roles: grant, seen by `ward policy show`, revoke.
-    let alice = w.alice.as_str();
+    let alice = w.user_id("alice");
     let granted = ok(
         call(
             &w,
@@ -175,12 +220,26 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
     let cli = parse(&w.env.ok(&["policy", "show", "alice", "--json"], None));
     assert_eq!(cli["tenants"], json!([]));
 
+    audited_as_the_administrator(
+        &w,
+        t,
+        &[
+            ("policy.grant", Some(alice)),
+            ("policy.revoke", Some(alice)),
+        ],
+    );
+}
+
+fn an_administrator_pages_and_ends_sessions_named_by_their_sid(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
     // Sessions: the admin's two sign-ins, named by the sid of their ID tokens.
     let sessions = ok(
         call(
             &w,
             "GET",
-            &format!("/users/{}/sessions", w.admin),
+            &format!("/users/{}/sessions", w.user_id("admin")),
             Some(t),
             None,
         ),
@@ -198,7 +257,7 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         call(
             &w,
             "GET",
-            &format!("/users/{}/sessions?limit=1", w.admin),
+            &format!("/users/{}/sessions?limit=1", w.user_id("admin")),
             Some(t),
             None,
         ),
@@ -209,7 +268,10 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         call(
             &w,
             "GET",
-            &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
+            &format!(
+                "/users/{}/sessions?limit=1&after={after}",
+                w.user_id("admin")
+            ),
             Some(t),
             None,
         ),
@@ -221,7 +283,10 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
         call(
             &w,
             "GET",
-            &format!("/users/{}/sessions?limit=1&after={after}", w.admin),
+            &format!(
+                "/users/{}/sessions?limit=1&after={after}",
+                w.user_id("admin")
+            ),
             Some(t),
             None,
         ),
@@ -230,13 +295,23 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
     assert_eq!(third["sessions"], json!([]));
     assert!(third.get("next").is_none());
     let weak_sid = list[1]["sid"].as_str().unwrap();
-    let path = format!("/users/{}/sessions/{weak_sid}", w.admin);
+    let path = format!("/users/{}/sessions/{weak_sid}", w.user_id("admin"));
     assert_eq!(call(&w, "DELETE", &path, Some(t), None).status, 204);
     problem(
         &call(&w, "DELETE", &path, Some(t), None),
         409,
         Some("conflict"),
     );
+    audited_as_the_administrator(&w, t, &[("session.ended", Some(w.user_id("admin")))]);
+}
+
+fn ending_all_of_a_users_sessions_ends_the_one_of_her_id_token(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    // Alice has a browser session too.
+    let (_, alice_tokens) = sign_in(&w, "alice", None);
+    let alice = w.user_id("alice");
     // End all of alice's: her ID token's session among them.
     let alice_sid = claims(alice_tokens["id_token"].as_str().unwrap())["sid"]
         .as_str()
@@ -266,39 +341,16 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
     assert_eq!(after["sessions"][0]["live"], false);
     assert!(after["sessions"][0]["ended_at"].is_i64());
 
-    // Every change left its record, with the administrator as the actor.
-    for (kind, subject) in [
-        ("user.create", Some(bob_id.as_str())),
-        ("user.disable", Some(bob_id.as_str())),
-        ("user.reset_mfa", Some(alice)),
-        ("policy.grant", Some(alice)),
-        ("policy.revoke", Some(alice)),
-        ("session.ended", Some(alice)),
-        ("session.ended", Some(w.admin.as_str())),
-        ("client.create", None),
-        ("client.remove", None),
-    ] {
-        let q = match subject {
-            Some(s) => format!("event_type={kind}&subject={s}"),
-            None => format!("event_type={kind}"),
-        };
-        let records = audit(&w, t, &q);
-        let mine: Vec<&Value> = records
-            .iter()
-            .filter(|r| r["actor"] == actor.as_str())
-            .collect();
-        assert!(!mine.is_empty(), "{kind} {subject:?}: {records:?}");
-        assert_eq!(mine[0]["outcome"], "success");
-        if kind == "session.ended" {
-            assert_eq!(mine[0]["reason"], "admin");
-        }
-    }
+    audited_as_the_administrator(&w, t, &[("session.ended", Some(alice))]);
+}
+
+fn the_trail_records_reads_and_is_read_forward_or_newest_first(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
     // Reads are recorded too (the trail's own reads included), and refusals.
-    assert!(!audit(&w, t, "event_type=user.list").is_empty());
+    audit(&w, t, "limit=1");
     assert!(!audit(&w, t, "event_type=audit.read").is_empty());
-    let records = audit(&w, t, "event_type=client.remove");
-    assert_eq!(records[0]["client_id"], "lab-portal");
-    assert!(records[0]["details"].is_object());
     // Following the trail: after an id, oldest first.
     let forward = audit(&w, t, "after_id=0&limit=5");
     let ids: Vec<i64> = forward.iter().map(|r| r["id"].as_i64().unwrap()).collect();
@@ -311,7 +363,14 @@ fn an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is
     );
 }
 
-per_backend!(an_administrator_manages_users_clients_roles_and_sessions_and_every_change_is_audited);
+per_backend!(
+    an_administrator_pages_creates_shows_disables_and_resets_users,
+    an_administrator_registers_shows_and_removes_clients,
+    roles_granted_and_revoked_by_an_administrator_are_seen_by_the_cli,
+    an_administrator_pages_and_ends_sessions_named_by_their_sid,
+    ending_all_of_a_users_sessions_ends_the_one_of_her_id_token,
+    the_trail_records_reads_and_is_read_forward_or_newest_first,
+);
 
 fn an_auditor_signs_off_break_glass_elevations(backend: Backend) {
     let w = world(backend);
@@ -322,7 +381,7 @@ fn an_auditor_signs_off_break_glass_elevations(backend: Backend) {
         .sql(&format!(
             "INSERT INTO break_glass (id, user_id, tenant, reason, started_at, expires_at) \
              VALUES ('e1', '{}', 'st-mary', 'Unconscious patient in A&E', 1, 2)",
-            w.alice
+            w.user_id("alice")
         ))
         .unwrap();
     let pending = ok(
@@ -343,7 +402,10 @@ fn an_auditor_signs_off_break_glass_elevations(backend: Backend) {
         ),
         200,
     );
-    assert_eq!(done["reviewed_by"], Value::String(w.admin.clone()));
+    assert_eq!(
+        done["reviewed_by"],
+        Value::String(w.user_id("admin").to_string())
+    );
     // Once only; off the review list; unknown ids are 404.
     problem(
         &call(
@@ -395,7 +457,7 @@ fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope(backend
     let w = world(backend);
     let (_, t) = tokens(&w, "admin");
     let t = t.as_str();
-    let path = format!("/users/{}/profile", w.alice);
+    let path = format!("/users/{}/profile", w.user_id("alice"));
     let body = json!({
         "given_name": "Alice", "family_name": "Liddell", "birthdate": "1852",
         "locale": "en-GB", "zoneinfo": "Europe/London",
@@ -432,7 +494,10 @@ fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope(backend
     let records = audit(
         &w,
         t,
-        &format!("event_type=user.profile_update&subject={}", w.alice),
+        &format!(
+            "event_type=user.profile_update&subject={}",
+            w.user_id("alice")
+        ),
     );
     let fields: Vec<&Value> = records.iter().map(|r| &r["details"]["fields"]).collect();
     assert!(fields.contains(&&json!(["locale"])), "{records:?}");

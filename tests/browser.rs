@@ -9,28 +9,19 @@
 
 mod common;
 
-use common::browser::{Callback, Driver, serve_on_localhost};
-use common::oidc::{self, authorize_url, param, pkce};
-use common::{Backend, TestEnv};
+use common::Backend;
+use common::app::TestApp;
+use common::browser::BrowserWorld;
+use common::oidc::{param, pkce};
 
 fn sign_in_and_consent_in_chromium_reach_the_client(backend: Backend) {
-    let Some(browser) = Driver::start() else {
+    // `localhost`, as in development: the page and the client are then on different origins.
+    let Some(w) = BrowserWorld::start(TestApp::new(backend).user("alice")) else {
         return;
     };
-    let env = TestEnv::new(backend);
-    oidc::user(&env, "alice");
-    let callback = Callback::start();
-    oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"]);
-    // `localhost`, as in development: the page and the client are then on different origins.
-    let (server, issuer) = serve_on_localhost(&env, &[]);
+    let (browser, callback) = (&w.browser, &w.callback);
     let p = pkce();
-    let url = authorize_url(
-        &server,
-        "rp",
-        &p,
-        &[("scope", "openid profile"), ("redirect_uri", &callback.url)],
-    )
-    .replacen(&server.base, &issuer, 1);
+    let url = w.authorize_url(&p, &[("scope", "openid profile")]);
 
     browser.goto(&url);
     browser.wait_url("the login page", |u| u.contains("/login?"));
@@ -74,7 +65,6 @@ fn sign_in_and_consent_in_chromium_reach_the_client(backend: Backend) {
     browser.goto(&url);
     let back = browser.wait_url("single sign-on", |u| u.starts_with(&callback.url));
     assert!(param(&back, "code").is_some());
-    drop(server);
 }
 
 per_backend!(sign_in_and_consent_in_chromium_reach_the_client);

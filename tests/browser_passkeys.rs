@@ -22,59 +22,37 @@
 
 mod common;
 
-use common::app::amr;
-use common::browser::{Authenticator, Callback, Driver, jwt_claims, serve_on_localhost};
-use common::oidc::{self, Pkce, authorize_url, basic, param, pkce, post_form};
-use common::{Backend, Server, TestEnv};
+use common::Backend;
+use common::app::{TestApp, amr, id_claims};
+use common::browser::{Authenticator, BrowserWorld};
+use common::oidc::{self, Pkce, param, pkce};
 use serde_json::{Value, json};
 
-/// One backend's world: Ward with sign-up on, a confidential client whose
-/// redirect URI is the test's own listener, and a browser.
-struct World {
-    env: TestEnv,
-    server: Server,
-    issuer: String,
-    callback: Callback,
-    secret: String,
-    browser: Driver,
+/// One backend's world: Ward with sign-up on, the relying party `rp`, and a
+/// browser (1200x900) that records its WebAuthn calls; None without a browser.
+fn world(backend: Backend) -> Option<BrowserWorld> {
+    let w = BrowserWorld::start(TestApp::new(backend).serve_env("WARD_SIGNUP_ENABLED", "true"))?;
+    w.browser.window(1200, 900);
+    w.browser.record_webauthn_calls();
+    Some(w)
 }
 
-impl World {
-    fn new(backend: common::Backend) -> Option<Self> {
-        let browser = Driver::start()?;
-        browser.window(1200, 900);
-        browser.record_webauthn_calls();
-        let env = TestEnv::new(backend);
-        let callback = Callback::start();
-        let secret = oidc::confidential(&env, "rp", &callback.url, &["--name", "Clinic Portal"])
-            .expect("a confidential client has a secret");
-        let (server, issuer) = serve_on_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-        Some(Self {
-            env,
-            server,
-            issuer,
-            callback,
-            secret,
-            browser,
-        })
-    }
+/// The relying party's side of these tests, in the browser.
+trait RelyingParty {
+    fn authorize(&self) -> Pkce;
+    fn back_at_the_client(&self, p: &Pkce, shot: bool) -> Value;
+    fn sign_up(&self, username: &str, shots: bool) -> Value;
+    fn sign_out(&self);
+    fn assert_no_csp_violation(&self);
+}
 
-    fn page(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
-
+impl RelyingParty for BrowserWorld {
     /// The relying party sends the browser to Ward: code flow, PKCE, scope
     /// `openid`, a nonce. Returns the PKCE pair, for the token request.
     fn authorize(&self) -> Pkce {
         let p = pkce();
-        let url = authorize_url(
-            &self.server,
-            "rp",
-            &p,
-            &[("scope", "openid"), ("redirect_uri", &self.callback.url)],
-        )
-        .replacen(&self.server.base, &self.issuer, 1);
-        self.browser.goto(&url);
+        self.browser
+            .goto(&self.authorize_url(&p, &[("scope", "openid")]));
         p
     }
 
@@ -106,20 +84,8 @@ impl World {
             self.callback.received(&format!("GET /cb?code={code}")),
             "the client's endpoint received the code"
         );
-        let res = post_form(
-            &self.server,
-            "/token",
-            Some(&basic("rp", &self.secret)),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &self.callback.url),
-                ("code_verifier", &p.verifier),
-            ],
-        );
-        assert_eq!(res.status, 200, "{}", res.body);
-        let claims = jwt_claims(res.json()["id_token"].as_str().expect("an ID token"));
-        assert_eq!(claims["iss"], json!(self.issuer));
+        let claims = id_claims(&self.redeem(&code, p));
+        assert_eq!(claims["iss"], json!(self.app.issuer));
         assert_eq!(claims["aud"], json!("rp"));
         assert_eq!(claims["nonce"], json!("n0nce"));
         claims
@@ -205,7 +171,7 @@ fn sign_count(authenticator: &Authenticator<'_>) -> i64 {
 }
 
 fn a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless(backend: Backend) {
-    let Some(w) = World::new(backend) else {
+    let Some(w) = world(backend) else {
         return;
     };
     let b = &w.browser;
@@ -226,7 +192,7 @@ fn a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless(backend
     }
     assert!(!first_amr.iter().any(|a| a == "pwd"), "{first}");
     assert_eq!(
-        w.env.count("SELECT COUNT(*) AS n FROM passkeys"),
+        w.app.env.count("SELECT COUNT(*) AS n FROM passkeys"),
         1,
         "{backend:?}"
     );
@@ -282,7 +248,7 @@ fn a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless(backend
 per_backend!(a_patient_signs_up_with_a_passkey_signs_out_and_signs_in_usernameless);
 
 fn passkey_autofill_signs_in(backend: Backend) {
-    let Some(w) = World::new(backend) else {
+    let Some(w) = world(backend) else {
         return;
     };
     let b = &w.browser;
@@ -322,12 +288,41 @@ fn passkey_autofill_signs_in(backend: Backend) {
 
 per_backend!(passkey_autofill_signs_in);
 
+/// The account page lists the passkey "Work laptop" of the kind `key` says
+/// and ten unused recovery codes; the database holds it.
+fn the_account_page_lists_the_passkey(
+    w: &BrowserWorld,
+    backend: Backend,
+    user_id: &str,
+    key: &str,
+) {
+    let b = &w.browser;
+    b.goto(&w.page("/account"));
+    b.wait_url("the account page", |u| u.ends_with("/account"));
+    let text = b.text();
+    assert!(text.contains("Work laptop"), "{backend:?}: {text}");
+    let kind = if key == "hwk" {
+        "device-bound passkey"
+    } else {
+        "synced passkey"
+    };
+    assert!(text.contains(kind), "{backend:?}: {text}");
+    assert!(text.contains("10 unused."), "{backend:?}: {text}");
+    b.screenshot("account");
+    assert_eq!(
+        w.app.env.count(&format!(
+            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{user_id}' AND name = 'Work laptop'"
+        )),
+        1
+    );
+}
+
 fn a_staff_member_adds_a_passkey_on_the_account_page(backend: Backend) {
-    let Some(w) = World::new(backend) else {
+    let Some(w) = world(backend) else {
         return;
     };
     let b = &w.browser;
-    let user_id = oidc::user(&w.env, "sam");
+    let user_id = oidc::user(&w.app.env, "sam");
     let authenticator = b.add_virtual_authenticator(false);
 
     // Sign in with the password on the login page of the account pages.
@@ -361,24 +356,7 @@ fn a_staff_member_adds_a_passkey_on_the_account_page(backend: Backend) {
     let (acr, key) = expected_for(&authenticator);
     assert_eq!((acr, key), ("phrh", "hwk"), "a device-bound passkey");
 
-    b.goto(&w.page("/account"));
-    b.wait_url("the account page", |u| u.ends_with("/account"));
-    let text = b.text();
-    assert!(text.contains("Work laptop"), "{backend:?}: {text}");
-    let kind = if key == "hwk" {
-        "device-bound passkey"
-    } else {
-        "synced passkey"
-    };
-    assert!(text.contains(kind), "{backend:?}: {text}");
-    assert!(text.contains("10 unused."), "{backend:?}: {text}");
-    b.screenshot("account");
-    assert_eq!(
-        w.env.count(&format!(
-            "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{user_id}' AND name = 'Work laptop'"
-        )),
-        1
-    );
+    the_account_page_lists_the_passkey(&w, backend, &user_id, key);
 
     w.sign_out();
 

@@ -7,76 +7,55 @@
 
 mod common;
 
-use common::oidc::{
-    self, Browser, REDIRECT, authorize_url, basic, jwt_claims, param, pkce, post_form,
-};
-use common::{Backend, Server, TestEnv, get};
+use common::app::{TestApp, TestAppBuilder, id_claims};
+use common::oidc::{self, Browser, REDIRECT, authorize_url, param, pkce};
+use common::{Backend, Server, get};
 use serde_json::{Value, json};
 
 const PROFILE: &str = r#"{"street_address":"1 Harbour Road\nFlat 4","locality":"Riverside","postal_code":"RS1 2AB","country":"GB"}"#;
 
 /// Alice with a full profile (set with the CLI), and a client allowed every
 /// standard scope.
-fn setup(env: &TestEnv) -> (String, String) {
-    let alice = oidc::user(env, "alice");
-    let shown = env.ok(
-        &[
-            "user",
-            "set",
-            "alice",
-            "--given-name",
-            "Alice",
-            "--family-name",
-            "Liddell",
-            "--middle-name",
-            "Pleasance",
-            "--birthdate",
-            "1852-05-04",
-            "--locale",
-            "en-GB",
-            "--zoneinfo",
-            "Europe/London",
-            "--phone-number",
-            "+44 1632 960961",
-            "--phone-number-verified",
-            "true",
-            "--address-json",
-            PROFILE,
-            "--json",
-        ],
-        None,
-    );
-    let shown: Value = serde_json::from_str(&shown).unwrap();
-    assert_eq!(shown["profile"]["given_name"], "Alice");
-    assert_eq!(shown["profile"]["address"]["locality"], "Riverside");
-    let secret = oidc::confidential(
-        env,
-        "rp",
-        REDIRECT,
-        &[
-            "--first-party",
-            "--scope",
+fn with_alice_and_rp(builder: TestAppBuilder) -> TestAppBuilder {
+    builder
+        .user("alice")
+        .with(|env| {
+            let shown = env.ok(
+                &[
+                    "user",
+                    "set",
+                    "alice",
+                    "--given-name",
+                    "Alice",
+                    "--family-name",
+                    "Liddell",
+                    "--middle-name",
+                    "Pleasance",
+                    "--birthdate",
+                    "1852-05-04",
+                    "--locale",
+                    "en-GB",
+                    "--zoneinfo",
+                    "Europe/London",
+                    "--phone-number",
+                    "+44 1632 960961",
+                    "--phone-number-verified",
+                    "true",
+                    "--address-json",
+                    PROFILE,
+                    "--json",
+                ],
+                None,
+            );
+            let shown: Value = serde_json::from_str(&shown).unwrap();
+            assert_eq!(shown["profile"]["given_name"], "Alice");
+            assert_eq!(shown["profile"]["address"]["locality"], "Riverside");
+        })
+        .first_party(
+            "rp",
             "openid profile email phone address offline_access",
-        ],
-    )
-    .unwrap();
-    (alice, secret)
-}
-
-/// Sign in as alice with `extra` authorization parameters; the token response.
-fn tokens(server: &Server, secret: &str, extra: &[(&str, &str)]) -> Value {
-    let p = pkce();
-    let mut b = Browser::new(server);
-    let res = b.authorize(&authorize_url(server, "rp", &p, extra), "alice");
-    let code =
-        param(res.location(), "code").unwrap_or_else(|| panic!("no code: {}", res.location()));
-    redeem(server, secret, &code, &p.verifier)
-}
-
-fn redeem(server: &Server, secret: &str, code: &str, verifier: &str) -> Value {
-    let res = common::app::exchange(server, "rp", secret, code, verifier);
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()
+            &[],
+        )
 }
 
 fn userinfo(server: &Server, access_token: &str) -> Value {
@@ -88,19 +67,14 @@ fn userinfo(server: &Server, access_token: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-fn id_token(t: &Value) -> Value {
-    jwt_claims(t["id_token"].as_str().expect("an ID token"))
-}
-
 fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let (alice, secret) = setup(&env);
-    let server = oidc::serve_with_issuer(&env, &[]);
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let (server, alice) = (&w.server, w.user_id("alice"));
 
     // profile: the names, birthdate, locale and zone; nothing of phone or address.
-    let t = tokens(&server, &secret, &[("scope", "openid profile")]);
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
-    assert_eq!(info["sub"], alice.as_str(), "{backend:?}");
+    let t = w.sign_in("rp", "alice", &[("scope", "openid profile")]).1;
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
+    assert_eq!(info["sub"], alice, "{backend:?}");
     assert_eq!(info["given_name"], "Alice");
     assert_eq!(info["family_name"], "Liddell");
     assert_eq!(info["middle_name"], "Pleasance");
@@ -113,11 +87,13 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
         assert!(info.get(absent).is_none(), "{absent}: {info}");
     }
     // Scope claims come from userinfo, not the ID token (§5.4).
-    assert!(id_token(&t).get("given_name").is_none());
+    assert!(id_claims(&t).get("given_name").is_none());
 
     // phone and address: those claims only.
-    let t = tokens(&server, &secret, &[("scope", "openid phone address")]);
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
+    let t = w
+        .sign_in("rp", "alice", &[("scope", "openid phone address")])
+        .1;
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
     assert_eq!(info["phone_number"], "+44 1632 960961");
     assert_eq!(info["phone_number_verified"], true);
     assert_eq!(
@@ -126,6 +102,11 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
                "postal_code": "RS1 2AB", "country": "GB"})
     );
     assert!(info.get("given_name").is_none(), "{info}");
+}
+
+fn profile_changes_with_the_cli_are_checked_released_and_audited(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let (env, server) = (&w.env, &w.server);
 
     // A new phone number is unverified; an empty value clears a field.
     env.ok(
@@ -140,8 +121,10 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
         ],
         None,
     );
-    let t = tokens(&server, &secret, &[("scope", "openid profile phone")]);
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
+    let t = w
+        .sign_in("rp", "alice", &[("scope", "openid profile phone")])
+        .1;
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
     assert_eq!(info["phone_number"], "+1 (604) 555-1234;ext=5678");
     assert_eq!(info["phone_number_verified"], false);
     assert!(info.get("middle_name").is_none(), "{info}");
@@ -175,12 +158,32 @@ fn profile_claims_set_with_the_cli_are_released_per_scope(backend: Backend) {
     );
 }
 
-per_backend!(profile_claims_set_with_the_cli_are_released_per_scope);
+per_backend!(
+    profile_claims_set_with_the_cli_are_released_per_scope,
+    profile_changes_with_the_cli_are_checked_released_and_audited,
+);
 
-fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let (_, secret) = setup(&env);
-    let server = oidc::serve_with_issuer(&env, &[]);
+/// A pushed authorization request (RFC 9126) of `rp` for scope openid with
+/// PKCE `p` and the claims request `claims`: the answer.
+fn push(w: &TestApp, p: &oidc::Pkce, claims: &str) -> oidc::Res {
+    w.post_as(
+        "rp",
+        "/par",
+        &[
+            ("response_type", "code"),
+            ("client_id", "rp"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &p.challenge),
+            ("code_challenge_method", "S256"),
+            ("claims", claims),
+        ],
+    )
+}
+
+fn discovery_advertises_the_claims_parameter_claims_and_scopes(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // Discovery advertises the parameter, the claims and the scopes.
     let (status, _, body) = get(&server.url("/.well-known/openid-configuration"));
@@ -215,85 +218,88 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
                 .contains(&json!(scope))
         );
     }
+}
+
+fn an_id_token_claims_request_is_honoured_there_only_and_on_refresh(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // phone_number for the ID token, without the phone scope: in the ID
     // token only; a value is only a request for the claim (§5.5.1);
     // unknown claims are ignored.
     let claims =
         r#"{"id_token":{"phone_number":{"essential":true,"value":"+1 000"},"nickname":null}}"#;
-    let t = tokens(
-        &server,
-        &secret,
-        &[("scope", "openid offline_access"), ("claims", claims)],
-    );
-    let id = id_token(&t);
+    let t = w
+        .sign_in(
+            "rp",
+            "alice",
+            &[("scope", "openid offline_access"), ("claims", claims)],
+        )
+        .1;
+    let id = id_claims(&t);
     assert_eq!(id["phone_number"], "+44 1632 960961", "{backend:?}: {id}");
     assert!(id.get("nickname").is_none() && id.get("phone_number_verified").is_none());
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
     assert!(info.get("phone_number").is_none(), "{info}");
     assert_eq!(id["acr"], "aal1");
     // The grant keeps the request: a refreshed ID token honours it too.
-    let refreshed = post_form(
-        &server,
-        "/token",
-        Some(&basic("rp", &secret)),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-        ],
-    );
+    let refreshed = w.refresh("rp", t["refresh_token"].as_str().unwrap());
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(
-        id_token(&refreshed.json())["phone_number"],
+        id_claims(&refreshed.json())["phone_number"],
         "+44 1632 960961"
     );
+}
+
+fn a_userinfo_claims_request_is_honoured_there_only(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // A userinfo-only request: there and not in the ID token.
     let claims = r#"{"userinfo":{"birthdate":null,"address":{"essential":true}}}"#;
-    let t = tokens(&server, &secret, &[("scope", "openid"), ("claims", claims)]);
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
+    let t = w
+        .sign_in("rp", "alice", &[("scope", "openid"), ("claims", claims)])
+        .1;
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
     assert_eq!(info["birthdate"], "1852-05-04", "{backend:?}: {info}");
     assert_eq!(info["address"]["locality"], "Riverside");
     assert!(
         info.get("given_name").is_none(),
         "only what was asked: {info}"
     );
-    let id = id_token(&t);
+    let id = id_claims(&t);
     assert!(id.get("birthdate").is_none() && id.get("address").is_none());
+}
+
+fn a_pushed_claims_request_is_honoured(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // Pushed (RFC 9126) with a claims request: the same.
     let p = pkce();
-    let pushed = post_form(
-        &server,
-        "/par",
-        Some(&basic("rp", &secret)),
-        &[
-            ("response_type", "code"),
-            ("client_id", "rp"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &p.challenge),
-            ("code_challenge_method", "S256"),
-            ("claims", r#"{"id_token":{"given_name":null}}"#),
-        ],
-    );
+    let pushed = push(&w, &p, r#"{"id_token":{"given_name":null}}"#);
     assert_eq!(pushed.status, 201, "{}", pushed.body);
     let uri = pushed.json()["request_uri"].as_str().unwrap().to_string();
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.extend_pairs([("client_id", "rp"), ("request_uri", uri.as_str())]);
-    let res = Browser::new(&server).authorize(
+    let res = Browser::new(server).authorize(
         &format!("{}/authorize?{}", server.base, q.finish()),
         "alice",
     );
     let code = param(res.location(), "code").expect("code");
-    let t = redeem(&server, &secret, &code, &p.verifier);
-    assert_eq!(id_token(&t)["given_name"], "Alice");
+    let t = w.tokens("rp", &code, &p);
+    assert_eq!(id_claims(&t)["given_name"], "Alice");
+}
+
+fn malformed_claims_json_is_an_invalid_request(backend: Backend) {
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let server = &w.server;
 
     // Malformed claims JSON: invalid_request, at /authorize and at /par.
     for bad in ["{not json", "[]", r#"{"id_token":{"given_name":true}}"#] {
         let p = pkce();
-        let res = Browser::new(&server).get(&authorize_url(
-            &server,
+        let res = Browser::new(server).get(&authorize_url(
+            server,
             "rp",
             &p,
             &[("scope", "openid"), ("claims", bad)],
@@ -311,45 +317,32 @@ fn a_claims_request_releases_claims_where_it_asks_for_them(backend: Backend) {
                 .starts_with("claims:")
         );
     }
-    let res = post_form(
-        &server,
-        "/par",
-        Some(&basic("rp", &secret)),
-        &[
-            ("response_type", "code"),
-            ("client_id", "rp"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &p.challenge),
-            ("code_challenge_method", "S256"),
-            ("claims", "{not json"),
-        ],
-    );
+    let res = push(&w, &pkce(), "{not json");
     assert_eq!(res.status, 400, "{}", res.body);
     assert_eq!(res.json()["error"], "invalid_request");
 }
 
-per_backend!(a_claims_request_releases_claims_where_it_asks_for_them);
+per_backend!(
+    discovery_advertises_the_claims_parameter_claims_and_scopes,
+    an_id_token_claims_request_is_honoured_there_only_and_on_refresh,
+    a_userinfo_claims_request_is_honoured_there_only,
+    a_pushed_claims_request_is_honoured,
+    malformed_claims_json_is_an_invalid_request,
+);
 
 fn a_claims_request_gives_only_what_the_client_may_receive(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let (_, _) = setup(&env);
     // This client is not registered for phone or address.
-    let secret = oidc::confidential(
-        &env,
-        "narrow",
-        REDIRECT,
-        &["--first-party", "--scope", "openid profile"],
-    )
-    .unwrap();
-    let server = oidc::serve_with_issuer(&env, &[]);
+    let w = with_alice_and_rp(TestApp::new(backend))
+        .first_party("narrow", "openid profile", &[])
+        .start();
+    let server = &w.server;
     let p = pkce();
-    let mut b = Browser::new(&server);
+    let mut b = Browser::new(server);
     let claims =
         r#"{"id_token":{"phone_number":null,"given_name":null},"userinfo":{"address":null}}"#;
     let res = b.authorize(
         &authorize_url(
-            &server,
+            server,
             "narrow",
             &p,
             &[("scope", "openid"), ("claims", claims)],
@@ -357,39 +350,39 @@ fn a_claims_request_gives_only_what_the_client_may_receive(backend: Backend) {
         "alice",
     );
     let code = param(res.location(), "code").expect("code");
-    let res = common::app::exchange(&server, "narrow", &secret, &code, &p.verifier);
+    let res = w.exchange("narrow", &code, &p.verifier);
     assert_eq!(res.status, 200, "{}", res.body);
     let t = res.json();
-    let id = id_token(&t);
+    let id = id_claims(&t);
     assert_eq!(id["given_name"], "Alice", "{backend:?}: {id}");
     assert!(id.get("phone_number").is_none(), "{id}");
-    let info = userinfo(&server, t["access_token"].as_str().unwrap());
+    let info = userinfo(server, t["access_token"].as_str().unwrap());
     assert!(info.get("address").is_none(), "{info}");
 }
 
 per_backend!(a_claims_request_gives_only_what_the_client_may_receive);
 
 fn consent_covers_the_scopes_of_requested_claims(backend: Backend) {
-    let env = TestEnv::new(backend);
-    oidc::user(&env, "alice");
-    oidc::client(
-        &env,
-        "third",
-        &[
-            "--type",
-            "public",
-            "--redirect-uri",
-            REDIRECT,
-            "--scope",
-            "openid profile phone",
-        ],
-    );
-    let server = oidc::serve_with_issuer(&env, &[]);
+    let w = TestApp::new(backend)
+        .user("alice")
+        .client(
+            "third",
+            &[
+                "--type",
+                "public",
+                "--redirect-uri",
+                REDIRECT,
+                "--scope",
+                "openid profile phone",
+            ],
+        )
+        .start();
+    let server = &w.server;
     let p = pkce();
-    let mut b = Browser::new(&server);
+    let mut b = Browser::new(server);
     let claims = r#"{"id_token":{"phone_number":null}}"#;
     let url = authorize_url(
-        &server,
+        server,
         "third",
         &p,
         &[("scope", "openid"), ("claims", claims)],
@@ -414,10 +407,9 @@ fn consent_covers_the_scopes_of_requested_claims(backend: Backend) {
 per_backend!(consent_covers_the_scopes_of_requested_claims);
 
 fn people_keep_their_own_details_on_the_account_page(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let alice = oidc::user(&env, "alice");
-    let server = oidc::serve_with_issuer(&env, &[]);
-    let mut b = Browser::new(&server);
+    let w = TestApp::new(backend).user("alice").start();
+    let (env, server, alice) = (&w.env, &w.server, w.user_id("alice"));
+    let mut b = Browser::new(server);
     let res = b.get("/account");
     let login = b.get(res.location());
     let res = b.sign_in(
@@ -494,20 +486,19 @@ fn people_keep_their_own_details_on_the_account_page(backend: Backend) {
 per_backend!(people_keep_their_own_details_on_the_account_page);
 
 fn a_sub_with_a_value_is_answered_only_for_that_user(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let (alice, _) = setup(&env);
-    let server = oidc::serve_with_issuer(&env, &[]);
-    let mut b = Browser::new(&server);
+    let w = with_alice_and_rp(TestApp::new(backend)).start();
+    let (server, alice) = (&w.server, w.user_id("alice"));
+    let mut b = Browser::new(server);
     let p = pkce();
     let res = b.authorize(
-        &authorize_url(&server, "rp", &p, &[("scope", "openid")]),
+        &authorize_url(server, "rp", &p, &[("scope", "openid")]),
         "alice",
     );
     assert!(param(res.location(), "code").is_some());
     // §5.5.1: someone else's sub with prompt=none: the session is not theirs.
     let someone = r#"{"id_token":{"sub":{"value":"0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"}}}"#;
     let res = b.get(&authorize_url(
-        &server,
+        server,
         "rp",
         &p,
         &[("scope", "openid"), ("prompt", "none"), ("claims", someone)],
@@ -520,7 +511,7 @@ fn a_sub_with_a_value_is_answered_only_for_that_user(backend: Backend) {
     );
     let mine = format!(r#"{{"id_token":{{"sub":{{"value":"{alice}"}}}}}}"#);
     let res = b.get(&authorize_url(
-        &server,
+        server,
         "rp",
         &p,
         &[("scope", "openid"), ("prompt", "none"), ("claims", &mine)],

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Backend;
+use common::app::TestApp;
 use common::oidc::{self, REDIRECT, basic};
 
 /// A small deterministic generator (SplitMix64): the same seed, the same requests.
@@ -820,7 +821,7 @@ fn cookie_pairs(b: &oidc::Browser) -> Vec<(String, String)> {
         .collect()
 }
 
-fn setup(w: &support::World) -> Known {
+fn setup(w: &TestApp) -> Known {
     let env = &w.env;
     oidc::client(
         env,
@@ -857,11 +858,15 @@ fn setup(w: &support::World) -> Known {
     ];
     values.extend(tokens.iter().cloned());
     values.push(admin_token[..admin_token.len() - 1].to_string());
-    values.extend([w.admin.clone(), w.alice.clone(), optional.clone()]);
+    values.extend([
+        w.user_id("admin").to_string(),
+        w.user_id("alice").to_string(),
+        optional.clone(),
+    ]);
     let mut auths = vec![
         format!("Bearer {admin_token}"),
         format!("Bearer {}", tokens[0]),
-        basic(support::CLIENT, &w.secret),
+        basic(support::CLIENT, w.secret(support::CLIENT)),
         basic("optional-app", &optional),
         basic("console", "wrong"),
         basic("", ""),
@@ -881,8 +886,8 @@ fn setup(w: &support::World) -> Known {
     ];
     auths.push(format!("bearer {admin_token}"));
     let ids = [
-        w.alice.clone(),
-        w.admin.clone(),
+        w.user_id("alice").to_string(),
+        w.user_id("admin").to_string(),
         "console".to_string(),
         "optional-app".to_string(),
         "nobody".to_string(),
@@ -899,7 +904,7 @@ fn setup(w: &support::World) -> Known {
             // The administrator keeps their sessions, roles and factors, and the
             // console client that issued their token stays: the fuzzer needs the
             // token for the whole run.
-            if route.method != "GET" && (*id == w.admin || id == support::CLIENT) {
+            if route.method != "GET" && (*id == w.user_id("admin") || id == support::CLIENT) {
                 continue;
             }
             let p = route
@@ -930,7 +935,7 @@ fn setup(w: &support::World) -> Known {
         host,
         values,
         cookie_sets,
-        admin: w.admin.clone(),
+        admin: w.user_id("admin").to_string(),
         auths,
         admin_paths,
     }

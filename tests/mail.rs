@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::Backend;
+use common::app::TestApp;
 use common::smtp::SmtpListener;
-use common::{Backend, Server, TestEnv};
 use serde_json::json;
 use ward::config::{Config, MailTransport};
 use ward::mail::{MailError, Mailer};
@@ -25,6 +26,33 @@ fn config(vars: &[(&str, String)]) -> Config {
     )];
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
     Config::load(Some(&empty), &env).expect("configuration")
+}
+
+/// An SMTP relay on loopback `port` with `tls` and the relay's credentials
+/// (user ward-relay, password relay-pass-5524), and `extra` settings.
+fn relay_config(port: u16, tls: &str, extra: &[(&str, String)]) -> Config {
+    let mut vars: Vec<(&str, String)> = vec![
+        ("WARD_MAIL_TRANSPORT", "smtp".into()),
+        ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
+        ("WARD_MAIL_SMTP_PORT", port.to_string()),
+        ("WARD_MAIL_SMTP_TLS", tls.into()),
+        ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
+        ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
+    ];
+    vars.extend_from_slice(extra);
+    config(&vars)
+}
+
+/// Send Ada's sign-in code 736251 with `config`: the error it must fail with.
+fn send_code_fails(config: &Config) -> MailError {
+    Mailer::new(&config.mail)
+        .unwrap()
+        .send(
+            "ada@hospital.example",
+            "sign_in_code",
+            json!({"name": "Ada", "code": "736251", "minutes": 5}),
+        )
+        .unwrap_err()
 }
 
 fn smtp_mailer(listener: &SmtpListener, extra: &[(&str, &str)]) -> Mailer {
@@ -160,23 +188,12 @@ fn encryption_is_required_when_configured() {
     // The listener offers neither STARTTLS nor TLS: nothing may be sent in clear.
     let listener = SmtpListener::start();
     for (tls, expected) in [("starttls", "STARTTLS"), ("tls", "TLS")] {
-        let config = config(&[
-            ("WARD_MAIL_TRANSPORT", "smtp".into()),
-            ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
-            ("WARD_MAIL_SMTP_PORT", listener.port().to_string()),
-            ("WARD_MAIL_SMTP_TLS", tls.into()),
-            ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
-            ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
-            ("WARD_MAIL_TIMEOUT_SECONDS", "3".into()),
-        ]);
-        let mailer = Mailer::new(&config.mail).unwrap();
-        let err = mailer
-            .send(
-                "ada@hospital.example",
-                "sign_in_code",
-                json!({"name": "Ada", "code": "736251", "minutes": 5}),
-            )
-            .unwrap_err();
+        let config = relay_config(
+            listener.port(),
+            tls,
+            &[("WARD_MAIL_TIMEOUT_SECONDS", "3".into())],
+        );
+        let err = send_code_fails(&config);
         let text = err.to_string();
         assert!(matches!(err, MailError::Smtp { .. }), "{tls}: {text}");
         assert!(text.contains(expected), "{tls}: {text}");
@@ -233,22 +250,8 @@ fn an_unreachable_server_is_reported_without_secrets() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let config = config(&[
-        ("WARD_MAIL_TRANSPORT", "smtp".into()),
-        ("WARD_MAIL_SMTP_HOST", "127.0.0.1".into()),
-        ("WARD_MAIL_SMTP_PORT", port.to_string()),
-        ("WARD_MAIL_SMTP_TLS", "none".into()),
-        ("WARD_MAIL_SMTP_USERNAME", "ward-relay".into()),
-        ("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524".into()),
-    ]);
-    let mailer = Mailer::new(&config.mail).unwrap();
-    let err = mailer
-        .send(
-            "ada@hospital.example",
-            "sign_in_code",
-            json!({"name": "Ada", "code": "736251", "minutes": 5}),
-        )
-        .unwrap_err();
+    let config = relay_config(port, "none", &[]);
+    let err = send_code_fails(&config);
     let text = err.to_string();
     assert!(matches!(err, MailError::Smtp { .. }), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
@@ -258,40 +261,45 @@ fn an_unreachable_server_is_reported_without_secrets() {
     assert!(!format!("{config:?}").contains("relay-pass-5524"));
 }
 
-#[test]
-fn the_server_starts_with_smtp_settings_and_refuses_bad_ones() {
-    let listener = SmtpListener::start();
-    let mut env = TestEnv::new(Backend::Sqlite);
-    listener.configure(&mut env);
-    let server = Server::start(&env, &[]);
-    let (status, _, _) = common::get(&server.url("/healthz"));
+fn the_server_starts_with_smtp_settings(backend: Backend) {
+    let app = TestApp::new(backend).smtp().start();
+    let (status, _, _) = common::get(&app.server.url("/healthz"));
     assert_eq!(status, 200);
-    drop(server);
+}
 
+fn unencrypted_smtp_to_a_remote_host_is_a_configuration_error(backend: Backend) {
     // Unencrypted SMTP to a remote host: a configuration error naming the variable.
-    let bad = TestEnv::new(Backend::Sqlite)
-        .with_env("WARD_MAIL_TRANSPORT", "smtp")
-        .with_env("WARD_MAIL_SMTP_HOST", "smtp.example.org")
-        .with_env("WARD_MAIL_SMTP_TLS", "none")
-        .with_env("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524")
-        .with_env("WARD_MAIL_SMTP_USERNAME", "ward");
-    let out = bad.run(&["serve"], None);
+    let bad = TestApp::new(backend)
+        .env("WARD_MAIL_TRANSPORT", "smtp")
+        .env("WARD_MAIL_SMTP_HOST", "smtp.example.org")
+        .env("WARD_MAIL_SMTP_TLS", "none")
+        .env("WARD_MAIL_SMTP_PASSWORD", "relay-pass-5524")
+        .env("WARD_MAIL_SMTP_USERNAME", "ward");
+    let out = bad.run(&["serve"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("WARD_MAIL_SMTP_TLS"), "{stderr}");
     assert!(!stderr.contains("relay-pass-5524"), "{stderr}");
+}
 
+fn a_mail_directory_that_cannot_exist_stops_the_start(backend: Backend) {
     // A file transport directory that cannot exist: a start-up error about email.
-    let blocked = TestEnv::new(Backend::Sqlite);
-    let file = blocked.dir.path().join("a-file");
+    let blocked = TestApp::new(backend);
+    let file = blocked.dir().join("a-file");
     std::fs::write(&file, "").unwrap();
-    let blocked = blocked.with_env("WARD_MAIL_TRANSPORT", "file").with_env(
+    let blocked = blocked.env("WARD_MAIL_TRANSPORT", "file").env(
         "WARD_MAIL_FILE_DIR",
         &file.join("mail").display().to_string(),
     );
-    let err = match Server::try_start(&blocked, &[]) {
+    let err = match blocked.try_start() {
         Ok(_) => panic!("ward serve started with an unusable mail directory"),
         Err(e) => e,
     };
     assert!(err.contains("email"), "{err}");
 }
+
+per_backend!(
+    the_server_starts_with_smtp_settings,
+    unencrypted_smtp_to_a_remote_host_is_a_configuration_error,
+    a_mail_directory_that_cannot_exist_stops_the_start,
+);

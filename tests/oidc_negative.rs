@@ -5,9 +5,7 @@ mod common;
 use std::thread;
 
 use common::app::{TestApp, exchange};
-use common::oidc::{
-    self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form, tokens_for,
-};
+use common::oidc::{self, Browser, REDIRECT, authorize_url, basic, param, pkce, post_form};
 use common::{Backend, TestEnv};
 
 /// A user `alice`, a confidential client `rp` and a second client `other`.
@@ -478,7 +476,7 @@ per_backend!(client_authentication_failures);
 
 fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
     let w = world(backend, &[]);
-    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
+    let t = w.sign_in("rp", "alice", &[]).1;
     let rt1 = t["refresh_token"].as_str().unwrap().to_string();
     let refresh = |client: (&str, &str), rt: &str, extra: &[(&str, &str)]| {
         let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
@@ -540,7 +538,7 @@ fn ten_concurrent_redemptions_exactly_one_wins(backend: Backend) {
         "{statuses:?}"
     );
 
-    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
+    let t = w.sign_in("rp", "alice", &[]).1;
     let rt = t["refresh_token"].as_str().unwrap();
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -658,7 +656,7 @@ per_backend!(malformed_requests_get_4xx_never_5xx);
 
 fn introspection_and_revocation_are_per_client(backend: Backend) {
     let w = world(backend, &[]);
-    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
+    let t = w.sign_in("rp", "alice", &[]).1;
     let at = t["access_token"].as_str().unwrap();
     let rt = t["refresh_token"].as_str().unwrap();
     let other = basic("other", w.secret("other"));
@@ -1216,7 +1214,7 @@ fn review_findings_stay_fixed(backend: Backend) {
 
     // client_secret_post works, userinfo takes a token in a POST body, and a
     // public client may not introspect.
-    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
+    let t = w.sign_in("rp", "alice", &[]).1;
     let at = t["access_token"].as_str().unwrap();
     let res = post_form(
         &w.server,
@@ -1269,7 +1267,7 @@ fn review_findings_stay_fixed(backend: Backend) {
     assert_eq!(res.json()["error"], "invalid_grant");
 
     // A disabled user's tokens stop working everywhere.
-    let t = tokens_for(&w.server, "rp", w.secret("rp"), "alice");
+    let t = w.sign_in("rp", "alice", &[]).1;
     let at = t["access_token"].as_str().unwrap();
     let rt = t["refresh_token"].as_str().unwrap();
     w.env.ok(&["user", "disable", "alice"], None);

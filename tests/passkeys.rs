@@ -12,11 +12,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use common::app::amr;
+use common::app::{TestApp, TestAppBuilder, amr, id_claims};
 use common::oidc::{self, Browser, Pkce, REDIRECT, hidden, param, pkce};
 use common::webauthn::{SoftAuthenticator, Tweaks, inspect_registration};
 use common::{Backend, Server, TestEnv};
@@ -24,28 +22,11 @@ use common::{Backend, Server, TestEnv};
 const CLIENT: &str = "app";
 const SESSION_COOKIE: &str = "ward_session";
 
-/// A server whose issuer is `http://localhost:<port>`.
-struct Ward {
-    server: Server,
-    port: u16,
-    /// The origin a browser on the issuer's pages would report.
-    origin: String,
-}
-
-fn serve_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> Ward {
-    let (server, issuer) = oidc::serve_on(env, "localhost", extra);
-    let port = issuer.rsplit(':').next().unwrap().parse().unwrap();
-    Ward {
-        server,
-        port,
-        origin: issuer,
-    }
-}
-
-/// A confidential client for the code flow; returns its secret.
-fn app(env: &TestEnv) -> String {
-    oidc::confidential(
-        env,
+/// A Ward with the confidential client `app` for the code flow; its issuer
+/// is `http://localhost:<port>` with `.on_localhost()`, and the origin a
+/// browser on the issuer's pages would report is that issuer.
+fn ward(backend: Backend) -> TestAppBuilder {
+    TestApp::new(backend).confidential(
         CLIENT,
         REDIRECT,
         &[
@@ -55,7 +36,19 @@ fn app(env: &TestEnv) -> String {
             "Patient Portal",
         ],
     )
-    .expect("client secret")
+}
+
+/// The same, on localhost, with sign-up on.
+fn ward_with_signup(backend: Backend) -> TestApp {
+    ward(backend)
+        .on_localhost()
+        .serve_env("WARD_SIGNUP_ENABLED", "true")
+        .start()
+}
+
+/// The port of the issuer (and of the server).
+fn port(w: &TestApp) -> u16 {
+    w.issuer.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 /// A response of a JSON endpoint, with every Set-Cookie kept.
@@ -190,7 +183,7 @@ fn data_attr(html: &str, name: &str) -> String {
 
 /// A new browser at the login page of a new authorization request:
 /// (browser, PKCE, interaction, csrf).
-fn login_page(w: &Ward) -> (Browser, Pkce, String, String) {
+fn login_page(w: &TestApp) -> (Browser, Pkce, String, String) {
     let p = pkce();
     let (mut b, interaction, csrf) = oidc::on_login_page(&w.server, CLIENT, &p, &[]);
     // The passkey button's script reads the same values from data attributes.
@@ -211,7 +204,7 @@ fn signup_page(b: &mut Browser, interaction: &str) -> String {
 
 /// `POST /signup/start` that must succeed: (ceremony, options).
 fn signup_start(
-    w: &Ward,
+    w: &TestApp,
     b: &mut Browser,
     interaction: &str,
     csrf: &str,
@@ -248,7 +241,7 @@ fn signup_start(
 }
 
 /// `POST /login/passkey/start` that must succeed: (ceremony, options).
-fn signin_start(w: &Ward, b: &mut Browser, interaction: &str, csrf: &str) -> (String, Value) {
+fn signin_start(w: &TestApp, b: &mut Browser, interaction: &str, csrf: &str) -> (String, Value) {
     let res = post_json(
         b,
         &w.server,
@@ -270,7 +263,7 @@ fn signin_start(w: &Ward, b: &mut Browser, interaction: &str, csrf: &str) -> (St
 }
 
 fn finish(
-    w: &Ward,
+    w: &TestApp,
     b: &mut Browser,
     path: &str,
     (interaction, csrf): (&str, &str),
@@ -288,6 +281,28 @@ fn finish(
             "credential": credential,
         }),
     )
+}
+
+/// `POST /login/passkey/finish`.
+fn finish_sign_in(
+    w: &TestApp,
+    b: &mut Browser,
+    ids: (&str, &str),
+    ceremony: &str,
+    credential: &Value,
+) -> Reply {
+    finish(w, b, "/login/passkey/finish", ids, ceremony, credential)
+}
+
+/// `POST /signup/finish`.
+fn finish_sign_up(
+    w: &TestApp,
+    b: &mut Browser,
+    ids: (&str, &str),
+    ceremony: &str,
+    credential: &Value,
+) -> Reply {
+    finish(w, b, "/signup/finish", ids, ceremony, credential)
 }
 
 /// A finish that must succeed: the session cookie is set; returns the redirect.
@@ -311,25 +326,18 @@ fn accepted(res: &Reply, what: &str) -> String {
 
 /// Follow the redirect of a finished sign-in (resume, consent) to the code, and
 /// redeem it: the ID token's claims.
-fn redeem(w: &Ward, b: &mut Browser, redirect: &str, p: &Pkce, secret: &str) -> Value {
+fn redeem(w: &TestApp, b: &mut Browser, redirect: &str, p: &Pkce) -> Value {
     let res = b.authorize(redirect, "nobody-with-a-password");
     assert_eq!(res.status, 303, "{}", res.body);
     let location = res.location().to_string();
     assert!(location.starts_with(REDIRECT), "{location}");
     assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
     let code = param(&location, "code").expect("code");
-    let res = common::app::exchange(&w.server, CLIENT, secret, &code, &p.verifier);
-    assert_eq!(res.status, 200, "{}", res.body);
-    let id_token = res.json()["id_token"]
-        .as_str()
-        .expect("id_token")
-        .to_string();
-    let payload = id_token.split('.').nth(1).expect("JWT payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("claims")
+    id_claims(&w.tokens(CLIENT, &code, p))
 }
 
 /// Sign up `username` with `authn` through a new authorization: the ID token's claims.
-fn sign_up(w: &Ward, secret: &str, username: &str, authn: &mut SoftAuthenticator) -> Value {
+fn sign_up(w: &TestApp, username: &str, authn: &mut SoftAuthenticator) -> Value {
     let (mut b, p, interaction, login_csrf) = login_page(w);
     let login = b.get(&format!("/login?interaction={interaction}"));
     assert!(
@@ -345,7 +353,7 @@ fn sign_up(w: &Ward, secret: &str, username: &str, authn: &mut SoftAuthenticator
         "one CSRF token per interaction and browser"
     );
     let (ceremony, options) = signup_start(w, &mut b, &interaction, &csrf, username);
-    let credential = authn.register(&options, &w.origin);
+    let credential = authn.register(&options, &w.issuer);
     let res = finish(
         w,
         &mut b,
@@ -355,16 +363,16 @@ fn sign_up(w: &Ward, secret: &str, username: &str, authn: &mut SoftAuthenticator
         &credential,
     );
     let redirect = accepted(&res, "signup finish");
-    let claims = redeem(w, &mut b, &redirect, &p, secret);
+    let claims = redeem(w, &mut b, &redirect, &p);
     assert_eq!(claims["nonce"], "n0nce", "{claims}");
     claims
 }
 
 /// Sign in usernameless with `authn` from a new browser: the ID token's claims.
-fn sign_in(w: &Ward, secret: &str, authn: &mut SoftAuthenticator) -> Value {
+fn sign_in(w: &TestApp, authn: &mut SoftAuthenticator) -> Value {
     let (mut b, p, interaction, csrf) = login_page(w);
     let (ceremony, options) = signin_start(w, &mut b, &interaction, &csrf);
-    let assertion = authn.authenticate(&options, &w.origin);
+    let assertion = authn.authenticate(&options, &w.issuer);
     let res = finish(
         w,
         &mut b,
@@ -374,7 +382,7 @@ fn sign_in(w: &Ward, secret: &str, authn: &mut SoftAuthenticator) -> Value {
         &assertion,
     );
     let redirect = accepted(&res, "passkey finish");
-    redeem(w, &mut b, &redirect, &p, secret)
+    redeem(w, &mut b, &redirect, &p)
 }
 
 /// The audit trail, read as an operator would: `ward audit export --format jsonl`.
@@ -414,6 +422,23 @@ fn await_failures(env: &TestEnv, event_type: &str, n: usize, what: &str) -> Vec<
     }
 }
 
+/// The last two failures on record: a replay (the ceremony was spent), then
+/// a stale answer to a fresh ceremony (WebAuthn refused it).
+fn a_replay_then_a_stale_answer(records: &[Value]) {
+    let n = records.len();
+    assert_eq!(
+        reason(&records[n - 2]),
+        "unknown_or_expired_ceremony",
+        "{:#?}",
+        &records[n - 2..]
+    );
+    assert!(
+        reason(&records[n - 1]).contains("webauthn:"),
+        "{:#?}",
+        &records[n - 1]
+    );
+}
+
 fn reason(record: &Value) -> String {
     record["reason"].as_str().unwrap_or_default().to_string()
 }
@@ -422,32 +447,19 @@ fn count(env: &TestEnv, table: &str) -> i64 {
     env.count(&format!("SELECT COUNT(*) AS n FROM {table}"))
 }
 
-fn a_patient_signs_up_and_signs_in_with_only_a_passkey(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let secret = app(&env);
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-
-    // Sign-up: a device-bound passkey (BE=0) and nothing else.
-    let mut phone = SoftAuthenticator::new();
-    let claims = sign_up(&w, &secret, "Pat.Patient", &mut phone);
-    assert_eq!(claims["acr"], "phrh", "{backend:?}: {claims}");
-    assert_eq!(
-        amr(&claims),
-        ["hwk", "user", "mfa"],
-        "{backend:?}: {claims}"
-    );
-    let sub = claims["sub"].as_str().expect("sub").to_string();
-
+/// The account of `sub`, signed up with `phone` as "Pat.Patient": a patient
+/// under the normalised name, with no password, and the passkey as registered.
+fn a_passwordless_patient(w: &TestApp, backend: Backend, sub: &str, phone: &SoftAuthenticator) {
     // The account exists, as a patient, under the normalised name, with no password.
     let shown: Value =
-        serde_json::from_str(&env.ok(&["user", "show", "pat.patient", "--json"], None)).unwrap();
-    assert_eq!(shown["id"], sub.as_str(), "{shown}");
+        serde_json::from_str(&w.env.ok(&["user", "show", "pat.patient", "--json"], None)).unwrap();
+    assert_eq!(shown["id"], sub, "{shown}");
     assert_eq!(shown["username"], "pat.patient", "{shown}");
     assert_eq!(shown["account_type"], "patient", "{shown}");
     assert_eq!(shown["email"], "Pat.Patient@example.org", "{shown}");
     assert_eq!(shown["email_verified"], false, "{shown}");
     assert_eq!(
-        env.count(&format!(
+        w.env.count(&format!(
             "SELECT COUNT(*) AS n FROM password_credentials WHERE user_id = '{sub}'"
         )),
         0,
@@ -458,7 +470,7 @@ fn a_patient_signs_up_and_signs_in_with_only_a_passkey(backend: Backend) {
         .expect("credential")
         .clone();
     assert_eq!(
-        env.count(&format!(
+        w.env.count(&format!(
             "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND credential_id = '{}' \
              AND aaguid = '{}' AND backup_eligible = FALSE AND backup_state = FALSE",
             cred.id_b64(),
@@ -467,33 +479,59 @@ fn a_patient_signs_up_and_signs_in_with_only_a_passkey(backend: Backend) {
         1,
         "{backend:?}: the passkey is stored as registered"
     );
-    let signup = audit(&env)
+    let signup = audit(&w.env)
         .into_iter()
         .find(|r| r["event_type"] == "user.signup" && r["outcome"] == "success")
         .expect("a user.signup record");
-    assert_eq!(signup["subject_user"], sub.as_str(), "{signup}");
+    assert_eq!(signup["subject_user"], sub, "{signup}");
+}
+
+fn a_patient_signs_up_with_only_a_device_bound_passkey_and_signs_in_usernameless(backend: Backend) {
+    let w = ward_with_signup(backend);
+
+    // Sign-up: a device-bound passkey (BE=0) and nothing else.
+    let mut phone = SoftAuthenticator::new();
+    let claims = sign_up(&w, "Pat.Patient", &mut phone);
+    assert_eq!(claims["acr"], "phrh", "{backend:?}: {claims}");
+    assert_eq!(
+        amr(&claims),
+        ["hwk", "user", "mfa"],
+        "{backend:?}: {claims}"
+    );
+    let sub = claims["sub"].as_str().expect("sub").to_string();
+
+    a_passwordless_patient(&w, backend, &sub, &phone);
     // No password sign-in for this account: it has no password.
     let (mut b, _, interaction, csrf) = login_page(&w);
     let res = b.sign_in(&interaction, &csrf, "pat.patient", "");
     assert_ne!(res.status, 303, "{backend:?}: signed in without a password");
 
     // A new browser, usernameless: the same person.
-    let again = sign_in(&w, &secret, &mut phone);
+    let again = sign_in(&w, &mut phone);
     assert_eq!(again["sub"], sub.as_str(), "{backend:?}: {again}");
     assert_eq!(again["acr"], "phrh", "{backend:?}: {again}");
     assert_eq!(amr(&again), ["hwk", "user", "mfa"], "{backend:?}: {again}");
     assert!(
-        env.count(&format!(
+        w.env.count(&format!(
             "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sub}' AND last_used_at IS NOT NULL"
         )) == 1,
         "{backend:?}: the sign-in is recorded on the passkey"
     );
+}
+
+fn a_synced_passkey_signs_up_another_person_without_hardware_binding(backend: Backend) {
+    let w = ward_with_signup(backend);
+    let mut phone = SoftAuthenticator::new();
+    let sub = sign_up(&w, "Pat.Patient", &mut phone)["sub"]
+        .as_str()
+        .expect("sub")
+        .to_string();
 
     // A synced passkey (backup eligible and backed up): phishing-resistant, not hardware-bound.
     let mut synced = SoftAuthenticator::new();
     synced.backup_eligible = true;
     synced.backup_state = true;
-    let claims = sign_up(&w, &secret, "sam", &mut synced);
+    let claims = sign_up(&w, "sam", &mut synced);
     assert_eq!(claims["acr"], "phr", "{backend:?}: {claims}");
     assert!(
         amr(&claims).contains(&"swk".to_string()),
@@ -506,33 +544,36 @@ fn a_patient_signs_up_and_signs_in_with_only_a_passkey(backend: Backend) {
     let sam = claims["sub"].as_str().unwrap().to_string();
     assert_ne!(sam, sub);
     assert_eq!(
-        env.count(&format!(
+        w.env.count(&format!(
             "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = '{sam}' \
              AND backup_eligible = TRUE AND backup_state = TRUE"
         )),
         1,
         "{backend:?}"
     );
-    let again = sign_in(&w, &secret, &mut synced);
+    let again = sign_in(&w, &mut synced);
     assert_eq!(again["sub"], sam.as_str(), "{backend:?}: {again}");
     assert_eq!(again["acr"], "phr", "{backend:?}: {again}");
     assert_eq!(amr(&again), ["swk", "user", "mfa"], "{backend:?}: {again}");
 
     // And the first person's passkey still signs in as the first person.
-    let third = sign_in(&w, &secret, &mut phone);
+    let third = sign_in(&w, &mut phone);
     assert_eq!(third["sub"], sub.as_str(), "{backend:?}: {third}");
-    assert_eq!(count(&env, "users"), 2, "{backend:?}");
+    assert_eq!(count(&w.env, "users"), 2, "{backend:?}");
 }
 
-per_backend!(a_patient_signs_up_and_signs_in_with_only_a_passkey);
+per_backend!(
+    a_patient_signs_up_with_only_a_device_bound_passkey_and_signs_in_usernameless,
+    a_synced_passkey_signs_up_another_person_without_hardware_binding,
+);
 
 /// The ways a ceremony's answer can be wrong, as soft-authenticator tweaks.
-fn bad_ceremonies(w: &Ward) -> Vec<(&'static str, Tweaks)> {
+fn bad_ceremonies(w: &TestApp) -> Vec<(&'static str, Tweaks)> {
     vec![
         (
             "a look-alike origin",
             Tweaks {
-                origin: Some(format!("http://evil.localhost:{}", w.port)),
+                origin: Some(format!("http://evil.localhost:{}", port(w))),
                 ..Tweaks::default()
             },
         ),
@@ -541,7 +582,7 @@ fn bad_ceremonies(w: &Ward) -> Vec<(&'static str, Tweaks)> {
             Tweaks {
                 origin: Some(format!(
                     "http://localhost:{}",
-                    w.port.wrapping_add(1).max(1)
+                    port(w).wrapping_add(1).max(1)
                 )),
                 ..Tweaks::default()
             },
@@ -570,12 +611,15 @@ fn bad_ceremonies(w: &Ward) -> Vec<(&'static str, Tweaks)> {
     ]
 }
 
-fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let secret = app(&env);
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+/// The trail is intact after all of it.
+fn the_trail_is_intact(w: &TestApp) {
+    let out = w.env.ok(&["audit", "verify"], None);
+    assert!(out.contains("audit chain intact"), "{out}");
+}
+
+fn bad_sign_up_ceremonies_are_refused_spent_and_audited(backend: Backend) {
+    let w = ward_with_signup(backend);
     let mut signup_failures = 0;
-    let mut signin_failures = 0;
 
     // ---- Sign-up ----
     let (mut b, _, interaction, csrf) = login_page(&w);
@@ -584,15 +628,8 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
     let mut authn = SoftAuthenticator::new();
     for (what, tweaks) in bad_ceremonies(&w) {
         let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "mallory");
-        let credential = authn.register_with(&options, &w.origin, tweaks);
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &credential,
-        );
+        let credential = authn.register_with(&options, &w.issuer, tweaks);
+        let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
         let message = res.refused(
             400,
             "passkey_refused",
@@ -600,86 +637,68 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
         );
         eprintln!("{backend:?} sign-up, {what}: {} {message}", res.status);
         assert_eq!(
-            count(&env, "users"),
+            count(&w.env, "users"),
             0,
             "{backend:?} sign-up, {what}: no user"
         );
         assert_eq!(
-            count(&env, "passkeys"),
+            count(&w.env, "passkeys"),
             0,
             "{backend:?} sign-up, {what}: no passkey"
         );
         assert_eq!(
-            count(&env, "sessions"),
+            count(&w.env, "sessions"),
             0,
             "{backend:?} sign-up, {what}: no session"
         );
         signup_failures += 1;
-        let records = await_failures(&env, "user.signup", signup_failures, what);
+        let records = await_failures(&w.env, "user.signup", signup_failures, what);
         let last = records.last().unwrap();
         assert!(reason(last).contains("webauthn:"), "{what}: {last}");
         assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
         eprintln!("  audit reason: {}", reason(last));
         // The refused ceremony is spent: an honest answer to it now fails too.
-        let honest = authn.clone().register(&options, &w.origin);
-        let res = finish(
-            &w,
-            &mut b,
-            "/signup/finish",
-            (&interaction, &csrf),
-            &ceremony,
-            &honest,
-        );
+        let honest = authn.clone().register(&options, &w.issuer);
+        let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &honest);
         res.refused(
             400,
             "expired",
             &format!("{backend:?} sign-up, {what}, retried"),
         );
-        assert_eq!(count(&env, "users"), 0, "{backend:?}");
+        assert_eq!(count(&w.env, "users"), 0, "{backend:?}");
         signup_failures += 1;
-        await_failures(&env, "user.signup", signup_failures, what);
+        await_failures(&w.env, "user.signup", signup_failures, what);
     }
     assert!(
         authn.credentials.is_empty(),
         "refused credentials are not kept"
     );
 
+    the_trail_is_intact(&w);
+}
+
+fn a_replayed_or_stale_sign_up_answer_is_refused(backend: Backend) {
+    let w = ward_with_signup(backend);
+    let mut signup_failures = 0;
+    let (mut b, _, interaction, csrf) = login_page(&w);
+    signup_page(&mut b, &interaction);
+    let mut authn = SoftAuthenticator::new();
+
     // An honest sign-up, then the same answer again: refused, nothing added.
     let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "pat");
-    let credential = authn.register(&options, &w.origin);
+    let credential = authn.register(&options, &w.issuer);
     let info = inspect_registration(&credential);
     assert!(info.user_verified() && !info.backup_eligible());
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     accepted(&res, "honest sign-up");
-    assert_eq!(count(&env, "users"), 1, "{backend:?}");
-    let sessions = count(&env, "sessions");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    assert_eq!(count(&w.env, "users"), 1, "{backend:?}");
+    let sessions = count(&w.env, "sessions");
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     let message = res.refused(400, "expired", &format!("{backend:?} sign-up replayed"));
     eprintln!("{backend:?} sign-up replayed: {} {message}", res.status);
     // A fresh ceremony answered with the copied registration (its challenge is the old one).
     let (ceremony2, _) = signup_start(&w, &mut b, &interaction, &csrf, "pat2");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony2,
-        &credential,
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony2, &credential);
     let message = res.refused(
         400,
         "passkey_refused",
@@ -689,26 +708,24 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
         "{backend:?} sign-up, stale answer: {} {message}",
         res.status
     );
-    assert_eq!(count(&env, "users"), 1, "{backend:?}");
-    assert_eq!(count(&env, "passkeys"), 1, "{backend:?}");
-    assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
+    assert_eq!(count(&w.env, "users"), 1, "{backend:?}");
+    assert_eq!(count(&w.env, "passkeys"), 1, "{backend:?}");
+    assert_eq!(count(&w.env, "sessions"), sessions, "{backend:?}");
     signup_failures += 2;
-    let records = await_failures(&env, "user.signup", signup_failures, "sign-up replays");
-    let n = records.len();
-    assert_eq!(
-        reason(&records[n - 2]),
-        "unknown_or_expired_ceremony",
-        "{:#?}",
-        &records[n - 2..]
-    );
-    assert!(
-        reason(&records[n - 1]).contains("webauthn:"),
-        "{:#?}",
-        &records[n - 1]
-    );
+    let records = await_failures(&w.env, "user.signup", signup_failures, "sign-up replays");
+    a_replay_then_a_stale_answer(&records);
+
+    the_trail_is_intact(&w);
+}
+
+fn bad_sign_in_assertions_are_refused_spent_and_audited(backend: Backend) {
+    let w = ward_with_signup(backend);
+    let mut authn = SoftAuthenticator::new();
+    sign_up(&w, "pat", &mut authn);
+    let mut signin_failures = 0;
 
     // ---- Sign-in, with the passkey of "pat" ----
-    let sessions = count(&env, "sessions");
+    let sessions = count(&w.env, "sessions");
     let (mut b, _, interaction, csrf) = login_page(&w);
     let ids = (interaction.as_str(), csrf.as_str());
     let mut bad = bad_ceremonies(&w);
@@ -723,31 +740,24 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
     // First an honest sign-in moves the counter off zero (webauthn-rs ignores
     // counters while both sides report 0).
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-    let first = authn.authenticate(&options, &w.origin);
-    let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &first);
+    let first = authn.authenticate(&options, &w.issuer);
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &first);
     accepted(&res, "honest sign-in");
-    let sessions_after_first = count(&env, "sessions");
+    let sessions_after_first = count(&w.env, "sessions");
     assert_eq!(sessions_after_first, sessions + 1, "{backend:?}");
     // The counter tweak is relative to the counter now.
     let counter = authn.credential_for("localhost").unwrap().sign_count;
     bad.last_mut().unwrap().1.sign_count = Some(counter);
 
-    let (mut b, p2, interaction, csrf) = login_page(&w);
+    let (mut b, _, interaction, csrf) = login_page(&w);
     let ids = (interaction.as_str(), csrf.as_str());
     for (what, tweaks) in bad {
         // Failures of an identified passkey count against its account (5 free, then
         // delays): an administrator's `user enable` resets the run between cases.
-        env.ok(&["user", "enable", "pat"], None);
+        w.env.ok(&["user", "enable", "pat"], None);
         let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-        let assertion = authn.authenticate_with(&options, &w.origin, tweaks);
-        let res = finish(
-            &w,
-            &mut b,
-            "/login/passkey/finish",
-            ids,
-            &ceremony,
-            &assertion,
-        );
+        let assertion = authn.authenticate_with(&options, &w.issuer, tweaks);
+        let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
         let message = res.refused(
             401,
             "passkey_refused",
@@ -755,55 +765,56 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
         );
         eprintln!("{backend:?} sign-in, {what}: {} {message}", res.status);
         assert_eq!(
-            count(&env, "sessions"),
+            count(&w.env, "sessions"),
             sessions_after_first,
             "{backend:?} {what}: no session"
         );
         signin_failures += 1;
-        let records = await_failures(&env, "login.passkey", signin_failures, what);
+        let records = await_failures(&w.env, "login.passkey", signin_failures, what);
         let last = records.last().unwrap();
         eprintln!("  audit reason: {}", reason(last));
         assert!(reason(last).contains("webauthn:"), "{what}: {last}");
         assert_eq!(last["ip"], "127.0.0.1", "{what}: {last}");
         // The refused ceremony is spent: an honest answer to it now fails too.
-        let honest = authn.authenticate(&options, &w.origin);
-        let res = finish(&w, &mut b, "/login/passkey/finish", ids, &ceremony, &honest);
+        let honest = authn.authenticate(&options, &w.issuer);
+        let res = finish_sign_in(&w, &mut b, ids, &ceremony, &honest);
         res.refused(
             401,
             "passkey_refused",
             &format!("{backend:?} sign-in, {what}, retried"),
         );
         signin_failures += 1;
-        let records = await_failures(&env, "login.passkey", signin_failures, what);
+        let records = await_failures(&w.env, "login.passkey", signin_failures, what);
         assert_eq!(
             reason(records.last().unwrap()),
             "unknown_or_expired_ceremony"
         );
     }
-    assert_eq!(count(&env, "sessions"), sessions_after_first, "{backend:?}");
+    assert_eq!(
+        count(&w.env, "sessions"),
+        sessions_after_first,
+        "{backend:?}"
+    );
+
+    the_trail_is_intact(&w);
+}
+
+fn a_replayed_or_stale_sign_in_assertion_is_refused(backend: Backend) {
+    let w = ward_with_signup(backend);
+    let mut authn = SoftAuthenticator::new();
+    sign_up(&w, "pat", &mut authn);
+    let mut signin_failures = 0;
+    let (mut b, p2, interaction, csrf) = login_page(&w);
+    let ids = (interaction.as_str(), csrf.as_str());
 
     // Replays: the same ceremony finished twice, and a fresh ceremony answered
     // with a copied assertion.
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-    let assertion = authn.authenticate(&options, &w.origin);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let assertion = authn.authenticate(&options, &w.issuer);
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let redirect = accepted(&res, "honest sign-in after refusals");
-    let sessions_now = count(&env, "sessions");
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let sessions_now = count(&w.env, "sessions");
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -811,14 +822,7 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
     );
     eprintln!("{backend:?} sign-in replayed: {} {message}", res.status);
     let (ceremony2, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony2,
-        &assertion,
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony2, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -828,66 +832,43 @@ fn webauthn_negative_cases_are_refused_and_audited(backend: Backend) {
         "{backend:?} sign-in, stale assertion: {} {message}",
         res.status
     );
-    assert_eq!(count(&env, "sessions"), sessions_now, "{backend:?}");
+    assert_eq!(count(&w.env, "sessions"), sessions_now, "{backend:?}");
     signin_failures += 2;
-    let records = await_failures(&env, "login.passkey", signin_failures, "sign-in replays");
-    let n = records.len();
-    assert_eq!(
-        reason(&records[n - 2]),
-        "unknown_or_expired_ceremony",
-        "{:#?}",
-        &records[n - 2..]
-    );
-    assert!(
-        reason(&records[n - 1]).contains("webauthn:"),
-        "{:#?}",
-        &records[n - 1]
-    );
+    let records = await_failures(&w.env, "login.passkey", signin_failures, "sign-in replays");
+    a_replay_then_a_stale_answer(&records);
 
     // After all that, the honest sign-in of this browser still completes.
-    let claims = redeem(&w, &mut b, &redirect, &p2, &secret);
+    let claims = redeem(&w, &mut b, &redirect, &p2);
     assert_eq!(claims["acr"], "phrh", "{claims}");
 
-    // The trail is intact after all of it.
-    let out = env.ok(&["audit", "verify"], None);
-    assert!(out.contains("audit chain intact"), "{out}");
+    the_trail_is_intact(&w);
 }
 
-per_backend!(webauthn_negative_cases_are_refused_and_audited);
+per_backend!(
+    bad_sign_up_ceremonies_are_refused_spent_and_audited,
+    a_replayed_or_stale_sign_up_answer_is_refused,
+    bad_sign_in_assertions_are_refused_spent_and_audited,
+    a_replayed_or_stale_sign_in_assertion_is_refused,
+);
 
 /// Expired ceremonies (a server with one-second ceremonies), with the passkey
 /// of "pat", signed up on an ordinary server first.
 fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let secret = app(&env);
     let mut authn = SoftAuthenticator::new();
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-    sign_up(&w, &secret, "pat", &mut authn);
-    drop(w);
+    let mut w = ward_with_signup(backend);
+    sign_up(&w, "pat", &mut authn);
     let mut signup_failures = 0;
     let mut signin_failures = 0;
 
-    let w = serve_localhost(
-        &env,
-        &[
-            ("WARD_SIGNUP_ENABLED", "true"),
-            ("WARD_PASSKEYS_CEREMONY_SECONDS", "1"),
-        ],
-    );
+    w.set_serve_env("WARD_PASSKEYS_CEREMONY_SECONDS", "1");
+    w.restart_with(|| {});
     let (mut b, _, interaction, csrf) = login_page(&w);
     let ids = (interaction.as_str(), csrf.as_str());
-    let sessions = count(&env, "sessions");
+    let sessions = count(&w.env, "sessions");
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
     std::thread::sleep(Duration::from_millis(1600));
-    let assertion = authn.authenticate(&options, &w.origin);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let assertion = authn.authenticate(&options, &w.issuer);
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     let message = res.refused(
         401,
         "passkey_refused",
@@ -897,28 +878,28 @@ fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
         "{backend:?} sign-in, expired ceremony: {} {message}",
         res.status
     );
-    assert_eq!(count(&env, "sessions"), sessions, "{backend:?}");
+    assert_eq!(count(&w.env, "sessions"), sessions, "{backend:?}");
     signin_failures += 1;
-    let records = await_failures(&env, "login.passkey", signin_failures, "expired sign-in");
+    let records = await_failures(&w.env, "login.passkey", signin_failures, "expired sign-in");
     assert_eq!(
         reason(records.last().unwrap()),
         "unknown_or_expired_ceremony"
     );
 
     let csrf_signup = signup_page(&mut b, &interaction);
-    let users = count(&env, "users");
+    let users = count(&w.env, "users");
     let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf_signup, "late");
     std::thread::sleep(Duration::from_millis(1600));
-    let credential = SoftAuthenticator::new().register(&options, &w.origin);
-    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &credential);
+    let credential = SoftAuthenticator::new().register(&options, &w.issuer);
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &credential);
     let message = res.refused(400, "expired", &format!("{backend:?} sign-up, expired"));
     eprintln!(
         "{backend:?} sign-up, expired ceremony: {} {message}",
         res.status
     );
-    assert_eq!(count(&env, "users"), users, "{backend:?}");
+    assert_eq!(count(&w.env, "users"), users, "{backend:?}");
     signup_failures += 1;
-    let records = await_failures(&env, "user.signup", signup_failures, "expired sign-up");
+    let records = await_failures(&w.env, "user.signup", signup_failures, "expired sign-up");
     assert_eq!(
         reason(records.last().unwrap()),
         "unknown_or_expired_ceremony"
@@ -926,30 +907,31 @@ fn expired_passkey_ceremonies_are_refused_and_audited(backend: Backend) {
 
     // A quick honest ceremony still works under the short lifetime.
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-    let assertion = authn.authenticate(&options, &w.origin);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &assertion,
-    );
+    let assertion = authn.authenticate(&options, &w.issuer);
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &assertion);
     accepted(&res, "honest sign-in, short lifetime");
 
     // The trail is intact after all of it.
-    let out = env.ok(&["audit", "verify"], None);
+    let out = w.env.ok(&["audit", "verify"], None);
     assert!(out.contains("audit chain intact"), "{out}");
 }
 
 per_backend!(expired_passkey_ceremonies_are_refused_and_audited);
 
-fn json_endpoints_refuse_bad_input(backend: Backend) {
-    let env = TestEnv::new(backend);
-    app(&env);
-    oidc::user(&env, "alice");
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
-    let (mut b, _, interaction, csrf) = login_page(&w);
+/// Ward with sign-up on and the user `alice`, and a browser at the login
+/// page of a new authorization: (Ward, browser, interaction, csrf).
+fn at_the_login_page(backend: Backend) -> (TestApp, Browser, String, String) {
+    let w = ward(backend)
+        .user("alice")
+        .on_localhost()
+        .serve_env("WARD_SIGNUP_ENABLED", "true")
+        .start();
+    let (b, _, interaction, csrf) = login_page(&w);
+    (w, b, interaction, csrf)
+}
+
+fn passkey_endpoints_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
+    let (w, mut b, interaction, csrf) = at_the_login_page(backend);
     let server = &w.server;
 
     // CSRF: empty, wrong, another interaction's, missing browser cookie, missing field.
@@ -1013,6 +995,11 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
         );
         res.refused(403, "csrf", &format!("{backend:?} {path}, wrong token"));
     }
+}
+
+fn passkey_endpoints_refuse_anything_but_a_json_body(backend: Backend) {
+    let (w, mut b, interaction, csrf) = at_the_login_page(backend);
+    let server = &w.server;
 
     // Not JSON, or not declared as JSON: 400 with a JSON body, never 500 or text.
     let good = json!({ "interaction": interaction, "csrf": csrf }).to_string();
@@ -1053,6 +1040,11 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
             assert!(message.contains("JSON"), "{message}");
         }
     }
+}
+
+fn an_unknown_or_overlong_interaction_is_refused(backend: Backend) {
+    let (w, mut b, _, _) = at_the_login_page(backend);
+    let server = &w.server;
 
     // An interaction that does not exist (with a token that is valid for it).
     // The cookie is `<browser id>.<signature>`; CSRF tokens are keyed by the id.
@@ -1091,44 +1083,27 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
         &json!({ "interaction": long, "csrf": long_csrf }),
     );
     res.refused(403, "csrf", &format!("{backend:?} overlong interaction"));
+}
+
+fn unknown_ceremonies_and_malformed_answers_are_refused_and_audited(backend: Backend) {
+    let (w, mut b, interaction, csrf) = at_the_login_page(backend);
 
     // Unknown ceremonies and credentials that are not WebAuthn answers.
     let ids = (interaction.as_str(), csrf.as_str());
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        "no-such-ceremony",
-        &json!({}),
-    );
+    let res = finish_sign_in(&w, &mut b, ids, "no-such-ceremony", &json!({}));
     res.refused(
         401,
         "passkey_refused",
         &format!("{backend:?} unknown sign-in ceremony"),
     );
     let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        ids,
-        &ceremony,
-        &json!({ "id": 1 }),
-    );
+    let res = finish_sign_in(&w, &mut b, ids, &ceremony, &json!({ "id": 1 }));
     res.refused(
         401,
         "passkey_refused",
         &format!("{backend:?} malformed assertion"),
     );
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        ids,
-        "no-such-ceremony",
-        &json!({}),
-    );
+    let res = finish_sign_up(&w, &mut b, ids, "no-such-ceremony", &json!({}));
     res.refused(
         400,
         "expired",
@@ -1136,21 +1111,14 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     );
     // A sign-in ceremony is not a sign-up ceremony.
     let (ceremony, _) = signin_start(&w, &mut b, &interaction, &csrf);
-    let res = finish(&w, &mut b, "/signup/finish", ids, &ceremony, &json!({}));
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &json!({}));
     res.refused(
         400,
         "expired",
         &format!("{backend:?} sign-in ceremony at sign-up"),
     );
     let (ceremony, _) = signup_start(&w, &mut b, &interaction, &csrf, "zoe");
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        ids,
-        &ceremony,
-        &json!({ "id": 1 }),
-    );
+    let res = finish_sign_up(&w, &mut b, ids, &ceremony, &json!({ "id": 1 }));
     res.refused(
         400,
         "passkey_refused",
@@ -1158,19 +1126,25 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     );
 
     // Each refused finish is on record.
-    let records = await_failures(&env, "login.passkey", 2, "bad sign-in finishes");
+    let records = await_failures(&w.env, "login.passkey", 2, "bad sign-in finishes");
     assert_eq!(
         reason(&records[0]),
         "unknown_or_expired_ceremony",
         "{records:#?}"
     );
     assert_eq!(reason(&records[1]), "malformed_credential", "{records:#?}");
-    let records = await_failures(&env, "user.signup", 3, "bad sign-up finishes");
+    let records = await_failures(&w.env, "user.signup", 3, "bad sign-up finishes");
     assert!(
         reason(&records[2]).contains("malformed credential"),
         "{records:#?}"
     );
+}
 
+fn bad_or_taken_usernames_are_refused_at_sign_up(backend: Backend) {
+    let (w, mut b, interaction, csrf) = at_the_login_page(backend);
+    let server = &w.server;
+
+    let ids = (interaction.as_str(), csrf.as_str());
     // Sign-up input.
     for (what, username, email) in [
         ("an empty username", "", ""),
@@ -1192,8 +1166,8 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
     }
 
     // A username that is taken (in any letter case): 409, a clear message, nothing written.
-    let users = count(&env, "users");
-    let passkeys = count(&env, "passkeys");
+    let users = count(&w.env, "users");
+    let passkeys = count(&w.env, "passkeys");
     for name in ["alice", "ALICE"] {
         let res = post_json(
             &mut b,
@@ -1211,11 +1185,10 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
             // Not checked until the account is created.
             assert_eq!(res.status, 200, "{}", res.body);
             let body = res.json();
-            let credential = SoftAuthenticator::new().register(&body["options"], &w.origin);
-            finish(
+            let credential = SoftAuthenticator::new().register(&body["options"], &w.issuer);
+            finish_sign_up(
                 &w,
                 &mut b,
-                "/signup/finish",
                 ids,
                 body["ceremony"].as_str().unwrap(),
                 &credential,
@@ -1232,18 +1205,21 @@ fn json_endpoints_refuse_bad_input(backend: Backend) {
             res.status
         );
     }
-    assert_eq!(count(&env, "users"), users, "{backend:?}");
-    assert_eq!(count(&env, "passkeys"), passkeys, "{backend:?}");
+    assert_eq!(count(&w.env, "users"), users, "{backend:?}");
+    assert_eq!(count(&w.env, "passkeys"), passkeys, "{backend:?}");
 }
 
-per_backend!(json_endpoints_refuse_bad_input);
+per_backend!(
+    passkey_endpoints_refuse_a_missing_or_wrong_csrf_token,
+    passkey_endpoints_refuse_anything_but_a_json_body,
+    an_unknown_or_overlong_interaction_is_refused,
+    unknown_ceremonies_and_malformed_answers_are_refused_and_audited,
+    bad_or_taken_usernames_are_refused_at_sign_up,
+);
 
 fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
-    let env = TestEnv::new(backend);
-    app(&env);
-    oidc::user(&env, "alice");
     // Sign-up disabled: no page, no endpoints, no link.
-    let w = serve_localhost(&env, &[]);
+    let w = ward(backend).user("alice").on_localhost().start();
     let (mut b, _, interaction, csrf) = login_page(&w);
     let page = b.get(&format!("/login?interaction={interaction}"));
     assert!(
@@ -1263,14 +1239,7 @@ fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
         "not_found",
         &format!("{backend:?} sign-up start, disabled"),
     );
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        "x",
-        &json!({}),
-    );
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), "x", &json!({}));
     res.refused(
         404,
         "not_found",
@@ -1283,17 +1252,18 @@ fn without_sign_up_there_is_no_page_and_no_endpoint(backend: Backend) {
 per_backend!(without_sign_up_there_is_no_page_and_no_endpoint);
 
 fn an_ip_address_issuer_refuses_passkeys_but_not_passwords(backend: Backend) {
-    let env = TestEnv::new(backend);
-    app(&env);
-    oidc::user(&env, "alice");
     // An IP-address issuer cannot be a WebAuthn relying party: a clear JSON refusal.
-    let server = oidc::serve_with_issuer(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let w = ward(backend)
+        .user("alice")
+        .serve_env("WARD_SIGNUP_ENABLED", "true")
+        .start();
+    let server = &w.server;
     let p = pkce();
-    let (mut b, interaction, csrf) = oidc::on_login_page(&server, CLIENT, &p, &[]);
+    let (mut b, interaction, csrf) = oidc::on_login_page(server, CLIENT, &p, &[]);
     for path in ["/login/passkey/start", "/signup/start"] {
         let res = post_json(
             &mut b,
-            &server,
+            server,
             path,
             &json!({ "interaction": interaction, "csrf": csrf, "username": "ipuser" }),
         );
@@ -1332,19 +1302,16 @@ per_backend!(an_ip_address_issuer_refuses_passkeys_but_not_passwords);
 /// shared by every passkey sign-in and never reset, so five such failures
 /// anywhere made every passkey sign-in answer 429 (and 100 locked it for good).
 fn anonymous_passkey_failures_do_not_throttle_everyone(backend: Backend) {
-    let env = TestEnv::new(backend);
-    let secret = app(&env);
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let w = ward_with_signup(backend);
     let mut phone = SoftAuthenticator::new();
-    sign_up(&w, &secret, "pat", &mut phone);
+    sign_up(&w, "pat", &mut phone);
 
     // Someone (anyone) finishes five ceremonies that do not exist.
     let (mut b, _, interaction, csrf) = login_page(&w);
     for _ in 0..5 {
-        let res = finish(
+        let res = finish_sign_in(
             &w,
             &mut b,
-            "/login/passkey/finish",
             (&interaction, &csrf),
             "no-such-ceremony",
             &json!({}),
@@ -1354,15 +1321,8 @@ fn anonymous_passkey_failures_do_not_throttle_everyone(backend: Backend) {
     // Pat, in another browser, with a valid passkey and ceremony.
     let (mut b, _, interaction, csrf) = login_page(&w);
     let (ceremony, options) = signin_start(&w, &mut b, &interaction, &csrf);
-    let assertion = phone.authenticate(&options, &w.origin);
-    let res = finish(
-        &w,
-        &mut b,
-        "/login/passkey/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &assertion,
-    );
+    let assertion = phone.authenticate(&options, &w.issuer);
+    let res = finish_sign_in(&w, &mut b, (&interaction, &csrf), &ceremony, &assertion);
     accepted(
         &res,
         &format!("{backend:?}: pat's sign-in after strangers' failures"),
@@ -1375,31 +1335,26 @@ per_backend!(anonymous_passkey_failures_do_not_throttle_everyone);
 /// a synced one used) ends the request with `unmet_authentication_requirements`
 /// for the client, as on the password path, and is audited (docs/risk.md).
 fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client(backend: Backend) {
-    let mut env = TestEnv::new(backend);
-    app(&env);
-    let config = env.dir.path().join("ward.toml");
+    let builder = ward(backend);
+    let config = builder.dir().join("ward.toml");
     std::fs::write(
         &config,
         "[risk]\nsensitive_clients = [\"app\"]\n\n[[risk.rules]]\nmin_score = 40\naction = \"step_up\"\nacr = \"phrh\"\n",
     )
     .unwrap();
-    env.set_env("WARD_CONFIG", config.to_str().unwrap());
-    let w = serve_localhost(&env, &[("WARD_SIGNUP_ENABLED", "true")]);
+    let w = builder
+        .env("WARD_CONFIG", config.to_str().unwrap())
+        .on_localhost()
+        .serve_env("WARD_SIGNUP_ENABLED", "true")
+        .start();
 
     let mut synced = SoftAuthenticator::new();
     synced.backup_eligible = true;
     let (mut b, _p, interaction, csrf) = login_page(&w);
     signup_page(&mut b, &interaction);
     let (ceremony, options) = signup_start(&w, &mut b, &interaction, &csrf, "sam");
-    let credential = synced.register(&options, &w.origin);
-    let res = finish(
-        &w,
-        &mut b,
-        "/signup/finish",
-        (&interaction, &csrf),
-        &ceremony,
-        &credential,
-    );
+    let credential = synced.register(&options, &w.issuer);
+    let res = finish_sign_up(&w, &mut b, (&interaction, &csrf), &ceremony, &credential);
     assert_eq!(res.status, 200, "{backend:?}: {}", res.body);
     assert!(!res.sets_cookie(SESSION_COOKIE), "{backend:?}: no session");
     let to = res.json()["redirect"]
@@ -1413,7 +1368,7 @@ fn a_risk_step_up_a_passkey_cannot_meet_is_unmet_for_the_client(backend: Backend
         "{backend:?}: {to}"
     );
     assert_eq!(
-        env.count(
+        w.env.count(
             "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'risk.step_up' AND reason = 'sensitive_request'"
         ),
         1,

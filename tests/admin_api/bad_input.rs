@@ -1,7 +1,7 @@
 //! Bad JSON, bad parameters, unknown ids and conflicts: RFC 9457 problems with
 //! the right status, never a server error.
 
-use crate::common::backends;
+use crate::common::Backend;
 use crate::support::{call, call_as, ok, problem, tokens, world};
 
 enum Body {
@@ -221,41 +221,40 @@ const PLAIN_HTTP_REDIRECT: &str =
 const PUBLIC_WITHOUT_PKCE: &str = r#"{"client_id":"x3","type":"public","redirect_uris":["https://app.example.org/cb"],"pkce":"optional"}"#;
 const UNKNOWN_PKCE: &str = r#"{"client_id":"x4","type":"confidential","redirect_uris":["https://app.example.org/cb"],"pkce":"sometimes"}"#;
 
-#[test]
-fn bad_input_unknown_ids_and_conflicts_are_problems_never_server_errors() {
-    for backend in backends() {
-        let w = world(backend);
-        let (_, t) = tokens(&w, "admin");
-        let t = Some(t.as_str());
-        let alice = w.alice.as_str();
-        for (i, (method, path, body, status, kind)) in CASES.iter().enumerate() {
-            let path = path.replace("{alice}", alice);
-            let res = match body {
-                Body::None => call(&w, method, &path, t, None),
-                Body::Json(text) => call(&w, method, &path, t, Some(text)),
-                Body::Text(text) => call_as(&w, method, &path, t, Some(("text/plain", text))),
-                Body::Large => call(&w, method, &path, t, Some(&"x".repeat(70_000))),
-            };
-            let kind = (!kind.is_empty()).then_some(*kind);
-            let p = problem(&res, *status, kind);
-            assert!(
-                p["detail"].as_str().is_some_and(|d| !d.is_empty()),
-                "case {i}: {p}"
-            );
-            if *status == 405 {
-                assert_eq!(res.headers["allow"], "GET, POST");
-            }
+fn bad_input_unknown_ids_and_conflicts_are_problems_never_server_errors(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = Some(t.as_str());
+    let alice = w.user_id("alice");
+    for (i, (method, path, body, status, kind)) in CASES.iter().enumerate() {
+        let path = path.replace("{alice}", alice);
+        let res = match body {
+            Body::None => call(&w, method, &path, t, None),
+            Body::Json(text) => call(&w, method, &path, t, Some(text)),
+            Body::Text(text) => call_as(&w, method, &path, t, Some(("text/plain", text))),
+            Body::Large => call(&w, method, &path, t, Some(&"x".repeat(70_000))),
+        };
+        let kind = (!kind.is_empty()).then_some(*kind);
+        let p = problem(&res, *status, kind);
+        assert!(
+            p["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "case {i}: {p}"
+        );
+        if *status == 405 {
+            assert_eq!(res.headers["allow"], "GET, POST");
         }
-        // Granting twice: the second is a conflict.
-        let grant = r#"{"role":"nurse","tenant":"st-mary"}"#;
-        ok(
-            call(&w, "POST", &format!("/users/{alice}/roles"), t, Some(grant)),
-            201,
-        );
-        problem(
-            &call(&w, "POST", &format!("/users/{alice}/roles"), t, Some(grant)),
-            409,
-            Some("conflict"),
-        );
     }
+    // Granting twice: the second is a conflict.
+    let grant = r#"{"role":"nurse","tenant":"st-mary"}"#;
+    ok(
+        call(&w, "POST", &format!("/users/{alice}/roles"), t, Some(grant)),
+        201,
+    );
+    problem(
+        &call(&w, "POST", &format!("/users/{alice}/roles"), t, Some(grant)),
+        409,
+        Some("conflict"),
+    );
 }
+
+crate::per_backend!(bad_input_unknown_ids_and_conflicts_are_problems_never_server_errors);

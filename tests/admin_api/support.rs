@@ -3,166 +3,76 @@
 
 use std::collections::HashMap;
 
-use crate::common::oidc::{self, Browser, REDIRECT, Res, basic, hidden, param, pkce, post_form};
+use crate::common::PASSWORD;
+use crate::common::app::TestApp;
+use crate::common::oidc::{Browser, REDIRECT, Res, hidden, pkce};
 use crate::common::totp::{mid_step, totp};
-use crate::common::{PASSWORD, Server, TestEnv};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
+
+pub use crate::common::app::claims;
 
 pub const CLIENT: &str = "console";
 pub const PROBLEM: &str = "application/problem+json";
-
-pub struct World {
-    pub env: TestEnv,
-    pub server: Server,
-    pub secret: String,
-    pub admin: String,
-    pub alice: String,
-}
 
 pub fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-pub fn world(backend: crate::common::Backend) -> World {
-    let env = TestEnv::new(backend);
-    // The first administrator, as a new deployment bootstraps it.
-    let out = env.ok(
-        &[
-            "user",
-            "add",
-            "admin",
-            "--role",
-            "ward-admin",
-            "--tenant",
-            "ward",
-            "--json",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
-    let admin = parse(&out)["id"].as_str().unwrap().to_string();
-    let alice = oidc::user(&env, "alice");
-    let secret = oidc::client(
-        &env,
-        CLIENT,
-        &[
-            "--type",
-            "confidential",
-            "--redirect-uri",
+/// The first administrator `admin` (as a new deployment bootstraps it),
+/// `alice`, and the first-party console client.
+pub fn world(backend: crate::common::Backend) -> TestApp {
+    TestApp::new(backend)
+        .user_with("admin", &["--role", "ward-admin", "--tenant", "ward"])
+        .user("alice")
+        .confidential(
+            CLIENT,
             REDIRECT,
-            "--first-party",
-            "--grant-type",
-            "authorization_code",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "openid profile email api",
-        ],
-    )
-    .unwrap();
-    // Long enough access tokens for the whole test; the sign-in's age is what the API checks.
-    let server = oidc::serve_with_issuer(&env, &[("WARD_TOKENS_ACCESS_TOKEN_SECONDS", "900")]);
-    World {
-        env,
-        server,
-        secret,
-        admin,
-        alice,
-    }
-}
-
-pub fn claims(jwt: &str) -> Value {
-    parse(
-        &String::from_utf8(
-            URL_SAFE_NO_PAD
-                .decode(jwt.split('.').nth(1).unwrap())
-                .unwrap(),
+            &[
+                "--first-party",
+                "--grant-type",
+                "authorization_code",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "openid profile email api",
+            ],
         )
-        .unwrap(),
-    )
-}
-
-/// Follow the redirects back to the client and redeem the code: the token response.
-pub fn finish(w: &World, b: &mut Browser, mut res: Res, p: &oidc::Pkce) -> Value {
-    while res.status == 303 && res.location().starts_with('/') {
-        res = b.get(res.location());
-    }
-    let code = param(res.location(), "code")
-        .unwrap_or_else(|| panic!("no code: {} {}", res.status, res.body));
-    let t = post_form(
-        &w.server,
-        "/token",
-        Some(&basic(CLIENT, &w.secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
-    assert_eq!(t.status, 200, "{}", t.body);
-    t.json()
+        // Long enough access tokens for the whole test; the sign-in's age is what the API checks.
+        .serve_env("WARD_TOKENS_ACCESS_TOKEN_SECONDS", "900")
+        .start()
 }
 
 /// Sign in through the pages: the password, then, when given the app's secret,
 /// a TOTP code. Returns the browser (signed in) and the token response.
-pub fn sign_in(w: &World, username: &str, totp_secret: Option<&str>) -> (Browser, Value) {
+pub fn sign_in(w: &TestApp, username: &str, totp_secret: Option<&str>) -> (Browser, Value) {
     let p = pkce();
-    let (mut b, interaction, csrf) =
-        oidc::on_login_page(&w.server, CLIENT, &p, &[("scope", "openid profile")]);
+    let mut b = w.browser();
+    let res = b.get(&w.authorize_url(CLIENT, &p, &[("scope", "openid profile")]));
+    let page = b.get(res.location());
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (interaction, csrf) = (
+        hidden(&page.body, "interaction"),
+        hidden(&page.body, "csrf"),
+    );
     let mut res = b.sign_in(&interaction, &csrf, username, PASSWORD);
     assert_eq!(res.status, 303, "{}", res.body);
     if let Some(secret) = totp_secret {
-        let at = res.location().to_string();
-        assert!(at.starts_with("/login/verify"), "{at}");
-        let page = b.get(&at);
         // The step after the enrolment's: accepted (±1 step) and not a replay.
-        let code = totp(secret, mid_step() + 30);
-        res = b.post(
-            "/login/verify",
-            &[
-                ("interaction", &hidden(&page.body, "interaction")),
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("method", "totp"),
-                ("code", &code),
-            ],
-        );
+        res = b.then_second_factor(&res, "totp", &totp(secret, mid_step() + 30));
         assert_eq!(res.status, 303, "{}", res.body);
     }
-    let tokens = finish(w, &mut b, res, &p);
+    let tokens = w.finish(&mut b, res, CLIENT, &p);
     (b, tokens)
 }
 
-/// Enrol an authenticator app on the account pages of a signed-in browser.
-pub fn enrol_totp(b: &mut Browser) -> String {
-    let page = b.get("/account/totp");
-    assert_eq!(page.status, 200, "{}", page.body);
-    let start = page.body.find("<code id=\"totp-secret\">").unwrap() + 23;
-    let secret = page.body[start..]
-        .split("</code>")
-        .next()
-        .unwrap()
-        .to_string();
-    let res = b.post(
-        "/account/totp",
-        &[
-            ("csrf", &hidden(&page.body, "csrf")),
-            ("code", &totp(&secret, mid_step())),
-        ],
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    secret
-}
-
 /// A user's aal1 (password) token, then their aal2 (password + TOTP) token.
-pub fn tokens(w: &World, username: &str) -> (String, String) {
+pub fn tokens(w: &TestApp, username: &str) -> (String, String) {
     let (mut b, weak) = sign_in(w, username, None);
     assert_eq!(
         claims(weak["access_token"].as_str().unwrap())["acr"],
         "aal1"
     );
-    let secret = enrol_totp(&mut b);
+    let secret = b.enrol_totp();
     let (_, strong) = sign_in(w, username, Some(&secret));
     assert_eq!(
         claims(strong["access_token"].as_str().unwrap())["acr"],
@@ -175,7 +85,7 @@ pub fn tokens(w: &World, username: &str) -> (String, String) {
 }
 
 /// One admin API call; `body` is sent as JSON.
-pub fn call(w: &World, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Res {
+pub fn call(w: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Res {
     call_as(
         w,
         method,
@@ -186,7 +96,7 @@ pub fn call(w: &World, method: &str, path: &str, token: Option<&str>, body: Opti
 }
 
 pub fn call_as(
-    w: &World,
+    w: &TestApp,
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -262,7 +172,7 @@ pub fn problem(res: &Res, status: u16, kind: Option<&str>) -> Value {
 }
 
 /// The newest audit records of a type (through the API), newest first.
-pub fn audit(w: &World, token: &str, query: &str) -> Vec<Value> {
+pub fn audit(w: &TestApp, token: &str, query: &str) -> Vec<Value> {
     ok(
         call(w, "GET", &format!("/audit?{query}"), Some(token), None),
         200,

@@ -30,6 +30,7 @@ pub struct TestAppBuilder {
     serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
+    host: &'static str,
 }
 
 /// A running Ward with its database, users and clients.
@@ -37,11 +38,15 @@ pub struct TestApp {
     /// Declared first so that it stops before the database is dropped.
     pub server: Server,
     pub env: TestEnv,
+    /// `http://127.0.0.1:<port>`, or `http://localhost:<port>` (see
+    /// [`TestAppBuilder::on_localhost`]) while the server listens on 127.0.0.1.
+    pub issuer: String,
     smtp: Option<SmtpListener>,
     clock: Option<(std::path::PathBuf, AtomicI64)>,
     serve_env: Vec<(String, String)>,
     secrets: Vec<(String, Option<String>)>,
     users: Vec<(String, String)>,
+    host: &'static str,
 }
 
 impl TestApp {
@@ -54,6 +59,7 @@ impl TestApp {
             serve_env: Vec::new(),
             secrets: Vec::new(),
             users: Vec::new(),
+            host: "127.0.0.1",
         }
     }
 }
@@ -62,6 +68,20 @@ impl TestAppBuilder {
     /// A user with the test password (`oidc::user`).
     pub fn user(mut self, username: &str) -> Self {
         let id = oidc::user(&self.env, username);
+        self.users.push((username.to_string(), id));
+        self
+    }
+
+    /// A user with the test password added with `ward user add USERNAME
+    /// ARGS` (no email or display name unless `args` gives them).
+    pub fn user_with(mut self, username: &str, args: &[&str]) -> Self {
+        let mut all = vec!["user", "add", username, "--json"];
+        all.extend_from_slice(args);
+        let out = self.env.ok(&all, Some(&format!("{}\n", super::PASSWORD)));
+        let id = serde_json::from_str::<Value>(&out).expect("JSON")["id"]
+            .as_str()
+            .expect("the new user's id")
+            .to_string();
         self.users.push((username.to_string(), id));
         self
     }
@@ -122,6 +142,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// The issuer `http://localhost:<port>` (the server still listens on
+    /// 127.0.0.1): a WebAuthn relying party id must be a domain name, never
+    /// an IP address, and `localhost` is a secure context for a browser.
+    pub fn on_localhost(mut self) -> Self {
+        self.host = "localhost";
+        self
+    }
+
     /// Run `ward ARGS` (it must succeed) before the server starts.
     pub fn ward(self, args: &[&str]) -> Self {
         self.env.ok(args, None);
@@ -140,27 +168,44 @@ impl TestAppBuilder {
         self
     }
 
-    /// `ward serve` on a free port, its issuer that URL (`oidc::serve_with_issuer`).
+    /// Run `ward ARGS` before the server starts, whatever its outcome.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.env.run(args, None)
+    }
+
+    /// `ward serve` on a free port, its issuer that URL (`oidc::serve_on`).
     pub fn start(self) -> TestApp {
-        let server = serve(&self.env, &self.serve_env);
-        TestApp {
+        self.try_start()
+            .unwrap_or_else(|e| panic!("ward serve did not become ready: {e}"))
+    }
+
+    /// The same, or why the server did not become ready (its stderr).
+    pub fn try_start(self) -> Result<TestApp, String> {
+        let (server, issuer) = serve(&self.env, self.host, &self.serve_env)?;
+        Ok(TestApp {
             env: self.env,
             server,
+            issuer,
             smtp: self.smtp,
             clock: self.clock.map(|c| (c, AtomicI64::new(0))),
             serve_env: self.serve_env,
             secrets: self.secrets,
             users: self.users,
-        }
+            host: self.host,
+        })
     }
 }
 
-fn serve(env: &TestEnv, serve_env: &[(String, String)]) -> Server {
+fn serve(
+    env: &TestEnv,
+    host: &str,
+    serve_env: &[(String, String)],
+) -> Result<(Server, String), String> {
     let extra: Vec<(&str, &str)> = serve_env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    oidc::serve_with_issuer(env, &extra)
+    oidc::try_serve_on(env, host, &extra)
 }
 
 impl TestApp {
@@ -169,7 +214,15 @@ impl TestApp {
     pub fn restart_with(&mut self, between: impl FnOnce()) {
         self.server.terminate();
         between();
-        self.server = serve(&self.env, &self.serve_env);
+        (self.server, self.issuer) = serve(&self.env, self.host, &self.serve_env)
+            .unwrap_or_else(|e| panic!("ward serve did not become ready again: {e}"));
+    }
+
+    /// Set (or replace) an environment variable of `ward serve`, from the
+    /// next [`Self::restart_with`] on.
+    pub fn set_serve_env(&mut self, key: &str, value: &str) {
+        self.serve_env.retain(|(k, _)| k != key);
+        self.serve_env.push((key.to_string(), value.to_string()));
     }
 
     /// The SMTP listener started by [`TestAppBuilder::smtp`].
@@ -214,6 +267,17 @@ impl TestApp {
     /// POST the token form redeeming `code` as confidential `client`.
     pub fn exchange(&self, client: &str, code: &str, verifier: &str) -> Res {
         exchange(&self.server, client, self.secret(client), code, verifier)
+    }
+
+    /// The same for a code sent to `redirect_uri` (not `REDIRECT`).
+    pub fn exchange_at(&self, client: &str, redirect_uri: &str, code: &str, verifier: &str) -> Res {
+        exchange_at(
+            &self.server,
+            (client, self.secret(client)),
+            redirect_uri,
+            code,
+            verifier,
+        )
     }
 
     /// POST the refresh_token grant as confidential `client`.
@@ -365,6 +429,18 @@ impl Browser {
 /// POST the token form (authorization_code, `REDIRECT`, PKCE verifier) with
 /// HTTP Basic for `client`.
 pub fn exchange(server: &Server, client: &str, secret: &str, code: &str, verifier: &str) -> Res {
+    exchange_at(server, (client, secret), REDIRECT, code, verifier)
+}
+
+/// POST the token form for a code sent to `redirect_uri`, with HTTP Basic
+/// for `(client, secret)`.
+pub fn exchange_at(
+    server: &Server,
+    (client, secret): (&str, &str),
+    redirect_uri: &str,
+    code: &str,
+    verifier: &str,
+) -> Res {
     oidc::post_form(
         server,
         "/token",
@@ -372,7 +448,7 @@ pub fn exchange(server: &Server, client: &str, secret: &str, code: &str, verifie
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
         ],
     )

@@ -17,7 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::{Server, TestEnv};
+use super::app::{TestApp, TestAppBuilder};
+use super::oidc::Pkce;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -31,13 +32,6 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// A free loopback port (the listener is closed again; a tiny race, as elsewhere).
 pub fn free_port() -> u16 {
     super::oidc::free_port()
-}
-
-/// `ward serve` on 127.0.0.1 with the issuer `http://localhost:<port>`: a
-/// WebAuthn relying party id must be a domain name, never an IP address.
-/// Returns the server (its `base` is the 127.0.0.1 address) and the issuer.
-pub fn serve_on_localhost(env: &TestEnv, extra: &[(&str, &str)]) -> (Server, String) {
-    super::oidc::serve_on(env, "localhost", extra)
 }
 
 pub struct Driver {
@@ -453,7 +447,54 @@ impl Callback {
     }
 }
 
-/// The claims of a JWT (not verified: the caller got it straight from the token endpoint).
-pub fn jwt_claims(jwt: &str) -> Value {
-    super::oidc::jwt_claims(jwt)
+/// The world of a browser test: headless Chromium, the relying party's
+/// redirect endpoint, and Ward (a [`TestApp`] whose issuer is
+/// `http://localhost:<port>`) with the confidential client `rp` ("Clinic
+/// Portal") redirecting to that endpoint.
+pub struct BrowserWorld {
+    pub browser: Driver,
+    pub callback: Callback,
+    pub app: TestApp,
+}
+
+impl BrowserWorld {
+    /// The browser first, then Ward as `builder` sets it up plus `rp`; None
+    /// (after a note) when the browser is not installed.
+    pub fn start(builder: TestAppBuilder) -> Option<Self> {
+        let browser = Driver::start()?;
+        let callback = Callback::start();
+        let app = builder
+            .confidential("rp", &callback.url, &["--name", "Clinic Portal"])
+            .on_localhost()
+            .start();
+        Some(Self {
+            browser,
+            callback,
+            app,
+        })
+    }
+
+    /// The URL of one of Ward's pages, at the issuer's address.
+    pub fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.app.issuer)
+    }
+
+    /// An authorize URL for `rp` with PKCE, redirecting to the endpoint, at
+    /// the issuer's address; `extra` adds or replaces parameters.
+    pub fn authorize_url(&self, p: &Pkce, extra: &[(&str, &str)]) -> String {
+        let mut all = vec![("redirect_uri", self.callback.url.as_str())];
+        all.extend_from_slice(extra);
+        self.app
+            .authorize_url("rp", p, &all)
+            .replacen(&self.app.server.base, &self.app.issuer, 1)
+    }
+
+    /// Redeem a code the endpoint received: the token response (200 required).
+    pub fn redeem(&self, code: &str, p: &Pkce) -> Value {
+        let res = self
+            .app
+            .exchange_at("rp", &self.callback.url, code, &p.verifier);
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()
+    }
 }

@@ -14,6 +14,7 @@ pub mod webauthn;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -280,6 +281,12 @@ impl Drop for TestEnv {
     }
 }
 
+/// How long `ward serve` may take to print its ready line.
+pub const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// How long `ward serve` may take to stop after SIGTERM.
+pub const STOP_WITHIN: Duration = Duration::from_secs(30);
+
 /// A running `ward serve`, stopped with SIGTERM when dropped.
 pub struct Server {
     pub child: Child,
@@ -306,12 +313,27 @@ impl Server {
         }
         let mut child = c.spawn().map_err(|e| e.to_string())?;
         let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = match lines.next() {
-            Some(Ok(l)) => l,
-            _ => {
+        // The first line arrives through a channel so that a server that never
+        // gets ready fails the test after READY_WITHIN instead of hanging it.
+        let (first, arrived) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = first.send(lines.next().and_then(Result::ok));
+            // Keep draining stdout so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match arrived.recv_timeout(READY_WITHIN) {
+            Ok(Some(l)) => l,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
                 let out = child.wait_with_output().map_err(|e| e.to_string())?;
                 return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no ready line within {READY_WITHIN:?} (ward serve killed)"
+                ));
             }
         };
         let ready_after = started.elapsed();
@@ -320,8 +342,6 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .ok_or_else(|| format!("unexpected first line: {line}"))?
             .to_string();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         Ok(Self {
             child,
             base,
@@ -335,18 +355,28 @@ impl Server {
 
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.stop_within(STOP_WITHIN)
+            .unwrap_or_else(|| panic!("ward serve did not stop within {STOP_WITHIN:?} of SIGTERM"))
+    }
+
+    /// SIGTERM, then the exit status if the server stops within `limit`;
+    /// past it the server is killed (SIGKILL) and the answer is None.
+    fn stop_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + limit;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) => {}
+                Err(_) => return None,
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("ward serve did not stop within 30 s of SIGTERM");
+                let _ = self.child.wait();
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -362,13 +392,13 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM; a server that does not stop within STOP_WITHIN is killed, so
+    /// that a hanging build fails its test instead of hanging it.
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(self.child.id().to_string())
-                .status();
-            let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait()
+            && self.stop_within(STOP_WITHIN).is_none()
+        {
+            eprintln!("ward serve did not stop within {STOP_WITHIN:?} of SIGTERM: killed");
         }
     }
 }

@@ -26,6 +26,16 @@ pub fn serve_with_issuer(env: &TestEnv, extra: &[(&str, &str)]) -> Server {
 /// Start `ward serve` on a free loopback port with the issuer
 /// `http://HOST:<port>`: the server and the issuer.
 pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, String) {
+    try_serve_on(env, host, extra)
+        .unwrap_or_else(|e| panic!("ward serve did not become ready: {e}"))
+}
+
+/// The same, or why the server did not become ready (its stderr).
+pub fn try_serve_on(
+    env: &TestEnv,
+    host: &str,
+    extra: &[(&str, &str)],
+) -> Result<(Server, String), String> {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let issuer = format!("http://{host}:{port}");
@@ -34,7 +44,7 @@ pub fn serve_on(env: &TestEnv, host: &str, extra: &[(&str, &str)]) -> (Server, S
         ("WARD_ISSUER", issuer.as_str()),
     ];
     all.extend_from_slice(extra);
-    (Server::start(env, &all), issuer)
+    Ok((Server::try_start(env, &all)?, issuer))
 }
 
 /// A response, with headers by lower-case name.
@@ -375,32 +385,6 @@ pub fn post_form(server: &Server, path: &str, auth: Option<&str>, form: &[(&str,
     b.finish(req.send_form(form.iter().copied()))
 }
 
-/// Sign in through the pages and redeem the code: returns the token response.
-pub fn tokens_for(
-    server: &Server,
-    client_id: &str,
-    secret: &str,
-    username: &str,
-) -> serde_json::Value {
-    let p = pkce();
-    let mut b = Browser::new(server);
-    let res = b.authorize(&authorize_url(server, client_id, &p, &[]), username);
-    let code = param(res.location(), "code").expect("code");
-    let res = post_form(
-        server,
-        "/token",
-        Some(&basic(client_id, secret)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &p.verifier),
-        ],
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()
-}
-
 /// A browser on the login page of a new sign-in for `client_id`: returns it with
 /// the form's interaction id and CSRF token.
 pub fn on_login_page(
@@ -486,6 +470,7 @@ impl Browser {
     /// page (the code confirmed at `mid_step`). Returns the TOTP secret.
     pub fn enrol_totp(&mut self) -> String {
         let page = self.get("/account/totp");
+        assert_eq!(page.status, 200, "{}", page.body);
         let secret = page
             .body
             .split("<code id=\"totp-secret\">")

@@ -180,8 +180,10 @@ impl PgCluster {
     }
 }
 
-impl Drop for PgCluster {
-    fn drop(&mut self) {
+impl PgCluster {
+    /// Immediate shutdown that never panics (the drop, and a watchdog's
+    /// clean-up when a test is stuck).
+    pub fn halt(&self) {
         let program = self.bin.join("pg_ctl");
         let mut cmd = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -193,5 +195,11 @@ impl Drop for PgCluster {
         let _ = cmd
             .args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"])
             .output();
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        self.halt();
     }
 }
