@@ -31,6 +31,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use ward::app::{AppContext, OpenOptions};
+use ward::authn::throttle::ACCOUNT_FREE;
 use ward::clock::Millis;
 use ward::session::{self, EndReason, EndedBy, Ending};
 use ward::storage::{AnyConnection, purge, sessions};
@@ -407,12 +408,13 @@ fn run() -> Result<()> {
             Ok(purge::expired(
                 &ctx.db,
                 oldest + LIFETIME + DAY + (k as Millis + 1) * MINUTE,
+                ACCOUNT_FREE,
             )?)
         },
     )?);
     // And the backlog: everything that expired more than a day ago, at once.
     results.push(measure("purge::expired, 29 days of backlog", 1, |_| {
-        Ok(purge::expired(&ctx.db, now)?)
+        Ok(purge::expired(&ctx.db, now, ACCOUNT_FREE)?)
     })?);
     let left = count(c, "SELECT COUNT(*) AS n FROM sessions")?;
     drop(conn);

@@ -76,7 +76,11 @@ impl Sealer {
                     let c = ctx.clone();
                     let purged = tokio::task::spawn_blocking(move || {
                         let now = c.clock.now_ms();
-                        crate::storage::purge::expired(&c.db, now)
+                        crate::storage::purge::expired(
+                            &c.db,
+                            now,
+                            crate::authn::throttle::ACCOUNT_FREE,
+                        )
                     })
                     .await;
                     match purged {

@@ -22,11 +22,7 @@ pub struct IssuedAccessToken {
     pub expires_in: i64,
 }
 
-/// The `sid` claim for a session (OIDC Front/Back-Channel Logout): derived from
-/// the stored hash, so the session id itself never appears in a token.
-pub fn sid(session_hash: &str) -> String {
-    URL_SAFE_NO_PAD.encode(&Sha256::digest(format!("sid:{session_hash}").as_bytes())[..16])
-}
+pub use crate::session::sid;
 
 /// OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the token
 /// (SHA-256 because both RS256 and ES256 use it).

@@ -7,10 +7,9 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
-use crate::oidc::tokens::sid;
 use crate::store::{SessionStore, StoreError};
 
-use super::Expiry;
+use super::{Expiry, sid};
 
 /// Why a session ends: the audit record's reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,15 @@ use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::store::SessionRow;
 
+/// The `sid` claim for a session (OIDC Front/Back-Channel Logout): derived from
+/// the stored hash, so the session id itself never appears in a token.
+pub fn sid(session_hash: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("sid:{session_hash}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
 /// Cookie names: the `__Host-` prefix (which requires Secure) over HTTPS.
 pub fn cookie_name(https: bool) -> &'static str {
     if https {

@@ -17,8 +17,10 @@ const DAY: Millis = 24 * HOUR;
 /// The most grants, and the most sessions, one purge deletes.
 const BATCH: i64 = 5_000;
 
-/// Delete expired rows; returns how many.
-pub fn expired(db: &Database, now: Millis) -> Result<usize, StorageError> {
+/// Delete expired rows; returns how many. `account_free`: an account's run of
+/// failures shorter than this is forgotten after a day (the throttle's policy,
+/// `authn::throttle::ACCOUNT_FREE`); longer runs are kept.
+pub fn expired(db: &Database, now: Millis, account_free: i64) -> Result<usize, StorageError> {
     db.transaction(|c| {
         let mut n = 0;
         n += diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(now - HOUR)))
@@ -59,7 +61,7 @@ pub fn expired(db: &Database, now: Millis) -> Result<usize, StorageError> {
                 .filter(
                     login_throttle::key
                         .like("ip:%")
-                        .or(login_throttle::failures.lt(crate::authn::throttle::ACCOUNT_FREE)),
+                        .or(login_throttle::failures.lt(account_free)),
                 ),
         )
         .execute(c)?;

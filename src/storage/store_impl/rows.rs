@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::clock::Millis;
-use crate::oidc::claims::ClaimsRequest;
+use crate::domain::claims::ClaimsRequest;
 use crate::storage::schema::{authorization_codes, grants, users as users_table};
 use crate::storage::{AnyConnection, StorageError, from_json_list};
 use crate::store::{AuthFacts, CodeRow, GrantRow};
