@@ -163,6 +163,8 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            // Innermost: the layers outside see every error already rendered.
+            .wrap(from_fn(error::render_errors))
             .wrap(from_fn(middleware::bounded_body))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))

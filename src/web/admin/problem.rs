@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::manage::ManageError;
 use crate::storage::StorageError;
+use crate::web::error::WebError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -55,6 +56,30 @@ impl std::fmt::Display for Problem {
 }
 
 impl Problem {
+    /// The problem+json body of a [`WebError`] at the admin API.
+    pub fn of(e: &WebError) -> Self {
+        let (kind, title, field) = match e.problem {
+            Some(p) => (p.uri, p.title, p.field),
+            None => (
+                "about:blank",
+                e.status.canonical_reason().unwrap_or("Error"),
+                None,
+            ),
+        };
+        Self {
+            kind,
+            title,
+            status: e.status.as_u16(),
+            detail: Some(e.message.clone()),
+            field,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     fn new(
         status: StatusCode,
         kind: &'static str,
