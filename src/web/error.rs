@@ -98,7 +98,8 @@ pub struct WebError {
     pub message: String,
     pub retry_after: Option<u64>,
     pub headers: Vec<(HeaderName, String)>,
-    pub problem: Option<ProblemType>,
+    /// Boxed: most errors have none, and a `Result` carrying a `WebError` stays small.
+    pub problem: Option<Box<ProblemType>>,
     /// The status and headers say it all: no body (RFC 6750 §3.1's bare challenge).
     pub bare: bool,
 }
@@ -179,7 +180,7 @@ impl WebError {
 
     /// The admin API's problem type for this error.
     pub fn problem(mut self, problem: ProblemType) -> Self {
-        self.problem = Some(problem);
+        self.problem = Some(Box::new(problem));
         self
     }
 

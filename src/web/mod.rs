@@ -19,7 +19,6 @@ use actix_web::{App, HttpServer, web};
 
 use crate::app::AppContext;
 use crate::app::sealer::Sealer;
-use crate::audit::{AuditEvent, Outcome};
 use crate::manage::audit_log;
 
 /// Shared state of every worker.
@@ -223,12 +222,9 @@ pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
 
 /// Server starts and stops are part of the audit trail (who ran what, when).
 async fn record_lifecycle(ctx: &AppContext, kind: &'static str, addr: &str) {
-    let event = AuditEvent::new(ctx.clock.now_ms(), "system", kind, Outcome::Success)
-        .detail("listen", addr)
-        .detail("version", env!("CARGO_PKG_VERSION"))
-        .detail("pid", std::process::id());
-    let ctx = ctx.clone();
-    let result = tokio::task::spawn_blocking(move || audit_log::record(&ctx, &event)).await;
+    let (ctx, addr) = (ctx.clone(), addr.to_string());
+    let result =
+        tokio::task::spawn_blocking(move || audit_log::record_lifecycle(&ctx, kind, &addr)).await;
     if !matches!(result, Ok(Ok(()))) {
         tracing::warn!(event = kind, "could not record the server lifecycle event");
     }

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::run;
 use crate::manage;
-use crate::storage::clients::Client;
+use crate::manage::records::Client;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// A registered client. Times are Unix milliseconds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -137,7 +137,7 @@ pub struct ClientList {
     get, path = "/admin/api/clients", tag = "clients",
     responses((status = 200, description = "Every registered client", body = ClientList))
 )]
-pub async fn list(state: web::Data<WebState>, actor: Actor) -> Result<HttpResponse, Problem> {
+pub async fn list(state: web::Data<WebState>, actor: Actor) -> Result<HttpResponse, WebError> {
     let who = actor.audit_name();
     let clients = run(&state, move |ctx| manage::clients::list(ctx, &who)).await?;
     Ok(HttpResponse::Ok().json(ClientList {
@@ -157,15 +157,15 @@ pub async fn create(
     state: web::Data<WebState>,
     actor: Actor,
     body: web::Json<NewClient>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let b = body.into_inner();
     let client_type = b
         .client_type
         .parse()
-        .map_err(|e: crate::domain::InvalidValue| Problem::invalid_value("type", e.to_string()))?;
+        .map_err(|e: crate::domain::InvalidValue| WebError::invalid_value("type", e.to_string()))?;
     let pkce = match b.pkce.as_deref() {
         Some(p) => p.parse().map_err(|e: crate::domain::InvalidValue| {
-            Problem::invalid_value("pkce", e.to_string())
+            WebError::invalid_value("pkce", e.to_string())
         })?,
         None => crate::domain::PkcePolicy::Required,
     };
@@ -214,7 +214,7 @@ pub async fn show(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let client = run(&state, move |ctx| manage::clients::show(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
@@ -232,7 +232,7 @@ pub async fn remove(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     run(&state, move |ctx| manage::clients::remove(ctx, &who, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
