@@ -52,7 +52,10 @@ impl Paths {
     }
 }
 
-/// The one table of route kinds; a path that no row matches is a [`RouteKind::Page`].
+/// The one table of route kinds; a path that no row matches is a
+/// [`RouteKind::Page`]. Rows name routes exactly, so that an unknown path
+/// next to a JSON route still gets the page a browser can show; only the
+/// admin API answers every path under its prefix itself.
 const ROUTE_KINDS: &[(Paths, RouteKind)] = &[
     (Paths::Under(super::admin::PREFIX), RouteKind::Api),
     (Paths::Exact("/token"), RouteKind::OAuth),
@@ -61,11 +64,20 @@ const ROUTE_KINDS: &[(Paths, RouteKind)] = &[
     (Paths::Exact("/par"), RouteKind::OAuth),
     (Paths::Exact("/userinfo"), RouteKind::OAuth),
     (Paths::Exact("/jwks"), RouteKind::OAuth),
-    (Paths::Under("/.well-known"), RouteKind::OAuth),
-    (Paths::Under("/login/passkey"), RouteKind::Script),
+    (
+        Paths::Exact("/.well-known/openid-configuration"),
+        RouteKind::OAuth,
+    ),
+    (
+        Paths::Exact("/.well-known/oauth-authorization-server"),
+        RouteKind::OAuth,
+    ),
+    (Paths::Exact("/login/passkey/start"), RouteKind::Script),
+    (Paths::Exact("/login/passkey/finish"), RouteKind::Script),
     (Paths::Exact("/signup/start"), RouteKind::Script),
     (Paths::Exact("/signup/finish"), RouteKind::Script),
-    (Paths::Under("/account/passkeys"), RouteKind::Script),
+    (Paths::Exact("/account/passkeys/start"), RouteKind::Script),
+    (Paths::Exact("/account/passkeys/finish"), RouteKind::Script),
 ];
 
 impl RouteKind {

@@ -40,13 +40,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
             web::JsonConfig::default()
                 .limit(64 * 1024)
-                .error_handler(|e, _| {
-                    let body = serde_json::json!({
-                        "error": "invalid_request",
-                        "message": "The request body is not the JSON this endpoint expects.",
-                    });
-                    let res = actix_web::HttpResponse::BadRequest().json(body);
-                    actix_web::error::InternalError::from_response(e, res).into()
+                .error_handler(|_, _| {
+                    error::WebError::bad_request(
+                        "The request body is not the JSON this endpoint expects.",
+                    )
+                    .into()
                 }),
         )
         .route("/", web::get().to(home::index))
