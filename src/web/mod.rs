@@ -32,9 +32,7 @@ pub struct WebState {
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::{
-        account, assets, endpoints, health, home, interaction, login, logout, passkey, workstation,
-    };
+    use handlers::{assets, endpoints, health, home};
     cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
         .app_data(
             // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
@@ -65,7 +63,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(endpoints::discovery),
         )
         .route("/jwks", web::get().to(endpoints::jwks))
-        .route("/authorize", web::get().to(interaction::authorize))
+        .configure(browser_routes)
+        .route("/userinfo", web::get().to(endpoints::userinfo))
+        .route("/userinfo", web::post().to(endpoints::userinfo))
+        .route("/token", web::post().to(endpoints::token))
+        .route("/token", web::to(oauth::post_only))
+        .route("/introspect", web::post().to(endpoints::introspection))
+        .route("/introspect", web::to(oauth::post_only))
+        .route("/revoke", web::post().to(endpoints::revocation))
+        .route("/revoke", web::to(oauth::post_only))
+        .route("/par", web::post().to(endpoints::pushed_authorization))
+        .route("/par", web::to(oauth::post_only))
+        .service(admin::scope());
+}
+
+/// The pages of sign-in, consent, account and logout, and the passkey script's JSON.
+fn browser_routes(cfg: &mut web::ServiceConfig) {
+    use handlers::{account, assets, interaction, login, logout, passkey, workstation};
+    cfg.route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
         .route("/authorize/resume", web::get().to(interaction::resume))
         .route("/login", web::get().to(login::login_form))
@@ -110,18 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/continue", web::post().to(workstation::continue_submit))
         .route("/switch-user", web::post().to(workstation::switch_user))
         .route("/consent", web::get().to(interaction::consent_form))
-        .route("/consent", web::post().to(interaction::consent_submit))
-        .route("/userinfo", web::get().to(endpoints::userinfo))
-        .route("/userinfo", web::post().to(endpoints::userinfo))
-        .route("/token", web::post().to(endpoints::token))
-        .route("/token", web::to(oauth::post_only))
-        .route("/introspect", web::post().to(endpoints::introspection))
-        .route("/introspect", web::to(oauth::post_only))
-        .route("/revoke", web::post().to(endpoints::revocation))
-        .route("/revoke", web::to(oauth::post_only))
-        .route("/par", web::post().to(endpoints::pushed_authorization))
-        .route("/par", web::to(oauth::post_only))
-        .service(admin::scope());
+        .route("/consent", web::post().to(interaction::consent_submit));
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -158,7 +158,23 @@ pub async fn create(
     actor: Actor,
     body: web::Json<NewClient>,
 ) -> Result<HttpResponse, WebError> {
-    let b = body.into_inner();
+    let input = input_of(body.into_inner())?;
+    let who = actor.audit_name();
+    let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/clients/{}", super::PREFIX, created.client.id),
+        ))
+        .json(CreatedClient {
+            client: ClientOut::from(&created.client),
+            client_secret: created.secret,
+        }))
+}
+
+/// The manage layer's input from the request body; the type and the PKCE
+/// policy are parsed here, the rest is validated by `manage::clients::add`.
+fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
     let client_type = b
         .client_type
         .parse()
@@ -169,7 +185,7 @@ pub async fn create(
         })?,
         None => crate::domain::PkcePolicy::Required,
     };
-    let input = manage::clients::NewClientInput {
+    Ok(manage::clients::NewClientInput {
         client_id: b.client_id,
         name: b.name,
         client_type,
@@ -188,18 +204,7 @@ pub async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         shared_workstation: b.shared_workstation,
         pkce,
-    };
-    let who = actor.audit_name();
-    let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/clients/{}", super::PREFIX, created.client.id),
-        ))
-        .json(CreatedClient {
-            client: ClientOut::from(&created.client),
-            client_secret: created.secret,
-        }))
+    })
 }
 
 #[utoipa::path(
