@@ -179,3 +179,45 @@ pub fn export(
     ctx.db.transaction(|c| storage::audit::append(c, &e))?;
     Ok(count)
 }
+
+/// A valid admin API token refused by the guard: who, which route, and why.
+#[derive(Debug, Clone)]
+pub struct AdminDenial {
+    pub user_id: String,
+    pub method: String,
+    pub route: String,
+    pub permission: String,
+    /// `forbidden` or `step_up`.
+    pub reason: &'static str,
+    pub ip: Option<String>,
+}
+
+/// Record a refused admin API request: someone signed in tried an admin route.
+pub fn record_admin_denial(ctx: &AppContext, d: &AdminDenial) -> Result<(), ManageError> {
+    let mut event = AuditEvent::new(
+        ctx.clock.now_ms(),
+        format!("user:{}", d.user_id),
+        "admin.denied",
+        Outcome::Failure,
+    )
+    .subject(&d.user_id)
+    .reason(d.reason)
+    .detail("method", d.method.as_str())
+    .detail("route", d.route.as_str())
+    .detail("permission", d.permission.as_str());
+    event.ip = d.ip.clone();
+    record(ctx, &event)
+}
+
+/// Record a server start or stop (`server.start`, `server.stop`) and where it listens.
+pub fn record_lifecycle(
+    ctx: &AppContext,
+    kind: &'static str,
+    addr: &str,
+) -> Result<(), ManageError> {
+    let event = AuditEvent::new(ctx.clock.now_ms(), "system", kind, Outcome::Success)
+        .detail("listen", addr)
+        .detail("version", env!("CARGO_PKG_VERSION"))
+        .detail("pid", std::process::id());
+    record(ctx, &event)
+}

@@ -68,6 +68,11 @@ impl From<crate::store::StoreError> for ManageError {
 }
 
 impl ManageError {
+    /// The database is not answering (restarting, say): worth a retry.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Storage(StorageError::Unavailable(_)))
+    }
+
     /// A stable reason code for the audit record of a refused operation.
     pub fn reason_code(&self) -> &'static str {
         match self {
@@ -108,4 +113,21 @@ pub(crate) fn audited<T>(
             audit_refusal(ctx, refusal(), e);
         }
     })
+}
+
+/// The process-wide database counters (statements executed, transactions
+/// committed), for the metrics endpoint.
+pub fn database_counters() -> (u64, u64) {
+    (
+        storage::connection::statements_executed(),
+        storage::connection::transactions_committed(),
+    )
+}
+
+/// The records the operations return, for the callers that show them (the
+/// admin API), which name no storage module.
+pub mod records {
+    pub use crate::storage::break_glass::Elevation;
+    pub use crate::storage::clients::Client;
+    pub use crate::storage::users::User;
 }

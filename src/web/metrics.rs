@@ -54,17 +54,18 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         let mut text = String::from_utf8(out).unwrap_or_default();
+        let (statements, transactions) = crate::manage::database_counters();
         // Process-wide database counters (kept by the storage layer's instrumentation).
         for (name, help, value) in [
             (
                 "ward_db_statements_total",
                 "SQL statements executed by this process",
-                crate::storage::connection::statements_executed(),
+                statements,
             ),
             (
                 "ward_db_transactions_total",
                 "Database transactions committed by this process",
-                crate::storage::connection::transactions_committed(),
+                transactions,
             ),
             (
                 "ward_http_client_connection_errors_total",

@@ -19,7 +19,6 @@ use actix_web::{App, HttpServer, web};
 
 use crate::app::AppContext;
 use crate::app::sealer::Sealer;
-use crate::audit::{AuditEvent, Outcome};
 use crate::manage::audit_log;
 
 /// Shared state of every worker.
@@ -33,21 +32,17 @@ pub struct WebState {
 
 /// Routes, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::{
-        account, assets, endpoints, health, home, interaction, login, logout, passkey, workstation,
-    };
+    use handlers::{assets, endpoints, health, home};
     cfg.app_data(web::PayloadConfig::new(oauth::MAX_FORM_BYTES))
         .app_data(
             // The passkey endpoints' JSON: small, and errors as JSON, never actix's text.
             web::JsonConfig::default()
                 .limit(64 * 1024)
-                .error_handler(|e, _| {
-                    let body = serde_json::json!({
-                        "error": "invalid_request",
-                        "message": "The request body is not the JSON this endpoint expects.",
-                    });
-                    let res = actix_web::HttpResponse::BadRequest().json(body);
-                    actix_web::error::InternalError::from_response(e, res).into()
+                .error_handler(|_, _| {
+                    error::WebError::bad_request(
+                        "The request body is not the JSON this endpoint expects.",
+                    )
+                    .into()
                 }),
         )
         .route("/", web::get().to(home::index))
@@ -68,7 +63,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(endpoints::discovery),
         )
         .route("/jwks", web::get().to(endpoints::jwks))
-        .route("/authorize", web::get().to(interaction::authorize))
+        .configure(browser_routes)
+        .route("/userinfo", web::get().to(endpoints::userinfo))
+        .route("/userinfo", web::post().to(endpoints::userinfo))
+        .route("/token", web::post().to(endpoints::token))
+        .route("/token", web::to(oauth::post_only))
+        .route("/introspect", web::post().to(endpoints::introspection))
+        .route("/introspect", web::to(oauth::post_only))
+        .route("/revoke", web::post().to(endpoints::revocation))
+        .route("/revoke", web::to(oauth::post_only))
+        .route("/par", web::post().to(endpoints::pushed_authorization))
+        .route("/par", web::to(oauth::post_only))
+        .service(admin::scope());
+}
+
+/// The pages of sign-in, consent, account and logout, and the passkey script's JSON.
+fn browser_routes(cfg: &mut web::ServiceConfig) {
+    use handlers::{account, assets, interaction, login, logout, passkey, workstation};
+    cfg.route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
         .route("/authorize/resume", web::get().to(interaction::resume))
         .route("/login", web::get().to(login::login_form))
@@ -113,18 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/continue", web::post().to(workstation::continue_submit))
         .route("/switch-user", web::post().to(workstation::switch_user))
         .route("/consent", web::get().to(interaction::consent_form))
-        .route("/consent", web::post().to(interaction::consent_submit))
-        .route("/userinfo", web::get().to(endpoints::userinfo))
-        .route("/userinfo", web::post().to(endpoints::userinfo))
-        .route("/token", web::post().to(endpoints::token))
-        .route("/token", web::to(oauth::post_only))
-        .route("/introspect", web::post().to(endpoints::introspection))
-        .route("/introspect", web::to(oauth::post_only))
-        .route("/revoke", web::post().to(endpoints::revocation))
-        .route("/revoke", web::to(oauth::post_only))
-        .route("/par", web::post().to(endpoints::pushed_authorization))
-        .route("/par", web::to(oauth::post_only))
-        .service(admin::scope());
+        .route("/consent", web::post().to(interaction::consent_submit));
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +164,8 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            // Innermost: the layers outside see every error already rendered.
+            .wrap(from_fn(error::render_errors))
             .wrap(from_fn(middleware::bounded_body))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
@@ -221,12 +224,9 @@ pub async fn serve(ctx: AppContext) -> Result<(), ServeError> {
 
 /// Server starts and stops are part of the audit trail (who ran what, when).
 async fn record_lifecycle(ctx: &AppContext, kind: &'static str, addr: &str) {
-    let event = AuditEvent::new(ctx.clock.now_ms(), "system", kind, Outcome::Success)
-        .detail("listen", addr)
-        .detail("version", env!("CARGO_PKG_VERSION"))
-        .detail("pid", std::process::id());
-    let ctx = ctx.clone();
-    let result = tokio::task::spawn_blocking(move || audit_log::record(&ctx, &event)).await;
+    let (ctx, addr) = (ctx.clone(), addr.to_string());
+    let result =
+        tokio::task::spawn_blocking(move || audit_log::record_lifecycle(&ctx, kind, &addr)).await;
     if !matches!(result, Ok(Ok(()))) {
         tracing::warn!(event = kind, "could not record the server lifecycle event");
     }

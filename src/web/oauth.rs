@@ -1,12 +1,14 @@
 //! HTTP plumbing shared by the protocol handlers: form bodies, running protocol
-//! calls on the blocking pool, and RFC-shaped error responses.
+//! calls on the blocking pool, and the RFC-shaped errors (rendered as RFC 6749
+//! JSON by `web::error` at these routes).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
+use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::WebState;
+use super::error::WebError;
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
 
@@ -69,70 +71,57 @@ pub fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-fn no_store(res: &mut actix_web::HttpResponseBuilder) {
-    res.insert_header(CacheControl(vec![CacheDirective::NoStore]));
-    res.insert_header((header::PRAGMA, "no-cache"));
-}
-
 /// A JSON success with `Cache-Control: no-store` (RFC 6749 §5.1).
 pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
-    let mut res = HttpResponse::build(status);
-    no_store(&mut res);
-    res.json(body)
-}
-
-/// RFC 6749 §5.2 error JSON.
-pub fn error_json(e: &OAuthError) -> HttpResponse {
-    let mut res =
-        HttpResponse::build(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST));
-    no_store(&mut res);
-    res.json(serde_json::json!({ "error": e.code, "error_description": e.description }))
+    HttpResponse::build(status)
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
 }
 
 /// `invalid_client` after HTTP Basic carries `WWW-Authenticate: Basic` (RFC 6749 §5.2).
-pub fn client_error(e: &OAuthError, used_basic: bool) -> HttpResponse {
-    let mut res = error_json(e);
-    if e.status == 401 && used_basic {
-        res.headers_mut().insert(
+pub fn client_error(e: OAuthError, used_basic: bool) -> WebError {
+    let challenge = e.status == 401 && used_basic;
+    let e = WebError::from(e);
+    if challenge {
+        e.header(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"ward\", charset=\"UTF-8\""),
-        );
+            "Basic realm=\"ward\", charset=\"UTF-8\"",
+        )
+    } else {
+        e
     }
-    res
 }
 
 /// RFC 6750 §3: errors at a protected resource.
-pub fn bearer_error(e: &OAuthError) -> HttpResponse {
-    let mut res = error_json(e);
+pub fn bearer_error(e: OAuthError) -> WebError {
     let challenge = format!(
         "Bearer realm=\"ward\", error=\"{}\", error_description=\"{}\"",
         e.code,
         e.description.replace('"', "'")
     );
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    res
+    WebError::from(e).header(header::WWW_AUTHENTICATE, challenge)
 }
 
 /// RFC 6750 §3.1: a request without any credentials gets 401 and a bare
 /// challenge, with no error code.
-pub fn bearer_missing() -> HttpResponse {
-    let mut res = HttpResponse::Unauthorized();
-    no_store(&mut res);
-    res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ward\""))
-        .finish()
+pub fn bearer_missing() -> WebError {
+    WebError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_request",
+        "no access token",
+    )
+    .header(header::WWW_AUTHENTICATE, "Bearer realm=\"ward\"")
+    .bare()
 }
 
 /// 405 for POST-only endpoints, with `Allow`.
-pub async fn post_only() -> HttpResponse {
-    let mut res = error_json(&OAuthError::invalid_request(
+pub async fn post_only() -> Result<HttpResponse, WebError> {
+    Err(WebError::from(OAuthError::invalid_request(
         "this endpoint accepts POST only",
-    ));
-    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    res.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    res
+    ))
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
+    .header(header::ALLOW, "POST"))
 }
 
 /// Property-based fuzzing of the protocol endpoints' body parsing; the HTTP

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::{page_limit, run};
 use crate::audit::AuditRecord;
 use crate::manage;
 use crate::manage::audit_log::AuditQuery;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// One audit record (docs/audit.md). `seq`, `prev_hash` and `hash` are set
 /// once the record is chained (within a second or two).
@@ -89,7 +89,7 @@ pub async fn query(
     state: web::Data<WebState>,
     actor: Actor,
     q: web::Query<AuditParams>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let limit = page_limit(q.limit)?;
     let q = q.into_inner();
     let query = AuditQuery {

@@ -16,14 +16,14 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde_json::Value;
 
-use super::problem::Problem;
-use crate::audit::{AuditEvent, Outcome};
 use crate::authz::WARD_TENANT;
 use crate::domain::acr::{ACR_AAL2, acr_satisfies};
+use crate::manage::audit_log::{self, AdminDenial};
 use crate::oidc::{OAuthError, tokens};
+use crate::web::error::WebError;
 use crate::web::{WebState, client_ip, oauth};
 
 /// What a route needs: `resource:action` in the `ward` tenant.
@@ -62,14 +62,14 @@ impl Actor {
 }
 
 impl FromRequest for Actor {
-    type Error = Problem;
-    type Future = std::future::Ready<Result<Self, Problem>>;
+    type Error = WebError;
+    type Future = std::future::Ready<Result<Self, WebError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // Only the guard inserts an Actor: a handler mounted without it fails closed.
         std::future::ready(req.extensions().get::<Actor>().cloned().ok_or_else(|| {
             tracing::error!(path = %req.path(), "an admin API handler ran without its guard");
-            Problem::internal()
+            WebError::internal()
         }))
     }
 }
@@ -158,67 +158,64 @@ async fn verify(
     .await
 }
 
-/// Record a refused valid token: someone signed in tried an admin route.
+/// Record a refused valid token: someone signed in tried an admin route. The
+/// refusal is not answered unless it is on the record.
 async fn audit_refusal(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     user_id: &str,
     perm: Permission,
     reason: &'static str,
-) {
+) -> Result<(), WebError> {
     let ctx = state.ctx.clone();
-    let mut event = AuditEvent::new(
-        ctx.clock.now_ms(),
-        format!("user:{user_id}"),
-        "admin.denied",
-        Outcome::Failure,
-    )
-    .subject(user_id)
-    .reason(reason)
-    .detail("method", req.method().as_str())
-    .detail("route", req.match_pattern().unwrap_or_default())
-    .detail("permission", perm.to_string());
     let xff = client_ip::forwarded_for(
         req.headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok()),
     );
-    event.ip = client_ip::resolve(
-        req.peer_addr().map(|a| a.ip()),
-        xff.as_deref(),
-        &ctx.config.trusted_proxies,
-    )
-    .map(|i| i.to_string());
-    let done = web::block(move || crate::manage::audit_log::record(&ctx, &event)).await;
-    if !matches!(done, Ok(Ok(()))) {
-        tracing::warn!("could not record a refused admin API request");
-    }
+    let denial = AdminDenial {
+        user_id: user_id.to_string(),
+        method: req.method().as_str().to_string(),
+        route: req.match_pattern().unwrap_or_default(),
+        permission: perm.to_string(),
+        reason,
+        ip: client_ip::resolve(
+            req.peer_addr().map(|a| a.ip()),
+            xff.as_deref(),
+            &ctx.config.trusted_proxies,
+        )
+        .map(|i| i.to_string()),
+    };
+    web::block(move || audit_log::record_admin_denial(&ctx, &denial))
+        .await
+        .map_err(|_| WebError::internal())?
+        .map_err(WebError::from)
 }
 
-/// The whole check for one request: the actor, or the problem to answer.
-async fn check(req: &HttpRequest, perm: Permission) -> Result<Actor, Problem> {
-    let token = bearer(req).ok_or_else(Problem::no_token)?;
+/// The whole check for one request: the actor, or the error to answer.
+async fn check(req: &HttpRequest, perm: Permission) -> Result<Actor, WebError> {
+    let token = bearer(req).ok_or_else(WebError::no_token)?;
     let state = req
         .app_data::<web::Data<WebState>>()
         .cloned()
-        .ok_or_else(Problem::internal)?;
+        .ok_or_else(WebError::internal)?;
     let v = verify(&state, token, perm).await.map_err(|e| {
         if e.status == 401 {
-            Problem::invalid_token(&e.description)
+            WebError::invalid_token(&e.description)
         } else {
-            Problem::internal()
+            WebError::internal()
         }
     })?;
     let max_age = state.ctx.config.admin_max_auth_age_seconds;
     match decide(&v, state.ctx.clock.now_ms() / 1000, max_age) {
         Ok(()) => Ok(Actor { user_id: v.user_id }),
         Err(Refusal::Forbidden) => {
-            audit_refusal(&state, req, &v.user_id, perm, "forbidden").await;
-            Err(Problem::forbidden(perm.resource, perm.action))
+            audit_refusal(&state, req, &v.user_id, perm, "forbidden").await?;
+            Err(WebError::missing_permission(perm.resource, perm.action))
         }
         Err(Refusal::StepUp(why)) => {
-            audit_refusal(&state, req, &v.user_id, perm, "step_up").await;
-            Err(Problem::step_up(why, STEP_UP_ACR_VALUES, max_age))
+            audit_refusal(&state, req, &v.user_id, perm, "step_up").await?;
+            Err(WebError::step_up(why, STEP_UP_ACR_VALUES, max_age))
         }
     }
 }
@@ -236,9 +233,7 @@ pub async fn guard<B: MessageBody + 'static>(
                 .await
                 .map(ServiceResponse::map_into_left_body)
         }
-        Err(problem) => Ok(req
-            .into_response(problem.error_response())
-            .map_into_right_body()),
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
     }
 }
 

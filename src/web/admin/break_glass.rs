@@ -10,8 +10,9 @@ use super::problem::Problem;
 use super::{page_limit, run};
 use crate::clock::to_rfc3339;
 use crate::manage;
-use crate::storage::break_glass::Elevation;
+use crate::manage::records::Elevation;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// One break-glass elevation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,7 +70,7 @@ pub async fn list(
     state: web::Data<WebState>,
     actor: Actor,
     q: web::Query<ListQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, pending, limit) = (
         actor.audit_name(),
         q.pending.unwrap_or(true),
@@ -97,7 +98,7 @@ pub async fn review(
     actor: Actor,
     id: web::Path<String>,
     body: web::Json<Review>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, reviewer, id, note) = (
         actor.audit_name(),
         actor.user_id.clone(),

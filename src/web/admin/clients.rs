@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::run;
 use crate::manage;
-use crate::storage::clients::Client;
+use crate::manage::records::Client;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// A registered client. Times are Unix milliseconds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -137,7 +137,7 @@ pub struct ClientList {
     get, path = "/admin/api/clients", tag = "clients",
     responses((status = 200, description = "Every registered client", body = ClientList))
 )]
-pub async fn list(state: web::Data<WebState>, actor: Actor) -> Result<HttpResponse, Problem> {
+pub async fn list(state: web::Data<WebState>, actor: Actor) -> Result<HttpResponse, WebError> {
     let who = actor.audit_name();
     let clients = run(&state, move |ctx| manage::clients::list(ctx, &who)).await?;
     Ok(HttpResponse::Ok().json(ClientList {
@@ -157,19 +157,35 @@ pub async fn create(
     state: web::Data<WebState>,
     actor: Actor,
     body: web::Json<NewClient>,
-) -> Result<HttpResponse, Problem> {
-    let b = body.into_inner();
+) -> Result<HttpResponse, WebError> {
+    let input = input_of(body.into_inner())?;
+    let who = actor.audit_name();
+    let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/clients/{}", super::PREFIX, created.client.id),
+        ))
+        .json(CreatedClient {
+            client: ClientOut::from(&created.client),
+            client_secret: created.secret,
+        }))
+}
+
+/// The manage layer's input from the request body; the type and the PKCE
+/// policy are parsed here, the rest is validated by `manage::clients::add`.
+fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
     let client_type = b
         .client_type
         .parse()
-        .map_err(|e: crate::domain::InvalidValue| Problem::invalid_value("type", e.to_string()))?;
+        .map_err(|e: crate::domain::InvalidValue| WebError::invalid_value("type", e.to_string()))?;
     let pkce = match b.pkce.as_deref() {
         Some(p) => p.parse().map_err(|e: crate::domain::InvalidValue| {
-            Problem::invalid_value("pkce", e.to_string())
+            WebError::invalid_value("pkce", e.to_string())
         })?,
         None => crate::domain::PkcePolicy::Required,
     };
-    let input = manage::clients::NewClientInput {
+    Ok(manage::clients::NewClientInput {
         client_id: b.client_id,
         name: b.name,
         client_type,
@@ -188,18 +204,7 @@ pub async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         shared_workstation: b.shared_workstation,
         pkce,
-    };
-    let who = actor.audit_name();
-    let created = run(&state, move |ctx| manage::clients::add(ctx, &who, input)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/clients/{}", super::PREFIX, created.client.id),
-        ))
-        .json(CreatedClient {
-            client: ClientOut::from(&created.client),
-            client_secret: created.secret,
-        }))
+    })
 }
 
 #[utoipa::path(
@@ -214,7 +219,7 @@ pub async fn show(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let client = run(&state, move |ctx| manage::clients::show(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
@@ -232,7 +237,7 @@ pub async fn remove(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     run(&state, move |ctx| manage::clients::remove(ctx, &who, &id)).await?;
     Ok(HttpResponse::NoContent().finish())

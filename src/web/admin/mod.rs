@@ -21,13 +21,13 @@ pub mod users;
 
 use actix_web::http::{Method, header};
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{FromRequest, Handler, Responder, ResponseError, Route, web};
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
 use self::auth::Permission;
-use self::problem::Problem;
 use crate::app::AppContext;
 use crate::manage::ManageError;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 pub const PREFIX: &str = "/admin/api";
 
@@ -122,7 +122,7 @@ fn resource(path: &'static str) -> actix_web::Resource {
         .join(", ");
     web::resource(path).default_service(web::to(move || {
         let allow = allow.clone();
-        async move { Problem::method_not_allowed(allow).error_response() }
+        async move { Err::<HttpResponse, _>(WebError::method_not_allowed(allow)) }
     }))
 }
 
@@ -196,11 +196,13 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "/break-glass/{id}/review",
             break_glass::review,
         )))
-        .default_service(web::to(|| async { Problem::no_route().error_response() }))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(WebError::no_route())
+        }))
 }
 
 /// Run a `manage` operation on the blocking pool (it reads and writes the database).
-pub(crate) async fn run<T, F>(state: &web::Data<WebState>, f: F) -> Result<T, Problem>
+pub(crate) async fn run<T, F>(state: &web::Data<WebState>, f: F) -> Result<T, WebError>
 where
     F: FnOnce(&AppContext) -> Result<T, ManageError> + Send + 'static,
     T: Send + 'static,
@@ -208,15 +210,15 @@ where
     let ctx = state.ctx.clone();
     web::block(move || f(&ctx))
         .await
-        .map_err(|_| Problem::internal())?
-        .map_err(Problem::from)
+        .map_err(|_| WebError::internal())?
+        .map_err(WebError::from)
 }
 
 /// Page sizes: 100 unless asked, at most 1,000.
-pub(crate) fn page_limit(asked: Option<i64>) -> Result<i64, Problem> {
+pub(crate) fn page_limit(asked: Option<i64>) -> Result<i64, WebError> {
     match asked {
         None => Ok(100),
         Some(n) if (1..=1_000).contains(&n) => Ok(n),
-        Some(_) => Err(Problem::invalid_value("limit", "limit: must be 1 to 1000")),
+        Some(_) => Err(WebError::invalid_value("limit", "limit: must be 1 to 1000")),
     }
 }

@@ -228,7 +228,15 @@ mod tests {
     /// its path or body; the API's own errors are problems, never plain text.
     #[actix_web::test]
     async fn every_route_is_guarded_and_every_error_is_a_problem() {
-        let app = web_test::init_service(App::new().service(scope())).await;
+        // As mounted by `web::bind`: errors rendered for their route.
+        let app = web_test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::web::error::render_errors,
+                ))
+                .service(scope()),
+        )
+        .await;
         for r in ROUTES {
             let uri = format!("{PREFIX}{}", r.path)
                 .replace("{id}", "x")

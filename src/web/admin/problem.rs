@@ -1,26 +1,43 @@
-//! RFC 9457 problem details: every error of the admin API, including those
-//! actix would otherwise answer in plain text (bad JSON, a bad path or query,
-//! an unknown route, a wrong method). Nothing internal reaches a response:
-//! server-side failures are logged and answered with a generic detail.
+//! RFC 9457 problem details: how a [`WebError`] looks at the admin API, and
+//! the admin API's problem types. Every error of the API is one, including
+//! those actix would otherwise answer in plain text (bad JSON, a bad path or
+//! query, an unknown route, a wrong method). Nothing internal reaches a
+//! response: server-side failures are logged and answered with a generic detail.
 
+use actix_web::error;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
-use actix_web::{HttpResponse, ResponseError, error};
+use actix_web::http::header;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::manage::ManageError;
-use crate::storage::StorageError;
+use crate::web::error::{ProblemType, WebError};
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// The problem types of the admin API, documented in docs/admin-api.md. A type
 /// is a stable identifier for programs; the title is its human name.
 macro_rules! ptype {
-    ($name:literal) => {
-        concat!("https://ward.dev/problems/", $name)
+    ($name:literal, $title:literal) => {
+        ProblemType {
+            uri: concat!("https://ward.dev/problems/", $name),
+            title: $title,
+            field: None,
+        }
     };
 }
+
+const UNAUTHORIZED: ProblemType = ptype!("unauthorized", "Unauthorized");
+const STEP_UP: ProblemType = ptype!(
+    "insufficient-user-authentication",
+    "Insufficient User Authentication"
+);
+const FORBIDDEN: ProblemType = ptype!("forbidden", "Forbidden");
+const INVALID_REQUEST: ProblemType = ptype!("invalid-request", "Invalid Request");
+const INVALID_VALUE: ProblemType = ptype!("invalid-value", "Invalid Value");
+const NOT_FOUND: ProblemType = ptype!("not-found", "Not Found");
+const CONFLICT: ProblemType = ptype!("conflict", "Conflict");
+const REFUSED: ProblemType = ptype!("refused", "Refused");
 
 /// An error response body (RFC 9457 §3).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -43,66 +60,54 @@ pub struct Problem {
     /// For `invalid-value`: the input field that was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'static str>,
-    /// `WWW-Authenticate` (401) or `Allow` (405), sent as headers.
-    #[serde(skip)]
-    headers: Vec<(header::HeaderName, String)>,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.title)
-    }
 }
 
 impl Problem {
-    fn new(
-        status: StatusCode,
-        kind: &'static str,
-        title: &'static str,
-        detail: Option<String>,
-    ) -> Self {
+    /// The problem+json body of a [`WebError`] at the admin API.
+    pub fn of(e: &WebError) -> Self {
+        let (kind, title, field) = match e.problem.as_deref() {
+            Some(p) => (p.uri, p.title, p.field),
+            None => (
+                "about:blank",
+                e.status.canonical_reason().unwrap_or("Error"),
+                None,
+            ),
+        };
         Self {
             kind,
             title,
-            status: status.as_u16(),
-            detail,
-            field: None,
-            headers: Vec::new(),
+            status: e.status.as_u16(),
+            detail: Some(e.message.clone()),
+            field,
         }
     }
 
-    /// `about:blank`: the status code is the whole story (RFC 9457 §4.2.1),
-    /// so the title is its reason phrase.
-    pub fn blank(status: StatusCode, detail: impl Into<String>) -> Self {
-        let title = status.canonical_reason().unwrap_or("Error");
-        Self::new(status, "about:blank", title, Some(detail.into()))
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
+}
 
-    fn with_header(mut self, name: header::HeaderName, value: String) -> Self {
-        self.headers.push((name, value));
-        self
+/// The admin API's errors. Each has its problem type; the machine code is the
+/// type's last segment.
+impl WebError {
+    fn typed(status: StatusCode, problem: ProblemType, detail: impl Into<String>) -> Self {
+        let code = problem.uri.rsplit('/').next().unwrap_or("error");
+        WebError::new(status, code, detail).problem(problem)
     }
 
     /// No bearer token at all: a bare challenge (RFC 6750 §3.1, no error code).
     pub fn no_token() -> Self {
-        Self::new(
+        Self::typed(
             StatusCode::UNAUTHORIZED,
-            ptype!("unauthorized"),
-            "Unauthorized",
-            Some("Send a Ward access token: `Authorization: Bearer <token>`.".into()),
+            UNAUTHORIZED,
+            "Send a Ward access token: `Authorization: Bearer <token>`.",
         )
-        .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"ward\"".into())
+        .header(header::WWW_AUTHENTICATE, "Bearer realm=\"ward\"")
     }
 
     /// An invalid, expired or revoked token, or one not issued to a user.
     pub fn invalid_token(description: &str) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ptype!("unauthorized"),
-            "Unauthorized",
-            Some(description.to_string()),
-        )
-        .with_header(
+        Self::typed(StatusCode::UNAUTHORIZED, UNAUTHORIZED, description).header(
             header::WWW_AUTHENTICATE,
             format!(
                 "Bearer realm=\"ward\", error=\"invalid_token\", error_description=\"{}\"",
@@ -114,13 +119,7 @@ impl Problem {
     /// RFC 9470 §3: the token's authentication is too weak or too old. The
     /// challenge tells the client what to ask for at /authorize.
     pub fn step_up(description: &str, acr_values: &str, max_age: u32) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ptype!("insufficient-user-authentication"),
-            "Insufficient User Authentication",
-            Some(description.to_string()),
-        )
-        .with_header(
+        Self::typed(StatusCode::UNAUTHORIZED, STEP_UP, description).header(
             header::WWW_AUTHENTICATE,
             format!(
                 "Bearer realm=\"ward\", error=\"insufficient_user_authentication\", \
@@ -130,85 +129,41 @@ impl Problem {
         )
     }
 
-    pub fn forbidden(resource: &str, action: &str) -> Self {
-        Self::new(
+    /// The caller lacks the route's permission.
+    pub fn missing_permission(resource: &str, action: &str) -> Self {
+        Self::typed(
             StatusCode::FORBIDDEN,
-            ptype!("forbidden"),
-            "Forbidden",
-            Some(format!(
+            FORBIDDEN,
+            format!(
                 "This needs the permission `{resource}:{action}` in the `{}` tenant.",
                 crate::authz::WARD_TENANT
-            )),
+            ),
         )
     }
 
     /// The request's syntax: a body that is not the expected JSON, a bad query
     /// or path parameter.
-    pub fn invalid_request(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ptype!("invalid-request"),
-            "Invalid Request",
-            Some(detail.into()),
-        )
+    pub fn invalid_input(detail: impl Into<String>) -> Self {
+        Self::typed(StatusCode::BAD_REQUEST, INVALID_REQUEST, detail)
     }
 
     /// Well-formed, but a value is refused (a username, a redirect URI...).
     pub fn invalid_value(field: &'static str, detail: impl Into<String>) -> Self {
-        let mut p = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ptype!("invalid-value"),
-            "Invalid Value",
-            Some(detail.into()),
-        );
-        p.field = Some(field);
-        p
-    }
-
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ptype!("not-found"),
-            "Not Found",
-            Some(detail.into()),
-        )
-    }
-
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            ptype!("conflict"),
-            "Conflict",
-            Some(detail.into()),
-        )
-    }
-
-    /// Something failed inside Ward; the log has the cause, the response never does.
-    pub fn internal() -> Self {
-        Self::blank(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Ward could not complete the request. The X-Request-Id header names it in the logs.",
-        )
-    }
-
-    pub fn unavailable() -> Self {
-        Self::blank(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The database is not answering; try again shortly.",
-        )
+        let problem = ProblemType {
+            field: Some(field),
+            ..INVALID_VALUE
+        };
+        Self::typed(StatusCode::UNPROCESSABLE_ENTITY, problem, detail)
     }
 
     pub fn method_not_allowed(allow: String) -> Self {
-        Self::blank(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("This resource accepts {allow}."),
-        )
-        .with_header(header::ALLOW, allow)
+        let detail = format!("This resource accepts {allow}.");
+        WebError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail)
+            .header(header::ALLOW, allow)
     }
 
     pub fn no_route() -> Self {
-        Self::blank(
-            StatusCode::NOT_FOUND,
+        WebError::not_found(
             "There is no admin API route at this address; see /admin/api/openapi.json.",
         )
     }
@@ -219,38 +174,19 @@ fn quoted(text: &str) -> String {
     text.replace(['"', '\\'], "'")
 }
 
-impl ResponseError for Problem {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
-        res.content_type(CONTENT_TYPE)
-            .insert_header(CacheControl(vec![CacheDirective::NoStore]));
-        for (name, value) in &self.headers {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                res.insert_header((name.clone(), v));
-            }
-        }
-        res.body(serde_json::to_string(self).unwrap_or_default())
-    }
-}
-
-impl From<ManageError> for Problem {
+impl From<ManageError> for WebError {
     fn from(e: ManageError) -> Self {
         match e {
             ManageError::Invalid(v) => Self::invalid_value(v.field, v.message),
             ManageError::Policy(p) => Self::invalid_value("password", p.to_string()),
-            ManageError::Conflict(m) => Self::conflict(m),
-            ManageError::NotFound(m) => Self::not_found(m),
-            ManageError::Refused(m) => {
-                Self::new(StatusCode::FORBIDDEN, ptype!("refused"), "Refused", Some(m))
-            }
-            ManageError::Storage(StorageError::Unavailable(_)) => Self::unavailable(),
+            ManageError::Conflict(m) => Self::typed(StatusCode::CONFLICT, CONFLICT, m),
+            ManageError::NotFound(m) => Self::typed(StatusCode::NOT_FOUND, NOT_FOUND, m),
+            ManageError::Refused(m) => Self::typed(StatusCode::FORBIDDEN, REFUSED, m),
+            e if e.is_unavailable() => WebError::unavailable()
+                .with_message("The database is not answering; try again shortly."),
             other => {
                 tracing::error!(error = %other, "admin API operation failed");
-                Self::internal()
+                WebError::internal()
             }
         }
     }
@@ -260,41 +196,50 @@ impl From<ManageError> for Problem {
 pub fn json_error(e: error::JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     use error::JsonPayloadError as J;
     let problem = match &e {
-        J::OverflowKnownLength { .. } | J::Overflow { .. } => Problem::blank(
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
             "The JSON body is larger than the admin API accepts (64 KiB).",
         ),
-        J::ContentType => Problem::blank(
+        J::ContentType => WebError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
             "Send the body as `Content-Type: application/json`.",
         ),
         // serde's message names the field and what it expected; it quotes only
         // the caller's own input.
-        J::Deserialize(d) => Problem::invalid_request(format!("The JSON body is not valid: {d}")),
-        _ => Problem::invalid_request("The body could not be read as JSON."),
+        J::Deserialize(d) => WebError::invalid_input(format!("The JSON body is not valid: {d}")),
+        _ => WebError::invalid_input("The body could not be read as JSON."),
     };
-    error::InternalError::from_response(e, problem.error_response()).into()
+    problem.into()
 }
 
 /// `web::PathConfig`'s error handler.
 pub fn path_error(e: error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    let problem = Problem::invalid_request(format!("A path parameter is not valid: {e}"));
-    error::InternalError::from_response(e, problem.error_response()).into()
+    WebError::invalid_input(format!("A path parameter is not valid: {e}")).into()
 }
 
 /// `web::QueryConfig`'s error handler.
 pub fn query_error(e: error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    let problem = Problem::invalid_request(format!("A query parameter is not valid: {e}"));
-    error::InternalError::from_response(e, problem.error_response()).into()
+    WebError::invalid_input(format!("A query parameter is not valid: {e}")).into()
 }
 
 #[cfg(test)]
 mod tests {
+    use actix_web::test::TestRequest;
+
     use super::*;
+    use crate::web::error::RouteKind;
+
+    fn problem_of(e: &WebError) -> serde_json::Value {
+        serde_json::to_value(Problem::of(e)).unwrap()
+    }
 
     #[test]
     fn problems_are_rfc_9457_json_with_their_headers() {
-        let res = Problem::step_up("sign in \"again\"", "aal2 phr phrh", 900).error_response();
+        let req = TestRequest::get().uri("/admin/api/users").to_http_request();
+        let res = WebError::step_up("sign in \"again\"", "aal2 phr phrh", 900)
+            .render(RouteKind::Api, &req);
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             res.headers().get(header::CONTENT_TYPE).unwrap(),
@@ -305,21 +250,31 @@ mod tests {
             "Bearer realm=\"ward\", error=\"insufficient_user_authentication\", \
              error_description=\"sign in 'again'\", acr_values=\"aal2 phr phrh\", max_age=\"900\""
         );
-        let body = serde_json::to_value(Problem::forbidden("users", "read")).unwrap();
+        let body = problem_of(&WebError::missing_permission("users", "read"));
         assert_eq!(body["type"], "https://ward.dev/problems/forbidden");
         assert_eq!(body["status"], 403);
         assert!(body.get("headers").is_none() && body.get("field").is_none());
-        let blank = serde_json::to_value(Problem::internal()).unwrap();
+        let blank = serde_json::to_value(Problem::of(&WebError::internal())).unwrap();
         assert_eq!(
             (blank["type"].as_str(), blank["title"].as_str()),
             (Some("about:blank"), Some("Internal Server Error"))
+        );
+        let invalid = problem_of(&WebError::invalid_value("username", "taken"));
+        assert_eq!(
+            (invalid["title"].as_str(), invalid["field"].as_str()),
+            (Some("Invalid Value"), Some("username"))
         );
     }
 
     #[test]
     fn internal_errors_say_nothing_about_the_cause() {
-        let p = Problem::from(ManageError::Internal("SELECT secret FROM x".into()));
-        assert_eq!(p.status, 500);
-        assert!(!p.detail.unwrap_or_default().contains("SELECT"));
+        let e = WebError::from(ManageError::Internal("SELECT secret FROM x".into()));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !problem_of(&e)["detail"]
+                .as_str()
+                .unwrap()
+                .contains("SELECT")
+        );
     }
 }

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::run;
 use crate::manage;
 use crate::manage::policy::Assignment;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// A user's roles and permissions in one tenant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,7 +74,7 @@ pub async fn show(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let access = run(&state, move |ctx| manage::policy::show(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(UserRoles {
@@ -108,7 +108,7 @@ pub async fn grant(
     actor: Actor,
     id: web::Path<String>,
     body: web::Json<RoleGrant>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id, RoleGrant { role, tenant }) =
         (actor.audit_name(), id.into_inner(), body.into_inner());
     let done = run(&state, move |ctx| {
@@ -134,7 +134,7 @@ pub async fn revoke(
     state: web::Data<WebState>,
     actor: Actor,
     path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (id, tenant, role) = path.into_inner();
     let who = actor.audit_name();
     let done = run(&state, move |ctx| {

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::{page_limit, run};
 use crate::manage;
 use crate::manage::sessions::SessionInfo;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// One browser session. Times are Unix milliseconds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,7 +95,7 @@ pub async fn list(
     actor: Actor,
     id: web::Path<String>,
     q: web::Query<ListSessions>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let limit = page_limit(q.limit)?;
     let (who, id, after) = (actor.audit_name(), id.into_inner(), q.into_inner().after);
     let page = run(&state, move |ctx| {
@@ -121,7 +121,7 @@ pub async fn end_all(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let ended = run(&state, move |ctx| manage::sessions::end_all(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(Ended { ended }))
@@ -143,7 +143,7 @@ pub async fn end(
     state: web::Data<WebState>,
     actor: Actor,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (id, sid) = path.into_inner();
     let who = actor.audit_name();
     run(&state, move |ctx| {

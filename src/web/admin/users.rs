@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Actor;
-use super::problem::Problem;
 use super::{page_limit, run};
 use crate::domain::UserStatus;
 use crate::domain::profile::Address;
 use crate::manage;
-use crate::storage::users::User;
+use crate::manage::records::User;
 use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// A user account. Times are Unix milliseconds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -235,7 +235,7 @@ pub async fn list(
     state: web::Data<WebState>,
     actor: Actor,
     q: web::Query<ListUsers>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let limit = page_limit(q.limit)?;
     let after = q.into_inner().after;
     let who = actor.audit_name();
@@ -264,7 +264,7 @@ pub async fn create(
     state: web::Data<WebState>,
     actor: Actor,
     body: web::Json<NewUser>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let NewUser {
         username,
         email,
@@ -299,7 +299,7 @@ pub async fn show(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let user = run(&state, move |ctx| manage::users::show(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
@@ -318,7 +318,7 @@ pub async fn set_status(
     actor: Actor,
     id: web::Path<String>,
     body: web::Json<StatusChange>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let status = match body.status {
         Status::Active => UserStatus::Active,
         Status::Disabled => UserStatus::Disabled,
@@ -345,7 +345,7 @@ pub async fn set_profile(
     actor: Actor,
     id: web::Path<String>,
     body: web::Json<ProfileChange>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let b = body.into_inner();
     let change = manage::users::ProfileChange {
         display_name: b.display_name,
@@ -379,7 +379,7 @@ pub async fn reset_mfa(
     state: web::Data<WebState>,
     actor: Actor,
     id: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let (user, removed) = run(&state, move |ctx| manage::users::reset_mfa(ctx, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(MfaReset {

@@ -5,10 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::manage::records::Client;
 use crate::oidc::client_auth::{self, ClientCredentials};
 use crate::oidc::{OAuthError, grants, introspect, par, revoke, userinfo};
 use crate::web::WebState;
-use crate::web::oauth::{self, bearer_error, call, client_error, error_json, json_no_store};
+use crate::web::error::WebError;
+use crate::web::oauth::{self, bearer_error, call, client_error, json_no_store};
 
 pub async fn discovery(state: web::Data<WebState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -38,21 +40,21 @@ async fn client_endpoint<T, F>(
     body: &web::Bytes,
     path: &'static str,
     op: F,
-) -> Result<T, HttpResponse>
+) -> Result<T, WebError>
 where
     F: FnOnce(
             &crate::oidc::Provider,
-            &crate::storage::clients::Client,
+            &Client,
             &crate::oidc::params::Params,
         ) -> Result<T, OAuthError>
         + Send
         + 'static,
     T: Send + 'static,
 {
-    let params = oauth::form(req, body).map_err(|e| error_json(&e))?;
+    let params = oauth::form(req, body)?;
     let creds: ClientCredentials =
         client_auth::credentials(&params, oauth::header_str(req, header::AUTHORIZATION))
-            .map_err(|e| client_error(&e, true))?;
+            .map_err(|e| client_error(e, true))?;
     let used_basic = creds.basic.is_some();
     let outcome = call(&state, move |p| {
         let audience = p.endpoint(path);
@@ -61,55 +63,49 @@ where
             Err(f) => Ok(Err((f.error, f.used_basic))),
         }
     })
-    .await
-    .map_err(|e| error_json(&e))?;
-    outcome.map_err(|(e, basic)| client_error(&e, basic && used_basic))
+    .await?;
+    outcome.map_err(|(e, basic)| client_error(e, basic && used_basic))
 }
 
-pub async fn token(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    match client_endpoint(state, &req, &body, "/token", |p, client, params| {
+pub async fn token(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let tokens = client_endpoint(state, &req, &body, "/token", |p, client, params| {
         grants::exchange(p, client, params)
     })
-    .await
-    {
-        Ok(tokens) => json_no_store(StatusCode::OK, &tokens),
-        Err(res) => res,
-    }
+    .await?;
+    Ok(json_no_store(StatusCode::OK, &tokens))
 }
 
 pub async fn introspection(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match client_endpoint(state, &req, &body, "/introspect", introspect::introspect).await {
-        Ok(v) => json_no_store(StatusCode::OK, &v),
-        Err(res) => res,
-    }
+) -> Result<HttpResponse, WebError> {
+    let v = client_endpoint(state, &req, &body, "/introspect", introspect::introspect).await?;
+    Ok(json_no_store(StatusCode::OK, &v))
 }
 
 pub async fn revocation(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match client_endpoint(state, &req, &body, "/revoke", revoke::revoke).await {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-            .finish(),
-        Err(res) => res,
-    }
+) -> Result<HttpResponse, WebError> {
+    client_endpoint(state, &req, &body, "/revoke", revoke::revoke).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .finish())
 }
 
 pub async fn pushed_authorization(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match client_endpoint(state, &req, &body, "/par", par::push).await {
-        Ok(v) => json_no_store(StatusCode::CREATED, &v),
-        Err(res) => res,
-    }
+) -> Result<HttpResponse, WebError> {
+    let v = client_endpoint(state, &req, &body, "/par", par::push).await?;
+    Ok(json_no_store(StatusCode::CREATED, &v))
 }
 
 /// RFC 6750 §2.1 (header) and §2.2 (form body, POST only); never the query string.
@@ -117,39 +113,39 @@ pub async fn userinfo(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let header_token = match oauth::header_str(&req, header::AUTHORIZATION) {
+) -> Result<HttpResponse, WebError> {
+    let token = access_token(&req, &body)?;
+    let claims = call(&state, move |p| userinfo::claims(p, &token))
+        .await
+        .map_err(bearer_error)?;
+    Ok(json_no_store(StatusCode::OK, &claims))
+}
+
+/// The access token of a userinfo request, from exactly one place.
+fn access_token(req: &HttpRequest, body: &web::Bytes) -> Result<String, WebError> {
+    let header_token = match oauth::header_str(req, header::AUTHORIZATION) {
         Some(h) if h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ") => {
             Some(h[7..].trim().to_string())
         }
         Some(_) => {
-            return bearer_error(&OAuthError::invalid_request(
+            return Err(bearer_error(OAuthError::invalid_request(
                 "the Authorization header is not a Bearer token",
-            ));
+            )));
         }
         None => None,
     };
     let form_token = if req.method() == actix_web::http::Method::POST && !body.is_empty() {
-        match oauth::form(&req, &body)
+        oauth::form(req, body)
             .and_then(|p| p.get("access_token").map(|t| t.map(str::to_string)))
-        {
-            Ok(t) => t,
-            Err(e) => return bearer_error(&e),
-        }
+            .map_err(bearer_error)?
     } else {
         None
     };
-    let token = match (header_token, form_token) {
-        (Some(_), Some(_)) => {
-            return bearer_error(&OAuthError::invalid_request(
-                "send the access token in one place only",
-            ));
-        }
-        (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => return oauth::bearer_missing(),
-    };
-    match call(&state, move |p| userinfo::claims(p, &token)).await {
-        Ok(claims) => json_no_store(StatusCode::OK, &claims),
-        Err(e) => bearer_error(&e),
+    match (header_token, form_token) {
+        (Some(_), Some(_)) => Err(bearer_error(OAuthError::invalid_request(
+            "send the access token in one place only",
+        ))),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(oauth::bearer_missing()),
     }
 }

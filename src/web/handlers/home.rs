@@ -1,12 +1,12 @@
-use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use minijinja::context;
 
-use crate::web::{WebState, error};
+use crate::web::WebState;
+use crate::web::error::WebError;
 
 /// What is running here and what to do next.
-pub async fn index(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+pub async fn index(state: web::Data<WebState>) -> Result<HttpResponse, WebError> {
     let issuer = &state.ctx.config.issuer;
     let page = state.views.render(
         "pages/index.html",
@@ -17,18 +17,11 @@ pub async fn index(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse
             database => if state.ctx.db.is_postgres() { "PostgreSQL" } else { "SQLite" },
         },
     );
-    match page {
-        Ok(html) => HttpResponse::Ok()
-            .content_type(ContentType::html())
-            .body(html),
-        Err(e) => {
-            tracing::error!(error = %e, "rendering the home page failed");
-            error::page(
-                &req,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "The page could not be rendered.",
-            )
-        }
-    }
+    let html = page.map_err(|e| {
+        tracing::error!(error = %e, "rendering the home page failed");
+        WebError::internal().with_message("The page could not be rendered.")
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(html))
 }

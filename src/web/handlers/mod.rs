@@ -10,16 +10,11 @@ pub mod passkey;
 pub mod signin_page;
 pub mod workstation;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 
-use super::error;
+use super::error::WebError;
 
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    error::page(
-        &req,
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "There is nothing at this address.",
-    )
+/// The default service: a path no route serves.
+pub async fn not_found() -> Result<HttpResponse, WebError> {
+    Err(WebError::not_found("There is nothing at this address."))
 }
