@@ -95,6 +95,17 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// An error for a page's handler to return: rendered as the HTML error page
+/// (the route kind `Page`), with the code `page` would give it.
+pub fn page_error(status: StatusCode, message: &str) -> error::WebError {
+    let code = if status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request"
+    };
+    error::WebError::new(status, code, message)
+}
+
 pub fn page(req: &HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
     error::page(
         req,

@@ -14,10 +14,11 @@ use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
 use crate::store::SessionRow;
 use crate::web::WebState;
+use crate::web::error::WebError;
 use crate::web::handlers::signin_page;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
-    Browser, allow_form_action, browser, page, remember_browser, render, see_other,
+    Browser, allow_form_action, browser, page, page_error, remember_browser, render, see_other,
 };
 
 /// Deliver an authorization response: a redirect, or an auto-submitting form (form_post).
@@ -204,41 +205,37 @@ pub(crate) async fn load_page(
 
 /// The interaction named in the query, checked against this browser, with what
 /// its pages show; or the error page to answer instead.
-// HttpResponse is actix's own (large) type; boxing it here would only add noise.
-#[allow(clippy::result_large_err)]
 pub(crate) async fn page_request(
     state: &web::Data<WebState>,
     req: &HttpRequest,
-) -> Result<(String, Browser, PageInfo), HttpResponse> {
+) -> Result<(String, Browser, PageInfo), WebError> {
     let id =
-        interaction_id(req, None).ok_or_else(|| page(req, StatusCode::BAD_REQUEST, EXPIRED))?;
+        interaction_id(req, None).ok_or_else(|| page_error(StatusCode::BAD_REQUEST, EXPIRED))?;
     let b = browser(state, req);
     match load_page(state, id.clone(), b.token.clone()).await {
         Ok(Some(info)) => Ok((id, b, info)),
-        Ok(None) => Err(page(req, StatusCode::BAD_REQUEST, EXPIRED)),
-        Err(e) => Err(page(
-            req,
+        Ok(None) => Err(page_error(StatusCode::BAD_REQUEST, EXPIRED)),
+        Err(e) => Err(page_error(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             &e.description,
         )),
     }
 }
 
-// HttpResponse is actix's own (large) type; boxing it here would only add noise.
-#[allow(clippy::result_large_err)]
+/// A posted form of an interaction's page: its interaction id and fields, if
+/// it carries this browser's CSRF token for that interaction.
 pub(crate) fn checked_form(
     req: &HttpRequest,
     body: &web::Bytes,
     b: &Browser,
-) -> Result<(String, Params), HttpResponse> {
+) -> Result<(String, Params), WebError> {
     let form =
-        oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
+        oauth::form(req, body).map_err(|e| page_error(StatusCode::BAD_REQUEST, &e.description))?;
     let id = interaction_id(req, Some(&form))
-        .ok_or_else(|| page(req, StatusCode::BAD_REQUEST, EXPIRED))?;
+        .ok_or_else(|| page_error(StatusCode::BAD_REQUEST, EXPIRED))?;
     let csrf = form.get("csrf").ok().flatten().unwrap_or_default();
     if b.is_new || !csrf_ok(&b.token, &id, csrf) {
-        return Err(page(
-            req,
+        return Err(page_error(
             StatusCode::FORBIDDEN,
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
         ));
@@ -269,19 +266,19 @@ pub(crate) fn interaction_page(
 }
 
 /// `GET /consent?interaction=…`
-pub async fn consent_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let (id, b, info) = match page_request(&state, &req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+pub async fn consent_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let (id, b, info) = page_request(&state, &req).await?;
     let scopes: Vec<String> = info.scopes.iter().map(|s| describe_scope(s)).collect();
-    interaction_page(
+    Ok(interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/consent.html",
         context! { scopes },
-    )
+    ))
 }
 
 /// `POST /consent`: remember the approval (or send `access_denied`), then resume.
@@ -289,12 +286,9 @@ pub async fn consent_submit(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let b = browser(&state, &req);
-    let (id, form) = match checked_form(&req, &body, &b) {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    let (id, form) = checked_form(&req, &body, &b)?;
     let approve = form.get("decision").ok().flatten() == Some("approve");
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
     let id2 = id.clone();
@@ -308,19 +302,19 @@ pub async fn consent_submit(
         Ok(crate::oidc::consent::decide(p, &found, &user, approve))
     })
     .await;
-    match outcome {
+    Ok(match outcome {
         Ok(Ok(None)) => see_other(&format!("/authorize/resume?interaction={id}")),
         Ok(Ok(Some(denied))) => respond(&state, &req, &denied),
         Ok(Err(e)) | Err(e) => page(&req, StatusCode::BAD_REQUEST, &e.description),
-    }
+    })
 }
 
 /// `GET /tenant?interaction=…`: choose the organisation to sign in to the app for.
-pub async fn tenant_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let (id, b, info) = match page_request(&state, &req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+pub async fn tenant_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let (id, b, info) = page_request(&state, &req).await?;
     let (cookie, limits) = (b.session.clone(), state.ctx.config.session);
     let choices = call(&state, move |p| {
         Ok(interaction::current_session(p, cookie.as_deref(), limits)?
@@ -328,15 +322,15 @@ pub async fn tenant_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
     })
     .await;
     let Ok(Some(tenants)) = choices else {
-        return page(&req, StatusCode::BAD_REQUEST, EXPIRED);
+        return Ok(page(&req, StatusCode::BAD_REQUEST, EXPIRED));
     };
-    interaction_page(
+    Ok(interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/tenant.html",
         context! { tenants },
-    )
+    ))
 }
 
 /// `POST /tenant`: record the choice (one of the user's organisations), then resume.
@@ -344,12 +338,9 @@ pub async fn tenant_submit(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let b = browser(&state, &req);
-    let (id, form) = match checked_form(&req, &body, &b) {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    let (id, form) = checked_form(&req, &body, &b)?;
     let chosen = form
         .get("tenant")
         .ok()
@@ -364,7 +355,7 @@ pub async fn tenant_submit(
         true
     })
     .await;
-    match outcome {
+    Ok(match outcome {
         Ok(true) => see_other(&format!("/authorize/resume?interaction={id}")),
         Ok(false) => page(
             &req,
@@ -372,7 +363,7 @@ pub async fn tenant_submit(
             "Choose one of the organisations listed.",
         ),
         Err(e) => page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.description),
-    }
+    })
 }
 
 /// A choice made on an interaction page (the tenant, "continue as …"):

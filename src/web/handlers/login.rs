@@ -10,11 +10,12 @@ use minijinja::context;
 use crate::authn::signin::{self, Input, SignIn};
 use crate::oidc::params::Params;
 use crate::web::WebState;
+use crate::web::error::WebError;
 use crate::web::handlers::interaction::{self, PageInfo, checked_form, page_request};
 use crate::web::handlers::signin_page::{
     At, UNAVAILABLE, VerifyView, respond, signin_browser, verify_page,
 };
-use crate::web::pages::{Browser, browser, page, see_other};
+use crate::web::pages::{Browser, browser, page, page_error, see_other};
 
 /// A posted sign-in form: its interaction (checked against this browser's
 /// CSRF token), its fields, and what the interaction's pages show.
@@ -25,19 +26,17 @@ struct Posted {
     info: PageInfo,
 }
 
-// HttpResponse is actix's own (large) type; boxing it here would only add noise.
-#[allow(clippy::result_large_err)]
 async fn posted(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     body: &web::Bytes,
-) -> Result<Posted, HttpResponse> {
+) -> Result<Posted, WebError> {
     let b = browser(state, req);
     let (id, form) = checked_form(req, body, &b)?;
     match interaction::load_page(state, id.clone(), b.token.clone()).await {
         Ok(Some(info)) => Ok(Posted { id, form, b, info }),
-        Ok(None) => Err(page(req, StatusCode::BAD_REQUEST, interaction::EXPIRED)),
-        Err(e) => Err(page(req, StatusCode::SERVICE_UNAVAILABLE, &e.description)),
+        Ok(None) => Err(page_error(StatusCode::BAD_REQUEST, interaction::EXPIRED)),
+        Err(e) => Err(page_error(StatusCode::SERVICE_UNAVAILABLE, &e.description)),
     }
 }
 
@@ -68,11 +67,12 @@ fn field(form: &Params, name: &str) -> String {
 }
 
 /// `GET /login?interaction=…`: the form, or a step-up from the browser's session.
-pub async fn login_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    match page_request(&state, &req).await {
-        Ok((id, b, info)) => run(&state, &req, (&id, &b, &info), Input::Open).await,
-        Err(res) => res,
-    }
+pub async fn login_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let (id, b, info) = page_request(&state, &req).await?;
+    Ok(run(&state, &req, (&id, &b, &info), Input::Open).await)
 }
 
 /// `POST /login`: the password.
@@ -80,24 +80,21 @@ pub async fn login_submit(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let p = match posted(&state, &req, &body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+) -> Result<HttpResponse, WebError> {
+    let p = posted(&state, &req, &body).await?;
     let input = Input::Password {
         username: field(&p.form, "username"),
         password: field(&p.form, "password"),
     };
-    run(&state, &req, (&p.id, &p.b, &p.info), input).await
+    Ok(run(&state, &req, (&p.id, &p.b, &p.info), input).await)
 }
 
 /// `GET /login/verify?interaction=…`
-pub async fn verify_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let (id, b, info) = match page_request(&state, &req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+pub async fn verify_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let (id, b, info) = page_request(&state, &req).await?;
     let notice = req
         .query_string()
         .contains("sent=1")
@@ -108,19 +105,21 @@ pub async fn verify_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRe
         b: &b,
         info: &info,
     };
-    match signin::progress::load(&state.ctx, browser.progress.as_deref()).await {
-        Ok(Some((progress, _, account))) => {
-            let view = VerifyView {
-                progress: &progress,
-                account: &account,
-                error: None,
-                notice: notice.as_deref(),
-            };
-            verify_page(&state, &req, StatusCode::OK, at, view)
-        }
-        Ok(None) => see_other(&format!("/login?interaction={id}")),
-        Err(_) => page(&req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
-    }
+    Ok(
+        match signin::progress::load(&state.ctx, browser.progress.as_deref()).await {
+            Ok(Some((progress, _, account))) => {
+                let view = VerifyView {
+                    progress: &progress,
+                    account: &account,
+                    error: None,
+                    notice: notice.as_deref(),
+                };
+                verify_page(&state, &req, StatusCode::OK, at, view)
+            }
+            Ok(None) => see_other(&format!("/login?interaction={id}")),
+            Err(_) => page(&req, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        },
+    )
 }
 
 fn code_sent_notice(state: &WebState) -> String {
@@ -138,11 +137,8 @@ pub async fn verify_submit(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let p = match posted(&state, &req, &body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+) -> Result<HttpResponse, WebError> {
+    let p = posted(&state, &req, &body).await?;
     let input = match field(&p.form, "method").as_str() {
         "send_email" => Input::SendEmailCode,
         method => Input::Code {
@@ -150,22 +146,22 @@ pub async fn verify_submit(
             code: field(&p.form, "code"),
         },
     };
-    run(&state, &req, (&p.id, &p.b, &p.info), input).await
+    Ok(run(&state, &req, (&p.id, &p.b, &p.info), input).await)
 }
 
 /// `GET /login/recover?interaction=…`: sign in without the usual factor.
-pub async fn recover_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
-    let (id, b, info) = match page_request(&state, &req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    interaction::interaction_page(
+pub async fn recover_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let (id, b, info) = page_request(&state, &req).await?;
+    Ok(interaction::interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/recover.html",
         context! { username => info.login_hint },
-    )
+    ))
 }
 
 /// `POST /login/recover`: start a recovery sign-in for the name typed; an
@@ -174,36 +170,33 @@ pub async fn recover_submit(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let p = match posted(&state, &req, &body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+) -> Result<HttpResponse, WebError> {
+    let p = posted(&state, &req, &body).await?;
     let input = Input::Recover {
         username: field(&p.form, "username"),
         send_email: field(&p.form, "method") == "send_email",
     };
-    run(&state, &req, (&p.id, &p.b, &p.info), input).await
+    Ok(run(&state, &req, (&p.id, &p.b, &p.info), input).await)
 }
 
 /// `GET /signup?interaction=…`: create a patient account with a passkey (when enabled).
-pub async fn signup_form(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+pub async fn signup_form(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     if !state.ctx.config.signup_enabled {
-        return page(
+        return Ok(page(
             &req,
             StatusCode::NOT_FOUND,
             "Accounts are created by an administrator here.",
-        );
+        ));
     }
-    let (id, b, info) = match page_request(&state, &req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    interaction::interaction_page(
+    let (id, b, info) = page_request(&state, &req).await?;
+    Ok(interaction::interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/signup.html",
         context! {},
-    )
+    ))
 }

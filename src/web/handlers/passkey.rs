@@ -15,6 +15,7 @@ use crate::authn::passkey_flow::{self, RegistrationError};
 use crate::authn::signin::{self, Input, Outcome, SignIn};
 use crate::oidc::interaction::csrf_ok;
 use crate::web::WebState;
+use crate::web::error::WebError;
 use crate::web::handlers::account::{self, AccountUser};
 use crate::web::handlers::interaction::{self, continue_url};
 use crate::web::handlers::signin_page::{
@@ -28,11 +29,12 @@ fn reply(status: StatusCode, body: Value) -> HttpResponse {
         .json(body)
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    reply(status, json!({ "error": code, "message": message }))
+/// An error for the script; the route's envelope is `{error, message}`.
+fn error(status: StatusCode, code: &'static str, message: &str) -> WebError {
+    WebError::new(status, code, message)
 }
 
-fn login_error(f: LoginFailure) -> HttpResponse {
+fn login_error(f: LoginFailure) -> WebError {
     match f {
         LoginFailure::Invalid => error(
             StatusCode::UNAUTHORIZED,
@@ -45,7 +47,8 @@ fn login_error(f: LoginFailure) -> HttpResponse {
             &format!(
                 "Too many failed attempts. Wait {retry_after_secs} seconds before trying again."
             ),
-        ),
+        )
+        .retry_after(retry_after_secs.max(1).unsigned_abs()),
         LoginFailure::Unavailable => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -54,7 +57,7 @@ fn login_error(f: LoginFailure) -> HttpResponse {
     }
 }
 
-fn registration_error(e: RegistrationError) -> HttpResponse {
+fn registration_error(e: RegistrationError) -> WebError {
     let (status, code) = match e {
         RegistrationError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         RegistrationError::UsernameUnavailable => (StatusCode::CONFLICT, "username_unavailable"),
@@ -65,6 +68,14 @@ fn registration_error(e: RegistrationError) -> HttpResponse {
         RegistrationError::NotConfigured => (StatusCode::SERVICE_UNAVAILABLE, "not_configured"),
     };
     error(status, code, &e.to_string())
+}
+
+/// A ceremony's options for the script.
+fn options(options: Value, ceremony: String) -> HttpResponse {
+    reply(
+        StatusCode::OK,
+        json!({ "ceremony": ceremony, "options": options }),
+    )
 }
 
 #[derive(Deserialize)]
@@ -91,33 +102,24 @@ pub struct Finish {
     credential: Value,
 }
 
-/// The browser, if the request carries this page's CSRF token; else the answer.
-#[allow(clippy::result_large_err)]
-fn checked(
-    state: &WebState,
+/// The browser, if the request carries this page's CSRF token, and the
+/// interaction (unless it is the account pages') is still open in it.
+async fn checked(
+    state: &web::Data<WebState>,
     req: &HttpRequest,
     interaction: &str,
     csrf: &str,
-) -> Result<Browser, HttpResponse> {
+) -> Result<Browser, WebError> {
     let b = browser(state, req);
     if b.is_new || interaction.len() > 64 || !csrf_ok(&b.token, interaction, csrf) {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "This page has expired. Reload it and try again.",
-        ));
+        let expired = "This page has expired. Reload it and try again.";
+        return Err(error(StatusCode::FORBIDDEN, "csrf", expired));
     }
-    Ok(b)
-}
-
-/// The interaction must still be open in this browser.
-async fn open_interaction(
-    state: &web::Data<WebState>,
-    b: &Browser,
-    id: &str,
-) -> Result<(), HttpResponse> {
-    match interaction::load_page(state, id.to_string(), b.token.clone()).await {
-        Ok(Some(_)) => Ok(()),
+    if interaction == signin::ACCOUNT {
+        return Ok(b);
+    }
+    match interaction::load_page(state, interaction.to_string(), b.token.clone()).await {
+        Ok(Some(_)) => Ok(b),
         Ok(None) => Err(error(
             StatusCode::BAD_REQUEST,
             "expired",
@@ -127,29 +129,29 @@ async fn open_interaction(
     }
 }
 
+/// Sign-up must be enabled.
+fn signup_enabled(state: &WebState) -> Result<(), WebError> {
+    if state.ctx.config.signup_enabled {
+        return Ok(());
+    }
+    let off = "Sign-up is not enabled here.";
+    Err(error(StatusCode::NOT_FOUND, "not_found", off))
+}
+
 /// `POST /login/passkey/start`
 pub async fn sign_in_start(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Start>,
-) -> HttpResponse {
-    let b = match checked(&state, &req, &body.interaction, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
-        return res;
-    }
+) -> Result<HttpResponse, WebError> {
+    checked(&state, &req, &body.interaction, &body.csrf).await?;
     if !state.ctx.passkeys.available() {
-        return registration_error(RegistrationError::NotConfigured);
+        return Err(registration_error(RegistrationError::NotConfigured));
     }
-    match passkey_flow::start_sign_in(&state.ctx).await {
-        Ok((options, ceremony)) => reply(
-            StatusCode::OK,
-            json!({ "ceremony": ceremony, "options": options }),
-        ),
-        Err(f) => login_error(f),
-    }
+    let (o, ceremony) = passkey_flow::start_sign_in(&state.ctx)
+        .await
+        .map_err(login_error)?;
+    Ok(options(o, ceremony))
 }
 
 /// `POST /login/passkey/finish`: a passkey signs in on its own, or completes
@@ -158,23 +160,16 @@ pub async fn sign_in_finish(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Finish>,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let body = body.into_inner();
-    let b = match checked(&state, &req, &body.interaction, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
-        return res;
-    }
+    let b = checked(&state, &req, &body.interaction, &body.csrf).await?;
     let who = signin_browser(&req, &b).requester();
-    match passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who).await {
-        Ok((user, factor)) => {
-            let input = Input::Passkey { user, factor };
-            signed_in(&state, &req, &b, &body.interaction, input).await
-        }
-        Err(f) => login_error(f),
-    }
+    let (user, factor) =
+        passkey_flow::finish_sign_in(&state.ctx, &body.ceremony, body.credential, &who)
+            .await
+            .map_err(login_error)?;
+    let input = Input::Passkey { user, factor };
+    signed_in(&state, &req, &b, &body.interaction, input).await
 }
 
 /// Run the sign-in step of a verified passkey and answer the script: where
@@ -185,7 +180,7 @@ async fn signed_in(
     b: &Browser,
     id: &str,
     input: Input,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let browser = signin_browser(req, b);
     let s = SignIn {
         app: &state.ctx,
@@ -193,34 +188,33 @@ async fn signed_in(
         interaction: id,
         required_acr: None,
     };
+    let refused = || error(StatusCode::FORBIDDEN, "access_denied", REFUSED);
     match signin::step(&s, input).await {
         Outcome::Done { session_cookie } => {
             let mut res = reply(StatusCode::OK, json!({ "redirect": continue_url(id) }));
             add_session_cookies(&mut res, b, session_cookie);
-            res
+            Ok(res)
         }
         // More than this passkey gave (a device-bound key after a synced
         // one): as on the password path, the client hears
         // unmet_authentication_requirements; the page follows the redirect.
         Outcome::Unmet if id != signin::ACCOUNT => {
             let res = interaction::fail(state, req, id, &b.token, unmet_error()).await;
-            match res
+            let to = res
                 .headers()
                 .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-            {
-                Some(to) => reply(StatusCode::OK, json!({ "redirect": to })),
-                // form_post: the response is a page the script cannot follow.
-                None => error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
-            }
+                .and_then(|v| v.to_str().ok());
+            // form_post: the response is a page the script cannot follow.
+            let to = to.ok_or_else(refused)?;
+            Ok(reply(StatusCode::OK, json!({ "redirect": to })))
         }
         // A refusal (no secret was revealed: a passkey proves possession).
-        Outcome::Unmet | Outcome::Refused => error(StatusCode::FORBIDDEN, "access_denied", REFUSED),
-        Outcome::Unavailable => login_error(LoginFailure::Unavailable),
+        Outcome::Unmet | Outcome::Refused => Err(refused()),
+        Outcome::Unavailable => Err(login_error(LoginFailure::Unavailable)),
         Outcome::LoginForm {
             failure: Some(f), ..
-        } => login_error(f),
-        _ => login_error(LoginFailure::Invalid),
+        } => Err(login_error(f)),
+        _ => Err(login_error(LoginFailure::Invalid)),
     }
 }
 
@@ -229,30 +223,14 @@ pub async fn signup_start(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Start>,
-) -> HttpResponse {
-    if !state.ctx.config.signup_enabled {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Sign-up is not enabled here.",
-        );
-    }
-    let b = match checked(&state, &req, &body.interaction, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
-        return res;
-    }
-    match passkey_flow::start_signup(&state.ctx, &body.username, &body.display_name, &body.email)
-        .await
-    {
-        Ok((options, ceremony)) => reply(
-            StatusCode::OK,
-            json!({ "ceremony": ceremony, "options": options }),
-        ),
-        Err(e) => registration_error(e),
-    }
+) -> Result<HttpResponse, WebError> {
+    signup_enabled(&state)?;
+    checked(&state, &req, &body.interaction, &body.csrf).await?;
+    let (o, ceremony) =
+        passkey_flow::start_signup(&state.ctx, &body.username, &body.display_name, &body.email)
+            .await
+            .map_err(registration_error)?;
+    Ok(options(o, ceremony))
 }
 
 /// `POST /signup/finish`: create the account with its passkey, and sign in.
@@ -260,41 +238,27 @@ pub async fn signup_finish(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Finish>,
-) -> HttpResponse {
-    if !state.ctx.config.signup_enabled {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Sign-up is not enabled here.",
-        );
-    }
+) -> Result<HttpResponse, WebError> {
+    signup_enabled(&state)?;
     let body = body.into_inner();
-    let b = match checked(&state, &req, &body.interaction, &body.csrf) {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    if let Err(res) = open_interaction(&state, &b, &body.interaction).await {
-        return res;
-    }
+    let b = checked(&state, &req, &body.interaction, &body.csrf).await?;
     let who = signin_browser(&req, &b).requester();
-    match passkey_flow::finish_signup(&state.ctx, &body.ceremony, body.credential, &who).await {
-        Ok((user, factor)) => {
-            let input = Input::SignedUp { user, factor };
-            signed_in(&state, &req, &b, &body.interaction, input).await
-        }
-        Err(e) => registration_error(e),
-    }
+    let (user, factor) =
+        passkey_flow::finish_signup(&state.ctx, &body.ceremony, body.credential, &who)
+            .await
+            .map_err(registration_error)?;
+    let input = Input::SignedUp { user, factor };
+    signed_in(&state, &req, &b, &body.interaction, input).await
 }
 
 /// The account pages' caller: this page's CSRF token, a live session, and a
 /// recent sign-in (changing passkeys changes how the account is protected).
-#[allow(clippy::result_large_err)]
 async fn account_caller(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     csrf: &str,
-) -> Result<(Browser, AccountUser), HttpResponse> {
-    let b = checked(state, req, interaction::ACCOUNT, csrf)?;
+) -> Result<(Browser, AccountUser), WebError> {
+    let b = checked(state, req, interaction::ACCOUNT, csrf).await?;
     let user = account::signed_in(state, &b)
         .await
         .map_err(|_| error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first."))?;
@@ -313,18 +277,12 @@ pub async fn register_start(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Start>,
-) -> HttpResponse {
-    let (_, user) = match account_caller(&state, &req, &body.csrf).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    match passkey_flow::start_registration(&state.ctx, &user.user, &body.name).await {
-        Ok((options, ceremony)) => reply(
-            StatusCode::OK,
-            json!({ "ceremony": ceremony, "options": options }),
-        ),
-        Err(e) => registration_error(e),
-    }
+) -> Result<HttpResponse, WebError> {
+    let (_, user) = account_caller(&state, &req, &body.csrf).await?;
+    let (o, ceremony) = passkey_flow::start_registration(&state.ctx, &user.user, &body.name)
+        .await
+        .map_err(registration_error)?;
+    Ok(options(o, ceremony))
 }
 
 /// `POST /account/passkeys/finish`: store the passkey; the first second
@@ -333,14 +291,11 @@ pub async fn register_finish(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Json<Finish>,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let body = body.into_inner();
-    let (b, user) = match account_caller(&state, &req, &body.csrf).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    let (b, user) = account_caller(&state, &req, &body.csrf).await?;
     let who = signin_browser(&req, &b).requester();
-    match passkey_flow::finish_registration(
+    let (passkey, codes) = passkey_flow::finish_registration(
         &state.ctx,
         &user.user,
         &body.ceremony,
@@ -348,11 +303,7 @@ pub async fn register_finish(
         &who,
     )
     .await
-    {
-        Ok((passkey, codes)) => reply(
-            StatusCode::OK,
-            json!({ "name": passkey.name, "recovery_codes": codes, "redirect": "/account" }),
-        ),
-        Err(e) => registration_error(e),
-    }
+    .map_err(registration_error)?;
+    let done = json!({ "name": passkey.name, "recovery_codes": codes, "redirect": "/account" });
+    Ok(reply(StatusCode::OK, done))
 }
