@@ -46,7 +46,7 @@ pub async fn signed_in(state: &web::Data<WebState>, b: &Browser) -> Result<Accou
 }
 
 /// Who is asking, for the audit trail and per-address throttling.
-fn requester(b: &Browser) -> crate::authn::login::Requester {
+pub(super) fn requester(b: &Browser) -> crate::authn::login::Requester {
     crate::authn::login::Requester {
         ip: b.ip.clone(),
         user_agent: b.user_agent.clone(),
@@ -170,47 +170,12 @@ pub async fn show(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
     }
 }
 
-fn field(form: &crate::oidc::params::Params, name: &str) -> String {
+pub(super) fn field(form: &crate::oidc::params::Params, name: &str) -> String {
     form.get(name)
         .ok()
         .flatten()
         .unwrap_or_default()
         .to_string()
-}
-
-/// The profile form: every field is sent, so every field is set (an empty one
-/// cleared); the user cannot mark their own phone number verified.
-fn profile_change(form: &crate::oidc::params::Params) -> crate::manage::users::ProfileChange {
-    let value = |name: &str| Some(Some(field(form, name)).filter(|v| !v.trim().is_empty()));
-    let address = crate::domain::profile::Address {
-        formatted: None,
-        street_address: Some(field(form, "street_address")),
-        locality: Some(field(form, "locality")),
-        region: Some(field(form, "region")),
-        postal_code: Some(field(form, "postal_code")),
-        country: Some(field(form, "country")),
-    };
-    let empty = [
-        &address.street_address,
-        &address.locality,
-        &address.region,
-        &address.postal_code,
-        &address.country,
-    ]
-    .iter()
-    .all(|v| v.as_deref().is_none_or(|v| v.trim().is_empty()));
-    crate::manage::users::ProfileChange {
-        display_name: value("display_name"),
-        given_name: value("given_name"),
-        family_name: value("family_name"),
-        middle_name: value("middle_name"),
-        birthdate: value("birthdate"),
-        locale: value("locale"),
-        zoneinfo: value("zoneinfo"),
-        phone_number: value("phone_number"),
-        phone_number_verified: None,
-        address: Some((!empty).then_some(address)),
-    }
 }
 
 /// A checked account form and its user, or the answer to send instead.
@@ -247,173 +212,68 @@ pub async fn change(
         Err(res) => return res,
     };
     let action = field(&form, "action");
-    if action == "sign_out" {
-        return sign_out(&state, &req, &b, &who, EndReason::SignOut, "/").await;
-    }
-    if action == "switch_user" {
+    let result = match action.as_str() {
+        "sign_out" => return sign_out(&state, &req, &b, &who, EndReason::SignOut, "/").await,
         // Shared workstations: end this session (with back-channel logout)
         // and go straight to an empty sign-in form for the next person.
-        return sign_out(&state, &req, &b, &who, EndReason::SwitchUser, SIGN_IN_AGAIN).await;
-    }
-    // Signing other sessions out protects the account: no recent sign-in needed.
-    if action == "end_session" || action == "end_other_sessions" {
-        let only = (action == "end_session").then(|| field(&form, "sid"));
-        let ended = end_sessions(&state, &b, &who, only.as_deref()).await;
-        let notice = match ended {
-            Ok(0) => "There was no such session.".to_string(),
-            Ok(1) => "Signed out 1 session.".to_string(),
-            Ok(n) => format!("Signed out {n} sessions."),
-            Err(()) => {
-                return page(
-                    &req,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "This change is not possible right now. Try again in a moment.",
-                );
-            }
-        };
-        return account_page(
-            &state,
-            &req,
-            &b,
-            &who,
-            StatusCode::OK,
-            (None, Some(&notice)),
-        )
-        .await;
-    }
-    // Everything else changes how the account is protected: a recent sign-in is required.
-    if !who.recent(&state) {
-        return see_other(SIGN_IN_AGAIN);
-    }
-    let ctx = &state.ctx;
-    let actor = requester(&b);
-    let user = &who.user;
-    let result: Result<&str, AccountError> = match action.as_str() {
-        "rename_passkey" => {
-            account::rename_passkey(ctx, user, &field(&form, "id"), &field(&form, "name"))
-                .await
-                .map(|()| "Passkey renamed.")
+        "switch_user" => {
+            return sign_out(&state, &req, &b, &who, EndReason::SwitchUser, SIGN_IN_AGAIN).await;
         }
-        "remove_passkey" => account::remove_passkey(ctx, user, &field(&form, "id"), &actor)
-            .await
-            .map(|()| "Passkey removed."),
-        "remove_totp" => account::remove_totp(ctx, user, &actor)
-            .await
-            .map(|()| "Authenticator app removed."),
+        // Signing other sessions out protects the account: no recent sign-in needed.
+        "end_session" | "end_other_sessions" => {
+            let only = (action == "end_session").then(|| field(&form, "sid"));
+            end_sessions(&state, &b, &who, only.as_deref()).await
+        }
+        // Everything else changes how the account is protected: a recent sign-in is required.
+        _ if !who.recent(&state) => return see_other(SIGN_IN_AGAIN),
         "regenerate_recovery_codes" => {
-            return match account::regenerate_recovery_codes(ctx, user, &actor).await {
-                Ok(codes) => recovery_codes_page(&state, &req, &codes),
-                Err(e) => {
-                    account_page(
-                        &state,
-                        &req,
-                        &b,
-                        &who,
-                        StatusCode::BAD_REQUEST,
-                        (Some(&e.to_string()), None),
-                    )
-                    .await
-                }
-            };
-        }
-        "change_password" => account::change_password(
-            ctx,
-            user,
-            field(&form, "current_password"),
-            field(&form, "new_password"),
-            &actor,
-        )
-        .await
-        .map(|()| "Password changed."),
-        "send_email_code" => {
-            account::send_email_verification(ctx, user, &field(&form, "email"), &actor)
-                .await
-                .map(|()| "We sent a code to that address. Enter it below to verify it.")
-        }
-        "verify_email" => account::verify_email(ctx, user, &field(&form, "code"), &actor)
-            .await
-            .map(|()| "Email address verified."),
-        "update_profile" => {
-            let change = profile_change(&form);
-            let (ctx2, user2, who2) = (state.ctx.clone(), who.user.clone(), actor.clone());
-            let done = web::block(move || {
-                let now = ctx2.clock.now_ms();
-                crate::manage::users::set_own_profile(&ctx2, &user2, change, || {
-                    account::event(&user2, now, "user.profile_update", &who2)
-                })
-            })
-            .await;
-            match done {
-                Ok(Ok(_)) => Ok("Your details were saved."),
-                Ok(Err(crate::manage::ManageError::Invalid(e))) => {
-                    Err(AccountError::Refused(format!("Not saved: {e}.")))
-                }
-                _ => Err(AccountError::Unavailable),
+            let actor = requester(&b);
+            match account::regenerate_recovery_codes(&state.ctx, &who.user, &actor).await {
+                Ok(codes) => return recovery_codes_page(&state, &req, &codes),
+                Err(e) => Err(AccountError::Refused(e.to_string())),
             }
         }
-        "break_glass" => {
-            let (ctx2, session) = (state.ctx.clone(), who.session.clone());
-            let (user2, ip) = (who.user.clone(), b.ip.clone());
-            let (tenant, reason) = (field(&form, "tenant"), field(&form, "reason"));
-            let done = web::block(move || {
-                let elevator = crate::manage::break_glass::Elevator {
-                    user: &user2,
-                    acr: &session.acr,
-                    auth_time: session.auth_time,
-                    ip,
-                };
-                crate::manage::break_glass::elevate(&ctx2, &elevator, &tenant, &reason)
-            })
-            .await;
-            match done {
-                Ok(Ok(e)) => {
-                    let notice = format!(
-                        "Emergency access at {} is on until {}. It is recorded and will be reviewed.",
-                        e.tenant,
-                        to_rfc3339(e.expires_at)
-                    );
-                    return account_page(
-                        &state,
-                        &req,
-                        &b,
-                        &who,
-                        StatusCode::OK,
-                        (None, Some(&notice)),
-                    )
-                    .await;
-                }
-                Ok(Err(crate::manage::ManageError::Refused(why))) => {
-                    Err(AccountError::Refused(why))
-                }
-                _ => Err(AccountError::Unavailable),
-            }
-        }
-        _ => Err(AccountError::Refused("Unknown action.".into())),
+        _ => super::account_actions::apply(&state.ctx, &who, &b, &action, &form).await,
     };
     // Reload the user: the change may have altered it (email, say).
-    let who = match signed_in(&state, &b).await {
-        Ok(w) => w,
-        Err(()) => return see_other(SIGN_IN_AGAIN),
+    let Ok(who) = signed_in(&state, &b).await else {
+        return see_other(SIGN_IN_AGAIN);
     };
-    match result {
-        Ok(notice) => {
-            account_page(&state, &req, &b, &who, StatusCode::OK, (None, Some(notice))).await
-        }
-        Err(e) => {
-            let status = match e {
-                AccountError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                AccountError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-                AccountError::WrongCode => StatusCode::UNAUTHORIZED,
-                AccountError::Refused(_) => StatusCode::BAD_REQUEST,
-            };
-            account_page(&state, &req, &b, &who, status, (Some(&e.to_string()), None)).await
-        }
+    let (status, message) = match &result {
+        Ok(notice) => (StatusCode::OK, (None, Some(notice.as_str()))),
+        Err(e) => (status_of(e), (Some(e.to_string()), None)),
+    };
+    let message = (message.0.as_deref(), message.1);
+    account_page(&state, &req, &b, &who, status, message).await
+}
+
+fn status_of(e: &AccountError) -> StatusCode {
+    match e {
+        AccountError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AccountError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        AccountError::WrongCode => StatusCode::UNAUTHORIZED,
+        AccountError::Refused(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// "Signed out 1 session", or why not.
+async fn end_sessions(
+    state: &web::Data<WebState>,
+    b: &Browser,
+    who: &AccountUser,
+    sid: Option<&str>,
+) -> Result<String, AccountError> {
+    match end_sessions_of(state, b, who, sid).await {
+        Ok(0) => Ok("There was no such session.".to_string()),
+        Ok(1) => Ok("Signed out 1 session.".to_string()),
+        Ok(n) => Ok(format!("Signed out {n} sessions.")),
+        Err(()) => Err(AccountError::Unavailable),
     }
 }
 
 /// End the user's other sessions, or the one named by `sid` (never this one:
 /// that is "Sign out"). Returns how many ended.
-async fn end_sessions(
+async fn end_sessions_of(
     state: &web::Data<WebState>,
     b: &Browser,
     who: &AccountUser,

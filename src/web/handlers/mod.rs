@@ -1,4 +1,5 @@
 pub mod account;
+mod account_actions;
 pub mod assets;
 pub mod endpoints;
 pub mod health;
