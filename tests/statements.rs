@@ -18,7 +18,15 @@ use ward::store::SessionRow;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+/// The statement counter is process-wide, and `per_backend!` makes one test
+/// per backend that the harness runs in parallel: one backend at a time, or
+/// each counts the other's statements.
+static ONE_BACKEND_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn token_requests_stay_within_their_statement_budget(backend: Backend) {
+    let _serial = ONE_BACKEND_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let env = TestEnv::new(backend);
     let ctx = AppContext::open(env.config(), OpenOptions { migrate: true }).unwrap();
     let user = ward::manage::users::add(
