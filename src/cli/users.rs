@@ -7,7 +7,7 @@ use crate::domain::UserStatus;
 use crate::domain::profile::Address;
 use crate::manage::ManageError;
 use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
-use crate::storage::users::User;
+use crate::domain::records::User;
 
 #[derive(Subcommand)]
 pub enum UserCommand {

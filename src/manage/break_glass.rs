@@ -7,7 +7,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::authz::emergency::{self, ELEVATE};
 use crate::clock::{Millis, to_rfc3339};
 use crate::storage::break_glass::{self as store, Elevation};
-use crate::storage::users::User;
+use crate::domain::records::User;
 
 use super::{ManageError, audited};
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::OAuthError;
 pub use crate::domain::claims::{ClaimRequest, ClaimsRequest};
-use crate::storage::users::User;
+use crate::domain::records::User;
 
 /// The claims each scope requests (OIDC Core §5.4), limited to those Ward
 /// keeps. `nickname`, `profile`, `picture`, `website` and `gender` are not kept.

@@ -12,7 +12,7 @@ use super::{Provider, jwt};
 use crate::crypto::secrets;
 use crate::crypto::signing::Verifier;
 use crate::domain::ClientType;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions must expire within this many seconds (a replay window bound).

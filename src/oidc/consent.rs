@@ -6,7 +6,7 @@ use super::authorize::AuthorizationResponse;
 use super::interaction::Interaction;
 use super::{OAuthError, Provider};
 use crate::audit::{AuditEvent, Outcome};
-use crate::storage::users::User;
+use crate::domain::records::User;
 
 /// Record `user`'s decision on the interaction `found`. Returns the response
 /// for the client when the user declined; None when the flow resumes.

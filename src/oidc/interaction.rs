@@ -15,8 +15,8 @@ use super::risk;
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
 use crate::session;
-use crate::storage::clients::Client;
-use crate::storage::users::User;
+use crate::domain::records::Client;
+use crate::domain::records::User;
 use crate::store::{AuthRequestRow, SessionRow};
 
 /// How long a user has to finish signing in.

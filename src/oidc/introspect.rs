@@ -8,7 +8,7 @@ use super::params::Params;
 use super::{Provider, tokens};
 use crate::crypto::secrets;
 use crate::domain::ClientType;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Value, OAuthError> {
     // RFC 7662 §2.1 requires authorization: a public client (no credentials) may not probe tokens.

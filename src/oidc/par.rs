@@ -7,7 +7,7 @@ use super::authorize::{self, AuthorizeError, REQUEST_URI_PREFIX};
 use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto::secrets;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 use crate::store::AuthRequestRow;
 
 /// Lifetime of a request_uri (RFC 9126 §2.2 suggests 5 to 600 s).

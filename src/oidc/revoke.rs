@@ -8,7 +8,7 @@ use super::params::Params;
 use super::{Provider, jwt};
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 pub fn revoke(p: &Provider, caller: &Client, params: &Params) -> Result<(), OAuthError> {
     let token = params.require("token")?;

@@ -14,8 +14,8 @@ use crate::crypto::secrets;
 use crate::crypto::signing::{self, Algorithm};
 use crate::domain::{ClientType, PkcePolicy, UserId, UserStatus};
 use crate::risk::RiskPolicy;
-use crate::storage::clients::Client;
-use crate::storage::users::{Profile, User};
+use crate::domain::records::Client;
+use crate::domain::records::{Profile, User};
 use crate::store::memory::MemoryStore;
 use crate::store::{AuthFacts, CodeRow, GrantStore};
 

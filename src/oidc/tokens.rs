@@ -10,7 +10,7 @@ use super::error::OAuthError;
 use super::jwt;
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 use crate::store::{AuthFacts, GrantRow};
 
 /// Access tokens are signed with ES256: fast to sign and to verify, and small.

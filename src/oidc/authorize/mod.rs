@@ -16,7 +16,7 @@ use super::claims::ClaimsRequest;
 use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto::secrets;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 pub use issue::issue_code;
 pub use next::{Next, needed_acr, next_step, tenant_choices};

@@ -7,8 +7,8 @@ use crate::domain::UserStatus;
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::{Provider, jwt, tokens};
-use crate::storage::clients::Client;
-use crate::storage::users::User;
+use crate::domain::records::Client;
+use crate::domain::records::User;
 use crate::store::SessionRow;
 
 /// The acr a request needs: its own requirement, the client's minimum and

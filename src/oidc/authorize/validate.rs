@@ -8,7 +8,7 @@ use crate::oidc::error::OAuthError;
 use crate::oidc::grants::may_use;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce, redirect, scope_list};
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 /// Validate a request for `client` (shared by `/authorize` and `/par`).
 pub fn validate(

@@ -6,7 +6,7 @@ use crate::domain::GrantType;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce};
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 use crate::store::{CodeRow, GrantRow, Redeemed};
 
 use super::{TokenResponse, may_use, user_tokens};

@@ -6,7 +6,7 @@ use crate::domain::ClientType;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list, tokens};
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 use super::TokenResponse;
 

@@ -12,7 +12,7 @@ use super::tokens::{self, IssuedAccessToken};
 use super::{Provider, claims};
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::GrantType;
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 use crate::store::GrantRow;
 
 /// RFC 6749 §5.1 (plus `id_token`, OIDC Core §3.1.3.3).

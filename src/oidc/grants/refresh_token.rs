@@ -7,7 +7,7 @@ use crate::domain::GrantType;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list};
-use crate::storage::clients::Client;
+use crate::domain::records::Client;
 
 use super::{TokenResponse, user_tokens};
 
