@@ -18,6 +18,7 @@ pub mod manage;
 pub mod oidc;
 pub mod risk;
 pub mod session;
+pub mod smart;
 pub mod storage;
 pub mod store;
 pub mod web;

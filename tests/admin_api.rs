@@ -204,7 +204,16 @@ fn roles_granted_and_revoked_by_an_administrator_are_seen_by_the_cli(backend: Ba
     );
     assert_eq!(
         roles["tenants"][0]["permissions"],
-        json!(["ehr:read", "ehr:write", "schedule:read"])
+        json!([
+            "ehr:read",
+            "ehr:write",
+            "fhir:Observation:c",
+            "fhir:Observation:r",
+            "fhir:Observation:s",
+            "fhir:Patient:r",
+            "fhir:Patient:s",
+            "schedule:read"
+        ])
     );
     assert_eq!(roles["policy_version"], granted["policy_version"]);
     ok(

@@ -115,9 +115,17 @@ fn grant_show_revoke_export_import_round_trip(backend: Backend) {
         shown["tenants"],
         json!([
             {"tenant": "riverside", "roles": ["receptionist"], "permissions": [
-                "demographics:read", "demographics:write", "schedule:read", "schedule:write"]},
+                "demographics:read", "demographics:write",
+                "fhir:Appointment:c", "fhir:Appointment:r", "fhir:Appointment:s", "fhir:Appointment:u",
+                "fhir:Patient:r", "fhir:Patient:s", "fhir:Patient:u",
+                "schedule:read", "schedule:write"]},
             {"tenant": "st-mary", "roles": ["physician"], "permissions": [
-                "ehr:read", "ehr:write", "emergency:elevate", "prescription:write", "schedule:read"]},
+                "ehr:read", "ehr:write", "emergency:elevate",
+                "fhir:MedicationRequest:c", "fhir:MedicationRequest:r",
+                "fhir:MedicationRequest:s", "fhir:MedicationRequest:u",
+                "fhir:Observation:c", "fhir:Observation:r", "fhir:Observation:s", "fhir:Observation:u",
+                "fhir:Patient:r", "fhir:Patient:s",
+                "prescription:write", "schedule:read"]},
         ]),
         "{backend:?}"
     );

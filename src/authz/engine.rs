@@ -121,7 +121,7 @@ impl PolicyEngine {
     /// Whether `user_id` may do `action` on `object` in `tenant`. An evaluation
     /// error denies (and is logged): authorization fails closed.
     pub fn allowed(&self, user_id: &str, tenant: &str, object: &str, action: &str) -> bool {
-        if !valid(&[user_id, tenant, object, action]) {
+        if !valid(&[user_id, tenant, action]) || super::rules::check_object(object).is_err() {
             return false;
         }
         match self.enforcer.enforce((user_id, tenant, object, action)) {

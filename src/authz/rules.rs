@@ -101,8 +101,14 @@ impl Rule {
                 fields.len()
             )));
         }
-        for field in fields {
-            check_name(field).map_err(|m| invalid(m.to_string()))?;
+        for (i, field) in fields.iter().enumerate() {
+            // A permission's third field is its object.
+            let check = if expected == 4 && i == 2 {
+                check_object
+            } else {
+                check_name
+            };
+            check(field).map_err(|m| invalid(m.to_string()))?;
         }
         Ok(match fields {
             [role, tenant, object, action] => Self::permission(role, tenant, object, action),
@@ -159,6 +165,20 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
         )
     } else {
         Ok(())
+    }
+}
+
+/// Whether a permission's object is acceptable: a name as [`check_name`]
+/// says, or `fhir:<ResourceType>` (SMART on FHIR scopes are checked against
+/// these, with the actions `c r u d s`: docs/smart.md). FHIR resource types
+/// keep their case (`fhir:Observation`); there is still no wildcard.
+pub fn check_object(name: &str) -> Result<(), &'static str> {
+    match name.strip_prefix("fhir:") {
+        Some(t) if crate::smart::scope::is_resource_type(t) => Ok(()),
+        Some(_) => Err(
+            "a FHIR object is `fhir:` and a resource type name, e.g. `fhir:Observation` (no wildcards)",
+        ),
+        None => check_name(name),
     }
 }
 

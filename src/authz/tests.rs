@@ -22,9 +22,23 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// The permissions a user holding only `role` in `tenant` gets there.
+/// The permissions a user holding only `role` in `tenant` gets there, apart
+/// from the FHIR ones (see [`fhir_permissions_of`]).
 fn permissions_of(role: &str, tenant: &str) -> Vec<String> {
-    engine(&[(ALICE, role, tenant)]).permissions(ALICE, tenant)
+    without_fhir(engine(&[(ALICE, role, tenant)]).permissions(ALICE, tenant))
+}
+
+/// Only the `fhir:<Type>:<letter>` permissions (SMART scopes, docs/smart.md).
+fn fhir_permissions_of(role: &str, tenant: &str) -> Vec<String> {
+    let all = engine(&[(ALICE, role, tenant)]).permissions(ALICE, tenant);
+    all.into_iter().filter(|p| p.starts_with("fhir:")).collect()
+}
+
+fn without_fhir(permissions: Vec<String>) -> Vec<String> {
+    permissions
+        .into_iter()
+        .filter(|p| !p.starts_with("fhir:"))
+        .collect()
 }
 
 #[test]
@@ -50,7 +64,7 @@ fn one_user_with_different_roles_in_two_tenants() {
     assert_eq!(e.roles(ALICE, "st-mary"), strings(&["physician"]));
     assert_eq!(e.roles(ALICE, "riverside"), strings(&["receptionist"]));
     assert_eq!(
-        e.permissions(ALICE, "st-mary"),
+        without_fhir(e.permissions(ALICE, "st-mary")),
         strings(&[
             "ehr:read",
             "ehr:write",
@@ -60,7 +74,7 @@ fn one_user_with_different_roles_in_two_tenants() {
         ])
     );
     assert_eq!(
-        e.permissions(ALICE, "riverside"),
+        without_fhir(e.permissions(ALICE, "riverside")),
         strings(&[
             "demographics:read",
             "demographics:write",
@@ -155,6 +169,51 @@ fn each_hospital_role_grants_exactly_its_permissions() {
 }
 
 #[test]
+fn fhir_defaults_follow_the_clinical_roles() {
+    for tenant in ["st-mary", "riverside"] {
+        assert_eq!(
+            fhir_permissions_of("nurse", tenant),
+            strings(&[
+                "fhir:Observation:c",
+                "fhir:Observation:r",
+                "fhir:Observation:s",
+                "fhir:Patient:r",
+                "fhir:Patient:s",
+            ]),
+            "{tenant}"
+        );
+        // Receptionists: patients and appointments, never an Observation.
+        assert_eq!(
+            fhir_permissions_of("receptionist", tenant),
+            strings(&[
+                "fhir:Appointment:c",
+                "fhir:Appointment:r",
+                "fhir:Appointment:s",
+                "fhir:Appointment:u",
+                "fhir:Patient:r",
+                "fhir:Patient:s",
+                "fhir:Patient:u",
+            ]),
+            "{tenant}"
+        );
+        assert_eq!(
+            fhir_permissions_of("patient", tenant),
+            strings(&[
+                "fhir:Appointment:r",
+                "fhir:Appointment:s",
+                "fhir:Observation:r",
+                "fhir:Observation:s",
+                "fhir:Patient:r",
+            ]),
+            "{tenant}"
+        );
+        // Auditors and tenant administrators see no clinical data.
+        assert!(fhir_permissions_of("auditor", tenant).is_empty());
+        assert!(fhir_permissions_of("admin", tenant).is_empty());
+    }
+}
+
+#[test]
 fn least_privilege() {
     let e = engine(&[
         (ALICE, "receptionist", "st-mary"),
@@ -233,7 +292,7 @@ fn roles_inherit_within_their_tenant_only() {
         strings(&["charge-nurse", "nurse"])
     );
     assert_eq!(
-        e.permissions(ALICE, "st-mary"),
+        without_fhir(e.permissions(ALICE, "st-mary")),
         strings(&["ehr:read", "ehr:write", "schedule:read", "schedule:write"])
     );
     assert_eq!(e.roles(ALICE, "riverside"), strings(&["patient"]));

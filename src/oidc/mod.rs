@@ -20,6 +20,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod revoke;
 pub mod risk;
+pub mod smart_scopes;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tokens;
@@ -85,6 +86,9 @@ pub const UNSUPPORTED_SCOPES: [&str; 5] = [
 /// `manage::clients`): a standard scope Ward implements, or one of the client's
 /// own API scopes, never a standard scope Ward does not implement.
 pub fn check_client_scope(scope: &crate::domain::Scope) -> Result<(), crate::domain::InvalidValue> {
+    if let Some(why) = smart_scopes::registration_refusal(scope.as_str()) {
+        return Err(crate::domain::InvalidValue::new("scope", why));
+    }
     if UNSUPPORTED_SCOPES.contains(&scope.as_str()) {
         return Err(crate::domain::InvalidValue::new(
             "scope",

@@ -3,12 +3,12 @@
 
 use super::{AuthorizationRequest, AuthorizeError, ResponseMode, ResponseTarget};
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grants::may_use;
 use crate::oidc::params::Params;
-use crate::oidc::{Provider, pkce, redirect, scope_list};
-use crate::domain::records::Client;
+use crate::oidc::{Provider, pkce, redirect, scope_list, smart_scopes};
 
 /// Validate a request for `client` (shared by `/authorize` and `/par`).
 pub fn validate(
@@ -126,13 +126,25 @@ fn check_shape(
     Ok(())
 }
 
-/// RFC 6749 §3.3: every requested scope must be allowed to the client.
+/// RFC 6749 §3.3: every requested scope must be allowed to the client; a
+/// SMART clinical scope must fall within one the client is registered for,
+/// and is narrowed to it (`oidc::smart_scopes`).
 fn check_scope(params: &Params, client: &Client) -> Result<Vec<String>, OAuthError> {
-    let scope = scope_list(params.get("scope")?.unwrap_or_default());
-    if let Some(s) = scope.iter().find(|s| !client.scopes.contains(s)) {
-        return Err(OAuthError::invalid_scope(format!(
-            "scope `{s}` is not allowed for this client"
-        )));
+    let mut scope: Vec<String> = Vec::new();
+    for s in scope_list(params.get("scope")?.unwrap_or_default()) {
+        let allowed = if smart_scopes::is_clinical(&s) {
+            smart_scopes::within_registration(&s, &client.scopes)
+                .map_err(OAuthError::invalid_scope)?
+        } else if client.scopes.contains(&s) {
+            s
+        } else {
+            return Err(OAuthError::invalid_scope(format!(
+                "scope `{s}` is not allowed for this client"
+            )));
+        };
+        if !scope.contains(&allowed) {
+            scope.push(allowed);
+        }
     }
     Ok(scope)
 }

@@ -3,10 +3,10 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce};
-use crate::domain::records::Client;
 use crate::store::{CodeRow, GrantRow, Redeemed};
 
 use super::{TokenResponse, may_use, user_tokens};
@@ -58,7 +58,7 @@ pub fn exchange(
             expires_in: issued.access.expires_in,
             refresh_token: refresh,
             id_token: issued.id_token,
-            scope: grant.scope.join(" "),
+            scope: issued.scope.join(" "),
         }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.

@@ -3,10 +3,10 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::ClientType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::oidc::{Provider, scope_list, tokens};
-use crate::domain::records::Client;
+use crate::oidc::{Provider, scope_list, smart_scopes, tokens};
 
 use super::TokenResponse;
 
@@ -19,6 +19,12 @@ const USER_SCOPES: [&str; 6] = [
     "phone",
     "offline_access",
 ];
+
+/// OpenID scopes, and SMART clinical scopes until Backend Services' `system/`
+/// scopes land (docs/smart.md): `user/` scopes need a user.
+fn is_about_a_user(scope: &str) -> bool {
+    USER_SCOPES.contains(&scope) || smart_scopes::is_clinical(scope)
+}
 
 pub fn exchange(
     p: &Provider,
@@ -35,7 +41,7 @@ pub fn exchange(
             let requested = scope_list(s);
             if let Some(bad) = requested
                 .iter()
-                .find(|r| !client.scopes.contains(r) || USER_SCOPES.contains(&r.as_str()))
+                .find(|r| !client.scopes.contains(r) || is_about_a_user(r))
             {
                 return Err(OAuthError::invalid_scope(format!(
                     "scope `{bad}` is not available to this client"
@@ -46,7 +52,7 @@ pub fn exchange(
         None => client
             .scopes
             .iter()
-            .filter(|s| !USER_SCOPES.contains(&s.as_str()))
+            .filter(|s| !is_about_a_user(s))
             .cloned()
             .collect(),
     };

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::error::OAuthError;
 use super::params::Params;
 use super::tokens::{self, IssuedAccessToken};
-use super::{Provider, claims};
+use super::{Provider, claims, smart_scopes};
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::GrantType;
 use crate::domain::records::Client;
@@ -73,6 +73,9 @@ pub(crate) fn may_use(client: &Client, grant: GrantType) -> bool {
 
 /// What a user grant (code or refresh) returns, before the grant's state change commits.
 pub(crate) struct UserTokens {
+    /// The scope the tokens carry: the grant's, with SMART clinical scopes
+    /// narrowed by the policy as it is now (RFC 6749 §5.1 `scope`).
+    pub scope: Vec<String>,
     pub access: IssuedAccessToken,
     pub id_token: Option<String>,
     /// The issuance's audit record, to be written with the state change.
@@ -90,7 +93,9 @@ pub(crate) fn user_tokens(
     grant_type: GrantType,
 ) -> Result<UserTokens, OAuthError> {
     let user_id = grant.facts.user_id.as_str();
-    let authz = tokens::authorization_claims(p, client, user_id, grant.facts.tenant.as_deref())?;
+    let tenant = grant.facts.tenant.as_deref();
+    let authz = tokens::authorization_claims(p, client, user_id, tenant)?;
+    let scope = &smart_scopes::for_user(p, user_id, tenant, scope);
     let access = tokens::access_token(
         p,
         client,
@@ -135,6 +140,7 @@ pub(crate) fn user_tokens(
     .detail("grant", grant.id.as_str())
     .detail("jti", access.jti.as_str());
     Ok(UserTokens {
+        scope: scope.clone(),
         access,
         id_token,
         audit,

@@ -4,10 +4,10 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list};
-use crate::domain::records::Client;
 
 use super::{TokenResponse, user_tokens};
 
@@ -67,7 +67,7 @@ pub fn exchange(
         expires_in: issued.access.expires_in,
         refresh_token: Some(next),
         id_token: issued.id_token,
-        scope: scope.join(" "),
+        scope: issued.scope.join(" "),
     })
 }
 

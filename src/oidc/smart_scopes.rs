@@ -1,0 +1,139 @@
+//! SMART on FHIR clinical scopes (`user/Observation.rs`) at the protocol's
+//! three checkpoints: client registration, the authorization request, and
+//! every token issued for a user. The grammar and the intersections live in
+//! `crate::smart`; this module applies them to clients and the policy.
+//!
+//! What Ward grants today (docs/smart.md): `user/` scopes, as far as the
+//! client's registration and the user's roles in the chosen tenant allow.
+//! `patient/` scopes need a patient launch context, which the guide makes a
+//! SHALL ("When granting patient-level scopes ... the server SHALL provide a
+//! `patient` launch context parameter"), and `system/` scopes need Backend
+//! Services; until Ward has both, a client cannot be registered for them.
+
+use crate::smart::grant::{self, Listed};
+use crate::smart::{ClinicalScope, Compartment, Scope, scope};
+
+use super::Provider;
+
+/// Why a client may not be registered for `token`: a malformed FHIR scope,
+/// or a compartment Ward does not grant yet. `None` when it may.
+pub fn registration_refusal(token: &str) -> Option<String> {
+    match scope::parse(token) {
+        Err(e) => Some(e.to_string()),
+        Ok(Scope::Clinical(c)) if c.compartment != Compartment::User => Some(format!(
+            "`{token}`: {}/ scopes are not supported yet (docs/smart.md); register user/ scopes",
+            c.compartment.as_str()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Whether `token` is a clinical scope (`patient/`, `user/` or `system/`).
+pub fn is_clinical(token: &str) -> bool {
+    matches!(scope::parse(token), Ok(Scope::Clinical(_)) | Err(_))
+}
+
+/// The clinical scopes a client is registered for, parsed.
+fn registered(scopes: &[String]) -> Vec<Scope> {
+    scopes
+        .iter()
+        .filter_map(|s| match scope::parse(s) {
+            Ok(c @ Scope::Clinical(_)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// RFC 6749 §3.3 for a requested clinical scope: it must parse (else
+/// `invalid_scope`) and fall within one of the client's registered scopes,
+/// which may use wildcards; it is narrowed to what that registration allows
+/// (the token response's `scope` shows the narrowing).
+pub fn within_registration(token: &str, client_scopes: &[String]) -> Result<String, String> {
+    let requested = match scope::parse(token).map_err(|e| e.to_string())? {
+        Scope::Clinical(c) => c,
+        other => return Ok(other.to_string()),
+    };
+    grant::client_allows(&requested, &registered(client_scopes))
+        .map(|c| c.to_string())
+        .ok_or_else(|| format!("scope `{token}` is not allowed for this client"))
+}
+
+/// The scopes a user's token carries: the granted scope with each clinical
+/// scope narrowed by the user's roles in `tenant` as the policy is now, so a
+/// refresh re-evaluates (as the roles claims do). Without a tenant there are
+/// no roles, so no clinical scope survives; `patient/` and `system/` never do
+/// in a user's token yet (see the module comment).
+pub fn for_user(
+    p: &Provider,
+    user_id: &str,
+    tenant: Option<&str>,
+    scope: &[String],
+) -> Vec<String> {
+    if !scope.iter().any(|s| is_clinical(s)) {
+        return scope.to_vec();
+    }
+    let permissions = tenant
+        .map(|t| p.policy.permissions(user_id, t))
+        .unwrap_or_default();
+    let policy = Listed::from_permissions(permissions.iter().map(String::as_str));
+    let mut out: Vec<String> = Vec::new();
+    for token in scope {
+        let granted: Vec<String> = match scope::parse(token) {
+            Ok(Scope::Clinical(c)) if c.compartment == Compartment::User => {
+                grant::policy_allows(&c, &policy)
+                    .iter()
+                    .map(ClinicalScope::to_string)
+                    .collect()
+            }
+            Ok(Scope::Clinical(_)) | Err(_) => Vec::new(),
+            Ok(_) => vec![token.clone()],
+        };
+        for g in granted {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_takes_user_scopes_and_refuses_the_rest_with_a_reason() {
+        assert_eq!(registration_refusal("user/*.rs"), None);
+        assert_eq!(registration_refusal("ehr:read"), None);
+        assert_eq!(registration_refusal("openid"), None);
+        let bad = registration_refusal("user/Observation.sr").unwrap();
+        assert!(bad.contains("cruds"), "{bad}");
+        assert!(
+            registration_refusal("patient/*.rs")
+                .unwrap()
+                .contains("not supported yet")
+        );
+        assert!(
+            registration_refusal("system/*.rs")
+                .unwrap()
+                .contains("not supported yet")
+        );
+    }
+
+    #[test]
+    fn a_request_is_narrowed_to_the_registration_or_refused() {
+        let client = vec!["openid".to_string(), "user/*.rs".to_string()];
+        assert_eq!(
+            within_registration("user/Observation.cruds", &client).unwrap(),
+            "user/Observation.rs"
+        );
+        assert_eq!(within_registration("openid", &client).unwrap(), "openid");
+        assert!(within_registration("user/Observation.c", &client).is_err());
+        assert!(within_registration("patient/Observation.r", &client).is_err());
+        assert!(
+            within_registration("user/Observation.rr", &client)
+                .unwrap_err()
+                .contains("cruds")
+        );
+    }
+}
