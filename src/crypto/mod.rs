@@ -4,3 +4,4 @@
 pub mod keyring;
 pub mod secrets;
 pub mod signing;
+pub mod verify;

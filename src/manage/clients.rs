@@ -62,7 +62,7 @@ impl NewClientInput {
     }
 }
 
-/// Parse a client's JWKS: public EC P-256 or RSA keys only.
+/// Parse a client's JWKS: public EC P-256, P-384 or RSA keys only.
 fn validate_jwks(text: &str) -> Result<serde_json::Value, InvalidValue> {
     let bad = |m: &str| InvalidValue::new("jwks", m);
     let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad("is not JSON"))?;
@@ -78,9 +78,13 @@ fn validate_jwks(text: &str) -> Result<serde_json::Value, InvalidValue> {
             return Err(bad("holds a private key; register public keys only"));
         }
         match k.get("kty").and_then(|t| t.as_str()) {
-            Some("EC") if k.get("crv").and_then(|c| c.as_str()) == Some("P-256") => {}
+            Some("EC")
+                if matches!(
+                    k.get("crv").and_then(|c| c.as_str()),
+                    Some("P-256" | "P-384")
+                ) => {}
             Some("RSA") if k.get("n").is_some() && k.get("e").is_some() => {}
-            _ => return Err(bad("keys must be EC P-256 or RSA public keys")),
+            _ => return Err(bad("keys must be EC P-256, EC P-384 or RSA public keys")),
         }
     }
     Ok(v)

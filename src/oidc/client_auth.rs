@@ -10,7 +10,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::{Provider, jwt};
 use crate::crypto::secrets;
-use crate::crypto::signing::Verifier;
+use crate::crypto::verify::{JwsAlg, Verifier};
 use crate::domain::ClientType;
 use crate::domain::records::Client;
 
@@ -161,6 +161,9 @@ fn authenticate_assertion(
         return Err(bad());
     }
     let client = p.store.client(iss)?.ok_or_else(bad)?;
+    // The header names the algorithm; each registered key is tried only for
+    // it (ES256, ES384, RS256, RS384: SMART App Launch requires the 384s).
+    let alg = decoded.alg().and_then(JwsAlg::parse).ok_or_else(bad)?;
     let keys = client
         .jwks
         .as_ref()
@@ -172,7 +175,7 @@ fn authenticate_assertion(
         .filter(|k| {
             decoded.kid().is_none() || k.get("kid").and_then(Value::as_str) == decoded.kid()
         })
-        .any(|k| Verifier::from_jwk(k).is_some_and(|v| decoded.verify(&v)));
+        .any(|k| Verifier::for_alg(k, alg).is_some_and(|v| decoded.verify(&v)));
     if !verified {
         return Err(bad());
     }
