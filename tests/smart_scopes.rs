@@ -182,3 +182,62 @@ fn client_credentials_gets_no_user_scopes(backend: Backend) {
 }
 
 per_backend!(client_credentials_gets_no_user_scopes);
+
+/// `/.well-known/smart-configuration` at Ward's root: the endpoints Ward
+/// serves, and capabilities only for what works (docs/smart.md).
+fn the_smart_configuration_is_served_and_truthful(backend: Backend) {
+    let w = world(backend);
+    let res = Browser::new(&w.server).get("/.well-known/smart-configuration");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.headers["content-type"].starts_with("application/json"));
+    assert_eq!(res.headers["access-control-allow-origin"], "*");
+    let smart = res.json();
+    let oidc = Browser::new(&w.server)
+        .get("/.well-known/openid-configuration")
+        .json();
+    for field in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+    ] {
+        assert_eq!(smart[field], oidc[field], "{field}");
+    }
+    let caps: Vec<&str> = smart["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for c in [
+        "permission-v2",
+        "permission-user",
+        "client-confidential-asymmetric",
+    ] {
+        assert!(caps.contains(&c), "{c}: {caps:?}");
+    }
+    for c in [
+        "launch-ehr",
+        "permission-patient",
+        "context-standalone-patient",
+    ] {
+        assert!(!caps.contains(&c), "{c}: {caps:?}");
+    }
+    // `authorize-post` is listed, so a POST to /authorize must work: it
+    // leads to the sign-in like a GET.
+    let p = pkce();
+    let url = w.authorize_url("chart", &p, &[("scope", "openid user/Observation.rs")]);
+    let query = url.split_once('?').unwrap().1.to_string();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let form: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let res = Browser::new(&w.server).post("/authorize", &form);
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(res.location().contains("/login"), "{}", res.location());
+}
+
+per_backend!(the_smart_configuration_is_served_and_truthful);

@@ -56,3 +56,87 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
         "require_request_uri_registration": false,
     })
 }
+
+/// What Ward can do of SMART App Launch 2.2.0, as `capabilities` says it
+/// (§"Capabilities"). Truthful: a capability is listed only once it works end
+/// to end (docs/smart.md says what is missing). Not yet: `launch-ehr`,
+/// `launch-standalone`, the `context-*` capabilities, `permission-patient`
+/// (needs the patient launch context) and `permission-online`.
+pub const SMART_CAPABILITIES: [&str; 9] = [
+    // POST to /authorize (RFC 6749 §3.1 allows it; SMART lists it separately).
+    "authorize-post",
+    "client-public",
+    "client-confidential-symmetric",
+    // private_key_jwt with RS384/ES384 (and RS256/ES256).
+    "client-confidential-asymmetric",
+    "sso-openid-connect",
+    "permission-offline",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+];
+
+/// `/.well-known/smart-configuration` (SMART App Launch 2.2.0 §"SMART on
+/// FHIR OAuth authorization Endpoints and Capabilities"): the endpoints, and
+/// only the grants, methods, scopes and capabilities Ward honours for SMART.
+pub fn smart_configuration(issuer: &str) -> Value {
+    let e = |p: &str| format!("{issuer}{p}");
+    let scopes: Vec<&str> = super::STANDARD_SCOPES
+        .into_iter()
+        .chain(["user/*.cruds", "user/*.rs", "user/*.read", "user/*.write"])
+        .collect();
+    json!({
+        "issuer": issuer,
+        "jwks_uri": e("/jwks"),
+        "authorization_endpoint": e("/authorize"),
+        "token_endpoint": e("/token"),
+        "introspection_endpoint": e("/introspect"),
+        "revocation_endpoint": e("/revoke"),
+        "userinfo_endpoint": e("/userinfo"),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "ES256", "ES384"],
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": SMART_CAPABILITIES,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smart_configuration_agrees_with_the_openid_metadata() {
+        let oidc = metadata("https://id.example", false);
+        let smart = smart_configuration("https://id.example");
+        for field in [
+            "issuer",
+            "jwks_uri",
+            "authorization_endpoint",
+            "token_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "grant_types_supported",
+            "token_endpoint_auth_methods_supported",
+            "token_endpoint_auth_signing_alg_values_supported",
+            "response_types_supported",
+            "code_challenge_methods_supported",
+        ] {
+            assert_eq!(smart[field], oidc[field], "{field}");
+        }
+        // PKCE S256 only (SMART 2: SHALL support S256, SHALL NOT support plain).
+        assert_eq!(smart["code_challenge_methods_supported"], json!(["S256"]));
+        // Nothing Ward cannot do yet.
+        let caps = smart["capabilities"].as_array().unwrap();
+        for missing in [
+            "launch-ehr",
+            "launch-standalone",
+            "permission-patient",
+            "context-ehr-patient",
+        ] {
+            assert!(!caps.iter().any(|c| c == missing), "{missing}");
+        }
+    }
+}

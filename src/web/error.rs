@@ -72,6 +72,10 @@ const ROUTE_KINDS: &[(Paths, RouteKind)] = &[
         Paths::Exact("/.well-known/oauth-authorization-server"),
         RouteKind::OAuth,
     ),
+    (
+        Paths::Exact("/.well-known/smart-configuration"),
+        RouteKind::OAuth,
+    ),
     (Paths::Exact("/login/passkey/start"), RouteKind::Script),
     (Paths::Exact("/login/passkey/finish"), RouteKind::Script),
     (Paths::Exact("/signup/start"), RouteKind::Script),

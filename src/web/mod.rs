@@ -26,6 +26,8 @@ pub struct WebState {
     pub ctx: AppContext,
     /// The discovery document, rendered once.
     pub discovery: String,
+    /// The SMART configuration document, rendered once.
+    pub smart_configuration: String,
     pub metrics: metrics::Metrics,
     pub views: views::Views,
 }
@@ -61,6 +63,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(endpoints::discovery),
+        )
+        .route(
+            "/.well-known/smart-configuration",
+            web::get().to(endpoints::smart_configuration),
         )
         .route("/jwks", web::get().to(endpoints::jwks))
         .configure(browser_routes)
@@ -155,9 +161,12 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
     let config = ctx.config.clone();
     let discovery =
         crate::oidc::discovery::metadata(&config.issuer, config.require_par).to_string();
+    let smart_configuration =
+        crate::oidc::discovery::smart_configuration(&config.issuer).to_string();
     let state = web::Data::new(WebState {
         ctx,
         discovery,
+        smart_configuration,
         metrics: metrics::Metrics::new(),
         views: views::Views::new().map_err(|e| ServeError::Templates(e.to_string()))?,
     });

@@ -22,6 +22,20 @@ pub async fn discovery(state: web::Data<WebState>) -> HttpResponse {
         .body(state.discovery.clone())
 }
 
+/// SMART App Launch's discovery document (docs/smart.md). Readable from any
+/// origin: apps running in a browser fetch it before anything else, and it
+/// holds nothing but public metadata.
+pub async fn smart_configuration(state: web::Data<WebState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(3600),
+        ]))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .content_type("application/json")
+        .body(state.smart_configuration.clone())
+}
+
 pub async fn jwks(state: web::Data<WebState>) -> HttpResponse {
     let keys = state.ctx.keyset();
     HttpResponse::Ok()
