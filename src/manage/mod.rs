@@ -2,8 +2,10 @@
 //! and the audit trail.
 //!
 //! Each operation validates its input, makes its change and writes its audit
-//! record in one transaction, and is shared by the CLI today and the admin API
-//! later. No HTTP and no SQL here.
+//! record in one transaction, and is shared by the CLI and the admin API. No
+//! HTTP and no SQL here: each change is one method of a `store` trait
+//! (`UserAdminStore`, `ClientAdminStore`, `PolicyStore`, ...) on `ctx.db`,
+//! given the audit record to write with it.
 
 pub mod audit_log;
 pub mod break_glass;
