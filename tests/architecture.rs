@@ -39,8 +39,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "app/mod.rs::open",
     "cli/clients.rs::run",
     "cli/users.rs::run",
-    "manage/clients.rs::add",
-    "manage/users.rs::apply",
     "storage/group_commit.rs::run",
     "web/handlers/account.rs::account_page",
 ];

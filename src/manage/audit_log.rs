@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, AuditRecord, ChainVerifier, Outcome, VerifyFailure};
-use crate::storage;
+use crate::store::AuditLogStore;
 
 use super::ManageError;
 
@@ -31,7 +31,7 @@ pub fn verify(ctx: &AppContext, actor: &str) -> Result<VerifyReport, ManageError
     let mut after = 0;
     let mut failure: Option<VerifyFailure> = None;
     'pages: loop {
-        let page = storage::audit::sealed_after(&mut *ctx.db.conn()?, after, PAGE)?;
+        let page = ctx.db.sealed_audit_after(after, PAGE)?;
         if page.is_empty() {
             break;
         }
@@ -43,7 +43,7 @@ pub fn verify(ctx: &AppContext, actor: &str) -> Result<VerifyReport, ManageError
             after = r.seq.unwrap_or(after);
         }
     }
-    let pending = storage::audit::count_pending(&mut *ctx.db.conn()?)?;
+    let pending = ctx.db.pending_audit_count()?;
     let report = VerifyReport {
         verified: verifier.verified,
         pending,
@@ -66,13 +66,13 @@ pub fn verify(ctx: &AppContext, actor: &str) -> Result<VerifyReport, ManageError
     if let Some(id) = report.first_bad_id {
         e = e.reason("chain_broken").detail("first_bad_id", id);
     }
-    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    ctx.db.record_audit(&e)?;
     Ok(report)
 }
 
 /// Record a standalone event (one that accompanies no other change), e.g. a server start.
 pub fn record(ctx: &AppContext, event: &AuditEvent) -> Result<(), ManageError> {
-    ctx.db.transaction(|c| storage::audit::append(c, event))?;
+    ctx.db.record_audit(event)?;
     Ok(())
 }
 
@@ -81,7 +81,7 @@ pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     let mut total = 0;
     loop {
         // Small batches: each holds the write lock only briefly.
-        let n = storage::audit::seal_pending(&ctx.db, SEAL_BATCH, ctx.clock.now_ms())?;
+        let n = ctx.db.seal_audit(SEAL_BATCH, ctx.clock.now_ms())?;
         total += n;
         if n < SEAL_BATCH as usize {
             return Ok(total);
@@ -92,10 +92,10 @@ pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
 }
 
 pub fn tail(ctx: &AppContext, actor: &str, n: i64) -> Result<Vec<AuditRecord>, ManageError> {
-    let records = storage::audit::tail(&mut *ctx.db.conn()?, n.clamp(1, 10_000))?;
+    let records = ctx.db.audit_tail(n.clamp(1, 10_000))?;
     let e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.read", Outcome::Success)
         .detail("count", records.len());
-    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    ctx.db.record_audit(&e)?;
     Ok(records)
 }
 
@@ -136,8 +136,7 @@ pub fn query(
             check_filter(field, v)?;
         }
     }
-    let records = storage::audit::query(
-        &mut *ctx.db.conn()?,
+    let records = ctx.db.audit_query(
         q.event_type.as_deref(),
         q.subject.as_deref(),
         q.after_id,
@@ -151,7 +150,7 @@ pub fn query(
     if let Some(s) = &q.subject {
         e = e.detail("subject", s.as_str());
     }
-    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    ctx.db.record_audit(&e)?;
     Ok(records)
 }
 
@@ -164,7 +163,7 @@ pub fn export(
     let mut after = 0;
     let mut count = 0u64;
     loop {
-        let page = storage::audit::after_id(&mut *ctx.db.conn()?, after, PAGE)?;
+        let page = ctx.db.audit_after_id(after, PAGE)?;
         if page.is_empty() {
             break;
         }
@@ -176,7 +175,7 @@ pub fn export(
     }
     let e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.export", Outcome::Success)
         .detail("count", count);
-    ctx.db.transaction(|c| storage::audit::append(c, &e))?;
+    ctx.db.record_audit(&e)?;
     Ok(count)
 }
 

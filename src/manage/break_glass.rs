@@ -7,7 +7,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::authz::emergency::{self, ELEVATE};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::records::User;
-use crate::storage::break_glass::{self as store, Elevation};
+use crate::store::ElevationStore;
+use crate::store::elevations::Elevation;
 
 use super::{ManageError, audited};
 
@@ -68,11 +69,7 @@ pub fn elevate(
             .detail("reason", elevation.reason.as_str())
             .detail("expires_at", elevation.expires_at);
         e.ip = who.ip.clone();
-        ctx.db.transaction(|c| {
-            store::insert(c, &elevation)?;
-            crate::storage::audit::append(c, &e)?;
-            Ok::<_, ManageError>(())
-        })?;
+        ctx.db.start_elevation(&elevation, &e)?;
         notify_auditors(ctx, who.user, &elevation);
         Ok(elevation)
     })
@@ -116,14 +113,8 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<Elevation>, ManageError> {
     let limit = limit.clamp(1, 500);
-    ctx.db.transaction(|c| {
-        let list = store::list(c, pending, limit)?;
-        crate::storage::audit::append(
-            c,
-            &event(ctx, actor, "break_glass.list").detail("pending_only", pending),
-        )?;
-        Ok(list)
-    })
+    let read = event(ctx, actor, "break_glass.list").detail("pending_only", pending);
+    Ok(ctx.db.elevations(pending, limit, &read)?)
 }
 
 /// An auditor signs an elevation off; it leaves the review list.
@@ -150,30 +141,24 @@ pub fn sign_off(
                 "The review note may not contain control characters.".into(),
             ));
         }
-        ctx.db.transaction(|c| {
-            let Some(found) = store::find(c, id)? else {
-                return Err(ManageError::NotFound(format!(
-                    "no break-glass elevation `{id}`"
-                )));
-            };
-            if found.user_id == reviewer_id {
-                return Err(ManageError::Refused(
-                    "An elevation is reviewed by someone else than the person who used it.".into(),
-                ));
-            }
-            if !store::review(c, id, reviewer_id, note, ctx.clock.now_ms())? {
-                return Err(ManageError::Conflict(format!(
-                    "elevation `{id}` was already reviewed"
-                )));
-            }
-            crate::storage::audit::append(
-                c,
-                &event(ctx, actor, "break_glass.reviewed")
-                    .subject(found.user_id.as_str())
-                    .detail("id", id)
-                    .detail("note", note),
-            )?;
-            store::find(c, id)?.ok_or_else(|| ManageError::NotFound(id.to_string()))
-        })
+        // Who used an elevation never changes: checked before the change,
+        // which itself happens only once (`review_elevation`).
+        let Some(found) = ctx.db.elevation(id)? else {
+            return Err(ManageError::NotFound(format!(
+                "no break-glass elevation `{id}`"
+            )));
+        };
+        if found.user_id == reviewer_id {
+            return Err(ManageError::Refused(
+                "An elevation is reviewed by someone else than the person who used it.".into(),
+            ));
+        }
+        let record = event(ctx, actor, "break_glass.reviewed")
+            .subject(found.user_id.as_str())
+            .detail("id", id)
+            .detail("note", note);
+        ctx.db
+            .review_elevation(id, reviewer_id, note, ctx.clock.now_ms(), &record)?
+            .ok_or_else(|| ManageError::Conflict(format!("elevation `{id}` was already reviewed")))
     })
 }

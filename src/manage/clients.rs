@@ -1,11 +1,11 @@
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
+use crate::domain::records::Client;
 use crate::domain::{
     ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
 };
-use crate::storage::clients::{self, Client};
-use crate::storage::{self, StorageError};
+use crate::store::ClientAdminStore;
 
 use super::{ManageError, audited};
 
@@ -172,6 +172,136 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     })
 }
 
+/// The rest of a registration, each value checked.
+struct Extras {
+    name: String,
+    jwks: Option<serde_json::Value>,
+    id_token_alg: String,
+    authz_resources: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+}
+
+/// Check what [`validate`] does not, in the order the errors are reported.
+fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageError> {
+    let name = check_name(input.name.as_deref(), id)?;
+    let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
+    if jwks.is_some() && input.client_type == ClientType::Public {
+        return Err(InvalidValue::new(
+            "jwks",
+            "a public client cannot authenticate with keys; make it confidential",
+        )
+        .into());
+    }
+    let id_token_alg = match input.id_token_alg.as_deref().unwrap_or("RS256") {
+        a @ ("RS256" | "ES256") => a.to_string(),
+        other => {
+            return Err(InvalidValue::new(
+                "id_token_alg",
+                format!("`{other}` is not RS256 or ES256"),
+            )
+            .into());
+        }
+    };
+    if let Some(s) = input.access_token_seconds
+        && !(10..=86_400).contains(&s)
+    {
+        return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
+    }
+    let authz_resources = check_authz_resources(&input.authz_resources)?;
+    if let Some(acr) = &input.min_acr
+        && crate::domain::acr::Acr::parse(acr).is_err()
+    {
+        return Err(InvalidValue::new(
+            "min_acr",
+            format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
+        )
+        .into());
+    }
+    let backchannel_logout_uri = input
+        .backchannel_logout_uri
+        .as_deref()
+        .map(check_backchannel_uri)
+        .transpose()?;
+    Ok(Extras {
+        name,
+        jwks,
+        id_token_alg,
+        authz_resources,
+        backchannel_logout_uri,
+    })
+}
+
+/// The display name, trimmed; the client id when none is given.
+fn check_name(name: Option<&str>, id: &ClientId) -> Result<String, InvalidValue> {
+    match name.map(str::trim) {
+        Some(n) if n.chars().count() > 128 || n.chars().any(char::is_control) => {
+            Err(InvalidValue::new(
+                "name",
+                "must be at most 128 characters without control characters",
+            ))
+        }
+        Some(n) if !n.is_empty() => Ok(n.to_string()),
+        _ => Ok(id.as_str().to_string()),
+    }
+}
+
+/// Permission resource names, each once.
+fn check_authz_resources(names: &[String]) -> Result<Vec<String>, InvalidValue> {
+    let mut resources = Vec::new();
+    for r in names {
+        crate::authz::rules::check_name(r)
+            .map_err(|e| InvalidValue::new("authz_resource", format!("`{r}`: {e}")))?;
+        if !resources.contains(r) {
+            resources.push(r.clone());
+        }
+    }
+    Ok(resources)
+}
+
+/// Back-Channel Logout 1.0 §2.2: an absolute http(s) URL, no fragment.
+fn check_backchannel_uri(uri: &str) -> Result<String, InvalidValue> {
+    let parsed = RedirectUri::parse(uri)?;
+    if !parsed.as_str().starts_with("https://") && !parsed.as_str().starts_with("http://") {
+        return Err(InvalidValue::new(
+            "backchannel_logout_uri",
+            "must be an http(s) URL",
+        ));
+    }
+    Ok(parsed.as_str().to_string())
+}
+
+/// The client record a checked registration makes.
+fn record(
+    input: &NewClientInput,
+    v: Validated,
+    x: Extras,
+    secret: Option<&str>,
+    now: i64,
+) -> Client {
+    Client {
+        id: v.id.as_str().to_string(),
+        name: x.name,
+        client_type: input.client_type,
+        secret_hash: secret.map(secrets::hash),
+        redirect_uris: v.redirect_uris,
+        grant_types: v.grant_types,
+        scopes: v.scopes,
+        created_at: now,
+        updated_at: now,
+        first_party: input.first_party,
+        require_par: input.require_par,
+        jwks: x.jwks,
+        id_token_alg: x.id_token_alg,
+        access_token_seconds: input.access_token_seconds,
+        authz_resources: x.authz_resources,
+        min_acr: input.min_acr.clone(),
+        post_logout_redirect_uris: v.post_logout_redirect_uris,
+        backchannel_logout_uri: x.backchannel_logout_uri,
+        shared_workstation: input.shared_workstation,
+        pkce: v.pkce,
+    }
+}
+
 pub fn add(
     ctx: &AppContext,
     actor: &str,
@@ -180,126 +310,31 @@ pub fn add(
     let refusal =
         || event(ctx, actor, "client.create").detail("client_id", input.client_id.clone());
     audited(ctx, refusal, || {
-        let Validated {
-            id,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            scopes,
-            pkce,
-        } = validate(&input)?;
-        let name = match input.name.as_deref().map(str::trim) {
-            Some(n) if n.chars().count() > 128 || n.chars().any(char::is_control) => {
-                return Err(InvalidValue::new(
-                    "name",
-                    "must be at most 128 characters without control characters",
-                )
-                .into());
-            }
-            Some(n) if !n.is_empty() => n.to_string(),
-            _ => id.as_str().to_string(),
-        };
-        let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
-        if jwks.is_some() && input.client_type == ClientType::Public {
-            return Err(InvalidValue::new(
-                "jwks",
-                "a public client cannot authenticate with keys; make it confidential",
-            )
-            .into());
-        }
-        let id_token_alg = match input.id_token_alg.as_deref().unwrap_or("RS256") {
-            a @ ("RS256" | "ES256") => a.to_string(),
-            other => {
-                return Err(InvalidValue::new(
-                    "id_token_alg",
-                    format!("`{other}` is not RS256 or ES256"),
-                )
-                .into());
-            }
-        };
-        if let Some(s) = input.access_token_seconds
-            && !(10..=86_400).contains(&s)
-        {
-            return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
-        }
-        let mut authz_resources = Vec::new();
-        for r in &input.authz_resources {
-            crate::authz::rules::check_name(r)
-                .map_err(|e| InvalidValue::new("authz_resource", format!("`{r}`: {e}")))?;
-            if !authz_resources.contains(r) {
-                authz_resources.push(r.clone());
-            }
-        }
-        if let Some(acr) = &input.min_acr
-            && crate::domain::acr::Acr::parse(acr).is_err()
-        {
-            return Err(InvalidValue::new(
-                "min_acr",
-                format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
-            )
-            .into());
-        }
+        let checked = validate(&input)?;
+        let extras = check_extras(&input, &checked.id)?;
         // A confidential client gets a secret unless it authenticates with its keys.
-        let secret = (input.client_type == ClientType::Confidential && jwks.is_none())
+        let secret = (input.client_type == ClientType::Confidential && extras.jwks.is_none())
             .then(|| secrets::generate(32));
-        let now = ctx.clock.now_ms();
-        let client = Client {
-            id: id.as_str().to_string(),
-            name,
-            client_type: input.client_type,
-            secret_hash: secret.as_deref().map(secrets::hash),
-            redirect_uris,
-            grant_types,
-            scopes,
-            created_at: now,
-            updated_at: now,
-            first_party: input.first_party,
-            require_par: input.require_par,
-            jwks,
-            id_token_alg,
-            access_token_seconds: input.access_token_seconds,
-            authz_resources,
-            min_acr: input.min_acr.clone(),
-            post_logout_redirect_uris,
-            backchannel_logout_uri: match &input.backchannel_logout_uri {
-                None => None,
-                Some(u) => {
-                    let parsed = RedirectUri::parse(u)?;
-                    // Back-Channel Logout 1.0 §2.2: an absolute http(s) URL, no fragment.
-                    if !parsed.as_str().starts_with("https://")
-                        && !parsed.as_str().starts_with("http://")
-                    {
-                        return Err(InvalidValue::new(
-                            "backchannel_logout_uri",
-                            "must be an http(s) URL",
-                        )
-                        .into());
-                    }
-                    Some(parsed.as_str().to_string())
-                }
-            },
-            shared_workstation: input.shared_workstation,
-            pkce,
-        };
-        ctx.db.transaction(|c| {
-            clients::insert(c, &client).map_err(|e| match e {
-                StorageError::Conflict(_) => {
-                    ManageError::Conflict(format!("a client `{id}` already exists"))
-                }
-                other => other.into(),
-            })?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "client.create")
-                    .client(&client.id)
-                    .detail("client_type", client.client_type.as_str())
-                    .detail("redirect_uris", client.redirect_uris.clone())
-                    .detail("grant_types", client.grant_types.clone())
-                    .detail("scopes", client.scopes.clone())
-                    .detail("pkce", client.pkce.as_str()),
-            )?;
-            Ok::<_, ManageError>(())
-        })?;
+        let client = record(
+            &input,
+            checked,
+            extras,
+            secret.as_deref(),
+            ctx.clock.now_ms(),
+        );
+        let created = event(ctx, actor, "client.create")
+            .client(&client.id)
+            .detail("client_type", client.client_type.as_str())
+            .detail("redirect_uris", client.redirect_uris.clone())
+            .detail("grant_types", client.grant_types.clone())
+            .detail("scopes", client.scopes.clone())
+            .detail("pkce", client.pkce.as_str());
+        if !ctx.db.create_client(&client, &created)? {
+            let id = &client.id;
+            return Err(ManageError::Conflict(format!(
+                "a client `{id}` already exists"
+            )));
+        }
         Ok(CreatedClient { client, secret })
     })
 }
@@ -307,37 +342,27 @@ pub fn add(
 pub fn show(ctx: &AppContext, actor: &str, id: &str) -> Result<Client, ManageError> {
     let refusal = || event(ctx, actor, "client.view").detail("client_id", id);
     audited(ctx, refusal, || {
-        ctx.db.transaction(|c| {
-            let client = clients::find(c, id)?
-                .ok_or_else(|| ManageError::NotFound(format!("no client `{id}`")))?;
-            storage::audit::append(c, &event(ctx, actor, "client.view").client(id))?;
-            Ok(client)
-        })
+        let viewed = event(ctx, actor, "client.view").client(id);
+        ctx.db
+            .view_client(id, &viewed)?
+            .ok_or_else(|| ManageError::NotFound(format!("no client `{id}`")))
     })
 }
 
 pub fn list(ctx: &AppContext, actor: &str) -> Result<Vec<Client>, ManageError> {
-    ctx.db.transaction(|c| {
-        let list = clients::list(c)?;
-        storage::audit::append(
-            c,
-            &event(ctx, actor, "client.list").detail("count", list.len()),
-        )?;
-        Ok(list)
-    })
+    Ok(ctx
+        .db
+        .list_clients(|list| event(ctx, actor, "client.list").detail("count", list.len()))?)
 }
 
 pub fn remove(ctx: &AppContext, actor: &str, id: &str) -> Result<(), ManageError> {
     let refusal = || event(ctx, actor, "client.remove").detail("client_id", id);
     audited(ctx, refusal, || {
-        ctx.db.transaction(|c| {
-            clients::delete(c, id).map_err(|e| match e {
-                StorageError::NotFound => ManageError::NotFound(format!("no client `{id}`")),
-                other => other.into(),
-            })?;
-            storage::audit::append(c, &event(ctx, actor, "client.remove").client(id))?;
-            Ok(())
-        })
+        let removed = event(ctx, actor, "client.remove").client(id);
+        if !ctx.db.remove_client(id, &removed)? {
+            return Err(ManageError::NotFound(format!("no client `{id}`")));
+        }
+        Ok(())
     })
 }
 

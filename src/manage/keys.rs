@@ -8,9 +8,8 @@ use crate::clock::Millis;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::signing::{self, Algorithm, SigningKeyMaterial};
 use crate::oidc::keys::KeySet;
-use crate::storage::secrets::{self, signing_key_context};
-use crate::storage::signing_keys::{self, ACTIVE, StoredSigningKey};
-use crate::storage::{self, AnyConnection, StorageError};
+use crate::store::SigningKeyStore;
+use crate::store::signing_keys::{ACTIVE, StoredSigningKey, signing_key_context};
 
 use super::{ManageError, audited};
 
@@ -68,26 +67,19 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
 pub fn ensure_active_keys(ctx: &AppContext) -> Result<Vec<String>, ManageError> {
     let mut created = Vec::new();
     for alg in Algorithm::ALL {
-        if signing_keys::active(&mut *ctx.db.conn()?, alg.as_str())?.is_some() {
+        if ctx.db.active_signing_key(alg.as_str())?.is_some() {
             continue;
         }
         let key = signing::generate(alg)?;
         let now = ctx.clock.now_ms();
         let stored = seal(&ctx.keyring, &key, now);
-        let result = ctx.db.transaction(|c| {
-            signing_keys::insert(c, &stored)?;
-            storage::audit::append(
-                c,
-                &event(ctx, "system", "signing_key.create")
-                    .detail("kid", key.kid.as_str())
-                    .detail("alg", alg.as_str())
-                    .reason("initial_key"),
-            )
-        });
-        match result {
-            Ok(()) => created.push(key.kid),
-            Err(StorageError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+        let record = event(ctx, "system", "signing_key.create")
+            .detail("kid", key.kid.as_str())
+            .detail("alg", alg.as_str())
+            .reason("initial_key");
+        // False: another node starting at the same time won the race.
+        if ctx.db.add_signing_key(&stored, &record)? {
+            created.push(key.kid);
         }
     }
     Ok(created)
@@ -95,14 +87,10 @@ pub fn ensure_active_keys(ctx: &AppContext) -> Result<Vec<String>, ManageError> 
 
 pub fn list(ctx: &AppContext, actor: &str) -> Result<Vec<KeyInfo>, ManageError> {
     let now = ctx.clock.now_ms();
-    ctx.db.transaction(|c| {
-        let keys = signing_keys::list(c)?;
-        storage::audit::append(
-            c,
-            &event(ctx, actor, "signing_key.list").detail("count", keys.len()),
-        )?;
-        Ok(keys.iter().map(|k| info(k, now)).collect())
-    })
+    let keys = ctx
+        .db
+        .signing_keys(|keys| event(ctx, actor, "signing_key.list").detail("count", keys.len()))?;
+    Ok(keys.iter().map(|k| info(k, now)).collect())
 }
 
 /// Create a new active key for `alg`; the previous one is retired but stays
@@ -121,42 +109,34 @@ pub fn rotate(
             + i64::from(ctx.config.tokens.longest_signed_token_seconds()) * 1000
             + PUBLISH_GRACE_MS;
         let stored = seal(&ctx.keyring, &key, now);
-        ctx.db.transaction(|c| {
-            let previous = signing_keys::active(c, alg.as_str())?;
-            if let Some(prev) = &previous {
-                signing_keys::retire(c, &prev.kid, now, publish_until)?;
-            }
-            signing_keys::insert(c, &stored)?;
+        let record = |previous: Option<&StoredSigningKey>| {
             let mut e = event(ctx, actor, "signing_key.rotate")
                 .detail("kid", key.kid.as_str())
                 .detail("alg", alg.as_str());
-            if let Some(prev) = &previous {
+            if let Some(prev) = previous {
                 e = e
                     .detail("retired_kid", prev.kid.as_str())
                     .detail("publish_until", publish_until);
             }
-            storage::audit::append(c, &e)?;
-            let retired = match &previous {
-                Some(p) => signing_keys::list(c)?
-                    .into_iter()
-                    .find(|k| k.kid == p.kid)
-                    .map(|k| info(&k, now)),
-                None => None,
-            };
-            Ok((info(&stored, now), retired))
-        })
+            e
+        };
+        let retired = ctx
+            .db
+            .rotate_signing_key(&stored, now, publish_until, record)?;
+        Ok((info(&stored, now), retired.map(|k| info(&k, now))))
     })
 }
 
 /// Every key that may verify a live token, with the active ones opened for signing.
 pub fn load_keyset(ctx: &AppContext) -> Result<KeySet, ManageError> {
     let now = ctx.clock.now_ms();
-    let stored = signing_keys::published(&mut *ctx.db.conn()?, now)?;
+    let stored = ctx.db.published_signing_keys(now)?;
     let mut active = Vec::new();
     let mut published = Vec::new();
     for k in &stored {
-        let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk)
-            .map_err(|_| StorageError::Corrupt("signing_keys.public_jwk".into()))?;
+        let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk).map_err(|_| {
+            ManageError::Internal("stored data is inconsistent: signing_keys.public_jwk".into())
+        })?;
         published.push(jwk);
         if k.state == ACTIVE {
             active.push(open(&ctx.keyring, k)?);
@@ -167,7 +147,9 @@ pub fn load_keyset(ctx: &AppContext) -> Result<KeySet, ManageError> {
 
 /// The active key for `alg`, opened with the keyring (for signing tokens).
 pub fn load_active(ctx: &AppContext, alg: Algorithm) -> Result<SigningKeyMaterial, ManageError> {
-    let stored = signing_keys::active(&mut *ctx.db.conn()?, alg.as_str())?
+    let stored = ctx
+        .db
+        .active_signing_key(alg.as_str())?
         .ok_or_else(|| ManageError::NotFound(format!("no active {alg} signing key")))?;
     open(&ctx.keyring, &stored)
 }
@@ -194,16 +176,12 @@ pub fn rotate_master(ctx: &AppContext, actor: &str, next: &Keyring) -> Result<us
             .detail("to", next.key_id())
     };
     audited(ctx, refusal, || {
-        ctx.db.transaction(|c: &mut AnyConnection| {
-            let count = secrets::reseal_all(c, &ctx.keyring, next, now)?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "master_key.rotate")
-                    .detail("from", ctx.keyring.key_id())
-                    .detail("to", next.key_id())
-                    .detail("resealed", count),
-            )?;
-            Ok(count)
-        })
+        let record = |count: usize| {
+            event(ctx, actor, "master_key.rotate")
+                .detail("from", ctx.keyring.key_id())
+                .detail("to", next.key_id())
+                .detail("resealed", count)
+        };
+        Ok(ctx.db.reseal_secrets(&ctx.keyring, next, now, record)?)
     })
 }

@@ -2,8 +2,10 @@
 //! and the audit trail.
 //!
 //! Each operation validates its input, makes its change and writes its audit
-//! record in one transaction, and is shared by the CLI today and the admin API
-//! later. No HTTP and no SQL here.
+//! record in one transaction, and is shared by the CLI and the admin API. No
+//! HTTP and no SQL here: each change is one method of a `store` trait
+//! (`UserAdminStore`, `ClientAdminStore`, `PolicyStore`, ...) on `ctx.db`,
+//! given the audit record to write with it.
 
 pub mod audit_log;
 pub mod break_glass;
@@ -19,8 +21,8 @@ use crate::authn::password::{PasswordError, PasswordPolicyError};
 use crate::crypto::keyring::KeyringError;
 use crate::crypto::signing::SigningError;
 use crate::domain::InvalidValue;
-use crate::storage::secrets::ResealError;
 use crate::storage::{self, StorageError};
+use crate::store::AuditLogStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManageError {
@@ -38,8 +40,6 @@ pub enum ManageError {
     Keyring(#[from] KeyringError),
     #[error(transparent)]
     Signing(#[from] SigningError),
-    #[error(transparent)]
-    Reseal(#[from] ResealError),
     /// Refused by a rule (break-glass without fresh strong sign-in, say); the message says why.
     #[error("{0}")]
     Refused(String),
@@ -96,8 +96,7 @@ pub(crate) fn audit_refusal(ctx: &AppContext, event: AuditEvent, error: &ManageE
         reason: Some(error.reason_code().to_string()),
         ..event
     };
-    let result = ctx.db.transaction(|c| storage::audit::append(c, &event));
-    if let Err(e) = result {
+    if let Err(e) = ctx.db.record_audit(&event) {
         tracing::warn!(error = %e, "could not record a refused operation in the audit trail");
     }
 }
@@ -127,7 +126,6 @@ pub fn database_counters() -> (u64, u64) {
 /// The records the operations return, for the callers that show them (the
 /// admin API), which name no storage module.
 pub mod records {
-    pub use crate::storage::break_glass::Elevation;
-    pub use crate::storage::clients::Client;
-    pub use crate::storage::users::User;
+    pub use crate::domain::records::{Client, User};
+    pub use crate::store::elevations::Elevation;
 }

@@ -11,7 +11,8 @@ use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::{self, AuthzError, Rule, rules};
 use crate::domain::{InvalidValue, UserId};
-use crate::storage::{self, AnyConnection, Database, StorageError};
+use crate::store::policy::{GrantRefused, PolicyRow, RoleGrant};
+use crate::store::{AuditLogStore, PolicyStore};
 
 use super::{ManageError, audited};
 
@@ -67,28 +68,22 @@ pub fn import(ctx: &AppContext, actor: &str, csv: &str) -> Result<ImportSummary,
             .count();
         let permissions = parsed.len() - assignments;
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            let replaced = storage::policy::count(c)?;
-            let version = storage::policy::replace_all(c, &rows, now)?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "policy.import")
-                    .detail("permissions", permissions as i64)
-                    .detail("assignments", assignments as i64)
-                    .detail("replaced", replaced)
-                    .detail("version", version)
-                    // Names exactly which policy was imported: the SHA-256 of its
-                    // canonical export, comparable with `ward policy export | sha256sum`.
-                    .detail(
-                        "sha256",
-                        crate::crypto::secrets::hash(&rules::to_csv(&parsed)),
-                    ),
-            )?;
-            Ok::<_, ManageError>(ImportSummary {
-                permissions,
-                assignments,
-                version,
-            })
+        // Names exactly which policy was imported: the SHA-256 of its
+        // canonical export, comparable with `ward policy export | sha256sum`.
+        let sha256 = crate::crypto::secrets::hash(&rules::to_csv(&parsed));
+        let record = |replaced: i64, version: i64| {
+            event(ctx, actor, "policy.import")
+                .detail("permissions", permissions as i64)
+                .detail("assignments", assignments as i64)
+                .detail("replaced", replaced)
+                .detail("version", version)
+                .detail("sha256", sha256.as_str())
+        };
+        let version = ctx.db.replace_policy(&rows, now, record)?;
+        Ok(ImportSummary {
+            permissions,
+            assignments,
+            version,
         })
     })?;
     reload(ctx);
@@ -97,17 +92,12 @@ pub fn import(ctx: &AppContext, actor: &str, csv: &str) -> Result<ImportSummary,
 
 /// The whole policy as CSV, in a stable order (permissions, then assignments).
 pub fn export(ctx: &AppContext, actor: &str) -> Result<String, ManageError> {
-    ctx.db.transaction(|c| {
-        let (version, rows) = storage::policy::load(c)?;
-        let text = rules::to_csv(&authz::from_rows(&rows));
-        storage::audit::append(
-            c,
-            &event(ctx, actor, "policy.export")
-                .detail("rules", rows.len() as i64)
-                .detail("version", version),
-        )?;
-        Ok(text)
-    })
+    let (_, rows) = ctx.db.policy(|version, count| {
+        event(ctx, actor, "policy.export")
+            .detail("rules", count as i64)
+            .detail("version", version)
+    })?;
+    Ok(rules::to_csv(&authz::from_rows(&rows)))
 }
 
 /// One role assignment, as granted or revoked.
@@ -121,39 +111,55 @@ pub struct Assignment {
     pub version: i64,
 }
 
-/// Assign a role in a tenant, inside the caller's transaction: the rule, the
-/// version bump and the `policy.grant` record. Shared with `users::add`, which
-/// creates a user and its first role together.
-pub(crate) fn grant_in(
-    c: &mut AnyConnection,
-    event: AuditEvent,
-    user_id: &str,
-    role: &str,
-    tenant: &str,
-    now: i64,
-) -> Result<i64, ManageError> {
-    // A role with no permission in the tenant is a typo, or a role of another tenant.
-    if !storage::policy::role_exists(c, role, tenant)? {
-        return Err(ManageError::NotFound(format!(
-            "no role `{role}` in tenant `{tenant}` (a role exists where it has permissions)"
-        )));
-    }
-    let rule = authz::to_row(&Rule::assignment(user_id, role, tenant));
-    let version = storage::policy::add(c, &rule, now).map_err(|e| match e {
-        StorageError::Conflict(_) => {
-            ManageError::Conflict(format!("the user already has role `{role}` in `{tenant}`"))
+/// An assignment about to be made: its rule `g, <user id>, role, tenant`
+/// and its `policy.grant` record. Shared with `users::add_with_role`, which
+/// creates a user and its first role in one transaction.
+pub(crate) struct Assigning<'a> {
+    rule: PolicyRow,
+    role: &'a str,
+    tenant: &'a str,
+    record: Box<dyn Fn(i64) -> AuditEvent + 'a>,
+}
+
+impl<'a> Assigning<'a> {
+    pub(crate) fn new(event: AuditEvent, user_id: &'a str, role: &'a str, tenant: &'a str) -> Self {
+        Self {
+            rule: authz::to_row(&Rule::assignment(user_id, role, tenant)),
+            role,
+            tenant,
+            record: Box::new(move |version| {
+                event
+                    .clone()
+                    .subject(user_id)
+                    .detail("role", role)
+                    .detail("tenant", tenant)
+                    .detail("version", version)
+            }),
         }
-        other => other.into(),
-    })?;
-    storage::audit::append(
-        c,
-        &event
-            .subject(user_id)
-            .detail("role", role)
-            .detail("tenant", tenant)
-            .detail("version", version),
-    )?;
-    Ok(version)
+    }
+
+    pub(crate) fn grant(&self, now: i64) -> RoleGrant<'_> {
+        RoleGrant {
+            rule: &self.rule,
+            role: self.role,
+            tenant: self.tenant,
+            now,
+            audit: &*self.record,
+        }
+    }
+
+    /// The error a refused grant reports.
+    pub(crate) fn refused(&self, why: GrantRefused) -> ManageError {
+        let (role, tenant) = (self.role, self.tenant);
+        match why {
+            GrantRefused::NoSuchRole => ManageError::NotFound(format!(
+                "no role `{role}` in tenant `{tenant}` (a role exists where it has permissions)"
+            )),
+            GrantRefused::AlreadyGranted => {
+                ManageError::Conflict(format!("the user already has role `{role}` in `{tenant}`"))
+            }
+        }
+    }
 }
 
 /// Check a role and tenant before a transaction that grants them.
@@ -179,16 +185,13 @@ pub fn grant(
         let (role, tenant) = parse_role(role, tenant)?;
         let found = super::users::find(ctx, user)?;
         let now = ctx.clock.now_ms();
-        let version = ctx.db.transaction(|c| {
-            grant_in(
-                c,
-                event(ctx, actor, "policy.grant"),
-                found.id.as_str(),
-                &role,
-                &tenant,
-                now,
-            )
-        })?;
+        let version = {
+            let granted = event(ctx, actor, "policy.grant");
+            let assigning = Assigning::new(granted, found.id.as_str(), &role, &tenant);
+            ctx.db
+                .grant_role(&assigning.grant(now))?
+                .map_err(|why| assigning.refused(why))?
+        };
         Ok(Assignment {
             user_id: found.id.to_string(),
             username: Some(found.username.to_string()),
@@ -227,22 +230,15 @@ pub fn revoke(
         };
         let rule = authz::to_row(&Rule::assignment(&user_id, &role, &tenant));
         let now = ctx.clock.now_ms();
-        let version = ctx.db.transaction(|c| {
-            let version = storage::policy::remove(c, &rule, now).map_err(|e| match e {
-                StorageError::NotFound => {
-                    ManageError::NotFound(format!("{user} has no role `{role}` in `{tenant}`"))
-                }
-                other => other.into(),
-            })?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "policy.revoke")
-                    .subject(&user_id)
-                    .detail("role", role.as_str())
-                    .detail("tenant", tenant.as_str())
-                    .detail("version", version),
-            )?;
-            Ok::<_, ManageError>(version)
+        let record = |version: i64| {
+            event(ctx, actor, "policy.revoke")
+                .subject(&user_id)
+                .detail("role", role.as_str())
+                .detail("tenant", tenant.as_str())
+                .detail("version", version)
+        };
+        let version = ctx.db.revoke_role(&rule, now, record)?.ok_or_else(|| {
+            ManageError::NotFound(format!("{user} has no role `{role}` in `{tenant}`"))
         })?;
         Ok(Assignment {
             user_id,
@@ -291,9 +287,8 @@ pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, Man
                 tenant,
             })
             .collect();
-        ctx.db.transaction(|c| {
-            storage::audit::append(c, &event(ctx, actor, "policy.view").subject(id))
-        })?;
+        ctx.db
+            .record_audit(&event(ctx, actor, "policy.view").subject(id))?;
         Ok(UserAccess {
             user_id: id.to_string(),
             username: found.username.to_string(),
@@ -306,24 +301,17 @@ pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, Man
 /// Write the seed policy (policies/policy.csv) if the policy was never written,
 /// with its audit record; true if this call seeded it. Safe when several nodes
 /// start together: one seeds, the others find the version moved.
-pub fn seed_if_empty(db: &Database, actor: &str, now: i64) -> Result<bool, ManageError> {
+pub fn seed_if_empty(db: &impl PolicyStore, actor: &str, now: i64) -> Result<bool, ManageError> {
     // The common case, every start after the first, costs one read.
-    if storage::policy::version(&mut *db.conn()?)? != 0 {
+    if db.policy_version()? != 0 {
         return Ok(false);
     }
     let seed = rules::parse_csv(authz::SEED_POLICY)?;
     let rows: Vec<_> = seed.iter().map(authz::to_row).collect();
-    db.transaction(|c| {
-        let seeded = storage::policy::seed_if_empty(c, &rows, now)?;
-        if seeded {
-            let version = storage::policy::version(c)?;
-            storage::audit::append(
-                c,
-                &AuditEvent::new(now, actor, "policy.seed", Outcome::Success)
-                    .detail("permissions", rows.len() as i64)
-                    .detail("version", version),
-            )?;
-        }
-        Ok(seeded)
-    })
+    let record = |version: i64| {
+        AuditEvent::new(now, actor, "policy.seed", Outcome::Success)
+            .detail("permissions", rows.len() as i64)
+            .detail("version", version)
+    };
+    Ok(db.seed_policy(&rows, now, record)?)
 }

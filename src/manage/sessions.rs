@@ -10,8 +10,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::domain::InvalidValue;
 use crate::oidc::tokens::sid;
 use crate::session::{self, EndReason, EndedBy, Ending};
-use crate::storage::{self, AnyConnection};
-use crate::store::SessionRow;
+use crate::store::admin_sessions::SweepGroup;
+use crate::store::{SessionAdminStore, SessionRow};
 
 use super::{ManageError, audited};
 
@@ -78,14 +78,18 @@ fn bad_cursor() -> ManageError {
 }
 
 /// The (created_at, hash) a cursor names, among the user's sessions.
+/// (A session's start and hash never change, so this read needs no
+/// transaction with the page it starts.)
 fn resolve_cursor(
-    c: &mut AnyConnection,
+    ctx: &AppContext,
     user_id: &str,
     text: &str,
 ) -> Result<(i64, String), ManageError> {
     let (at, wanted) = text.split_once('.').ok_or_else(bad_cursor)?;
     let at: i64 = at.parse().map_err(|_| bad_cursor())?;
-    let hash = storage::sessions::hashes_at(c, user_id, at)?
+    let hash = ctx
+        .db
+        .session_hashes_at(user_id, at)?
         .into_iter()
         .find(|h| sid(h) == wanted)
         .ok_or_else(bad_cursor)?;
@@ -105,28 +109,21 @@ pub fn list(
         let found = super::users::find(ctx, user)?;
         let uid = found.id.as_str();
         let limit = limit.clamp(1, 1_000);
-        ctx.db.transaction(|c| {
-            let before = after.map(|a| resolve_cursor(c, uid, a)).transpose()?;
-            let rows = storage::sessions::for_user(
-                c,
-                uid,
-                before.as_ref().map(|(at, h)| (*at, h.as_str())),
-                limit,
-            )?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "session.list")
-                    .subject(uid)
-                    .detail("count", rows.len()),
-            )?;
-            let next = (rows.len() as i64 == limit)
-                .then(|| rows.last().map(cursor))
-                .flatten();
-            Ok(SessionPage {
-                user_id: uid.to_string(),
-                sessions: rows.iter().map(|r| info(ctx, r)).collect(),
-                next,
-            })
+        let before = after.map(|a| resolve_cursor(ctx, uid, a)).transpose()?;
+        let before = before.as_ref().map(|(at, h)| (*at, h.as_str()));
+        let record = |rows: &[SessionRow]| {
+            event(ctx, actor, "session.list")
+                .subject(uid)
+                .detail("count", rows.len())
+        };
+        let rows = ctx.db.user_sessions(uid, before, limit, record)?;
+        let next = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(cursor))
+            .flatten();
+        Ok(SessionPage {
+            user_id: uid.to_string(),
+            sessions: rows.iter().map(|r| info(ctx, r)).collect(),
+            next,
         })
     })
 }
@@ -141,7 +138,9 @@ pub fn end(ctx: &AppContext, actor: &str, user: &str, wanted: &str) -> Result<()
     audited(ctx, refusal, || {
         let found = super::users::find(ctx, user)?;
         let uid = found.id.as_str();
-        let hash = storage::sessions::hashes_for_user(&mut *ctx.db.conn()?, uid)?
+        let hash = ctx
+            .db
+            .session_hashes(uid)?
             .into_iter()
             .find(|h| sid(h) == wanted)
             .ok_or_else(|| {
@@ -166,7 +165,7 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
         let found = super::users::find(ctx, user)?;
         let uid = found.id.as_str();
         let now = ctx.clock.now_ms();
-        let open = storage::sessions::open_for_user(&mut *ctx.db.conn()?, uid, now)?;
+        let open = ctx.db.open_session_hashes(uid, now)?;
         let mut ended = Vec::with_capacity(open.len());
         // One by one: the result names exactly the sessions this call ended
         // (a concurrent sign-out may end one of them first).
@@ -231,7 +230,7 @@ pub fn end_others(
     only: Option<&str>,
     ip: Option<String>,
 ) -> Result<usize, ManageError> {
-    let hashes = storage::sessions::hashes_for_user(&mut *ctx.db.conn()?, user_id)?;
+    let hashes = ctx.db.session_hashes(user_id)?;
     let by = EndedBy::user(user_id, ip);
     let mut ended = 0;
     for hash in hashes {
@@ -256,10 +255,10 @@ pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
         (&[ACR_AAL2, ACR_PHR], policy.aal2.idle_seconds),
         (&[ACR_PHRH], policy.aal3.idle_seconds),
     ];
-    let groups: Vec<storage::sessions::SweepGroup> = levels
+    let groups: Vec<SweepGroup> = levels
         .iter()
         .flat_map(|(acr_in, idle)| {
-            [false, true].map(|shared| storage::sessions::SweepGroup {
+            [false, true].map(|shared| SweepGroup {
                 shared_workstation: shared,
                 acr_in,
                 idle_ms: i64::from(if shared {
@@ -270,8 +269,7 @@ pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
             })
         })
         .collect();
-    let candidates =
-        storage::sessions::timeout_candidates(&mut *ctx.db.conn()?, now, &groups, 500)?;
+    let candidates = ctx.db.timeout_candidates(now, &groups, 500)?;
     let mut ended = 0;
     for row in candidates {
         let Err(expiry) = crate::session::check(&row, now, &policy) else {

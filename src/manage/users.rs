@@ -1,9 +1,12 @@
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::profile::{self, Address};
+use crate::domain::records::{Profile, User};
 use crate::domain::{DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
-use crate::storage::users::{self, NewUser, Profile, User};
-use crate::storage::{self, StorageError};
+use crate::store::admin_users::{Consent, NewUser, UserRefused};
+use crate::store::{AuditLogStore, UserAdminStore, UserStore};
+
+pub use crate::store::admin_users::RemovedFactors;
 
 use super::{ManageError, audited};
 
@@ -30,6 +33,31 @@ pub fn add(ctx: &AppContext, actor: &str, input: NewUserInput) -> Result<User, M
     add_with_role(ctx, actor, input, None)
 }
 
+/// A new account's values, each checked, and its password hashed.
+struct Checked {
+    username: Username,
+    email: Option<Email>,
+    display_name: Option<DisplayName>,
+    hash: Option<String>,
+}
+
+fn check(ctx: &AppContext, input: &NewUserInput) -> Result<Checked, ManageError> {
+    Ok(Checked {
+        username: Username::parse(&input.username)?,
+        email: input.email.as_deref().map(Email::parse).transpose()?,
+        display_name: input
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()?,
+        hash: input
+            .password
+            .as_deref()
+            .map(|p| ctx.passwords.hash(p))
+            .transpose()?,
+    })
+}
+
 /// Create a user and, in the same transaction, grant it `role` (audited as
 /// `policy.grant`): an administrator is never left half-created without its role.
 pub fn add_with_role(
@@ -44,57 +72,36 @@ pub fn add_with_role(
             .as_ref()
             .map(|r| super::policy::parse_role(&r.role, &r.tenant))
             .transpose()?;
-        let username = Username::parse(&input.username)?;
-        let email = input.email.as_deref().map(Email::parse).transpose()?;
-        let display_name = input
-            .display_name
-            .as_deref()
-            .map(DisplayName::parse)
-            .transpose()?;
-        let hash = input
-            .password
-            .as_deref()
-            .map(|p| ctx.passwords.hash(p))
-            .transpose()?;
+        let c = check(ctx, &input)?;
         let id = UserId::generate();
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            users::insert(
-                c,
-                &NewUser {
-                    id: id.as_str(),
-                    username: username.as_str(),
-                    email: email.as_ref().map(Email::as_str),
-                    email_verified: false,
-                    display_name: display_name.as_ref().map(DisplayName::as_str),
-                    status: UserStatus::Active.as_str(),
-                    created_at: now,
-                    updated_at: now,
-                },
-            )
-            .map_err(|e| match e {
-                StorageError::Conflict(_) => {
-                    ManageError::Conflict(format!("the username `{username}` is already taken"))
+        let new = NewUser {
+            id: &id,
+            username: c.username.as_str(),
+            email: c.email.as_ref().map(Email::as_str),
+            email_verified: false,
+            display_name: c.display_name.as_ref().map(DisplayName::as_str),
+            status: UserStatus::Active,
+            now,
+            password_hash: c.hash.as_deref(),
+        };
+        let created = event(ctx, actor, "user.create")
+            .subject(id.as_str())
+            .detail("username", c.username.as_str())
+            .detail("password", c.hash.is_some());
+        let assigning = role.as_ref().map(|(role, tenant)| {
+            let granted = event(ctx, actor, "policy.grant");
+            super::policy::Assigning::new(granted, id.as_str(), role, tenant)
+        });
+        let grant = assigning.as_ref().map(|a| a.grant(now));
+        ctx.db
+            .create_user(&new, &created, grant.as_ref())?
+            .map_err(|why| match (why, &assigning) {
+                (UserRefused::Role(why), Some(a)) => a.refused(why),
+                _ => {
+                    ManageError::Conflict(format!("the username `{}` is already taken", c.username))
                 }
-                other => other.into(),
-            })?;
-            if let Some(hash) = &hash {
-                users::set_password_hash(c, &id, hash, now)?;
-            }
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "user.create")
-                    .subject(id.as_str())
-                    .detail("username", username.as_str())
-                    .detail("password", hash.is_some()),
-            )?;
-            if let Some((role, tenant)) = &role {
-                let grant = event(ctx, actor, "policy.grant");
-                super::policy::grant_in(c, grant, id.as_str(), role, tenant, now)?;
-            }
-            users::find_by_id(c, &id)?
-                .ok_or_else(|| ManageError::Internal("the new user vanished".into()))
-        })
+            })
     })?;
     if role.is_some()
         && let Err(e) = ctx.authz.reload(&ctx.db)
@@ -106,11 +113,10 @@ pub fn add_with_role(
 
 /// Find by id or username.
 pub fn find(ctx: &AppContext, ident: &str) -> Result<User, ManageError> {
-    let mut c = ctx.db.conn()?;
     let found = match UserId::parse(ident) {
-        Some(id) => users::find_by_id(&mut c, &id)?,
+        Some(id) => ctx.db.user(id.as_str())?,
         None => match Username::parse(ident) {
-            Ok(name) => users::find_by_username(&mut c, name.as_str())?,
+            Ok(name) => ctx.db.user_named(name.as_str())?,
             Err(_) => None,
         },
     };
@@ -121,9 +127,8 @@ pub fn show(ctx: &AppContext, actor: &str, ident: &str) -> Result<User, ManageEr
     let refusal = || event(ctx, actor, "user.view").detail("query", ident);
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
-        ctx.db.transaction(|c| {
-            storage::audit::append(c, &event(ctx, actor, "user.view").subject(user.id.as_str()))
-        })?;
+        ctx.db
+            .record_audit(&event(ctx, actor, "user.view").subject(user.id.as_str()))?;
         Ok(user)
     })
 }
@@ -138,15 +143,8 @@ pub fn list(
     if after.is_some_and(|a| a.contains('\0')) {
         return Err(InvalidValue::new("after", "is not a username").into());
     }
-    let list = ctx.db.transaction(|c| {
-        let list = users::list(c, after, limit.clamp(1, 10_000))?;
-        storage::audit::append(
-            c,
-            &event(ctx, actor, "user.list").detail("count", list.len()),
-        )?;
-        Ok::<_, ManageError>(list)
-    })?;
-    Ok(list)
+    let record = |list: &[User]| event(ctx, actor, "user.list").detail("count", list.len());
+    Ok(ctx.db.users_page(after, limit.clamp(1, 10_000), record)?)
 }
 
 pub fn set_status(
@@ -163,16 +161,12 @@ pub fn set_status(
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            users::set_status(c, &user.id, status, now)?;
-            if status == UserStatus::Active {
-                // Enabling an account also lifts a brute-force lock on it.
-                storage::throttle::reset(c, &storage::throttle::account_key(&user.username))?;
-            }
-            storage::audit::append(c, &event(ctx, actor, kind).subject(user.id.as_str()))?;
-            users::find_by_id(c, &user.id)?
-                .ok_or_else(|| ManageError::NotFound(format!("no user `{ident}`")))
-        })
+        // Enabling an account also lifts a brute-force lock on it.
+        let unlock = (status == UserStatus::Active).then_some(user.username.as_str());
+        let record = event(ctx, actor, kind).subject(user.id.as_str());
+        ctx.db
+            .set_user_status(&user.id, status, unlock, now, &record)?
+            .ok_or_else(|| ManageError::NotFound(format!("no user `{ident}`")))
     })
 }
 
@@ -187,33 +181,17 @@ pub fn set_password(
         let user = find(ctx, ident)?;
         let hash = ctx.passwords.hash(password)?;
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            users::set_password_hash(c, &user.id, &hash, now)?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "user.set_password").subject(user.id.as_str()),
-            )?;
-            Ok::<_, ManageError>(())
-        })?;
+        let record = event(ctx, actor, "user.set_password").subject(user.id.as_str());
+        ctx.db.set_user_password(&user.id, &hash, now, &record)?;
         Ok(user)
     })
 }
 
 /// The clients a user has consented to, with the scopes.
-pub fn consents(
-    ctx: &AppContext,
-    actor: &str,
-    ident: &str,
-) -> Result<Vec<storage::consents::Consent>, ManageError> {
+pub fn consents(ctx: &AppContext, actor: &str, ident: &str) -> Result<Vec<Consent>, ManageError> {
     let user = find(ctx, ident)?;
-    ctx.db.transaction(|c| {
-        let list = storage::consents::for_user(c, user.id.as_str())?;
-        storage::audit::append(
-            c,
-            &event(ctx, actor, "consent.list").subject(user.id.as_str()),
-        )?;
-        Ok(list)
-    })
+    let record = event(ctx, actor, "consent.list").subject(user.id.as_str());
+    Ok(ctx.db.user_consents(user.id.as_str(), &record)?)
 }
 
 /// Withdraw a user's consent for a client: the next sign-in asks again.
@@ -230,38 +208,24 @@ pub fn revoke_consent(
     };
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
-        ctx.db.transaction(|c| {
-            let revoked = storage::consents::revoke_grants(
-                c,
-                user.id.as_str(),
-                client_id,
-                ctx.clock.now_ms(),
-            )?;
-            storage::consents::delete(c, user.id.as_str(), client_id).map_err(|e| match e {
-                StorageError::NotFound => ManageError::NotFound(format!(
-                    "{} has no consent for `{client_id}`",
-                    user.username
-                )),
-                other => other.into(),
-            })?;
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "consent.revoke")
-                    .subject(user.id.as_str())
-                    .client(client_id)
-                    .detail("revoked_grants", revoked),
-            )?;
-            Ok(())
-        })
+        let uid = user.id.as_str();
+        let record = |revoked: usize| {
+            event(ctx, actor, "consent.revoke")
+                .subject(uid)
+                .client(client_id)
+                .detail("revoked_grants", revoked)
+        };
+        if !ctx
+            .db
+            .revoke_consent(uid, client_id, ctx.clock.now_ms(), record)?
+        {
+            return Err(ManageError::NotFound(format!(
+                "{} has no consent for `{client_id}`",
+                user.username
+            )));
+        }
+        Ok(())
     })
-}
-
-/// What `reset_mfa` removed.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct RemovedFactors {
-    pub passkeys: usize,
-    pub totp: bool,
-    pub recovery_codes: usize,
 }
 
 /// Remove every second factor of a user (a lost phone or key): passkeys, the
@@ -274,24 +238,14 @@ pub fn reset_mfa(
     let refusal = || event(ctx, actor, "user.reset_mfa").detail("query", ident);
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
-        let uid = user.id.to_string();
-        let removed = ctx.db.transaction(|c| {
-            let removed = storage::second_factors::remove_all(c, &uid)?;
-            let removed = RemovedFactors {
-                passkeys: storage::passkeys::remove_all(c, &uid)?,
-                totp: removed.0,
-                recovery_codes: removed.1,
-            };
-            storage::audit::append(
-                c,
-                &event(ctx, actor, "user.reset_mfa")
-                    .subject(user.id.as_str())
-                    .detail("passkeys", removed.passkeys as i64)
-                    .detail("totp", removed.totp)
-                    .detail("recovery_codes", removed.recovery_codes as i64),
-            )?;
-            Ok::<_, ManageError>(removed)
-        })?;
+        let record = |removed: &RemovedFactors| {
+            event(ctx, actor, "user.reset_mfa")
+                .subject(user.id.as_str())
+                .detail("passkeys", removed.passkeys as i64)
+                .detail("totp", removed.totp)
+                .detail("recovery_codes", removed.recovery_codes as i64)
+        };
+        let removed = ctx.db.remove_second_factors(user.id.as_str(), record)?;
         Ok((user, removed))
     })
 }
@@ -314,83 +268,122 @@ pub struct ProfileChange {
     pub address: Option<Option<Address>>,
 }
 
+/// Apply one field's change to `slot`: trimmed, empty meaning none, checked;
+/// its name goes to `touched`.
+fn set_field(
+    slot: &mut Option<String>,
+    change: Option<Option<String>>,
+    name: &'static str,
+    check: impl Fn(&str) -> Result<String, InvalidValue>,
+    touched: &mut Vec<&'static str>,
+) -> Result<(), InvalidValue> {
+    if let Some(v) = change {
+        *slot = v
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(&check)
+            .transpose()?;
+        touched.push(name);
+    }
+    Ok(())
+}
+
+/// A profile claim's check.
+type Check = fn(&str) -> Result<String, InvalidValue>;
+
 impl ProfileChange {
     /// The user's display name and profile after the change, and the names of
-    /// the fields it touched (for the audit record: names, never values).
+    /// the fields it touched (for the audit record: names, never values), in
+    /// the order of the fields.
     fn apply(
-        self,
+        mut self,
         user: &User,
     ) -> Result<(Option<String>, Profile, Vec<&'static str>), InvalidValue> {
-        fn set(
-            slot: &mut Option<String>,
-            change: Option<Option<String>>,
-            name: &'static str,
-            check: impl Fn(&str) -> Result<String, InvalidValue>,
-            touched: &mut Vec<&'static str>,
-        ) -> Result<(), InvalidValue> {
-            if let Some(v) = change {
-                *slot = v
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(&check)
-                    .transpose()?;
-                touched.push(name);
-            }
-            Ok(())
-        }
         let mut touched = Vec::new();
         let mut display_name = user.display_name.clone();
-        let mut p = user.profile.clone();
-        let old_phone = p.phone_number.clone();
-        set(
+        set_field(
             &mut display_name,
-            self.display_name,
+            self.display_name.take(),
             "name",
             |v| DisplayName::parse(v).map(|d| d.as_str().to_string()),
             &mut touched,
         )?;
+        let mut p = user.profile.clone();
+        self.apply_names(&mut p, &mut touched)?;
+        self.apply_claims(&mut p, &mut touched)?;
+        self.apply_phone(&mut p, &mut touched)?;
+        if let Some(a) = self.address {
+            p.address = a.map(Address::checked).transpose()?;
+            touched.push("address");
+        }
+        if touched.is_empty() {
+            return Err(InvalidValue::new(
+                "profile",
+                "nothing to change: give at least one field",
+            ));
+        }
+        Ok((display_name, p, touched))
+    }
+
+    /// Given, family and middle name.
+    fn apply_names(
+        &mut self,
+        p: &mut Profile,
+        touched: &mut Vec<&'static str>,
+    ) -> Result<(), InvalidValue> {
         let names = [
-            (&mut p.given_name, self.given_name, "given_name"),
-            (&mut p.family_name, self.family_name, "family_name"),
-            (&mut p.middle_name, self.middle_name, "middle_name"),
+            (&mut p.given_name, self.given_name.take(), "given_name"),
+            (&mut p.family_name, self.family_name.take(), "family_name"),
+            (&mut p.middle_name, self.middle_name.take(), "middle_name"),
         ];
         for (slot, change, name) in names {
-            set(
-                slot,
-                change,
-                name,
-                |v| profile::name_part(name, v),
-                &mut touched,
-            )?;
+            set_field(slot, change, name, |v| profile::name_part(name, v), touched)?;
         }
-        set(
-            &mut p.birthdate,
-            self.birthdate,
-            "birthdate",
-            profile::birthdate,
-            &mut touched,
-        )?;
-        set(
-            &mut p.locale,
-            self.locale,
-            "locale",
-            profile::locale,
-            &mut touched,
-        )?;
-        set(
-            &mut p.zoneinfo,
-            self.zoneinfo,
-            "zoneinfo",
-            profile::zoneinfo,
-            &mut touched,
-        )?;
-        set(
+        Ok(())
+    }
+
+    /// Birthdate, locale and time zone.
+    fn apply_claims(
+        &mut self,
+        p: &mut Profile,
+        touched: &mut Vec<&'static str>,
+    ) -> Result<(), InvalidValue> {
+        let claims: [(_, _, _, Check); 3] = [
+            (
+                &mut p.birthdate,
+                self.birthdate.take(),
+                "birthdate",
+                profile::birthdate,
+            ),
+            (&mut p.locale, self.locale.take(), "locale", profile::locale),
+            (
+                &mut p.zoneinfo,
+                self.zoneinfo.take(),
+                "zoneinfo",
+                profile::zoneinfo,
+            ),
+        ];
+        for (slot, change, name, check) in claims {
+            set_field(slot, change, name, check, touched)?;
+        }
+        Ok(())
+    }
+
+    /// The phone number: a new one is unverified unless the change says it
+    /// is, and no number is never verified.
+    fn apply_phone(
+        &mut self,
+        p: &mut Profile,
+        touched: &mut Vec<&'static str>,
+    ) -> Result<(), InvalidValue> {
+        let old_phone = p.phone_number.clone();
+        set_field(
             &mut p.phone_number,
-            self.phone_number,
+            self.phone_number.take(),
             "phone_number",
             profile::phone_number,
-            &mut touched,
+            touched,
         )?;
         match self.phone_number_verified {
             Some(v) => {
@@ -403,17 +396,7 @@ impl ProfileChange {
         if p.phone_number.is_none() {
             p.phone_number_verified = false;
         }
-        if let Some(a) = self.address {
-            p.address = a.map(Address::checked).transpose()?;
-            touched.push("address");
-        }
-        if touched.is_empty() {
-            return Err(InvalidValue::new(
-                "profile",
-                "nothing to change: give at least one field",
-            ));
-        }
-        Ok((display_name, p, touched))
+        Ok(())
     }
 }
 
@@ -461,16 +444,11 @@ fn update_profile(
     audited(ctx, refusal, || {
         let (display_name, profile, touched) = change.apply(user)?;
         let now = ctx.clock.now_ms();
-        ctx.db.transaction(|c| {
-            users::set_profile(c, &user.id, display_name.as_deref(), &profile, now)?;
-            storage::audit::append(
-                c,
-                &event()
-                    .subject(user.id.as_str())
-                    .detail("fields", touched.clone()),
-            )?;
-            users::find_by_id(c, &user.id)?
-                .ok_or_else(|| ManageError::NotFound(format!("no user `{}`", user.username)))
-        })
+        let record = event()
+            .subject(user.id.as_str())
+            .detail("fields", touched.clone());
+        ctx.db
+            .set_user_profile(&user.id, display_name.as_deref(), &profile, now, &record)?
+            .ok_or_else(|| ManageError::NotFound(format!("no user `{}`", user.username)))
     })
 }

@@ -1,18 +1,12 @@
 //! Remembered consents, for listing and revoking them.
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::consents;
 use super::{AnyConnection, StorageError, from_json_list};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Consent {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub granted_at: Millis,
-}
+pub use crate::store::admin_users::Consent;
 
 pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Consent>, StorageError> {
     let rows: Vec<(String, String, i64)> = consents::table

@@ -13,15 +13,36 @@ use super::schema::policy_rules::dsl as rules;
 use super::schema::policy_version::dsl as ver;
 use super::{AnyConnection, StorageError};
 
-/// One rule as stored: `ptype` is `p` or `g`; `v3` is empty for `g`.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+pub use crate::store::policy::PolicyRow;
+
+/// [`PolicyRow`] as diesel reads it.
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = super::schema::policy_rules)]
-pub struct PolicyRow {
-    pub ptype: String,
-    pub v0: String,
-    pub v1: String,
-    pub v2: String,
-    pub v3: String,
+struct Row {
+    ptype: String,
+    v0: String,
+    v1: String,
+    v2: String,
+    v3: String,
+}
+
+impl From<Row> for PolicyRow {
+    fn from(r: Row) -> Self {
+        let Row {
+            ptype,
+            v0,
+            v1,
+            v2,
+            v3,
+        } = r;
+        PolicyRow {
+            ptype,
+            v0,
+            v1,
+            v2,
+            v3,
+        }
+    }
 }
 
 /// The current policy version: 0 on a database whose policy was never written.
@@ -42,8 +63,11 @@ pub fn load(conn: &mut AnyConnection) -> Result<(i64, Vec<PolicyRow>), StorageEr
     let version = version(conn)?;
     let rows = rules::policy_rules
         .order(rules::id.asc())
-        .select(PolicyRow::as_select())
-        .load(conn)?;
+        .select(Row::as_select())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(PolicyRow::from)
+        .collect();
     Ok((version, rows))
 }
 
@@ -77,7 +101,13 @@ fn matching(row: &PolicyRow) -> super::schema::policy_rules::BoxedQuery<'_, Db> 
 fn insert_all(conn: &mut AnyConnection, rows: &[PolicyRow]) -> Result<(), StorageError> {
     for row in rows {
         diesel::insert_into(rules::policy_rules)
-            .values(row)
+            .values((
+                rules::ptype.eq(&row.ptype),
+                rules::v0.eq(&row.v0),
+                rules::v1.eq(&row.v1),
+                rules::v2.eq(&row.v2),
+                rules::v3.eq(&row.v3),
+            ))
             .execute(conn)
             .map_err(super::conflict_as("a duplicate policy rule"))?;
     }

@@ -7,10 +7,7 @@ use super::schema::{signing_keys, totp_credentials};
 use super::{AnyConnection, StorageError, meta};
 use crate::crypto::keyring::{Keyring, KeyringError};
 
-/// The AEAD context a signing key's private part is sealed under.
-pub fn signing_key_context(kid: &str) -> String {
-    format!("signing_key:{kid}")
-}
+pub use crate::store::signing_keys::signing_key_context;
 
 pub const MASTER_KEY_CHECK_CONTEXT: &str = "ward_meta:master_key_check";
 pub const MASTER_KEY_CHECK_PLAINTEXT: &[u8] = b"ward master key check";

@@ -223,14 +223,7 @@ pub fn open_for_user(
         .load(conn)?)
 }
 
-/// Which open sessions a timeout sweep looks at: those of one group
-/// (shared workstations, or not; at some acr values, or not) unused for the
-/// group's idle timeout.
-pub struct SweepGroup<'a> {
-    pub shared_workstation: bool,
-    pub acr_in: &'a [&'a str],
-    pub idle_ms: Millis,
-}
+pub use crate::store::admin_sessions::SweepGroup;
 
 /// Open sessions that have timed out: past their absolute end, or (per
 /// group) unused for the group's idle timeout. At most `limit` of each kind;

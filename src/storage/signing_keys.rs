@@ -21,7 +21,7 @@ pub struct StoredSigningKey {
     pub publish_until: Option<i64>,
 }
 
-pub const ACTIVE: &str = "active";
+pub const ACTIVE: &str = crate::store::signing_keys::ACTIVE;
 pub const RETIRED: &str = "retired";
 
 pub fn insert(conn: &mut AnyConnection, key: &StoredSigningKey) -> Result<(), StorageError> {

@@ -4,24 +4,40 @@
 //! SQLite and PostgreSQL); [`memory::MemoryStore`] is an in-memory test double.
 //! Every method is blocking and atomic on its own. The umbrella [`Store`] is
 //! what `oidc::Provider` holds; code that needs one area can ask for just it.
+//! The administrative traits (`admin_*`, `audit_log`, `elevations`, `policy`,
+//! `signing_keys`) serve `manage` and are not part of `Store`.
 
+pub mod admin_clients;
+pub mod admin_sessions;
+pub mod admin_users;
 pub mod audit;
+pub mod audit_log;
 pub mod break_glass;
 pub mod clients;
+pub mod elevations;
 pub mod grants;
 pub mod memory;
+pub mod policy;
 pub mod requests;
 pub mod risk;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
+pub use admin_clients::ClientAdminStore;
+pub use admin_sessions::SessionAdminStore;
+pub use admin_users::UserAdminStore;
 pub use audit::AuditStore;
+pub use audit_log::AuditLogStore;
 pub use break_glass::BreakGlassStore;
 pub use clients::ClientStore;
+pub use elevations::ElevationStore;
 pub use grants::{AuthFacts, CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow};
+pub use policy::PolicyStore;
 pub use requests::{AuthRequestRow, AuthRequestStore};
 pub use risk::{HistoryQuery, RiskHistory, RiskStore};
 pub use sessions::{SessionRow, SessionStore};
+pub use signing_keys::SigningKeyStore;
 pub use users::UserStore;
 
 #[derive(Debug, thiserror::Error)]

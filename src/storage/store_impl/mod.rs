@@ -2,14 +2,22 @@
 //! is one transaction (or one statement), so it lands together with its audit
 //! record. One implementation serves SQLite and PostgreSQL.
 
+mod admin_clients;
+mod admin_sessions;
+mod admin_users;
 mod audit;
+mod audit_log;
 mod break_glass;
 mod clients;
+mod elevations;
 mod grants;
+mod policy;
+mod refusal;
 mod requests;
 mod risk;
 mod rows;
 mod sessions;
+mod signing_keys;
 mod users;
 
 use super::StorageError;

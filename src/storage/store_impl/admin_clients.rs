@@ -1,0 +1,53 @@
+//! [`ClientAdminStore`] for the database.
+
+use super::refusal::{Abort, settle};
+use crate::audit::AuditEvent;
+use crate::domain::records::Client;
+use crate::storage::{Database, StorageError, audit, clients};
+use crate::store::{ClientAdminStore, StoreError};
+
+impl ClientAdminStore for Database {
+    fn create_client(&self, client: &Client, event: &AuditEvent) -> Result<bool, StoreError> {
+        let done = self.transaction(|c| {
+            clients::insert(c, client).map_err(|e| match e {
+                StorageError::Conflict(_) => Abort::Refused(()),
+                other => other.into(),
+            })?;
+            audit::append(c, event)?;
+            Ok::<_, Abort<()>>(())
+        });
+        Ok(settle(done)?.is_ok())
+    }
+
+    fn view_client(&self, id: &str, event: &AuditEvent) -> Result<Option<Client>, StoreError> {
+        let found = self.transaction(|c| {
+            let client = clients::find(c, id)?.ok_or(Abort::Refused(()))?;
+            audit::append(c, event)?;
+            Ok::<_, Abort<()>>(client)
+        });
+        Ok(settle(found)?.ok())
+    }
+
+    fn list_clients(
+        &self,
+        record: impl FnOnce(&[Client]) -> AuditEvent,
+    ) -> Result<Vec<Client>, StoreError> {
+        Ok(self.transaction(|c| {
+            let list = clients::list(c)?;
+            audit::append(c, &record(&list))?;
+            Ok::<_, StorageError>(list)
+        })?)
+    }
+
+    fn remove_client(&self, id: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        let done = self.transaction(|c| {
+            clients::delete(c, id).map_err(|e| match e {
+                StorageError::NotFound => Abort::Refused(()),
+                other => other.into(),
+            })?;
+            audit::append(c, event)?;
+            Ok::<_, Abort<()>>(())
+        });
+        Ok(settle(done)?.is_ok())
+    }
+}
