@@ -2,14 +2,20 @@
 //! is one transaction (or one statement), so it lands together with its audit
 //! record. One implementation serves SQLite and PostgreSQL.
 
+mod account;
 mod audit;
 mod break_glass;
 mod clients;
+mod email_codes;
+mod factors;
 mod grants;
+mod passkeys;
+mod progress;
 mod requests;
 mod risk;
 mod rows;
 mod sessions;
+mod throttle;
 mod users;
 
 use super::StorageError;
