@@ -73,3 +73,135 @@ impl ThrottleStore for MemoryStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::throttle::Rule;
+    use crate::store::{CeremonyRow, EmailCodeStore, NewEmailCode, PasskeyStore};
+
+    fn audit() -> AuditEvent {
+        AuditEvent::new(0, "test", "test.event", crate::audit::Outcome::Failure)
+    }
+
+    const HOURLY: Rule = Rule {
+        window: Some(3_600_000),
+        blocked_until: |n, now| if n >= 3 { now + 1000 } else { now },
+    };
+
+    #[test]
+    fn failures_count_block_and_are_forgotten_after_their_window() {
+        let store = MemoryStore::new();
+        let keys = ["k".to_string()];
+        for expected in 1..=3 {
+            let n = store.count_failure(Some(("k", HOURLY)), None, 10, &|_| vec![audit()]);
+            assert_eq!(n.unwrap(), expected);
+        }
+        assert_eq!(store.blocked_until(&keys, 10).unwrap(), Some(1010));
+        assert_eq!(store.blocked_until(&keys, 1010).unwrap(), None, "over");
+        let later = store.count_failure(Some(("k", HOURLY)), None, 3_600_011, &|_| vec![]);
+        assert_eq!(later.unwrap(), 1, "outside the window: a new run");
+        assert_eq!(store.audit_events().len(), 3);
+        store.reset_failures("k").unwrap();
+        assert_eq!(store.failures("k"), 0);
+    }
+
+    #[test]
+    fn an_emailed_code_is_used_once_and_void_after_five_misses() {
+        let store = MemoryStore::new();
+        let code = |hash: &str| NewEmailCode {
+            user_id: "u".into(),
+            purpose: "sign_in".into(),
+            code_hash: hash.into(),
+            email: "a@example.org".into(),
+            created_at: 0,
+            expires_at: 100,
+        };
+        let right = crate::crypto::secrets::hash("12345678");
+        assert!(
+            store
+                .issue_email_code("mail:u", HOURLY, &code(&right), &audit())
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .consume_email_code("u", "sign_in", "12345678", 100)
+                .unwrap(),
+            None,
+            "expired"
+        );
+        assert!(
+            store
+                .issue_email_code("mail:u", HOURLY, &code(&right), &audit())
+                .unwrap()
+        );
+        let ok = store
+            .consume_email_code("u", "sign_in", "12345678", 50)
+            .unwrap();
+        assert_eq!(ok.as_deref(), Some("a@example.org"));
+        assert_eq!(
+            store
+                .consume_email_code("u", "sign_in", "12345678", 50)
+                .unwrap(),
+            None
+        );
+        assert!(
+            store
+                .issue_email_code("mail:u", HOURLY, &code(&right), &audit())
+                .unwrap()
+        );
+        for _ in 0..crate::store::email_codes::MAX_ATTEMPTS {
+            assert_eq!(
+                store
+                    .consume_email_code("u", "sign_in", "00000000", 50)
+                    .unwrap(),
+                None
+            );
+        }
+        assert_eq!(
+            store
+                .consume_email_code("u", "sign_in", "12345678", 50)
+                .unwrap(),
+            None,
+            "void"
+        );
+        assert!(
+            !store
+                .issue_email_code("mail:u", HOURLY, &code(&right), &audit())
+                .unwrap(),
+            "the fourth send in an hour is refused"
+        );
+    }
+
+    #[test]
+    fn a_ceremony_answers_once_and_a_progress_row_is_replaced() {
+        let store = MemoryStore::new();
+        let ceremony = CeremonyRow {
+            id_hash: "c".into(),
+            kind: "authenticate".into(),
+            user_id: None,
+            state: "{}".into(),
+            context: "{}".into(),
+            created_at: 0,
+            expires_at: 100,
+        };
+        store.save_ceremony(&ceremony).unwrap();
+        assert_eq!(store.take_ceremony("c", 50).unwrap(), Some(ceremony));
+        assert_eq!(store.take_ceremony("c", 50).unwrap(), None);
+
+        let row = |id: &str| ProgressRow {
+            id_hash: id.into(),
+            user_id: None,
+            state: "{}".into(),
+            created_at: 0,
+            expires_at: 100,
+        };
+        store.save_progress(&row("p1"), None).unwrap();
+        store.save_progress(&row("p2"), Some("p1")).unwrap();
+        assert_eq!(store.progress("p1", 50).unwrap(), None);
+        assert!(store.progress("p2", 50).unwrap().is_some());
+        assert_eq!(store.progress("p2", 100).unwrap(), None, "expired");
+        assert!(store.finish_progress("p2").unwrap());
+        assert!(!store.finish_progress("p2").unwrap());
+    }
+}
