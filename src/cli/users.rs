@@ -5,9 +5,9 @@ use super::{CliError, actor, input};
 use crate::app::AppContext;
 use crate::domain::UserStatus;
 use crate::domain::profile::Address;
-use crate::domain::records::User;
 use crate::manage::ManageError;
 use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
+use crate::domain::records::User;
 
 #[derive(Subcommand)]
 pub enum UserCommand {

@@ -6,8 +6,8 @@ use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::emergency::{self, ELEVATE};
 use crate::clock::{Millis, to_rfc3339};
-use crate::domain::records::User;
 use crate::storage::break_glass::{self as store, Elevation};
+use crate::domain::records::User;
 
 use super::{ManageError, audited};
 
