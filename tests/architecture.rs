@@ -22,9 +22,11 @@ use std::path::Path;
 /// (app > manage > authn > oidc > session > authz > storage > config, risk,
 /// audit, crypto, domain, clock) and names the import that makes it.
 const KNOWN_CYCLE_EDGES: &[(&str, &str)] = &[
-    // `use crate::app::AppContext` (authn/login.rs, account.rs, passkey_flow.rs,
-    // signin/): the factor flows take the whole start-up context, which holds
-    // authn's Passwords and Passkeys. They should take what they use.
+    // `use crate::app::AppContext` (authn/deps.rs `Deps::of`, account.rs,
+    // passkey_flow.rs): the sign-in (signin/, login.rs) takes `authn::Deps`,
+    // but the account changes and passkey ceremonies still take the whole
+    // start-up context, which holds authn's Passwords and Passkeys. They
+    // should take `Deps` (and the Passkeys), built where the context is.
     ("authn", "app"),
     // `use crate::app::AppContext` in every manage/*.rs: the same, for the
     // administrative operations.

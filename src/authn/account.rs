@@ -5,11 +5,12 @@
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::authn::deps::Deps;
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::authn::{recovery, totp};
 use crate::clock::Millis;
-use crate::storage::users::User;
-use crate::storage::{self, AnyConnection, StorageError};
+use crate::domain::records::User;
+use crate::store::{PasskeyRemoval, PasskeyRow, SessionRow, StoreError, TotpRow};
 
 /// Why a change was refused; the message is fit for the user.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +25,8 @@ pub enum AccountError {
     Unavailable,
 }
 
-impl From<StorageError> for AccountError {
-    fn from(_: StorageError) -> Self {
+impl From<StoreError> for AccountError {
+    fn from(_: StoreError) -> Self {
         Self::Unavailable
     }
 }
@@ -48,20 +49,13 @@ pub fn event(user: &User, now: Millis, kind: &str, who: &Requester) -> AuditEven
     e
 }
 
-/// Recovery codes for an account that has never had any: generated when the
-/// first second factor is enrolled, and returned to be shown once.
-pub fn first_recovery_codes(
-    c: &mut AnyConnection,
-    user_id: &str,
-    now: Millis,
-) -> Result<Option<Vec<String>>, StorageError> {
-    if storage::second_factors::has_recovery_codes(c, user_id)? {
-        return Ok(None);
-    }
+/// A fresh set of recovery codes and their hashes. An account that has
+/// never had any gets them with its first second factor (the store decides,
+/// in the enrolment's transaction), and they are shown once.
+pub fn fresh_recovery_codes() -> (Vec<String>, Vec<String>) {
     let codes = recovery::generate();
-    let hashes: Vec<String> = codes.iter().filter_map(|c| recovery::hash(c)).collect();
-    storage::second_factors::replace_recovery_codes(c, user_id, &hashes, now)?;
-    Ok(Some(codes))
+    let hashes = codes.iter().filter_map(|c| recovery::hash(c)).collect();
+    (codes, hashes)
 }
 
 /// A TOTP enrolment awaiting its first code: what the page shows.
@@ -97,32 +91,23 @@ fn enrolment(ctx: &AppContext, user: &User, secret: &[u8]) -> TotpEnrolment {
 
 /// Start (or show again) a TOTP enrolment.
 pub async fn begin_totp(ctx: &AppContext, user: &User) -> Result<TotpEnrolment, AccountError> {
+    let deps = Deps::of(ctx);
     let uid = user.id.to_string();
-    let (keyring, now) = (ctx.keyring.clone(), ctx.clock.now_ms());
-    let secret = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| match storage::second_factors::totp(c, &uid)? {
-                Some(t) if t.confirmed_at.is_some() => Ok::<_, AccountError>(None),
-                Some(t) => Ok(Some(
-                    keyring
-                        .open(&login::totp_context(&uid), &t.secret_sealed)
-                        .map_err(|_| AccountError::Unavailable)?,
-                )),
-                None => {
-                    let secret = totp::generate_secret();
-                    let sealed = keyring.seal(&login::totp_context(&uid), &secret);
-                    storage::second_factors::begin_totp(c, &uid, &sealed, now)?;
-                    Ok(Some(zeroize::Zeroizing::new(secret)))
-                }
-            })
-        })
+    let (keyring, now) = (&deps.keyring, deps.now());
+    let fresh = zeroize::Zeroizing::new(totp::generate_secret());
+    let sealed = keyring.seal(&login::totp_context(&uid), &fresh);
+    let id = uid.clone();
+    let pending = deps
+        .run(move |s| s.begin_totp(&id, &sealed, now).map_err(AccountError::from))
         .await?;
-    let secret = secret.ok_or_else(|| {
+    let sealed = pending.ok_or_else(|| {
         AccountError::Refused(
             "An authenticator app is already set up. Remove it first to set up another.".into(),
         )
     })?;
+    let secret = keyring
+        .open(&login::totp_context(&uid), &sealed)
+        .map_err(|_| AccountError::Unavailable)?;
     Ok(enrolment(ctx, user, &secret))
 }
 
@@ -134,50 +119,41 @@ pub async fn confirm_totp(
     code: &str,
     who: &Requester,
 ) -> Result<Option<Vec<String>>, AccountError> {
+    let deps = Deps::of(ctx);
     let check = login::Check {
-        ctx,
+        deps: &deps,
         who,
         username: user.username.clone(),
         kind: "totp",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let (uid, code, now, keyring) = (
         user.id.to_string(),
         code.to_string(),
         check.now,
-        ctx.keyring.clone(),
+        deps.keyring.clone(),
     );
     let enabled = event(user, now, "totp.enabled", who);
-    let outcome = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                let Some(row) =
-                    storage::second_factors::totp(c, &uid)?.filter(|t| t.confirmed_at.is_none())
-                else {
-                    return Ok::<_, AccountError>(Err(()));
-                };
+    let (codes, hashes) = fresh_recovery_codes();
+    let outcome = deps
+        .run(move |s| {
+            let step_of = |row: &TotpRow| {
                 let secret = keyring
-                    .open(&login::totp_context(&uid), &row.secret_sealed)
-                    .map_err(|_| AccountError::Unavailable)?;
-                let Ok(step) = totp::verify(&secret, &code, now, row.last_step) else {
-                    return Ok(Err(()));
-                };
-                if !storage::second_factors::accept_totp_step(c, &uid, step, now)? {
-                    return Ok(Err(()));
-                }
-                storage::audit::append(c, &enabled)?;
-                Ok(Ok(first_recovery_codes(c, &uid, now)?))
-            })
+                    .open(&login::totp_context(&row.user_id), &row.secret_sealed)
+                    .map_err(|_| StoreError::Unavailable)?;
+                Ok(totp::verify(&secret, &code, now, row.last_step).ok())
+            };
+            s.confirm_totp(&uid, now, &step_of, &enabled, &hashes)
+                .map_err(AccountError::from)
         })
         .await?;
     match outcome {
-        Ok(codes) => {
-            login::notify(ctx, user, "totp_enabled", serde_json::json!({}));
-            Ok(codes)
+        Some(first) => {
+            login::notify(&deps, user, "totp_enabled", serde_json::json!({}));
+            Ok(first.then_some(codes))
         }
-        Err(()) => Err(check.failed("bad_code").await.into()),
+        None => Err(check.failed("bad_code").await.into()),
     }
 }
 
@@ -186,22 +162,14 @@ pub async fn remove_totp(
     user: &User,
     who: &Requester,
 ) -> Result<(), AccountError> {
+    let deps = Deps::of(ctx);
     let uid = user.id.to_string();
-    let removed = event(user, ctx.clock.now_ms(), "totp.removed", who);
-    let done = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                let gone = storage::second_factors::remove_totp(c, &uid)?;
-                if gone {
-                    storage::audit::append(c, &removed)?;
-                }
-                Ok::<_, StorageError>(gone)
-            })
-        })
+    let removed = event(user, deps.now(), "totp.removed", who);
+    let done = deps
+        .run(move |s| s.remove_totp(&uid, &removed).map_err(AccountError::from))
         .await?;
     if done {
-        login::notify(ctx, user, "totp_removed", serde_json::json!({}));
+        login::notify(&deps, user, "totp_removed", serde_json::json!({}));
     }
     Ok(())
 }
@@ -212,20 +180,17 @@ pub async fn regenerate_recovery_codes(
     user: &User,
     who: &Requester,
 ) -> Result<Vec<String>, AccountError> {
-    let codes = recovery::generate();
-    let hashes: Vec<String> = codes.iter().filter_map(|c| recovery::hash(c)).collect();
-    let (uid, now) = (user.id.to_string(), ctx.clock.now_ms());
+    let deps = Deps::of(ctx);
+    let (codes, hashes) = fresh_recovery_codes();
+    let (uid, now) = (user.id.to_string(), deps.now());
     let e = event(user, now, "recovery_codes.generated", who);
-    ctx.db
-        .run(move |db| {
-            db.transaction(|c| {
-                storage::second_factors::replace_recovery_codes(c, &uid, &hashes, now)?;
-                storage::audit::append(c, &e)
-            })
-        })
-        .await?;
+    deps.run(move |s| {
+        s.replace_recovery_codes(&uid, &hashes, now, &e)
+            .map_err(AccountError::from)
+    })
+    .await?;
     login::notify(
-        ctx,
+        &deps,
         user,
         "recovery_codes_regenerated",
         serde_json::json!({}),
@@ -240,28 +205,21 @@ pub async fn remove_passkey(
     credential_id: &str,
     who: &Requester,
 ) -> Result<(), AccountError> {
-    let (uid, cred) = (user.id.to_string(), credential_id.to_string());
-    let id = user.id.clone();
-    let e = event(user, ctx.clock.now_ms(), "passkey.removed", who)
-        .detail("credential_id", credential_id);
-    ctx.db
-        .run(move |db| {
-            db.transaction(|c| {
-                let has_password = storage::users::password_hash(c, &id)?.is_some();
-                let count = storage::passkeys::count_for_user(c, &uid)?;
-                if !has_password && count <= 1 {
-                    return Err(AccountError::Refused(
-                        "This is the last passkey on an account without a password: removing it would leave no way to sign in. Add another passkey first.".into(),
-                    ));
-                }
-                if !storage::passkeys::remove(c, &uid, &cred)? {
-                    return Err(AccountError::Refused("There is no such passkey on this account.".into()));
-                }
-                storage::audit::append(c, &e)?;
-                Ok(())
-            })
-        })
-        .await
+    let deps = Deps::of(ctx);
+    let (id, cred) = (user.id.clone(), credential_id.to_string());
+    let e = event(user, deps.now(), "passkey.removed", who).detail("credential_id", credential_id);
+    let removal = deps
+        .run(move |s| s.remove_passkey(&id, &cred, &e).map_err(AccountError::from))
+        .await?;
+    match removal {
+        PasskeyRemoval::Removed => Ok(()),
+        PasskeyRemoval::LastWayIn => Err(AccountError::Refused(
+            "This is the last passkey on an account without a password: removing it would leave no way to sign in. Add another passkey first.".into(),
+        )),
+        PasskeyRemoval::NotFound => Err(AccountError::Refused(
+            "There is no such passkey on this account.".into(),
+        )),
+    }
 }
 
 pub async fn rename_passkey(
@@ -277,9 +235,11 @@ pub async fn rename_passkey(
         ));
     }
     let (uid, cred) = (user.id.to_string(), credential_id.to_string());
-    let renamed = ctx
-        .db
-        .run(move |db| storage::passkeys::rename(&mut *db.conn()?, &uid, &cred, &name))
+    let renamed = Deps::of(ctx)
+        .run(move |s| {
+            s.rename_passkey(&uid, &cred, &name)
+                .map_err(AccountError::from)
+        })
         .await?;
     if renamed {
         Ok(())
@@ -300,18 +260,18 @@ pub async fn change_password(
 ) -> Result<(), AccountError> {
     crate::authn::password::check_policy(&new)
         .map_err(|e| AccountError::Refused(format!("The new password is not accepted: {e}.")))?;
+    let deps = Deps::of(ctx);
     let id = user.id.clone();
-    let stored = ctx
-        .db
-        .run(move |db| storage::users::password_hash(&mut *db.conn()?, &id))
+    let stored = deps
+        .run(move |s| s.password_hash(&id).map_err(AccountError::from))
         .await?;
-    if stored.is_some() && !ctx.passwords.verify_async(current, stored).await {
+    if stored.is_some() && !deps.passwords.verify_async(current, stored).await {
         let check = login::Check {
-            ctx,
+            deps: &deps,
             who,
             username: user.username.clone(),
             kind: "password",
-            now: ctx.clock.now_ms(),
+            now: deps.now(),
         };
         return Err(match check.failed("bad_password").await {
             LoginFailure::Invalid => {
@@ -320,22 +280,19 @@ pub async fn change_password(
             other => other.into(),
         });
     }
-    let hash = ctx
+    let hash = deps
         .passwords
         .hash_async(new)
         .await
         .map_err(|_| AccountError::Unavailable)?;
-    let (id, now) = (user.id.clone(), ctx.clock.now_ms());
+    let (id, now) = (user.id.clone(), deps.now());
     let e = event(user, now, "password.changed", who);
-    ctx.db
-        .run(move |db| {
-            db.transaction(|c| {
-                storage::users::set_password_hash(c, &id, &hash, now)?;
-                storage::audit::append(c, &e)
-            })
-        })
-        .await?;
-    login::notify(ctx, user, "password_changed", serde_json::json!({}));
+    deps.run(move |s| {
+        s.set_password(&id, &hash, now, &e)
+            .map_err(AccountError::from)
+    })
+    .await?;
+    login::notify(&deps, user, "password_changed", serde_json::json!({}));
     Ok(())
 }
 
@@ -350,14 +307,14 @@ pub async fn send_email_verification(
         .map_err(|e| AccountError::Refused(format!("Email: {e}")))?
         .as_str()
         .to_string();
-    let now = ctx.clock.now_ms();
+    let deps = Deps::of(ctx);
+    let now = deps.now();
     if user.email.as_deref() != Some(email.as_str()) || !user.email_verified {
         let (uid, addr) = (user.id.to_string(), email.clone());
-        ctx.db
-            .run(move |db| storage::users::set_email(&mut *db.conn()?, &uid, &addr, now))
+        deps.run(move |s| s.set_email(&uid, &addr, now).map_err(AccountError::from))
             .await?;
     }
-    if !login::issue_email_code(ctx, user, &email, "verify_email", now, who).await? {
+    if !login::issue_email_code(&deps, user, &email, "verify_email", now, who).await? {
         return Err(AccountError::Refused(
             "Too many codes were sent to this account in the last hour. Try again later.".into(),
         ));
@@ -372,41 +329,38 @@ pub async fn verify_email(
     code: &str,
     who: &Requester,
 ) -> Result<(), AccountError> {
+    let deps = Deps::of(ctx);
     let email =
-        login::verify_email_code(ctx, &user.username, Some(user), "verify_email", code, who)
+        login::verify_email_code(&deps, &user.username, Some(user), "verify_email", code, who)
             .await?;
-    let (uid, now) = (user.id.to_string(), ctx.clock.now_ms());
+    let (uid, now) = (user.id.to_string(), deps.now());
     let e = event(user, now, "email.verified", who).detail("email", email.as_str());
-    ctx.db
-        .run(move |db| {
-            db.transaction(|c| {
-                storage::users::mark_email_verified(c, &uid, &email, now)?;
-                storage::audit::append(c, &e)
-            })
-        })
-        .await?;
+    deps.run(move |s| {
+        s.verify_email(&uid, &email, now, &e)
+            .map_err(AccountError::from)
+    })
+    .await?;
     Ok(())
 }
 
 /// What the account page shows of an account.
 pub struct Overview {
     pub factors: crate::authn::signin::AccountFactors,
-    pub passkeys: Vec<storage::passkeys::PasskeyRow>,
+    pub passkeys: Vec<PasskeyRow>,
     /// The most recent sessions (live and ended), newest first.
-    pub sessions: Vec<crate::store::SessionRow>,
+    pub sessions: Vec<SessionRow>,
 }
 
 /// The account page's view of `user`'s account.
 pub async fn overview(ctx: &AppContext, user: &User) -> Result<Overview, AccountError> {
     let user = user.clone();
-    ctx.db
-        .run(move |db| {
-            let mut c = db.conn()?;
+    Deps::of(ctx)
+        .run(move |s| {
             let uid = user.id.as_str();
             Ok(Overview {
-                factors: crate::authn::signin::progress::account_factors(&mut c, &user)?,
-                passkeys: storage::passkeys::for_user(&mut c, uid)?,
-                sessions: storage::sessions::for_user(&mut c, uid, None, 50)?,
+                factors: crate::authn::signin::progress::account_factors(s, &user)?,
+                passkeys: s.passkeys(uid)?,
+                sessions: s.user_sessions(uid, 50)?,
             })
         })
         .await

@@ -3,15 +3,15 @@
 //! success record, notification mails). What comes next is decided by
 //! `authn::signin`.
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::authn::deps::Deps;
 use crate::authn::throttle;
 use crate::clock::Millis;
+use crate::domain::records::User;
 use crate::domain::{UserStatus, Username};
 use crate::session::Authentication;
-use crate::storage::users::User;
-use crate::storage::{self, StorageError, throttle as throttle_store};
-use crate::store::{AuditStore, UserStore};
+use crate::store::throttle::{account_key, address_key};
+use crate::store::{NewEmailCode, StoreError};
 
 /// Why a step failed. One message for the user in every case, so the answer
 /// never tells whether an account exists; the reason goes to the audit trail.
@@ -25,8 +25,8 @@ pub enum LoginFailure {
     Unavailable,
 }
 
-impl From<StorageError> for LoginFailure {
-    fn from(_: StorageError) -> Self {
+impl From<StoreError> for LoginFailure {
+    fn from(_: StoreError) -> Self {
         Self::Unavailable
     }
 }
@@ -46,7 +46,7 @@ pub fn normalise_username(typed: &str) -> String {
 
 /// One factor check's bookkeeping: the throttle keys and the audit records.
 pub(crate) struct Check<'a> {
-    pub ctx: &'a AppContext,
+    pub deps: &'a Deps,
     pub who: &'a Requester,
     pub username: String,
     pub kind: &'static str,
@@ -68,8 +68,8 @@ impl Check<'_> {
     /// passkey assertion may name no account) and the client address.
     fn keys(&self) -> (Option<String>, Option<String>) {
         (
-            (!self.username.is_empty()).then(|| throttle_store::account_key(&self.username)),
-            self.who.ip.as_deref().map(throttle_store::address_key),
+            (!self.username.is_empty()).then(|| account_key(&self.username)),
+            self.who.ip.as_deref().map(address_key),
         )
     }
 
@@ -78,17 +78,12 @@ impl Check<'_> {
         let (account, address) = self.keys();
         let keys: Vec<String> = account.into_iter().chain(address).collect();
         let now = self.now;
-        let blocked = self
-            .ctx
-            .db
-            .run(move |db| throttle_store::blocked_until(&mut *db.conn()?, &keys, now))
-            .await?;
+        let blocked = self.deps.run(move |s| s.blocked_until(&keys, now)).await?;
         if let Some(until) = blocked {
             let e = self
                 .event(Outcome::Failure, "login.throttled", Some("throttled"))
                 .detail("factor", self.kind);
-            let db = self.ctx.db.clone();
-            let _ = tokio::task::spawn_blocking(move || db.audit(e)).await;
+            let _ = self.deps.run(move |s| s.audit(e)).await;
             return Err(LoginFailure::Throttled {
                 retry_after_secs: ((until - now) / 1000).max(1),
             });
@@ -108,49 +103,25 @@ impl Check<'_> {
         );
         let locked = self.event(Outcome::Failure, "login.locked", Some("too_many_failures"));
         let result = self
-            .ctx
-            .db
-            .run(move |db| {
-                db.transaction(|c| {
-                    let n = match &account {
-                        Some(account) => throttle_store::record_failure(
-                            c,
-                            account,
-                            now,
-                            None,
-                            throttle::account_blocked_until,
-                        )?,
-                        None => 0,
-                    };
-                    if let Some(address) = &address {
-                        throttle_store::record_failure(
-                            c,
-                            address,
-                            now,
-                            Some(throttle::ADDRESS_WINDOW),
-                            throttle::address_blocked_until,
-                        )?;
-                    }
-                    storage::audit::append(c, &failed.detail("consecutive_failures", n))?;
+            .deps
+            .run(move |s| {
+                let events = |n: i64| {
+                    let mut events = vec![failed.clone().detail("consecutive_failures", n)];
                     if n == throttle::ACCOUNT_LOCK_AT {
-                        storage::audit::append(c, &locked)?;
+                        events.push(locked.clone());
                     }
-                    Ok::<_, LoginFailure>(())
-                })
+                    events
+                };
+                let account = account.as_deref().map(|k| (k, throttle::ACCOUNT));
+                let address = address.as_deref().map(|k| (k, throttle::ADDRESS));
+                s.count_failure(account, address, now, &events)
             })
             .await;
         match result {
-            Ok(()) => LoginFailure::Invalid,
-            Err(e) => e,
+            Ok(_) => LoginFailure::Invalid,
+            Err(e) => e.into(),
         }
     }
-}
-
-async fn find_user(ctx: &AppContext, user_id: &str) -> Result<Option<User>, LoginFailure> {
-    let id = user_id.to_string();
-    ctx.db
-        .run(move |db| db.user(&id).map_err(|_| LoginFailure::Unavailable))
-        .await
 }
 
 /// Verify a username and password. Unknown users, users without a password and
@@ -158,29 +129,25 @@ async fn find_user(ctx: &AppContext, user_id: &str) -> Result<Option<User>, Logi
 /// throttled alike, so neither the answer nor its timing tells whether an
 /// account exists.
 pub async fn verify_password(
-    ctx: &AppContext,
+    deps: &Deps,
     username: &str,
     password: String,
     who: &Requester,
 ) -> Result<User, LoginFailure> {
     let check = Check {
-        ctx,
+        deps,
         who,
         username: normalise_username(username),
         kind: "password",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let name = check.username.clone();
-    let found = ctx
-        .db
-        .run(move |db| {
-            db.user_with_password(&name)
-                .map_err(|_| LoginFailure::Unavailable)
-        })
+    let found = deps
+        .run(move |s| s.user_with_password(&name).map_err(LoginFailure::from))
         .await?;
     let hash = found.as_ref().and_then(|(_, h)| h.clone());
-    let ok = ctx.passwords.verify_async(password, hash).await;
+    let ok = deps.passwords.verify_async(password, hash).await;
     let reason = match &found {
         None => Some("unknown_user"),
         Some((u, _)) if u.status != UserStatus::Active => Some("account_disabled"),
@@ -196,30 +163,28 @@ pub async fn verify_password(
 
 /// Verify a TOTP code for `user`: ±1 step, each step once.
 pub async fn verify_totp(
-    ctx: &AppContext,
+    deps: &Deps,
     user: &User,
     code: &str,
     who: &Requester,
 ) -> Result<(), LoginFailure> {
     let check = Check {
-        ctx,
+        deps,
         who,
         username: user.username.clone(),
         kind: "totp",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let (uid, code, now, keyring) = (
         user.id.to_string(),
         code.to_string(),
         check.now,
-        ctx.keyring.clone(),
+        deps.keyring.clone(),
     );
-    let outcome = ctx
-        .db
-        .run(move |db| {
-            let mut c = db.conn()?;
-            let Some(row) = storage::second_factors::totp(&mut c, &uid)? else {
+    let outcome = deps
+        .run(move |s| {
+            let Some(row) = s.totp(&uid)? else {
                 return Ok::<_, LoginFailure>(Err("no_totp"));
             };
             if row.confirmed_at.is_none() {
@@ -229,9 +194,7 @@ pub async fn verify_totp(
                 .open(&totp_context(&uid), &row.secret_sealed)
                 .map_err(|_| LoginFailure::Unavailable)?;
             match crate::authn::totp::verify(&secret, &code, now, row.last_step) {
-                Ok(step) if storage::second_factors::accept_totp_step(&mut c, &uid, step, now)? => {
-                    Ok(Ok(()))
-                }
+                Ok(step) if s.accept_totp_step(&uid, step, now)? => Ok(Ok(())),
                 Ok(_) | Err(crate::authn::totp::TotpRejection::Replayed) => {
                     Ok(Err("replayed_code"))
                 }
@@ -245,21 +208,21 @@ pub async fn verify_totp(
     }
 }
 
-pub use crate::storage::second_factors::totp_secret_context as totp_context;
+pub use crate::store::factors::totp_secret_context as totp_context;
 
 /// Use one of `user`'s recovery codes. A use is audited and mailed.
 pub async fn verify_recovery_code(
-    ctx: &AppContext,
+    deps: &Deps,
     user: &User,
     code: &str,
     who: &Requester,
 ) -> Result<(), LoginFailure> {
     let check = Check {
-        ctx,
+        deps,
         who,
         username: user.username.clone(),
         kind: "recovery_code",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let Some(hash) = crate::authn::recovery::hash(code) else {
@@ -269,24 +232,17 @@ pub async fn verify_recovery_code(
     let used = check
         .event(Outcome::Success, "recovery_code.used", None)
         .subject(user.id.as_str());
-    let remaining = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                if !storage::second_factors::use_recovery_code(c, &uid, &hash, now)? {
-                    return Ok::<_, LoginFailure>(None);
-                }
-                let left = storage::second_factors::unused_recovery_codes(c, &uid)?;
-                storage::audit::append(c, &used.detail("remaining", left))?;
-                Ok(Some(left))
-            })
+    let remaining = deps
+        .run(move |s| {
+            s.use_recovery_code(&uid, &hash, now, used)
+                .map_err(LoginFailure::from)
         })
         .await?;
     let Some(remaining) = remaining else {
         return Err(check.failed("bad_code").await);
     };
     notify(
-        ctx,
+        deps,
         user,
         "recovery_code_used",
         serde_json::json!({ "remaining": remaining }),
@@ -294,27 +250,21 @@ pub async fn verify_recovery_code(
     Ok(())
 }
 
-/// Codes Ward emails to one account in an hour, at most.
-pub const MAX_EMAIL_CODES_PER_HOUR: i64 = 5;
+pub use crate::authn::throttle::MAX_EMAIL_CODES_PER_HOUR;
 
 /// Email a sign-in code to the account named `username`, if it exists and has
 /// a verified address. The answer is the same either way; sending happens in
 /// the background so the timing tells nothing either. At most
 /// [`MAX_EMAIL_CODES_PER_HOUR`] codes per account.
 pub async fn send_sign_in_code(
-    ctx: &AppContext,
+    deps: &Deps,
     username: &str,
     who: &Requester,
 ) -> Result<Option<User>, LoginFailure> {
     let name = normalise_username(username);
-    let now = ctx.clock.now_ms();
-    let lookup = name.clone();
-    let user = ctx
-        .db
-        .run(move |db| {
-            db.user_with_password(&lookup)
-                .map_err(|_| LoginFailure::Unavailable)
-        })
+    let now = deps.now();
+    let user = deps
+        .run(move |s| s.user_with_password(&name).map_err(LoginFailure::from))
         .await?
         .map(|(u, _)| u)
         .filter(|u| u.status == UserStatus::Active);
@@ -323,13 +273,13 @@ pub async fn send_sign_in_code(
         return Ok(Some(user));
     };
     // Rate-limited or not, the answer is the same.
-    issue_email_code(ctx, &user, &email, "sign_in", now, who).await?;
+    issue_email_code(deps, &user, &email, "sign_in", now, who).await?;
     Ok(Some(user))
 }
 
 /// Store a new code for `purpose` and mail it; false when rate-limited.
 pub async fn issue_email_code(
-    ctx: &AppContext,
+    deps: &Deps,
     user: &User,
     email: &str,
     purpose: &'static str,
@@ -337,33 +287,24 @@ pub async fn issue_email_code(
     who: &Requester,
 ) -> Result<bool, LoginFailure> {
     let code = numeric_code();
-    let lifetime = i64::from(ctx.config.email_code_seconds) * 1000;
-    let hash = crate::crypto::secrets::hash(&code);
-    let (uid, addr) = (user.id.to_string(), email.to_string());
-    let key = format!("mail:{uid}");
+    let lifetime = i64::from(deps.config.email_code_seconds) * 1000;
+    let row = NewEmailCode {
+        user_id: user.id.to_string(),
+        purpose: purpose.to_string(),
+        code_hash: crate::crypto::secrets::hash(&code),
+        email: email.to_string(),
+        created_at: now,
+        expires_at: now + lifetime,
+    };
+    let key = format!("mail:{}", user.id);
     let mut event = AuditEvent::new(now, "anonymous", "email_code.sent", Outcome::Success)
         .subject(user.id.as_str())
         .detail("purpose", purpose);
     event.ip = who.ip.clone();
-    let sent = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                if throttle_store::blocked_until(c, std::slice::from_ref(&key), now)?.is_some() {
-                    return Ok::<_, LoginFailure>(false);
-                }
-                // Sends are counted like failures: five an hour, then none until the hour is over.
-                throttle_store::record_failure(c, &key, now, Some(3_600_000), |n, now| {
-                    if n >= MAX_EMAIL_CODES_PER_HOUR {
-                        now + 3_600_000
-                    } else {
-                        now
-                    }
-                })?;
-                storage::email_codes::replace(c, &uid, purpose, &hash, &addr, now, now + lifetime)?;
-                storage::audit::append(c, &event)?;
-                Ok(true)
-            })
+    let sent = deps
+        .run(move |s| {
+            s.issue_email_code(&key, throttle::EMAIL_CODES, &row, &event)
+                .map_err(LoginFailure::from)
         })
         .await?;
     if sent {
@@ -376,9 +317,9 @@ pub async fn issue_email_code(
             "name": display_name(user),
             "code": code,
             "minutes": (lifetime / 60_000).max(1),
-            "link": format!("{}/account", ctx.config.issuer),
+            "link": format!("{}/account", deps.config.issuer),
         });
-        let (mailer, to) = (ctx.mailer.clone(), email.to_string());
+        let (mailer, to) = (deps.mailer.clone(), email.to_string());
         tokio::spawn(async move {
             if let Err(e) = mailer.send_async(to, template, vars).await {
                 tracing::warn!(error = %e, "email code not sent");
@@ -397,7 +338,7 @@ fn numeric_code() -> String {
 /// Check an emailed code. `user` is None for an unknown account: the check
 /// fails the same way, and counts against the name typed.
 pub async fn verify_email_code(
-    ctx: &AppContext,
+    deps: &Deps,
     username: &str,
     user: Option<&User>,
     purpose: &'static str,
@@ -405,40 +346,40 @@ pub async fn verify_email_code(
     who: &Requester,
 ) -> Result<String, LoginFailure> {
     let check = Check {
-        ctx,
+        deps,
         who,
         username: normalise_username(username),
         kind: "email_code",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let Some(user) = user else {
         return Err(check.failed("unknown_user").await);
     };
     let (uid, code, now) = (user.id.to_string(), code.trim().to_string(), check.now);
-    let result = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| storage::email_codes::consume(c, &uid, purpose, &code, now))
+    let result = deps
+        .run(move |s| {
+            s.consume_email_code(&uid, purpose, &code, now)
+                .map_err(LoginFailure::from)
         })
         .await?;
     match result {
-        storage::email_codes::CodeCheck::Accepted { email } => Ok(email),
-        storage::email_codes::CodeCheck::Rejected => Err(check.failed("bad_code").await),
+        Some(email) => Ok(email),
+        None => Err(check.failed("bad_code").await),
     }
 }
 
 /// A success ends the account's run of failures (not the address's).
-pub async fn reset_failures(ctx: &AppContext, username: &str) -> Result<(), LoginFailure> {
-    let key = throttle_store::account_key(username);
-    ctx.db
-        .run(move |db| throttle_store::reset(&mut *db.conn()?, &key))
-        .await?;
-    Ok(())
+pub async fn reset_failures(deps: &Deps, username: &str) -> Result<(), LoginFailure> {
+    let key = account_key(username);
+    deps.run(move |s| s.reset_failures(&key).map_err(LoginFailure::from))
+        .await
 }
 
-pub async fn user_by_id(ctx: &AppContext, user_id: &str) -> Result<Option<User>, LoginFailure> {
-    find_user(ctx, user_id).await
+pub async fn user_by_id(deps: &Deps, user_id: &str) -> Result<Option<User>, LoginFailure> {
+    let id = user_id.to_string();
+    deps.run(move |s| s.user(&id).map_err(LoginFailure::from))
+        .await
 }
 
 pub fn display_name(user: &User) -> String {
@@ -448,19 +389,19 @@ pub fn display_name(user: &User) -> String {
 }
 
 /// Mail a notification to the user's verified address, in the background.
-pub fn notify(ctx: &AppContext, user: &User, template: &'static str, mut vars: serde_json::Value) {
+pub fn notify(deps: &Deps, user: &User, template: &'static str, mut vars: serde_json::Value) {
     let Some(to) = user.email.clone().filter(|_| user.email_verified) else {
         return;
     };
-    if !ctx.mailer.enabled() {
+    if !deps.mailer.enabled() {
         return;
     }
     if let Some(map) = vars.as_object_mut() {
         map.insert("name".into(), display_name(user).into());
         map.entry("when")
-            .or_insert_with(|| crate::clock::to_rfc3339(ctx.clock.now_ms()).into());
+            .or_insert_with(|| crate::clock::to_rfc3339(deps.now()).into());
     }
-    let mailer = ctx.mailer.clone();
+    let mailer = deps.mailer.clone();
     tokio::spawn(async move {
         if let Err(e) = mailer.send_async(to, template, vars).await {
             tracing::warn!(error = %e, template, "notification not sent");

@@ -7,15 +7,14 @@ use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCreden
 
 use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::authn::deps::Deps;
 use crate::authn::factors::Factor;
 use crate::authn::login::{Check, LoginFailure, Requester};
 use crate::authn::passkeys::{CeremonyState, PasskeyError};
 use crate::crypto::secrets;
 use crate::domain::UserStatus;
-use crate::storage::passkeys::{CeremonyRow, PasskeyRow};
-use crate::storage::users::User;
-use crate::storage::{self, StorageError};
-use crate::store::{AuditStore, UserStore};
+use crate::domain::records::User;
+use crate::store::{CeremonyRow, NewPatient, PasskeyRow, StoreError};
 
 /// Why a registration did not happen; the message is fit for the user, and
 /// [`RegistrationError::audit_reason`] is what the audit trail records.
@@ -55,12 +54,11 @@ impl RegistrationError {
     }
 }
 
-impl From<StorageError> for RegistrationError {
-    fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::Conflict(_) => Self::UsernameUnavailable,
-            _ => Self::Unavailable,
-        }
+/// A taken username (or credential) comes back from the store as `None`,
+/// never as an error; every store error means Ward cannot register now.
+impl From<StoreError> for RegistrationError {
+    fn from(_: StoreError) -> Self {
+        Self::Unavailable
     }
 }
 
@@ -70,7 +68,7 @@ async fn save_ceremony(
     user_id: Option<String>,
     state: &CeremonyState,
     context: Value,
-) -> Result<String, StorageError> {
+) -> Result<String, StoreError> {
     let id = secrets::generate(32);
     let now = ctx.clock.now_ms();
     let row = CeremonyRow {
@@ -78,14 +76,12 @@ async fn save_ceremony(
         kind: kind.to_string(),
         user_id,
         state: serde_json::to_string(state)
-            .map_err(|e| StorageError::Corrupt(format!("ceremony state: {e}")))?,
+            .map_err(|e| StoreError::Internal(format!("ceremony state: {e}")))?,
         context: context.to_string(),
         created_at: now,
         expires_at: now + i64::from(ctx.config.passkeys.ceremony_seconds) * 1000,
     };
-    ctx.db
-        .run(move |db| storage::passkeys::insert_ceremony(&mut *db.conn()?, &row))
-        .await?;
+    Deps::of(ctx).run(move |s| s.save_ceremony(&row)).await?;
     Ok(id)
 }
 
@@ -94,12 +90,11 @@ async fn take_ceremony(
     ctx: &AppContext,
     id: &str,
     kind: &'static str,
-) -> Result<Option<(CeremonyRow, CeremonyState)>, StorageError> {
+) -> Result<Option<(CeremonyRow, CeremonyState)>, StoreError> {
     let hash = secrets::hash(id);
     let now = ctx.clock.now_ms();
-    let row = ctx
-        .db
-        .run(move |db| db.transaction(|c| storage::passkeys::take_ceremony(c, &hash, now)))
+    let row = Deps::of(ctx)
+        .run(move |s| s.take_ceremony(&hash, now))
         .await?;
     Ok(row.filter(|r| r.kind == kind).and_then(|r| {
         let state = serde_json::from_str(&r.state).ok()?;
@@ -124,12 +119,13 @@ pub async fn finish_sign_in(
     credential: Value,
     who: &Requester,
 ) -> Result<(User, Factor), LoginFailure> {
+    let deps = Deps::of(ctx);
     let check = Check {
-        ctx,
+        deps: &deps,
         who,
         username: String::new(),
         kind: "passkey",
-        now: ctx.clock.now_ms(),
+        now: deps.now(),
     };
     check.not_blocked().await?;
     let Some((_, CeremonyState::Authenticate(state))) =
@@ -145,12 +141,11 @@ pub async fn finish_sign_in(
         Err(e) => return Err(check.failed(&reason(&e)).await),
     };
     let lookup = cred_id.clone();
-    let found = ctx
-        .db
-        .run(move |db| {
-            let row = storage::passkeys::find(&mut *db.conn()?, &lookup)?;
+    let found = deps
+        .run(move |s| {
+            let row = s.passkey(&lookup)?;
             let user = match &row {
-                Some(r) => db.user(&r.user_id).map_err(|_| LoginFailure::Unavailable)?,
+                Some(r) => s.user(&r.user_id)?,
                 None => None,
             };
             Ok::<_, LoginFailure>(row.zip(user))
@@ -182,11 +177,11 @@ pub async fn finish_sign_in(
     let json = serde_json::to_string(&updated).map_err(|_| LoginFailure::Unavailable)?;
     let now = check.now;
     let id = asserted.credential_id.clone();
-    ctx.db
-        .run(move |db| {
-            storage::passkeys::record_use(&mut *db.conn()?, &id, &json, asserted.backup_state, now)
-        })
-        .await?;
+    deps.run(move |s| {
+        s.record_passkey_use(&id, &json, asserted.backup_state, now)
+            .map_err(LoginFailure::from)
+    })
+    .await?;
     Ok((
         user,
         Factor::Passkey {
@@ -222,9 +217,8 @@ pub async fn start_registration(
 ) -> Result<(Value, String), RegistrationError> {
     let name = passkey_name(name)?;
     let uid = user.id.to_string();
-    let existing = ctx
-        .db
-        .run(move |db| storage::passkeys::for_user(&mut *db.conn()?, &uid))
+    let existing = Deps::of(ctx)
+        .run(move |s| s.passkeys(&uid).map_err(RegistrationError::from))
         .await?
         .iter()
         .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
@@ -307,9 +301,9 @@ fn audit_refusal(ctx: &AppContext, who: &Requester, kind: &str, subject: Option<
     }
     e.ip = who.ip.clone();
     e.user_agent = who.user_agent.clone();
-    let db = ctx.db.clone();
+    let store = Deps::of(ctx).store;
     tokio::task::spawn_blocking(move || {
-        let _ = db.audit(e);
+        let _ = store.audit(e);
     });
 }
 
@@ -355,19 +349,16 @@ pub async fn finish_registration(
     .detail("aaguid", passkey.aaguid.as_str())
     .detail("backup_eligible", passkey.backup_eligible);
     event.ip = who.ip.clone();
-    let (stored, uid) = (passkey.clone(), user.id.to_string());
-    let codes = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                storage::passkeys::insert(c, &stored)?;
-                storage::audit::append(c, &event)?;
-                crate::authn::account::first_recovery_codes(c, &uid, stored.created_at)
-            })
-        })
+    let (codes, hashes) = crate::authn::account::fresh_recovery_codes();
+    let (deps, stored) = (Deps::of(ctx), passkey.clone());
+    let added = deps
+        .run(move |s| s.add_passkey(&stored, &event, &hashes))
         .await?;
+    // A credential registered already: the answer a taken name gets.
+    let first = added.ok_or(RegistrationError::UsernameUnavailable)?;
+    let codes = first.then_some(codes);
     crate::authn::login::notify(
-        ctx,
+        &deps,
         user,
         "passkey_added",
         json!({ "passkey_name": passkey.name }),
@@ -404,9 +395,8 @@ pub async fn start_signup(
     // Sign-up necessarily tells whether a name is taken; say so before the
     // browser creates a passkey that could never be used.
     let name = username.as_str().to_string();
-    if ctx
-        .db
-        .run(move |db| storage::users::find_by_username(&mut *db.conn()?, &name))
+    if Deps::of(ctx)
+        .run(move |s| s.user_by_username(&name).map_err(RegistrationError::from))
         .await?
         .is_some()
     {
@@ -457,27 +447,19 @@ pub async fn finish_signup(
     event.ip = who.ip.clone();
     event.user_agent = who.user_agent.clone();
     let device_bound = !passkey.backup_eligible;
-    let created = ctx
-        .db
-        .run(move |db| {
-            db.transaction(|c| {
-                crate::storage::users::insert_patient(
-                    c,
-                    &uid,
-                    context["username"].as_str().unwrap_or_default(),
-                    context["display_name"].as_str(),
-                    context["email"].as_str(),
-                    now,
-                )?;
-                storage::passkeys::insert(c, &passkey)?;
-                storage::audit::append(c, &event)?;
-                let id = crate::domain::UserId::parse(&uid)
-                    .ok_or_else(|| StorageError::Corrupt("user id".into()))?;
-                storage::users::find_by_id(c, &id)?.ok_or(StorageError::NotFound)
-            })
-        })
-        .await;
-    let user = created.map_err(RegistrationError::from).inspect_err(|e| {
+    let patient = NewPatient {
+        id: uid,
+        username: context["username"].as_str().unwrap_or_default().to_string(),
+        display_name: context["display_name"].as_str().map(str::to_string),
+        email: context["email"].as_str().map(str::to_string),
+        created_at: now,
+    };
+    let created = Deps::of(ctx)
+        .run(move |s| s.sign_up(&patient, &passkey, &event))
+        .await
+        .map_err(RegistrationError::from)
+        .and_then(|user| user.ok_or(RegistrationError::UsernameUnavailable));
+    let user = created.inspect_err(|e| {
         // A name taken between start and finish: nothing was written; say why in the trail.
         audit_refusal(ctx, who, "user.signup", None, &e.audit_reason());
     })?;

@@ -1,9 +1,10 @@
 //! Brute-force throttling policy (NIST SP 800-63B §5.2.2): growing delays after
 //! a few failures, per account name and per client address, and a lock after
 //! 100 consecutive failures on one account. Pure: the numbers live here, the
-//! counters in storage.
+//! counters in the store (`store::ThrottleStore`).
 
 use crate::clock::Millis;
+use crate::store::throttle::Rule;
 
 /// Consecutive failures on one account name before delays start.
 pub const ACCOUNT_FREE: i64 = 5;
@@ -42,6 +43,36 @@ pub fn account_blocked_until(failures: i64, now: Millis) -> Millis {
 
 pub fn address_blocked_until(failures: i64, now: Millis) -> Millis {
     now + delay(failures, ADDRESS_FREE).min(ADDRESS_MAX_DELAY)
+}
+
+/// An account name's failures: never forgotten, only ended by a success.
+pub const ACCOUNT: Rule = Rule {
+    window: None,
+    blocked_until: account_blocked_until,
+};
+
+/// A client address's failures, forgotten after [`ADDRESS_WINDOW`].
+pub const ADDRESS: Rule = Rule {
+    window: Some(ADDRESS_WINDOW),
+    blocked_until: address_blocked_until,
+};
+
+/// Codes Ward emails to one account in an hour, at most.
+pub const MAX_EMAIL_CODES_PER_HOUR: i64 = 5;
+
+/// Sends of emailed codes are counted like failures: five an hour, then
+/// none until the hour is over.
+pub const EMAIL_CODES: Rule = Rule {
+    window: Some(3_600_000),
+    blocked_until: email_codes_blocked_until,
+};
+
+fn email_codes_blocked_until(sent: i64, now: Millis) -> Millis {
+    if sent >= MAX_EMAIL_CODES_PER_HOUR {
+        now + 3_600_000
+    } else {
+        now
+    }
 }
 
 #[cfg(test)]

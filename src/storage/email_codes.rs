@@ -6,8 +6,7 @@ use super::schema::email_codes;
 use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
 
-/// Wrong guesses a code survives; then it is void.
-pub const MAX_ATTEMPTS: i64 = 5;
+pub use crate::store::email_codes::MAX_ATTEMPTS;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_codes)]

@@ -7,22 +7,17 @@ use super::schema::{known_devices, login_progress};
 use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = login_progress)]
-pub struct ProgressRow {
-    pub id_hash: String,
-    /// None for an account that does not exist: the sign-in carries on
-    /// indistinguishably and never succeeds.
-    pub user_id: Option<String>,
-    /// JSON `authn::login::Progress`: the username typed and the factors proven so far.
-    pub state: String,
-    pub created_at: Millis,
-    pub expires_at: Millis,
-}
+pub use crate::store::ProgressRow;
 
 pub fn insert(conn: &mut AnyConnection, row: &ProgressRow) -> Result<(), StorageError> {
     diesel::insert_into(login_progress::table)
-        .values(row)
+        .values((
+            login_progress::id_hash.eq(&row.id_hash),
+            login_progress::user_id.eq(&row.user_id),
+            login_progress::state.eq(&row.state),
+            login_progress::created_at.eq(row.created_at),
+            login_progress::expires_at.eq(row.expires_at),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -35,9 +30,22 @@ pub fn find(
     Ok(login_progress::table
         .find(id_hash)
         .filter(login_progress::expires_at.gt(now))
-        .select(ProgressRow::as_select())
-        .first(conn)
-        .optional()?)
+        .select((
+            login_progress::id_hash,
+            login_progress::user_id,
+            login_progress::state,
+            login_progress::created_at,
+            login_progress::expires_at,
+        ))
+        .first::<(String, Option<String>, String, Millis, Millis)>(conn)
+        .optional()?
+        .map(|r| ProgressRow {
+            id_hash: r.0,
+            user_id: r.1,
+            state: r.2,
+            created_at: r.3,
+            expires_at: r.4,
+        }))
 }
 
 /// End a sign-in in progress; true if this call ended it (so it completes once).

@@ -6,24 +6,69 @@ use super::schema::{passkeys, webauthn_ceremonies};
 use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = passkeys)]
-pub struct PasskeyRow {
-    pub credential_id: String,
-    pub user_id: String,
-    pub name: String,
-    /// webauthn-rs `Passkey` as JSON: public key, algorithm, counter.
-    pub passkey: String,
-    pub aaguid: String,
-    pub backup_eligible: bool,
-    pub backup_state: bool,
-    pub created_at: Millis,
-    pub last_used_at: Option<Millis>,
+pub use crate::store::{CeremonyRow, PasskeyRow};
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    Millis,
+    Option<Millis>,
+);
+
+const COLUMNS: (
+    passkeys::credential_id,
+    passkeys::user_id,
+    passkeys::name,
+    passkeys::passkey,
+    passkeys::aaguid,
+    passkeys::backup_eligible,
+    passkeys::backup_state,
+    passkeys::created_at,
+    passkeys::last_used_at,
+) = (
+    passkeys::credential_id,
+    passkeys::user_id,
+    passkeys::name,
+    passkeys::passkey,
+    passkeys::aaguid,
+    passkeys::backup_eligible,
+    passkeys::backup_state,
+    passkeys::created_at,
+    passkeys::last_used_at,
+);
+
+fn to_passkey(r: Row) -> PasskeyRow {
+    PasskeyRow {
+        credential_id: r.0,
+        user_id: r.1,
+        name: r.2,
+        passkey: r.3,
+        aaguid: r.4,
+        backup_eligible: r.5,
+        backup_state: r.6,
+        created_at: r.7,
+        last_used_at: r.8,
+    }
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &PasskeyRow) -> Result<(), StorageError> {
     diesel::insert_into(passkeys::table)
-        .values(row)
+        .values((
+            passkeys::credential_id.eq(&row.credential_id),
+            passkeys::user_id.eq(&row.user_id),
+            passkeys::name.eq(&row.name),
+            passkeys::passkey.eq(&row.passkey),
+            passkeys::aaguid.eq(&row.aaguid),
+            passkeys::backup_eligible.eq(row.backup_eligible),
+            passkeys::backup_state.eq(row.backup_state),
+            passkeys::created_at.eq(row.created_at),
+            passkeys::last_used_at.eq(row.last_used_at),
+        ))
         .execute(conn)
         .map_err(super::conflict_as("that passkey"))?;
     Ok(())
@@ -33,8 +78,11 @@ pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<PasskeyRo
     Ok(passkeys::table
         .filter(passkeys::user_id.eq(user_id))
         .order(passkeys::created_at.asc())
-        .select(PasskeyRow::as_select())
-        .load(conn)?)
+        .select(COLUMNS)
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(to_passkey)
+        .collect())
 }
 
 pub fn find(
@@ -43,9 +91,10 @@ pub fn find(
 ) -> Result<Option<PasskeyRow>, StorageError> {
     Ok(passkeys::table
         .find(credential_id)
-        .select(PasskeyRow::as_select())
-        .first(conn)
-        .optional()?)
+        .select(COLUMNS)
+        .first::<Row>(conn)
+        .optional()?
+        .map(to_passkey))
 }
 
 pub fn count_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<i64, StorageError> {
@@ -109,21 +158,17 @@ pub fn remove_all(conn: &mut AnyConnection, user_id: &str) -> Result<usize, Stor
     Ok(diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id))).execute(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webauthn_ceremonies)]
-pub struct CeremonyRow {
-    pub id_hash: String,
-    pub kind: String,
-    pub user_id: Option<String>,
-    pub state: String,
-    pub context: String,
-    pub created_at: Millis,
-    pub expires_at: Millis,
-}
-
 pub fn insert_ceremony(conn: &mut AnyConnection, row: &CeremonyRow) -> Result<(), StorageError> {
     diesel::insert_into(webauthn_ceremonies::table)
-        .values(row)
+        .values((
+            webauthn_ceremonies::id_hash.eq(&row.id_hash),
+            webauthn_ceremonies::kind.eq(&row.kind),
+            webauthn_ceremonies::user_id.eq(&row.user_id),
+            webauthn_ceremonies::state.eq(&row.state),
+            webauthn_ceremonies::context.eq(&row.context),
+            webauthn_ceremonies::created_at.eq(row.created_at),
+            webauthn_ceremonies::expires_at.eq(row.expires_at),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -135,11 +180,36 @@ pub fn take_ceremony(
     id_hash: &str,
     now: Millis,
 ) -> Result<Option<CeremonyRow>, StorageError> {
-    let row: Option<CeremonyRow> = webauthn_ceremonies::table
+    let row = webauthn_ceremonies::table
         .find(id_hash)
-        .select(CeremonyRow::as_select())
-        .first(conn)
-        .optional()?;
+        .select((
+            webauthn_ceremonies::id_hash,
+            webauthn_ceremonies::kind,
+            webauthn_ceremonies::user_id,
+            webauthn_ceremonies::state,
+            webauthn_ceremonies::context,
+            webauthn_ceremonies::created_at,
+            webauthn_ceremonies::expires_at,
+        ))
+        .first::<(
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Millis,
+            Millis,
+        )>(conn)
+        .optional()?
+        .map(|r| CeremonyRow {
+            id_hash: r.0,
+            kind: r.1,
+            user_id: r.2,
+            state: r.3,
+            context: r.4,
+            created_at: r.5,
+            expires_at: r.6,
+        });
     let Some(row) = row else { return Ok(None) };
     // Only the caller whose delete removed the row may use it (two racing finishes: one wins).
     let deleted = diesel::delete(webauthn_ceremonies::table.find(id_hash)).execute(conn)?;

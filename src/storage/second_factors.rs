@@ -6,27 +6,29 @@ use super::schema::{recovery_codes, totp_credentials};
 use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
 
-/// The keyring context (AAD) that binds a sealed TOTP secret to its user.
-pub fn totp_secret_context(user_id: &str) -> String {
-    format!("totp_credentials.secret:{user_id}")
-}
+pub use crate::store::factors::totp_secret_context;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = totp_credentials)]
-pub struct TotpRow {
-    pub user_id: String,
-    pub secret_sealed: String,
-    pub confirmed_at: Option<Millis>,
-    pub last_step: i64,
-    pub created_at: Millis,
-}
+pub use crate::store::TotpRow;
 
 pub fn totp(conn: &mut AnyConnection, user_id: &str) -> Result<Option<TotpRow>, StorageError> {
     Ok(totp_credentials::table
         .find(user_id)
-        .select(TotpRow::as_select())
-        .first(conn)
-        .optional()?)
+        .select((
+            totp_credentials::user_id,
+            totp_credentials::secret_sealed,
+            totp_credentials::confirmed_at,
+            totp_credentials::last_step,
+            totp_credentials::created_at,
+        ))
+        .first::<(String, String, Option<Millis>, i64, Millis)>(conn)
+        .optional()?
+        .map(|r| TotpRow {
+            user_id: r.0,
+            secret_sealed: r.1,
+            confirmed_at: r.2,
+            last_step: r.3,
+            created_at: r.4,
+        }))
 }
 
 /// Start (or restart) an enrolment: a new unconfirmed secret replaces an

@@ -72,10 +72,4 @@ pub fn reset(conn: &mut AnyConnection, key: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-pub fn account_key(username: &str) -> String {
-    format!("user:{username}")
-}
-
-pub fn address_key(ip: &str) -> String {
-    format!("ip:{ip}")
-}
+pub use crate::store::throttle::{account_key, address_key};

@@ -26,6 +26,19 @@ pub struct RiskHistory {
     pub last_location: Option<(crate::risk::GeoPoint, Millis)>,
 }
 
+/// What a successful sign-in leaves for the risk engine's next questions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInSeen {
+    pub user_id: String,
+    pub device_hash: String,
+    /// The request's network (`risk::network::prefix`).
+    pub network: Option<String>,
+    pub location: Option<crate::risk::GeoPoint>,
+}
+
 pub trait RiskStore {
     fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError>;
+    /// Remember the browser, network and location of a successful sign-in;
+    /// true when the browser is new for the user.
+    fn remember_sign_in(&self, seen: &SignInSeen, now: Millis) -> Result<bool, StoreError>;
 }

@@ -46,4 +46,6 @@ pub trait SessionStore {
         now: Millis,
         audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
+    /// The user's most recent sessions (live and ended), newest first.
+    fn user_sessions(&self, user_id: &str, limit: i64) -> Result<Vec<SessionRow>, StoreError>;
 }

@@ -1,4 +1,4 @@
-//! User lookup, by id and by username (with the password hash).
+//! User lookup, by id and by username (with or without the password hash).
 
 use super::StoreError;
 use crate::domain::records::User;
@@ -10,4 +10,6 @@ pub trait UserStore {
         &self,
         username: &str,
     ) -> Result<Option<(User, Option<String>)>, StoreError>;
+    /// The user by (normalised) username, without the password hash.
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
 }

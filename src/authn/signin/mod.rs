@@ -12,17 +12,18 @@ pub mod progress;
 pub mod risk;
 pub mod rules;
 pub mod start;
+#[cfg(test)]
+mod tests;
 
 pub use rules::{AccountFactors, Decision, Next, Progress, Risk};
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome as AuditOutcome};
+use crate::authn::deps::Deps;
 use crate::authn::factors::Factor;
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::crypto::secrets;
 use crate::domain::acr;
-use crate::storage::users::User;
-use crate::store::AuditStore;
+use crate::domain::records::User;
 
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
 pub const ACCOUNT: &str = "account";
@@ -54,9 +55,9 @@ impl Browser {
     }
 }
 
-/// One sign-in request: the app, the browser and the interaction it serves.
+/// One sign-in request: what it runs on, the browser and the interaction it serves.
 pub struct SignIn<'a> {
-    pub app: &'a AppContext,
+    pub deps: Deps,
     pub browser: &'a Browser,
     /// The interaction id, or [`ACCOUNT`] for Ward's own pages.
     pub interaction: &'a str,
@@ -152,7 +153,7 @@ pub async fn step(s: &SignIn<'_>, input: Input) -> Outcome {
 pub async fn current(
     s: &SignIn<'_>,
 ) -> Result<Option<(Progress, Option<User>, AccountFactors)>, LoginFailure> {
-    progress::load(s.app, s.browser.progress.as_deref()).await
+    progress::load(&s.deps, s.browser.progress.as_deref()).await
 }
 
 type Step = Result<Outcome, LoginFailure>;
@@ -162,7 +163,7 @@ async fn open(s: &SignIn<'_>) -> Step {
     let Some(need) = s.required_acr else {
         return Ok(form(""));
     };
-    let Some((session, user)) = start::signed_in(s.app, s.browser).await? else {
+    let Some((session, user)) = start::signed_in(&s.deps, s.browser).await? else {
         return Ok(form(""));
     };
     if acr::acr_satisfies(&session.acr, need) {
@@ -174,7 +175,7 @@ async fn open(s: &SignIn<'_>) -> Step {
         let at = session.factor_times.get(f.amr()).copied();
         progress.prove(f, at.unwrap_or(session.auth_time));
     }
-    let account = progress::account_of(s.app, &user).await?;
+    let account = progress::account_of(&s.deps, &user).await?;
     if rules::next_for(&progress, Some(&account), Some(need)) == Next::Unmet {
         return unmet(s, &progress).await;
     }
@@ -192,7 +193,7 @@ fn form(username: &str) -> Outcome {
 /// or recovery code for the same account.
 async fn with_password(s: &SignIn<'_>, username: String, password: String) -> Step {
     let who = s.browser.requester();
-    let user = match login::verify_password(s.app, &username, password, &who).await {
+    let user = match login::verify_password(&s.deps, &username, password, &who).await {
         Ok(user) => user,
         Err(LoginFailure::Unavailable) => return Err(LoginFailure::Unavailable),
         Err(failure) => {
@@ -203,8 +204,8 @@ async fn with_password(s: &SignIn<'_>, username: String, password: String) -> St
         }
     };
     let mut progress = earlier_for(s, &user).await?;
-    progress.prove(Factor::Password, s.app.clock.now_ms());
-    let account = progress::account_of(s.app, &user).await?;
+    progress.prove(Factor::Password, s.deps.now());
+    let account = progress::account_of(&s.deps, &user).await?;
     proceed(s, progress, &account, s.required_acr).await
 }
 
@@ -226,17 +227,17 @@ async fn with_code(s: &SignIn<'_>, method: &str, code: &str) -> Step {
     let Some((mut progress, user, account)) = current(s).await? else {
         return Ok(Outcome::Restart);
     };
-    let (ctx, who) = (s.app, s.browser.requester());
+    let (deps, who) = (&s.deps, s.browser.requester());
     let checked = match (method, &user) {
-        ("totp", Some(u)) => login::verify_totp(ctx, u, code, &who)
+        ("totp", Some(u)) => login::verify_totp(deps, u, code, &who)
             .await
             .map(|()| Factor::Totp),
-        ("recovery", Some(u)) => login::verify_recovery_code(ctx, u, code, &who)
+        ("recovery", Some(u)) => login::verify_recovery_code(deps, u, code, &who)
             .await
             .map(|()| Factor::RecoveryCode),
         ("email", u) => {
             let name = progress.username.clone();
-            login::verify_email_code(ctx, &name, u.as_ref(), "sign_in", code, &who)
+            login::verify_email_code(deps, &name, u.as_ref(), "sign_in", code, &who)
                 .await
                 .map(|_| Factor::EmailCode)
         }
@@ -244,7 +245,7 @@ async fn with_code(s: &SignIn<'_>, method: &str, code: &str) -> Step {
     };
     match checked {
         Ok(factor) => {
-            progress.prove(factor, ctx.clock.now_ms());
+            progress.prove(factor, deps.now());
             proceed(s, progress, &account, s.required_acr).await
         }
         Err(LoginFailure::Unavailable) => Err(LoginFailure::Unavailable),
@@ -262,9 +263,9 @@ async fn send_email_code(s: &SignIn<'_>) -> Step {
         return Ok(Outcome::Restart);
     };
     if let (Some(u), Some(email)) = (&user, &account.email) {
-        let (now, who) = (s.app.clock.now_ms(), s.browser.requester());
+        let (now, who) = (s.deps.now(), s.browser.requester());
         // Rate-limited or not, the answer is the same.
-        let _sent = login::issue_email_code(s.app, u, email, "sign_in", now, &who).await?;
+        let _sent = login::issue_email_code(&s.deps, u, email, "sign_in", now, &who).await?;
     }
     Ok(Outcome::Verify {
         progress_cookie: None,
@@ -276,9 +277,9 @@ async fn send_email_code(s: &SignIn<'_>) -> Step {
 async fn recover(s: &SignIn<'_>, username: &str, send_email: bool) -> Step {
     let who = s.browser.requester();
     let user = if send_email {
-        login::send_sign_in_code(s.app, username, &who).await?
+        login::send_sign_in_code(&s.deps, username, &who).await?
     } else {
-        progress::user_by_name(s.app, username).await?
+        progress::user_by_name(&s.deps, username).await?
     };
     let mut progress = Progress::new(username);
     progress.user_id = user
@@ -298,7 +299,7 @@ async fn passkey(s: &SignIn<'_>, user: User, factor: Factor, continues: bool) ->
         p.user_id = Some(user.id.to_string());
         p
     };
-    progress.prove(factor, s.app.clock.now_ms());
+    progress.prove(factor, s.deps.now());
     proceed(s, progress, &AccountFactors::default(), None).await
 }
 
@@ -325,7 +326,7 @@ async fn proceed(
 
 /// Store the progress under a new id and go on to the verify page.
 async fn verify(s: &SignIn<'_>, progress: &Progress, sent: bool) -> Step {
-    let progress_cookie = progress::save(s.app, s.browser.progress.as_deref(), progress).await?;
+    let progress_cookie = progress::save(&s.deps, s.browser.progress.as_deref(), progress).await?;
     Ok(Outcome::Verify {
         progress_cookie: Some(progress_cookie),
         sent,
@@ -338,11 +339,11 @@ async fn verify(s: &SignIn<'_>, progress: &Progress, sent: bool) -> Step {
 async fn as_wrong_password(s: &SignIn<'_>, username: &str) -> Step {
     let who = s.browser.requester();
     let check = login::Check {
-        ctx: s.app,
+        deps: &s.deps,
         who: &who,
         username: username.to_string(),
         kind: "password",
-        now: s.app.clock.now_ms(),
+        now: s.deps.now(),
     };
     match check.failed("risk_refused").await {
         LoginFailure::Unavailable => Err(LoginFailure::Unavailable),
@@ -357,7 +358,7 @@ async fn as_wrong_password(s: &SignIn<'_>, username: &str) -> Step {
 /// Unmet Authentication Requirements 1.0): audited; the page tells the client.
 async fn unmet(s: &SignIn<'_>, progress: &Progress) -> Step {
     let mut event = AuditEvent::new(
-        s.app.clock.now_ms(),
+        s.deps.now(),
         "anonymous",
         "login.step_up",
         AuditOutcome::Failure,
@@ -365,9 +366,8 @@ async fn unmet(s: &SignIn<'_>, progress: &Progress) -> Step {
     .reason("unmet_authentication_requirements")
     .detail("username", progress.username.as_str());
     event.ip = s.browser.ip.clone();
-    s.app
-        .db
-        .run(move |db| AuditStore::audit(db, event).map_err(|_| LoginFailure::Unavailable))
+    s.deps
+        .run(move |st| st.audit(event).map_err(LoginFailure::from))
         .await?;
     Ok(Outcome::Unmet)
 }

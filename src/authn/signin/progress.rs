@@ -4,11 +4,11 @@
 //! consumed), so a cookie that leaked one step ago is worth nothing.
 
 use super::{AccountFactors, Progress};
-use crate::app::AppContext;
+use crate::authn::deps::Deps;
 use crate::authn::login::{LoginFailure, normalise_username};
 use crate::crypto::secrets;
-use crate::storage::{self, AnyConnection, StorageError, users::User};
-use crate::store::UserStore;
+use crate::domain::records::User;
+use crate::store::{ProgressRow, Store, StoreError};
 
 /// A sign-in in progress lives ten minutes.
 pub const LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -25,46 +25,44 @@ pub fn cookie_name(https: bool) -> &'static str {
 /// The sign-in in progress named by `cookie`, with its user (None for an
 /// unknown account) and what protects that account.
 pub async fn load(
-    ctx: &AppContext,
+    deps: &Deps,
     cookie: Option<&str>,
 ) -> Result<Option<(Progress, Option<User>, AccountFactors)>, LoginFailure> {
     let Some(cookie) = cookie else {
         return Ok(None);
     };
     let hash = secrets::hash(cookie);
-    let now = ctx.clock.now_ms();
-    ctx.db
-        .run(move |db| {
-            let mut c = db.conn()?;
-            let Some(row) = storage::login_progress::find(&mut c, &hash, now)? else {
-                return Ok(None);
-            };
-            let Ok(progress) = serde_json::from_str::<Progress>(&row.state) else {
-                return Ok(None);
-            };
-            let user = match &progress.user_id {
-                Some(id) => db.user(id).map_err(|_| LoginFailure::Unavailable)?,
-                None => None,
-            };
-            let factors = match &user {
-                Some(u) => account_factors(&mut c, u)?,
-                None => AccountFactors::default(),
-            };
-            Ok(Some((progress, user, factors)))
-        })
-        .await
+    let now = deps.now();
+    deps.run(move |s| {
+        let Some(row) = s.progress(&hash, now)? else {
+            return Ok(None);
+        };
+        let Ok(progress) = serde_json::from_str::<Progress>(&row.state) else {
+            return Ok(None);
+        };
+        let user = match &progress.user_id {
+            Some(id) => s.user(id)?,
+            None => None,
+        };
+        let factors = match &user {
+            Some(u) => account_factors(s, u)?,
+            None => AccountFactors::default(),
+        };
+        Ok::<_, LoginFailure>(Some((progress, user, factors)))
+    })
+    .await
 }
 
 /// Store `progress` under a new id, consuming the one named by `old`;
 /// returns the new cookie value.
 pub async fn save(
-    ctx: &AppContext,
+    deps: &Deps,
     old: Option<&str>,
     progress: &Progress,
 ) -> Result<String, LoginFailure> {
     let id = secrets::generate(32);
-    let now = ctx.clock.now_ms();
-    let row = storage::login_progress::ProgressRow {
+    let now = deps.now();
+    let row = ProgressRow {
         id_hash: secrets::hash(&id),
         user_id: progress.user_id.clone(),
         state: serde_json::to_string(progress).map_err(|_| LoginFailure::Unavailable)?,
@@ -72,45 +70,36 @@ pub async fn save(
         expires_at: now + LIFETIME_MS,
     };
     let old = old.map(secrets::hash);
-    ctx.db
-        .run(move |db| {
-            db.transaction(|c| {
-                if let Some(old) = &old {
-                    storage::login_progress::finish(c, old)?;
-                }
-                storage::login_progress::insert(c, &row)
-            })
-        })
-        .await?;
+    deps.run(move |s| {
+        s.save_progress(&row, old.as_deref())
+            .map_err(LoginFailure::from)
+    })
+    .await?;
     Ok(id)
 }
 
 /// What protects `user`'s account.
-pub async fn account_of(ctx: &AppContext, user: &User) -> Result<AccountFactors, LoginFailure> {
+pub async fn account_of(deps: &Deps, user: &User) -> Result<AccountFactors, LoginFailure> {
     let user = user.clone();
-    Ok(ctx
-        .db
-        .run(move |db| account_factors(&mut *db.conn()?, &user))
-        .await?)
-}
-
-/// The account with this (typed) name, if any.
-pub async fn user_by_name(ctx: &AppContext, typed: &str) -> Result<Option<User>, LoginFailure> {
-    let name = normalise_username(typed);
-    ctx.db
-        .run(move |db| {
-            Ok::<_, LoginFailure>(storage::users::find_by_username(&mut *db.conn()?, &name)?)
-        })
+    deps.run(move |s| account_factors(s, &user).map_err(LoginFailure::from))
         .await
 }
 
-pub fn account_factors(c: &mut AnyConnection, user: &User) -> Result<AccountFactors, StorageError> {
-    let id = user.id.as_str();
+/// The account with this (typed) name, if any.
+pub async fn user_by_name(deps: &Deps, typed: &str) -> Result<Option<User>, LoginFailure> {
+    let name = normalise_username(typed);
+    deps.run(move |s| s.user_by_username(&name).map_err(LoginFailure::from))
+        .await
+}
+
+/// What protects `user`'s account: the enrolled factors and a verified address.
+pub fn account_factors(s: &dyn Store, user: &User) -> Result<AccountFactors, StoreError> {
+    let enrolled = s.enrolled(&user.id)?;
     Ok(AccountFactors {
-        password: storage::users::password_hash(c, &user.id)?.is_some(),
-        totp: storage::second_factors::totp(c, id)?.is_some_and(|t| t.confirmed_at.is_some()),
-        passkeys: storage::passkeys::count_for_user(c, id)?,
-        recovery_codes: storage::second_factors::unused_recovery_codes(c, id)?,
+        password: enrolled.password,
+        totp: enrolled.totp,
+        passkeys: enrolled.passkeys,
+        recovery_codes: enrolled.recovery_codes,
         email: user.email.clone().filter(|_| user.email_verified),
     })
 }

@@ -2,7 +2,7 @@
 //! sign-in once the account is known, given what its interaction asks for.
 
 use super::{ACCOUNT, Browser, Progress, Risk, SignIn};
-use crate::app::AppContext;
+use crate::authn::deps::Deps;
 use crate::authn::factors;
 use crate::authn::login::LoginFailure;
 use crate::domain::acr;
@@ -28,7 +28,7 @@ pub async fn judge(s: &SignIn<'_>, progress: &Progress) -> Result<Risk, LoginFai
     let so_far = factors::assess(&progress.factors).acr;
     let (id, token) = (s.interaction.to_string(), s.browser.token.clone());
     let (username, seen) = (progress.username.clone(), seen(s.browser));
-    on_provider(s.app, move |p| {
+    on_provider(&s.deps, move |p| {
         let request = if id == ACCOUNT {
             None
         } else {
@@ -62,18 +62,14 @@ pub async fn judge(s: &SignIn<'_>, progress: &Progress) -> Result<Risk, LoginFai
 
 /// Run protocol-core work (it reads and writes the database) on the
 /// blocking pool; any failure is `Unavailable` to the sign-in.
-pub(super) async fn on_provider<T, F>(ctx: &AppContext, f: F) -> Result<T, LoginFailure>
+pub(super) async fn on_provider<T, F>(deps: &Deps, f: F) -> Result<T, LoginFailure>
 where
     F: FnOnce(&Provider) -> Result<T, OAuthError> + Send + 'static,
     T: Send + 'static,
 {
-    let ctx = ctx.clone();
-    tokio::task::spawn_blocking(move || {
-        let keys = ctx.keyset();
-        let p = ctx.provider(&keys);
-        f(&p)
-    })
-    .await
-    .map_err(|_| LoginFailure::Unavailable)?
-    .map_err(|_| LoginFailure::Unavailable)
+    let deps = deps.clone();
+    tokio::task::spawn_blocking(move || f(&deps.provider()))
+        .await
+        .map_err(|_| LoginFailure::Unavailable)?
+        .map_err(|_| LoginFailure::Unavailable)
 }

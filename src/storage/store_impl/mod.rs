@@ -2,6 +2,7 @@
 //! is one transaction (or one statement), so it lands together with its audit
 //! record. One implementation serves SQLite and PostgreSQL.
 
+mod account;
 mod admin_clients;
 mod admin_sessions;
 mod admin_users;
@@ -10,14 +11,19 @@ mod audit_log;
 mod break_glass;
 mod clients;
 mod elevations;
+mod email_codes;
+mod factors;
 mod grants;
+mod passkeys;
 mod policy;
+mod progress;
 mod refusal;
 mod requests;
 mod risk;
 mod rows;
 mod sessions;
 mod signing_keys;
+mod throttle;
 mod users;
 
 use super::StorageError;

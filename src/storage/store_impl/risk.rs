@@ -1,7 +1,9 @@
-//! [`RiskStore`] for the database: a user's history from the risk tables.
+//! [`RiskStore`] for the database: a user's history from the risk tables,
+//! and what each successful sign-in adds to it.
 
+use crate::clock::Millis;
 use crate::storage::Database;
-use crate::store::{HistoryQuery, RiskHistory, RiskStore, StoreError};
+use crate::store::{HistoryQuery, RiskHistory, RiskStore, SignInSeen, StoreError};
 
 impl RiskStore for Database {
     fn risk_history(&self, q: &HistoryQuery) -> Result<RiskHistory, StoreError> {
@@ -27,5 +29,14 @@ impl RiskStore for Database {
             },
             last_location: h::last_location(c, &q.user_id)?,
         })
+    }
+
+    fn remember_sign_in(&self, seen: &SignInSeen, now: Millis) -> Result<bool, StoreError> {
+        let c = &mut *self.conn()?;
+        let uid = seen.user_id.as_str();
+        let new = crate::storage::login_progress::note_device(c, uid, &seen.device_hash, now)?;
+        let network = seen.network.as_deref();
+        crate::storage::risk_history::remember(c, uid, network, seen.location, now)?;
+        Ok(new)
     }
 }

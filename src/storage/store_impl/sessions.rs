@@ -59,4 +59,9 @@ impl SessionStore for Database {
             Ok::<_, StorageError>(ended)
         })?)
     }
+
+    fn user_sessions(&self, user_id: &str, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
+        let c = &mut *self.conn()?;
+        Ok(crate::storage::sessions::for_user(c, user_id, None, limit)?)
+    }
 }

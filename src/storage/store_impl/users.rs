@@ -24,4 +24,8 @@ impl UserStore for Database {
         let hash = users::password_hash(&mut c, &user.id)?;
         Ok(Some((user, hash)))
     }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(users::find_by_username(&mut *self.conn()?, username)?)
+    }
 }

@@ -7,6 +7,8 @@
 //! ends once, a client assertion's `jti` is accepted once, and live rows are
 //! filtered by `now`. It does not keep the audit hash chain or the back-channel
 //! logout outbox; recorded audit events are kept in order for assertions.
+//! What `authn` needs (factors, codes, throttle counters, sign-ins in
+//! progress) is in factors.rs and signin.rs.
 //!
 //! One mutex guards all maps, so every method is atomic on its own, as the
 //! database implementation's transactions are.
@@ -14,12 +16,14 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+mod factors;
 mod grants;
+mod signin;
 
 use super::{
     AuditStore, AuthRequestRow, AuthRequestStore, BreakGlassStore, ClientStore, CodeRow, GrantRow,
-    HistoryQuery, RefreshRow, RiskHistory, RiskStore, SessionRow, SessionStore, StoreError,
-    UserStore,
+    HistoryQuery, RefreshRow, RiskHistory, RiskStore, SessionRow, SessionStore, SignInSeen,
+    StoreError, UserStore,
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
@@ -59,6 +63,8 @@ struct State {
     /// By user id; users without an entry have no history.
     risk: HashMap<String, RiskHistory>,
     break_glass: Vec<Elevation>,
+    /// Factors, codes, throttle counters and sign-ins in progress (factors.rs, signin.rs).
+    authn: factors::AuthnState,
 }
 
 impl State {
@@ -198,6 +204,10 @@ impl UserStore for MemoryStore {
             .find(|(u, _)| u.username == username)
             .cloned())
     }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.user_with_password(username)?.map(|(u, _)| u))
+    }
 }
 
 impl AuthRequestStore for MemoryStore {
@@ -292,6 +302,19 @@ impl SessionStore for MemoryStore {
         }
         Ok(ended)
     }
+
+    fn user_sessions(&self, user_id: &str, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
+        let s = self.lock();
+        let mut mine: Vec<_> = s
+            .sessions
+            .values()
+            .filter(|r| r.user_id == user_id)
+            .cloned()
+            .collect();
+        mine.sort_by(|a, b| (b.created_at, &b.id_hash).cmp(&(a.created_at, &a.id_hash)));
+        mine.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(mine)
+    }
 }
 
 impl AuditStore for MemoryStore {
@@ -311,6 +334,13 @@ impl RiskStore for MemoryStore {
             address_failures: 0,
             last_location: None,
         }))
+    }
+
+    /// Only the browser is remembered: the history the risk engine reads is
+    /// what a test set with [`MemoryStore::set_risk_history`].
+    fn remember_sign_in(&self, seen: &SignInSeen, _now: Millis) -> Result<bool, StoreError> {
+        let key = (seen.user_id.clone(), seen.device_hash.clone());
+        Ok(self.lock().authn.devices.insert(key))
     }
 }
 

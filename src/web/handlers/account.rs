@@ -39,7 +39,9 @@ pub async fn signed_in(state: &web::Data<WebState>, b: &Browser) -> Result<Accou
         session: b.session.clone(),
         ..Default::default()
     };
-    match crate::authn::signin::start::signed_in(&state.ctx, &browser).await {
+    match crate::authn::signin::start::signed_in(&crate::authn::Deps::of(&state.ctx), &browser)
+        .await
+    {
         Ok(Some((session, user))) => Ok(AccountUser { user, session }),
         _ => Err(()),
     }

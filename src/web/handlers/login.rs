@@ -49,7 +49,7 @@ async fn run(
 ) -> HttpResponse {
     let browser = signin_browser(req, b);
     let s = SignIn {
-        app: &state.ctx,
+        deps: crate::authn::Deps::of(&state.ctx),
         browser: &browser,
         interaction: id,
         required_acr: info.required_acr.as_deref(),
@@ -106,7 +106,12 @@ pub async fn verify_form(
         info: &info,
     };
     Ok(
-        match signin::progress::load(&state.ctx, browser.progress.as_deref()).await {
+        match signin::progress::load(
+            &crate::authn::Deps::of(&state.ctx),
+            browser.progress.as_deref(),
+        )
+        .await
+        {
             Ok(Some((progress, _, account))) => {
                 let view = VerifyView {
                     progress: &progress,

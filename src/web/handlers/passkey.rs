@@ -183,7 +183,7 @@ async fn signed_in(
 ) -> Result<HttpResponse, WebError> {
     let browser = signin_browser(req, b);
     let s = SignIn {
-        app: &state.ctx,
+        deps: crate::authn::Deps::of(&state.ctx),
         browser: &browser,
         interaction: id,
         required_acr: None,
