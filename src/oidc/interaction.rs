@@ -14,9 +14,9 @@ use super::error::OAuthError;
 use super::risk;
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
-use crate::session;
 use crate::domain::records::Client;
 use crate::domain::records::User;
+use crate::session;
 use crate::store::{AuthRequestRow, SessionRow};
 
 /// How long a user has to finish signing in.

@@ -12,10 +12,10 @@ use crate::authz::engine::PolicyEngine;
 use crate::config::TokenLifetimes;
 use crate::crypto::secrets;
 use crate::crypto::signing::{self, Algorithm};
-use crate::domain::{ClientType, PkcePolicy, UserId, UserStatus};
-use crate::risk::RiskPolicy;
 use crate::domain::records::Client;
 use crate::domain::records::{Profile, User};
+use crate::domain::{ClientType, PkcePolicy, UserId, UserStatus};
+use crate::risk::RiskPolicy;
 use crate::store::memory::MemoryStore;
 use crate::store::{AuthFacts, CodeRow, GrantStore};
 

@@ -4,11 +4,11 @@
 use super::{AuthorizationRequest, AuthorizeError};
 use crate::clock::Millis;
 use crate::domain::UserStatus;
+use crate::domain::records::Client;
+use crate::domain::records::User;
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::{Provider, jwt, tokens};
-use crate::domain::records::Client;
-use crate::domain::records::User;
 use crate::store::SessionRow;
 
 /// The acr a request needs: its own requirement, the client's minimum and

@@ -3,12 +3,12 @@
 
 use super::{AuthorizationRequest, AuthorizeError, ResponseMode, ResponseTarget};
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grants::may_use;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce, redirect, scope_list};
-use crate::domain::records::Client;
 
 /// Validate a request for `client` (shared by `/authorize` and `/par`).
 pub fn validate(

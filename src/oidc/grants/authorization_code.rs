@@ -3,10 +3,10 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, pkce};
-use crate::domain::records::Client;
 use crate::store::{CodeRow, GrantRow, Redeemed};
 
 use super::{TokenResponse, may_use, user_tokens};

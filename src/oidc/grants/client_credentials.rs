@@ -3,10 +3,10 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::ClientType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list, tokens};
-use crate::domain::records::Client;
 
 use super::TokenResponse;
 

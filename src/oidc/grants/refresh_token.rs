@@ -4,10 +4,10 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::domain::GrantType;
+use crate::domain::records::Client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list};
-use crate::domain::records::Client;
 
 use super::{TokenResponse, user_tokens};
 
