@@ -3,11 +3,11 @@
 //! mailed to the user. Callers check that the session's authentication is
 //! recent; this module refuses what would leave an account unprotected.
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::authn::{recovery, totp};
 use crate::clock::Millis;
+use crate::context::AppContext;
 use crate::storage::users::User;
 use crate::storage::{self, AnyConnection, StorageError};
 

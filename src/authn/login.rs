@@ -3,10 +3,10 @@
 //! success record, notification mails). What comes next is decided by
 //! `authn::signin`.
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::throttle;
 use crate::clock::Millis;
+use crate::context::AppContext;
 use crate::domain::{UserStatus, Username};
 use crate::session::Authentication;
 use crate::storage::users::User;

@@ -15,10 +15,10 @@ pub mod start;
 
 pub use rules::{AccountFactors, Decision, Next, Progress, Risk};
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome as AuditOutcome};
 use crate::authn::factors::Factor;
 use crate::authn::login::{self, LoginFailure, Requester};
+use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::acr;
 use crate::storage::users::User;

@@ -4,8 +4,8 @@
 //! consumed), so a cookie that leaked one step ago is worth nothing.
 
 use super::{AccountFactors, Progress};
-use crate::app::AppContext;
 use crate::authn::login::{LoginFailure, normalise_username};
+use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::storage::{self, AnyConnection, StorageError, users::User};
 use crate::store::UserStore;

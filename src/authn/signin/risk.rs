@@ -2,9 +2,9 @@
 //! sign-in once the account is known, given what its interaction asks for.
 
 use super::{ACCOUNT, Browser, Progress, Risk, SignIn};
-use crate::app::AppContext;
 use crate::authn::factors;
 use crate::authn::login::LoginFailure;
+use crate::context::AppContext;
 use crate::domain::acr;
 use crate::oidc::risk::{self as judge, Seen};
 use crate::oidc::{OAuthError, Provider};

@@ -1,8 +1,8 @@
 //! How a sign-in ends well: a new session, and what accompanies it.
 
 use super::{ACCOUNT, Browser, SignIn, risk::on_provider};
-use crate::app::AppContext;
 use crate::authn::login::{self, LoginFailure};
+use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::oidc::interaction;
 use crate::risk::network;
