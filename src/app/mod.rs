@@ -101,7 +101,7 @@ impl AppContext {
     }
 }
 
-/// The system clock, or in tests the file that `WARD_TEST_CLOCK` names.
+/// The system clock, or in tests the file that `WARD_TEST_CLOCK_FILE` names.
 fn clock_from_env() -> Arc<dyn Clock> {
     match crate::clock::OffsetFileClock::from_env() {
         Some(test_clock) => {
