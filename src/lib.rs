@@ -10,6 +10,8 @@ pub mod authz;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod context;
+pub mod credentials;
 pub mod crypto;
 pub mod domain;
 pub mod logging;

@@ -1,10 +1,14 @@
-//! Where the master key comes from, and generating it on a first start.
+//! Where the master key comes from, generating it on a first start, and the
+//! check that it is the key that sealed the database.
 
 use std::path::{Path, PathBuf};
 
 use super::StartupError;
+use crate::clock::Millis;
 use crate::config::{Config, MasterKeySource};
-use crate::crypto::keyring::{MasterKey, sealed_key_id};
+use crate::crypto::keyring::{Keyring, KeyringError, MasterKey, sealed_key_id};
+use crate::storage::secrets::{MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT};
+use crate::storage::{Database, meta};
 
 /// The file a master-key rotation writes before committing, renamed over the
 /// key file after the commit.
@@ -12,6 +16,48 @@ pub fn pending_rotation_path(key_file: &Path) -> PathBuf {
     let mut name = key_file.file_name().unwrap_or_default().to_os_string();
     name.push(".next");
     key_file.with_file_name(name)
+}
+
+/// The master key must open the check value the database holds (sealed by the
+/// first start): a database sealed under another key is refused unchanged.
+pub fn check(keyring: &Keyring, check: &str) -> Result<(), StartupError> {
+    match keyring.open(MASTER_KEY_CHECK_CONTEXT, check) {
+        Ok(_) => Ok(()),
+        Err(KeyringError::WrongKey {
+            sealed_by,
+            configured,
+        }) => Err(StartupError::WrongMasterKey {
+            sealed_by,
+            configured,
+        }),
+        Err(e) => Err(StartupError::MasterKey(format!(
+            "the master key check value does not open: {e}"
+        ))),
+    }
+}
+
+/// First start: record the check value. Several nodes may start on an empty
+/// database at once: the first check value wins, and every other node must
+/// hold the same key.
+pub fn record_check(db: &Database, keyring: &Keyring, now: Millis) -> Result<(), StartupError> {
+    let sealed = keyring.seal(MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT);
+    let inserted = db.transaction(|c| meta::insert_new(c, meta::MASTER_KEY_CHECK, &sealed, now))?;
+    if inserted {
+        return Ok(());
+    }
+    let winner = meta::get(&mut *db.conn()?, meta::MASTER_KEY_CHECK)?.unwrap_or_default();
+    // Only a different key is refused here; a value that fails to open for
+    // another reason is refused by the next start's `check`.
+    match keyring.open(MASTER_KEY_CHECK_CONTEXT, &winner) {
+        Err(KeyringError::WrongKey {
+            sealed_by,
+            configured,
+        }) => Err(StartupError::WrongMasterKey {
+            sealed_by,
+            configured,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Resolve the master key. `check` is the sealed check value if the database

@@ -1,45 +1,27 @@
-//! Start-up wiring: open the database, resolve and check the master key, apply
-//! migrations, make sure signing keys exist, and hand out one [`AppContext`].
+//! Start-up wiring, the composition root: open the database, resolve and check
+//! the master key, apply migrations, make sure signing keys exist, and hand out
+//! one [`AppContext`]; and the background jobs (`sealer`, `logout_sender`). It
+//! may use every module below it; nothing but `web` and `cli` uses it.
 
 pub mod logout_sender;
 pub mod master_key;
 pub mod sealer;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::audit::{AuditEvent, Outcome};
-use crate::authn::password::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::crypto::keyring::{Keyring, KeyringError};
+use crate::context::LiveKeys;
+use crate::credentials::passkeys::Passkeys;
+use crate::credentials::password::Passwords;
+use crate::crypto::keyring::Keyring;
 use crate::manage::{self, ManageError};
-use crate::oidc::Provider;
-use crate::oidc::keys::KeySet;
-use crate::storage::secrets::{MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT};
 use crate::storage::{self, Database, StorageError, meta, migrations};
 
-/// Everything a request or a command needs. Cheap to clone.
-#[derive(Clone)]
-pub struct AppContext {
-    /// The signing keys in memory; replaced whole when keys are rotated or reloaded.
-    keys: Arc<RwLock<Arc<KeySet>>>,
-    pub config: Arc<Config>,
-    pub db: Database,
-    pub keyring: Keyring,
-    pub passwords: Passwords,
-    pub clock: Arc<dyn Clock>,
-    /// Sends the templated emails (docs/mail.md); `enabled()` is false for transport `none`.
-    pub mailer: Arc<crate::mail::Mailer>,
-    /// The WebAuthn relying party (RP id and origin from the issuer).
-    pub passkeys: Arc<crate::authn::passkeys::Passkeys>,
-    /// Signs the long-lived browser (device) cookie (`session::device`).
-    pub device_key: [u8; 32],
-    /// The GeoIP database for the risk engine's impossible-travel signal, when configured.
-    pub geo: Option<Arc<crate::risk::GeoDb>>,
-    /// The authorization policy (Casbin), reloaded when the database's policy
-    /// version moves (docs/authorization.md).
-    pub authz: crate::authz::Authz,
-}
+/// The context lives in `context` (below `authn` and `manage`, which take it);
+/// this path stays for the binary, the tests and the benches.
+pub use crate::context::AppContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -83,17 +65,11 @@ pub struct OpenOptions {
 }
 
 impl AppContext {
+    /// Connect, check the master key, migrate, and make sure the signing keys
+    /// and the seed policy exist; in that order, so that a wrong key or an old
+    /// schema is refused before anything is written.
     pub fn open(config: Config, options: OpenOptions) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = match crate::clock::OffsetFileClock::from_env() {
-            Some(test_clock) => {
-                tracing::warn!(
-                    "{} is set: the clock follows a file (tests only; never in production)",
-                    crate::clock::TEST_CLOCK_VARIABLE
-                );
-                Arc::new(test_clock)
-            }
-            None => Arc::new(SystemClock),
-        };
+        let clock = clock_from_env();
         create_private_dir(&config.data_dir)?;
         // Before anything is written: a mail setting that cannot work stops start-up.
         let mailer = Arc::new(crate::mail::Mailer::new(&config.mail)?);
@@ -103,62 +79,10 @@ impl AppContext {
         let check = meta::get_if_schema_exists(&mut *db.conn()?, meta::MASTER_KEY_CHECK)?;
         let keyring = Keyring::new(master_key::resolve(&config, check.as_deref())?);
         if let Some(check) = &check {
-            match keyring.open(MASTER_KEY_CHECK_CONTEXT, check) {
-                Ok(_) => {}
-                Err(KeyringError::WrongKey {
-                    sealed_by,
-                    configured,
-                }) => {
-                    return Err(StartupError::WrongMasterKey {
-                        sealed_by,
-                        configured,
-                    });
-                }
-                Err(e) => {
-                    return Err(StartupError::MasterKey(format!(
-                        "the master key check value does not open: {e}"
-                    )));
-                }
-            }
+            master_key::check(&keyring, check)?;
         }
-
-        let applied = {
-            let mut conn = db.conn()?;
-            if options.migrate {
-                migrations::run_pending(&mut conn)?
-            } else {
-                let pending = migrations::pending(&mut conn)?;
-                if !pending.is_empty() {
-                    return Err(StartupError::SchemaOutOfDate(pending.len()));
-                }
-                Vec::new()
-            }
-        };
-
-        let passwords =
-            Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
-        let passkeys = crate::authn::passkeys::Passkeys::new(&config.issuer_url, "Ward")
-            .map_err(|e| StartupError::Passkeys(e.to_string()))?;
-        let geo = match &config.risk.geoip_file {
-            Some(path) => Some(Arc::new(crate::risk::GeoDb::load(path).map_err(|e| {
-                StartupError::Risk(format!("risk.geoip_file {}: {e}", path.display()))
-            })?)),
-            None => None,
-        };
-        let ctx = Self {
-            device_key: keyring.derive(crate::session::device::KEY_PURPOSE),
-            geo,
-            passkeys: Arc::new(passkeys),
-            keys: Arc::default(),
-            config: Arc::new(config),
-            db,
-            keyring,
-            passwords,
-            clock,
-            mailer,
-            // Allows nothing until the policy is read below.
-            authz: crate::authz::Authz::empty()?,
-        };
+        let applied = migrate(&db, options)?;
+        let ctx = assemble(config, db, keyring, clock, mailer)?;
         let now = ctx.clock.now_ms();
         ctx.db.transaction(|c| {
             if !applied.is_empty() {
@@ -167,66 +91,77 @@ impl AppContext {
             Ok::<_, StorageError>(())
         })?;
         if check.is_none() {
-            // Several nodes may start on an empty database at once: the first
-            // check value wins, and every other node must hold the same key.
-            let sealed = ctx
-                .keyring
-                .seal(MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_PLAINTEXT);
-            let inserted = ctx
-                .db
-                .transaction(|c| meta::insert_new(c, meta::MASTER_KEY_CHECK, &sealed, now))?;
-            if !inserted {
-                let winner =
-                    meta::get(&mut *ctx.db.conn()?, meta::MASTER_KEY_CHECK)?.unwrap_or_default();
-                if let Err(KeyringError::WrongKey {
-                    sealed_by,
-                    configured,
-                }) = ctx.keyring.open(MASTER_KEY_CHECK_CONTEXT, &winner)
-                {
-                    return Err(StartupError::WrongMasterKey {
-                        sealed_by,
-                        configured,
-                    });
-                }
-            }
+            master_key::record_check(&ctx.db, &ctx.keyring, now)?;
         }
         manage::keys::ensure_active_keys(&ctx)?;
-        ctx.reload_keys()?;
+        ctx.reload_keys().map_err(ManageError::from)?;
         manage::policy::seed_if_empty(&ctx.db, "system", now)?;
         ctx.authz.reload(&ctx.db)?;
         Ok(ctx)
     }
+}
 
-    /// The current key set (cheap: one reference count).
-    pub fn keyset(&self) -> Arc<KeySet> {
-        self.keys.read().map(|k| k.clone()).unwrap_or_default()
-    }
-
-    /// Load the published and active keys from the database (at start, after a
-    /// rotation, and periodically so that every node follows rotations).
-    pub fn reload_keys(&self) -> Result<(), ManageError> {
-        let set = Arc::new(manage::keys::load_keyset(self)?);
-        if let Ok(mut k) = self.keys.write() {
-            *k = set;
+/// The system clock, or in tests the file that `WARD_TEST_CLOCK_FILE` names.
+fn clock_from_env() -> Arc<dyn Clock> {
+    match crate::clock::OffsetFileClock::from_env() {
+        Some(test_clock) => {
+            tracing::warn!(
+                "{} is set: the clock follows a file (tests only; never in production)",
+                crate::clock::TEST_CLOCK_VARIABLE
+            );
+            Arc::new(test_clock)
         }
-        Ok(())
+        None => Arc::new(SystemClock),
     }
+}
 
-    /// The protocol core's view of this context for one request.
-    pub fn provider<'a>(&'a self, keys: &'a KeySet) -> Provider<'a> {
-        Provider {
-            store: &self.db,
-            keys,
-            issuer: &self.config.issuer,
-            tokens: self.config.tokens,
-            require_par: self.config.require_par,
-            now: self.clock.now_ms(),
-            policy: self.authz.current(),
-            risk: &self.config.risk,
-            geo: self.geo.as_deref(),
-            scope_min_acr: &self.config.scope_min_acr,
-        }
+/// Apply the pending migrations, or refuse an old schema; returns those applied.
+fn migrate(db: &Database, options: OpenOptions) -> Result<Vec<String>, StartupError> {
+    let mut conn = db.conn()?;
+    if options.migrate {
+        return Ok(migrations::run_pending(&mut conn)?);
     }
+    let pending = migrations::pending(&mut conn)?;
+    if !pending.is_empty() {
+        return Err(StartupError::SchemaOutOfDate(pending.len()));
+    }
+    Ok(Vec::new())
+}
+
+/// The context's parts that need only the configuration and the keyring: the
+/// credential primitives, the GeoIP data, the device-cookie key, an empty
+/// key set and policy (both read from the database next).
+fn assemble(
+    config: Config,
+    db: Database,
+    keyring: Keyring,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<crate::mail::Mailer>,
+) -> Result<AppContext, StartupError> {
+    let passwords =
+        Passwords::new(config.password).map_err(|e| StartupError::MasterKey(e.to_string()))?;
+    let passkeys = Passkeys::new(&config.issuer_url, "Ward")
+        .map_err(|e| StartupError::Passkeys(e.to_string()))?;
+    let geo = match &config.risk.geoip_file {
+        Some(path) => Some(Arc::new(crate::risk::GeoDb::load(path).map_err(|e| {
+            StartupError::Risk(format!("risk.geoip_file {}: {e}", path.display()))
+        })?)),
+        None => None,
+    };
+    Ok(AppContext {
+        device_key: keyring.derive(crate::session::device::KEY_PURPOSE),
+        geo,
+        passkeys: Arc::new(passkeys),
+        keys: LiveKeys::default(),
+        config: Arc::new(config),
+        db,
+        keyring,
+        passwords,
+        clock,
+        mailer,
+        // Allows nothing until the policy is read.
+        authz: crate::authz::Authz::empty()?,
+    })
 }
 
 /// The data directory holds the database and perhaps the key file: owner only.

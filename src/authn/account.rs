@@ -3,12 +3,12 @@
 //! mailed to the user. Callers check that the session's authentication is
 //! recent; this module refuses what would leave an account unprotected.
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::deps::Deps;
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::authn::{recovery, totp};
 use crate::clock::Millis;
+use crate::context::AppContext;
 use crate::domain::records::User;
 use crate::store::{PasskeyRemoval, PasskeyRow, SessionRow, StoreError, TotpRow};
 

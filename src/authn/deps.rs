@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use crate::app::AppContext;
 use crate::authn::password::Passwords;
 use crate::authz::engine::PolicyEngine;
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
+use crate::context::AppContext;
 use crate::crypto::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::oidc::Provider;

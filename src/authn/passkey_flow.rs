@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential, Uuid};
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authn::deps::Deps;
 use crate::authn::factors::Factor;
 use crate::authn::login::{Check, LoginFailure, Requester};
 use crate::authn::passkeys::{CeremonyState, PasskeyError};
+use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::UserStatus;
 use crate::domain::records::User;

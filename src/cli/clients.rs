@@ -1,4 +1,4 @@
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::output::{self, time};
@@ -24,58 +24,7 @@ pub enum PkceArg {
 #[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once.
-    Add {
-        client_id: String,
-        #[arg(long = "type", value_enum)]
-        client_type: TypeArg,
-        /// Registered redirect URI (repeat for several).
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// Allowed grant type (repeat; default authorization_code and refresh_token).
-        #[arg(long = "grant-type")]
-        grant_types: Vec<String>,
-        /// Allowed scope (repeat, or space-separated; default "openid profile email").
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        #[arg(long)]
-        name: Option<String>,
-        /// A first-party app: users are not asked for consent.
-        #[arg(long)]
-        first_party: bool,
-        /// Require pushed authorization requests (RFC 9126) from this client.
-        #[arg(long)]
-        require_par: bool,
-        /// File with the client's public JWKS: it authenticates with private_key_jwt (RFC 7523), no secret.
-        #[arg(long, value_name = "PATH")]
-        jwks_file: Option<std::path::PathBuf>,
-        /// ID token signing algorithm: RS256 (default) or ES256.
-        #[arg(long)]
-        id_token_alg: Option<String>,
-        /// Access token lifetime for this client (default: tokens.access_token_seconds).
-        #[arg(long)]
-        access_token_seconds: Option<i64>,
-        /// A permission resource (e.g. `ehr`) whose permissions this client's tokens carry; repeatable.
-        #[arg(long = "authz-resource", value_name = "RESOURCE")]
-        authz_resources: Vec<String>,
-        /// The weakest acr this client accepts: aal1, aal2, phr or phrh (step-up below it).
-        #[arg(long)]
-        min_acr: Option<String>,
-        /// Where the browser may go after logging out (RP-Initiated Logout); repeatable.
-        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
-        post_logout_redirect_uris: Vec<String>,
-        /// Where Ward POSTs logout tokens when a session this client saw ends (Back-Channel Logout 1.0).
-        #[arg(long)]
-        backchannel_logout_uri: Option<String>,
-        /// Used on shared workstations: a short idle timeout and "switch user" (docs/sessions.md).
-        #[arg(long)]
-        shared_workstation: bool,
-        /// PKCE: required (default), or optional for a confidential OpenID Connect
-        /// client that sends a nonce instead (RFC 9700 §2.1.1; docs/oidc.md).
-        #[arg(long, value_enum, default_value = "required")]
-        pkce: PkceArg,
-        #[arg(long)]
-        json: bool,
-    },
+    Add(AddArgs),
     List {
         #[arg(long)]
         json: bool,
@@ -89,135 +38,180 @@ pub enum ClientCommand {
     Remove { client_id: String },
 }
 
+// The options of `client add` (its help text is the variant's, above).
+#[derive(Args)]
+pub struct AddArgs {
+    client_id: String,
+    #[arg(long = "type", value_enum)]
+    client_type: TypeArg,
+    /// Registered redirect URI (repeat for several).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Allowed grant type (repeat; default authorization_code and refresh_token).
+    #[arg(long = "grant-type")]
+    grant_types: Vec<String>,
+    /// Allowed scope (repeat, or space-separated; default "openid profile email").
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long)]
+    name: Option<String>,
+    /// A first-party app: users are not asked for consent.
+    #[arg(long)]
+    first_party: bool,
+    /// Require pushed authorization requests (RFC 9126) from this client.
+    #[arg(long)]
+    require_par: bool,
+    /// File with the client's public JWKS: it authenticates with private_key_jwt (RFC 7523), no secret.
+    #[arg(long, value_name = "PATH")]
+    jwks_file: Option<std::path::PathBuf>,
+    /// ID token signing algorithm: RS256 (default) or ES256.
+    #[arg(long)]
+    id_token_alg: Option<String>,
+    /// Access token lifetime for this client (default: tokens.access_token_seconds).
+    #[arg(long)]
+    access_token_seconds: Option<i64>,
+    /// A permission resource (e.g. `ehr`) whose permissions this client's tokens carry; repeatable.
+    #[arg(long = "authz-resource", value_name = "RESOURCE")]
+    authz_resources: Vec<String>,
+    /// The weakest acr this client accepts: aal1, aal2, phr or phrh (step-up below it).
+    #[arg(long)]
+    min_acr: Option<String>,
+    /// Where the browser may go after logging out (RP-Initiated Logout); repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Where Ward POSTs logout tokens when a session this client saw ends (Back-Channel Logout 1.0).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// Used on shared workstations: a short idle timeout and "switch user" (docs/sessions.md).
+    #[arg(long)]
+    shared_workstation: bool,
+    /// PKCE: required (default), or optional for a confidential OpenID Connect
+    /// client that sends a nonce instead (RFC 9700 §2.1.1; docs/oidc.md).
+    #[arg(long, value_enum, default_value = "required")]
+    pkce: PkceArg,
+    #[arg(long)]
+    json: bool,
+}
+
 pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
     let actor = actor();
     match command {
-        ClientCommand::Add {
-            client_id,
-            client_type,
-            redirect_uris,
-            grant_types,
-            scopes,
-            name,
-            first_party,
-            require_par,
-            jwks_file,
-            id_token_alg,
-            access_token_seconds,
-            authz_resources,
-            min_acr,
-            post_logout_redirect_uris,
-            backchannel_logout_uri,
-            shared_workstation,
-            pkce,
-            json,
-        } => {
-            let jwks =
-                match jwks_file {
-                    Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| {
-                        CliError::Usage(format!("cannot read {}: {e}", p.display()))
-                    })?),
-                    None => None,
-                };
-            let client_type = match client_type {
-                TypeArg::Confidential => ClientType::Confidential,
-                TypeArg::Public => ClientType::Public,
-            };
-            let created = clients::add(
-                ctx,
-                &actor,
-                NewClientInput {
-                    client_id,
-                    name,
-                    client_type,
-                    redirect_uris,
-                    grant_types,
-                    scopes,
-                    first_party,
-                    require_par,
-                    jwks,
-                    id_token_alg,
-                    access_token_seconds,
-                    authz_resources,
-                    min_acr,
-                    post_logout_redirect_uris,
-                    backchannel_logout_uri,
-                    shared_workstation,
-                    pkce: match pkce {
-                        PkceArg::Required => PkcePolicy::Required,
-                        PkceArg::Optional => PkcePolicy::Optional,
-                    },
-                },
-            )?;
-            if json {
-                let mut v = serde_json::to_value(&created.client)
-                    .map_err(|e| CliError::Failed(e.to_string()))?;
-                if let Some(s) = &created.secret {
-                    v["client_secret"] = json!(s);
-                }
-                return output::json(&v);
-            }
-            println!(
-                "created {} client {}",
-                created.client.client_type.as_str(),
-                created.client.id
-            );
-            if let Some(secret) = created.secret {
-                println!("client_secret: {secret}");
-                println!("(shown once; Ward stores only its hash)");
-            }
-            Ok(())
-        }
-        ClientCommand::List { json } => {
-            let list = clients::list(ctx, &actor)?;
-            if json {
-                return output::json(&list);
-            }
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.id.clone(),
-                        c.client_type.as_str().into(),
-                        c.redirect_uris.join(" "),
-                        c.grant_types.join(","),
-                        c.pkce.as_str().into(),
-                        time(c.created_at),
-                    ]
-                })
-                .collect();
-            output::table(
-                &[
-                    "CLIENT_ID",
-                    "TYPE",
-                    "REDIRECT_URIS",
-                    "GRANTS",
-                    "PKCE",
-                    "CREATED",
-                ],
-                &rows,
-            );
-            Ok(())
-        }
-        ClientCommand::Show { client_id, json } => {
-            let c = clients::show(ctx, &actor, &client_id)?;
-            if json {
-                return output::json(&c);
-            }
-            println!("client_id:     {}", c.id);
-            println!("name:          {}", c.name);
-            println!("type:          {}", c.client_type.as_str());
-            println!("redirect_uris: {}", c.redirect_uris.join(" "));
-            println!("grant_types:   {}", c.grant_types.join(" "));
-            println!("scopes:        {}", c.scopes.join(" "));
-            println!("pkce:          {}", c.pkce.as_str());
-            println!("created:       {}", time(c.created_at));
-            Ok(())
-        }
+        ClientCommand::Add(args) => add(ctx, &actor, args),
+        ClientCommand::List { json } => list(ctx, &actor, json),
+        ClientCommand::Show { client_id, json } => show(ctx, &actor, &client_id, json),
         ClientCommand::Remove { client_id } => {
             clients::remove(ctx, &actor, &client_id)?;
             println!("removed client {client_id}");
             Ok(())
         }
     }
+}
+
+fn add(ctx: &AppContext, actor: &str, args: AddArgs) -> Result<(), CliError> {
+    let json = args.json;
+    let created = clients::add(ctx, actor, args.into_input()?)?;
+    if json {
+        let mut v =
+            serde_json::to_value(&created.client).map_err(|e| CliError::Failed(e.to_string()))?;
+        if let Some(s) = &created.secret {
+            v["client_secret"] = json!(s);
+        }
+        return output::json(&v);
+    }
+    println!(
+        "created {} client {}",
+        created.client.client_type.as_str(),
+        created.client.id
+    );
+    if let Some(secret) = created.secret {
+        println!("client_secret: {secret}");
+        println!("(shown once; Ward stores only its hash)");
+    }
+    Ok(())
+}
+
+impl AddArgs {
+    /// The operation's input; reads the JWKS file if one is named.
+    fn into_input(self) -> Result<NewClientInput, CliError> {
+        let jwks = match &self.jwks_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        Ok(NewClientInput {
+            client_id: self.client_id,
+            name: self.name,
+            client_type: match self.client_type {
+                TypeArg::Confidential => ClientType::Confidential,
+                TypeArg::Public => ClientType::Public,
+            },
+            redirect_uris: self.redirect_uris,
+            grant_types: self.grant_types,
+            scopes: self.scopes,
+            first_party: self.first_party,
+            require_par: self.require_par,
+            jwks,
+            id_token_alg: self.id_token_alg,
+            access_token_seconds: self.access_token_seconds,
+            authz_resources: self.authz_resources,
+            min_acr: self.min_acr,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            shared_workstation: self.shared_workstation,
+            pkce: match self.pkce {
+                PkceArg::Required => PkcePolicy::Required,
+                PkceArg::Optional => PkcePolicy::Optional,
+            },
+        })
+    }
+}
+
+fn list(ctx: &AppContext, actor: &str, json: bool) -> Result<(), CliError> {
+    let list = clients::list(ctx, actor)?;
+    if json {
+        return output::json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.client_type.as_str().into(),
+                c.redirect_uris.join(" "),
+                c.grant_types.join(","),
+                c.pkce.as_str().into(),
+                time(c.created_at),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "CLIENT_ID",
+            "TYPE",
+            "REDIRECT_URIS",
+            "GRANTS",
+            "PKCE",
+            "CREATED",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+fn show(ctx: &AppContext, actor: &str, client_id: &str, json: bool) -> Result<(), CliError> {
+    let c = clients::show(ctx, actor, client_id)?;
+    if json {
+        return output::json(&c);
+    }
+    println!("client_id:     {}", c.id);
+    println!("name:          {}", c.name);
+    println!("type:          {}", c.client_type.as_str());
+    println!("redirect_uris: {}", c.redirect_uris.join(" "));
+    println!("grant_types:   {}", c.grant_types.join(" "));
+    println!("scopes:        {}", c.scopes.join(" "));
+    println!("pkce:          {}", c.pkce.as_str());
+    println!("created:       {}", time(c.created_at));
+    Ok(())
 }

@@ -1,4 +1,4 @@
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::output::{self, opt, time};
 use super::{CliError, actor, input};
@@ -12,25 +12,7 @@ use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
 #[derive(Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password is read from standard input or a prompt.
-    Add {
-        username: String,
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        display_name: Option<String>,
-        /// Create the account without a password (it will sign in with a passkey).
-        #[arg(long)]
-        no_password: bool,
-        /// Also grant this role (needs --tenant); e.g. the first administrator:
-        /// `--role ward-admin --tenant ward`.
-        #[arg(long, requires = "tenant")]
-        role: Option<String>,
-        /// The tenant of --role.
-        #[arg(long, requires = "role")]
-        tenant: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Add(AddArgs),
     /// List users, ordered by username.
     List {
         /// Show users after this username (paging).
@@ -55,39 +37,7 @@ pub enum UserCommand {
     SetPassword { user: String },
     /// Set a user's name and profile claims (OIDC Core §5.1); an empty value
     /// clears a field, a field not given stays as it is.
-    Set {
-        user: String,
-        /// The `name` claim.
-        #[arg(long)]
-        display_name: Option<String>,
-        #[arg(long)]
-        given_name: Option<String>,
-        #[arg(long)]
-        family_name: Option<String>,
-        #[arg(long)]
-        middle_name: Option<String>,
-        /// YYYY-MM-DD, or YYYY (0000-MM-DD withholds the year).
-        #[arg(long)]
-        birthdate: Option<String>,
-        /// A BCP 47 language tag, e.g. en-US.
-        #[arg(long)]
-        locale: Option<String>,
-        /// An IANA time zone, e.g. Europe/Paris.
-        #[arg(long)]
-        zoneinfo: Option<String>,
-        /// E.164 recommended, e.g. "+1 604 555 1234"; unverified unless
-        /// --phone-number-verified true.
-        #[arg(long)]
-        phone_number: Option<String>,
-        #[arg(long)]
-        phone_number_verified: Option<bool>,
-        /// The address as a JSON object of formatted, street_address,
-        /// locality, region, postal_code, country (OIDC Core §5.1.1).
-        #[arg(long)]
-        address_json: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Set(SetArgs),
     /// List the clients a user has consented to.
     Consents {
         user: String,
@@ -99,6 +49,64 @@ pub enum UserCommand {
     /// Remove a user's passkeys, authenticator app and recovery codes (a lost
     /// device): they sign in with the password or an emailed code and enrol again.
     ResetMfa { user: String },
+}
+
+// The options of `user add` (its help text is the variant's, above).
+#[derive(Args)]
+pub struct AddArgs {
+    username: String,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Create the account without a password (it will sign in with a passkey).
+    #[arg(long)]
+    no_password: bool,
+    /// Also grant this role (needs --tenant); e.g. the first administrator:
+    /// `--role ward-admin --tenant ward`.
+    #[arg(long, requires = "tenant")]
+    role: Option<String>,
+    /// The tenant of --role.
+    #[arg(long, requires = "role")]
+    tenant: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+// The options of `user set` (its help text is the variant's, above).
+#[derive(Args)]
+pub struct SetArgs {
+    user: String,
+    /// The `name` claim.
+    #[arg(long)]
+    display_name: Option<String>,
+    #[arg(long)]
+    given_name: Option<String>,
+    #[arg(long)]
+    family_name: Option<String>,
+    #[arg(long)]
+    middle_name: Option<String>,
+    /// YYYY-MM-DD, or YYYY (0000-MM-DD withholds the year).
+    #[arg(long)]
+    birthdate: Option<String>,
+    /// A BCP 47 language tag, e.g. en-US.
+    #[arg(long)]
+    locale: Option<String>,
+    /// An IANA time zone, e.g. Europe/Paris.
+    #[arg(long)]
+    zoneinfo: Option<String>,
+    /// E.164 recommended, e.g. "+1 604 555 1234"; unverified unless
+    /// --phone-number-verified true.
+    #[arg(long)]
+    phone_number: Option<String>,
+    #[arg(long)]
+    phone_number_verified: Option<bool>,
+    /// The address as a JSON object of formatted, street_address,
+    /// locality, region, postal_code, country (OIDC Core §5.1.1).
+    #[arg(long)]
+    address_json: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 fn print_user(u: &User) {
@@ -139,66 +147,9 @@ fn print_user(u: &User) {
 pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
     let actor = actor();
     match command {
-        UserCommand::Add {
-            username,
-            email,
-            display_name,
-            no_password,
-            role,
-            tenant,
-            json,
-        } => {
-            let password = if no_password {
-                None
-            } else {
-                Some(input::read_secret("Password: ", true)?)
-            };
-            let initial = role
-                .zip(tenant)
-                .map(|(role, tenant)| InitialRole { role, tenant });
-            let granted = initial
-                .as_ref()
-                .map(|r| format!("{} in {}", r.role, r.tenant));
-            let user = users::add_with_role(
-                ctx,
-                &actor,
-                NewUserInput {
-                    username,
-                    email,
-                    display_name,
-                    password,
-                },
-                initial,
-            )?;
-            if json {
-                output::json(&user)
-            } else {
-                println!("created user {} (id {})", user.username, user.id);
-                if let Some(granted) = granted {
-                    println!("granted {granted}");
-                }
-                Ok(())
-            }
-        }
+        UserCommand::Add(args) => add(ctx, &actor, args),
         UserCommand::List { after, limit, json } => {
-            let list = users::list(ctx, &actor, after.as_deref(), limit)?;
-            if json {
-                return output::json(&list);
-            }
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|u| {
-                    vec![
-                        u.username.clone(),
-                        u.id.to_string(),
-                        opt(&u.email).to_string(),
-                        u.status.as_str().to_string(),
-                        time(u.created_at),
-                    ]
-                })
-                .collect();
-            output::table(&["USERNAME", "ID", "EMAIL", "STATUS", "CREATED"], &rows);
-            Ok(())
+            list(ctx, &actor, after.as_deref(), limit, json)
         }
         UserCommand::Show { user, json } => {
             let u = users::show(ctx, &actor, &user)?;
@@ -219,18 +170,7 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             println!("enabled user {}", u.username);
             Ok(())
         }
-        UserCommand::Consents { user, json } => {
-            let list = users::consents(ctx, &actor, &user)?;
-            if json {
-                return output::json(&list);
-            }
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|c| vec![c.client_id.clone(), c.scopes.join(" "), time(c.granted_at)])
-                .collect();
-            output::table(&["CLIENT_ID", "SCOPES", "GRANTED"], &rows);
-            Ok(())
-        }
+        UserCommand::Consents { user, json } => consents(ctx, &actor, &user, json),
         UserCommand::RevokeConsent { user, client_id } => {
             users::revoke_consent(ctx, &actor, &user, &client_id)?;
             println!("consent of {user} for {client_id} revoked");
@@ -244,54 +184,121 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
-        UserCommand::Set {
-            user,
-            display_name,
-            given_name,
-            family_name,
-            middle_name,
-            birthdate,
-            locale,
-            zoneinfo,
-            phone_number,
-            phone_number_verified,
-            address_json,
-            json,
-        } => {
-            // An empty value clears the field.
-            let clear = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.trim().is_empty()));
-            let address = match clear(address_json) {
-                Some(Some(text)) => {
-                    Some(Some(Address::parse_json(&text).map_err(ManageError::from)?))
-                }
-                Some(None) => Some(None),
-                None => None,
-            };
-            let change = ProfileChange {
-                display_name: clear(display_name),
-                given_name: clear(given_name),
-                family_name: clear(family_name),
-                middle_name: clear(middle_name),
-                birthdate: clear(birthdate),
-                locale: clear(locale),
-                zoneinfo: clear(zoneinfo),
-                phone_number: clear(phone_number),
-                phone_number_verified,
-                address,
-            };
-            let u = users::set_profile(ctx, &actor, &user, change)?;
-            if json {
-                output::json(&u)
-            } else {
-                println!("profile updated for {}", u.username);
-                Ok(())
-            }
-        }
+        UserCommand::Set(args) => set(ctx, &actor, args),
         UserCommand::SetPassword { user } => {
             let password = input::read_secret("New password: ", true)?;
             let u = users::set_password(ctx, &actor, &user, &password)?;
             println!("password set for {}", u.username);
             Ok(())
         }
+    }
+}
+
+fn add(ctx: &AppContext, actor: &str, args: AddArgs) -> Result<(), CliError> {
+    let password = if args.no_password {
+        None
+    } else {
+        Some(input::read_secret("Password: ", true)?)
+    };
+    let initial = args
+        .role
+        .zip(args.tenant)
+        .map(|(role, tenant)| InitialRole { role, tenant });
+    let granted = initial
+        .as_ref()
+        .map(|r| format!("{} in {}", r.role, r.tenant));
+    let user = users::add_with_role(
+        ctx,
+        actor,
+        NewUserInput {
+            username: args.username,
+            email: args.email,
+            display_name: args.display_name,
+            password,
+        },
+        initial,
+    )?;
+    if args.json {
+        return output::json(&user);
+    }
+    println!("created user {} (id {})", user.username, user.id);
+    if let Some(granted) = granted {
+        println!("granted {granted}");
+    }
+    Ok(())
+}
+
+fn list(
+    ctx: &AppContext,
+    actor: &str,
+    after: Option<&str>,
+    limit: i64,
+    json: bool,
+) -> Result<(), CliError> {
+    let list = users::list(ctx, actor, after, limit)?;
+    if json {
+        return output::json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|u| {
+            vec![
+                u.username.clone(),
+                u.id.to_string(),
+                opt(&u.email).to_string(),
+                u.status.as_str().to_string(),
+                time(u.created_at),
+            ]
+        })
+        .collect();
+    output::table(&["USERNAME", "ID", "EMAIL", "STATUS", "CREATED"], &rows);
+    Ok(())
+}
+
+fn consents(ctx: &AppContext, actor: &str, user: &str, json: bool) -> Result<(), CliError> {
+    let list = users::consents(ctx, actor, user)?;
+    if json {
+        return output::json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| vec![c.client_id.clone(), c.scopes.join(" "), time(c.granted_at)])
+        .collect();
+    output::table(&["CLIENT_ID", "SCOPES", "GRANTED"], &rows);
+    Ok(())
+}
+
+fn set(ctx: &AppContext, actor: &str, args: SetArgs) -> Result<(), CliError> {
+    let (user, json) = (args.user.clone(), args.json);
+    let u = users::set_profile(ctx, actor, &user, args.change()?)?;
+    if json {
+        output::json(&u)
+    } else {
+        println!("profile updated for {}", u.username);
+        Ok(())
+    }
+}
+
+impl SetArgs {
+    /// The change `user set` asks for: an empty value clears the field.
+    fn change(self) -> Result<ProfileChange, ManageError> {
+        let clear = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.trim().is_empty()));
+        let address = match clear(self.address_json) {
+            Some(Some(text)) => Some(Some(Address::parse_json(&text)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(ProfileChange {
+            display_name: clear(self.display_name),
+            given_name: clear(self.given_name),
+            family_name: clear(self.family_name),
+            middle_name: clear(self.middle_name),
+            birthdate: clear(self.birthdate),
+            locale: clear(self.locale),
+            zoneinfo: clear(self.zoneinfo),
+            phone_number: clear(self.phone_number),
+            phone_number_verified: self.phone_number_verified,
+            address,
+        })
     }
 }

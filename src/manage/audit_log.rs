@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, AuditRecord, ChainVerifier, Outcome, VerifyFailure};
+use crate::context::AppContext;
 use crate::store::AuditLogStore;
 
 use super::ManageError;

@@ -2,10 +2,10 @@
 //! list and sign off (auditors, through the admin API). Each change and each
 //! refusal is audited; auditors are mailed of every elevation.
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::emergency::{self, ELEVATE};
 use crate::clock::{Millis, to_rfc3339};
+use crate::context::AppContext;
 use crate::domain::records::User;
 use crate::store::ElevationStore;
 use crate::store::elevations::Elevation;

@@ -1,5 +1,5 @@
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::records::Client;
 use crate::domain::{

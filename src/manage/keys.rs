@@ -2,12 +2,11 @@
 
 use serde::Serialize;
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
+use crate::context::AppContext;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::signing::{self, Algorithm, SigningKeyMaterial};
-use crate::oidc::keys::KeySet;
 use crate::store::SigningKeyStore;
 use crate::store::signing_keys::{ACTIVE, StoredSigningKey, signing_key_context};
 
@@ -127,43 +126,13 @@ pub fn rotate(
     })
 }
 
-/// Every key that may verify a live token, with the active ones opened for signing.
-pub fn load_keyset(ctx: &AppContext) -> Result<KeySet, ManageError> {
-    let now = ctx.clock.now_ms();
-    let stored = ctx.db.published_signing_keys(now)?;
-    let mut active = Vec::new();
-    let mut published = Vec::new();
-    for k in &stored {
-        let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk).map_err(|_| {
-            ManageError::Internal("stored data is inconsistent: signing_keys.public_jwk".into())
-        })?;
-        published.push(jwk);
-        if k.state == ACTIVE {
-            active.push(open(&ctx.keyring, k)?);
-        }
-    }
-    Ok(KeySet::new(active, published))
-}
-
 /// The active key for `alg`, opened with the keyring (for signing tokens).
 pub fn load_active(ctx: &AppContext, alg: Algorithm) -> Result<SigningKeyMaterial, ManageError> {
     let stored = ctx
         .db
         .active_signing_key(alg.as_str())?
         .ok_or_else(|| ManageError::NotFound(format!("no active {alg} signing key")))?;
-    open(&ctx.keyring, &stored)
-}
-
-fn open(keyring: &Keyring, stored: &StoredSigningKey) -> Result<SigningKeyMaterial, ManageError> {
-    let alg: Algorithm = stored.alg.parse()?;
-    let der = keyring.open(
-        &signing_key_context(&stored.kid),
-        &stored.private_key_sealed,
-    )?;
-    Ok(signing::from_pkcs8_der(
-        alg,
-        zeroize::Zeroizing::new(der.to_vec()),
-    )?)
+    Ok(crate::context::keys::open(&ctx.keyring, &stored)?)
 }
 
 /// Re-seal every stored secret under `next`, and record it. Returns the count.

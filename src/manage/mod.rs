@@ -15,9 +15,9 @@ pub mod policy;
 pub mod sessions;
 pub mod users;
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
-use crate::authn::password::{PasswordError, PasswordPolicyError};
+use crate::context::{AppContext, KeyLoadError};
+use crate::credentials::password::{PasswordError, PasswordPolicyError};
 use crate::crypto::keyring::KeyringError;
 use crate::crypto::signing::SigningError;
 use crate::domain::InvalidValue;
@@ -52,6 +52,19 @@ impl From<PasswordError> for ManageError {
         match e {
             PasswordError::Policy(p) => Self::Policy(p),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<KeyLoadError> for ManageError {
+    fn from(e: KeyLoadError) -> Self {
+        match e {
+            KeyLoadError::Store(e) => e.into(),
+            KeyLoadError::Corrupt(what) => {
+                Self::Internal(format!("stored data is inconsistent: {what}"))
+            }
+            KeyLoadError::Keyring(e) => Self::Keyring(e),
+            KeyLoadError::Signing(e) => Self::Signing(e),
         }
     }
 }

@@ -7,9 +7,9 @@
 
 use serde::Serialize;
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::{self, AuthzError, Rule, rules};
+use crate::context::AppContext;
 use crate::domain::{InvalidValue, UserId};
 use crate::store::policy::{GrantRefused, PolicyRow, RoleGrant};
 use crate::store::{AuditLogStore, PolicyStore};

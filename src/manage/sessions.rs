@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::context::AppContext;
 use crate::domain::InvalidValue;
 use crate::oidc::tokens::sid;
 use crate::session::{self, EndReason, EndedBy, Ending};

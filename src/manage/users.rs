@@ -1,5 +1,5 @@
-use crate::app::AppContext;
 use crate::audit::{AuditEvent, Outcome};
+use crate::context::AppContext;
 use crate::domain::profile::{self, Address};
 use crate::domain::records::{Profile, User};
 use crate::domain::{DisplayName, Email, InvalidValue, UserId, UserStatus, Username};

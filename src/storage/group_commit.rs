@@ -85,20 +85,9 @@ impl GroupWriter {
 
         let first = st.open.is_none();
         if first {
-            // IMMEDIATE: take the write lock now (other processes, such as the
-            // CLI, wait in SQLite's busy handler rather than failing later).
-            st.conn
-                .batch_execute("BEGIN IMMEDIATE")
-                .map_err(StorageError::from)?;
-            st.last_id += 1;
-            st.open = Some(Batch {
-                id: st.last_id,
-                members: 0,
-            });
+            Self::begin(&mut st)?;
         } else if let Err(e) = st.conn.batch_execute("SAVEPOINT member") {
-            self.abort(&mut st);
-            drop(st);
-            self.finished.notify_all();
+            self.abandon(st);
             return Err(StorageError::from(e).into());
         }
         let id = st.open.as_ref().map_or(0, |b| b.id);
@@ -109,9 +98,7 @@ impl GroupWriter {
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut st.conn))) {
                 Ok(result) => result,
                 Err(panic) => {
-                    self.abort(&mut st);
-                    drop(st);
-                    self.finished.notify_all();
+                    self.abandon(st);
                     std::panic::resume_unwind(panic);
                 }
             };
@@ -134,17 +121,37 @@ impl GroupWriter {
             (Err(_), false) => st.conn.batch_execute("ROLLBACK TO member; RELEASE member"),
         };
         if let Err(e) = undone {
-            self.abort(&mut st);
-            drop(st);
-            self.finished.notify_all();
+            self.abandon(st);
             return result.and(Err(StorageError::from(e).into()));
         }
         if let Some(batch) = st.open.as_mut() {
             batch.members += 1;
         }
+        if !self.wait_until_durable(st, id) {
+            return result.and(Err(StorageError::Unavailable(
+                "the transaction could not be committed".into(),
+            )
+            .into()));
+        }
+        result
+    }
 
-        // Wait until the batch is durable; commit it ourselves when nobody else
-        // is about to join it (or it is full).
+    /// Open a batch, its caller its first member. IMMEDIATE: take the write
+    /// lock now (other processes, such as the CLI, wait in SQLite's busy
+    /// handler rather than failing later).
+    fn begin(st: &mut State) -> Result<(), StorageError> {
+        st.conn.batch_execute("BEGIN IMMEDIATE")?;
+        st.last_id += 1;
+        st.open = Some(Batch {
+            id: st.last_id,
+            members: 0,
+        });
+        Ok(())
+    }
+
+    /// Wait until batch `id` is durable; commit it ourselves when nobody else
+    /// is about to join it (or it is full). False if it failed.
+    fn wait_until_durable(&self, mut st: MutexGuard<'_, State>, id: u64) -> bool {
         loop {
             if st.finished_upto >= id {
                 break;
@@ -157,13 +164,15 @@ impl GroupWriter {
             }
             st = self.finished.wait(st).unwrap_or_else(|p| p.into_inner());
         }
-        if st.failed.contains(&id) {
-            return result.and(Err(StorageError::Unavailable(
-                "the transaction could not be committed".into(),
-            )
-            .into()));
-        }
-        result
+        !st.failed.contains(&id)
+    }
+
+    /// Fail the open batch ([`Self::abort`]), let go of the writer and wake
+    /// the members waiting for it.
+    fn abandon(&self, mut st: MutexGuard<'_, State>) {
+        self.abort(&mut st);
+        drop(st);
+        self.finished.notify_all();
     }
 
     fn commit(&self, st: &mut State) {

@@ -88,6 +88,18 @@ pub fn cookie(
     c
 }
 
+/// Tell the browser to drop the cookie `name` (an empty one that has expired).
+pub fn remove_cookie(res: &mut HttpResponse, name: &'static str, https: bool) {
+    let mut gone = cookie(name, String::new(), https, Some(0));
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+}
+
+/// Drop the browser's session cookie, once its session has ended.
+pub fn forget_session(res: &mut HttpResponse, b: &Browser) {
+    remove_cookie(res, session::cookie_name(b.https), b.https);
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))

@@ -17,7 +17,9 @@ use crate::store::SessionRow;
 use crate::web::WebState;
 use crate::web::handlers::interaction::ACCOUNT;
 use crate::web::oauth;
-use crate::web::pages::{Browser, browser, cookie, page, remember_browser, render, see_other};
+use crate::web::pages::{
+    Browser, browser, forget_session, page, remember_browser, render, see_other,
+};
 
 /// The signed-in user of the account pages and their session.
 pub struct AccountUser {
@@ -73,29 +75,61 @@ async fn account_page(
     status: StatusCode,
     message: (Option<&str>, Option<&str>),
 ) -> HttpResponse {
-    let loaded = account::overview(&state.ctx, &who.user).await;
-    let uid = who.user.id.as_str();
-    let (object, action) = crate::authz::emergency::ELEVATE;
-    let emergency_tenants: Vec<String> = state
-        .ctx
-        .authz
-        .tenants(uid)
-        .into_iter()
-        .filter(|t| state.ctx.authz.allowed(uid, t, object, action))
-        .collect();
-    let Ok(account::Overview {
-        factors,
-        passkeys,
-        sessions,
-    }) = loaded
-    else {
+    let Ok(overview) = account::overview(&state.ctx, &who.user).await else {
         return page(
             req,
             StatusCode::SERVICE_UNAVAILABLE,
             "Your account cannot be shown right now.",
         );
     };
-    let passkeys: Vec<_> = passkeys
+    let view = account_view(state, b, who, overview, message);
+    render(state, req, status, "pages/account.html", view)
+}
+
+/// What pages/account.html shows.
+fn account_view(
+    state: &WebState,
+    b: &Browser,
+    who: &AccountUser,
+    overview: account::Overview,
+    (error, notice): (Option<&str>, Option<&str>),
+) -> minijinja::Value {
+    let user = &who.user;
+    context! {
+        csrf => csrf_token(&b.token, ACCOUNT),
+        username => user.username,
+        display_name => login::display_name(user),
+        acr => who.session.acr,
+        recent => who.recent(state),
+        email => user.email,
+        email_verified => user.email_verified,
+        profile => user.profile,
+        profile_name => user.display_name,
+        address => user.profile.address.clone().unwrap_or_default(),
+        passkeys => passkey_rows(&overview),
+        emergency_tenants => emergency_tenants(state, user.id.as_str()),
+        sessions => session_rows(state, who, &overview),
+        factors => overview.factors,
+        emergency_minutes => state.ctx.config.break_glass.seconds / 60,
+        error,
+        notice,
+    }
+}
+
+/// The tenants where this user may start emergency access (break-glass).
+fn emergency_tenants(state: &WebState, uid: &str) -> Vec<String> {
+    let (object, action) = crate::authz::emergency::ELEVATE;
+    let authz = &state.ctx.authz;
+    authz
+        .tenants(uid)
+        .into_iter()
+        .filter(|t| authz.allowed(uid, t, object, action))
+        .collect()
+}
+
+fn passkey_rows(overview: &account::Overview) -> Vec<minijinja::Value> {
+    overview
+        .passkeys
         .iter()
         .map(|p| {
             context! {
@@ -106,10 +140,18 @@ async fn account_page(
                 kind => passkey_kind(p.backup_eligible),
             }
         })
-        .collect();
-    // The live sessions, this one first: where else the account is signed in.
+        .collect()
+}
+
+/// The live sessions, this one first: where else the account is signed in.
+fn session_rows(
+    state: &WebState,
+    who: &AccountUser,
+    overview: &account::Overview,
+) -> Vec<minijinja::Value> {
     let now = state.ctx.clock.now_ms();
-    let mut sessions: Vec<_> = sessions
+    let mut rows: Vec<_> = overview
+        .sessions
         .iter()
         .filter(|s| crate::session::is_live(s, now, &state.ctx.config.session))
         .map(|s| {
@@ -124,32 +166,8 @@ async fn account_page(
             }
         })
         .collect();
-    sessions.sort_by_key(|s| !s.get_attr("current").map(|v| v.is_true()).unwrap_or(false));
-    render(
-        state,
-        req,
-        status,
-        "pages/account.html",
-        context! {
-            csrf => csrf_token(&b.token, ACCOUNT),
-            username => who.user.username,
-            display_name => login::display_name(&who.user),
-            acr => who.session.acr,
-            recent => who.recent(state),
-            email => who.user.email,
-            email_verified => who.user.email_verified,
-            profile => who.user.profile,
-            profile_name => who.user.display_name,
-            address => who.user.profile.address.clone().unwrap_or_default(),
-            factors,
-            passkeys,
-            emergency_tenants,
-            sessions,
-            emergency_minutes => state.ctx.config.break_glass.seconds / 60,
-            error => message.0,
-            notice => message.1,
-        },
-    )
+    rows.sort_by_key(|s| !s.get_attr("current").map(|v| v.is_true()).unwrap_or(false));
+    rows
 }
 
 /// `GET /account`
@@ -237,8 +255,18 @@ pub async fn change(
         }
         _ => super::account_actions::apply(&state.ctx, &who, &b, &action, &form).await,
     };
+    changed(&state, &req, &b, result).await
+}
+
+/// The account page after a change, with its notice or error.
+async fn changed(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    result: Result<String, AccountError>,
+) -> HttpResponse {
     // Reload the user: the change may have altered it (email, say).
-    let Ok(who) = signed_in(&state, &b).await else {
+    let Ok(who) = signed_in(state, b).await else {
         return see_other(SIGN_IN_AGAIN);
     };
     let (status, message) = match &result {
@@ -246,7 +274,7 @@ pub async fn change(
         Err(e) => (status_of(e), (Some(e.to_string()), None)),
     };
     let message = (message.0.as_deref(), message.1);
-    account_page(&state, &req, &b, &who, status, message).await
+    account_page(state, req, b, &who, status, message).await
 }
 
 fn status_of(e: &AccountError) -> StatusCode {
@@ -296,10 +324,8 @@ async fn end_sessions_of(
     .ok_or(())
 }
 
-/// End the browser's session (`reason`: sign-out or switch user) through
-/// `session::end`, forget the cookie and go to `then`. If the session cannot
-/// be ended (the database is down), the user is told and keeps the cookie:
-/// a sign-out that did not happen must not look as if it did.
+/// End the browser's session (`reason`: sign-out or switch user), forget the
+/// cookie and go to `then`.
 pub(crate) async fn sign_out(
     state: &web::Data<WebState>,
     req: &HttpRequest,
@@ -308,26 +334,39 @@ pub(crate) async fn sign_out(
     reason: crate::session::EndReason,
     then: &str,
 ) -> HttpResponse {
-    let (ctx, row, ip) = (state.ctx.clone(), who.session.clone(), b.ip.clone());
-    let ended =
-        web::block(move || crate::manage::sessions::sign_out(&ctx, &row, reason, ip, None)).await;
-    if !matches!(ended, Ok(Ok(_))) {
-        return page(
+    let row = who.session.clone();
+    if let Some(refused) = end_session(state, req, b, row, reason, None).await {
+        return refused;
+    }
+    let mut res = see_other(then);
+    forget_session(&mut res, b);
+    res
+}
+
+/// End `row` through `manage::sessions::sign_out` (`client`: the one that
+/// asked, for RP-initiated logout). If it cannot be ended (the database is
+/// down), the answer is the page that says so, and the caller must leave the
+/// cookie alone: a sign-out that did not happen must not look as if it did.
+pub(crate) async fn end_session(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    row: SessionRow,
+    reason: crate::session::EndReason,
+    client: Option<String>,
+) -> Option<HttpResponse> {
+    let (ctx, ip) = (state.ctx.clone(), b.ip.clone());
+    let ended = web::block(move || {
+        crate::manage::sessions::sign_out(&ctx, &row, reason, ip, client.as_deref())
+    })
+    .await;
+    (!matches!(ended, Ok(Ok(_)))).then(|| {
+        page(
             req,
             StatusCode::SERVICE_UNAVAILABLE,
             "Signing out is not possible right now. Try again in a moment.",
-        );
-    }
-    let mut res = see_other(then);
-    let mut gone = cookie(
-        crate::session::cookie_name(b.https),
-        String::new(),
-        b.https,
-        Some(0),
-    );
-    gone.make_removal();
-    let _ = res.add_cookie(&gone);
-    res
+        )
+    })
 }
 
 fn recovery_codes_page(state: &WebState, req: &HttpRequest, codes: &[String]) -> HttpResponse {

@@ -12,9 +12,10 @@ use crate::oidc::params::Params;
 use crate::session;
 use crate::store::SessionRow;
 use crate::web::WebState;
+use crate::web::handlers::account::end_session;
 use crate::web::oauth::{self, call};
 use crate::web::pages::{
-    Browser, allow_form_action, browser, cookie, page, remember_browser, render, see_other,
+    Browser, allow_form_action, browser, forget_session, page, remember_browser, render, see_other,
 };
 
 /// The CSRF binding of the confirmation form.
@@ -52,18 +53,9 @@ async fn finish(
     current: Option<SessionRow>,
 ) -> HttpResponse {
     if let Some(row) = current {
-        let (ctx, ip, client) = (state.ctx.clone(), b.ip.clone(), decision.client_id.clone());
-        let ended = web::block(move || {
-            let reason = session::EndReason::RpLogout;
-            crate::manage::sessions::sign_out(&ctx, &row, reason, ip, client.as_deref())
-        })
-        .await;
-        if !matches!(ended, Ok(Ok(_))) {
-            return page(
-                req,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Signing out is not possible right now. Try again in a moment.",
-            );
+        let (reason, client) = (session::EndReason::RpLogout, decision.client_id.clone());
+        if let Some(refused) = end_session(state, req, b, row, reason, client).await {
+            return refused;
         }
     }
     let mut res = match &decision.redirect {
@@ -76,14 +68,7 @@ async fn finish(
             context! {},
         ),
     };
-    let mut gone = cookie(
-        session::cookie_name(b.https),
-        String::new(),
-        b.https,
-        Some(0),
-    );
-    gone.make_removal();
-    let _ = res.add_cookie(&gone);
+    forget_session(&mut res, b);
     res
 }
 
@@ -111,10 +96,20 @@ pub async fn logout(
     if decision.confirmed {
         return finish(&state, &req, &b, &decision, current).await;
     }
-    // No usable hint: ask (§2), carrying what the confirmation needs.
+    confirm_page(&state, &req, &b, &decision, &request)
+}
+
+/// No usable hint: ask (§2), carrying what the confirmation needs.
+fn confirm_page(
+    state: &WebState,
+    req: &HttpRequest,
+    b: &Browser,
+    decision: &LogoutDecision,
+    request: &LogoutRequest,
+) -> HttpResponse {
     let mut res = render(
-        &state,
-        &req,
+        state,
+        req,
         StatusCode::OK,
         "pages/logout.html",
         context! {
@@ -127,7 +122,7 @@ pub async fn logout(
     if let Some(uri) = &request.post_logout_redirect_uri {
         allow_form_action(&mut res, uri, true);
     }
-    remember_browser(&mut res, &b);
+    remember_browser(&mut res, b);
     res
 }
 

@@ -188,26 +188,13 @@ async fn signed_in(
         interaction: id,
         required_acr: None,
     };
-    let refused = || error(StatusCode::FORBIDDEN, "access_denied", REFUSED);
     match signin::step(&s, input).await {
         Outcome::Done { session_cookie } => {
             let mut res = reply(StatusCode::OK, json!({ "redirect": continue_url(id) }));
             add_session_cookies(&mut res, b, session_cookie);
             Ok(res)
         }
-        // More than this passkey gave (a device-bound key after a synced
-        // one): as on the password path, the client hears
-        // unmet_authentication_requirements; the page follows the redirect.
-        Outcome::Unmet if id != signin::ACCOUNT => {
-            let res = interaction::fail(state, req, id, &b.token, unmet_error()).await;
-            let to = res
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok());
-            // form_post: the response is a page the script cannot follow.
-            let to = to.ok_or_else(refused)?;
-            Ok(reply(StatusCode::OK, json!({ "redirect": to })))
-        }
+        Outcome::Unmet if id != signin::ACCOUNT => unmet(state, req, b, id).await,
         // A refusal (no secret was revealed: a passkey proves possession).
         Outcome::Unmet | Outcome::Refused => Err(refused()),
         Outcome::Unavailable => Err(login_error(LoginFailure::Unavailable)),
@@ -216,6 +203,29 @@ async fn signed_in(
         } => Err(login_error(f)),
         _ => Err(login_error(LoginFailure::Invalid)),
     }
+}
+
+fn refused() -> WebError {
+    error(StatusCode::FORBIDDEN, "access_denied", REFUSED)
+}
+
+/// More than this passkey gave (a device-bound key after a synced one): as on
+/// the password path, the client hears unmet_authentication_requirements; the
+/// page follows the redirect.
+async fn unmet(
+    state: &web::Data<WebState>,
+    req: &HttpRequest,
+    b: &Browser,
+    id: &str,
+) -> Result<HttpResponse, WebError> {
+    let res = interaction::fail(state, req, id, &b.token, unmet_error()).await;
+    let to = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    // form_post: the response is a page the script cannot follow.
+    let to = to.ok_or_else(refused)?;
+    Ok(reply(StatusCode::OK, json!({ "redirect": to })))
 }
 
 /// `POST /signup/start`: options to create a patient account's first passkey.

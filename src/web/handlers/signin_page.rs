@@ -14,7 +14,7 @@ use crate::oidc::interaction::csrf_token;
 use crate::web::WebState;
 use crate::web::handlers::interaction::{self, PageInfo, continue_url};
 use crate::web::pages::{
-    Browser, allow_form_action, cookie, page, remember_browser, render, see_other,
+    Browser, allow_form_action, cookie, page, remember_browser, remove_cookie, render, see_other,
 };
 
 pub(crate) const UNAVAILABLE: &str = "Signing in is not possible right now. Try again in a moment.";
@@ -68,37 +68,12 @@ pub(crate) async fn respond(
         Outcome::Verify {
             progress_cookie,
             sent,
-        } => {
-            let sent = if sent { "&sent=1" } else { "" };
-            let mut res = see_other(&format!("/login/verify?interaction={id}{sent}"));
-            if let Some(value) = progress_cookie {
-                let max_age = Some(progress::LIFETIME_MS / 1000);
-                let _ = res.add_cookie(&cookie(
-                    progress::cookie_name(b.https),
-                    value,
-                    b.https,
-                    max_age,
-                ));
-            }
-            res
-        }
+        } => to_verify(at, progress_cookie, sent),
         Outcome::VerifyAgain {
             progress,
             account,
             failure,
-        } => {
-            let (status, message, retry) = failure_message(failure, WRONG_CODE);
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                return page(req, status, &message);
-            }
-            let view = VerifyView {
-                progress: &progress,
-                account: &account,
-                error: Some(&message),
-                notice: None,
-            };
-            with_retry_after(verify_page(state, req, status, at, view), retry)
-        }
+        } => verify_again(state, req, at, (&progress, &account), failure),
         Outcome::Restart => see_other(&format!("/login?interaction={id}")),
         Outcome::Done { session_cookie } => {
             let mut res = see_other(&continue_url(id));
@@ -116,6 +91,44 @@ pub(crate) async fn respond(
     }
 }
 
+/// On to the verify page, keeping the sign-in so far in its cookie.
+fn to_verify(at: At<'_>, progress_cookie: Option<String>, sent: bool) -> HttpResponse {
+    let At { id, b, .. } = at;
+    let sent = if sent { "&sent=1" } else { "" };
+    let mut res = see_other(&format!("/login/verify?interaction={id}{sent}"));
+    if let Some(value) = progress_cookie {
+        let max_age = Some(progress::LIFETIME_MS / 1000);
+        let _ = res.add_cookie(&cookie(
+            progress::cookie_name(b.https),
+            value,
+            b.https,
+            max_age,
+        ));
+    }
+    res
+}
+
+/// The verify page again, saying why the last answer was not accepted.
+fn verify_again(
+    state: &WebState,
+    req: &HttpRequest,
+    at: At<'_>,
+    (progress, account): (&Progress, &AccountFactors),
+    failure: LoginFailure,
+) -> HttpResponse {
+    let (status, message, retry) = failure_message(failure, WRONG_CODE);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return page(req, status, &message);
+    }
+    let view = VerifyView {
+        progress,
+        account,
+        error: Some(&message),
+        notice: None,
+    };
+    with_retry_after(verify_page(state, req, status, at, view), retry)
+}
+
 /// The error the client hears when the sign-in cannot reach what it needs.
 pub(crate) fn unmet_error() -> crate::oidc::OAuthError {
     crate::oidc::OAuthError::unmet_authentication_requirements(
@@ -131,14 +144,7 @@ pub(crate) fn add_session_cookies(res: &mut HttpResponse, b: &Browser, session: 
         b.https,
         None,
     ));
-    let mut gone = cookie(
-        progress::cookie_name(b.https),
-        String::new(),
-        b.https,
-        Some(0),
-    );
-    gone.make_removal();
-    let _ = res.add_cookie(&gone);
+    remove_cookie(res, progress::cookie_name(b.https), b.https);
 }
 
 /// The login form, with the name typed and a failure's status and message.
