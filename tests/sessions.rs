@@ -144,3 +144,34 @@ fn the_cli_lists_and_ends_a_users_sessions(backend: Backend) {
 }
 
 per_backend!(the_cli_lists_and_ends_a_users_sessions);
+
+/// Only the scope `offline_access` itself lets a grant outlive its session:
+/// a scope that merely contains the word (an API's `api:offline_access`)
+/// ends with the sign-in like any other.
+fn only_the_offline_access_scope_outlives_the_session(backend: Backend) {
+    let w = TestApp::new(backend)
+        .user("alice")
+        .first_party("app", "openid api:offline_access", &[])
+        .start();
+    let (_b, t) = w.sign_in("app", "alice", &[("scope", "openid api:offline_access")]);
+    let token = t["access_token"].as_str().unwrap();
+    assert!(w.active("app", token));
+    let mut me = Browser::new(&w.server);
+    me.account_sign_in("alice");
+    let page = me.get("/account");
+    let res = me.post(
+        "/account",
+        &[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("action", "end_session"),
+            ("sid", &oidc_sid(&t)),
+        ],
+    );
+    assert!(res.body.contains("Signed out 1 session."), "{}", res.body);
+    assert!(
+        !w.active("app", token),
+        "a grant without offline_access ends with its session"
+    );
+}
+
+per_backend!(only_the_offline_access_scope_outlives_the_session);

@@ -22,14 +22,23 @@ pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool,
     if n == 1 {
         // Back-Channel Logout: every client the session reached hears of it.
         super::logout_outbox::enqueue_for_session(conn, id_hash, now)?;
-        diesel::update(
-            grants::table
-                .filter(grants::session_hash.eq(id_hash))
-                .filter(grants::revoked_at.is_null())
-                .filter(grants::scope.not_like("%offline_access%")),
-        )
-        .set(grants::revoked_at.eq(Some(now)))
-        .execute(conn)?;
+        // The scope column is space-separated; only the token `offline_access`
+        // itself spares a grant (a LIKE would also spare `api:offline_access`).
+        let live: Vec<(String, String)> = grants::table
+            .filter(grants::session_hash.eq(id_hash))
+            .filter(grants::revoked_at.is_null())
+            .select((grants::id, grants::scope))
+            .load(conn)?;
+        let ending: Vec<String> = live
+            .into_iter()
+            .filter(|(_, scope)| !scope.split(' ').any(|s| s == "offline_access"))
+            .map(|(id, _)| id)
+            .collect();
+        if !ending.is_empty() {
+            diesel::update(grants::table.filter(grants::id.eq_any(&ending)))
+                .set(grants::revoked_at.eq(Some(now)))
+                .execute(conn)?;
+        }
     }
     Ok(n == 1)
 }

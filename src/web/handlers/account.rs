@@ -15,6 +15,7 @@ use crate::oidc::interaction::{csrf_ok, csrf_token};
 use crate::session::EndReason;
 use crate::store::SessionRow;
 use crate::web::WebState;
+use crate::web::error::WebError;
 use crate::web::handlers::interaction::ACCOUNT;
 use crate::web::oauth;
 use crate::web::pages::{
@@ -204,21 +205,18 @@ async fn account_form(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     body: &web::Bytes,
-) -> Result<(Browser, AccountUser, crate::oidc::params::Params), HttpResponse> {
+) -> Result<Option<(Browser, AccountUser, crate::oidc::params::Params)>, WebError> {
     let b = browser(state, req);
-    let form =
-        oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
+    let form = oauth::form(req, body).map_err(|e| WebError::bad_request(e.description))?;
     if b.is_new || !csrf_ok(&b.token, ACCOUNT, &field(&form, "csrf")) {
-        return Err(page(
-            req,
+        return Err(WebError::new(
             StatusCode::FORBIDDEN,
+            "invalid_request",
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
         ));
     }
-    let who = signed_in(state, &b)
-        .await
-        .map_err(|()| see_other(SIGN_IN_AGAIN))?;
-    Ok((b, who, form))
+    // Not signed in (any more) is no error: the answer is the sign-in page.
+    Ok(signed_in(state, &b).await.ok().map(|who| (b, who, form)))
 }
 
 /// `POST /account`: one change, named by `action`.
@@ -226,11 +224,21 @@ pub async fn change(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let (b, who, form) = match account_form(&state, &req, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
+) -> Result<HttpResponse, WebError> {
+    let Some((b, who, form)) = account_form(&state, &req, &body).await? else {
+        return Ok(see_other(SIGN_IN_AGAIN));
     };
+    Ok(apply_change(state, req, b, who, form).await)
+}
+
+/// The change a `POST /account` names, for a signed-in account.
+async fn apply_change(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    b: Browser,
+    who: AccountUser,
+    form: crate::oidc::params::Params,
+) -> HttpResponse {
     let action = field(&form, "action");
     let result = match action.as_str() {
         "sign_out" => return sign_out(&state, &req, &b, &who, EndReason::SignOut, "/").await,
@@ -426,25 +434,27 @@ pub async fn totp_confirm(
     state: web::Data<WebState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let (b, who, form) = match account_form(&state, &req, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
+) -> Result<HttpResponse, WebError> {
+    let Some((b, who, form)) = account_form(&state, &req, &body).await? else {
+        return Ok(see_other(SIGN_IN_AGAIN));
     };
     if !who.recent(&state) {
-        return see_other(SIGN_IN_AGAIN);
+        return Ok(see_other(SIGN_IN_AGAIN));
     }
-    match account::confirm_totp(&state.ctx, &who.user, &field(&form, "code"), &requester(&b)).await
-    {
-        Ok(Some(codes)) => recovery_codes_page(&state, &req, &codes),
-        Ok(None) => see_other("/account?done=totp"),
-        Err(e) => {
-            let status = if matches!(e, AccountError::Throttled(_)) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            totp_page(&state, &req, &b, &who, status, Some(&e.to_string())).await
-        }
-    }
+    Ok(
+        match account::confirm_totp(&state.ctx, &who.user, &field(&form, "code"), &requester(&b))
+            .await
+        {
+            Ok(Some(codes)) => recovery_codes_page(&state, &req, &codes),
+            Ok(None) => see_other("/account?done=totp"),
+            Err(e) => {
+                let status = if matches!(e, AccountError::Throttled(_)) {
+                    StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                totp_page(&state, &req, &b, &who, status, Some(&e.to_string())).await
+            }
+        },
+    )
 }
