@@ -276,7 +276,35 @@ fn judge_session(
     }
 }
 
-/// Plain-language descriptions of scopes for the consent page.
+/// One line of the consent page: the scope, what it means in plain
+/// language, and whether the person may leave it out (SMART App Launch 2.2.0:
+/// the user "may grant a subset" of the clinical scopes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConsentItem {
+    pub scope: String,
+    pub text: String,
+    pub optional: bool,
+}
+
+/// The consent page's lines for the requested scopes, in the request's order.
+pub fn consent_items(scopes: &[String]) -> Vec<ConsentItem> {
+    scopes
+        .iter()
+        .map(|s| {
+            let smart = crate::smart::scope::parse(s).ok();
+            ConsentItem {
+                scope: s.clone(),
+                text: smart
+                    .as_ref()
+                    .and_then(crate::smart::describe::describe)
+                    .unwrap_or_else(|| describe_scope(s)),
+                optional: smart.as_ref().is_some_and(crate::smart::describe::deselectable),
+            }
+        })
+        .collect()
+}
+
+/// Plain-language descriptions of OpenID and API scopes for the consent page.
 pub fn describe_scope(scope: &str) -> String {
     match scope {
         "openid" => "Confirm who you are (your account identifier)".into(),

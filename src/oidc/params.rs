@@ -61,6 +61,15 @@ impl Params {
             .find(|k| !seen.insert(*k))
     }
 
+    /// Every value of `name`, for the few forms that repeat a field on purpose
+    /// (the consent page's ticked scopes); OAuth parameters use [`Params::get`].
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
     }

@@ -1,6 +1,7 @@
 //! SMART on FHIR (SMART App Launch 2.2.0): the scope grammar, free of HTTP
 //! and storage. See docs/smart.md.
 
+pub mod describe;
 pub mod grant;
 pub mod scope;
 

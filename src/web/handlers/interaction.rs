@@ -9,7 +9,8 @@ use crate::domain::records::User;
 use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next, ResponseMode,
 };
-use crate::oidc::interaction::{self, Step, csrf_ok, csrf_token, describe_scope};
+use crate::oidc::consent::Decision;
+use crate::oidc::interaction::{self, Step, consent_items, csrf_ok, csrf_token};
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, Provider};
 use crate::store::SessionRow;
@@ -271,13 +272,14 @@ pub async fn consent_form(
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let (id, b, info) = page_request(&state, &req).await?;
-    let scopes: Vec<String> = info.scopes.iter().map(|s| describe_scope(s)).collect();
+    let items = consent_items(&info.scopes);
+    let optional = items.iter().any(|i| i.optional);
     Ok(interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/consent.html",
-        context! { scopes },
+        context! { items, optional },
     ))
 }
 
@@ -289,7 +291,12 @@ pub async fn consent_submit(
 ) -> Result<HttpResponse, WebError> {
     let b = browser(&state, &req);
     let (id, form) = checked_form(&req, &body, &b)?;
-    let approve = form.get("decision").ok().flatten() == Some("approve");
+    let decision = match form.get("decision").ok().flatten() {
+        Some("approve") => Decision::Approve {
+            kept: form.all("keep").map(str::to_owned).collect(),
+        },
+        _ => Decision::Deny,
+    };
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
     let id2 = id.clone();
     let outcome = call(&state, move |p| {
@@ -299,7 +306,7 @@ pub async fn consent_submit(
         let Some((_, user)) = interaction::current_session(p, cookie.as_deref(), limits)? else {
             return Ok(Ok(None));
         };
-        Ok(crate::oidc::consent::decide(p, &found, &user, approve))
+        Ok(crate::oidc::consent::decide(p, &found, &user, decision))
     })
     .await;
     Ok(match outcome {
