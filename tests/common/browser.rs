@@ -461,10 +461,17 @@ impl BrowserWorld {
     /// The browser first, then Ward as `builder` sets it up plus `rp`; None
     /// (after a note) when the browser is not installed.
     pub fn start(builder: TestAppBuilder) -> Option<Self> {
+        Self::start_with(builder, &[])
+    }
+
+    /// The same, with `more` arguments to `ward client add` for `rp`.
+    pub fn start_with(builder: TestAppBuilder, more: &[&str]) -> Option<Self> {
         let browser = Driver::start()?;
         let callback = Callback::start();
+        let mut args = vec!["--name", "Clinic Portal"];
+        args.extend_from_slice(more);
         let app = builder
-            .confidential("rp", &callback.url, &["--name", "Clinic Portal"])
+            .confidential("rp", &callback.url, &args)
             .on_localhost()
             .start();
         Some(Self {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod axe;
 pub mod browser;
 pub mod oidc;
 pub mod pg_cluster;

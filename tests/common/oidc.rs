@@ -205,14 +205,15 @@ impl Browser {
                     hidden(&page.body, "interaction"),
                     hidden(&page.body, "csrf"),
                 );
-                res = self.post(
-                    "/consent",
-                    &[
-                        ("interaction", &interaction),
-                        ("csrf", &csrf),
-                        ("decision", "approve"),
-                    ],
-                );
+                // Approve as the page stands: every ticked box stays ticked.
+                let kept = checked(&page.body, "keep");
+                let mut form = vec![
+                    ("interaction", interaction.as_str()),
+                    ("csrf", csrf.as_str()),
+                    ("decision", "approve"),
+                ];
+                form.extend(kept.iter().map(|k| ("keep", k.as_str())));
+                res = self.post("/consent", &form);
             } else if loc.starts_with('/') {
                 res = self.get(&loc);
             } else {
@@ -221,6 +222,27 @@ impl Browser {
         }
         panic!("too many redirects");
     }
+}
+
+/// The values of the ticked checkboxes named `name` (attributes in the order
+/// `type name value … checked`, as Ward's templates write them), unescaped.
+pub fn checked(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("type=\"checkbox\" name=\"{name}\" value=\"");
+    html.split(&marker)
+        .skip(1)
+        .filter(|rest| rest.split('>').next().unwrap_or_default().contains("checked"))
+        .map(|rest| unescape(rest.split('"').next().unwrap_or_default()))
+        .collect()
+}
+
+/// Undo minijinja's HTML escaping of an attribute value.
+pub fn unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The value of a hidden form field.
