@@ -7,7 +7,7 @@ mod common;
 
 use common::Backend;
 use common::app::{TestApp, claims};
-use common::oidc::{Browser, Pkce, Res, checked, follow, hidden, param, pkce};
+use common::oidc::{Browser, Pkce, REDIRECT, Res, checked, follow, hidden, param, pkce};
 
 const REGISTERED: &str = "openid user/*.rs";
 const ASKED: &str = "openid user/Observation.rs user/Patient.rs";
@@ -18,7 +18,7 @@ fn world(backend: Backend) -> TestApp {
     TestApp::new(backend)
         .user("dana")
         .ward(&["policy", "grant", "dana", "nurse", "--tenant", "st-mary"])
-        .client("viewer", &["--scope", REGISTERED])
+        .confidential("viewer", REDIRECT, &["--scope", REGISTERED])
         .start()
 }
 
@@ -27,7 +27,10 @@ fn consent_page(w: &TestApp, b: &mut Browser, p: &Pkce, scope: &str) -> Res {
     let res = b.get(&w.authorize_url("viewer", p, &[("scope", scope)]));
     let login = b.get(res.location());
     assert_eq!(login.status, 200, "{}", login.body);
-    let (interaction, csrf) = (hidden(&login.body, "interaction"), hidden(&login.body, "csrf"));
+    let (interaction, csrf) = (
+        hidden(&login.body, "interaction"),
+        hidden(&login.body, "csrf"),
+    );
     let mut res = b.post(
         "/login",
         &[
@@ -47,7 +50,10 @@ fn consent_page(w: &TestApp, b: &mut Browser, p: &Pkce, scope: &str) -> Res {
 }
 
 fn approve(b: &mut Browser, page: &Res, keep: &[&str]) -> Res {
-    let (interaction, csrf) = (hidden(&page.body, "interaction"), hidden(&page.body, "csrf"));
+    let (interaction, csrf) = (
+        hidden(&page.body, "interaction"),
+        hidden(&page.body, "csrf"),
+    );
     let mut form = vec![
         ("interaction", interaction.as_str()),
         ("csrf", csrf.as_str()),
@@ -76,7 +82,8 @@ fn the_person_can_leave_out_clinical_scopes(backend: Backend) {
     assert!(page.body.contains("Confirm who you are"));
 
     // Untick Observation: the code and tokens carry Patient only.
-    let res = follow(&mut b, approve(&mut b, &page, &["user/Patient.rs"]));
+    let approved = approve(&mut b, &page, &["user/Patient.rs"]);
+    let res = follow(&mut b, approved);
     let code = param(res.location(), "code").expect("a code");
     let t = w.tokens("viewer", &code, &p);
     assert_eq!(t["scope"], "openid user/Patient.rs", "{t}");
@@ -110,8 +117,13 @@ fn a_forged_consent_form_is_refused(backend: Backend) {
         assert_eq!(res.status, 400, "{forged:?}: {}", res.body);
         assert!(res.body.contains("did not ask for"), "{}", res.body);
     }
-    let res = follow(&mut b, approve(&mut b, &page, &["user/Observation.rs", "user/Patient.rs"]));
-    assert!(param(res.location(), "code").is_some(), "{}", res.location());
+    let approved = approve(&mut b, &page, &["user/Observation.rs", "user/Patient.rs"]);
+    let res = follow(&mut b, approved);
+    assert!(
+        param(res.location(), "code").is_some(),
+        "{}",
+        res.location()
+    );
 }
 
 per_backend!(a_forged_consent_form_is_refused);

@@ -17,7 +17,9 @@ use crate::domain::records::User;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Allow, with the optional (clinical) scopes that were left ticked.
-    Approve { kept: Vec<String> },
+    Approve {
+        kept: Vec<String>,
+    },
     Deny,
 }
 
@@ -103,9 +105,12 @@ mod tests {
             strings("patient/Observation.rs")
         );
         assert!(
-            left_out(&requested, &strings("patient/Observation.rs patient/Patient.r"))
-                .unwrap()
-                .is_empty()
+            left_out(
+                &requested,
+                &strings("patient/Observation.rs patient/Patient.r")
+            )
+            .unwrap()
+            .is_empty()
         );
         // A form cannot keep what was not asked for, nor "keep" a fixed scope.
         assert!(left_out(&requested, &strings("patient/Condition.r")).is_err());

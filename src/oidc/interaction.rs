@@ -298,7 +298,9 @@ pub fn consent_items(scopes: &[String]) -> Vec<ConsentItem> {
                     .as_ref()
                     .and_then(crate::smart::describe::describe)
                     .unwrap_or_else(|| describe_scope(s)),
-                optional: smart.as_ref().is_some_and(crate::smart::describe::deselectable),
+                optional: smart
+                    .as_ref()
+                    .is_some_and(crate::smart::describe::deselectable),
             }
         })
         .collect()

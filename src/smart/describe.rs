@@ -123,7 +123,14 @@ mod tests {
     #[test]
     fn only_clinical_scopes_may_be_left_out() {
         assert!(deselectable(&parse("user/Patient.r").unwrap()));
-        for s in ["openid", "launch", "launch/patient", "fhirUser", "offline_access", "api"] {
+        for s in [
+            "openid",
+            "launch",
+            "launch/patient",
+            "fhirUser",
+            "offline_access",
+            "api",
+        ] {
             assert!(!deselectable(&parse(s).unwrap()), "{s}");
         }
         assert!(describe(&parse("openid").unwrap()).is_none());

@@ -12,9 +12,9 @@ use super::browser::Driver;
 const DEFAULT: &str = ".cache/ward-axe/node_modules/axe-core/axe.min.js";
 
 fn source() -> Option<String> {
-    let path = std::env::var("WARD_AXE_JS").ok().unwrap_or_else(|| {
-        format!("{}/{DEFAULT}", std::env::var("HOME").unwrap_or_default())
-    });
+    let path = std::env::var("WARD_AXE_JS")
+        .ok()
+        .unwrap_or_else(|| format!("{}/{DEFAULT}", std::env::var("HOME").unwrap_or_default()));
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if std::env::var("WARD_REQUIRE_BROWSER").as_deref() == Ok("1") => panic!(
@@ -36,12 +36,10 @@ pub fn serious_violations(browser: &Driver) -> Vec<String> {
         return Vec::new();
     };
     browser.js(&format!("{axe}\n;return true;"));
-    let result = browser.js(
-        "return axe.run(document, { runOnly: { type: 'tag', \
+    let result = browser.js("return axe.run(document, { runOnly: { type: 'tag', \
          values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })\
          .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, \
-           nodes: v.nodes.map(n => n.target.join(' ')) })));",
-    );
+           nodes: v.nodes.map(n => n.target.join(' ')) })));");
     let checked = result.as_array().expect("axe.run returned its violations");
     checked
         .iter()

@@ -230,7 +230,12 @@ pub fn checked(html: &str, name: &str) -> Vec<String> {
     let marker = format!("type=\"checkbox\" name=\"{name}\" value=\"");
     html.split(&marker)
         .skip(1)
-        .filter(|rest| rest.split('>').next().unwrap_or_default().contains("checked"))
+        .filter(|rest| {
+            rest.split('>')
+                .next()
+                .unwrap_or_default()
+                .contains("checked")
+        })
         .map(|rest| unescape(rest.split('"').next().unwrap_or_default()))
         .collect()
 }
