@@ -41,10 +41,10 @@ fn consent_page(w: &TestApp, b: &mut Browser, p: &Pkce, scope: &str) -> Res {
         ],
     );
     while res.status == 303 && !res.location().starts_with("/consent") {
-        res = b.get(&res.location().to_string());
+        res = b.get(res.location());
     }
     assert!(res.location().starts_with("/consent"), "{}", res.location());
-    let page = b.get(&res.location().to_string());
+    let page = b.get(res.location());
     assert_eq!(page.status, 200, "{}", page.body);
     page
 }
