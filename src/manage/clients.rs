@@ -3,7 +3,7 @@ use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::records::Client;
 use crate::domain::{
-    ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
+    Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
 };
 use crate::store::ClientAdminStore;
 
@@ -103,12 +103,17 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
 pub const DEFAULT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
+/// Grant types as their names (RFC 7591 §2 `grant_types`), for audit records.
+pub fn grant_names(grants: &[GrantType]) -> Vec<&'static str> {
+    grants.iter().map(|g| g.as_str()).collect()
+}
+
 /// A client registration that passed every check.
 struct Validated {
     id: ClientId,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
-    grant_types: Vec<String>,
+    grant_types: Vec<GrantType>,
     scopes: Vec<String>,
     pkce: PkcePolicy,
 }
@@ -166,7 +171,7 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
         id,
         redirect_uris: redirects,
         post_logout_redirect_uris: post_logout,
-        grant_types: grants.iter().map(|g| g.as_str().to_string()).collect(),
+        grant_types: grants,
         scopes,
         pkce,
     })
@@ -178,6 +183,7 @@ struct Extras {
     jwks: Option<serde_json::Value>,
     id_token_alg: String,
     authz_resources: Vec<String>,
+    min_acr: Option<Acr>,
     backchannel_logout_uri: Option<String>,
 }
 
@@ -208,15 +214,15 @@ fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageE
         return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
     }
     let authz_resources = check_authz_resources(&input.authz_resources)?;
-    if let Some(acr) = &input.min_acr
-        && crate::domain::acr::Acr::parse(acr).is_err()
-    {
-        return Err(InvalidValue::new(
-            "min_acr",
-            format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
-        )
-        .into());
-    }
+    let min_acr = match &input.min_acr {
+        Some(acr) => Some(Acr::parse(acr).map_err(|_| {
+            InvalidValue::new(
+                "min_acr",
+                format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
+            )
+        })?),
+        None => None,
+    };
     let backchannel_logout_uri = input
         .backchannel_logout_uri
         .as_deref()
@@ -227,6 +233,7 @@ fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageE
         jwks,
         id_token_alg,
         authz_resources,
+        min_acr,
         backchannel_logout_uri,
     })
 }
@@ -294,7 +301,7 @@ fn record(
         id_token_alg: x.id_token_alg,
         access_token_seconds: input.access_token_seconds,
         authz_resources: x.authz_resources,
-        min_acr: input.min_acr.clone(),
+        min_acr: x.min_acr,
         post_logout_redirect_uris: v.post_logout_redirect_uris,
         backchannel_logout_uri: x.backchannel_logout_uri,
         shared_workstation: input.shared_workstation,
@@ -326,7 +333,7 @@ pub fn add(
             .client(&client.id)
             .detail("client_type", client.client_type.as_str())
             .detail("redirect_uris", client.redirect_uris.clone())
-            .detail("grant_types", client.grant_types.clone())
+            .detail("grant_types", grant_names(&client.grant_types))
             .detail("scopes", client.scopes.clone())
             .detail("pkce", client.pkce.as_str());
         if !ctx.db.create_client(&client, &created)? {

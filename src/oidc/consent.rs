@@ -32,7 +32,7 @@ pub fn decide(
     if approve {
         let approved = event(Outcome::Success);
         p.store
-            .save_consent(user.id.as_str(), &req.client_id, &scopes, p.now, &approved)?;
+            .save_consent(&user.id, &req.client_id, &scopes, p.now, &approved)?;
         return Ok(None);
     }
     p.store.use_auth_request(&found.id_hash, p.now)?;
