@@ -100,7 +100,7 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
     AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
 }
 
-pub const DEFAULT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+pub const DEFAULT_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// Grant types as their names (RFC 7591 §2 `grant_types`), for audit records.
@@ -121,16 +121,14 @@ struct Validated {
 fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     let id = ClientId::parse(&input.client_id)?;
     let mut grants: Vec<GrantType> = Vec::new();
-    let requested: Vec<&str> = if input.grant_types.is_empty() {
-        DEFAULT_GRANTS.to_vec()
-    } else {
-        input.grant_types.iter().map(String::as_str).collect()
-    };
-    for g in requested {
+    for g in &input.grant_types {
         let g: GrantType = g.parse()?;
         if !grants.contains(&g) {
             grants.push(g);
         }
+    }
+    if grants.is_empty() {
+        grants = DEFAULT_GRANTS.to_vec();
     }
     if input.client_type == ClientType::Public && grants.contains(&GrantType::ClientCredentials) {
         return Err(InvalidValue::new(
