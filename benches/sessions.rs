@@ -33,6 +33,7 @@ use diesel::sql_types::Text;
 use ward::app::{AppContext, OpenOptions};
 use ward::authn::throttle::ACCOUNT_FREE;
 use ward::clock::Millis;
+use ward::domain::SessionId;
 use ward::session::{self, EndReason, EndedBy, Ending};
 use ward::storage::{AnyConnection, purge, sessions};
 
@@ -154,7 +155,7 @@ fn run() -> Result<()> {
             let created = now - rng.below(SPREAD as u64) as Millis;
             let s = seeder.session(&mut rng, &uid, created, now, grant_ppm, true)?;
             if let Some(hash) = s {
-                live.push(hash);
+                live.push(SessionId::from_hash(hash));
             }
         }
     }
@@ -216,17 +217,12 @@ fn run() -> Result<()> {
     // The heavy user's pages, walked once: the cursor of the deep page.
     let deep_page = DEEP_PAGE.min(heavy_sessions / PAGE as usize - 1);
     let t = Instant::now();
-    let mut cursor: Option<(Millis, String)> = None;
+    let mut cursor: Option<(Millis, SessionId)> = None;
     let mut pages = 0;
     let mut rows = 0;
     let mut deep = None;
     loop {
-        let page = sessions::for_user(
-            c,
-            &heavy,
-            cursor.as_ref().map(|(at, h)| (*at, h.as_str())),
-            PAGE,
-        )?;
+        let page = sessions::for_user(c, &heavy, cursor.as_ref().map(|(at, h)| (*at, h)), PAGE)?;
         if page.is_empty() {
             break;
         }
@@ -254,7 +250,7 @@ fn run() -> Result<()> {
     let steady_cutoff = now - SPREAD + LIFETIME + MINUTE;
     let columns = "id_hash, user_id, created_at, last_seen_at, expires_at, auth_time, acr, amr, \
                    ip, user_agent, ended_at, device_hash, factor_times, shared_workstation";
-    let live_hash = live.first().cloned().unwrap_or_default();
+    let live_hash = live.first().map(|h| h.to_string()).unwrap_or_default();
     let plans = [
         (
             "for_user, first page",
@@ -331,7 +327,7 @@ fn run() -> Result<()> {
         repeat,
         |i| {
             let hashes = sessions::hashes_for_user(c, &ordinary[i])?;
-            let wanted = hashes.last().map(|h| ward::oidc::tokens::sid(h));
+            let wanted = hashes.last().map(ward::oidc::tokens::sid);
             let found = hashes
                 .iter()
                 .any(|h| Some(ward::oidc::tokens::sid(h)) == wanted);
@@ -380,7 +376,7 @@ fn run() -> Result<()> {
                 let ending = Ending {
                     id_hash: hash,
                     user_id: user,
-                    acr: "",
+                    acr: None,
                 };
                 ended += usize::from(session::end::end(
                     &ctx.db,

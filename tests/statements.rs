@@ -50,14 +50,14 @@ fn token_requests_stay_within_their_statement_budget(backend: Backend) {
     // A session and an authorization request, straight through the core.
     let now = p.now;
     let session = SessionRow {
-        id_hash: "s".repeat(64),
-        user_id: user.id.to_string(),
+        id_hash: ward::domain::SessionId::from_hash("s".repeat(64)),
+        user_id: user.id.clone(),
         created_at: now,
         last_seen_at: now,
         expires_at: now + 3_600_000,
         auth_time: now,
-        acr: "aal1".into(),
-        amr: vec!["pwd".into()],
+        acr: ward::domain::Acr::Aal1,
+        amr: vec![ward::domain::Amr::Pwd],
         ip: None,
         user_agent: None,
         ended_at: None,

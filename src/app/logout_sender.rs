@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::AppContext;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
+use crate::domain::SessionId;
 use crate::oidc::tokens;
 use crate::storage::logout_outbox::{self, Notification};
 use crate::storage::{self, StorageError};
@@ -39,7 +40,7 @@ pub fn deliver_due(ctx: &AppContext) -> Result<usize, StorageError> {
         let mut event = AuditEvent::new(now, "system", "logout.backchannel", Outcome::Success)
             .subject(n.sub.as_str())
             .client(&n.client_id)
-            .detail("sid", tokens::sid(&n.session_hash))
+            .detail("sid", tokens::sid(&SessionId::from_hash(&n.session_hash)))
             .detail("attempts", attempts);
         ctx.db.transaction(|c| {
             match &outcome {
@@ -80,8 +81,9 @@ fn attempt(ctx: &AppContext, n: &Notification) -> Result<(), String> {
         .client(&n.client_id)
         .map_err(|_| "storage".to_string())?
         .ok_or_else(|| "the client no longer exists".to_string())?;
-    let token = tokens::logout_token(&p, &client, &n.sub, &n.session_hash)
-        .map_err(|e| e.description.clone())?;
+    let session = SessionId::from_hash(&n.session_hash);
+    let token =
+        tokens::logout_token(&p, &client, &n.sub, &session).map_err(|e| e.description.clone())?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
         .http_status_as_error(false)

@@ -360,7 +360,7 @@ pub async fn overview(ctx: &AppContext, user: &User) -> Result<Overview, Account
             Ok(Overview {
                 factors: crate::authn::signin::progress::account_factors(s, &user)?,
                 passkeys: s.passkeys(uid)?,
-                sessions: s.user_sessions(uid, 50)?,
+                sessions: s.user_sessions(&user.id, 50)?,
             })
         })
         .await

@@ -5,11 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::acr::{Acr, Amr};
-// The acr vocabulary lives in `domain::acr`; re-exported here for code not yet
-// moved to the new path.
-pub use crate::domain::acr::{
-    ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH, ACR_VALUES, acr_satisfies, nist_aal, stronger,
-};
 
 /// One proof of identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,11 +23,7 @@ pub enum Factor {
 
 impl Factor {
     /// The factor's own amr value (RFC 8176 §2, or Ward's `rec` / `email`).
-    pub fn amr(&self) -> &'static str {
-        self.amr_value().as_str()
-    }
-
-    pub fn amr_value(&self) -> Amr {
+    pub fn amr(&self) -> Amr {
         match self {
             Factor::Password => Amr::Pwd,
             Factor::Totp => Amr::Otp,
@@ -49,8 +40,8 @@ impl Factor {
 /// The assurance of a set of factors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assurance {
-    pub acr: String,
-    pub amr: Vec<String>,
+    pub acr: Acr,
+    pub amr: Vec<Amr>,
 }
 
 /// A factor that, after a password, makes the sign-in multi-factor at AAL2.
@@ -61,10 +52,10 @@ fn is_aal2_second_factor(f: &Factor) -> bool {
 }
 
 pub fn assess(factors: &[Factor]) -> Assurance {
-    let mut amr: Vec<String> = Vec::new();
-    let mut push = |v: &str| {
-        if !amr.iter().any(|a| a == v) {
-            amr.push(v.to_string());
+    let mut amr: Vec<Amr> = Vec::new();
+    let mut push = |v: Amr| {
+        if !amr.contains(&v) {
+            amr.push(v);
         }
     };
     let mut passkey: Option<bool> = None;
@@ -72,7 +63,7 @@ pub fn assess(factors: &[Factor]) -> Assurance {
         push(f.amr());
         if let Factor::Passkey { device_bound } = f {
             // User verification (PIN or biometric) happened on the authenticator.
-            push(Amr::User.as_str());
+            push(Amr::User);
             passkey = Some(passkey.unwrap_or(false) || *device_bound);
         }
     }
@@ -85,49 +76,43 @@ pub fn assess(factors: &[Factor]) -> Assurance {
     };
     // A user-verified passkey is multi-factor on its own (possession + PIN or biometric).
     if acr != Acr::Aal1 {
-        push(Amr::Mfa.as_str());
+        push(Amr::Mfa);
     }
-    Assurance {
-        acr: acr.to_string(),
-        amr,
-    }
+    Assurance { acr, amr }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn of(f: &[Factor]) -> (String, Vec<String>) {
+    fn of(f: &[Factor]) -> (Acr, Vec<Amr>) {
         let a = assess(f);
         (a.acr, a.amr)
     }
 
     #[test]
     fn password_alone_is_aal1() {
-        assert_eq!(of(&[Factor::Password]), ("aal1".into(), vec!["pwd".into()]));
+        assert_eq!(of(&[Factor::Password]), (Acr::Aal1, vec![Amr::Pwd]));
     }
 
     #[test]
     fn password_and_totp_is_aal2_mfa() {
         let (acr, amr) = of(&[Factor::Password, Factor::Totp]);
-        assert_eq!(acr, "aal2");
-        assert_eq!(amr, vec!["pwd", "otp", "mfa"]);
+        assert_eq!(acr, Acr::Aal2);
+        assert_eq!(amr, vec![Amr::Pwd, Amr::Otp, Amr::Mfa]);
         let (acr, amr) = of(&[Factor::Password, Factor::RecoveryCode]);
-        assert_eq!(
-            (acr.as_str(), amr),
-            ("aal2", vec!["pwd".into(), "rec".into(), "mfa".into()])
-        );
+        assert_eq!((acr, amr), (Acr::Aal2, vec![Amr::Pwd, Amr::Rec, Amr::Mfa]));
     }
 
     #[test]
     fn email_never_makes_aal2() {
         let (acr, amr) = of(&[Factor::Password, Factor::EmailCode]);
-        assert_eq!(acr, "aal1");
-        assert_eq!(amr, vec!["pwd", "email"]);
-        assert_eq!(of(&[Factor::EmailCode]).0, "aal1");
+        assert_eq!(acr, Acr::Aal1);
+        assert_eq!(amr, vec![Amr::Pwd, Amr::Email]);
+        assert_eq!(of(&[Factor::EmailCode]).0, Acr::Aal1);
         assert_eq!(
             of(&[Factor::RecoveryCode]).0,
-            "aal1",
+            Acr::Aal1,
             "a recovery code alone"
         );
     }
@@ -137,19 +122,10 @@ mod tests {
         let (acr, amr) = of(&[Factor::Passkey {
             device_bound: false,
         }]);
-        assert_eq!(acr, "phr");
-        assert_eq!(amr, vec!["swk", "user", "mfa"]);
+        assert_eq!(acr, Acr::Phr);
+        assert_eq!(amr, vec![Amr::Swk, Amr::User, Amr::Mfa]);
         let (acr, amr) = of(&[Factor::Password, Factor::Passkey { device_bound: true }]);
-        assert_eq!(acr, "phrh");
-        assert_eq!(amr, vec!["pwd", "hwk", "user", "mfa"]);
-    }
-
-    #[test]
-    fn acr_ordering() {
-        assert!(acr_satisfies("phrh", "phr"));
-        assert!(acr_satisfies("aal2", "aal2"));
-        assert!(!acr_satisfies("aal2", "phr"));
-        assert!(!acr_satisfies("aal1", "aal2"));
-        assert!(!acr_satisfies("unknown", "aal1"));
+        assert_eq!(acr, Acr::Phrh);
+        assert_eq!(amr, vec![Amr::Pwd, Amr::Hwk, Amr::User, Amr::Mfa]);
     }
 }

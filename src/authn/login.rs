@@ -421,9 +421,12 @@ pub fn success_event(
         "login.success",
         Outcome::Success,
     )
-    .subject(&auth.user_id)
+    .subject(auth.user_id.as_str())
     .detail("acr", auth.acr.as_str())
-    .detail("amr", auth.amr.clone());
+    .detail(
+        "amr",
+        auth.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+    );
     e.ip = ip;
     e.user_agent = user_agent;
     e

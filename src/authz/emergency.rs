@@ -31,8 +31,8 @@ pub enum Refusal {
 pub struct Request<'a> {
     /// The user holds `emergency:elevate` in the tenant.
     pub permitted: bool,
-    /// The session's acr; None if it is not one Ward issues (proves nothing).
-    pub acr: Option<Acr>,
+    /// The session's acr.
+    pub acr: Acr,
     pub auth_time: Millis,
     pub now: Millis,
     pub max_auth_age_ms: Millis,
@@ -44,7 +44,7 @@ pub fn check(r: &Request<'_>) -> Result<String, Refusal> {
     if !r.permitted {
         return Err(Refusal::NotPermitted);
     }
-    if !r.acr.is_some_and(|a| a.satisfies(Acr::Aal2)) || r.now - r.auth_time > r.max_auth_age_ms {
+    if !r.acr.satisfies(Acr::Aal2) || r.now - r.auth_time > r.max_auth_age_ms {
         return Err(Refusal::NeedsFreshStrongSignIn);
     }
     let reason: String = r
@@ -67,7 +67,7 @@ mod tests {
     fn request<'a>(acr: &'a str, age: Millis, reason: &'a str) -> Request<'a> {
         Request {
             permitted: true,
-            acr: Acr::parse(acr).ok(),
+            acr: Acr::parse(acr).unwrap(),
             auth_time: 1_000_000 - age,
             now: 1_000_000,
             max_auth_age_ms: 300_000,

@@ -180,7 +180,7 @@ fn list(ctx: &AppContext, actor: &str, json: bool) -> Result<(), CliError> {
                 c.id.clone(),
                 c.client_type.as_str().into(),
                 c.redirect_uris.join(" "),
-                c.grant_types.join(","),
+                clients::grant_names(&c.grant_types).join(","),
                 c.pkce.as_str().into(),
                 time(c.created_at),
             ]
@@ -209,7 +209,8 @@ fn show(ctx: &AppContext, actor: &str, client_id: &str, json: bool) -> Result<()
     println!("name:          {}", c.name);
     println!("type:          {}", c.client_type.as_str());
     println!("redirect_uris: {}", c.redirect_uris.join(" "));
-    println!("grant_types:   {}", c.grant_types.join(" "));
+    let grants = clients::grant_names(&c.grant_types);
+    println!("grant_types:   {}", grants.join(" "));
     println!("scopes:        {}", c.scopes.join(" "));
     println!("pkce:          {}", c.pkce.as_str());
     println!("created:       {}", time(c.created_at));

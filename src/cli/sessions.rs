@@ -55,7 +55,7 @@ pub fn run(ctx: &AppContext, command: SessionCommand) -> Result<(), CliError> {
                         },
                         time(s.created_at),
                         time(s.last_seen_at),
-                        s.acr.clone(),
+                        s.acr.to_string(),
                         opt(&s.ip).to_string(),
                         opt(&s.user_agent).to_string(),
                     ]

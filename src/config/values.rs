@@ -129,10 +129,9 @@ pub struct SessionPolicy {
 }
 
 impl SessionPolicy {
-    /// The limits of a session at `acr` (as stored: an unknown value counts as
-    /// aal1), shortened on a shared workstation.
-    pub fn limits(&self, acr: &str, shared: bool) -> SessionLifetimes {
-        let mut l = match Acr::parse(acr).map_or(1, Acr::nist_aal) {
+    /// The limits of a session at `acr`, shortened on a shared workstation.
+    pub fn limits(&self, acr: Acr, shared: bool) -> SessionLifetimes {
+        let mut l = match acr.nist_aal() {
             3 => self.aal3,
             2 => self.aal2,
             _ => self.aal1,

@@ -29,13 +29,13 @@ pub enum Acr {
     Phrh,
 }
 
-pub const ACR_AAL1: &str = Acr::Aal1.as_str();
-pub const ACR_AAL2: &str = Acr::Aal2.as_str();
-pub const ACR_PHR: &str = Acr::Phr.as_str();
-pub const ACR_PHRH: &str = Acr::Phrh.as_str();
-
 /// Every acr Ward issues, weakest first (discovery's `acr_values_supported`).
-pub const ACR_VALUES: &[&str] = &[ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH];
+pub const ACR_VALUES: &[&str] = &[
+    Acr::Aal1.as_str(),
+    Acr::Aal2.as_str(),
+    Acr::Phr.as_str(),
+    Acr::Phrh.as_str(),
+];
 
 impl Acr {
     /// Every acr, weakest first.
@@ -115,30 +115,20 @@ impl<'de> Deserialize<'de> for Acr {
     }
 }
 
-// The string forms below serve code that still carries acr as a `String`
-// (sessions, authorization requests): an unknown value satisfies nothing and
-// counts as AAL1.
-
-/// Whether `acr` meets `required`; false if either is not a Ward acr.
-pub fn acr_satisfies(acr: &str, required: &str) -> bool {
-    matches!((Acr::parse(acr), Acr::parse(required)), (Ok(a), Ok(r)) if a.satisfies(r))
+/// The stronger of two optional requirements (None: no requirement).
+pub fn stronger(a: Option<Acr>, b: Option<Acr>) -> Option<Acr> {
+    // `None` orders before every `Some`, so the maximum is the stronger one.
+    a.max(b)
 }
 
-/// The stronger of two optional acr requirements (None: no requirement).
-pub fn stronger<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(if acr_satisfies(x, y) { x } else { y }),
-        (x, y) => x.or(y),
-    }
-}
-
-/// [`Acr::nist_aal`] of a stored acr; unknown values count as 1.
-pub fn nist_aal(acr: &str) -> u8 {
-    Acr::parse(acr).map_or(1, Acr::nist_aal)
+/// The weakest acr Ward issues among `values` (unknown values ignored).
+pub fn weakest_known<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Acr> {
+    values.into_iter().filter_map(|v| Acr::parse(v).ok()).min()
 }
 
 /// An authentication method reference Ward emits (RFC 8176 §2, plus `rec`
-/// and `email`).
+/// and `email`). Ordered by its spelling, so that a map keyed by amr
+/// (`factor_times`) keeps the order it had with string keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Amr {
     /// A password.
@@ -196,6 +186,32 @@ impl fmt::Display for Amr {
     }
 }
 
+impl PartialOrd for Amr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Amr {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Serialize for Amr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Amr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Amr::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an amr Ward emits")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,20 +239,24 @@ mod tests {
         assert!(!Acr::Aal1.satisfies(Acr::Aal2));
         assert_eq!(Acr::Aal2.stronger(Acr::Phr), Acr::Phr);
         assert_eq!(Acr::Phrh.stronger(Acr::Aal1), Acr::Phrh);
-        assert!(acr_satisfies("phrh", "phr"));
-        assert!(!acr_satisfies("unknown", "aal1"));
-        assert!(!acr_satisfies("aal2", "unknown"));
     }
 
     #[test]
-    fn stronger_of_optional_strings() {
-        assert_eq!(stronger(Some("aal2"), Some("phr")), Some("phr"));
-        assert_eq!(stronger(Some("phrh"), Some("aal1")), Some("phrh"));
-        assert_eq!(stronger(None, Some("aal2")), Some("aal2"));
-        assert_eq!(stronger(Some("aal1"), None), Some("aal1"));
+    fn stronger_of_optional_requirements() {
+        use Acr::*;
+        assert_eq!(stronger(Some(Aal2), Some(Phr)), Some(Phr));
+        assert_eq!(stronger(Some(Phrh), Some(Aal1)), Some(Phrh));
+        assert_eq!(stronger(None, Some(Aal2)), Some(Aal2));
+        assert_eq!(stronger(Some(Aal1), None), Some(Aal1));
         assert_eq!(stronger(None, None), None);
-        // An unknown requirement is kept rather than silently weakened away.
-        assert_eq!(stronger(Some("phrh"), Some("x")), Some("x"));
+    }
+
+    #[test]
+    fn weakest_known_ignores_unknown_values() {
+        assert_eq!(weakest_known(["phr", "aal2"]), Some(Acr::Aal2));
+        assert_eq!(weakest_known(["gold", "phrh"]), Some(Acr::Phrh));
+        assert_eq!(weakest_known(["AAL1", "gold"]), None);
+        assert_eq!(weakest_known([]), None);
     }
 
     #[test]
@@ -246,8 +266,6 @@ mod tests {
             [1, 2, 2, 3],
             "aal1, aal2, phr, phrh"
         );
-        assert_eq!(nist_aal("phrh"), 3);
-        assert_eq!(nist_aal("bogus"), 1);
     }
 
     #[test]
@@ -261,5 +279,20 @@ mod tests {
             assert_eq!(Amr::parse(a.as_str()), Some(a));
         }
         assert_eq!(Amr::parse("sms"), None);
+    }
+
+    #[test]
+    fn amr_serde_and_order_follow_the_spelling() {
+        let list = vec![Amr::Pwd, Amr::Otp, Amr::Mfa];
+        let json = serde_json::to_string(&list).unwrap();
+        assert_eq!(json, r#"["pwd","otp","mfa"]"#);
+        assert_eq!(serde_json::from_str::<Vec<Amr>>(&json).unwrap(), list);
+        assert!(serde_json::from_str::<Amr>("\"sms\"").is_err());
+        let times: std::collections::BTreeMap<Amr, i64> =
+            [(Amr::Pwd, 1), (Amr::Email, 2), (Amr::Otp, 3)].into();
+        assert_eq!(
+            serde_json::to_string(&times).unwrap(),
+            r#"{"email":2,"otp":3,"pwd":1}"#
+        );
     }
 }

@@ -5,13 +5,15 @@
 //! - [`acr`]: what a sign-in is worth and how it was made. [`Acr`] (`aal1` <
 //!   `aal2` < `phr` < `phrh`; `satisfies`, `stronger`, the NIST level that
 //!   picks session timeouts) and [`Amr`] (RFC 8176 values plus `rec`,
-//!   `email`). Sessions and authorization requests still carry acr as a
-//!   string; `acr_satisfies` / `stronger` serve them until they move to `Acr`.
+//!   `email`). Sessions, grants, clients and authorization requests carry
+//!   `Acr`; storage parses the stored text (an unknown value is a corrupt row).
 //! - [`user`]: [`UserId`] (a UUID), [`Username`], [`Email`], [`DisplayName`],
 //!   [`UserStatus`].
 //! - [`client`]: [`ClientId`], [`ClientType`], [`GrantType`], [`PkcePolicy`],
 //!   [`Scope`], [`RedirectUri`], and `is_loopback_host` (what counts as
 //!   loopback for http:// redirect URIs and issuers).
+//! - [`session`]: [`SessionId`], a session as Ward names it (the hash of its
+//!   cookie's value; the value itself stays with the browser).
 //! - [`profile`]: the OIDC Core §5.1 profile claims (birthdate, locale,
 //!   zoneinfo, phone number, address).
 //! - [`InvalidValue`]: why a value was refused, naming the field.
@@ -23,10 +25,12 @@ pub mod claims;
 pub mod client;
 pub mod profile;
 pub mod records;
+pub mod session;
 pub mod user;
 
 pub use acr::{Acr, Amr};
 pub use client::{ClientId, ClientType, GrantType, PkcePolicy, RedirectUri, Scope};
+pub use session::SessionId;
 pub use user::{DisplayName, Email, UserId, UserStatus, Username};
 
 /// Why a value was refused, phrased for the person who typed it.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::domain::profile::Address;
-use crate::domain::{ClientType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{Acr, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,7 +17,7 @@ pub struct Client {
     #[serde(skip)]
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -35,7 +35,7 @@ pub struct Client {
     /// tokens carry; none by default (least privilege).
     pub authz_resources: Vec<String>,
     /// The weakest acr this client accepts (step-up below it); None: any.
-    pub min_acr: Option<String>,
+    pub min_acr: Option<Acr>,
     /// Where the browser may go after an RP-initiated logout (exact match).
     pub post_logout_redirect_uris: Vec<String>,
     /// Back-Channel Logout 1.0: where Ward POSTs logout tokens.

@@ -6,6 +6,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::authz::emergency::{self, ELEVATE};
 use crate::clock::{Millis, to_rfc3339};
 use crate::context::AppContext;
+use crate::domain::Acr;
 use crate::domain::records::User;
 use crate::store::ElevationStore;
 use crate::store::elevations::Elevation;
@@ -15,7 +16,7 @@ use super::{ManageError, audited};
 /// The signed-in user asking, with their session's proof.
 pub struct Elevator<'a> {
     pub user: &'a User,
-    pub acr: &'a str,
+    pub acr: Acr,
     pub auth_time: Millis,
     pub ip: Option<String>,
 }
@@ -45,7 +46,7 @@ pub fn elevate(
         let uid = who.user.id.as_str();
         let request = emergency::Request {
             permitted: ctx.authz.allowed(uid, tenant, ELEVATE.0, ELEVATE.1),
-            acr: crate::domain::acr::Acr::parse(who.acr).ok(),
+            acr: who.acr,
             auth_time: who.auth_time,
             now,
             max_auth_age_ms: i64::from(ctx.config.break_glass.max_auth_age_seconds) * 1000,

@@ -3,7 +3,7 @@ use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::records::Client;
 use crate::domain::{
-    ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
+    Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
 };
 use crate::store::ClientAdminStore;
 
@@ -100,15 +100,20 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
     AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
 }
 
-pub const DEFAULT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+pub const DEFAULT_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// Grant types as their names (RFC 7591 §2 `grant_types`), for audit records.
+pub fn grant_names(grants: &[GrantType]) -> Vec<&'static str> {
+    grants.iter().map(|g| g.as_str()).collect()
+}
 
 /// A client registration that passed every check.
 struct Validated {
     id: ClientId,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
-    grant_types: Vec<String>,
+    grant_types: Vec<GrantType>,
     scopes: Vec<String>,
     pkce: PkcePolicy,
 }
@@ -116,16 +121,14 @@ struct Validated {
 fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
     let id = ClientId::parse(&input.client_id)?;
     let mut grants: Vec<GrantType> = Vec::new();
-    let requested: Vec<&str> = if input.grant_types.is_empty() {
-        DEFAULT_GRANTS.to_vec()
-    } else {
-        input.grant_types.iter().map(String::as_str).collect()
-    };
-    for g in requested {
+    for g in &input.grant_types {
         let g: GrantType = g.parse()?;
         if !grants.contains(&g) {
             grants.push(g);
         }
+    }
+    if grants.is_empty() {
+        grants = DEFAULT_GRANTS.to_vec();
     }
     if input.client_type == ClientType::Public && grants.contains(&GrantType::ClientCredentials) {
         return Err(InvalidValue::new(
@@ -166,7 +169,7 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
         id,
         redirect_uris: redirects,
         post_logout_redirect_uris: post_logout,
-        grant_types: grants.iter().map(|g| g.as_str().to_string()).collect(),
+        grant_types: grants,
         scopes,
         pkce,
     })
@@ -178,6 +181,7 @@ struct Extras {
     jwks: Option<serde_json::Value>,
     id_token_alg: String,
     authz_resources: Vec<String>,
+    min_acr: Option<Acr>,
     backchannel_logout_uri: Option<String>,
 }
 
@@ -208,15 +212,15 @@ fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageE
         return Err(InvalidValue::new("access_token_seconds", "must be 10 to 86400").into());
     }
     let authz_resources = check_authz_resources(&input.authz_resources)?;
-    if let Some(acr) = &input.min_acr
-        && crate::domain::acr::Acr::parse(acr).is_err()
-    {
-        return Err(InvalidValue::new(
-            "min_acr",
-            format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
-        )
-        .into());
-    }
+    let min_acr = match &input.min_acr {
+        Some(acr) => Some(Acr::parse(acr).map_err(|_| {
+            InvalidValue::new(
+                "min_acr",
+                format!("`{acr}` is not one of aal1, aal2, phr, phrh"),
+            )
+        })?),
+        None => None,
+    };
     let backchannel_logout_uri = input
         .backchannel_logout_uri
         .as_deref()
@@ -227,6 +231,7 @@ fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageE
         jwks,
         id_token_alg,
         authz_resources,
+        min_acr,
         backchannel_logout_uri,
     })
 }
@@ -294,7 +299,7 @@ fn record(
         id_token_alg: x.id_token_alg,
         access_token_seconds: input.access_token_seconds,
         authz_resources: x.authz_resources,
-        min_acr: input.min_acr.clone(),
+        min_acr: x.min_acr,
         post_logout_redirect_uris: v.post_logout_redirect_uris,
         backchannel_logout_uri: x.backchannel_logout_uri,
         shared_workstation: input.shared_workstation,
@@ -326,7 +331,7 @@ pub fn add(
             .client(&client.id)
             .detail("client_type", client.client_type.as_str())
             .detail("redirect_uris", client.redirect_uris.clone())
-            .detail("grant_types", client.grant_types.clone())
+            .detail("grant_types", grant_names(&client.grant_types))
             .detail("scopes", client.scopes.clone())
             .detail("pkce", client.pkce.as_str());
         if !ctx.db.create_client(&client, &created)? {

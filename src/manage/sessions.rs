@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
-use crate::domain::InvalidValue;
+use crate::domain::{Acr, Amr, InvalidValue, SessionId};
 use crate::oidc::tokens::sid;
 use crate::session::{self, EndReason, EndedBy, Ending};
 use crate::store::admin_sessions::SweepGroup;
@@ -23,13 +23,13 @@ pub struct SessionInfo {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub auth_time: i64,
-    pub acr: String,
-    pub amr: Vec<String>,
+    pub acr: Acr,
+    pub amr: Vec<Amr>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub ended_at: Option<i64>,
     /// When each factor was proven (amr value -> Unix ms).
-    pub factor_times: std::collections::BTreeMap<String, i64>,
+    pub factor_times: std::collections::BTreeMap<Amr, i64>,
     /// Started on a shared workstation (a shorter idle timeout).
     pub shared_workstation: bool,
     /// Usable now: not ended, not past its absolute or idle timeout.
@@ -56,7 +56,7 @@ fn info(ctx: &AppContext, row: &SessionRow) -> SessionInfo {
         last_seen_at: row.last_seen_at,
         expires_at: row.expires_at,
         auth_time: row.auth_time,
-        acr: row.acr.clone(),
+        acr: row.acr,
         amr: row.amr.clone(),
         ip: row.ip.clone(),
         user_agent: row.user_agent.clone(),
@@ -84,7 +84,7 @@ fn resolve_cursor(
     ctx: &AppContext,
     user_id: &str,
     text: &str,
-) -> Result<(i64, String), ManageError> {
+) -> Result<(i64, SessionId), ManageError> {
     let (at, wanted) = text.split_once('.').ok_or_else(bad_cursor)?;
     let at: i64 = at.parse().map_err(|_| bad_cursor())?;
     let hash = ctx
@@ -110,7 +110,7 @@ pub fn list(
         let uid = found.id.as_str();
         let limit = limit.clamp(1, 1_000);
         let before = after.map(|a| resolve_cursor(ctx, uid, a)).transpose()?;
-        let before = before.as_ref().map(|(at, h)| (*at, h.as_str()));
+        let before = before.as_ref().map(|(at, h)| (*at, h));
         let record = |rows: &[SessionRow]| {
             event(ctx, actor, "session.list")
                 .subject(uid)
@@ -183,14 +183,14 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
 fn end_one(
     ctx: &AppContext,
     user_id: &str,
-    hash: &str,
+    hash: &SessionId,
     reason: EndReason,
     by: &EndedBy,
 ) -> Result<bool, ManageError> {
     let ending = Ending {
         id_hash: hash,
         user_id,
-        acr: "",
+        acr: None,
     };
     Ok(session::end::end(
         &ctx.db,
@@ -211,7 +211,7 @@ pub fn sign_out(
     ip: Option<String>,
     client: Option<&str>,
 ) -> Result<bool, ManageError> {
-    let by = EndedBy::user(&row.user_id, ip).for_client(client);
+    let by = EndedBy::user(row.user_id.as_str(), ip).for_client(client);
     Ok(session::end::end(
         &ctx.db,
         row.into(),
@@ -226,7 +226,7 @@ pub fn sign_out(
 pub fn end_others(
     ctx: &AppContext,
     user_id: &str,
-    current: &str,
+    current: &SessionId,
     only: Option<&str>,
     ip: Option<String>,
 ) -> Result<usize, ManageError> {
@@ -235,7 +235,7 @@ pub fn end_others(
     let mut ended = 0;
     for hash in hashes {
         let wanted = only.is_none_or(|s| sid(&hash) == s);
-        if hash != current && wanted && end_one(ctx, user_id, &hash, EndReason::ByUser, &by)? {
+        if &hash != current && wanted && end_one(ctx, user_id, &hash, EndReason::ByUser, &by)? {
             ended += 1;
         }
     }
@@ -249,11 +249,10 @@ pub fn end_others(
 pub fn end_timed_out(ctx: &AppContext) -> Result<usize, ManageError> {
     let now = ctx.clock.now_ms();
     let policy = ctx.config.session;
-    use crate::domain::acr::{ACR_AAL1, ACR_AAL2, ACR_PHR, ACR_PHRH};
-    let levels: [(&[&str], u32); 3] = [
-        (&[ACR_AAL1], policy.aal1.idle_seconds),
-        (&[ACR_AAL2, ACR_PHR], policy.aal2.idle_seconds),
-        (&[ACR_PHRH], policy.aal3.idle_seconds),
+    let levels: [(&[Acr], u32); 3] = [
+        (&[Acr::Aal1], policy.aal1.idle_seconds),
+        (&[Acr::Aal2, Acr::Phr], policy.aal2.idle_seconds),
+        (&[Acr::Phrh], policy.aal3.idle_seconds),
     ];
     let groups: Vec<SweepGroup> = levels
         .iter()

@@ -66,7 +66,7 @@ pub fn decide(
         record = record.detail("left_out", left_out.join(" "));
     }
     p.store
-        .save_consent(user.id.as_str(), &req.client_id, &approved, p.now, &record)?;
+        .save_consent(&user.id, &req.client_id, &approved, p.now, &record)?;
     Ok(None)
 }
 

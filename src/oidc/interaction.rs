@@ -95,7 +95,7 @@ pub fn current_session(
     let Some(cookie) = cookie else {
         return Ok(None);
     };
-    let Some(row) = p.store.session(&secrets::hash(cookie))? else {
+    let Some(row) = p.store.session(&session::id_of(cookie))? else {
         return Ok(None);
     };
     if let Err(expiry) = session::check(&row, p.now, &limits) {
@@ -112,7 +112,7 @@ pub fn current_session(
         }
         return Ok(None);
     }
-    let Some(user) = p.store.user(&row.user_id)? else {
+    let Some(user) = p.store.user(row.user_id.as_str())? else {
         return Ok(None);
     };
     if session::needs_touch(&row, p.now, &limits) {
@@ -149,7 +149,7 @@ pub fn proceed(
     let consented = match session {
         Some((_, user)) => p
             .store
-            .consent(user.id.as_str(), &client.id)
+            .consent(&user.id, &client.id)
             .map_err(|e| page(e.into()))?,
         None => None,
     };
@@ -237,7 +237,7 @@ fn judge_session(
         user_id: user.id.as_str(),
         username: &user.username,
     };
-    let strong = risk::strong_auth_time(&session.acr, session.auth_time);
+    let strong = risk::strong_auth_time(session.acr, session.auth_time);
     let assessment =
         risk::assess(p, seen, &account, strong, Some(session), Some(request)).map_err(redirect)?;
     let audit = |a: &crate::risk::RiskAssessment| {
@@ -262,7 +262,7 @@ fn judge_session(
             acr,
             max_auth_age_seconds,
         } => {
-            let short_acr = !crate::domain::acr::acr_satisfies(&session.acr, acr.as_str());
+            let short_acr = !session.acr.satisfies(*acr);
             let too_old = max_auth_age_seconds
                 .is_some_and(|age| p.now - session.auth_time > i64::from(age) * 1000);
             if short_acr || too_old {

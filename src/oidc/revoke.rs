@@ -62,7 +62,7 @@ pub fn revoke(p: &Provider, caller: &Client, params: &Params) -> Result<(), OAut
             &grant.id,
             p.now,
             &event("grant.revoked")
-                .subject(&grant.facts.user_id)
+                .subject(grant.facts.user_id.as_str())
                 .detail("grant", grant.id.as_str()),
         )?;
     }

@@ -15,6 +15,7 @@ use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
+use crate::domain::Acr;
 use crate::risk::{self, Decision, RiskAssessment, RiskInput, Sensitivity};
 use crate::store::{HistoryQuery, SessionRow};
 
@@ -38,8 +39,8 @@ pub struct Account<'a> {
 
 /// When the session (or the sign-in being finished, at `acr`) last proved
 /// AAL2 or better; None if it never did.
-pub fn strong_auth_time(acr: &str, auth_time: Millis) -> Option<Millis> {
-    (crate::domain::acr::nist_aal(acr) >= 2).then_some(auth_time)
+pub fn strong_auth_time(acr: Acr, auth_time: Millis) -> Option<Millis> {
+    (acr.nist_aal() >= 2).then_some(auth_time)
 }
 
 /// Judge a request. `session`: the session it would be answered from (None
@@ -126,10 +127,9 @@ pub fn raise(request: &mut AuthorizationRequest, decision: &Decision) -> bool {
         return false;
     };
     let mut changed = false;
-    let stronger =
-        crate::domain::acr::stronger(request.required_acr.as_deref(), Some(acr.as_str()));
-    if stronger != request.required_acr.as_deref() {
-        request.required_acr = stronger.map(str::to_string);
+    let stronger = crate::domain::acr::stronger(request.required_acr, Some(*acr));
+    if stronger != request.required_acr {
+        request.required_acr = stronger;
         changed = true;
     }
     if let Some(age) = max_auth_age_seconds {

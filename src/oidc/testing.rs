@@ -14,7 +14,7 @@ use crate::crypto::secrets;
 use crate::crypto::signing::{self, Algorithm};
 use crate::domain::records::Client;
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{ClientType, GrantType, PkcePolicy, UserId, UserStatus};
 use crate::risk::RiskPolicy;
 use crate::store::memory::MemoryStore;
 use crate::store::{AuthFacts, CodeRow, GrantStore};
@@ -73,7 +73,7 @@ pub fn public_client() -> Client {
         client_type: ClientType::Public,
         secret_hash: None,
         redirect_uris: strings(&[REDIRECT]),
-        grant_types: strings(&["authorization_code", "refresh_token"]),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: strings(&["openid", "profile", "email", "offline_access"]),
         created_at: 0,
         updated_at: 0,
@@ -97,7 +97,11 @@ pub fn confidential_client() -> Client {
         id: "svc".into(),
         client_type: ClientType::Confidential,
         secret_hash: Some(secrets::hash(SECRET)),
-        grant_types: strings(&["authorization_code", "refresh_token", "client_credentials"]),
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ],
         scopes: strings(&[
             "openid",
             "profile",
@@ -163,11 +167,11 @@ pub fn code(
         nonce: Some("n-0S6_WzA2Mj".into()),
         code_challenge: challenge.map(str::to_string),
         facts: AuthFacts {
-            user_id: user_id.into(),
+            user_id: UserId::parse(user_id).expect("a user id"),
             auth_time: NOW - 1000,
-            acr: crate::domain::acr::ACR_AAL1.into(),
-            amr: strings(&["pwd"]),
-            session_hash: Some("session-hash".into()),
+            acr: crate::domain::Acr::Aal1,
+            amr: vec![crate::domain::Amr::Pwd],
+            session_hash: Some(crate::domain::SessionId::from_hash("session-hash")),
             tenant: None,
         },
         created_at: NOW,

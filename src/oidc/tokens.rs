@@ -10,6 +10,7 @@ use super::error::OAuthError;
 use super::jwt;
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
+use crate::domain::SessionId;
 use crate::domain::records::Client;
 use crate::store::{AuthFacts, GrantRow};
 
@@ -197,7 +198,7 @@ pub fn logout_token(
     p: &Provider,
     client: &Client,
     sub: &str,
-    session_hash: &str,
+    session: &SessionId,
 ) -> Result<String, OAuthError> {
     let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
     let iat = p.now_secs();
@@ -208,7 +209,7 @@ pub fn logout_token(
         "exp": iat + 120,
         "jti": secrets::generate(16),
         "sub": sub,
-        "sid": sid(session_hash),
+        "sid": sid(session),
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
     sign(p, alg, "logout+jwt", &claims)

@@ -7,6 +7,7 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
+use crate::domain::{Acr, SessionId};
 use crate::store::{SessionStore, StoreError};
 
 use super::{Expiry, sid};
@@ -83,17 +84,18 @@ impl EndedBy {
 /// The session being ended.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
-    pub id_hash: &'a str,
+    pub id_hash: &'a SessionId,
     pub user_id: &'a str,
-    pub acr: &'a str,
+    /// The session's level, recorded when it timed out (None: not read).
+    pub acr: Option<Acr>,
 }
 
 impl<'a> From<&'a crate::store::SessionRow> for Ending<'a> {
     fn from(row: &'a crate::store::SessionRow) -> Self {
         Ending {
             id_hash: &row.id_hash,
-            user_id: &row.user_id,
-            acr: &row.acr,
+            user_id: row.user_id.as_str(),
+            acr: Some(row.acr),
         }
     }
 }
@@ -110,8 +112,8 @@ pub fn event(session: Ending<'_>, reason: EndReason, by: &EndedBy, now: Millis) 
         .subject(session.user_id)
         .reason(reason.code())
         .detail("sid", sid(session.id_hash));
-    if let EndReason::TimedOut(_) = reason {
-        e = e.detail("acr", session.acr);
+    if let (EndReason::TimedOut(_), Some(acr)) = (reason, session.acr) {
+        e = e.detail("acr", acr.as_str());
     }
     if let Some(client) = &by.client {
         e = e.client(client);
@@ -137,10 +139,12 @@ mod tests {
     use super::*;
 
     fn ending() -> Ending<'static> {
+        static HASH: std::sync::LazyLock<SessionId> =
+            std::sync::LazyLock::new(|| SessionId::from_hash("hash"));
         Ending {
-            id_hash: "hash",
+            id_hash: &HASH,
             user_id: "u1",
-            acr: "aal2",
+            acr: Some(Acr::Aal2),
         }
     }
 
@@ -157,7 +161,7 @@ mod tests {
         assert_eq!(e.subject_user.as_deref(), Some("u1"));
         assert_eq!(e.reason.as_deref(), Some("sign_out"));
         assert_eq!(e.ip.as_deref(), Some("192.0.2.1"));
-        assert_eq!(e.details["sid"], sid("hash"));
+        assert_eq!(e.details["sid"], sid(&SessionId::from_hash("hash")));
         assert!(e.details.get("acr").is_none());
     }
 

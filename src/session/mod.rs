@@ -9,15 +9,21 @@ pub use end::{EndReason, EndedBy, Ending};
 use crate::clock::Millis;
 use crate::config::SessionPolicy;
 use crate::crypto::secrets;
+use crate::domain::{Acr, Amr, SessionId, UserId};
 use crate::store::SessionRow;
 
 /// The `sid` claim for a session (OIDC Front/Back-Channel Logout): derived from
 /// the stored hash, so the session id itself never appears in a token.
-pub fn sid(session_hash: &str) -> String {
+pub fn sid(session: &SessionId) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("sid:{session_hash}").as_bytes());
+    let digest = sha2::Sha256::digest(format!("sid:{session}").as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The session a request's session cookie value names (its SHA-256 hash).
+pub fn id_of(cookie_value: &str) -> SessionId {
+    SessionId::from_hash(secrets::hash(cookie_value))
 }
 
 /// Cookie names: the `__Host-` prefix (which requires Secure) over HTTPS.
@@ -41,12 +47,12 @@ pub fn browser_cookie_name(https: bool) -> &'static str {
 /// How the user authenticated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authentication {
-    pub user_id: String,
-    pub acr: String,
-    pub amr: Vec<String>,
+    pub user_id: UserId,
+    pub acr: Acr,
+    pub amr: Vec<Amr>,
     pub auth_time: Millis,
     /// When each factor was proven, by amr value.
-    pub factor_times: std::collections::BTreeMap<String, Millis>,
+    pub factor_times: std::collections::BTreeMap<Amr, Millis>,
 }
 
 /// Where a session is started from.
@@ -67,16 +73,16 @@ pub fn start(
     now: Millis,
     policy: &SessionPolicy,
 ) -> (String, SessionRow) {
-    let limits = policy.limits(&auth.acr, origin.shared_workstation);
+    let limits = policy.limits(auth.acr, origin.shared_workstation);
     let id = secrets::generate(32);
     let row = SessionRow {
-        id_hash: secrets::hash(&id),
+        id_hash: id_of(&id),
         user_id: auth.user_id.clone(),
         created_at: now,
         last_seen_at: now,
         expires_at: now + i64::from(limits.absolute_seconds) * 1000,
         auth_time: auth.auth_time,
-        acr: auth.acr.clone(),
+        acr: auth.acr,
         amr: auth.amr.clone(),
         ip: origin.ip,
         user_agent: origin.user_agent.map(|ua| ua.chars().take(512).collect()),
@@ -113,7 +119,7 @@ impl Expiry {
 /// Is the session still usable at `now`? Both limits follow the session's
 /// assurance level (NIST SP 800-63B §4.2.3, §4.3.3) and its workstation.
 pub fn check(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> Result<(), Expiry> {
-    let limits = policy.limits(&row.acr, row.shared_workstation);
+    let limits = policy.limits(row.acr, row.shared_workstation);
     if row.ended_at.is_some() {
         Err(Expiry::Ended)
     } else if now >= row.expires_at {
@@ -135,7 +141,7 @@ pub fn is_live(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {
 /// writes, and at least every half idle timeout, so that a session in use
 /// never looks idle (with a one-minute timeout, every 30 seconds).
 pub fn needs_touch(row: &SessionRow, now: Millis, policy: &SessionPolicy) -> bool {
-    let idle = i64::from(policy.limits(&row.acr, row.shared_workstation).idle_seconds) * 1000;
+    let idle = i64::from(policy.limits(row.acr, row.shared_workstation).idle_seconds) * 1000;
     now - row.last_seen_at > (idle / 2).min(60_000)
 }
 
@@ -160,21 +166,21 @@ mod tests {
         shared_idle_seconds: 300,
     };
 
-    fn auth(acr: &str) -> Authentication {
+    fn auth(acr: Acr) -> Authentication {
         Authentication {
-            user_id: "u".into(),
-            acr: acr.into(),
-            amr: vec!["pwd".into()],
+            user_id: UserId::generate(),
+            acr,
+            amr: vec![Amr::Pwd],
             auth_time: 0,
-            factor_times: [("pwd".to_string(), 0)].into(),
+            factor_times: [(Amr::Pwd, 0)].into(),
         }
     }
 
     #[test]
     fn idle_and_absolute_timeouts() {
-        let (id, mut row) = start(&auth("aal2"), Origin::default(), 0, &POLICY);
-        assert_eq!(row.id_hash, secrets::hash(&id));
-        assert_eq!(row.factor_times.get("pwd"), Some(&0));
+        let (id, mut row) = start(&auth(Acr::Aal2), Origin::default(), 0, &POLICY);
+        assert_eq!(row.id_hash.as_str(), secrets::hash(&id));
+        assert_eq!(row.factor_times.get(&Amr::Pwd), Some(&0));
         assert!(is_live(&row, 1_799_000, &POLICY));
         assert_eq!(check(&row, 1_800_000, &POLICY), Err(Expiry::Idle));
         row.last_seen_at = 43_000_000;
@@ -186,20 +192,20 @@ mod tests {
 
     #[test]
     fn limits_follow_the_assurance_level_and_workstation() {
-        let (_, row) = start(&auth("phrh"), Origin::default(), 0, &POLICY);
+        let (_, row) = start(&auth(Acr::Phrh), Origin::default(), 0, &POLICY);
         assert!(is_live(&row, 899_000, &POLICY));
         assert_eq!(
             check(&row, 900_000, &POLICY),
             Err(Expiry::Idle),
             "AAL3: 15 min"
         );
-        let (_, row) = start(&auth("phr"), Origin::default(), 0, &POLICY);
+        let (_, row) = start(&auth(Acr::Phr), Origin::default(), 0, &POLICY);
         assert!(is_live(&row, 1_000_000, &POLICY), "phr is AAL2: 30 min");
         let shared = Origin {
             shared_workstation: true,
             ..Origin::default()
         };
-        let (_, row) = start(&auth("aal2"), shared, 0, &POLICY);
+        let (_, row) = start(&auth(Acr::Aal2), shared, 0, &POLICY);
         assert!(row.shared_workstation);
         assert_eq!(
             check(&row, 300_000, &POLICY),

@@ -1,29 +1,67 @@
-//! Break-glass elevations and their review.
+//! Break-glass elevations and their review. Rows are read into the store's
+//! [`Elevation`]; storage has no copy of its own.
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::break_glass;
-use super::{AnyConnection, StorageError};
+use super::{AnyConnection, StorageError, columns};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = break_glass)]
-pub struct Elevation {
-    pub id: String,
-    pub user_id: String,
-    pub tenant: String,
-    pub reason: String,
-    pub started_at: Millis,
-    pub expires_at: Millis,
-    pub reviewed_by: Option<String>,
-    pub reviewed_at: Option<Millis>,
-    pub review_note: Option<String>,
+pub use crate::store::elevations::Elevation;
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    Millis,
+    Millis,
+    Option<String>,
+    Option<Millis>,
+    Option<String>,
+);
+
+columns!(
+    COLUMNS = break_glass(
+        id,
+        user_id,
+        tenant,
+        reason,
+        started_at,
+        expires_at,
+        reviewed_by,
+        reviewed_at,
+        review_note,
+    )
+);
+
+fn to_elevation(r: Row) -> Elevation {
+    Elevation {
+        id: r.0,
+        user_id: r.1,
+        tenant: r.2,
+        reason: r.3,
+        started_at: r.4,
+        expires_at: r.5,
+        reviewed_by: r.6,
+        reviewed_at: r.7,
+        review_note: r.8,
+    }
 }
 
 pub fn insert(conn: &mut AnyConnection, e: &Elevation) -> Result<(), StorageError> {
     diesel::insert_into(break_glass::table)
-        .values(e)
+        .values((
+            break_glass::id.eq(&e.id),
+            break_glass::user_id.eq(&e.user_id),
+            break_glass::tenant.eq(&e.tenant),
+            break_glass::reason.eq(&e.reason),
+            break_glass::started_at.eq(e.started_at),
+            break_glass::expires_at.eq(e.expires_at),
+            break_glass::reviewed_by.eq(e.reviewed_by.as_deref()),
+            break_glass::reviewed_at.eq(e.reviewed_at),
+            break_glass::review_note.eq(e.review_note.as_deref()),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -41,9 +79,10 @@ pub fn active(
         .filter(break_glass::expires_at.gt(now))
         .filter(break_glass::started_at.le(now))
         .order(break_glass::expires_at.desc())
-        .select(Elevation::as_select())
-        .first(conn)
-        .optional()?)
+        .select(COLUMNS)
+        .first::<Row>(conn)
+        .optional()?
+        .map(to_elevation))
 }
 
 /// Elevations, newest first; only those awaiting review when `pending`.
@@ -53,14 +92,14 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<Elevation>, StorageError> {
     let mut q = break_glass::table
-        .select(Elevation::as_select())
+        .select(COLUMNS)
         .order(break_glass::started_at.desc())
         .limit(limit)
         .into_boxed();
     if pending {
         q = q.filter(break_glass::reviewed_at.is_null());
     }
-    Ok(q.load(conn)?)
+    Ok(q.load::<Row>(conn)?.into_iter().map(to_elevation).collect())
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<Elevation>, StorageError> {
@@ -69,9 +108,10 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<Elevation>, Sto
     }
     Ok(break_glass::table
         .find(id)
-        .select(Elevation::as_select())
-        .first(conn)
-        .optional()?)
+        .select(COLUMNS)
+        .first::<Row>(conn)
+        .optional()?
+        .map(to_elevation))
 }
 
 /// Sign an elevation off; false if it was already reviewed (or does not exist).

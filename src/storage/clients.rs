@@ -3,7 +3,11 @@
 use diesel::prelude::*;
 
 use super::schema::clients;
-use super::{AnyConnection, StorageError, conflict_as, from_json_list, to_json_list};
+use super::{
+    AnyConnection, StorageError, conflict_as, from_json_list, from_typed_list, parse_acr,
+    to_json_list, to_typed_list,
+};
+use crate::domain::Acr;
 pub use crate::domain::records::Client;
 
 #[derive(Queryable, Selectable)]
@@ -40,7 +44,7 @@ impl TryFrom<ClientRow> for Client {
                 .parse()
                 .map_err(|_| StorageError::Corrupt("clients.client_type".into()))?,
             redirect_uris: from_json_list("clients.redirect_uris", &r.redirect_uris)?,
-            grant_types: from_json_list("clients.grant_types", &r.grant_types)?,
+            grant_types: from_typed_list("clients.grant_types", &r.grant_types)?,
             scopes: from_json_list("clients.scopes", &r.scopes)?,
             id: r.id,
             name: r.name,
@@ -57,7 +61,11 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: r.id_token_alg,
             access_token_seconds: r.access_token_seconds,
             authz_resources: from_json_list("clients.authz_resources", &r.authz_resources)?,
-            min_acr: r.min_acr,
+            min_acr: r
+                .min_acr
+                .as_deref()
+                .map(|a| parse_acr("clients.min_acr", a))
+                .transpose()?,
             post_logout_redirect_uris: from_json_list(
                 "clients.post_logout_redirect_uris",
                 &r.post_logout_redirect_uris,
@@ -81,7 +89,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::client_type.eq(client.client_type.as_str()),
             clients::secret_hash.eq(client.secret_hash.as_deref()),
             clients::redirect_uris.eq(to_json_list(&client.redirect_uris)),
-            clients::grant_types.eq(to_json_list(&client.grant_types)),
+            clients::grant_types.eq(to_typed_list(&client.grant_types)),
             clients::scopes.eq(to_json_list(&client.scopes)),
             clients::created_at.eq(client.created_at),
             clients::updated_at.eq(client.updated_at),
@@ -91,7 +99,7 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::id_token_alg.eq(&client.id_token_alg),
             clients::access_token_seconds.eq(client.access_token_seconds),
             clients::authz_resources.eq(to_json_list(&client.authz_resources)),
-            clients::min_acr.eq(client.min_acr.as_deref()),
+            clients::min_acr.eq(client.min_acr.map(Acr::as_str)),
             clients::post_logout_redirect_uris.eq(to_json_list(&client.post_logout_redirect_uris)),
             clients::backchannel_logout_uri.eq(client.backchannel_logout_uri.as_deref()),
             clients::shared_workstation.eq(client.shared_workstation),

@@ -51,6 +51,16 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// `const NAME: (table::a, table::b, …) = (table::a, table::b, …);`: the
+/// columns a query selects into a tuple, named once, in the order the tuple's
+/// reader takes them.
+macro_rules! columns {
+    ($name:ident = $table:ident($($column:ident),+ $(,)?)) => {
+        const $name: ($($table::$column,)+) = ($($table::$column,)+);
+    };
+}
+pub(crate) use columns;
+
 /// Can `key` name a stored row? PostgreSQL text cannot hold NUL (a query with one
 /// fails with an encoding error, a 500), and nothing Ward stores contains one, so
 /// a lookup by a key from outside (a client id from HTTP Basic, a path segment)
@@ -127,4 +137,34 @@ pub(crate) fn to_json_list(values: &[String]) -> String {
 pub(crate) fn from_json_list(column: &str, text: &str) -> Result<Vec<String>, StorageError> {
     serde_json::from_str(text)
         .map_err(|_| StorageError::Corrupt(format!("{column} is not a JSON list")))
+}
+
+/// A JSON list column of vocabulary values (amr, grant types), read into
+/// their domain type; a value Ward does not know is a corrupt row.
+pub(crate) fn from_typed_list<T: serde::de::DeserializeOwned>(
+    column: &str,
+    text: &str,
+) -> Result<Vec<T>, StorageError> {
+    serde_json::from_str(text)
+        .map_err(|_| StorageError::Corrupt(format!("{column} is not a list of values Ward knows")))
+}
+
+/// The JSON text of a list of vocabulary values (each serialises as its string).
+pub(crate) fn to_typed_list<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
+/// A stored user id (a UUID); anything else is a corrupt row.
+pub(crate) fn parse_user_id(
+    column: &str,
+    text: &str,
+) -> Result<crate::domain::UserId, StorageError> {
+    crate::domain::UserId::parse(text)
+        .ok_or_else(|| StorageError::Corrupt(format!("{column} is not a UUID")))
+}
+
+/// A stored acr; a value Ward does not issue is a corrupt row, not a weaker one.
+pub(crate) fn parse_acr(column: &str, text: &str) -> Result<crate::domain::Acr, StorageError> {
+    crate::domain::Acr::parse(text)
+        .map_err(|_| StorageError::Corrupt(format!("{column} is not an acr Ward issues")))
 }

@@ -4,14 +4,16 @@
 use diesel::prelude::*;
 
 use super::schema::{grants, sessions};
-use super::{AnyConnection, StorageError, from_json_list};
+use super::{AnyConnection, StorageError};
 use crate::clock::Millis;
+use crate::domain::SessionId;
 use crate::store::SessionRow;
 
 /// End a session; true if it was live. The grants issued under it end too,
 /// unless they were granted `offline_access` (which is meant to outlive the
 /// sign-in): their access tokens turn inactive and cannot be refreshed.
-pub fn end(conn: &mut AnyConnection, id_hash: &str, now: Millis) -> Result<bool, StorageError> {
+pub fn end(conn: &mut AnyConnection, id: &SessionId, now: Millis) -> Result<bool, StorageError> {
+    let id_hash = id.as_str();
     let n = diesel::update(
         sessions::table
             .find(id_hash)
@@ -103,14 +105,14 @@ pub(crate) fn to_session(r: Row) -> Result<SessionRow, StorageError> {
         None => Default::default(),
     };
     Ok(SessionRow {
-        id_hash: r.0,
-        user_id: r.1,
+        id_hash: SessionId::from_hash(r.0),
+        user_id: super::parse_user_id("sessions.user_id", &r.1)?,
         created_at: r.2,
         last_seen_at: r.3,
         expires_at: r.4,
         auth_time: r.5,
-        acr: r.6,
-        amr: from_json_list("sessions.amr", &r.7)?,
+        acr: super::parse_acr("sessions.acr", &r.6)?,
+        amr: super::from_typed_list("sessions.amr", &r.7)?,
         ip: r.8,
         user_agent: r.9,
         ended_at: r.10,
@@ -121,9 +123,9 @@ pub(crate) fn to_session(r: Row) -> Result<SessionRow, StorageError> {
 }
 
 /// Load one session by the hash of its cookie.
-pub fn get(conn: &mut AnyConnection, id_hash: &str) -> Result<Option<SessionRow>, StorageError> {
+pub fn get(conn: &mut AnyConnection, id: &SessionId) -> Result<Option<SessionRow>, StorageError> {
     sessions::table
-        .find(id_hash)
+        .find(id.as_str())
         .select(COLUMNS)
         .first::<Row>(conn)
         .optional()?
@@ -137,14 +139,14 @@ pub fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), StorageErr
         .map_err(|_| StorageError::Corrupt("factor_times".into()))?;
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id_hash.eq(&s.id_hash),
-            sessions::user_id.eq(&s.user_id),
+            sessions::id_hash.eq(s.id_hash.as_str()),
+            sessions::user_id.eq(s.user_id.as_str()),
             sessions::created_at.eq(s.created_at),
             sessions::last_seen_at.eq(s.last_seen_at),
             sessions::expires_at.eq(s.expires_at),
             sessions::auth_time.eq(s.auth_time),
-            sessions::acr.eq(&s.acr),
-            sessions::amr.eq(super::to_json_list(&s.amr)),
+            sessions::acr.eq(s.acr.as_str()),
+            sessions::amr.eq(super::to_typed_list(&s.amr)),
             sessions::ip.eq(s.ip.as_deref()),
             sessions::user_agent.eq(s.user_agent.as_deref()),
             sessions::device_hash.eq(s.device_hash.as_deref()),
@@ -156,8 +158,8 @@ pub fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), StorageErr
 }
 
 /// Mark a session as running on a shared workstation (its idle timeout shortens).
-pub fn mark_shared(conn: &mut AnyConnection, id_hash: &str) -> Result<(), StorageError> {
-    diesel::update(sessions::table.find(id_hash))
+pub fn mark_shared(conn: &mut AnyConnection, id: &SessionId) -> Result<(), StorageError> {
+    diesel::update(sessions::table.find(id.as_str()))
         .set(sessions::shared_workstation.eq(true))
         .execute(conn)?;
     Ok(())
@@ -170,7 +172,7 @@ pub fn mark_shared(conn: &mut AnyConnection, id_hash: &str) -> Result<(), Storag
 pub fn for_user(
     conn: &mut AnyConnection,
     user_id: &str,
-    before: Option<(Millis, &str)>,
+    before: Option<(Millis, &SessionId)>,
     limit: i64,
 ) -> Result<Vec<SessionRow>, StorageError> {
     let mut q = sessions::table
@@ -186,7 +188,7 @@ pub fn for_user(
         q = q.filter(sessions::created_at.le(created_at)).filter(
             sessions::created_at.lt(created_at).or(sessions::created_at
                 .eq(created_at)
-                .and(sessions::id_hash.lt(id_hash.to_string()))),
+                .and(sessions::id_hash.lt(id_hash.as_str().to_string()))),
         );
     }
     q.load::<Row>(conn)?.into_iter().map(to_session).collect()
@@ -198,12 +200,15 @@ pub fn hashes_at(
     conn: &mut AnyConnection,
     user_id: &str,
     created_at: Millis,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Vec<SessionId>, StorageError> {
     Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::created_at.eq(created_at))
         .select(sessions::id_hash)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(SessionId::from_hash)
+        .collect())
 }
 
 /// The hashes of every stored session of a user (to find one by its `sid`,
@@ -211,11 +216,14 @@ pub fn hashes_at(
 pub fn hashes_for_user(
     conn: &mut AnyConnection,
     user_id: &str,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Vec<SessionId>, StorageError> {
     Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .select(sessions::id_hash)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(SessionId::from_hash)
+        .collect())
 }
 
 /// The hashes of a user's sessions that have neither ended nor expired.
@@ -223,13 +231,16 @@ pub fn open_for_user(
     conn: &mut AnyConnection,
     user_id: &str,
     now: Millis,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Vec<SessionId>, StorageError> {
     Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(sessions::id_hash)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(SessionId::from_hash)
+        .collect())
 }
 
 pub use crate::store::admin_sessions::SweepGroup;
@@ -259,7 +270,7 @@ pub fn timeout_candidates(
                 .filter(sessions::last_seen_at.le(now - g.idle_ms))
                 .filter(sessions::expires_at.gt(now))
                 .filter(sessions::shared_workstation.eq(g.shared_workstation))
-                .filter(sessions::acr.eq_any(g.acr_in))
+                .filter(sessions::acr.eq_any(g.acr_in.iter().map(|a| a.as_str())))
                 .select(COLUMNS)
                 .limit(limit)
                 .load::<Row>(conn)?,

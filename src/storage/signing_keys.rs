@@ -1,41 +1,78 @@
-//! Token-signing keys; private parts sealed by the keyring.
+//! Token-signing keys; private parts sealed by the keyring. Rows are read into
+//! the store's [`StoredSigningKey`]; storage has no copy of its own.
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::signing_keys;
-use super::{AnyConnection, StorageError};
+use super::{AnyConnection, StorageError, columns};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = signing_keys)]
-pub struct StoredSigningKey {
-    pub kid: String,
-    pub alg: String,
-    pub state: String,
-    #[serde(skip)]
-    pub private_key_sealed: String,
-    pub public_jwk: String,
-    pub created_at: i64,
-    pub retired_at: Option<i64>,
-    pub publish_until: Option<i64>,
-}
+pub use crate::store::signing_keys::StoredSigningKey;
 
 pub const ACTIVE: &str = crate::store::signing_keys::ACTIVE;
 pub const RETIRED: &str = "retired";
 
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Millis,
+    Option<Millis>,
+    Option<Millis>,
+);
+
+columns!(
+    COLUMNS = signing_keys(
+        kid,
+        alg,
+        state,
+        private_key_sealed,
+        public_jwk,
+        created_at,
+        retired_at,
+        publish_until,
+    )
+);
+
+fn to_key(r: Row) -> StoredSigningKey {
+    StoredSigningKey {
+        kid: r.0,
+        alg: r.1,
+        state: r.2,
+        private_key_sealed: r.3,
+        public_jwk: r.4,
+        created_at: r.5,
+        retired_at: r.6,
+        publish_until: r.7,
+    }
+}
+
 pub fn insert(conn: &mut AnyConnection, key: &StoredSigningKey) -> Result<(), StorageError> {
     diesel::insert_into(signing_keys::table)
-        .values(key)
+        .values((
+            signing_keys::kid.eq(&key.kid),
+            signing_keys::alg.eq(&key.alg),
+            signing_keys::state.eq(&key.state),
+            signing_keys::private_key_sealed.eq(&key.private_key_sealed),
+            signing_keys::public_jwk.eq(&key.public_jwk),
+            signing_keys::created_at.eq(key.created_at),
+            signing_keys::retired_at.eq(key.retired_at),
+            signing_keys::publish_until.eq(key.publish_until),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn list(conn: &mut AnyConnection) -> Result<Vec<StoredSigningKey>, StorageError> {
     Ok(signing_keys::table
-        .select(StoredSigningKey::as_select())
+        .select(COLUMNS)
         .order((signing_keys::created_at.desc(), signing_keys::kid.asc()))
-        .load(conn)?)
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(to_key)
+        .collect())
 }
 
 pub fn active(
@@ -45,9 +82,10 @@ pub fn active(
     Ok(signing_keys::table
         .filter(signing_keys::alg.eq(alg))
         .filter(signing_keys::state.eq(ACTIVE))
-        .select(StoredSigningKey::as_select())
-        .first(conn)
-        .optional()?)
+        .select(COLUMNS)
+        .first::<Row>(conn)
+        .optional()?
+        .map(to_key))
 }
 
 /// Keys that may still verify a live token: active ones, and retired ones until `publish_until`.
@@ -61,11 +99,13 @@ pub fn published(
                 .eq(ACTIVE)
                 .or(signing_keys::publish_until.gt(now)),
         )
-        .select(StoredSigningKey::as_select())
+        .select(COLUMNS)
         .order(signing_keys::created_at.desc())
-        .load(conn)?)
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(to_key)
+        .collect())
 }
-
 pub fn retire(
     conn: &mut AnyConnection,
     kid: &str,

@@ -7,16 +7,17 @@ use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
+use crate::domain::{Acr, Amr, SessionId, UserId};
 
 /// What a code, a grant and its tokens carry about the authentication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthFacts {
-    pub user_id: String,
+    pub user_id: UserId,
     pub auth_time: Millis,
-    pub acr: String,
-    pub amr: Vec<String>,
-    /// Hash of the session id; the `sid` claim is derived from it.
-    pub session_hash: Option<String>,
+    pub acr: Acr,
+    pub amr: Vec<Amr>,
+    /// The session signed in with; the `sid` claim is derived from it.
+    pub session_hash: Option<SessionId>,
     /// The tenant (Casbin domain) whose roles and permissions the tokens carry.
     pub tenant: Option<String>,
 }
@@ -80,12 +81,12 @@ pub trait GrantStore {
     /// The scopes the user consented to for this client, and when.
     fn consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError>;
     fn save_consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
         scopes: &[String],
         now: Millis,

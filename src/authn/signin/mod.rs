@@ -22,7 +22,7 @@ use crate::authn::deps::Deps;
 use crate::authn::factors::Factor;
 use crate::authn::login::{self, LoginFailure, Requester};
 use crate::crypto::secrets;
-use crate::domain::acr;
+use crate::domain::Acr;
 use crate::domain::records::User;
 
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
@@ -62,7 +62,7 @@ pub struct SignIn<'a> {
     /// The interaction id, or [`ACCOUNT`] for Ward's own pages.
     pub interaction: &'a str,
     /// The acr the interaction's client requires (the request's and the client's, the stronger).
-    pub required_acr: Option<&'a str>,
+    pub required_acr: Option<Acr>,
 }
 
 /// What the browser sent.
@@ -166,13 +166,13 @@ async fn open(s: &SignIn<'_>) -> Step {
     let Some((session, user)) = start::signed_in(&s.deps, s.browser).await? else {
         return Ok(form(""));
     };
-    if acr::acr_satisfies(&session.acr, need) {
+    if session.acr.satisfies(need) {
         return Ok(form(""));
     }
     let mut progress = Progress::new(&user.username);
-    progress.user_id = Some(user.id.to_string());
+    progress.user_id = Some(user.id.clone());
     for f in rules::factors_from_amr(&session.amr) {
-        let at = session.factor_times.get(f.amr()).copied();
+        let at = session.factor_times.get(&f.amr()).copied();
         progress.prove(f, at.unwrap_or(session.auth_time));
     }
     let account = progress::account_of(&s.deps, &user).await?;
@@ -212,12 +212,12 @@ async fn with_password(s: &SignIn<'_>, username: String, password: String) -> St
 /// The progress so far if it is this user's, else a fresh one for them.
 async fn earlier_for(s: &SignIn<'_>, user: &User) -> Result<Progress, LoginFailure> {
     let earlier = match current(s).await? {
-        Some((p, _, _)) if p.user_id.as_deref() == Some(user.id.as_str()) => Some(p),
+        Some((p, _, _)) if p.user_id.as_ref() == Some(&user.id) => Some(p),
         _ => None,
     };
     let mut progress = earlier.unwrap_or_else(|| Progress::new(&user.username));
     progress.username = user.username.clone();
-    progress.user_id = Some(user.id.to_string());
+    progress.user_id = Some(user.id.clone());
     Ok(progress)
 }
 
@@ -284,7 +284,7 @@ async fn recover(s: &SignIn<'_>, username: &str, send_email: bool) -> Step {
     let mut progress = Progress::new(username);
     progress.user_id = user
         .filter(|u| u.status == crate::domain::UserStatus::Active)
-        .map(|u| u.id.to_string());
+        .map(|u| u.id);
     verify(s, &progress, send_email).await
 }
 
@@ -296,7 +296,7 @@ async fn passkey(s: &SignIn<'_>, user: User, factor: Factor, continues: bool) ->
         earlier_for(s, &user).await?
     } else {
         let mut p = Progress::new(&user.username);
-        p.user_id = Some(user.id.to_string());
+        p.user_id = Some(user.id.clone());
         p
     };
     progress.prove(factor, s.deps.now());
@@ -309,7 +309,7 @@ async fn proceed(
     s: &SignIn<'_>,
     progress: Progress,
     account: &AccountFactors,
-    required: Option<&str>,
+    required: Option<Acr>,
 ) -> Step {
     let verdict = risk::judge(s, &progress).await?;
     match rules::decide(&progress, Some(account), required, &verdict) {

@@ -41,7 +41,7 @@ pub async fn load(
             return Ok(None);
         };
         let user = match &progress.user_id {
-            Some(id) => s.user(id)?,
+            Some(id) => s.user(id.as_str())?,
             None => None,
         };
         let factors = match &user {
@@ -64,7 +64,7 @@ pub async fn save(
     let now = deps.now();
     let row = ProgressRow {
         id_hash: secrets::hash(&id),
-        user_id: progress.user_id.clone(),
+        user_id: progress.user_id.as_ref().map(ToString::to_string),
         state: serde_json::to_string(progress).map_err(|_| LoginFailure::Unavailable)?,
         created_at: now,
         expires_at: now + LIFETIME_MS,

@@ -5,7 +5,6 @@ use super::{ACCOUNT, Browser, Progress, Risk, SignIn};
 use crate::authn::deps::Deps;
 use crate::authn::factors;
 use crate::authn::login::LoginFailure;
-use crate::domain::acr;
 use crate::oidc::risk::{self as judge, Seen};
 use crate::oidc::{OAuthError, Provider};
 
@@ -35,25 +34,31 @@ pub async fn judge(s: &SignIn<'_>, progress: &Progress) -> Result<Risk, LoginFai
             crate::oidc::interaction::load(p, &id, Some(&token))?.map(|i| i.request)
         };
         let account = judge::Account {
-            user_id: &user_id,
+            user_id: user_id.as_str(),
             username: &username,
         };
-        let strong = judge::strong_auth_time(&so_far, p.now);
+        let strong = judge::strong_auth_time(so_far, p.now);
         let a = judge::assess(p, &seen, &account, strong, None, request.as_ref())?;
         let verdict = match &a.decision {
             crate::risk::Decision::Allow => Risk::Allow,
-            crate::risk::Decision::StepUp { acr, .. } => Risk::StepUp(acr.to_string()),
+            crate::risk::Decision::StepUp { acr, .. } => Risk::StepUp(*acr),
             crate::risk::Decision::Deny => Risk::Deny,
         };
         let changes = match &verdict {
             Risk::Allow => false,
-            Risk::StepUp(acr) => !acr::acr_satisfies(&so_far, acr),
+            Risk::StepUp(acr) => !so_far.satisfies(*acr),
             Risk::Deny => true,
         };
         if changes {
             let client = request.as_ref().map(|r| r.client_id.as_str());
-            p.store
-                .audit(judge::event(p.now, &seen, &user_id, client, &a, "sign_in"))?;
+            p.store.audit(judge::event(
+                p.now,
+                &seen,
+                user_id.as_str(),
+                client,
+                &a,
+                "sign_in",
+            ))?;
         }
         Ok(verdict)
     })

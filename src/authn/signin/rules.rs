@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::authn::factors::{self, Factor};
 use crate::clock::Millis;
-use crate::domain::acr;
+use crate::domain::UserId;
+use crate::domain::acr::{self, Acr, Amr};
 use crate::session::Authentication;
 
 use super::super::login::normalise_username;
@@ -17,7 +18,7 @@ pub struct Progress {
     /// The account name typed (normalised), empty for a passkey-first sign-in.
     pub username: String,
     /// None while unknown, and for accounts that do not exist.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub factors: Vec<Factor>,
     /// When each factor was proven (same order as `factors`).
     pub proven_at: Vec<Millis>,
@@ -83,10 +84,17 @@ pub enum Next {
 /// recovery code alone, at AAL1. Unknown accounts never finish.
 pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
     let proven = &progress.factors;
+    let (Some(account), Some(user_id)) = (account, &progress.user_id) else {
+        return if proven.contains(&Factor::Password) {
+            Next::SecondFactor
+        } else {
+            Next::Code
+        };
+    };
     let done = |p: &Progress| {
         let a = factors::assess(&p.factors);
         Next::Done(Authentication {
-            user_id: p.user_id.clone().unwrap_or_default(),
+            user_id: user_id.clone(),
             acr: a.acr,
             amr: a.amr,
             auth_time: p.proven_at.iter().copied().max().unwrap_or(0),
@@ -94,16 +102,9 @@ pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
                 .factors
                 .iter()
                 .zip(&p.proven_at)
-                .map(|(f, at)| (f.amr().to_string(), *at))
+                .map(|(f, at)| (f.amr(), *at))
                 .collect(),
         })
-    };
-    let Some(account) = account.filter(|_| progress.user_id.is_some()) else {
-        return if proven.contains(&Factor::Password) {
-            Next::SecondFactor
-        } else {
-            Next::Code
-        };
     };
     if proven.iter().any(|f| matches!(f, Factor::Passkey { .. })) {
         return done(progress);
@@ -128,20 +129,20 @@ pub fn next(progress: &Progress, account: Option<&AccountFactors>) -> Next {
 pub fn next_for(
     progress: &Progress,
     account: Option<&AccountFactors>,
-    required: Option<&str>,
+    required: Option<Acr>,
 ) -> Next {
     let n = next(progress, account);
     let (Next::Done(auth), Some(need), Some(account)) = (&n, required, account) else {
         return n;
     };
-    if acr::acr_satisfies(&auth.acr, need) {
+    if auth.acr.satisfies(need) {
         return n;
     }
     let has_passkey = progress
         .factors
         .iter()
         .any(|f| matches!(f, Factor::Passkey { .. }));
-    if need == acr::ACR_AAL2 {
+    if need == Acr::Aal2 {
         // A password and one of these makes AAL2; a passkey makes more.
         let second = account.totp || account.recovery_codes > 0 || account.passkeys > 0;
         return if second && (account.password || account.passkeys > 0) {
@@ -160,18 +161,18 @@ pub fn next_for(
 
 /// The factors an existing session proved, read back from its amr, for a
 /// step-up that asks only for what is missing.
-pub fn factors_from_amr(amr: &[String]) -> Vec<Factor> {
+pub fn factors_from_amr(amr: &[Amr]) -> Vec<Factor> {
     amr.iter()
-        .filter_map(|a| match a.as_str() {
-            "pwd" => Some(Factor::Password),
-            "otp" => Some(Factor::Totp),
-            "rec" => Some(Factor::RecoveryCode),
-            "email" => Some(Factor::EmailCode),
-            "hwk" => Some(Factor::Passkey { device_bound: true }),
-            "swk" => Some(Factor::Passkey {
+        .filter_map(|a| match a {
+            Amr::Pwd => Some(Factor::Password),
+            Amr::Otp => Some(Factor::Totp),
+            Amr::Rec => Some(Factor::RecoveryCode),
+            Amr::Email => Some(Factor::EmailCode),
+            Amr::Hwk => Some(Factor::Passkey { device_bound: true }),
+            Amr::Swk => Some(Factor::Passkey {
                 device_bound: false,
             }),
-            _ => None,
+            Amr::User | Amr::Mfa => None,
         })
         .collect()
 }
@@ -181,7 +182,7 @@ pub fn factors_from_amr(amr: &[String]) -> Vec<Factor> {
 pub enum Risk {
     Allow,
     /// More proof: at least this acr.
-    StepUp(String),
+    StepUp(Acr),
     Deny,
 }
 
@@ -208,13 +209,13 @@ pub enum Decision {
 pub fn decide(
     progress: &Progress,
     account: Option<&AccountFactors>,
-    required: Option<&str>,
+    required: Option<Acr>,
     risk: &Risk,
 ) -> Decision {
     let password_only = progress.factors == [Factor::Password];
     let risk_need = match risk {
         Risk::Allow => None,
-        Risk::StepUp(acr) => Some(acr.as_str()),
+        Risk::StepUp(acr) => Some(*acr),
         Risk::Deny if password_only => return Decision::AsWrongPassword,
         Risk::Deny => return Decision::Refused,
     };
@@ -233,7 +234,7 @@ mod tests {
 
     fn progress(factors: &[Factor]) -> Progress {
         let mut p = Progress::new("alice");
-        p.user_id = Some("u".into());
+        p.user_id = Some(UserId::generate());
         for (i, f) in factors.iter().enumerate() {
             p.prove(*f, i as i64);
         }
@@ -255,7 +256,7 @@ mod tests {
             &progress(&[Factor::Password]),
             Some(&account(true, false, 0)),
         );
-        assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
+        assert!(matches!(n, Next::Done(a) if a.acr == Acr::Aal1));
     }
 
     #[test]
@@ -266,7 +267,7 @@ mod tests {
             Next::SecondFactor
         );
         let n = next(&progress(&[Factor::Password, Factor::Totp]), Some(&acct));
-        assert!(matches!(n, Next::Done(a) if a.acr == "aal2" && a.auth_time == 1));
+        assert!(matches!(n, Next::Done(a) if a.acr == Acr::Aal2 && a.auth_time == 1));
     }
 
     #[test]
@@ -277,7 +278,7 @@ mod tests {
             }]),
             Some(&account(true, true, 1)),
         );
-        assert!(matches!(n, Next::Done(a) if a.acr == "phr"));
+        assert!(matches!(n, Next::Done(a) if a.acr == Acr::Phr));
     }
 
     #[test]
@@ -292,11 +293,11 @@ mod tests {
             &progress(&[Factor::EmailCode, Factor::Password]),
             Some(&acct),
         );
-        assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
+        assert!(matches!(n, Next::Done(a) if a.acr == Acr::Aal1));
         let patient = account(false, false, 1);
         assert_eq!(next(&progress(&[]), Some(&patient)), Next::Code);
         let n = next(&progress(&[Factor::RecoveryCode]), Some(&patient));
-        assert!(matches!(n, Next::Done(a) if a.acr == "aal1"));
+        assert!(matches!(n, Next::Done(a) if a.acr == Acr::Aal1));
     }
 
     #[test]
@@ -305,24 +306,24 @@ mod tests {
         let pwd = progress(&[Factor::Password]);
         // A password-only account cannot reach aal2; with TOTP it is asked for.
         assert_eq!(
-            next_for(&pwd, Some(&account(true, false, 0)), Some("aal2")),
+            next_for(&pwd, Some(&account(true, false, 0)), Some(Acr::Aal2)),
             Next::Unmet
         );
         let mut totp_account = staff.clone();
         totp_account.totp = true;
         assert_eq!(
-            next_for(&pwd, Some(&totp_account), Some("aal1")),
+            next_for(&pwd, Some(&totp_account), Some(Acr::Aal1)),
             next(&pwd, Some(&totp_account))
         );
         // phr needs a passkey; without one it cannot be met.
         let done = progress(&[Factor::Password, Factor::Totp]);
-        assert_eq!(next_for(&done, Some(&staff), Some("phr")), Next::Unmet);
+        assert_eq!(next_for(&done, Some(&staff), Some(Acr::Phr)), Next::Unmet);
         assert_eq!(
-            next_for(&done, Some(&account(true, true, 1)), Some("phr")),
+            next_for(&done, Some(&account(true, true, 1)), Some(Acr::Phr)),
             Next::Passkey
         );
         assert!(matches!(
-            next_for(&done, Some(&staff), Some("aal2")),
+            next_for(&done, Some(&staff), Some(Acr::Aal2)),
             Next::Done(_)
         ));
         // A synced passkey does not make phrh.
@@ -330,11 +331,11 @@ mod tests {
             device_bound: false,
         }]);
         assert_eq!(
-            next_for(&synced, Some(&account(false, false, 1)), Some("phrh")),
+            next_for(&synced, Some(&account(false, false, 1)), Some(Acr::Phrh)),
             Next::Unmet
         );
         assert_eq!(
-            factors_from_amr(&["pwd".into(), "otp".into(), "mfa".into()]),
+            factors_from_amr(&[Amr::Pwd, Amr::Otp, Amr::Mfa]),
             vec![Factor::Password, Factor::Totp]
         );
     }
@@ -350,12 +351,12 @@ mod tests {
         // A step-up the account cannot meet, right after the password: the same.
         let weak = account(true, false, 0);
         assert_eq!(
-            decide(&pwd, Some(&weak), None, &Risk::StepUp("aal2".into())),
+            decide(&pwd, Some(&weak), None, &Risk::StepUp(Acr::Aal2)),
             Decision::AsWrongPassword
         );
         // One it can meet asks for the next factor.
         assert_eq!(
-            decide(&pwd, Some(&acct), None, &Risk::StepUp("aal2".into())),
+            decide(&pwd, Some(&acct), None, &Risk::StepUp(Acr::Aal2)),
             Decision::More
         );
     }
@@ -371,12 +372,12 @@ mod tests {
             Decision::Refused
         );
         assert_eq!(
-            decide(&passkey, Some(&none), None, &Risk::StepUp("phrh".into())),
+            decide(&passkey, Some(&none), None, &Risk::StepUp(Acr::Phrh)),
             Decision::Unmet
         );
         assert!(matches!(
-            decide(&passkey, Some(&none), None, &Risk::StepUp("aal2".into())),
-            Decision::Done(a) if a.acr == "phr"
+            decide(&passkey, Some(&none), None, &Risk::StepUp(Acr::Aal2)),
+            Decision::Done(a) if a.acr == Acr::Phr
         ));
     }
 
@@ -385,23 +386,18 @@ mod tests {
         let acct = account(true, true, 1);
         let done = progress(&[Factor::Password, Factor::Totp]);
         assert!(matches!(
-            decide(&done, Some(&acct), Some("aal2"), &Risk::Allow),
+            decide(&done, Some(&acct), Some(Acr::Aal2), &Risk::Allow),
             Decision::Done(_)
         ));
         assert_eq!(
-            decide(
-                &done,
-                Some(&acct),
-                Some("aal2"),
-                &Risk::StepUp("phr".into())
-            ),
+            decide(&done, Some(&acct), Some(Acr::Aal2), &Risk::StepUp(Acr::Phr)),
             Decision::More
         );
         assert_eq!(
             decide(
                 &done,
                 Some(&account(true, true, 0)),
-                Some("phr"),
+                Some(Acr::Phr),
                 &Risk::Allow
             ),
             Decision::Unmet

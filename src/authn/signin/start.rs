@@ -40,18 +40,18 @@ pub async fn session(
     };
     let (session_id, row) = session::start(auth, origin, now, &deps.config.session);
     let seen = SignInSeen {
-        user_id: auth.user_id.clone(),
+        user_id: auth.user_id.to_string(),
         device_hash: b.device_hash(),
         network: ip.map(network::prefix),
         location: ip.and_then(|ip| deps.geo.as_ref().and_then(|g| g.lookup(ip))),
     };
     let event = login::success_event(auth, b.ip.clone(), b.user_agent.clone())
         .detail("sid", crate::oidc::tokens::sid(&row.id_hash));
-    let previous = b.session.as_deref().map(secrets::hash);
+    let previous = b.session.as_deref().map(session::id_of);
     let progress = b.progress.as_deref().map(secrets::hash);
     let new_device = deps
         .run(move |st| {
-            st.create_session(&row, previous.as_deref(), &event)?;
+            st.create_session(&row, previous.as_ref(), &event)?;
             if let Some(p) = &progress {
                 st.finish_progress(p)?;
             }
@@ -59,7 +59,7 @@ pub async fn session(
         })
         .await?;
     login::reset_failures(deps, username).await?;
-    if new_device && let Some(user) = login::user_by_id(deps, &auth.user_id).await? {
+    if new_device && let Some(user) = login::user_by_id(deps, auth.user_id.as_str()).await? {
         let vars = serde_json::json!({
             "ip": b.ip.clone().unwrap_or_default(),
             "user_agent": b.user_agent.clone().unwrap_or_default(),

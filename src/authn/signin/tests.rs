@@ -12,8 +12,8 @@ use crate::authn::recovery;
 use crate::clock::FixedClock;
 use crate::config::{Config, PasswordParams, RawConfig};
 use crate::crypto::keyring::{Keyring, MasterKey};
-use crate::crypto::secrets;
 use crate::domain::records::User;
+use crate::domain::{Acr, Amr};
 use crate::oidc::testing;
 use crate::store::memory::MemoryStore;
 use crate::store::throttle::account_key;
@@ -94,7 +94,7 @@ impl World {
         }
     }
 
-    async fn step(&self, b: &Browser, required_acr: Option<&str>, input: Input) -> Outcome {
+    async fn step(&self, b: &Browser, required_acr: Option<Acr>, input: Input) -> Outcome {
         let s = SignIn {
             deps: self.deps.clone(),
             browser: b,
@@ -114,7 +114,7 @@ impl World {
 
     fn session(&self, cookie: &str) -> SessionRow {
         self.store
-            .session(&secrets::hash(cookie))
+            .session(&crate::session::id_of(cookie))
             .unwrap()
             .expect("a stored session")
     }
@@ -153,9 +153,9 @@ async fn a_password_alone_signs_in_at_aal1() {
     let w = world();
     let cookie = session_cookie(w.password(&w.browser(None, None), PASSWORD).await);
     let session = w.session(&cookie);
-    assert_eq!(session.acr, "aal1");
-    assert_eq!(session.amr, vec!["pwd".to_string()]);
-    assert_eq!(session.user_id, w.user.id.to_string());
+    assert_eq!(session.acr, Acr::Aal1);
+    assert_eq!(session.amr, vec![Amr::Pwd]);
+    assert_eq!(session.user_id, w.user.id);
     assert_eq!(w.audit_types(), vec!["login.success"]);
 }
 
@@ -177,8 +177,8 @@ async fn a_password_then_totp_signs_in_at_aal2() {
     };
     let cookie = session_cookie(w.step(&b, None, code).await);
     let session = w.session(&cookie);
-    assert_eq!(session.acr, "aal2");
-    assert!(session.amr.contains(&"otp".to_string()));
+    assert_eq!(session.acr, Acr::Aal2);
+    assert!(session.amr.contains(&Amr::Otp));
     // The sign-in in progress is consumed with the session: its cookie is worth nothing now.
     let again = Input::Code {
         method: "totp".into(),
@@ -263,7 +263,7 @@ async fn a_recovery_code_stands_in_for_the_totp() {
         code: codes[3].to_lowercase(),
     };
     let cookie = session_cookie(w.step(&b, None, code).await);
-    assert_eq!(w.session(&cookie).acr, "aal2");
+    assert_eq!(w.session(&cookie).acr, Acr::Aal2);
     let used = w
         .store
         .audit_events()
@@ -304,19 +304,19 @@ async fn a_step_up_asks_only_for_the_missing_factor() {
     let codes = w.with_recovery_codes();
     // Recovery codes alone are no reason to ask for more at an ordinary sign-in.
     let cookie = session_cookie(w.password(&w.browser(None, None), PASSWORD).await);
-    assert_eq!(w.session(&cookie).acr, "aal1");
+    assert_eq!(w.session(&cookie).acr, Acr::Aal1);
 
     // A client needs aal2: the session's password counts, a code completes it.
     let b = w.browser(None, Some(cookie.clone()));
-    let progress = verify_cookie(w.step(&b, Some("aal2"), Input::Open).await);
+    let progress = verify_cookie(w.step(&b, Some(Acr::Aal2), Input::Open).await);
     let b = w.browser(Some(progress), Some(cookie.clone()));
     let code = Input::Code {
         method: "recovery".into(),
         code: codes[0].clone(),
     };
-    let stepped = session_cookie(w.step(&b, Some("aal2"), code).await);
+    let stepped = session_cookie(w.step(&b, Some(Acr::Aal2), code).await);
     assert_ne!(stepped, cookie, "a new session id");
-    assert_eq!(w.session(&stepped).acr, "aal2");
+    assert_eq!(w.session(&stepped).acr, Acr::Aal2);
     assert!(
         w.session(&cookie).ended_at.is_some(),
         "the weaker session ended"
@@ -329,7 +329,7 @@ async fn a_step_up_the_account_cannot_meet_is_unmet() {
     let cookie = session_cookie(w.password(&w.browser(None, None), PASSWORD).await);
     let b = w.browser(None, Some(cookie));
     assert!(matches!(
-        w.step(&b, Some("aal2"), Input::Open).await,
+        w.step(&b, Some(Acr::Aal2), Input::Open).await,
         Outcome::Unmet
     ));
     assert_eq!(

@@ -45,10 +45,10 @@ pub fn issue_code(
         facts: AuthFacts {
             user_id: session.user_id.clone(),
             auth_time: session.auth_time,
-            acr: session.acr.clone(),
+            acr: session.acr,
             amr: session.amr.clone(),
             session_hash: Some(session.id_hash.clone()),
-            tenant: resolve_tenant(p, req, &session.user_id)?,
+            tenant: resolve_tenant(p, req, session.user_id.as_str())?,
         },
         created_at: p.now,
         expires_at: p.now + i64::from(p.tokens.authorization_code_seconds) * 1000,
@@ -63,7 +63,7 @@ pub fn issue_code(
         "authorization.code_issued",
         Outcome::Success,
     )
-    .subject(&session.user_id)
+    .subject(session.user_id.as_str())
     .client(&req.client_id)
     .detail("scope", req.scope.join(" "))
     .detail("sid", tokens::sid(&session.id_hash));

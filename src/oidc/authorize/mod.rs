@@ -16,6 +16,7 @@ use super::claims::ClaimsRequest;
 use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto::secrets;
+use crate::domain::Acr;
 use crate::domain::records::Client;
 
 pub use issue::issue_code;
@@ -53,7 +54,7 @@ pub struct AuthorizationRequest {
     /// The weakest acr the client accepts, from `acr_values` or an essential
     /// `acr` in the `claims` parameter (docs/sessions-stepup in docs/mfa.md).
     #[serde(default)]
-    pub required_acr: Option<String>,
+    pub required_acr: Option<Acr>,
     /// Ward's `tenant` parameter: the organisation whose roles and permissions
     /// the tokens should carry (docs/authorization.md).
     #[serde(default)]

@@ -3,9 +3,9 @@
 
 use super::{AuthorizationRequest, AuthorizeError};
 use crate::clock::Millis;
-use crate::domain::UserStatus;
 use crate::domain::records::Client;
 use crate::domain::records::User;
+use crate::domain::{Acr, UserStatus};
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::{Provider, jwt, tokens};
@@ -16,14 +16,14 @@ use crate::store::SessionRow;
 pub fn needed_acr(
     req: &AuthorizationRequest,
     client: &Client,
-    scope_min_acr: &std::collections::BTreeMap<String, crate::domain::Acr>,
-) -> Option<String> {
+    scope_min_acr: &std::collections::BTreeMap<String, Acr>,
+) -> Option<Acr> {
     use crate::domain::acr::stronger;
-    let mut need = stronger(req.required_acr.as_deref(), client.min_acr.as_deref());
+    let mut need = stronger(req.required_acr, client.min_acr);
     for scope in &req.scope {
-        need = stronger(need, scope_min_acr.get(scope).map(|a| a.as_str()));
+        need = stronger(need, scope_min_acr.get(scope).copied());
     }
-    need.map(str::to_string)
+    need
 }
 
 /// What the user must still do before a code can be issued.
@@ -64,7 +64,7 @@ pub fn next_step(
                 || hint_names_someone_else(p, req, &user.id.to_string())
                 // Step-up: the session is weaker than the client needs.
                 || needed_acr(req, client, p.scope_min_acr)
-                    .is_some_and(|need| !crate::domain::acr::acr_satisfies(&s.acr, &need))
+                    .is_some_and(|need| !s.acr.satisfies(need))
         }
     };
     if needs_login {

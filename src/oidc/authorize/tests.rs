@@ -3,7 +3,7 @@
 //! client, and the PKCE, nonce, prompt and PAR rules.
 
 use super::*;
-use crate::domain::PkcePolicy;
+use crate::domain::{GrantType, PkcePolicy};
 use crate::oidc::testing::{self, CHALLENGE, REDIRECT};
 use crate::store::AuthRequestStore;
 use crate::store::memory::MemoryStore;
@@ -259,7 +259,7 @@ fn par_required_by_the_client_or_the_provider() {
 fn client_without_the_code_grant_is_unauthorized() {
     let store = MemoryStore::new();
     let mut client = testing::confidential_client();
-    client.grant_types = vec!["client_credentials".into()];
+    client.grant_types = vec![GrantType::ClientCredentials];
     store.add_client(client);
     let (code, _) = redirected(run(&store, &request(&[("client_id", "svc")])));
     assert_eq!(code, "unauthorized_client");

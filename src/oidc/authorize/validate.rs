@@ -2,8 +2,8 @@
 //! one named check per rule, in the order the errors take precedence.
 
 use super::{AuthorizationRequest, AuthorizeError, ResponseMode, ResponseTarget};
-use crate::domain::GrantType;
 use crate::domain::records::Client;
+use crate::domain::{Acr, GrantType};
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grants::may_use;
@@ -241,18 +241,13 @@ fn build(params: &Params, client: &Client, c: Checked) -> Result<AuthorizationRe
 /// `claims` parameter (§5.5.1.1), which wins when present. Unknown values are
 /// ignored; Ward treats the list as a requirement, not a hint, so a client that
 /// asks for `phr` never receives a password-only token.
-fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option<String> {
-    let weakest = |values: Vec<String>| {
-        crate::domain::acr::ACR_VALUES
-            .iter()
-            .find(|known| values.iter().any(|v| v == *known))
-            .map(|v| v.to_string())
-    };
+fn required_acr(acr_values: &[String], claims: Option<&ClaimsRequest>) -> Option<Acr> {
+    use crate::domain::acr::weakest_known;
     if let Some(acr) = claims.and_then(|c| c.id_token.get("acr"))
         && acr.essential
-        && let Some(w) = weakest(acr.string_values())
+        && let Some(w) = weakest_known(acr.string_values().iter().map(String::as_str))
     {
         return Some(w);
     }
-    weakest(acr_values.to_vec())
+    weakest_known(acr_values.iter().map(String::as_str))
 }

@@ -62,7 +62,7 @@ pub fn exchange(
         }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.
-            revoke_after_reuse(p, client, first.as_deref(), &grant.facts.user_id)?;
+            revoke_after_reuse(p, client, first.as_deref(), grant.facts.user_id.as_str())?;
             Err(OAuthError::invalid_grant(INVALID))
         }
     }
@@ -94,7 +94,12 @@ fn redeemable_code(
     pkce::check_redemption(row.code_challenge.as_deref(), verifier)?;
     if row.consumed_at.is_some() {
         // RFC 6749 §4.1.2: a second use revokes what the first one issued.
-        revoke_after_reuse(p, client, row.grant_id.as_deref(), &row.facts.user_id)?;
+        revoke_after_reuse(
+            p,
+            client,
+            row.grant_id.as_deref(),
+            row.facts.user_id.as_str(),
+        )?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
     if row.expires_at <= p.now {

@@ -2,8 +2,8 @@
 //! token, no ID token; no database write but the (group-committed) audit record.
 
 use crate::audit::{AuditEvent, Outcome};
-use crate::domain::ClientType;
 use crate::domain::records::Client;
+use crate::domain::{ClientType, GrantType};
 use crate::oidc::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::oidc::{Provider, scope_list, smart_scopes, tokens};
@@ -65,7 +65,7 @@ pub fn exchange(
             Outcome::Success,
         )
         .client(&client.id)
-        .detail("grant_type", "client_credentials")
+        .detail("grant_type", GrantType::ClientCredentials.as_str())
         .detail("jti", access.jti.as_str()),
     )?;
     Ok(TokenResponse {

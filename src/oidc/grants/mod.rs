@@ -68,7 +68,7 @@ fn parse_grant_type(value: &str) -> Result<GrantType, OAuthError> {
 
 /// Whether `client` is registered for `grant`.
 pub(crate) fn may_use(client: &Client, grant: GrantType) -> bool {
-    client.grant_types.iter().any(|g| g == grant.as_str())
+    client.grant_types.contains(&grant)
 }
 
 /// What a user grant (code or refresh) returns, before the grant's state change commits.

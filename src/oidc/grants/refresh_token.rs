@@ -28,7 +28,7 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant(INVALID));
     }
     if row.rotated_at.is_some() {
-        revoke_family(p, client, &grant.id, &grant.facts.user_id)?;
+        revoke_family(p, client, &grant.id, grant.facts.user_id.as_str())?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
     // Never broadened (RFC 6749 §6): a subset of what was granted.
@@ -58,7 +58,7 @@ pub fn exchange(
         &issued.audit,
     )? {
         // A concurrent request rotated it first: that is a reuse too.
-        revoke_family(p, client, &grant.id, &grant.facts.user_id)?;
+        revoke_family(p, client, &grant.id, grant.facts.user_id.as_str())?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
     Ok(TokenResponse {

@@ -109,7 +109,7 @@ fn code_exchange_issues_tokens_once() {
     assert_eq!(tokens.refresh_token, None);
     let grants = store.grants();
     assert_eq!(grants.len(), 1);
-    assert_eq!(grants[0].facts.user_id, user);
+    assert_eq!(grants[0].facts.user_id.as_str(), user);
     assert!(store.audit_types().contains(&"token.issued".to_string()));
 }
 
@@ -255,7 +255,7 @@ fn refresh_for_a_disabled_user_or_another_client_is_refused() {
     other.id = "other".into();
     assert_invalid_grant(refresh(&store, &other, &token, None));
     let user = store.grants()[0].facts.user_id.clone();
-    store.set_user_status(&user, UserStatus::Disabled);
+    store.set_user_status(user.as_str(), UserStatus::Disabled);
     assert_invalid_grant(refresh(&store, &testing::public_client(), &token, None));
     assert_invalid_grant(refresh(&store, &testing::public_client(), "unknown", None));
 }
@@ -265,7 +265,7 @@ fn client_credentials_needs_a_confidential_client() {
     let (store, _) = testing::store();
     let p = testing::provider(&store);
     let mut public = testing::public_client();
-    public.grant_types.push("client_credentials".into());
+    public.grant_types.push(GrantType::ClientCredentials);
     let e = client_credentials::exchange(&p, &public, &testing::params(&[])).unwrap_err();
     assert_eq!(e.code, "unauthorized_client");
 }

@@ -10,21 +10,22 @@ use super::rows::{
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::{SessionId, UserId};
 use crate::storage::schema::{
     auth_requests, authorization_codes, client_assertions, consents, grants, refresh_tokens,
     revoked_tokens, users as users_table,
 };
-use crate::storage::{Database, StorageError, audit, from_json_list, to_json_list};
+use crate::storage::{Database, StorageError, audit, from_json_list, to_json_list, to_typed_list};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
 impl GrantStore for Database {
     fn consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
         let row: Option<(String, i64)> = consents::table
-            .find((user_id, client_id))
+            .find((user_id.as_str(), client_id))
             .select((consents::scopes, consents::granted_at))
             .first(&mut *self.conn()?)
             .optional()?;
@@ -35,7 +36,7 @@ impl GrantStore for Database {
 
     fn save_consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
         scopes: &[String],
         now: Millis,
@@ -50,7 +51,7 @@ impl GrantStore for Database {
             let scopes = to_json_list(&sorted);
             crate::storage::on_backend!(c, pc => diesel::insert_into(consents::table)
                 .values((
-                    consents::user_id.eq(user_id),
+                    consents::user_id.eq(user_id.as_str()),
                     consents::client_id.eq(client_id),
                     consents::scopes.eq(&scopes),
                     consents::granted_at.eq(now),
@@ -88,15 +89,19 @@ impl GrantStore for Database {
                 .values((
                     authorization_codes::code_hash.eq(&code.code_hash),
                     authorization_codes::client_id.eq(&code.client_id),
-                    authorization_codes::user_id.eq(&code.facts.user_id),
+                    authorization_codes::user_id.eq(code.facts.user_id.as_str()),
                     authorization_codes::redirect_uri.eq(&code.redirect_uri),
                     authorization_codes::scope.eq(code.scope.join(" ")),
                     authorization_codes::nonce.eq(code.nonce.as_deref()),
                     authorization_codes::code_challenge.eq(code.code_challenge.as_deref()),
-                    authorization_codes::session_hash.eq(code.facts.session_hash.as_deref()),
+                    authorization_codes::session_hash.eq(code
+                        .facts
+                        .session_hash
+                        .as_ref()
+                        .map(SessionId::as_str)),
                     authorization_codes::auth_time.eq(code.facts.auth_time),
-                    authorization_codes::acr.eq(&code.facts.acr),
-                    authorization_codes::amr.eq(to_json_list(&code.facts.amr)),
+                    authorization_codes::acr.eq(code.facts.acr.as_str()),
+                    authorization_codes::amr.eq(to_typed_list(&code.facts.amr)),
                     authorization_codes::tenant.eq(code.facts.tenant.as_deref()),
                     authorization_codes::claims.eq(claims_to(code.claims.as_ref())),
                     authorization_codes::created_at.eq(code.created_at),
@@ -106,7 +111,7 @@ impl GrantStore for Database {
             if let Some(session) = &code.facts.session_hash {
                 crate::storage::logout_outbox::note_client(
                     c,
-                    session,
+                    session.as_str(),
                     &code.client_id,
                     code.created_at,
                 )?;
@@ -161,12 +166,12 @@ impl GrantStore for Database {
                 .values((
                     grants::id.eq(&g.id),
                     grants::client_id.eq(&g.client_id),
-                    grants::user_id.eq(&g.facts.user_id),
+                    grants::user_id.eq(g.facts.user_id.as_str()),
                     grants::scope.eq(g.scope.join(" ")),
-                    grants::session_hash.eq(g.facts.session_hash.as_deref()),
+                    grants::session_hash.eq(g.facts.session_hash.as_ref().map(SessionId::as_str)),
                     grants::auth_time.eq(g.facts.auth_time),
-                    grants::acr.eq(&g.facts.acr),
-                    grants::amr.eq(to_json_list(&g.facts.amr)),
+                    grants::acr.eq(g.facts.acr.as_str()),
+                    grants::amr.eq(to_typed_list(&g.facts.amr)),
                     grants::nonce.eq(g.nonce.as_deref()),
                     grants::tenant.eq(g.facts.tenant.as_deref()),
                     grants::claims.eq(claims_to(g.claims.as_ref())),

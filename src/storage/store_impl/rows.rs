@@ -3,9 +3,10 @@
 use diesel::prelude::*;
 
 use crate::clock::Millis;
+use crate::domain::SessionId;
 use crate::domain::claims::ClaimsRequest;
 use crate::storage::schema::{authorization_codes, grants, users as users_table};
-use crate::storage::{AnyConnection, StorageError, from_json_list};
+use crate::storage::{AnyConnection, StorageError, from_typed_list, parse_acr, parse_user_id};
 use crate::store::{AuthFacts, CodeRow, GrantRow};
 
 /// A stored claims request (OIDC Core §5.5), JSON text.
@@ -60,11 +61,11 @@ pub(super) fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageErr
         scope: scopes_from(&g.scope),
         nonce: g.nonce,
         facts: AuthFacts {
-            user_id: g.user_id,
+            user_id: parse_user_id("grants.user_id", &g.user_id)?,
             auth_time: g.auth_time,
-            acr: g.acr,
-            amr: from_json_list("grants.amr", &g.amr)?,
-            session_hash: g.session_hash,
+            acr: parse_acr("grants.acr", &g.acr)?,
+            amr: from_typed_list("grants.amr", &g.amr)?,
+            session_hash: g.session_hash.map(SessionId::from_hash),
             tenant: g.tenant,
         },
         created_at: g.created_at,
@@ -133,11 +134,11 @@ pub(super) fn code_from((c, status): (CodeDb, String)) -> Result<CodeRow, Storag
         nonce: c.nonce,
         code_challenge: c.code_challenge,
         facts: AuthFacts {
-            user_id: c.user_id,
+            user_id: parse_user_id("authorization_codes.user_id", &c.user_id)?,
             auth_time: c.auth_time,
-            acr: c.acr,
-            amr: from_json_list("authorization_codes.amr", &c.amr)?,
-            session_hash: c.session_hash,
+            acr: parse_acr("authorization_codes.acr", &c.acr)?,
+            amr: from_typed_list("authorization_codes.amr", &c.amr)?,
+            session_hash: c.session_hash.map(SessionId::from_hash),
             tenant: c.tenant,
         },
         created_at: c.created_at,

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::{SessionId, UserId};
 use crate::storage::schema::sessions;
 use crate::storage::{Database, StorageError, audit};
 use crate::store::{SessionRow, SessionStore, StoreError};
@@ -12,7 +13,7 @@ impl SessionStore for Database {
     fn create_session(
         &self,
         s: &SessionRow,
-        replaces: Option<&str>,
+        replaces: Option<&SessionId>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.transaction(|c| {
@@ -27,32 +28,32 @@ impl SessionStore for Database {
         Ok(())
     }
 
-    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        Ok(crate::storage::sessions::get(&mut *self.conn()?, id_hash)?)
+    fn session(&self, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
+        Ok(crate::storage::sessions::get(&mut *self.conn()?, id)?)
     }
 
-    fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError> {
-        diesel::update(sessions::table.find(id_hash))
+    fn touch_session(&self, id: &SessionId, now: Millis) -> Result<(), StoreError> {
+        diesel::update(sessions::table.find(id.as_str()))
             .set(sessions::last_seen_at.eq(now))
             .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
-    fn mark_session_shared(&self, id_hash: &str) -> Result<(), StoreError> {
+    fn mark_session_shared(&self, id: &SessionId) -> Result<(), StoreError> {
         Ok(crate::storage::sessions::mark_shared(
             &mut *self.conn()?,
-            id_hash,
+            id,
         )?)
     }
 
     fn end_session(
         &self,
-        id_hash: &str,
+        id: &SessionId,
         now: Millis,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         Ok(self.transaction(|c| {
-            let ended = crate::storage::sessions::end(c, id_hash, now)?;
+            let ended = crate::storage::sessions::end(c, id, now)?;
             if ended {
                 audit::append(c, event)?;
             }
@@ -60,8 +61,13 @@ impl SessionStore for Database {
         })?)
     }
 
-    fn user_sessions(&self, user_id: &str, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
+    fn user_sessions(&self, user_id: &UserId, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
         let c = &mut *self.conn()?;
-        Ok(crate::storage::sessions::for_user(c, user_id, None, limit)?)
+        Ok(crate::storage::sessions::for_user(
+            c,
+            user_id.as_str(),
+            None,
+            limit,
+        )?)
     }
 }

@@ -8,41 +8,9 @@ use crate::storage::{Database, StorageError, audit, signing_keys};
 use crate::store::signing_keys::StoredSigningKey;
 use crate::store::{SigningKeyStore, StoreError};
 
-impl From<signing_keys::StoredSigningKey> for StoredSigningKey {
-    fn from(k: signing_keys::StoredSigningKey) -> Self {
-        Self {
-            kid: k.kid,
-            alg: k.alg,
-            state: k.state,
-            private_key_sealed: k.private_key_sealed,
-            public_jwk: k.public_jwk,
-            created_at: k.created_at,
-            retired_at: k.retired_at,
-            publish_until: k.publish_until,
-        }
-    }
-}
-
-fn row(k: &StoredSigningKey) -> signing_keys::StoredSigningKey {
-    signing_keys::StoredSigningKey {
-        kid: k.kid.clone(),
-        alg: k.alg.clone(),
-        state: k.state.clone(),
-        private_key_sealed: k.private_key_sealed.clone(),
-        public_jwk: k.public_jwk.clone(),
-        created_at: k.created_at,
-        retired_at: k.retired_at,
-        publish_until: k.publish_until,
-    }
-}
-
-fn records(keys: Vec<signing_keys::StoredSigningKey>) -> Vec<StoredSigningKey> {
-    keys.into_iter().map(StoredSigningKey::from).collect()
-}
-
 impl SigningKeyStore for Database {
     fn active_signing_key(&self, alg: &str) -> Result<Option<StoredSigningKey>, StoreError> {
-        Ok(signing_keys::active(&mut *self.conn()?, alg)?.map(StoredSigningKey::from))
+        Ok(signing_keys::active(&mut *self.conn()?, alg)?)
     }
 
     fn add_signing_key(
@@ -50,9 +18,8 @@ impl SigningKeyStore for Database {
         key: &StoredSigningKey,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let row = row(key);
         let result = self.transaction(|c| {
-            signing_keys::insert(c, &row)?;
+            signing_keys::insert(c, key)?;
             audit::append(c, event)
         });
         match result {
@@ -68,7 +35,7 @@ impl SigningKeyStore for Database {
         record: impl FnOnce(&[StoredSigningKey]) -> AuditEvent,
     ) -> Result<Vec<StoredSigningKey>, StoreError> {
         Ok(self.transaction(|c| {
-            let keys = records(signing_keys::list(c)?);
+            let keys = signing_keys::list(c)?;
             audit::append(c, &record(&keys))?;
             Ok::<_, StorageError>(keys)
         })?)
@@ -81,19 +48,15 @@ impl SigningKeyStore for Database {
         publish_until: Millis,
         record: impl FnOnce(Option<&StoredSigningKey>) -> AuditEvent,
     ) -> Result<Option<StoredSigningKey>, StoreError> {
-        let new = row(key);
         Ok(self.transaction(|c| {
-            let previous = signing_keys::active(c, &key.alg)?.map(StoredSigningKey::from);
+            let previous = signing_keys::active(c, &key.alg)?;
             if let Some(prev) = &previous {
                 signing_keys::retire(c, &prev.kid, now, publish_until)?;
             }
-            signing_keys::insert(c, &new)?;
+            signing_keys::insert(c, key)?;
             audit::append(c, &record(previous.as_ref()))?;
             let retired = match &previous {
-                Some(p) => signing_keys::list(c)?
-                    .into_iter()
-                    .find(|k| k.kid == p.kid)
-                    .map(StoredSigningKey::from),
+                Some(p) => signing_keys::list(c)?.into_iter().find(|k| k.kid == p.kid),
                 None => None,
             };
             Ok::<_, StorageError>(retired)
@@ -101,7 +64,7 @@ impl SigningKeyStore for Database {
     }
 
     fn published_signing_keys(&self, now: Millis) -> Result<Vec<StoredSigningKey>, StoreError> {
-        Ok(records(signing_keys::published(&mut *self.conn()?, now)?))
+        Ok(signing_keys::published(&mut *self.conn()?, now)?)
     }
 
     fn reseal_secrets(

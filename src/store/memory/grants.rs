@@ -4,12 +4,13 @@
 use super::{MemoryStore, duplicate};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::UserId;
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
 impl GrantStore for MemoryStore {
     fn consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
         let key = (user_id.to_string(), client_id.to_string());
@@ -18,7 +19,7 @@ impl GrantStore for MemoryStore {
 
     fn save_consent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
         scopes: &[String],
         now: Millis,
@@ -62,7 +63,7 @@ impl GrantStore for MemoryStore {
             return Ok(None);
         };
         // The database joins the user: a code of a deleted user is not found.
-        let Some(active) = s.user_active(&code.facts.user_id) else {
+        let Some(active) = s.user_active(code.facts.user_id.as_str()) else {
             return Ok(None);
         };
         code.user_active = active;

@@ -27,9 +27,9 @@ use super::{
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::domain::UserStatus;
 use crate::domain::records::Client;
 use crate::domain::records::User;
+use crate::domain::{SessionId, UserId, UserStatus};
 use crate::risk::Familiarity;
 
 /// A break-glass elevation as the fake keeps it.
@@ -49,7 +49,7 @@ struct State {
     users: HashMap<String, (User, Option<String>)>,
     /// By id hash: the request and when it was used.
     auth_requests: HashMap<String, (AuthRequestRow, Option<Millis>)>,
-    sessions: HashMap<String, SessionRow>,
+    sessions: HashMap<SessionId, SessionRow>,
     /// By (user, client): the sorted scopes and when they were granted.
     consents: HashMap<(String, String), (Vec<String>, Millis)>,
     codes: HashMap<String, CodeRow>,
@@ -77,23 +77,19 @@ impl State {
     }
 
     fn with_user_status(&self, mut grant: GrantRow) -> Option<GrantRow> {
-        grant.user_active = self.user_active(&grant.facts.user_id)?;
+        grant.user_active = self.user_active(grant.facts.user_id.as_str())?;
         Some(grant)
     }
 
     /// End a live session and revoke its online grants; false if already ended.
-    fn end_session(&mut self, id_hash: &str, now: Millis) -> bool {
-        let Some(s) = self
-            .sessions
-            .get_mut(id_hash)
-            .filter(|s| s.ended_at.is_none())
-        else {
+    fn end_session(&mut self, id: &SessionId, now: Millis) -> bool {
+        let Some(s) = self.sessions.get_mut(id).filter(|s| s.ended_at.is_none()) else {
             return false;
         };
         s.ended_at = Some(now);
         // As the database does: grants with offline_access outlive the session.
         for g in self.grants.values_mut() {
-            if g.facts.session_hash.as_deref() == Some(id_hash)
+            if g.facts.session_hash.as_ref() == Some(id)
                 && g.revoked_at.is_none()
                 && !g.scope.join(" ").contains("offline_access")
             {
@@ -256,7 +252,7 @@ impl SessionStore for MemoryStore {
     fn create_session(
         &self,
         row: &SessionRow,
-        replaces: Option<&str>,
+        replaces: Option<&SessionId>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
@@ -271,19 +267,19 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        Ok(self.lock().sessions.get(id_hash).cloned())
+    fn session(&self, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
+        Ok(self.lock().sessions.get(id).cloned())
     }
 
-    fn touch_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError> {
-        if let Some(row) = self.lock().sessions.get_mut(id_hash) {
+    fn touch_session(&self, id: &SessionId, now: Millis) -> Result<(), StoreError> {
+        if let Some(row) = self.lock().sessions.get_mut(id) {
             row.last_seen_at = now;
         }
         Ok(())
     }
 
-    fn mark_session_shared(&self, id_hash: &str) -> Result<(), StoreError> {
-        if let Some(row) = self.lock().sessions.get_mut(id_hash) {
+    fn mark_session_shared(&self, id: &SessionId) -> Result<(), StoreError> {
+        if let Some(row) = self.lock().sessions.get_mut(id) {
             row.shared_workstation = true;
         }
         Ok(())
@@ -291,24 +287,24 @@ impl SessionStore for MemoryStore {
 
     fn end_session(
         &self,
-        id_hash: &str,
+        id: &SessionId,
         now: Millis,
         audit: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let mut s = self.lock();
-        let ended = s.end_session(id_hash, now);
+        let ended = s.end_session(id, now);
         if ended {
             s.audit.push(audit.clone());
         }
         Ok(ended)
     }
 
-    fn user_sessions(&self, user_id: &str, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
+    fn user_sessions(&self, user_id: &UserId, limit: i64) -> Result<Vec<SessionRow>, StoreError> {
         let s = self.lock();
         let mut mine: Vec<_> = s
             .sessions
             .values()
-            .filter(|r| r.user_id == user_id)
+            .filter(|r| &r.user_id == user_id)
             .cloned()
             .collect();
         mine.sort_by(|a, b| (b.created_at, &b.id_hash).cmp(&(a.created_at, &a.id_hash)));
@@ -373,16 +369,24 @@ mod tests {
         AuditEvent::new(0, "test", "test.event", Outcome::Success)
     }
 
-    fn session(id: &str) -> SessionRow {
+    fn user() -> UserId {
+        UserId::parse("00000000-0000-4000-8000-000000000001").unwrap()
+    }
+
+    fn id(hash: &str) -> SessionId {
+        SessionId::from_hash(hash)
+    }
+
+    fn session(hash: &str) -> SessionRow {
         SessionRow {
-            id_hash: id.into(),
-            user_id: "u".into(),
+            id_hash: id(hash),
+            user_id: user(),
             created_at: 10,
             last_seen_at: 10,
             expires_at: 1000,
             auth_time: 10,
-            acr: "aal1".into(),
-            amr: vec!["pwd".into()],
+            acr: crate::domain::Acr::Aal1,
+            amr: vec![crate::domain::Amr::Pwd],
             ip: None,
             user_agent: None,
             ended_at: None,
@@ -392,18 +396,18 @@ mod tests {
         }
     }
 
-    fn grant(id: &str, scope: &str) -> GrantRow {
+    fn grant(grant_id: &str, scope: &str) -> GrantRow {
         GrantRow {
-            id: id.into(),
+            id: grant_id.into(),
             client_id: "c".into(),
             scope: scope.split(' ').map(str::to_string).collect(),
             nonce: None,
             facts: AuthFacts {
-                user_id: "u".into(),
+                user_id: user(),
                 auth_time: 10,
-                acr: "aal1".into(),
+                acr: crate::domain::Acr::Aal1,
                 amr: vec![],
-                session_hash: Some("s1".into()),
+                session_hash: Some(id("s1")),
                 tenant: None,
             },
             created_at: 10,
@@ -448,16 +452,16 @@ mod tests {
             s.grants
                 .insert("g2".into(), grant("g2", "openid offline_access"));
         }
-        assert!(store.end_session("s1", 20, &event()).unwrap());
-        assert!(!store.end_session("s1", 21, &event()).unwrap());
-        assert!(!store.end_session("unknown", 21, &event()).unwrap());
+        assert!(store.end_session(&id("s1"), 20, &event()).unwrap());
+        assert!(!store.end_session(&id("s1"), 21, &event()).unwrap());
+        assert!(!store.end_session(&id("unknown"), 21, &event()).unwrap());
         let s = store.lock();
         assert_eq!(s.grants["g1"].revoked_at, Some(20));
         assert_eq!(
             s.grants["g2"].revoked_at, None,
             "offline_access outlives it"
         );
-        assert_eq!(s.sessions["s1"].ended_at, Some(20));
+        assert_eq!(s.sessions[&id("s1")].ended_at, Some(20));
         assert_eq!(s.audit.len(), 2, "creation and the one ending");
     }
 

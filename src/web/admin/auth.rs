@@ -20,7 +20,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde_json::Value;
 
 use crate::authz::WARD_TENANT;
-use crate::domain::acr::{ACR_AAL2, acr_satisfies};
+use crate::domain::Acr;
 use crate::manage::audit_log::{self, AdminDenial};
 use crate::oidc::{OAuthError, tokens};
 use crate::web::error::WebError;
@@ -78,7 +78,8 @@ impl FromRequest for Actor {
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub user_id: String,
-    pub acr: Option<String>,
+    /// The token's `acr`; None if absent or not one Ward issues.
+    pub acr: Option<Acr>,
     /// Unix seconds.
     pub auth_time: Option<i64>,
     pub allowed: bool,
@@ -96,7 +97,7 @@ pub fn decide(v: &Verified, now_secs: i64, max_age_secs: u32) -> Result<(), Refu
     if !v.allowed {
         return Err(Refusal::Forbidden);
     }
-    if !v.acr.as_deref().is_some_and(|a| acr_satisfies(a, ACR_AAL2)) {
+    if !v.acr.is_some_and(|a| a.satisfies(Acr::Aal2)) {
         return Err(Refusal::StepUp(
             "The admin API needs a sign-in with a second factor or a passkey.",
         ));
@@ -139,7 +140,7 @@ async fn verify(
             None => None,
         };
         match grant {
-            Some(g) if g.facts.user_id == sub => {}
+            Some(g) if g.facts.user_id.as_str() == sub => {}
             _ => {
                 return Err(OAuthError::invalid_token(
                     "the admin API needs an access token issued to a user",
@@ -151,7 +152,7 @@ async fn verify(
                 .policy
                 .allowed(&sub, WARD_TENANT, perm.resource, perm.action),
             user_id: sub,
-            acr: text("acr"),
+            acr: text("acr").and_then(|a| Acr::parse(&a).ok()),
             auth_time: claims.get("auth_time").and_then(Value::as_i64),
         })
     })
@@ -244,7 +245,7 @@ mod tests {
     fn token(acr: Option<&str>, auth_time: Option<i64>, allowed: bool) -> Verified {
         Verified {
             user_id: "u".into(),
-            acr: acr.map(str::to_string),
+            acr: acr.and_then(|a| Acr::parse(a).ok()),
             auth_time,
             allowed,
         }

@@ -50,7 +50,11 @@ impl From<&Client> for ClientOut {
             name: c.name.clone(),
             client_type: c.client_type.as_str().to_string(),
             redirect_uris: c.redirect_uris.clone(),
-            grant_types: c.grant_types.clone(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
             scopes: c.scopes.clone(),
             first_party: c.first_party,
             require_par: c.require_par,
@@ -58,7 +62,7 @@ impl From<&Client> for ClientOut {
             id_token_alg: c.id_token_alg.clone(),
             access_token_seconds: c.access_token_seconds,
             authz_resources: c.authz_resources.clone(),
-            min_acr: c.min_acr.clone(),
+            min_acr: c.min_acr.map(|a| a.to_string()),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             shared_workstation: c.shared_workstation,

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Actor;
 use super::{page_limit, run};
+use crate::domain::Acr;
 use crate::manage;
 use crate::manage::sessions::SessionInfo;
 use crate::web::WebState;
@@ -22,7 +23,8 @@ pub struct SessionOut {
     pub expires_at: i64,
     /// When the user last proved a factor.
     pub auth_time: i64,
-    pub acr: String,
+    #[schema(value_type = String)]
+    pub acr: Acr,
     pub amr: Vec<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -45,11 +47,15 @@ impl From<SessionInfo> for SessionOut {
             expires_at: s.expires_at,
             auth_time: s.auth_time,
             acr: s.acr,
-            amr: s.amr,
+            amr: s.amr.iter().map(ToString::to_string).collect(),
             ip: s.ip,
             user_agent: s.user_agent,
             ended_at: s.ended_at,
-            factor_times: s.factor_times,
+            factor_times: s
+                .factor_times
+                .into_iter()
+                .map(|(amr, at)| (amr.to_string(), at))
+                .collect(),
             shared_workstation: s.shared_workstation,
             live: s.live,
         }

@@ -91,7 +91,7 @@ async fn break_glass(
     let done = web::block(move || {
         let elevator = crate::manage::break_glass::Elevator {
             user: &user,
-            acr: &session.acr,
+            acr: session.acr,
             auth_time: session.auth_time,
             ip,
         };

@@ -167,7 +167,7 @@ pub(crate) struct PageInfo {
     pub login_hint: Option<String>,
     pub scopes: Vec<String>,
     /// The acr the sign-in must reach (the request's and the client's, the stronger).
-    pub required_acr: Option<String>,
+    pub required_acr: Option<crate::domain::Acr>,
 }
 
 pub(crate) async fn load_page(

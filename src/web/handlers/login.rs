@@ -52,7 +52,7 @@ async fn run(
         deps: crate::authn::Deps::of(&state.ctx),
         browser: &browser,
         interaction: id,
-        required_acr: info.required_acr.as_deref(),
+        required_acr: info.required_acr,
     };
     let outcome = signin::step(&s, input).await;
     respond(state, req, At { id, b, info }, outcome).await

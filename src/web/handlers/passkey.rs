@@ -19,8 +19,10 @@ use crate::web::error::WebError;
 use crate::web::handlers::account::{self, AccountUser};
 use crate::web::handlers::interaction::{self, continue_url};
 use crate::web::handlers::signin_page::{
-    REFUSED, add_session_cookies, signin_browser, unmet_error,
+    REFUSED, add_session_cookies, login_failure, signin_browser, unmet_error,
 };
+
+const PASSKEY_REFUSED: &str = "That passkey was not accepted. Try again, or sign in another way.";
 use crate::web::pages::{Browser, browser};
 
 fn reply(status: StatusCode, body: Value) -> HttpResponse {
@@ -34,27 +36,9 @@ fn error(status: StatusCode, code: &'static str, message: &str) -> WebError {
     WebError::new(status, code, message)
 }
 
+/// A failed passkey sign-in, mapped as on the pages (`signin_page::login_failure`).
 fn login_error(f: LoginFailure) -> WebError {
-    match f {
-        LoginFailure::Invalid => error(
-            StatusCode::UNAUTHORIZED,
-            "passkey_refused",
-            "That passkey was not accepted. Try again, or sign in another way.",
-        ),
-        LoginFailure::Throttled { retry_after_secs } => error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            &format!(
-                "Too many failed attempts. Wait {retry_after_secs} seconds before trying again."
-            ),
-        )
-        .retry_after(retry_after_secs.max(1).unsigned_abs()),
-        LoginFailure::Unavailable => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Signing in is not possible right now. Try again in a moment.",
-        ),
-    }
+    login_failure(f, ("passkey_refused", PASSKEY_REFUSED))
 }
 
 fn registration_error(e: RegistrationError) -> WebError {

@@ -12,6 +12,7 @@ use crate::authn::login::LoginFailure;
 use crate::authn::signin::{self, AccountFactors, Next, Outcome, Progress, progress};
 use crate::oidc::interaction::csrf_token;
 use crate::web::WebState;
+use crate::web::error::WebError;
 use crate::web::handlers::interaction::{self, PageInfo, continue_url};
 use crate::web::pages::{
     Browser, allow_form_action, cookie, page, remember_browser, remove_cookie, render, see_other,
@@ -62,7 +63,7 @@ pub(crate) async fn respond(
     let At { id, b, .. } = at;
     match outcome {
         Outcome::LoginForm { username, failure } => {
-            let failed = failure.map(|f| failure_message(f, WRONG_PASSWORD));
+            let failed = failure.map(|f| login_failure(f, ("invalid", WRONG_PASSWORD)));
             login_page(state, req, at, &username, failed)
         }
         Outcome::Verify {
@@ -116,17 +117,18 @@ fn verify_again(
     (progress, account): (&Progress, &AccountFactors),
     failure: LoginFailure,
 ) -> HttpResponse {
-    let (status, message, retry) = failure_message(failure, WRONG_CODE);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        return page(req, status, &message);
+    let failed = login_failure(failure, ("invalid", WRONG_CODE));
+    if failed.status == StatusCode::SERVICE_UNAVAILABLE {
+        return page(req, failed.status, &failed.message);
     }
     let view = VerifyView {
         progress,
         account,
-        error: Some(&message),
+        error: Some(&failed.message),
         notice: None,
     };
-    with_retry_after(verify_page(state, req, status, at, view), retry)
+    let res = verify_page(state, req, failed.status, at, view);
+    with_retry_after(res, failed.retry_after)
 }
 
 /// The error the client hears when the sign-in cannot reach what it needs.
@@ -153,18 +155,20 @@ pub(crate) fn login_page(
     req: &HttpRequest,
     at: At<'_>,
     username: &str,
-    failed: Option<(StatusCode, String, Option<i64>)>,
+    failed: Option<WebError>,
 ) -> HttpResponse {
     let At { id, b, info } = at;
-    if let Some((StatusCode::SERVICE_UNAVAILABLE, message, _)) = &failed {
-        return page(req, StatusCode::SERVICE_UNAVAILABLE, message);
+    if let Some(e) = failed.as_ref()
+        && e.status == StatusCode::SERVICE_UNAVAILABLE
+    {
+        return page(req, e.status, &e.message);
     }
     let username = match username {
         "" => info.login_hint.clone().unwrap_or_default(),
         typed => typed.to_string(),
     };
     let (status, error, retry) = match failed {
-        Some((status, message, retry)) => (status, Some(message), retry),
+        Some(e) => (e.status, Some(e.message), e.retry_after),
         None => (StatusCode::OK, None, None),
     };
     let ctx = context! {
@@ -205,7 +209,7 @@ pub(crate) fn verify_page(
         notice,
     } = view;
     let known = Some(account).filter(|_| progress.user_id.is_some());
-    let step = match signin::rules::next_for(progress, known, info.required_acr.as_deref()) {
+    let step = match signin::rules::next_for(progress, known, info.required_acr) {
         Next::Password => "password",
         Next::SecondFactor => "second",
         Next::Passkey => "passkey",
@@ -230,29 +234,90 @@ pub(crate) fn verify_page(
     res
 }
 
-/// A failure's status, message (`generic` for a wrong answer) and Retry-After.
-pub(crate) fn failure_message(f: LoginFailure, generic: &str) -> (StatusCode, String, Option<i64>) {
+/// The one mapping of a sign-in failure to its answer (status, code, message
+/// and `Retry-After`), for the HTML pages and the passkey script alike.
+/// `invalid` is the code and message of a wrong answer, which depend on what
+/// was asked (a password, a code, a passkey); none says which part was wrong.
+pub(crate) fn login_failure(f: LoginFailure, invalid: (&'static str, &str)) -> WebError {
     match f {
-        LoginFailure::Invalid => (StatusCode::UNAUTHORIZED, generic.to_string(), None),
+        LoginFailure::Invalid => WebError::new(StatusCode::UNAUTHORIZED, invalid.0, invalid.1),
         LoginFailure::Throttled { retry_after_secs } => {
             let wait = if retry_after_secs >= 120 {
                 format!("{} minutes", retry_after_secs / 60)
             } else {
                 format!("{retry_after_secs} seconds")
             };
-            (
+            WebError::new(
                 StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
                 format!("Too many failed attempts. Wait {wait} before trying again."),
-                Some(retry_after_secs),
             )
+            .retry_after(retry_after_secs.max(1).unsigned_abs())
         }
-        LoginFailure::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.into(), None),
+        LoginFailure::Unavailable => {
+            WebError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+        }
     }
 }
 
-fn with_retry_after(mut res: HttpResponse, retry: Option<i64>) -> HttpResponse {
+fn with_retry_after(mut res: HttpResponse, retry: Option<u64>) -> HttpResponse {
     if let Some(v) = retry.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_maps_the_same_for_every_kind_of_answer() {
+        let wrong = login_failure(LoginFailure::Invalid, ("invalid", WRONG_CODE));
+        assert_eq!(
+            (wrong.status, wrong.message.as_str(), wrong.retry_after),
+            (StatusCode::UNAUTHORIZED, WRONG_CODE, None)
+        );
+        assert_eq!(wrong.code, "invalid");
+        let passkey = login_failure(LoginFailure::Invalid, ("passkey_refused", "No."));
+        assert_eq!(
+            (passkey.code.as_ref(), passkey.message.as_str()),
+            ("passkey_refused", "No.")
+        );
+
+        let soon = login_failure(
+            LoginFailure::Throttled {
+                retry_after_secs: 30,
+            },
+            ("invalid", WRONG_PASSWORD),
+        );
+        assert_eq!(soon.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(soon.code, "throttled");
+        assert_eq!(
+            soon.message,
+            "Too many failed attempts. Wait 30 seconds before trying again."
+        );
+        assert_eq!(soon.retry_after, Some(30));
+        let later = login_failure(
+            LoginFailure::Throttled {
+                retry_after_secs: 900,
+            },
+            ("invalid", WRONG_PASSWORD),
+        );
+        assert!(later.message.contains("Wait 15 minutes"));
+        assert_eq!(later.retry_after, Some(900));
+        let now = login_failure(
+            LoginFailure::Throttled {
+                retry_after_secs: 0,
+            },
+            ("invalid", WRONG_PASSWORD),
+        );
+        assert_eq!(now.retry_after, Some(1), "Retry-After is at least a second");
+
+        let down = login_failure(LoginFailure::Unavailable, ("invalid", WRONG_PASSWORD));
+        assert_eq!(
+            (down.status, down.code.as_ref(), down.message.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+        );
+    }
 }
