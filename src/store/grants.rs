@@ -7,6 +7,7 @@ use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
+use crate::smart::SmartGrant;
 
 /// What a code, a grant and its tokens carry about the authentication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,8 @@ pub struct CodeRow {
     pub user_active: bool,
     /// The authorization request's `claims` parameter (OIDC Core §5.5).
     pub claims: Option<ClaimsRequest>,
+    /// A SMART request's `aud` and launch context (docs/smart.md).
+    pub smart: Option<SmartGrant>,
 }
 
 /// A token family: everything issued from one code exchange.
@@ -58,6 +61,9 @@ pub struct GrantRow {
     /// The authorization request's `claims` parameter (OIDC Core §5.5),
     /// honoured by every ID token of the grant and by userinfo.
     pub claims: Option<ClaimsRequest>,
+    /// A SMART grant's `aud` and launch context, for every token of the
+    /// grant (the context survives refresh: SMART 2.2.0).
+    pub smart: Option<SmartGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@ pub mod app;
 pub mod browser;
 pub mod oidc;
 pub mod pg_cluster;
+pub mod smart;
 pub mod smtp;
 pub mod totp;
 pub mod webauthn;
