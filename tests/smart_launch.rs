@@ -125,7 +125,9 @@ fn a_launch_is_single_use_bound_to_its_app_and_tenant_and_expires(backend: Backe
     let w = world(backend);
     let scope = ("scope", "openid launch patient/Observation.rs");
     let launch = mint(&w, "app", &[]);
-    let with = |l: &str| [scope, ("aud", FHIR), ("launch", l)];
+    fn with(l: &str) -> [(&'static str, &str); 3] {
+        [("scope", "openid launch patient/Observation.rs"), ("aud", FHIR), ("launch", l)]
+    }
     // Another app, or the right app with another tenant's FHIR server: refused,
     // and the launch is not used up by the refusal.
     let e = authorize_error(&w, "other-app", &with(&launch)).unwrap();
