@@ -126,7 +126,11 @@ fn a_launch_is_single_use_bound_to_its_app_and_tenant_and_expires(backend: Backe
     let scope = ("scope", "openid launch patient/Observation.rs");
     let launch = mint(&w, "app", &[]);
     fn with(l: &str) -> [(&'static str, &str); 3] {
-        [("scope", "openid launch patient/Observation.rs"), ("aud", FHIR), ("launch", l)]
+        [
+            ("scope", "openid launch patient/Observation.rs"),
+            ("aud", FHIR),
+            ("launch", l),
+        ]
     }
     // Another app, or the right app with another tenant's FHIR server: refused,
     // and the launch is not used up by the refusal.

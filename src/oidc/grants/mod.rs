@@ -118,35 +118,15 @@ pub(crate) fn user_tokens(
         Some(&grant.id),
         extra.as_ref(),
     )?;
-    // The ID token carries roles only when the client asked for the `roles` scope.
-    let roles_scope = scope.iter().any(|s| s == "roles");
-    let id_token = if scope.iter().any(|s| s == "openid") {
-        // OIDC Core §5.5: the claims the `claims` parameter asked for in the ID token.
-        let mut requested = match grant.claims.as_ref().filter(|c| !c.id_token.is_empty()) {
-            Some(c) => p
-                .store
-                .user(user_id)?
-                .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
-            None => None,
-        };
-        // SMART's `fhirUser` claim, with the fhirUser scope.
-        if let Some(url) = smart_launch::fhir_user_claim(smart, scope) {
-            requested
-                .get_or_insert_with(Default::default)
-                .insert("fhirUser".into(), url.into());
-        }
-        Some(tokens::id_token(
-            p,
-            client,
-            &grant.facts,
-            nonce,
-            &access.token,
-            authz.as_ref().filter(|_| roles_scope),
-            requested,
-        )?)
-    } else {
-        None
-    };
+    let id_token = id_token_of(
+        p,
+        client,
+        grant,
+        scope,
+        nonce,
+        &access.token,
+        authz.as_ref(),
+    )?;
     let audit = AuditEvent::new(
         p.now,
         format!("client:{}", client.id),
@@ -175,6 +155,46 @@ pub(crate) fn user_tokens(
             .map(crate::smart::SmartGrant::token_response_fields)
             .unwrap_or_default(),
     })
+}
+
+/// The ID token, when `openid` is in `scope`: the `claims` parameter's
+/// claims (OIDC Core §5.5), SMART's `fhirUser`, and the roles only when the
+/// client asked for the `roles` scope.
+fn id_token_of(
+    p: &Provider,
+    client: &Client,
+    grant: &GrantRow,
+    scope: &[String],
+    nonce: Option<&str>,
+    access_token: &str,
+    authz: Option<&serde_json::Value>,
+) -> Result<Option<String>, OAuthError> {
+    if !scope.iter().any(|s| s == "openid") {
+        return Ok(None);
+    }
+    let user_id = grant.facts.user_id.as_str();
+    let mut requested = match grant.claims.as_ref().filter(|c| !c.id_token.is_empty()) {
+        Some(c) => p
+            .store
+            .user(user_id)?
+            .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
+        None => None,
+    };
+    if let Some(url) = smart_launch::fhir_user_claim(grant.smart.as_ref(), scope) {
+        requested
+            .get_or_insert_with(Default::default)
+            .insert("fhirUser".into(), url.into());
+    }
+    let roles_scope = scope.iter().any(|s| s == "roles");
+    Ok(Some(tokens::id_token(
+        p,
+        client,
+        &grant.facts,
+        nonce,
+        access_token,
+        authz.filter(|_| roles_scope),
+        requested,
+    )?))
 }
 
 #[cfg(test)]
