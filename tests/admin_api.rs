@@ -533,3 +533,74 @@ fn an_administrator_sets_profile_claims_that_userinfo_releases_per_scope(backend
 }
 
 per_backend!(an_administrator_sets_profile_claims_that_userinfo_releases_per_scope);
+
+/// `/admin/api/fhir-servers` and a user's FHIR resource, with the CLI's
+/// rules: registered, listed, refused when malformed or taken, removed,
+/// audited (docs/smart.md).
+fn fhir_servers_and_fhir_users_are_managed_through_the_api(backend: Backend) {
+    let w = world(backend);
+    let (_, strong) = tokens(&w, "admin");
+    let t = strong.as_str();
+    let base = "https://fhir.example.org/r4";
+    let body = json!({ "base_url": base, "tenant": "st-mary" }).to_string();
+    let created = ok(call(&w, "POST", "/fhir-servers", Some(t), Some(&body)), 201);
+    assert_eq!(created["base_url"], base);
+    assert_eq!(created["tenant"], "st-mary");
+    let id = created["id"].as_str().unwrap().to_string();
+    problem(
+        &call(&w, "POST", "/fhir-servers", Some(t), Some(&body)),
+        409,
+        Some("conflict"),
+    );
+    for bad in [
+        json!({ "base_url": "http://fhir.example.org/r4", "tenant": "st-mary" }),
+        json!({ "base_url": "https://fhir.example.org/r4/", "tenant": "st-mary" }),
+        json!({ "base_url": "https://fhir.example.org/r4?x=1", "tenant": "st-mary" }),
+        json!({ "base_url": "https://other.example.org/r4", "tenant": "Not A Tenant" }),
+        json!({ "base_url": "https://other.example.org/r4", "tenant": "ward" }),
+    ] {
+        let res = call(&w, "POST", "/fhir-servers", Some(t), Some(&bad.to_string()));
+        problem(&res, 422, Some("invalid-value"));
+    }
+    let list = ok(call(&w, "GET", "/fhir-servers", Some(t), None), 200);
+    assert_eq!(list["fhir_servers"].as_array().unwrap().len(), 1, "{list}");
+    // The CLI sees it too.
+    assert!(w.env.ok(&["fhir", "list"], None).contains(base));
+    assert_eq!(
+        call(&w, "DELETE", &format!("/fhir-servers/{id}"), Some(t), None).status,
+        204
+    );
+    problem(
+        &call(&w, "DELETE", &format!("/fhir-servers/{id}"), Some(t), None),
+        404,
+        Some("not-found"),
+    );
+    // A user's FHIR resource.
+    let alice = w.user_id("alice").to_string();
+    let path = format!("/users/{alice}/fhir-user");
+    let set = json!({ "fhir_user": "Patient/123" }).to_string();
+    assert_eq!(call(&w, "PUT", &path, Some(t), Some(&set)).status, 204);
+    let bad = json!({ "fhir_user": "Observation/1" }).to_string();
+    problem(
+        &call(&w, "PUT", &path, Some(t), Some(&bad)),
+        422,
+        Some("invalid-value"),
+    );
+    let nobody = call(&w, "PUT", "/users/nobody/fhir-user", Some(t), Some(&set));
+    problem(&nobody, 404, Some("not-found"));
+    // Each change and each refusal is on the record, as the administrator's.
+    let actor = format!("user:{}", w.user_id("admin"));
+    for kind in ["fhir_server.add", "fhir_server.remove", "user.fhir_user_set"] {
+        let records = audit(&w, t, &format!("event_type={kind}"));
+        for outcome in ["success", "failure"] {
+            assert!(
+                records
+                    .iter()
+                    .any(|r| r["actor"] == actor.as_str() && r["outcome"] == outcome),
+                "{kind} {outcome}: {records:?}"
+            );
+        }
+    }
+}
+
+per_backend!(fhir_servers_and_fhir_users_are_managed_through_the_api);

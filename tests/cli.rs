@@ -387,9 +387,9 @@ fn bad_client_input_is_refused_and_leaves_nothing(backend: Backend) {
                 "--redirect-uri",
                 "https://a.example.org/cb",
                 "--scope",
-                "openid fhirUser",
+                "openid user/Observation.rw",
             ],
-            "`fhirUser` is not supported by Ward; supported: openid profile email",
+            "cruds",
         ),
         (
             &[
@@ -403,9 +403,9 @@ fn bad_client_input_is_refused_and_leaves_nothing(backend: Backend) {
                 "--scope",
                 "openid",
                 "--scope",
-                "online_access",
+                "patient/Observation.sr",
             ],
-            "`online_access` is not supported by Ward",
+            "cruds",
         ),
         (
             &[

@@ -95,6 +95,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/introspect"),
     ("POST", "/revoke"),
     ("POST", "/par"),
+    ("POST", "/smart/launch"),
     ("GET", "/admin/api/openapi.json"),
     ("GET", "/no/such/route"),
 ];

@@ -13,23 +13,27 @@ use common::oidc::{Browser, param, pkce};
 use serde_json::Value;
 
 const REGISTERED: &str = "openid offline_access user/*.rs user/Observation.c";
+/// The FHIR server the tokens are for: SMART requests name it in `aud`.
+const FHIR: &str = "https://fhir.st-mary.example/r4";
 
 fn world(backend: Backend) -> TestApp {
     TestApp::new(backend)
         .user("dana")
         .ward(&["policy", "grant", "dana", "nurse", "--tenant", "st-mary"])
+        .ward(&["fhir", "add", FHIR, "--tenant", "st-mary"])
         .first_party("chart", REGISTERED, &[])
         .start()
 }
 
 fn tokens(w: &TestApp, scope: &str) -> Value {
-    w.sign_in("chart", "dana", &[("scope", scope)]).1
+    w.sign_in("chart", "dana", &[("scope", scope), ("aud", FHIR)])
+        .1
 }
 
 /// The error `/authorize` redirects back with for `scope`, before any sign-in.
 fn authorize_error(w: &TestApp, scope: &str) -> Option<String> {
     let mut b = Browser::new(&w.server);
-    let res = b.get(&w.authorize_url("chart", &pkce(), &[("scope", scope)]));
+    let res = b.get(&w.authorize_url("chart", &pkce(), &[("scope", scope), ("aud", FHIR)]));
     param(res.location(), "error")
 }
 
@@ -145,8 +149,8 @@ fn registration_refuses_malformed_and_unsupported_clinical_scopes(backend: Backe
         )
     };
     assert!(add("openid user/Observation.sr").contains("cruds"));
-    assert!(add("openid patient/*.rs").contains("not supported yet"));
     assert!(add("openid system/*.rs").contains("not supported yet"));
+    assert!(add("openid patient/Observation.rw").contains("cruds"));
     // None of the refused registrations left a client behind.
     let listed = w.env.ok(&["client", "list", "--json"], None);
     assert!(!listed.contains("\"app\""), "{listed}");
@@ -216,17 +220,30 @@ fn the_smart_configuration_is_served_and_truthful(backend: Backend) {
     ] {
         assert!(caps.contains(&c), "{c}: {caps:?}");
     }
+    // What works since the launch context landed (tests/smart_launch.rs,
+    // tests/smart_standalone.rs), and what does not yet.
     for c in [
         "launch-ehr",
-        "permission-patient",
+        "launch-standalone",
+        "context-ehr-patient",
+        "context-ehr-encounter",
+        "context-passthrough-banner",
+        "context-passthrough-style",
         "context-standalone-patient",
+        "permission-patient",
+        "permission-online",
     ] {
-        assert!(!caps.contains(&c), "{c}: {caps:?}");
+        assert!(caps.contains(&c), "{c}: {caps:?}");
     }
+    assert!(!caps.contains(&"context-standalone-encounter"), "{caps:?}");
     // `authorize-post` is listed, so a POST to /authorize must work: it
     // leads to the sign-in like a GET.
     let p = pkce();
-    let url = w.authorize_url("chart", &p, &[("scope", "openid user/Observation.rs")]);
+    let url = w.authorize_url(
+        "chart",
+        &p,
+        &[("scope", "openid user/Observation.rs"), ("aud", FHIR)],
+    );
     let query = url.split_once('?').unwrap().1.to_string();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()

@@ -75,7 +75,7 @@ impl PolicyEngine {
     /// The roles `user_id` holds in `tenant` (directly or through role
     /// inheritance), sorted.
     pub fn roles(&self, user_id: &str, tenant: &str) -> Vec<String> {
-        if !valid(&[user_id, tenant]) {
+        if !subject_ok(user_id) || !valid(&[tenant]) {
             return Vec::new();
         }
         let roles: BTreeSet<String> = self
@@ -89,7 +89,7 @@ impl PolicyEngine {
     /// What `user_id` may do in `tenant`, through its roles, as sorted and
     /// deduplicated `object:action` strings.
     pub fn permissions(&self, user_id: &str, tenant: &str) -> Vec<String> {
-        if !valid(&[user_id, tenant]) {
+        if !subject_ok(user_id) || !valid(&[tenant]) {
             return Vec::new();
         }
         let permissions: BTreeSet<String> = self
@@ -106,7 +106,7 @@ impl PolicyEngine {
 
     /// The tenants in which `user_id` holds any role, sorted.
     pub fn tenants(&self, user_id: &str) -> Vec<String> {
-        if !valid(&[user_id]) {
+        if !subject_ok(user_id) {
             return Vec::new();
         }
         let tenants: BTreeSet<String> = self
@@ -121,7 +121,10 @@ impl PolicyEngine {
     /// Whether `user_id` may do `action` on `object` in `tenant`. An evaluation
     /// error denies (and is logged): authorization fails closed.
     pub fn allowed(&self, user_id: &str, tenant: &str, object: &str, action: &str) -> bool {
-        if !valid(&[user_id, tenant, action]) || super::rules::check_object(object).is_err() {
+        if !subject_ok(user_id)
+            || !valid(&[tenant, action])
+            || super::rules::check_object(object).is_err()
+        {
             return false;
         }
         match self.enforcer.enforce((user_id, tenant, object, action)) {
@@ -139,6 +142,11 @@ impl PolicyEngine {
 /// could not contain matches nothing, and is answered as such before Casbin.
 fn valid(names: &[&str]) -> bool {
     names.iter().all(|n| super::rules::check_name(n).is_ok())
+}
+
+/// The same for a subject: a user id, a role, or a client's `client:<id>`.
+fn subject_ok(subject: &str) -> bool {
+    super::rules::check_subject(subject).is_ok()
 }
 
 /// Wakes the thread that is blocked in [`block_on`].

@@ -25,6 +25,13 @@ pub const SEED_POLICY: &str = include_str!("../../policies/policy.csv");
 /// The reserved tenant of the Ward deployment itself (its own administration).
 pub const WARD_TENANT: &str = "ward";
 
+/// The Casbin subject of a client, for the roles a client holds itself
+/// (`g, client:<client_id>, <role>, <tenant>`): an EHR allowed to launch
+/// SMART apps (`smart`, `launch`), a backend service.
+pub fn client_subject(client_id: &str) -> String {
+    format!("{}{client_id}", rules::CLIENT_SUBJECT_PREFIX)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthzError {
     #[error("policy line {line}: {message}")]

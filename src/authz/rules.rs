@@ -102,11 +102,12 @@ impl Rule {
             )));
         }
         for (i, field) in fields.iter().enumerate() {
-            // A permission's third field is its object.
-            let check = if expected == 4 && i == 2 {
-                check_object
-            } else {
-                check_name
+            // A permission's third field is its object; an assignment's
+            // first its subject.
+            let check = match (expected, i) {
+                (4, 2) => check_object,
+                (3, 0) => check_subject,
+                _ => check_name,
             };
             check(field).map_err(|m| invalid(m.to_string()))?;
         }
@@ -165,6 +166,20 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
         )
     } else {
         Ok(())
+    }
+}
+
+/// The prefix of a client's subject in an assignment (`client:<client_id>`).
+pub const CLIENT_SUBJECT_PREFIX: &str = "client:";
+
+/// Whether an assignment's subject is acceptable: a name as [`check_name`]
+/// says (a user id, a role), or `client:` and a client id (a client's own
+/// role, e.g. an EHR allowed to launch SMART apps: docs/smart.md).
+pub fn check_subject(name: &str) -> Result<(), &'static str> {
+    match name.strip_prefix(CLIENT_SUBJECT_PREFIX) {
+        Some(id) if crate::domain::ClientId::parse(id).is_ok() => Ok(()),
+        Some(_) => Err("a client subject is `client:` and a valid client id"),
+        None => check_name(name),
     }
 }
 

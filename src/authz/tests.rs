@@ -249,6 +249,8 @@ fn the_ward_domain_holds_wards_own_administration() {
             "break-glass:review",
             "clients:read",
             "clients:write",
+            "fhir-servers:read",
+            "fhir-servers:write",
             "roles:read",
             "roles:write",
             "sessions:read",
@@ -305,4 +307,26 @@ fn an_empty_engine_allows_nothing() {
     assert_eq!(e.version(), -1);
     assert!(!e.allowed(ALICE, "ward", "users", "write"));
     assert!(e.tenants(ALICE).is_empty());
+}
+
+#[test]
+fn a_client_holds_a_role_under_its_client_subject() {
+    // An EHR allowed to launch SMART apps in st-mary (docs/smart.md).
+    let text = "p, ehr-launcher, st-mary, smart, launch\ng, client:ehr-1, ehr-launcher, st-mary\n";
+    let rules = parse_csv(text).unwrap();
+    let e = PolicyEngine::build(1, &rules).unwrap();
+    let ehr = super::client_subject("ehr-1");
+    assert_eq!(ehr, "client:ehr-1");
+    assert!(e.allowed(&ehr, "st-mary", "smart", "launch"));
+    assert!(!e.allowed(&ehr, "riverside", "smart", "launch"));
+    assert!(!e.allowed("ehr-1", "st-mary", "smart", "launch"));
+    // Only an assignment's subject may name a client, and a valid one.
+    for bad in [
+        "g, client:, ehr-launcher, st-mary",
+        "g, client:a b, ehr-launcher, st-mary",
+        "g, ehr-launcher, client:ehr-1, st-mary",
+        "p, client:ehr-1, st-mary, smart, launch",
+    ] {
+        assert!(parse_csv(bad).is_err(), "{bad}");
+    }
 }

@@ -2,6 +2,7 @@
 
 mod audit;
 mod clients;
+mod fhir;
 mod input;
 mod keys;
 mod output;
@@ -56,6 +57,9 @@ enum Command {
     /// List and end users' browser sessions.
     #[command(subcommand)]
     Session(sessions::SessionCommand),
+    /// Manage the FHIR servers SMART apps get tokens for (docs/smart.md).
+    #[command(subcommand)]
+    Fhir(fhir::FhirCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Audit(_) => "audit",
                 Command::Policy(_) => "policy",
                 Command::Session(_) => "session",
+                Command::Fhir(_) => "fhir",
                 Command::Serve | Command::Migrate => "server",
             };
             let result = match other {
@@ -160,6 +165,7 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Audit(c) => audit::run(&ctx, c),
                 Command::Policy(c) => policy::run(&ctx, c),
                 Command::Session(c) => sessions::run(&ctx, c),
+                Command::Fhir(c) => fhir::run(&ctx, c),
                 Command::Serve | Command::Migrate => Ok(()),
             };
             // Refusals that happen in the CLI itself (bad usage, unreadable input) are

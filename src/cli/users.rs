@@ -105,6 +105,11 @@ pub struct SetArgs {
     /// locality, region, postal_code, country (OIDC Core §5.1.1).
     #[arg(long)]
     address_json: Option<String>,
+    /// The user's FHIR resource for SMART apps (the `fhirUser` claim, the
+    /// patient of a standalone launch): a relative reference such as
+    /// Patient/123 or Practitioner/9 (docs/smart.md); empty clears it.
+    #[arg(long)]
+    fhir_user: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -268,8 +273,25 @@ fn consents(ctx: &AppContext, actor: &str, user: &str, json: bool) -> Result<(),
     Ok(())
 }
 
-fn set(ctx: &AppContext, actor: &str, args: SetArgs) -> Result<(), CliError> {
+fn set(ctx: &AppContext, actor: &str, mut args: SetArgs) -> Result<(), CliError> {
     let (user, json) = (args.user.clone(), args.json);
+    if let Some(f) = args.fhir_user.take() {
+        let f = Some(f.trim()).filter(|f| !f.is_empty());
+        crate::manage::fhir::set_fhir_user(ctx, actor, &user, f)?;
+        if !args.changes_profile() {
+            let u = users::find(ctx, &user)?;
+            return if json {
+                output::json(&serde_json::json!({ "id": u.id.to_string(), "fhir_user": f }))
+            } else {
+                println!(
+                    "FHIR user of {} set to {}",
+                    u.username,
+                    f.unwrap_or("(none)")
+                );
+                Ok(())
+            };
+        }
+    }
     let u = users::set_profile(ctx, actor, &user, args.change()?)?;
     if json {
         output::json(&u)
@@ -280,6 +302,24 @@ fn set(ctx: &AppContext, actor: &str, args: SetArgs) -> Result<(), CliError> {
 }
 
 impl SetArgs {
+    /// Whether any profile field is given (not only `--fhir-user`).
+    fn changes_profile(&self) -> bool {
+        [
+            &self.display_name,
+            &self.given_name,
+            &self.family_name,
+            &self.middle_name,
+            &self.birthdate,
+            &self.locale,
+            &self.zoneinfo,
+            &self.phone_number,
+            &self.address_json,
+        ]
+        .iter()
+        .any(|f| f.is_some())
+            || self.phone_number_verified.is_some()
+    }
+
     /// The change `user set` asks for: an empty value clears the field.
     fn change(self) -> Result<ProfileChange, ManageError> {
         let clear = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.trim().is_empty()));

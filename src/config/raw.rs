@@ -226,6 +226,7 @@ pub struct RawTokenConfig {
     pub id_token_seconds: i64,
     pub refresh_token_seconds: i64,
     pub authorization_code_seconds: i64,
+    pub smart_launch_seconds: i64,
 }
 
 impl Default for RawConfig {
@@ -280,6 +281,7 @@ impl Default for RawTokenConfig {
             id_token_seconds: 300,
             refresh_token_seconds: 30 * 24 * 3600,
             authorization_code_seconds: 60,
+            smart_launch_seconds: 300,
         }
     }
 }

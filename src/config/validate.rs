@@ -221,6 +221,13 @@ fn tokens(raw: &RawTokenConfig) -> Result<TokenLifetimes, ConfigError> {
             5,
             600,
         )?,
+        // SMART App Launch: a launch is used within moments of the EHR making it.
+        smart_launch_seconds: in_range(
+            "tokens.smart_launch_seconds",
+            raw.smart_launch_seconds,
+            10,
+            3600,
+        )?,
     })
 }
 

@@ -110,6 +110,8 @@ pub struct TokenLifetimes {
     pub id_token_seconds: u32,
     pub refresh_token_seconds: u32,
     pub authorization_code_seconds: u32,
+    /// How long an EHR's SMART launch value may be used (docs/smart.md).
+    pub smart_launch_seconds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 pub mod audit_log;
 pub mod break_glass;
 pub mod clients;
+pub mod fhir;
 pub mod keys;
 pub mod policy;
 pub mod sessions;
@@ -141,4 +142,5 @@ pub fn database_counters() -> (u64, u64) {
 pub mod records {
     pub use crate::domain::records::{Client, User};
     pub use crate::store::elevations::Elevation;
+    pub use crate::store::smart::FhirServer;
 }

@@ -59,10 +59,20 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
 
 /// What Ward can do of SMART App Launch 2.2.0, as `capabilities` says it
 /// (§"Capabilities"). Truthful: a capability is listed only once it works end
-/// to end (docs/smart.md says what is missing). Not yet: `launch-ehr`,
-/// `launch-standalone`, the `context-*` capabilities, `permission-patient`
-/// (needs the patient launch context) and `permission-online`.
-pub const SMART_CAPABILITIES: [&str; 9] = [
+/// to end (docs/smart.md says what is missing). Not yet:
+/// `context-standalone-encounter` (no encounter picker), and for staff the
+/// standalone patient picker (`context-standalone-patient` holds for patient
+/// users, whose own record is the patient).
+pub const SMART_CAPABILITIES: [&str; 18] = [
+    // An EHR mints a launch at POST /smart/launch; the app presents it.
+    "launch-ehr",
+    // `launch/patient` without an EHR (a patient user's own record).
+    "launch-standalone",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-passthrough-banner",
+    "context-passthrough-style",
+    "context-standalone-patient",
     // POST to /authorize (RFC 6749 §3.1 allows it; SMART lists it separately).
     "authorize-post",
     "client-public",
@@ -71,6 +81,9 @@ pub const SMART_CAPABILITIES: [&str; 9] = [
     "client-confidential-asymmetric",
     "sso-openid-connect",
     "permission-offline",
+    // online_access: a refresh token that ends with the session.
+    "permission-online",
+    "permission-patient",
     "permission-user",
     "permission-v1",
     "permission-v2",
@@ -83,7 +96,17 @@ pub fn smart_configuration(issuer: &str) -> Value {
     let e = |p: &str| format!("{issuer}{p}");
     let scopes: Vec<&str> = super::STANDARD_SCOPES
         .into_iter()
-        .chain(["user/*.cruds", "user/*.rs", "user/*.read", "user/*.write"])
+        .chain(super::SMART_SCOPES)
+        .chain([
+            "user/*.cruds",
+            "user/*.rs",
+            "user/*.read",
+            "user/*.write",
+            "patient/*.cruds",
+            "patient/*.rs",
+            "patient/*.read",
+            "patient/*.write",
+        ])
         .collect();
     json!({
         "issuer": issuer,
@@ -130,13 +153,11 @@ mod tests {
         assert_eq!(smart["code_challenge_methods_supported"], json!(["S256"]));
         // Nothing Ward cannot do yet.
         let caps = smart["capabilities"].as_array().unwrap();
-        for missing in [
-            "launch-ehr",
-            "launch-standalone",
-            "permission-patient",
-            "context-ehr-patient",
-        ] {
+        for missing in ["context-standalone-encounter", "permission-v3"] {
             assert!(!caps.iter().any(|c| c == missing), "{missing}");
+        }
+        for present in ["launch-ehr", "launch-standalone", "permission-patient"] {
+            assert!(caps.iter().any(|c| c == present), "{present}");
         }
     }
 }

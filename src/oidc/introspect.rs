@@ -40,6 +40,12 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
             "jti",
             "auth_time",
             "acr",
+            // SMART App Launch 2.2.0 §"Token Introspection": the launch
+            // context, so a FHIR server need not parse the token.
+            "patient",
+            "encounter",
+            "fhirContext",
+            "fhirUser",
         ] {
             if let Some(v) = claims.get(k) {
                 out[k] = v.clone();
@@ -58,14 +64,22 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
     {
         return Ok(inactive);
     }
-    Ok(json!({
+    let mut out = json!({
         "active": true,
-
         "scope": grant.scope.join(" "),
         "client_id": grant.client_id,
         "sub": grant.facts.user_id,
         "iss": p.issuer,
         "iat": row.created_at / 1000,
         "exp": grant.expires_at / 1000,
-    }))
+    });
+    // A SMART grant's refresh token: the FHIR server and the launch context.
+    if let Some(Value::Object(extra)) =
+        super::smart_launch::access_token_claims(grant.smart.as_ref(), &grant.scope, None)
+    {
+        for (k, v) in extra {
+            out[k] = v;
+        }
+    }
+    Ok(out)
 }

@@ -20,6 +20,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod revoke;
 pub mod risk;
+pub mod smart_launch;
 pub mod smart_scopes;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -70,34 +71,24 @@ pub const STANDARD_SCOPES: [&str; 7] = [
     "roles",
 ];
 
-/// Scopes a standard gives a meaning Ward does not implement: SMART App
-/// Launch's launch context, `fhirUser` and `online_access`. Allowing one to a
-/// client would grant it and silently give nothing, so client registration
-/// refuses them.
-pub const UNSUPPORTED_SCOPES: [&str; 5] = [
-    "fhirUser",
+/// SMART App Launch 2.2.0's fixed scopes Ward implements (docs/smart.md):
+/// the EHR launch's context, a standalone launch's patient (for patient
+/// users), the `fhirUser` claim and refresh tokens that die with the session.
+pub const SMART_SCOPES: [&str; 5] = [
     "launch",
     "launch/patient",
     "launch/encounter",
+    "fhirUser",
     "online_access",
 ];
 
 /// The one check of a scope a client may be allowed (CLI and admin API, through
 /// `manage::clients`): a standard scope Ward implements, or one of the client's
-/// own API scopes, never a standard scope Ward does not implement.
+/// own API scopes; a SMART clinical scope must parse and be of a compartment
+/// Ward grants.
 pub fn check_client_scope(scope: &crate::domain::Scope) -> Result<(), crate::domain::InvalidValue> {
     if let Some(why) = smart_scopes::registration_refusal(scope.as_str()) {
         return Err(crate::domain::InvalidValue::new("scope", why));
-    }
-    if UNSUPPORTED_SCOPES.contains(&scope.as_str()) {
-        return Err(crate::domain::InvalidValue::new(
-            "scope",
-            format!(
-                "`{}` is not supported by Ward; supported: {}, or the client's own API scopes (e.g. `ehr:read`)",
-                scope.as_str(),
-                STANDARD_SCOPES.join(" ")
-            ),
-        ));
     }
     Ok(())
 }

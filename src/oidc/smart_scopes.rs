@@ -3,12 +3,14 @@
 //! every token issued for a user. The grammar and the intersections live in
 //! `crate::smart`; this module applies them to clients and the policy.
 //!
-//! What Ward grants today (docs/smart.md): `user/` scopes, as far as the
-//! client's registration and the user's roles in the chosen tenant allow.
-//! `patient/` scopes need a patient launch context, which the guide makes a
-//! SHALL ("When granting patient-level scopes ... the server SHALL provide a
-//! `patient` launch context parameter"), and `system/` scopes need Backend
-//! Services; until Ward has both, a client cannot be registered for them.
+//! What Ward grants today (docs/smart.md): `user/` and `patient/` scopes, as
+//! far as the client's registration and the user's roles in the chosen
+//! tenant allow. `patient/` scopes need a patient launch context, which the
+//! guide makes a SHALL ("When granting patient-level scopes ... the server
+//! SHALL provide a `patient` launch context parameter"): without a patient
+//! they are never granted (`oidc::smart_launch` refuses such a request).
+//! `system/` scopes need Backend Services; until then a client cannot be
+//! registered for them.
 
 use crate::smart::grant::{self, Listed};
 use crate::smart::{ClinicalScope, Compartment, Scope, scope};
@@ -20,8 +22,8 @@ use super::Provider;
 pub fn registration_refusal(token: &str) -> Option<String> {
     match scope::parse(token) {
         Err(e) => Some(e.to_string()),
-        Ok(Scope::Clinical(c)) if c.compartment != Compartment::User => Some(format!(
-            "`{token}`: {}/ scopes are not supported yet (docs/smart.md); register user/ scopes",
+        Ok(Scope::Clinical(c)) if c.compartment == Compartment::System => Some(format!(
+            "`{token}`: {}/ scopes are not supported yet (docs/smart.md); register user/ or patient/ scopes",
             c.compartment.as_str()
         )),
         Ok(_) => None,
@@ -61,13 +63,15 @@ pub fn within_registration(token: &str, client_scopes: &[String]) -> Result<Stri
 /// The scopes a user's token carries: the granted scope with each clinical
 /// scope narrowed by the user's roles in `tenant` as the policy is now, so a
 /// refresh re-evaluates (as the roles claims do). Without a tenant there are
-/// no roles, so no clinical scope survives; `patient/` and `system/` never do
-/// in a user's token yet (see the module comment).
+/// no roles, so no clinical scope survives; `patient/` scopes survive only
+/// with a patient in context (`patient`), and `system/` never does in a
+/// user's token.
 pub fn for_user(
     p: &Provider,
     user_id: &str,
     tenant: Option<&str>,
     scope: &[String],
+    patient: bool,
 ) -> Vec<String> {
     if !scope.iter().any(|s| is_clinical(s)) {
         return scope.to_vec();
@@ -79,7 +83,10 @@ pub fn for_user(
     let mut out: Vec<String> = Vec::new();
     for token in scope {
         let granted: Vec<String> = match scope::parse(token) {
-            Ok(Scope::Clinical(c)) if c.compartment == Compartment::User => {
+            Ok(Scope::Clinical(c))
+                if c.compartment == Compartment::User
+                    || (patient && c.compartment == Compartment::Patient) =>
+            {
                 grant::policy_allows(&c, &policy)
                     .iter()
                     .map(ClinicalScope::to_string)
@@ -108,11 +115,7 @@ mod tests {
         assert_eq!(registration_refusal("openid"), None);
         let bad = registration_refusal("user/Observation.sr").unwrap();
         assert!(bad.contains("cruds"), "{bad}");
-        assert!(
-            registration_refusal("patient/*.rs")
-                .unwrap()
-                .contains("not supported yet")
-        );
+        assert_eq!(registration_refusal("patient/*.rs"), None);
         assert!(
             registration_refusal("system/*.rs")
                 .unwrap()
@@ -130,6 +133,11 @@ mod tests {
         assert_eq!(within_registration("openid", &client).unwrap(), "openid");
         assert!(within_registration("user/Observation.c", &client).is_err());
         assert!(within_registration("patient/Observation.r", &client).is_err());
+        let patient_app = vec!["patient/*.rs".to_string()];
+        assert_eq!(
+            within_registration("patient/Observation.cruds", &patient_app).unwrap(),
+            "patient/Observation.rs"
+        );
         assert!(
             within_registration("user/Observation.rr", &client)
                 .unwrap_err()

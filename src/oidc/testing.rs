@@ -51,6 +51,7 @@ pub fn provider(store: &MemoryStore) -> Provider<'_> {
             id_token_seconds: 300,
             refresh_token_seconds: 86_400,
             authorization_code_seconds: 60,
+            smart_launch_seconds: 300,
         },
         require_par: false,
         now: NOW,
@@ -180,6 +181,7 @@ pub fn code(
         grant_id: None,
         user_active: true,
         claims: None,
+        smart: None,
     };
     let audit = AuditEvent::new(NOW, "test", "authorization.code_issued", Outcome::Success);
     assert!(store.create_code(&row, None, &audit).unwrap());

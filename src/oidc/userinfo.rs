@@ -49,6 +49,14 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             out[k] = v;
         }
     }
+    // SMART's `fhirUser` (an absolute URL), with the fhirUser scope.
+    let granted: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
+    if let Some(url) = super::smart_launch::fhir_user_claim(
+        grant.as_ref().and_then(|g| g.smart.as_ref()),
+        &granted,
+    ) {
+        out["fhirUser"] = json!(url);
+    }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
         && let Some(client) = token

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     auth_requests, authorization_codes, client_assertions, grants, login_throttle, refresh_tokens,
-    revoked_tokens, sessions,
+    revoked_tokens, sessions, smart_launches,
 };
 use super::{Database, StorageError};
 use crate::clock::Millis;
@@ -31,6 +31,10 @@ pub fn expired(db: &Database, now: Millis, account_free: i64) -> Result<usize, S
         .execute(c)?;
         n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
             .execute(c)?;
+        // SMART launches live minutes; an hour later nobody can use one.
+        n +=
+            diesel::delete(smart_launches::table.filter(smart_launches::expires_at.lt(now - HOUR)))
+                .execute(c)?;
         n += diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
             .execute(c)?;
         // Grants and sessions can pile up by the million: at most BATCH of

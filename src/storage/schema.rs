@@ -20,6 +20,7 @@ diesel::table! {
         phone_number -> Nullable<Text>,
         phone_number_verified -> Bool,
         address -> Nullable<Text>,
+        fhir_user -> Nullable<Text>,
     }
 }
 
@@ -157,6 +158,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         tenant -> Nullable<Text>,
         claims -> Nullable<Text>,
+        smart -> Nullable<Text>,
     }
 }
 
@@ -179,6 +181,7 @@ diesel::table! {
         grant_id -> Nullable<Text>,
         tenant -> Nullable<Text>,
         claims -> Nullable<Text>,
+        smart -> Nullable<Text>,
     }
 }
 
@@ -369,5 +372,28 @@ diesel::table! {
         latitude -> Double,
         longitude -> Double,
         seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    fhir_servers (id) {
+        id -> Text,
+        base_url -> Text,
+        tenant -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    smart_launches (launch_hash) {
+        launch_hash -> Text,
+        tenant -> Text,
+        client_id -> Text,
+        ehr_client_id -> Text,
+        user_id -> Nullable<Text>,
+        context -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }

@@ -8,6 +8,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
 use crate::domain::{Acr, Amr, SessionId, UserId};
+use crate::smart::SmartGrant;
 
 /// What a code, a grant and its tokens carry about the authentication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +42,8 @@ pub struct CodeRow {
     pub user_active: bool,
     /// The authorization request's `claims` parameter (OIDC Core §5.5).
     pub claims: Option<ClaimsRequest>,
+    /// A SMART request's `aud` and launch context (docs/smart.md).
+    pub smart: Option<SmartGrant>,
 }
 
 /// A token family: everything issued from one code exchange.
@@ -59,6 +62,9 @@ pub struct GrantRow {
     /// The authorization request's `claims` parameter (OIDC Core §5.5),
     /// honoured by every ID token of the grant and by userinfo.
     pub claims: Option<ClaimsRequest>,
+    /// A SMART grant's `aud` and launch context, for every token of the
+    /// grant (the context survives refresh: SMART 2.2.0).
+    pub smart: Option<SmartGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,8 @@
 //! audit record takes the record and writes both in one transaction. The
 //! umbrella [`Store`] is what `oidc::Provider` and `authn::Deps` hold; code
 //! that needs one area can ask for just it. The administrative traits
-//! (`admin_*`, `audit_log`, `elevations`, `policy`, `signing_keys`) serve
+//! (`admin_*`, `audit_log`, `elevations`, `policy`, `signing_keys`,
+//! `smart::FhirAdminStore`) serve
 //! `manage` and are not part of `Store`.
 
 pub mod account;
@@ -30,6 +31,7 @@ pub mod requests;
 pub mod risk;
 pub mod sessions;
 pub mod signing_keys;
+pub mod smart;
 pub mod throttle;
 pub mod users;
 
@@ -52,6 +54,7 @@ pub use requests::{AuthRequestRow, AuthRequestStore};
 pub use risk::{HistoryQuery, RiskHistory, RiskStore, SignInSeen};
 pub use sessions::{SessionRow, SessionStore};
 pub use signing_keys::SigningKeyStore;
+pub use smart::{FhirAdminStore, FhirServer, LaunchRow, SmartStore};
 pub use throttle::ThrottleStore;
 pub use users::UserStore;
 
@@ -80,6 +83,7 @@ pub trait Store:
     + PasskeyStore
     + ProgressStore
     + ThrottleStore
+    + SmartStore
     + Send
     + Sync
 {
@@ -100,6 +104,7 @@ impl<T> Store for T where
         + PasskeyStore
         + ProgressStore
         + ThrottleStore
+        + SmartStore
         + Send
         + Sync
 {

@@ -62,6 +62,7 @@ const ROUTE_KINDS: &[(Paths, RouteKind)] = &[
     (Paths::Exact("/introspect"), RouteKind::OAuth),
     (Paths::Exact("/revoke"), RouteKind::OAuth),
     (Paths::Exact("/par"), RouteKind::OAuth),
+    (Paths::Exact("/smart/launch"), RouteKind::OAuth),
     (Paths::Exact("/userinfo"), RouteKind::OAuth),
     (Paths::Exact("/jwks"), RouteKind::OAuth),
     (

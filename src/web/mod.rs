@@ -80,6 +80,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/revoke", web::to(oauth::post_only))
         .route("/par", web::post().to(endpoints::pushed_authorization))
         .route("/par", web::to(oauth::post_only))
+        .route("/smart/launch", web::post().to(endpoints::smart_launch))
+        .route("/smart/launch", web::to(oauth::post_only))
         .service(admin::scope());
 }
 

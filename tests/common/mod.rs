@@ -8,6 +8,7 @@ pub mod axe;
 pub mod browser;
 pub mod oidc;
 pub mod pg_cluster;
+pub mod smart;
 pub mod smtp;
 pub mod totp;
 pub mod webauthn;

@@ -5,7 +5,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::oidc::Provider;
 use crate::oidc::error::OAuthError;
-use crate::oidc::tokens;
+use crate::oidc::{smart_launch, tokens};
 use crate::store::{AuthFacts, CodeRow, SessionRow};
 
 /// The tenant whose roles the tokens carry: the one requested (the user must
@@ -35,6 +35,7 @@ pub fn issue_code(
     interaction: Option<&str>,
 ) -> Result<AuthorizationResponse, OAuthError> {
     let code = secrets::generate(32);
+    let smart = smart_launch::grant_context(p, req, &session.user_id)?;
     let row = CodeRow {
         code_hash: secrets::hash(&code),
         client_id: req.client_id.clone(),
@@ -56,6 +57,7 @@ pub fn issue_code(
         grant_id: None,
         user_active: true,
         claims: req.claims.clone(),
+        smart,
     };
     let mut audit = AuditEvent::new(
         p.now,
@@ -72,6 +74,21 @@ pub fn issue_code(
     }
     if let Some(c) = &req.claims {
         audit = audit.detail("claims_requested", c.names().join(" "));
+    }
+    if let Some(s) = &row.smart {
+        // Who, which patient, which app (SMART: the context chosen at issue).
+        audit = audit
+            .detail("aud", s.aud.as_str())
+            .detail(
+                "launch",
+                if req.smart.as_ref().is_some_and(|r| r.launch.is_some()) {
+                    "ehr"
+                } else {
+                    "standalone"
+                },
+            )
+            .detail("patient", s.context.patient.clone().unwrap_or_default())
+            .detail("encounter", s.context.encounter.clone().unwrap_or_default());
     }
     if !p.store.create_code(&row, interaction, &audit)? {
         return Err(OAuthError::invalid_request(

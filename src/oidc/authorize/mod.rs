@@ -72,6 +72,9 @@ pub struct AuthorizationRequest {
     /// "continue as …" during this interaction (docs/sessions.md).
     #[serde(default)]
     pub confirmed_sid: Option<String>,
+    /// A SMART request's FHIR server (`aud`) and EHR launch (docs/smart.md).
+    #[serde(default)]
+    pub smart: Option<crate::oidc::smart_launch::SmartRequest>,
 }
 
 /// Where an authorization response (success or error) goes.

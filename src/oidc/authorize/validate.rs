@@ -8,7 +8,7 @@ use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grants::may_use;
 use crate::oidc::params::Params;
-use crate::oidc::{Provider, pkce, redirect, scope_list, smart_scopes};
+use crate::oidc::{Provider, pkce, redirect, scope_list, smart_launch, smart_scopes};
 
 /// Validate a request for `client` (shared by `/authorize` and `/par`).
 pub fn validate(
@@ -51,7 +51,10 @@ pub fn validate(
         prompt,
         max_age,
     };
-    build(params, client, checked).map_err(redirect_err)
+    let mut request = build(params, client, checked).map_err(redirect_err)?;
+    // Last: a request refused for another reason keeps its launch unused.
+    smart_launch::check_request(p, params, client, &mut request).map_err(redirect_err)?;
+    Ok(request)
 }
 
 /// RFC 9700 §4.1.3: registered, compared exactly.
@@ -225,6 +228,7 @@ fn build(params: &Params, client: &Client, c: Checked) -> Result<AuthorizationRe
             .map(|c| c.releasable(&client.scopes))
             .filter(|c| !c.is_empty()),
         confirmed_sid: None,
+        smart: None,
         tenant: match text("tenant")? {
             Some(t) => Some(
                 crate::authz::rules::check_name(&t)

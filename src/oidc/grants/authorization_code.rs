@@ -30,10 +30,16 @@ pub fn exchange(
         revoked_at: None,
         user_active: true,
         claims: row.claims.clone(),
+        smart: row.smart.clone(),
     };
-    // OIDC Core §11: an OpenID request gets a refresh token only with offline_access.
+    // OIDC Core §11: an OpenID request gets a refresh token only with
+    // offline_access; SMART's online_access asks for one too, which dies with
+    // the session (a session's end spares only offline_access grants).
     let wants_refresh = !grant.scope.iter().any(|s| s == "openid")
-        || grant.scope.iter().any(|s| s == "offline_access");
+        || grant
+            .scope
+            .iter()
+            .any(|s| s == "offline_access" || s == "online_access");
     let refresh =
         (wants_refresh && may_use(client, GrantType::RefreshToken)).then(|| secrets::generate(32));
     let issued = user_tokens(
@@ -59,6 +65,7 @@ pub fn exchange(
             refresh_token: refresh,
             id_token: issued.id_token,
             scope: issued.scope.join(" "),
+            context: issued.context,
         }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.

@@ -75,5 +75,6 @@ pub fn exchange(
         refresh_token: None,
         id_token: None,
         scope: scope.join(" "),
+        context: Default::default(),
     })
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::error::OAuthError;
 use super::params::Params;
 use super::tokens::{self, IssuedAccessToken};
-use super::{Provider, claims, smart_scopes};
+use super::{Provider, claims, smart_launch, smart_scopes};
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::GrantType;
 use crate::domain::records::Client;
@@ -26,6 +26,11 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+    /// SMART App Launch 2.2.0 §"Launch context arrives with your
+    /// access_token": `patient`, `encounter`, `fhirContext`,
+    /// `need_patient_banner`, `smart_style_url`, `intent`, when they apply.
+    #[serde(flatten)]
+    pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Dispatch on `grant_type` for an authenticated client.
@@ -80,6 +85,8 @@ pub(crate) struct UserTokens {
     pub id_token: Option<String>,
     /// The issuance's audit record, to be written with the state change.
     pub audit: AuditEvent,
+    /// The SMART launch context of the token response (empty without one).
+    pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Sign the access token (bound to the grant) and, when `openid` is in `scope`,
@@ -95,7 +102,13 @@ pub(crate) fn user_tokens(
     let user_id = grant.facts.user_id.as_str();
     let tenant = grant.facts.tenant.as_deref();
     let authz = tokens::authorization_claims(p, client, user_id, tenant)?;
-    let scope = &smart_scopes::for_user(p, user_id, tenant, scope);
+    let smart = grant.smart.as_ref();
+    let patient = smart.is_some_and(|s| s.context.patient.is_some());
+    let asked = scope;
+    let scope = &smart_scopes::for_user(p, user_id, tenant, scope, patient);
+    // The access token's extra claims: the roles and permissions, and for
+    // SMART the FHIR server as `aud` and the launch context.
+    let extra = smart_launch::access_token_claims(smart, scope, authz.as_ref());
     let access = tokens::access_token(
         p,
         client,
@@ -103,31 +116,17 @@ pub(crate) fn user_tokens(
         scope,
         Some(&grant.facts),
         Some(&grant.id),
+        extra.as_ref(),
+    )?;
+    let id_token = id_token_of(
+        p,
+        client,
+        grant,
+        scope,
+        nonce,
+        &access.token,
         authz.as_ref(),
     )?;
-    // The ID token carries roles only when the client asked for the `roles` scope.
-    let roles_scope = scope.iter().any(|s| s == "roles");
-    let id_token = if scope.iter().any(|s| s == "openid") {
-        // OIDC Core §5.5: the claims the `claims` parameter asked for in the ID token.
-        let requested = match grant.claims.as_ref().filter(|c| !c.id_token.is_empty()) {
-            Some(c) => p
-                .store
-                .user(user_id)?
-                .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
-            None => None,
-        };
-        Some(tokens::id_token(
-            p,
-            client,
-            &grant.facts,
-            nonce,
-            &access.token,
-            authz.as_ref().filter(|_| roles_scope),
-            requested,
-        )?)
-    } else {
-        None
-    };
     let audit = AuditEvent::new(
         p.now,
         format!("client:{}", client.id),
@@ -139,12 +138,63 @@ pub(crate) fn user_tokens(
     .detail("grant_type", grant_type.as_str())
     .detail("grant", grant.id.as_str())
     .detail("jti", access.jti.as_str());
+    // Every scope reduction is on the record (SMART: which app got what).
+    let audit = if scope.as_slice() == asked {
+        audit
+    } else {
+        audit
+            .detail("scope", scope.join(" "))
+            .detail("scope_reduced_from", asked.join(" "))
+    };
     Ok(UserTokens {
         scope: scope.clone(),
         access,
         id_token,
         audit,
+        context: smart
+            .map(crate::smart::SmartGrant::token_response_fields)
+            .unwrap_or_default(),
     })
+}
+
+/// The ID token, when `openid` is in `scope`: the `claims` parameter's
+/// claims (OIDC Core §5.5), SMART's `fhirUser`, and the roles only when the
+/// client asked for the `roles` scope.
+fn id_token_of(
+    p: &Provider,
+    client: &Client,
+    grant: &GrantRow,
+    scope: &[String],
+    nonce: Option<&str>,
+    access_token: &str,
+    authz: Option<&serde_json::Value>,
+) -> Result<Option<String>, OAuthError> {
+    if !scope.iter().any(|s| s == "openid") {
+        return Ok(None);
+    }
+    let user_id = grant.facts.user_id.as_str();
+    let mut requested = match grant.claims.as_ref().filter(|c| !c.id_token.is_empty()) {
+        Some(c) => p
+            .store
+            .user(user_id)?
+            .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
+        None => None,
+    };
+    if let Some(url) = smart_launch::fhir_user_claim(grant.smart.as_ref(), scope) {
+        requested
+            .get_or_insert_with(Default::default)
+            .insert("fhirUser".into(), url.into());
+    }
+    let roles_scope = scope.iter().any(|s| s == "roles");
+    Ok(Some(tokens::id_token(
+        p,
+        client,
+        &grant.facts,
+        nonce,
+        access_token,
+        authz.filter(|_| roles_scope),
+        requested,
+    )?))
 }
 
 #[cfg(test)]

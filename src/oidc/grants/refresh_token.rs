@@ -68,6 +68,7 @@ pub fn exchange(
         refresh_token: Some(next),
         id_token: issued.id_token,
         scope: issued.scope.join(" "),
+        context: issued.context,
     })
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::rows::{
     CodeDb, GrantDb, GrantTuple, RefreshTuple, claims_to, code_from, grant_from, load_grant,
-    revoke_grant_in,
+    revoke_grant_in, smart_to,
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
@@ -104,6 +104,7 @@ impl GrantStore for Database {
                     authorization_codes::amr.eq(to_typed_list(&code.facts.amr)),
                     authorization_codes::tenant.eq(code.facts.tenant.as_deref()),
                     authorization_codes::claims.eq(claims_to(code.claims.as_ref())),
+                    authorization_codes::smart.eq(smart_to(code.smart.as_ref())),
                     authorization_codes::created_at.eq(code.created_at),
                     authorization_codes::expires_at.eq(code.expires_at),
                 ))
@@ -175,6 +176,7 @@ impl GrantStore for Database {
                     grants::nonce.eq(g.nonce.as_deref()),
                     grants::tenant.eq(g.facts.tenant.as_deref()),
                     grants::claims.eq(claims_to(g.claims.as_ref())),
+                    grants::smart.eq(smart_to(g.smart.as_ref())),
                     grants::created_at.eq(g.created_at),
                     grants::expires_at.eq(g.expires_at),
                 ))

@@ -23,6 +23,7 @@ mod risk;
 mod rows;
 mod sessions;
 mod signing_keys;
+mod smart;
 mod throttle;
 mod users;
 

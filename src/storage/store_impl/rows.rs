@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::clock::Millis;
 use crate::domain::SessionId;
 use crate::domain::claims::ClaimsRequest;
+use crate::smart::SmartGrant;
 use crate::storage::schema::{authorization_codes, grants, users as users_table};
 use crate::storage::{AnyConnection, StorageError, from_typed_list, parse_acr, parse_user_id};
 use crate::store::{AuthFacts, CodeRow, GrantRow};
@@ -21,6 +22,20 @@ pub(super) fn claims_from(
 
 pub(super) fn claims_to(claims: Option<&ClaimsRequest>) -> Option<String> {
     claims.and_then(|c| serde_json::to_string(c).ok())
+}
+
+/// A stored SMART context (`aud`, launch context), JSON text.
+pub(super) fn smart_from(
+    column: &str,
+    text: Option<String>,
+) -> Result<Option<SmartGrant>, StorageError> {
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|_| StorageError::Corrupt(format!("{column} is not a SMART context")))
+}
+
+pub(super) fn smart_to(smart: Option<&SmartGrant>) -> Option<String> {
+    smart.and_then(|c| serde_json::to_string(c).ok())
 }
 
 fn scopes_from(text: &str) -> Vec<String> {
@@ -48,6 +63,7 @@ pub(super) struct GrantDb {
     revoked_at: Option<i64>,
     tenant: Option<String>,
     claims: Option<String>,
+    smart: Option<String>,
 }
 
 /// A grant with its user's status.
@@ -73,6 +89,7 @@ pub(super) fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageErr
         revoked_at: g.revoked_at,
         user_active: status == "active",
         claims: claims_from("grants.claims", g.claims)?,
+        smart: smart_from("grants.smart", g.smart)?,
     })
 }
 
@@ -122,6 +139,7 @@ pub(super) struct CodeDb {
     grant_id: Option<String>,
     tenant: Option<String>,
     claims: Option<String>,
+    smart: Option<String>,
 }
 
 /// A code with its user's status.
@@ -147,5 +165,6 @@ pub(super) fn code_from((c, status): (CodeDb, String)) -> Result<CodeRow, Storag
         grant_id: c.grant_id,
         user_active: status == "active",
         claims: claims_from("authorization_codes.claims", c.claims)?,
+        smart: smart_from("authorization_codes.smart", c.smart)?,
     })
 }

@@ -19,6 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 mod factors;
 mod grants;
 mod signin;
+mod smart;
 
 use super::{
     AuditStore, AuthRequestRow, AuthRequestStore, BreakGlassStore, ClientStore, CodeRow, GrantRow,
@@ -65,6 +66,8 @@ struct State {
     break_glass: Vec<Elevation>,
     /// Factors, codes, throttle counters and sign-ins in progress (factors.rs, signin.rs).
     authn: factors::AuthnState,
+    /// FHIR servers, EHR launches and users' FHIR resources (smart.rs).
+    smart: smart::SmartState,
 }
 
 impl State {
@@ -415,6 +418,7 @@ mod tests {
             revoked_at: None,
             user_active: true,
             claims: None,
+            smart: None,
         }
     }
 

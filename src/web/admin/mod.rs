@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod break_glass;
 pub mod clients;
+pub mod fhir;
 pub mod openapi;
 pub mod problem;
 pub mod roles;
@@ -80,6 +81,10 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/clients", "clients", "write"),
     r("GET", "/clients/{id}", "clients", "read"),
     r("DELETE", "/clients/{id}", "clients", "write"),
+    r("GET", "/fhir-servers", "fhir-servers", "read"),
+    r("POST", "/fhir-servers", "fhir-servers", "write"),
+    r("DELETE", "/fhir-servers/{id}", "fhir-servers", "write"),
+    r("PUT", "/users/{id}/fhir-user", "users", "write"),
     r("GET", "/audit", "audit", "read"),
     r("GET", "/break-glass", "break-glass", "review"),
     r("POST", "/break-glass/{id}/review", "break-glass", "review"),
@@ -189,6 +194,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
                 .route(guarded("GET", "/clients/{id}", clients::show))
                 .route(guarded("DELETE", "/clients/{id}", clients::remove)),
         )
+        .configure(fhir_routes)
         .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
         .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))
         .service(resource("/break-glass/{id}/review").route(guarded(
@@ -199,6 +205,25 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(WebError::no_route())
         }))
+}
+
+/// The SMART on FHIR routes: FHIR servers and a user's FHIR resource.
+fn fhir_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/fhir-servers")
+            .route(guarded("GET", "/fhir-servers", fhir::list))
+            .route(guarded("POST", "/fhir-servers", fhir::create)),
+    )
+    .service(resource("/fhir-servers/{id}").route(guarded(
+        "DELETE",
+        "/fhir-servers/{id}",
+        fhir::remove,
+    )))
+    .service(resource("/users/{id}/fhir-user").route(guarded(
+        "PUT",
+        "/users/{id}/fhir-user",
+        fhir::set_fhir_user,
+    )));
 }
 
 /// Run a `manage` operation on the blocking pool (it reads and writes the database).

@@ -14,7 +14,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
-use super::{PREFIX, audit, break_glass, clients, permission, roles, sessions, users};
+use super::{PREFIX, audit, break_glass, clients, fhir, permission, roles, sessions, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,7 @@ use super::{PREFIX, audit, break_glass, clients, permission, roles, sessions, us
         roles::show, roles::grant, roles::revoke,
         sessions::list, sessions::end_all, sessions::end,
         clients::list, clients::create, clients::show, clients::remove,
+        fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,
         audit::query,
         break_glass::list, break_glass::review,
     ),
@@ -44,6 +45,7 @@ use super::{PREFIX, audit, break_glass, clients, permission, roles, sessions, us
         (name = "roles", description = "Role assignments per tenant (`roles:read`, `roles:write`)"),
         (name = "sessions", description = "Browser sessions (`sessions:read`, `sessions:write`)"),
         (name = "clients", description = "Relying parties (`clients:read`, `clients:write`)"),
+        (name = "fhir-servers", description = "FHIR servers SMART apps get tokens for (`fhir-servers:read`, `fhir-servers:write`)"),
         (name = "audit", description = "The audit trail (`audit:read`)"),
         (name = "break-glass", description = "Emergency access review (`break-glass:review`)"),
         (name = "meta", description = "This document"),

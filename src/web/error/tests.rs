@@ -15,6 +15,7 @@ fn the_table_sorts_paths_into_route_kinds() {
         ("/revoke", RouteKind::OAuth),
         ("/par", RouteKind::OAuth),
         ("/parx", RouteKind::Page),
+        ("/smart/launch", RouteKind::OAuth),
         ("/userinfo", RouteKind::OAuth),
         ("/jwks", RouteKind::OAuth),
         ("/.well-known/openid-configuration", RouteKind::OAuth),

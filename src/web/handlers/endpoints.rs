@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::manage::records::Client;
 use crate::oidc::client_auth::{self, ClientCredentials};
-use crate::oidc::{OAuthError, grants, introspect, par, revoke, userinfo};
+use crate::oidc::{OAuthError, grants, introspect, par, revoke, smart_launch, userinfo};
 use crate::web::WebState;
 use crate::web::error::WebError;
 use crate::web::oauth::{self, bearer_error, call, client_error, json_no_store};
@@ -111,6 +111,17 @@ pub async fn revocation(
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .finish())
+}
+
+/// SMART EHR launch (docs/smart.md): an authenticated EHR client mints a
+/// single-use `launch` value for an app.
+pub async fn smart_launch(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let v = client_endpoint(state, &req, &body, "/smart/launch", smart_launch::mint).await?;
+    Ok(json_no_store(StatusCode::OK, &v))
 }
 
 pub async fn pushed_authorization(

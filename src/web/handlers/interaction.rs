@@ -355,7 +355,10 @@ pub async fn tenant_submit(
         .unwrap_or_default()
         .to_string();
     let outcome = amend_request(&state, &b, &id, move |p, request, _, user| {
-        if !authorize::tenant_choices(p, user.id.as_str()).contains(&chosen) {
+        // A SMART request's tenant is its FHIR server's: not for choosing.
+        if request.smart.is_some()
+            || !authorize::tenant_choices(p, user.id.as_str()).contains(&chosen)
+        {
             return false;
         }
         request.tenant = Some(chosen);
