@@ -9,6 +9,7 @@ use common::app::{TestApp, claims};
 use common::axe::serious_violations;
 use common::browser::{BrowserWorld, Driver};
 use common::oidc::{param, pkce};
+use common::smart::FHIR;
 
 fn accessible(browser: &Driver, page: &str) {
     for (width, height) in [(1280, 900), (390, 844)] {
@@ -21,14 +22,15 @@ fn accessible(browser: &Driver, page: &str) {
 fn a_person_grants_a_subset_in_chromium(backend: Backend) {
     let builder = TestApp::new(backend)
         .user("dana")
-        .ward(&["policy", "grant", "dana", "nurse", "--tenant", "st-mary"]);
+        .ward(&["policy", "grant", "dana", "nurse", "--tenant", "st-mary"])
+        .ward(&["fhir", "add", FHIR, "--tenant", "st-mary"]);
     let Some(w) = BrowserWorld::start_with(builder, &["--scope", "openid user/*.rs"]) else {
         return;
     };
     let browser = &w.browser;
     let p = pkce();
     let scope = "openid user/Observation.rs user/Patient.rs";
-    browser.goto(&w.authorize_url(&p, &[("scope", scope)]));
+    browser.goto(&w.authorize_url(&p, &[("scope", scope), ("aud", FHIR)]));
     browser.wait_url("the login page", |u| u.contains("/login?"));
     accessible(browser, "login");
     browser.js(&format!(

@@ -8,6 +8,7 @@ mod common;
 use common::Backend;
 use common::app::{TestApp, claims};
 use common::oidc::{Browser, Pkce, REDIRECT, Res, checked, follow, hidden, param, pkce};
+use common::smart::FHIR;
 
 const REGISTERED: &str = "openid user/*.rs";
 const ASKED: &str = "openid user/Observation.rs user/Patient.rs";
@@ -18,13 +19,14 @@ fn world(backend: Backend) -> TestApp {
     TestApp::new(backend)
         .user("dana")
         .ward(&["policy", "grant", "dana", "nurse", "--tenant", "st-mary"])
+        .ward(&["fhir", "add", FHIR, "--tenant", "st-mary"])
         .confidential("viewer", REDIRECT, &["--scope", REGISTERED])
         .start()
 }
 
 /// Sign in as dana for `scope` and stop at the consent page.
 fn consent_page(w: &TestApp, b: &mut Browser, p: &Pkce, scope: &str) -> Res {
-    let res = b.get(&w.authorize_url("viewer", p, &[("scope", scope)]));
+    let res = b.get(&w.authorize_url("viewer", p, &[("scope", scope), ("aud", FHIR)]));
     let login = b.get(res.location());
     assert_eq!(login.status, 200, "{}", login.body);
     let (interaction, csrf) = (
@@ -94,11 +96,15 @@ fn the_person_can_leave_out_clinical_scopes(backend: Backend) {
 
     // The consent remembered is what was approved: asking for Observation
     // again shows the page again; asking for Patient goes straight through.
-    let again = w.authorize_url("viewer", &pkce(), &[("scope", ASKED)]);
+    let again = w.authorize_url("viewer", &pkce(), &[("scope", ASKED), ("aud", FHIR)]);
     let res = b.get(&again);
     assert!(res.location().starts_with("/consent"), "{}", res.location());
     let p = pkce();
-    let res = b.get(&w.authorize_url("viewer", &p, &[("scope", "openid user/Patient.rs")]));
+    let res = b.get(&w.authorize_url(
+        "viewer",
+        &p,
+        &[("scope", "openid user/Patient.rs"), ("aud", FHIR)],
+    ));
     let code = param(res.location(), "code").expect("no consent page for what was approved");
     let t = w.tokens("viewer", &code, &p);
     assert_eq!(t["scope"], "openid user/Patient.rs", "{t}");

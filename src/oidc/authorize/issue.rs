@@ -35,7 +35,7 @@ pub fn issue_code(
     interaction: Option<&str>,
 ) -> Result<AuthorizationResponse, OAuthError> {
     let code = secrets::generate(32);
-    let smart = smart_launch::grant_context(p, req, &session.user_id)?;
+    let smart = smart_launch::grant_context(p, req, session.user_id.as_str())?;
     let row = CodeRow {
         code_hash: secrets::hash(&code),
         client_id: req.client_id.clone(),
