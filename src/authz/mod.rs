@@ -35,6 +35,14 @@ pub enum AuthzError {
     Storage(#[from] StorageError),
 }
 
+/// The policy subject of an OAuth client: `client:<client_id>`. A client
+/// holds roles like a user (`g, client:<client_id>, role, tenant`), for what
+/// it does on its own behalf: SMART Backend Services' `system/` scopes
+/// (docs/smart.md) and an EHR's launch permission.
+pub fn client_subject(client_id: &str) -> String {
+    format!("{}{client_id}", rules::CLIENT_PREFIX)
+}
+
 /// A rule as the storage layer keeps it.
 pub fn to_row(rule: &Rule) -> PolicyRow {
     let f = rule.fields();

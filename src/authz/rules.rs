@@ -102,11 +102,12 @@ impl Rule {
             )));
         }
         for (i, field) in fields.iter().enumerate() {
-            // A permission's third field is its object.
-            let check = if expected == 4 && i == 2 {
-                check_object
-            } else {
-                check_name
+            // A permission's third field is its object; an assignment's
+            // first is its subject (a user id, a role, or `client:<id>`).
+            let check = match (expected, i) {
+                (4, 2) => check_object,
+                (3, 0) => check_subject,
+                _ => check_name,
             };
             check(field).map_err(|m| invalid(m.to_string()))?;
         }
@@ -163,6 +164,36 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
         Err(
             "names use lower-case letters, digits, `.`, `_` and `-`, and start with a letter or digit",
         )
+    } else {
+        Ok(())
+    }
+}
+
+/// The prefix of a client's subject in the policy: `g, client:<client_id>, role, tenant`.
+pub const CLIENT_PREFIX: &str = crate::domain::client::CLIENT_SUBJECT_PREFIX;
+
+/// Longest client id (`domain::ClientId`).
+const MAX_CLIENT_ID: usize = 128;
+
+/// Whether an assignment's subject is acceptable: a name as [`check_name`]
+/// says (a user id, or a role that inherits), or `client:<client_id>` for an
+/// OAuth client acting for itself (SMART Backend Services' `system/` scopes,
+/// an EHR's launch permission). A client id keeps its case and may hold
+/// `.`, `_`, `-` and `:` (`domain::ClientId`); a name never holds `:`, so a
+/// user's or role's subject can never pass for a client's.
+pub fn check_subject(subject: &str) -> Result<(), &'static str> {
+    let Some(id) = subject.strip_prefix(CLIENT_PREFIX) else {
+        return check_name(subject);
+    };
+    if id.is_empty() || id.len() > MAX_CLIENT_ID {
+        Err("a client subject is `client:` and a client id of 1 to 128 characters")
+    } else if id.contains('*') {
+        Err("wildcards (`*`) are not allowed: every permission and assignment is spelled out")
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+    {
+        Err("a client id holds only ASCII letters, digits and . _ - :")
     } else {
         Ok(())
     }
@@ -262,6 +293,34 @@ mod tests {
         let long = "a".repeat(64);
         assert!(parse_csv(&format!("p, {long}, t, o, a")).is_err());
         assert!(parse_csv(&format!("p, {}, t, o, a", &long[1..])).is_ok());
+    }
+
+    #[test]
+    fn clients_may_hold_roles_but_nothing_else_takes_their_form() {
+        let rules = parse_csv("g, client:Backend.svc-1, nurse, st-mary\n").unwrap();
+        assert_eq!(
+            rules,
+            vec![Rule::assignment("client:Backend.svc-1", "nurse", "st-mary")]
+        );
+        assert_eq!(
+            parse_csv(&to_csv(&rules)).unwrap(),
+            rules,
+            "export round-trips"
+        );
+        for (text, needle) in [
+            ("g, client:, nurse, st-mary\n", "1 to 128"),
+            ("g, client:a b, nurse, st-mary\n", "ASCII"),
+            ("g, client:*, nurse, st-mary\n", "wildcards"),
+            ("g, Client:svc, nurse, st-mary\n", "lower-case"),
+            // Only the subject of an assignment may be a client.
+            ("g, u1, client:svc, st-mary\n", "lower-case"),
+            ("p, client:svc, st-mary, ehr, read\n", "lower-case"),
+        ] {
+            let err = parse_csv(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let long = format!("g, client:{}, nurse, t\n", "a".repeat(129));
+        assert!(parse_csv(&long).is_err());
     }
 
     #[test]

@@ -123,14 +123,24 @@ pub(crate) struct Assigning<'a> {
 
 impl<'a> Assigning<'a> {
     pub(crate) fn new(event: AuditEvent, user_id: &'a str, role: &'a str, tenant: &'a str) -> Self {
+        Self::of(event.subject(user_id), user_id.to_string(), role, tenant)
+    }
+
+    /// `g, client:<client_id>, role, tenant`, its record naming the client.
+    fn for_client(event: AuditEvent, client_id: &str, role: &'a str, tenant: &'a str) -> Self {
+        let subject = authz::client_subject(client_id);
+        let event = event.client(client_id).detail("subject", subject.as_str());
+        Self::of(event, subject, role, tenant)
+    }
+
+    fn of(event: AuditEvent, subject: String, role: &'a str, tenant: &'a str) -> Self {
         Self {
-            rule: authz::to_row(&Rule::assignment(user_id, role, tenant)),
+            rule: authz::to_row(&Rule::assignment(&subject, role, tenant)),
             role,
             tenant,
             record: Box::new(move |version| {
                 event
                     .clone()
-                    .subject(user_id)
                     .detail("role", role)
                     .detail("tenant", tenant)
                     .detail("version", version)
@@ -155,9 +165,14 @@ impl<'a> Assigning<'a> {
             GrantRefused::NoSuchRole => ManageError::NotFound(format!(
                 "no role `{role}` in tenant `{tenant}` (a role exists where it has permissions)"
             )),
-            GrantRefused::AlreadyGranted => {
-                ManageError::Conflict(format!("the user already has role `{role}` in `{tenant}`"))
-            }
+            GrantRefused::AlreadyGranted => ManageError::Conflict(format!(
+                "{} already has role `{role}` in `{tenant}`",
+                if self.rule.v0.starts_with(rules::CLIENT_PREFIX) {
+                    "the client"
+                } else {
+                    "the user"
+                }
+            )),
         }
     }
 }
@@ -243,6 +258,106 @@ pub fn revoke(
         Ok(Assignment {
             user_id,
             username,
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// One role assignment of a client, as granted or revoked.
+#[derive(Debug, Serialize)]
+pub struct ClientAssignment {
+    pub client_id: String,
+    /// The policy subject: `client:<client_id>`.
+    pub subject: String,
+    pub role: String,
+    pub tenant: String,
+    /// The policy version that holds the change.
+    pub version: i64,
+}
+
+/// `g, client:<client_id>, role, tenant`: a registered client holds a role
+/// for what it does on its own behalf (SMART Backend Services: its `system/`
+/// scopes are narrowed by these roles' `fhir:` permissions; docs/smart.md).
+/// A client id that is not registered is refused.
+pub fn grant_client(
+    ctx: &AppContext,
+    actor: &str,
+    client_id: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<ClientAssignment, ManageError> {
+    let refusal = || {
+        event(ctx, actor, "policy.grant")
+            .detail("client_id", client_id)
+            .detail("role", role)
+            .detail("tenant", tenant)
+    };
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let client = crate::store::ClientStore::client(&ctx.db, client_id)?
+            .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
+        let version = {
+            let granted = event(ctx, actor, "policy.grant");
+            let assigning = Assigning::for_client(granted, &client.id, &role, &tenant);
+            ctx.db
+                .grant_role(&assigning.grant(ctx.clock.now_ms()))?
+                .map_err(|why| assigning.refused(why))?
+        };
+        Ok(ClientAssignment {
+            subject: authz::client_subject(&client.id),
+            client_id: client.id,
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// Remove a client's assignment. A client id that is no longer registered
+/// still works, so that stale assignments can be removed.
+pub fn revoke_client(
+    ctx: &AppContext,
+    actor: &str,
+    client_id: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<ClientAssignment, ManageError> {
+    let refusal = || {
+        event(ctx, actor, "policy.revoke")
+            .detail("client_id", client_id)
+            .detail("role", role)
+            .detail("tenant", tenant)
+    };
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let subject = authz::client_subject(client_id);
+        rules::check_subject(&subject).map_err(|m| InvalidValue::new("client_id", m))?;
+        let rule = authz::to_row(&Rule::assignment(&subject, &role, &tenant));
+        let record = |version: i64| {
+            event(ctx, actor, "policy.revoke")
+                .client(client_id)
+                .detail("subject", subject.as_str())
+                .detail("role", role.as_str())
+                .detail("tenant", tenant.as_str())
+                .detail("version", version)
+        };
+        let version = ctx
+            .db
+            .revoke_role(&rule, ctx.clock.now_ms(), record)?
+            .ok_or_else(|| {
+                ManageError::NotFound(format!(
+                    "client `{client_id}` has no role `{role}` in `{tenant}`"
+                ))
+            })?;
+        Ok(ClientAssignment {
+            client_id: client_id.to_string(),
+            subject: subject.clone(),
             role,
             tenant,
             version,

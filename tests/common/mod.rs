@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod browser;
+pub mod client_keys;
+pub mod jwks_server;
 pub mod oidc;
 pub mod pg_cluster;
 pub mod smtp;

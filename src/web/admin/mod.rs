@@ -80,6 +80,13 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/clients", "clients", "write"),
     r("GET", "/clients/{id}", "clients", "read"),
     r("DELETE", "/clients/{id}", "clients", "write"),
+    r("POST", "/clients/{id}/roles", "roles", "write"),
+    r(
+        "DELETE",
+        "/clients/{id}/roles/{tenant}/{role}",
+        "roles",
+        "write",
+    ),
     r("GET", "/audit", "audit", "read"),
     r("GET", "/break-glass", "break-glass", "review"),
     r("POST", "/break-glass/{id}/review", "break-glass", "review"),
@@ -188,6 +195,18 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             resource("/clients/{id}")
                 .route(guarded("GET", "/clients/{id}", clients::show))
                 .route(guarded("DELETE", "/clients/{id}", clients::remove)),
+        )
+        .service(resource("/clients/{id}/roles").route(guarded(
+            "POST",
+            "/clients/{id}/roles",
+            roles::grant_client,
+        )))
+        .service(
+            resource("/clients/{id}/roles/{tenant}/{role}").route(guarded(
+                "DELETE",
+                "/clients/{id}/roles/{tenant}/{role}",
+                roles::revoke_client,
+            )),
         )
         .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
         .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))

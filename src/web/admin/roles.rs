@@ -1,5 +1,6 @@
 //! `/admin/api/users/{id}/roles`: a user's roles per tenant, granting and
-//! revoking them (the `ward policy show|grant|revoke` operations).
+//! revoking them (the `ward policy show|grant|revoke` operations); and
+//! `/admin/api/clients/{id}/roles`: a client's (`ward policy grant|revoke --client`).
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use utoipa::ToSchema;
 use super::auth::Actor;
 use super::run;
 use crate::manage;
-use crate::manage::policy::Assignment;
+use crate::manage::policy::{Assignment, ClientAssignment};
 use crate::web::WebState;
 use crate::web::error::WebError;
 
@@ -142,4 +143,78 @@ pub async fn revoke(
     })
     .await?;
     Ok(HttpResponse::Ok().json(AssignmentOut::from(done)))
+}
+
+/// One assignment of a client, as granted or revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientAssignmentOut {
+    pub client_id: String,
+    /// The policy subject, `client:<client_id>`.
+    pub subject: String,
+    pub role: String,
+    pub tenant: String,
+    pub policy_version: i64,
+}
+
+impl From<ClientAssignment> for ClientAssignmentOut {
+    fn from(a: ClientAssignment) -> Self {
+        Self {
+            client_id: a.client_id,
+            subject: a.subject,
+            role: a.role,
+            tenant: a.tenant,
+            policy_version: a.version,
+        }
+    }
+}
+
+#[utoipa::path(
+    post, path = "/admin/api/clients/{id}/roles", tag = "roles", request_body = RoleGrant,
+    params(("id" = String, Path, description = "Client id (a registered client)")),
+    responses(
+        (status = 201, description = "Granted (all nodes within 2 s)", body = ClientAssignmentOut),
+        (status = 404, description = "No such client, or no such role in the tenant"),
+        (status = 409, description = "The client already has the role"),
+        (status = 422, description = "Not a valid role or tenant name"),
+    )
+)]
+pub async fn grant_client(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<RoleGrant>,
+) -> Result<HttpResponse, WebError> {
+    let (who, id, RoleGrant { role, tenant }) =
+        (actor.audit_name(), id.into_inner(), body.into_inner());
+    let done = run(&state, move |ctx| {
+        manage::policy::grant_client(ctx, &who, &id, &role, &tenant)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ClientAssignmentOut::from(done)))
+}
+
+#[utoipa::path(
+    delete, path = "/admin/api/clients/{id}/roles/{tenant}/{role}", tag = "roles",
+    params(
+        ("id" = String, Path, description = "Client id"),
+        ("tenant" = String, Path, description = "Tenant"),
+        ("role" = String, Path, description = "Role"),
+    ),
+    responses(
+        (status = 200, description = "Revoked", body = ClientAssignmentOut),
+        (status = 404, description = "No such assignment"),
+    )
+)]
+pub async fn revoke_client(
+    state: web::Data<WebState>,
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (id, tenant, role) = path.into_inner();
+    let who = actor.audit_name();
+    let done = run(&state, move |ctx| {
+        manage::policy::revoke_client(ctx, &who, &id, &role, &tenant)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ClientAssignmentOut::from(done)))
 }
