@@ -133,6 +133,32 @@ fn resource(path: &'static str) -> actix_web::Resource {
     }))
 }
 
+/// `/clients`, one client, and a client's roles.
+fn client_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/clients")
+            .route(guarded("GET", "/clients", clients::list))
+            .route(guarded("POST", "/clients", clients::create)),
+    )
+    .service(
+        resource("/clients/{id}")
+            .route(guarded("GET", "/clients/{id}", clients::show))
+            .route(guarded("DELETE", "/clients/{id}", clients::remove)),
+    )
+    .service(resource("/clients/{id}/roles").route(guarded(
+        "POST",
+        "/clients/{id}/roles",
+        roles::grant_client,
+    )))
+    .service(
+        resource("/clients/{id}/roles/{tenant}/{role}").route(guarded(
+            "DELETE",
+            "/clients/{id}/roles/{tenant}/{role}",
+            roles::revoke_client,
+        )),
+    );
+}
+
 /// The `/admin/api` scope, mounted by `web::configure`.
 pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
     web::scope(PREFIX)
@@ -186,28 +212,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "/users/{id}/sessions/{sid}",
             sessions::end,
         )))
-        .service(
-            resource("/clients")
-                .route(guarded("GET", "/clients", clients::list))
-                .route(guarded("POST", "/clients", clients::create)),
-        )
-        .service(
-            resource("/clients/{id}")
-                .route(guarded("GET", "/clients/{id}", clients::show))
-                .route(guarded("DELETE", "/clients/{id}", clients::remove)),
-        )
-        .service(resource("/clients/{id}/roles").route(guarded(
-            "POST",
-            "/clients/{id}/roles",
-            roles::grant_client,
-        )))
-        .service(
-            resource("/clients/{id}/roles/{tenant}/{role}").route(guarded(
-                "DELETE",
-                "/clients/{id}/roles/{tenant}/{role}",
-                roles::revoke_client,
-            )),
-        )
+        .configure(client_routes)
         .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
         .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))
         .service(resource("/break-glass/{id}/review").route(guarded(
