@@ -255,7 +255,11 @@ fn an_administrator_grants_and_revokes_a_clients_role(backend: Backend) {
         export.contains(&format!("g, client:{CLIENT}, nurse, st-mary")),
         "{export}"
     );
-    problem(&call(&w, "POST", &path, Some(t), Some(body)), 409, None);
+    problem(
+        &call(&w, "POST", &path, Some(t), Some(body)),
+        409,
+        Some("conflict"),
+    );
     problem(
         &call(
             &w,
@@ -265,13 +269,21 @@ fn an_administrator_grants_and_revokes_a_clients_role(backend: Backend) {
             Some(body),
         ),
         404,
-        None,
+        Some("not-found"),
     );
     let bad = r#"{"role":"Nurse!","tenant":"st-mary"}"#;
-    problem(&call(&w, "POST", &path, Some(t), Some(bad)), 422, None);
+    problem(
+        &call(&w, "POST", &path, Some(t), Some(bad)),
+        422,
+        Some("invalid-value"),
+    );
     let one = format!("/clients/{CLIENT}/roles/st-mary/nurse");
     ok(call(&w, "DELETE", &one, Some(t), None), 200);
-    problem(&call(&w, "DELETE", &one, Some(t), None), 404, None);
+    problem(
+        &call(&w, "DELETE", &one, Some(t), None),
+        404,
+        Some("not-found"),
+    );
     let records = audit(&w, t, "event_type=policy.grant");
     assert!(
         records
