@@ -46,6 +46,14 @@ fn backend_client(b: TestAppBuilder, id: &str, jwks_uri: &str) -> TestAppBuilder
     )
 }
 
+/// A key server publishing one ES384 key, `k`, at `/jwks`.
+fn one_key() -> (JwksServer, Key) {
+    let keys = JwksServer::start();
+    let key = Key::p384();
+    keys.publish("/jwks", &json!({"keys": [key.jwk("k")]}));
+    (keys, key)
+}
+
 /// The clock offset the test moved the server by, in ms.
 struct Clock(i64);
 
@@ -209,9 +217,7 @@ fn a_rotated_key_is_fetched_for_its_new_kid(backend: Backend) {
 per_backend!(a_rotated_key_is_fetched_for_its_new_kid);
 
 fn a_jwks_uri_that_redirects_is_huge_or_hangs_is_invalid_client_fast(backend: Backend) {
-    let keys = JwksServer::start();
-    let key = Key::p384();
-    keys.publish("/jwks", &json!({"keys": [key.jwk("k")]}));
+    let (keys, key) = one_key();
     let mut b = ward(backend);
     for (id, path) in [
         ("redirects", "/redirect/jwks"),
@@ -251,9 +257,7 @@ fn a_jwks_uri_that_redirects_is_huge_or_hangs_is_invalid_client_fast(backend: Ba
 per_backend!(a_jwks_uri_that_redirects_is_huge_or_hangs_is_invalid_client_fast);
 
 fn none_and_hs256_assertions_are_refused_without_fetching(backend: Backend) {
-    let keys = JwksServer::start();
-    let key = Key::p384();
-    keys.publish("/jwks", &json!({"keys": [key.jwk("k")]}));
+    let (keys, _) = one_key();
     let w = backend_client(ward(backend), "feed", &keys.url("/jwks")).start();
     let aud = format!("{}/token", w.issuer);
     let claims = json!({"iss": "feed", "sub": "feed", "aud": aud, "exp": now_plus(0) + 60,
@@ -282,9 +286,7 @@ fn none_and_hs256_assertions_are_refused_without_fetching(backend: Backend) {
 per_backend!(none_and_hs256_assertions_are_refused_without_fetching);
 
 fn a_policy_change_shrinks_the_next_token(backend: Backend) {
-    let keys = JwksServer::start();
-    let key = Key::p384();
-    keys.publish("/jwks", &json!({"keys": [key.jwk("k")]}));
+    let (keys, key) = one_key();
     let w = backend_client(ward(backend), "feed", &keys.url("/jwks"))
         .ward(&[
             "policy",
@@ -342,9 +344,7 @@ fn a_policy_change_shrinks_the_next_token(backend: Backend) {
 per_backend!(a_policy_change_shrinks_the_next_token);
 
 fn system_scopes_are_for_key_clients_only(backend: Backend) {
-    let keys = JwksServer::start();
-    let key = Key::p384();
-    keys.publish("/jwks", &json!({"keys": [key.jwk("k")]}));
+    let (keys, key) = one_key();
     let w = backend_client(ward(backend), "feed", &keys.url("/jwks"))
         .ward(&[
             "policy", "grant", "--client", "feed", "nurse", "--tenant", "st-mary",

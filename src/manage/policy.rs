@@ -182,6 +182,51 @@ pub(crate) fn parse_role(role: &str, tenant: &str) -> Result<(String, String), M
     Ok((name("role", role)?, name("tenant", tenant)?))
 }
 
+/// What a refused grant or revoke asked for: `who` is the field naming the
+/// user (`query`) or the client (`client_id`), and its value.
+fn asked(
+    ctx: &AppContext,
+    actor: &str,
+    kind: &str,
+    who: (&str, &str),
+    role: &str,
+    tenant: &str,
+) -> AuditEvent {
+    event(ctx, actor, kind)
+        .detail(who.0, who.1)
+        .detail("role", role)
+        .detail("tenant", tenant)
+}
+
+/// Make an assignment with its `policy.grant` record; the new version.
+fn assign(ctx: &AppContext, assigning: &Assigning<'_>) -> Result<i64, ManageError> {
+    ctx.db
+        .grant_role(&assigning.grant(ctx.clock.now_ms()))?
+        .map_err(|why| assigning.refused(why))
+}
+
+/// Remove `g, subject, role, tenant` with its `policy.revoke` record, which
+/// `name` completes with whose it was; the new version, or NotFound saying
+/// `missing` when there is no such assignment.
+fn unassign(
+    ctx: &AppContext,
+    actor: &str,
+    (subject, role, tenant): (&str, &str, &str),
+    name: impl Fn(AuditEvent) -> AuditEvent,
+    missing: impl FnOnce() -> String,
+) -> Result<i64, ManageError> {
+    let rule = authz::to_row(&Rule::assignment(subject, role, tenant));
+    let record = |version: i64| {
+        name(event(ctx, actor, "policy.revoke"))
+            .detail("role", role)
+            .detail("tenant", tenant)
+            .detail("version", version)
+    };
+    ctx.db
+        .revoke_role(&rule, ctx.clock.now_ms(), record)?
+        .ok_or_else(|| ManageError::NotFound(missing()))
+}
+
 /// `g, <user id>, role, tenant`; the user is named by username or id.
 pub fn grant(
     ctx: &AppContext,
@@ -190,23 +235,15 @@ pub fn grant(
     role: &str,
     tenant: &str,
 ) -> Result<Assignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.grant")
-            .detail("query", user)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let refusal = || asked(ctx, actor, "policy.grant", ("query", user), role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let found = super::users::find(ctx, user)?;
-        let now = ctx.clock.now_ms();
-        let version = {
-            let granted = event(ctx, actor, "policy.grant");
-            let assigning = Assigning::new(granted, found.id.as_str(), &role, &tenant);
-            ctx.db
-                .grant_role(&assigning.grant(now))?
-                .map_err(|why| assigning.refused(why))?
-        };
+        let granted = event(ctx, actor, "policy.grant");
+        let version = assign(
+            ctx,
+            &Assigning::new(granted, found.id.as_str(), &role, &tenant),
+        )?;
         Ok(Assignment {
             user_id: found.id.to_string(),
             username: Some(found.username.to_string()),
@@ -228,12 +265,7 @@ pub fn revoke(
     role: &str,
     tenant: &str,
 ) -> Result<Assignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.revoke")
-            .detail("query", user)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let refusal = || asked(ctx, actor, "policy.revoke", ("query", user), role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let (user_id, username) = match super::users::find(ctx, user) {
@@ -243,18 +275,13 @@ pub fn revoke(
             }
             Err(e) => return Err(e),
         };
-        let rule = authz::to_row(&Rule::assignment(&user_id, &role, &tenant));
-        let now = ctx.clock.now_ms();
-        let record = |version: i64| {
-            event(ctx, actor, "policy.revoke")
-                .subject(&user_id)
-                .detail("role", role.as_str())
-                .detail("tenant", tenant.as_str())
-                .detail("version", version)
-        };
-        let version = ctx.db.revoke_role(&rule, now, record)?.ok_or_else(|| {
-            ManageError::NotFound(format!("{user} has no role `{role}` in `{tenant}`"))
-        })?;
+        let version = unassign(
+            ctx,
+            actor,
+            (&user_id, &role, &tenant),
+            |e| e.subject(&user_id),
+            || format!("{user} has no role `{role}` in `{tenant}`"),
+        )?;
         Ok(Assignment {
             user_id,
             username,
@@ -290,23 +317,17 @@ pub fn grant_client(
     role: &str,
     tenant: &str,
 ) -> Result<ClientAssignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.grant")
-            .detail("client_id", client_id)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let who = ("client_id", client_id);
+    let refusal = || asked(ctx, actor, "policy.grant", who, role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let client = crate::store::ClientStore::client(&ctx.db, client_id)?
             .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
-        let version = {
-            let granted = event(ctx, actor, "policy.grant");
-            let assigning = Assigning::for_client(granted, &client.id, &role, &tenant);
-            ctx.db
-                .grant_role(&assigning.grant(ctx.clock.now_ms()))?
-                .map_err(|why| assigning.refused(why))?
-        };
+        let granted = event(ctx, actor, "policy.grant");
+        let version = assign(
+            ctx,
+            &Assigning::for_client(granted, &client.id, &role, &tenant),
+        )?;
         Ok(ClientAssignment {
             subject: authz::client_subject(&client.id),
             client_id: client.id,
@@ -328,33 +349,19 @@ pub fn revoke_client(
     role: &str,
     tenant: &str,
 ) -> Result<ClientAssignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.revoke")
-            .detail("client_id", client_id)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let who = ("client_id", client_id);
+    let refusal = || asked(ctx, actor, "policy.revoke", who, role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let subject = authz::client_subject(client_id);
         rules::check_subject(&subject).map_err(|m| InvalidValue::new("client_id", m))?;
-        let rule = authz::to_row(&Rule::assignment(&subject, &role, &tenant));
-        let record = |version: i64| {
-            event(ctx, actor, "policy.revoke")
-                .client(client_id)
-                .detail("subject", subject.as_str())
-                .detail("role", role.as_str())
-                .detail("tenant", tenant.as_str())
-                .detail("version", version)
-        };
-        let version = ctx
-            .db
-            .revoke_role(&rule, ctx.clock.now_ms(), record)?
-            .ok_or_else(|| {
-                ManageError::NotFound(format!(
-                    "client `{client_id}` has no role `{role}` in `{tenant}`"
-                ))
-            })?;
+        let version = unassign(
+            ctx,
+            actor,
+            (&subject, &role, &tenant),
+            |e| e.client(client_id).detail("subject", subject.as_str()),
+            || format!("client `{client_id}` has no role `{role}` in `{tenant}`"),
+        )?;
         Ok(ClientAssignment {
             client_id: client_id.to_string(),
             subject: subject.clone(),

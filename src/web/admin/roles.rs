@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 
 use super::auth::Actor;
 use super::run;
-use crate::manage;
+use crate::app::AppContext;
 use crate::manage::policy::{Assignment, ClientAssignment};
+use crate::manage::{self, ManageError};
 use crate::web::WebState;
 use crate::web::error::WebError;
 
@@ -110,13 +111,9 @@ pub async fn grant(
     id: web::Path<String>,
     body: web::Json<RoleGrant>,
 ) -> Result<HttpResponse, WebError> {
-    let (who, id, RoleGrant { role, tenant }) =
-        (actor.audit_name(), id.into_inner(), body.into_inner());
-    let done = run(&state, move |ctx| {
-        manage::policy::grant(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(AssignmentOut::from(done)))
+    let RoleGrant { role, tenant } = body.into_inner();
+    let change = (id.into_inner(), role, tenant);
+    assignment::<_, AssignmentOut>(state, actor, change, manage::policy::grant, true).await
 }
 
 #[utoipa::path(
@@ -137,12 +134,35 @@ pub async fn revoke(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (id, tenant, role) = path.into_inner();
+    let change = (id, role, tenant);
+    assignment::<_, AssignmentOut>(state, actor, change, manage::policy::revoke, false).await
+}
+
+/// The signature of the `manage::policy` grants and revokes: context, actor,
+/// holder (user or client), role, tenant.
+type Change<T> = fn(&AppContext, &str, &str, &str, &str) -> Result<T, ManageError>;
+
+/// Run a grant or revoke of `(holder, role, tenant)` as the actor; the
+/// assignment as `O`, with 201 when `created`, else 200.
+async fn assignment<T, O>(
+    state: web::Data<WebState>,
+    actor: Actor,
+    (holder, role, tenant): (String, String, String),
+    op: Change<T>,
+    created: bool,
+) -> Result<HttpResponse, WebError>
+where
+    T: Send + 'static,
+    O: From<T> + Serialize,
+{
     let who = actor.audit_name();
-    let done = run(&state, move |ctx| {
-        manage::policy::revoke(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(AssignmentOut::from(done)))
+    let done = run(&state, move |ctx| op(ctx, &who, &holder, &role, &tenant)).await?;
+    let mut res = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(O::from(done)))
 }
 
 /// One assignment of a client, as granted or revoked.
@@ -184,13 +204,10 @@ pub async fn grant_client(
     id: web::Path<String>,
     body: web::Json<RoleGrant>,
 ) -> Result<HttpResponse, WebError> {
-    let (who, id, RoleGrant { role, tenant }) =
-        (actor.audit_name(), id.into_inner(), body.into_inner());
-    let done = run(&state, move |ctx| {
-        manage::policy::grant_client(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(ClientAssignmentOut::from(done)))
+    let RoleGrant { role, tenant } = body.into_inner();
+    let change = (id.into_inner(), role, tenant);
+    let op = manage::policy::grant_client;
+    assignment::<_, ClientAssignmentOut>(state, actor, change, op, true).await
 }
 
 #[utoipa::path(
@@ -211,10 +228,7 @@ pub async fn revoke_client(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (id, tenant, role) = path.into_inner();
-    let who = actor.audit_name();
-    let done = run(&state, move |ctx| {
-        manage::policy::revoke_client(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(ClientAssignmentOut::from(done)))
+    let change = (id, role, tenant);
+    let op = manage::policy::revoke_client;
+    assignment::<_, ClientAssignmentOut>(state, actor, change, op, false).await
 }
