@@ -14,6 +14,7 @@ pub mod context;
 pub mod credentials;
 pub mod crypto;
 pub mod domain;
+pub mod jwks;
 pub mod logging;
 pub mod mail;
 pub mod manage;

@@ -239,6 +239,60 @@ fn roles_granted_and_revoked_by_an_administrator_are_seen_by_the_cli(backend: Ba
     );
 }
 
+/// `g, client:<client_id>, role, tenant` through the API: only for a
+/// registered client, once, seen in the policy export, and revoked.
+fn an_administrator_grants_and_revokes_a_clients_role(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    let body = r#"{"role":"nurse","tenant":"st-mary"}"#;
+    let path = format!("/clients/{CLIENT}/roles");
+    let granted = ok(call(&w, "POST", &path, Some(t), Some(body)), 201);
+    assert_eq!(granted["subject"], format!("client:{CLIENT}"));
+    assert_eq!(granted["client_id"], CLIENT);
+    let export = w.env.ok(&["policy", "export"], None);
+    assert!(
+        export.contains(&format!("g, client:{CLIENT}, nurse, st-mary")),
+        "{export}"
+    );
+    problem(
+        &call(&w, "POST", &path, Some(t), Some(body)),
+        409,
+        Some("conflict"),
+    );
+    problem(
+        &call(
+            &w,
+            "POST",
+            "/clients/no-such-app/roles",
+            Some(t),
+            Some(body),
+        ),
+        404,
+        Some("not-found"),
+    );
+    let bad = r#"{"role":"Nurse!","tenant":"st-mary"}"#;
+    problem(
+        &call(&w, "POST", &path, Some(t), Some(bad)),
+        422,
+        Some("invalid-value"),
+    );
+    let one = format!("/clients/{CLIENT}/roles/st-mary/nurse");
+    ok(call(&w, "DELETE", &one, Some(t), None), 200);
+    problem(
+        &call(&w, "DELETE", &one, Some(t), None),
+        404,
+        Some("not-found"),
+    );
+    let records = audit(&w, t, "event_type=policy.grant");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["client_id"] == CLIENT && r["outcome"] == "success"),
+        "{records:?}"
+    );
+}
+
 fn an_administrator_pages_and_ends_sessions_named_by_their_sid(backend: Backend) {
     let w = world(backend);
     let (_, t) = tokens(&w, "admin");
@@ -376,6 +430,7 @@ per_backend!(
     an_administrator_pages_creates_shows_disables_and_resets_users,
     an_administrator_registers_shows_and_removes_clients,
     roles_granted_and_revoked_by_an_administrator_are_seen_by_the_cli,
+    an_administrator_grants_and_revokes_a_clients_role,
     an_administrator_pages_and_ends_sessions_named_by_their_sid,
     ending_all_of_a_users_sessions_ends_the_one_of_her_id_token,
     the_trail_records_reads_and_is_read_forward_or_newest_first,

@@ -5,79 +5,21 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::client_keys::{Key, assertion_at, b64, now_plus};
 use common::oidc::{self, post_form};
 use common::{Backend, TestEnv};
-use p384::elliptic_curve::sec1::ToEncodedPoint;
-use rsa::pkcs1v15::SigningKey;
-use rsa::signature::{SignatureEncoding, Signer};
-use rsa::traits::PublicKeyParts;
-use serde_json::{Value, json};
-
-fn b64(b: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(b)
-}
-
-enum Key {
-    P384(p384::ecdsa::SigningKey),
-    Rsa(rsa::RsaPrivateKey),
-}
-
-impl Key {
-    fn jwk(&self, kid: &str) -> Value {
-        match self {
-            Key::P384(k) => {
-                let p = k.verifying_key().as_affine().to_encoded_point(false);
-                json!({"kty": "EC", "crv": "P-384", "kid": kid,
-                    "x": b64(p.x().unwrap()), "y": b64(p.y().unwrap())})
-            }
-            Key::Rsa(k) => json!({"kty": "RSA", "kid": kid,
-                "n": b64(&k.n().to_bytes_be()), "e": b64(&k.e().to_bytes_be())}),
-        }
-    }
-
-    fn sign(&self, alg: &str, input: &[u8]) -> Vec<u8> {
-        match (self, alg) {
-            (Key::P384(k), _) => {
-                let s: p384::ecdsa::Signature = k.sign(input);
-                s.to_bytes().to_vec()
-            }
-            (Key::Rsa(k), "RS384") => SigningKey::<sha2::Sha384>::new(k.clone())
-                .sign(input)
-                .to_vec(),
-            (Key::Rsa(k), _) => SigningKey::<sha2::Sha256>::new(k.clone())
-                .sign(input)
-                .to_vec(),
-        }
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use serde_json::json;
 
 fn assertion(key: &Key, alg: &str, kid: &str, aud: &str, jti: &str) -> String {
-    let header = b64(json!({"alg": alg, "kid": kid, "typ": "JWT"})
-        .to_string()
-        .as_bytes());
-    let claims = json!({"iss": "svc", "sub": "svc", "aud": aud, "exp": now() + 60,
-        "iat": now(), "jti": jti});
-    let input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
-    let sig = key.sign(alg, input.as_bytes());
-    format!("{input}.{}", b64(&sig))
+    assertion_at(key, (alg, kid), "svc", aud, jti, now_plus(0))
 }
 
 fn es384_and_rs384_client_assertions_are_accepted(backend: Backend) {
     let env = TestEnv::new(backend);
-    let ec = Key::P384(p384::ecdsa::SigningKey::random(&mut rand_core::OsRng));
-    let rsa = Key::Rsa(rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap());
+    let ec = Key::p384();
+    let rsa = Key::rsa();
     // A third key pinned to RS256 by its JWK `alg`.
-    let pinned_key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
-    let pinned = Key::Rsa(pinned_key);
+    let pinned = Key::rsa();
     let mut pinned_jwk = pinned.jwk("pinned");
     pinned_jwk["alg"] = json!("RS256");
     let jwks = env.dir.path().join("jwks.json");

@@ -384,6 +384,8 @@ const JSON_KEYS: &[&str] = &[
     "pkce",
     "require_par",
     "jwks",
+    "jwks_uri",
+    "tenant",
     "keys",
     "note",
     "given_name",
@@ -480,6 +482,8 @@ fn admin_body(rng: &mut Rng, k: &Known, path: &str) -> serde_json::Value {
             "access_token_seconds": v(rng),
             "pkce": v(rng),
             "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": v(rng), "y": v(rng), "kid": v(rng)}]},
+            "jwks_uri": v(rng),
+            "tenant": v(rng),
         })
     } else {
         json!({"status": *rng.pick(&["active", "disabled", "locked"])})

@@ -149,8 +149,9 @@ fn registration_refuses_malformed_and_unsupported_clinical_scopes(backend: Backe
         )
     };
     assert!(add("openid user/Observation.sr").contains("cruds"));
-    assert!(add("openid system/*.rs").contains("not supported yet"));
     assert!(add("openid patient/Observation.rw").contains("cruds"));
+    // system/ scopes are for backend clients with keys (tests/smart_backend.rs).
+    assert!(add("openid system/*.rs").contains("private_key_jwt"));
     // None of the refused registrations left a client behind.
     let listed = w.env.ok(&["client", "list", "--json"], None);
     assert!(!listed.contains("\"app\""), "{listed}");

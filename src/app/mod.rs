@@ -153,7 +153,6 @@ fn assemble(
         geo,
         passkeys: Arc::new(passkeys),
         keys: LiveKeys::default(),
-        config: Arc::new(config),
         db,
         keyring,
         passwords,
@@ -161,6 +160,10 @@ fn assemble(
         mailer,
         // Allows nothing until the policy is read.
         authz: crate::authz::Authz::empty()?,
+        client_keys: Arc::new(crate::jwks::ClientKeys::http(
+            config.allow_insecure_jwks_uri,
+        )),
+        config: Arc::new(config),
     })
 }
 

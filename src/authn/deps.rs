@@ -31,6 +31,8 @@ pub struct Deps {
     /// (one version for the whole request, as `Authz::current` asks).
     pub keys: Arc<KeySet>,
     pub policy: Arc<PolicyEngine>,
+    /// Clients' fetched key sets (the server's cache).
+    pub client_keys: Arc<crate::jwks::ClientKeys>,
 }
 
 impl Deps {
@@ -46,6 +48,7 @@ impl Deps {
             geo: ctx.geo.clone(),
             keys: ctx.keyset(),
             policy: ctx.authz.current(),
+            client_keys: ctx.client_keys.clone(),
         }
     }
 
@@ -79,6 +82,7 @@ impl Deps {
             risk: &self.config.risk,
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
+            client_keys: &self.client_keys,
         }
     }
 }

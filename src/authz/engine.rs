@@ -140,8 +140,12 @@ impl PolicyEngine {
 /// Casbin's filtered queries read an empty value as "any field", so an empty
 /// user id would collect every permission of a tenant. Anything a stored rule
 /// could not contain matches nothing, and is answered as such before Casbin.
+/// The first name is a subject (a user id or `client:<id>`), the rest names.
 fn valid(names: &[&str]) -> bool {
-    names.iter().all(|n| super::rules::check_name(n).is_ok())
+    names.split_first().is_some_and(|(subject, rest)| {
+        super::rules::check_subject(subject).is_ok()
+            && rest.iter().all(|n| super::rules::check_name(n).is_ok())
+    })
 }
 
 /// The same for a subject: a user id, a role, or a client's `client:<id>`.

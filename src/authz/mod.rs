@@ -25,13 +25,6 @@ pub const SEED_POLICY: &str = include_str!("../../policies/policy.csv");
 /// The reserved tenant of the Ward deployment itself (its own administration).
 pub const WARD_TENANT: &str = "ward";
 
-/// The Casbin subject of a client, for the roles a client holds itself
-/// (`g, client:<client_id>, <role>, <tenant>`): an EHR allowed to launch
-/// SMART apps (`smart`, `launch`), a backend service.
-pub fn client_subject(client_id: &str) -> String {
-    format!("{}{client_id}", rules::CLIENT_SUBJECT_PREFIX)
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuthzError {
     #[error("policy line {line}: {message}")]
@@ -40,6 +33,14 @@ pub enum AuthzError {
     Engine(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// The policy subject of an OAuth client: `client:<client_id>`. A client
+/// holds roles like a user (`g, client:<client_id>, role, tenant`), for what
+/// it does on its own behalf: SMART Backend Services' `system/` scopes
+/// (docs/smart.md) and an EHR's launch permission.
+pub fn client_subject(client_id: &str) -> String {
+    format!("{}{client_id}", rules::CLIENT_PREFIX)
 }
 
 /// A rule as the storage layer keeps it.

@@ -103,7 +103,7 @@ impl Rule {
         }
         for (i, field) in fields.iter().enumerate() {
             // A permission's third field is its object; an assignment's
-            // first its subject.
+            // first is its subject (a user id, a role, or `client:<id>`).
             let check = match (expected, i) {
                 (4, 2) => check_object,
                 (3, 0) => check_subject,
@@ -169,17 +169,20 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     }
 }
 
-/// The prefix of a client's subject in an assignment (`client:<client_id>`).
-pub const CLIENT_SUBJECT_PREFIX: &str = "client:";
+/// The prefix of a client's subject in the policy: `g, client:<client_id>, role, tenant`.
+pub const CLIENT_PREFIX: &str = crate::domain::client::CLIENT_SUBJECT_PREFIX;
 
 /// Whether an assignment's subject is acceptable: a name as [`check_name`]
-/// says (a user id, a role), or `client:` and a client id (a client's own
-/// role, e.g. an EHR allowed to launch SMART apps: docs/smart.md).
-pub fn check_subject(name: &str) -> Result<(), &'static str> {
-    match name.strip_prefix(CLIENT_SUBJECT_PREFIX) {
+/// says (a user id, or a role that inherits), or `client:<client_id>` for an
+/// OAuth client acting for itself (SMART Backend Services' `system/` scopes,
+/// an EHR's launch permission: docs/smart.md). A client id is what
+/// `domain::ClientId` accepts; a name never holds `:`, so a user's or role's
+/// subject can never pass for a client's.
+pub fn check_subject(subject: &str) -> Result<(), &'static str> {
+    match subject.strip_prefix(CLIENT_PREFIX) {
         Some(id) if crate::domain::ClientId::parse(id).is_ok() => Ok(()),
         Some(_) => Err("a client subject is `client:` and a valid client id"),
-        None => check_name(name),
+        None => check_name(subject),
     }
 }
 
@@ -277,6 +280,34 @@ mod tests {
         let long = "a".repeat(64);
         assert!(parse_csv(&format!("p, {long}, t, o, a")).is_err());
         assert!(parse_csv(&format!("p, {}, t, o, a", &long[1..])).is_ok());
+    }
+
+    #[test]
+    fn clients_may_hold_roles_but_nothing_else_takes_their_form() {
+        let rules = parse_csv("g, client:Backend.svc-1, nurse, st-mary\n").unwrap();
+        assert_eq!(
+            rules,
+            vec![Rule::assignment("client:Backend.svc-1", "nurse", "st-mary")]
+        );
+        assert_eq!(
+            parse_csv(&to_csv(&rules)).unwrap(),
+            rules,
+            "export round-trips"
+        );
+        for (text, needle) in [
+            ("g, client:, nurse, st-mary\n", "1 to 128"),
+            ("g, client:a b, nurse, st-mary\n", "ASCII"),
+            ("g, client:*, nurse, st-mary\n", "wildcards"),
+            ("g, Client:svc, nurse, st-mary\n", "lower-case"),
+            // Only the subject of an assignment may be a client.
+            ("g, u1, client:svc, st-mary\n", "lower-case"),
+            ("p, client:svc, st-mary, ehr, read\n", "lower-case"),
+        ] {
+            let err = parse_csv(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let long = format!("g, client:{}, nurse, t\n", "a".repeat(129));
+        assert!(parse_csv(&long).is_err());
     }
 
     #[test]

@@ -330,3 +330,21 @@ fn a_client_holds_a_role_under_its_client_subject() {
         assert!(parse_csv(bad).is_err(), "{bad}");
     }
 }
+
+/// SMART Backend Services: a client holds roles as `client:<client_id>`,
+/// per tenant like a user, and its subject never matches a user's.
+#[test]
+fn a_client_holds_roles_in_its_tenant_only() {
+    let svc = super::client_subject("Lab.Feed-1");
+    assert_eq!(svc, "client:Lab.Feed-1");
+    let e = engine(&[(&svc, "nurse", "st-mary"), (ALICE, "physician", "st-mary")]);
+    assert_eq!(e.roles(&svc, "st-mary"), strings(&["nurse"]));
+    assert!(e.allowed(&svc, "st-mary", "fhir:Observation", "r"));
+    assert!(!e.allowed(&svc, "st-mary", "fhir:Observation", "u"));
+    assert!(!e.allowed(&svc, "riverside", "fhir:Observation", "r"));
+    assert_eq!(e.tenants(&svc), strings(&["st-mary"]));
+    // Another client, or the bare id, holds nothing.
+    assert!(e.permissions("client:lab.feed-1", "st-mary").is_empty());
+    assert!(e.permissions("Lab.Feed-1", "st-mary").is_empty());
+    assert!(e.permissions("client:", "st-mary").is_empty());
+}

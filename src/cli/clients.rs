@@ -62,8 +62,16 @@ pub struct AddArgs {
     #[arg(long)]
     require_par: bool,
     /// File with the client's public JWKS: it authenticates with private_key_jwt (RFC 7523), no secret.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
     jwks_file: Option<std::path::PathBuf>,
+    /// Or the https URL where the client publishes its JWKS: fetched when it
+    /// authenticates, cached, fetched again for a new `kid` (docs/smart.md).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+    /// The tenant whose roles of this client (`ward policy grant --client`)
+    /// narrow its SMART `system/` scopes; required with them.
+    #[arg(long)]
+    tenant: Option<String>,
     /// ID token signing algorithm: RS256 (default) or ES256.
     #[arg(long)]
     id_token_alg: Option<String>,
@@ -153,6 +161,8 @@ impl AddArgs {
             first_party: self.first_party,
             require_par: self.require_par,
             jwks,
+            jwks_uri: self.jwks_uri,
+            tenant: self.tenant,
             id_token_alg: self.id_token_alg,
             access_token_seconds: self.access_token_seconds,
             authz_resources: self.authz_resources,
@@ -213,6 +223,12 @@ fn show(ctx: &AppContext, actor: &str, client_id: &str, json: bool) -> Result<()
     println!("grant_types:   {}", grants.join(" "));
     println!("scopes:        {}", c.scopes.join(" "));
     println!("pkce:          {}", c.pkce.as_str());
+    if let Some(uri) = &c.jwks_uri {
+        println!("jwks_uri:      {uri}");
+    }
+    if let Some(tenant) = &c.tenant {
+        println!("tenant:        {tenant}");
+    }
     println!("created:       {}", time(c.created_at));
     Ok(())
 }

@@ -19,17 +19,28 @@ pub enum PolicyCommand {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Give a user (username or id) a role in a tenant.
+    /// Give a user (username or id) a role in a tenant: `grant USER ROLE
+    /// --tenant T`; or a registered client: `grant --client CLIENT_ID ROLE
+    /// --tenant T` (`g, client:<client_id>, ROLE, T`; docs/smart.md).
     Grant {
-        user: String,
-        role: String,
+        /// USER ROLE, or ROLE alone with --client.
+        #[arg(value_name = "USER ROLE", num_args = 1..=2, required = true)]
+        names: Vec<String>,
+        /// The role goes to this client (a backend service, an EHR), not a user.
+        #[arg(long, value_name = "CLIENT_ID")]
+        client: Option<String>,
         #[arg(long)]
         tenant: String,
     },
-    /// Take a role in a tenant away from a user (username or id).
+    /// Take a role in a tenant away from a user (username or id): `revoke
+    /// USER ROLE --tenant T`; or from a client: `revoke --client CLIENT_ID ROLE --tenant T`.
     Revoke {
-        user: String,
-        role: String,
+        /// USER ROLE, or ROLE alone with --client.
+        #[arg(value_name = "USER ROLE", num_args = 1..=2, required = true)]
+        names: Vec<String>,
+        /// The role is taken from this client, not a user.
+        #[arg(long, value_name = "CLIENT_ID")]
+        client: Option<String>,
         #[arg(long)]
         tenant: String,
     },
@@ -58,28 +69,16 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
             let text = policy::export(ctx, &actor)?;
             write_export(&text, output)
         }
-        PolicyCommand::Grant { user, role, tenant } => {
-            let a = policy::grant(ctx, &actor, &user, &role, &tenant)?;
-            println!(
-                "granted {} to {} in {} (policy version {})",
-                a.role,
-                a.username.as_deref().unwrap_or(&a.user_id),
-                a.tenant,
-                a.version
-            );
-            Ok(())
-        }
-        PolicyCommand::Revoke { user, role, tenant } => {
-            let a = policy::revoke(ctx, &actor, &user, &role, &tenant)?;
-            println!(
-                "revoked {} from {} in {} (policy version {})",
-                a.role,
-                a.username.as_deref().unwrap_or(&a.user_id),
-                a.tenant,
-                a.version
-            );
-            Ok(())
-        }
+        PolicyCommand::Grant {
+            names,
+            client,
+            tenant,
+        } => change(ctx, &actor, Change::Grant, &names, client, &tenant),
+        PolicyCommand::Revoke {
+            names,
+            client,
+            tenant,
+        } => change(ctx, &actor, Change::Revoke, &names, client, &tenant),
         PolicyCommand::Show { user, json } => {
             let access = policy::show(ctx, &actor, &user)?;
             if json {
@@ -102,6 +101,84 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
             output::table(&["TENANT", "ROLES", "PERMISSIONS"], &rows);
             Ok(())
         }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Grant,
+    Revoke,
+}
+
+/// `grant` or `revoke`, of a user's role or (with `--client`) a client's.
+fn change(
+    ctx: &AppContext,
+    actor: &str,
+    change: Change,
+    names: &[String],
+    client: Option<String>,
+    tenant: &str,
+) -> Result<(), CliError> {
+    let (done, (role, who, tenant, version)) = match (change, client) {
+        (Change::Grant, Some(c)) => {
+            let a = policy::grant_client(ctx, actor, &c, role_only(names)?, tenant)?;
+            (
+                "granted",
+                (
+                    a.role,
+                    format!("client {}", a.client_id),
+                    a.tenant,
+                    a.version,
+                ),
+            )
+        }
+        (Change::Revoke, Some(c)) => {
+            let a = policy::revoke_client(ctx, actor, &c, role_only(names)?, tenant)?;
+            (
+                "revoked",
+                (
+                    a.role,
+                    format!("client {}", a.client_id),
+                    a.tenant,
+                    a.version,
+                ),
+            )
+        }
+        (Change::Grant, None) => {
+            let (user, role) = user_and_role(names)?;
+            let a = policy::grant(ctx, actor, user, role, tenant)?;
+            let who = a.username.unwrap_or(a.user_id);
+            ("granted", (a.role, who, a.tenant, a.version))
+        }
+        (Change::Revoke, None) => {
+            let (user, role) = user_and_role(names)?;
+            let a = policy::revoke(ctx, actor, user, role, tenant)?;
+            let who = a.username.unwrap_or(a.user_id);
+            ("revoked", (a.role, who, a.tenant, a.version))
+        }
+    };
+    let to = if done == "granted" { "to" } else { "from" };
+    println!("{done} {role} {to} {who} in {tenant} (policy version {version})");
+    Ok(())
+}
+
+/// `USER ROLE` of a grant or revoke without `--client`.
+fn user_and_role(names: &[String]) -> Result<(&str, &str), CliError> {
+    match names {
+        [user, role] => Ok((user, role)),
+        _ => Err(CliError::Usage(
+            "name a user and a role (USER ROLE), or a client with --client CLIENT_ID ROLE".into(),
+        )),
+    }
+}
+
+/// The `ROLE` of a grant or revoke with `--client`.
+fn role_only(names: &[String]) -> Result<&str, CliError> {
+    match names {
+        [role] => Ok(role),
+        _ => Err(CliError::Usage(
+            "with --client, name only the role: --client CLIENT_ID ROLE".into(),
+        )),
     }
 }
 

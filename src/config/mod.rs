@@ -28,7 +28,7 @@ mod values;
 
 pub use mail::{MailConfig, MailTransport, SmtpCredentials, SmtpSettings, SmtpTls};
 pub use raw::RawMailConfig;
-pub use raw::{RawConfig, RawPasswordConfig, RawSessionConfig, RawTokenConfig};
+pub use raw::{RawClientsConfig, RawConfig, RawPasswordConfig, RawSessionConfig, RawTokenConfig};
 pub use values::{
     BreakGlassPolicy, DatabaseUrl, LogFormat, MasterKeySource, PasskeyPolicy, PasswordParams,
     SessionLifetimes, SessionPolicy, TlsFiles, TokenLifetimes,
@@ -121,6 +121,9 @@ pub struct Config {
     pub admin_max_auth_age_seconds: u32,
     pub passkeys: PasskeyPolicy,
     pub break_glass: BreakGlassPolicy,
+    /// `clients.allow_insecure_jwks_uri`: development only; a client's
+    /// `jwks_uri` may then be `http://` and reach loopback and private addresses.
+    pub allow_insecure_jwks_uri: bool,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }

@@ -44,6 +44,8 @@ pub struct RawConfig {
     pub admin_max_auth_age_seconds: i64,
     pub passkeys: RawPasskeyConfig,
     pub break_glass: RawBreakGlassConfig,
+    /// `[clients]`: how Ward treats what clients registered.
+    pub clients: RawClientsConfig,
     /// `[risk]`: the risk engine's weights and rules (docs/risk.md).
     pub risk: crate::risk::RawRiskConfig,
     /// `[scope_min_acr]`: the weakest acr a token with a scope may come from,
@@ -71,6 +73,15 @@ impl Default for RawBreakGlassConfig {
             notify: Vec::new(),
         }
     }
+}
+
+/// `[clients]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawClientsConfig {
+    /// Development only: a client's `jwks_uri` may be `http://` and reach
+    /// loopback and private addresses (docs/smart.md, "Backend Services").
+    pub allow_insecure_jwks_uri: bool,
 }
 
 /// `[passkeys]`.
@@ -257,6 +268,7 @@ impl Default for RawConfig {
             admin_max_auth_age_seconds: 900,
             passkeys: RawPasskeyConfig::default(),
             break_glass: RawBreakGlassConfig::default(),
+            clients: RawClientsConfig::default(),
             risk: crate::risk::RawRiskConfig::default(),
             scope_min_acr: Default::default(),
         }

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::credentials::passkeys::Passkeys;
 use crate::credentials::password::Passwords;
 use crate::crypto::keyring::Keyring;
+use crate::jwks::ClientKeys;
 use crate::mail::Mailer;
 use crate::oidc::Provider;
 use crate::oidc::keys::KeySet;
@@ -46,6 +47,8 @@ pub struct AppContext {
     /// The authorization policy (Casbin), reloaded when the database's policy
     /// version moves (docs/authorization.md).
     pub authz: Authz,
+    /// Clients' key sets fetched from their `jwks_uri`, cached (docs/smart.md).
+    pub client_keys: Arc<ClientKeys>,
 }
 
 /// The signing keys shared by every clone of a context. Empty until the first
@@ -87,6 +90,7 @@ impl AppContext {
             risk: &self.config.risk,
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
+            client_keys: &self.client_keys,
         }
     }
 }

@@ -147,6 +147,41 @@ fn bytes_field(jwk: &Value, name: &str) -> Option<Vec<u8>> {
     str_field(jwk, name).and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
 }
 
+/// Most keys a client's key set may hold.
+pub const MAX_CLIENT_KEYS: usize = 20;
+
+/// The one check of a client's public key set (RFC 7517 §5), for a set given
+/// at registration (`--jwks-file`, the admin API) and for every set fetched
+/// from a client's `jwks_uri`: a JSON object with a `keys` array of 1 to 20
+/// keys, none holding private parts, each one Ward can verify with
+/// ([`Verifier::from_jwk`]: EC P-256 or P-384, RSA of at least 2048 bits,
+/// and a JWK `alg`, when given, among those). Returns the parsed set, or why not.
+pub fn public_key_set(text: &str) -> Result<Value, &'static str> {
+    let set: Value = serde_json::from_str(text).map_err(|_| "is not JSON")?;
+    let keys = set
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("must be an object with a `keys` array")?;
+    if keys.is_empty() || keys.len() > MAX_CLIENT_KEYS {
+        return Err("must hold 1 to 20 keys");
+    }
+    for key in keys {
+        // RFC 7518 §6.2.2 (EC `d`) and §6.3.2 (RSA `d`, `p`, `q`, ...).
+        if ["d", "p", "q", "dp", "dq", "qi"]
+            .iter()
+            .any(|f| key.get(f).is_some())
+        {
+            return Err("holds a private key; register public keys only");
+        }
+        if Verifier::from_jwk(key).is_none() {
+            return Err(
+                "keys must be EC P-256 or P-384, or RSA (2048 bits or more) public keys, for ES256, ES384, RS256 or RS384",
+            );
+        }
+    }
+    Ok(set)
+}
+
 /// Verify a signature with a public JWK as published in the JWKS.
 pub fn verify_with_jwk(jwk: &Value, message: &[u8], signature: &[u8]) -> bool {
     Verifier::from_jwk(jwk).is_some_and(|v| v.verify(message, signature))
@@ -212,6 +247,45 @@ mod tests {
         pinned["alg"] = json!("RS256");
         assert!(Verifier::for_alg(&pinned, JwsAlg::Rs384).is_none());
         assert!(Verifier::for_alg(&pinned, JwsAlg::Rs256).is_some());
+    }
+
+    #[test]
+    fn a_public_key_set_holds_only_usable_public_keys() {
+        let (_, ec) = p384_key();
+        let (_, rsa) = rsa_key();
+        let set = json!({"keys": [ec.clone(), rsa.clone()]}).to_string();
+        assert_eq!(
+            public_key_set(&set).unwrap()["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let mut private = ec.clone();
+        private["d"] = json!("AAAA");
+        let mut short_rsa = rsa.clone();
+        short_rsa["n"] = json!(b64(&[0xff; 128]));
+        let mut bad_point = ec.clone();
+        bad_point["x"] = json!(b64(&[1; 32]));
+        let mut hmac_alg = rsa;
+        hmac_alg["alg"] = json!("HS256");
+        for (bad, needle) in [
+            ("nope".to_string(), "not JSON"),
+            (json!({"keys": []}).to_string(), "1 to 20"),
+            (json!({"keys": vec![ec.clone(); 21]}).to_string(), "1 to 20"),
+            (json!([ec]).to_string(), "`keys` array"),
+            (json!({"keys": [private]}).to_string(), "private"),
+            (json!({"keys": [short_rsa]}).to_string(), "2048"),
+            (json!({"keys": [bad_point]}).to_string(), "P-384"),
+            (json!({"keys": [hmac_alg]}).to_string(), "RS384"),
+            (
+                json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}).to_string(),
+                "EC",
+            ),
+        ] {
+            let why = public_key_set(&bad).unwrap_err();
+            assert!(why.contains(needle), "{bad}: {why}");
+        }
     }
 
     #[test]

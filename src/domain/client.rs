@@ -7,6 +7,10 @@ use url::Url;
 
 use super::InvalidValue;
 
+/// How a client is named as a subject in the authorization policy:
+/// `g, client:<client_id>, role, tenant` (`authz::client_subject`).
+pub const CLIENT_SUBJECT_PREFIX: &str = "client:";
+
 /// An OAuth `client_id`: 1-128 visible ASCII characters without spaces
 /// (RFC 6749 Appendix A.1 allows VSCHAR; Ward is stricter to keep ids URL-safe).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -27,6 +27,12 @@ pub struct Client {
     pub require_par: bool,
     /// Public keys for private_key_jwt client authentication (RFC 7523), as a JWKS.
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes those keys instead (fetched and cached by
+    /// `jwks::ClientKeys`); at most one of `jwks` and `jwks_uri` is set.
+    pub jwks_uri: Option<String>,
+    /// The tenant in which the client's own roles (`g, client:<id>, role,
+    /// tenant`) narrow its SMART `system/` scopes (docs/smart.md).
+    pub tenant: Option<String>,
     /// ID token signing algorithm: RS256 (default) or ES256.
     pub id_token_alg: String,
     /// Access token lifetime for this client, overriding the configured default.

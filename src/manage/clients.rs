@@ -20,6 +20,12 @@ pub struct NewClientInput {
     pub require_par: bool,
     /// A JSON Web Key Set (text): the client authenticates with private_key_jwt instead of a secret.
     pub jwks: Option<String>,
+    /// Or where the client publishes that key set (https; fetched and cached
+    /// when it authenticates). At most one of `jwks` and `jwks_uri`.
+    pub jwks_uri: Option<String>,
+    /// The tenant whose roles of this client (`g, client:<id>, role, tenant`)
+    /// narrow its SMART `system/` scopes; required with them.
+    pub tenant: Option<String>,
     /// RS256 (default) or ES256.
     pub id_token_alg: Option<String>,
     pub access_token_seconds: Option<i64>,
@@ -50,6 +56,8 @@ impl NewClientInput {
             first_party: false,
             require_par: false,
             jwks: None,
+            jwks_uri: None,
+            tenant: None,
             id_token_alg: None,
             access_token_seconds: None,
             authz_resources: Vec::new(),
@@ -62,32 +70,10 @@ impl NewClientInput {
     }
 }
 
-/// Parse a client's JWKS: public EC P-256, P-384 or RSA keys only.
+/// Parse a client's JWKS (`crypto::verify::public_key_set`, the one check
+/// that fetched key sets pass too).
 fn validate_jwks(text: &str) -> Result<serde_json::Value, InvalidValue> {
-    let bad = |m: &str| InvalidValue::new("jwks", m);
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad("is not JSON"))?;
-    let keys = v
-        .get("keys")
-        .and_then(|k| k.as_array())
-        .ok_or_else(|| bad("must be an object with a `keys` array"))?;
-    if keys.is_empty() || keys.len() > 20 {
-        return Err(bad("must hold 1 to 20 keys"));
-    }
-    for k in keys {
-        if k.get("d").is_some() || k.get("p").is_some() {
-            return Err(bad("holds a private key; register public keys only"));
-        }
-        match k.get("kty").and_then(|t| t.as_str()) {
-            Some("EC")
-                if matches!(
-                    k.get("crv").and_then(|c| c.as_str()),
-                    Some("P-256" | "P-384")
-                ) => {}
-            Some("RSA") if k.get("n").is_some() && k.get("e").is_some() => {}
-            _ => return Err(bad("keys must be EC P-256, EC P-384 or RSA public keys")),
-        }
-    }
-    Ok(v)
+    crate::crypto::verify::public_key_set(text).map_err(|m| InvalidValue::new("jwks", m))
 }
 
 /// The stored client and, for a confidential client, its secret: shown once, never stored.
@@ -179,6 +165,8 @@ fn validate(input: &NewClientInput) -> Result<Validated, ManageError> {
 struct Extras {
     name: String,
     jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    tenant: Option<String>,
     id_token_alg: String,
     authz_resources: Vec<String>,
     min_acr: Option<Acr>,
@@ -186,16 +174,45 @@ struct Extras {
 }
 
 /// Check what [`validate`] does not, in the order the errors are reported.
-fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageError> {
+fn check_extras(
+    input: &NewClientInput,
+    id: &ClientId,
+    allow_insecure_jwks_uri: bool,
+) -> Result<Extras, ManageError> {
     let name = check_name(input.name.as_deref(), id)?;
     let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
-    if jwks.is_some() && input.client_type == ClientType::Public {
+    let jwks_uri = input
+        .jwks_uri
+        .as_deref()
+        .map(|u| {
+            crate::jwks::address::check_uri(u, allow_insecure_jwks_uri)
+                .map(|url| url.to_string())
+                .map_err(|m| InvalidValue::new("jwks_uri", m))
+        })
+        .transpose()?;
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(InvalidValue::new(
+            "jwks_uri",
+            "give the key set or its URL (jwks or jwks_uri), not both",
+        )
+        .into());
+    }
+    if (jwks.is_some() || jwks_uri.is_some()) && input.client_type == ClientType::Public {
         return Err(InvalidValue::new(
             "jwks",
             "a public client cannot authenticate with keys; make it confidential",
         )
         .into());
     }
+    let tenant = input
+        .tenant
+        .as_deref()
+        .map(|t| {
+            crate::authz::rules::check_name(t)
+                .map(|()| t.to_string())
+                .map_err(|m| InvalidValue::new("tenant", m))
+        })
+        .transpose()?;
     let id_token_alg = match input.id_token_alg.as_deref().unwrap_or("RS256") {
         a @ ("RS256" | "ES256") => a.to_string(),
         other => {
@@ -229,11 +246,46 @@ fn check_extras(input: &NewClientInput, id: &ClientId) -> Result<Extras, ManageE
     Ok(Extras {
         name,
         jwks,
+        jwks_uri,
+        tenant,
         id_token_alg,
         authz_resources,
         min_acr,
         backchannel_logout_uri,
     })
+}
+
+/// SMART Backend Services (SMART App Launch 2.2.0 §"Backend Services"):
+/// `system/` scopes go to confidential clients that authenticate with
+/// private_key_jwt (asymmetric keys, the only client authentication the
+/// guide allows there), through client_credentials, and named with the
+/// tenant whose roles for the client narrow them (docs/smart.md).
+fn check_backend(input: &NewClientInput, v: &Validated, x: &Extras) -> Result<(), InvalidValue> {
+    let Some(system) = v
+        .scopes
+        .iter()
+        .find(|s| crate::oidc::smart_scopes::is_system(s))
+    else {
+        return Ok(());
+    };
+    let refuse = |why: &str| Err(InvalidValue::new("scope", format!("`{system}`: {why}")));
+    if input.client_type != ClientType::Confidential || (x.jwks.is_none() && x.jwks_uri.is_none()) {
+        return refuse(
+            "system/ scopes are for confidential clients that authenticate with private_key_jwt \
+             (register keys with --jwks-file or --jwks-uri; SMART Backend Services)",
+        );
+    }
+    if !v.grant_types.contains(&GrantType::ClientCredentials) {
+        return refuse(
+            "system/ scopes are granted only through client_credentials; allow that grant type",
+        );
+    }
+    if x.tenant.is_none() {
+        return refuse(
+            "a client with system/ scopes needs a tenant (--tenant): its roles there decide what it gets",
+        );
+    }
+    Ok(())
 }
 
 /// The display name, trimmed; the client id when none is given.
@@ -296,6 +348,8 @@ fn record(
         first_party: input.first_party,
         require_par: input.require_par,
         jwks: x.jwks,
+        jwks_uri: x.jwks_uri,
+        tenant: x.tenant,
         id_token_alg: x.id_token_alg,
         access_token_seconds: input.access_token_seconds,
         authz_resources: x.authz_resources,
@@ -316,10 +370,12 @@ pub fn add(
         || event(ctx, actor, "client.create").detail("client_id", input.client_id.clone());
     audited(ctx, refusal, || {
         let checked = validate(&input)?;
-        let extras = check_extras(&input, &checked.id)?;
+        let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
+        check_backend(&input, &checked, &extras)?;
         // A confidential client gets a secret unless it authenticates with its keys.
-        let secret = (input.client_type == ClientType::Confidential && extras.jwks.is_none())
-            .then(|| secrets::generate(32));
+        let keys = extras.jwks.is_some() || extras.jwks_uri.is_some();
+        let secret =
+            (input.client_type == ClientType::Confidential && !keys).then(|| secrets::generate(32));
         let client = record(
             &input,
             checked,
@@ -333,7 +389,9 @@ pub fn add(
             .detail("redirect_uris", client.redirect_uris.clone())
             .detail("grant_types", grant_names(&client.grant_types))
             .detail("scopes", client.scopes.clone())
-            .detail("pkce", client.pkce.as_str());
+            .detail("pkce", client.pkce.as_str())
+            .detail("jwks_uri", client.jwks_uri.clone())
+            .detail("tenant", client.tenant.clone());
         if !ctx.db.create_client(&client, &created)? {
             let id = &client.id;
             return Err(ManageError::Conflict(format!(

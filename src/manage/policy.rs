@@ -123,14 +123,24 @@ pub(crate) struct Assigning<'a> {
 
 impl<'a> Assigning<'a> {
     pub(crate) fn new(event: AuditEvent, user_id: &'a str, role: &'a str, tenant: &'a str) -> Self {
+        Self::of(event.subject(user_id), user_id.to_string(), role, tenant)
+    }
+
+    /// `g, client:<client_id>, role, tenant`, its record naming the client.
+    fn for_client(event: AuditEvent, client_id: &str, role: &'a str, tenant: &'a str) -> Self {
+        let subject = authz::client_subject(client_id);
+        let event = event.client(client_id).detail("subject", subject.as_str());
+        Self::of(event, subject, role, tenant)
+    }
+
+    fn of(event: AuditEvent, subject: String, role: &'a str, tenant: &'a str) -> Self {
         Self {
-            rule: authz::to_row(&Rule::assignment(user_id, role, tenant)),
+            rule: authz::to_row(&Rule::assignment(&subject, role, tenant)),
             role,
             tenant,
             record: Box::new(move |version| {
                 event
                     .clone()
-                    .subject(user_id)
                     .detail("role", role)
                     .detail("tenant", tenant)
                     .detail("version", version)
@@ -155,9 +165,14 @@ impl<'a> Assigning<'a> {
             GrantRefused::NoSuchRole => ManageError::NotFound(format!(
                 "no role `{role}` in tenant `{tenant}` (a role exists where it has permissions)"
             )),
-            GrantRefused::AlreadyGranted => {
-                ManageError::Conflict(format!("the user already has role `{role}` in `{tenant}`"))
-            }
+            GrantRefused::AlreadyGranted => ManageError::Conflict(format!(
+                "{} already has role `{role}` in `{tenant}`",
+                if self.rule.v0.starts_with(rules::CLIENT_PREFIX) {
+                    "the client"
+                } else {
+                    "the user"
+                }
+            )),
         }
     }
 }
@@ -165,6 +180,51 @@ impl<'a> Assigning<'a> {
 /// Check a role and tenant before a transaction that grants them.
 pub(crate) fn parse_role(role: &str, tenant: &str) -> Result<(String, String), ManageError> {
     Ok((name("role", role)?, name("tenant", tenant)?))
+}
+
+/// What a refused grant or revoke asked for: `who` is the field naming the
+/// user (`query`) or the client (`client_id`), and its value.
+fn asked(
+    ctx: &AppContext,
+    actor: &str,
+    kind: &str,
+    who: (&str, &str),
+    role: &str,
+    tenant: &str,
+) -> AuditEvent {
+    event(ctx, actor, kind)
+        .detail(who.0, who.1)
+        .detail("role", role)
+        .detail("tenant", tenant)
+}
+
+/// Make an assignment with its `policy.grant` record; the new version.
+fn assign(ctx: &AppContext, assigning: &Assigning<'_>) -> Result<i64, ManageError> {
+    ctx.db
+        .grant_role(&assigning.grant(ctx.clock.now_ms()))?
+        .map_err(|why| assigning.refused(why))
+}
+
+/// Remove `g, subject, role, tenant` with its `policy.revoke` record, which
+/// `name` completes with whose it was; the new version, or NotFound saying
+/// `missing` when there is no such assignment.
+fn unassign(
+    ctx: &AppContext,
+    actor: &str,
+    (subject, role, tenant): (&str, &str, &str),
+    name: impl Fn(AuditEvent) -> AuditEvent,
+    missing: impl FnOnce() -> String,
+) -> Result<i64, ManageError> {
+    let rule = authz::to_row(&Rule::assignment(subject, role, tenant));
+    let record = |version: i64| {
+        name(event(ctx, actor, "policy.revoke"))
+            .detail("role", role)
+            .detail("tenant", tenant)
+            .detail("version", version)
+    };
+    ctx.db
+        .revoke_role(&rule, ctx.clock.now_ms(), record)?
+        .ok_or_else(|| ManageError::NotFound(missing()))
 }
 
 /// `g, <user id>, role, tenant`; the user is named by username or id.
@@ -175,23 +235,15 @@ pub fn grant(
     role: &str,
     tenant: &str,
 ) -> Result<Assignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.grant")
-            .detail("query", user)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let refusal = || asked(ctx, actor, "policy.grant", ("query", user), role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let found = super::users::find(ctx, user)?;
-        let now = ctx.clock.now_ms();
-        let version = {
-            let granted = event(ctx, actor, "policy.grant");
-            let assigning = Assigning::new(granted, found.id.as_str(), &role, &tenant);
-            ctx.db
-                .grant_role(&assigning.grant(now))?
-                .map_err(|why| assigning.refused(why))?
-        };
+        let granted = event(ctx, actor, "policy.grant");
+        let version = assign(
+            ctx,
+            &Assigning::new(granted, found.id.as_str(), &role, &tenant),
+        )?;
         Ok(Assignment {
             user_id: found.id.to_string(),
             username: Some(found.username.to_string()),
@@ -213,12 +265,7 @@ pub fn revoke(
     role: &str,
     tenant: &str,
 ) -> Result<Assignment, ManageError> {
-    let refusal = || {
-        event(ctx, actor, "policy.revoke")
-            .detail("query", user)
-            .detail("role", role)
-            .detail("tenant", tenant)
-    };
+    let refusal = || asked(ctx, actor, "policy.revoke", ("query", user), role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
         let (user_id, username) = match super::users::find(ctx, user) {
@@ -228,21 +275,96 @@ pub fn revoke(
             }
             Err(e) => return Err(e),
         };
-        let rule = authz::to_row(&Rule::assignment(&user_id, &role, &tenant));
-        let now = ctx.clock.now_ms();
-        let record = |version: i64| {
-            event(ctx, actor, "policy.revoke")
-                .subject(&user_id)
-                .detail("role", role.as_str())
-                .detail("tenant", tenant.as_str())
-                .detail("version", version)
-        };
-        let version = ctx.db.revoke_role(&rule, now, record)?.ok_or_else(|| {
-            ManageError::NotFound(format!("{user} has no role `{role}` in `{tenant}`"))
-        })?;
+        let version = unassign(
+            ctx,
+            actor,
+            (&user_id, &role, &tenant),
+            |e| e.subject(&user_id),
+            || format!("{user} has no role `{role}` in `{tenant}`"),
+        )?;
         Ok(Assignment {
             user_id,
             username,
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// One role assignment of a client, as granted or revoked.
+#[derive(Debug, Serialize)]
+pub struct ClientAssignment {
+    pub client_id: String,
+    /// The policy subject: `client:<client_id>`.
+    pub subject: String,
+    pub role: String,
+    pub tenant: String,
+    /// The policy version that holds the change.
+    pub version: i64,
+}
+
+/// `g, client:<client_id>, role, tenant`: a registered client holds a role
+/// for what it does on its own behalf (SMART Backend Services: its `system/`
+/// scopes are narrowed by these roles' `fhir:` permissions; docs/smart.md).
+/// A client id that is not registered is refused.
+pub fn grant_client(
+    ctx: &AppContext,
+    actor: &str,
+    client_id: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<ClientAssignment, ManageError> {
+    let who = ("client_id", client_id);
+    let refusal = || asked(ctx, actor, "policy.grant", who, role, tenant);
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let client = crate::store::ClientStore::client(&ctx.db, client_id)?
+            .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
+        let granted = event(ctx, actor, "policy.grant");
+        let version = assign(
+            ctx,
+            &Assigning::for_client(granted, &client.id, &role, &tenant),
+        )?;
+        Ok(ClientAssignment {
+            subject: authz::client_subject(&client.id),
+            client_id: client.id,
+            role,
+            tenant,
+            version,
+        })
+    })?;
+    reload(ctx);
+    Ok(done)
+}
+
+/// Remove a client's assignment. A client id that is no longer registered
+/// still works, so that stale assignments can be removed.
+pub fn revoke_client(
+    ctx: &AppContext,
+    actor: &str,
+    client_id: &str,
+    role: &str,
+    tenant: &str,
+) -> Result<ClientAssignment, ManageError> {
+    let who = ("client_id", client_id);
+    let refusal = || asked(ctx, actor, "policy.revoke", who, role, tenant);
+    let done = audited(ctx, refusal, || {
+        let (role, tenant) = parse_role(role, tenant)?;
+        let subject = authz::client_subject(client_id);
+        rules::check_subject(&subject).map_err(|m| InvalidValue::new("client_id", m))?;
+        let version = unassign(
+            ctx,
+            actor,
+            (&subject, &role, &tenant),
+            |e| e.client(client_id).detail("subject", subject.as_str()),
+            || format!("client `{client_id}` has no role `{role}` in `{tenant}`"),
+        )?;
+        Ok(ClientAssignment {
+            client_id: client_id.to_string(),
+            subject: subject.clone(),
             role,
             tenant,
             version,

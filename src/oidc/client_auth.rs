@@ -160,16 +160,17 @@ fn authenticate_assertion(
     {
         return Err(bad());
     }
+    // The claims are checked before the signature: an assertion that cannot
+    // pass never makes Ward fetch a client's key set.
+    let exp = check_claims(p, claims, audience).ok_or_else(bad)?;
     let client = p.store.client(iss)?.ok_or_else(bad)?;
     // The header names the algorithm; each registered key is tried only for
     // it (ES256, ES384, RS256, RS384: SMART App Launch requires the 384s).
+    // `none` and the HMAC algorithms are not among them, and are refused
+    // here, before any key set is fetched.
     let alg = decoded.alg().and_then(JwsAlg::parse).ok_or_else(bad)?;
-    let keys = client
-        .jwks
-        .as_ref()
-        .and_then(|j| j.get("keys"))
-        .and_then(Value::as_array)
-        .ok_or_else(bad)?;
+    let set = key_set(p, &client, decoded.kid())?;
+    let keys = set.get("keys").and_then(Value::as_array).ok_or_else(bad)?;
     let verified = keys
         .iter()
         .filter(|k| {
@@ -177,19 +178,6 @@ fn authenticate_assertion(
         })
         .any(|k| Verifier::for_alg(k, alg).is_some_and(|v| decoded.verify(&v)));
     if !verified {
-        return Err(bad());
-    }
-    let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => a == audience || a == p.issuer || a == &p.endpoint("/token"),
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| a == audience || a == p.issuer || a == p.endpoint("/token")),
-        _ => false,
-    };
-    let now = p.now_secs();
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(bad)?;
-    if !aud_ok || exp <= now || exp > now + MAX_ASSERTION_LIFETIME {
         return Err(bad());
     }
     let jti = claims
@@ -207,6 +195,64 @@ fn authenticate_assertion(
         ));
     }
     Ok(client)
+}
+
+/// RFC 7523 §3: `aud` names this endpoint, the token endpoint or the issuer,
+/// and `exp` is in the future but not too far (a bound on the replay window).
+/// The `exp`, or None.
+fn check_claims(p: &Provider, claims: &Value, audience: &str) -> Option<i64> {
+    let ours = |a: &str| a == audience || a == p.issuer || a == p.endpoint("/token");
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => ours(a),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(ours),
+        _ => false,
+    };
+    let now = p.now_secs();
+    let exp = claims.get("exp").and_then(Value::as_i64)?;
+    (aud_ok && exp > now && exp <= now + MAX_ASSERTION_LIFETIME).then_some(exp)
+}
+
+/// A client's key set, borrowed from its registration or shared with the cache.
+enum KeySet<'c> {
+    Registered(&'c Value),
+    Fetched(std::sync::Arc<Value>),
+}
+
+impl std::ops::Deref for KeySet<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        match self {
+            KeySet::Registered(v) => v,
+            KeySet::Fetched(v) => v,
+        }
+    }
+}
+
+/// The client's public keys: as registered, or fetched from its `jwks_uri`
+/// (cached; fetched again for an unknown `kid`, rate-limited: `crate::jwks`).
+/// Any failure to get them is `invalid_client`, never a 500; the log says
+/// why, naming the client and the host but not the URL's path or query.
+fn key_set<'c>(
+    p: &Provider,
+    client: &'c Client,
+    kid: Option<&str>,
+) -> Result<KeySet<'c>, OAuthError> {
+    let bad = || OAuthError::invalid_client("the client assertion is invalid");
+    if let Some(set) = &client.jwks {
+        return Ok(KeySet::Registered(set));
+    }
+    let uri = client.jwks_uri.as_deref().ok_or_else(bad)?;
+    p.client_keys
+        .keys(&client.id, uri, kid, p.now)
+        .map(KeySet::Fetched)
+        .map_err(|e| {
+            let host = url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            tracing::warn!(client_id = %client.id, host = %host, error = %e, "the client's jwks_uri gave no key set");
+            OAuthError::invalid_client("the client's key set could not be fetched from its jwks_uri")
+        })
 }
 
 #[cfg(test)]

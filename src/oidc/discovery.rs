@@ -106,6 +106,11 @@ pub fn smart_configuration(issuer: &str) -> Value {
             "patient/*.rs",
             "patient/*.read",
             "patient/*.write",
+            // Backend Services: client_credentials with private_key_jwt only.
+            "system/*.cruds",
+            "system/*.rs",
+            "system/*.read",
+            "system/*.write",
         ])
         .collect();
     json!({
@@ -151,6 +156,8 @@ mod tests {
         }
         // PKCE S256 only (SMART 2: SHALL support S256, SHALL NOT support plain).
         assert_eq!(smart["code_challenge_methods_supported"], json!(["S256"]));
+        let scopes = smart["scopes_supported"].as_array().unwrap();
+        assert!(scopes.iter().any(|s| s == "system/*.rs"), "{scopes:?}");
         // Nothing Ward cannot do yet.
         let caps = smart["capabilities"].as_array().unwrap();
         for missing in ["context-standalone-encounter", "permission-v3"] {

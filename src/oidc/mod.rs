@@ -48,6 +48,8 @@ pub struct Provider<'a> {
     pub geo: Option<&'a crate::risk::GeoDb>,
     /// The weakest acr per scope (`scope_min_acr`).
     pub scope_min_acr: &'a std::collections::BTreeMap<String, crate::domain::Acr>,
+    /// Clients' key sets from their `jwks_uri` (fetched outside any transaction).
+    pub client_keys: &'a crate::jwks::ClientKeys,
 }
 
 impl Provider<'_> {

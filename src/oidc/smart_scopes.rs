@@ -5,29 +5,32 @@
 //!
 //! What Ward grants today (docs/smart.md): `user/` and `patient/` scopes, as
 //! far as the client's registration and the user's roles in the chosen
-//! tenant allow. `patient/` scopes need a patient launch context, which the
-//! guide makes a SHALL ("When granting patient-level scopes ... the server
-//! SHALL provide a `patient` launch context parameter"): without a patient
-//! they are never granted (`oidc::smart_launch` refuses such a request).
-//! `system/` scopes need Backend Services; until then a client cannot be
-//! registered for them.
+//! tenant allow; and `system/` scopes to backend clients at
+//! client_credentials (SMART Backend Services), as far as the registration
+//! and the client's own roles in its registered tenant allow. `patient/`
+//! scopes need a patient launch context, which the guide makes a SHALL
+//! ("When granting patient-level scopes ... the server SHALL provide a
+//! `patient` launch context parameter"): without a patient they are never
+//! granted (`oidc::smart_launch` refuses such a request).
 
 use crate::smart::grant::{self, Listed};
 use crate::smart::{ClinicalScope, Compartment, Scope, scope};
 
 use super::Provider;
+use crate::domain::records::Client;
 
 /// Why a client may not be registered for `token`: a malformed FHIR scope,
 /// or a compartment Ward does not grant yet. `None` when it may.
 pub fn registration_refusal(token: &str) -> Option<String> {
     match scope::parse(token) {
         Err(e) => Some(e.to_string()),
-        Ok(Scope::Clinical(c)) if c.compartment == Compartment::System => Some(format!(
-            "`{token}`: {}/ scopes are not supported yet (docs/smart.md); register user/ or patient/ scopes",
-            c.compartment.as_str()
-        )),
         Ok(_) => None,
     }
+}
+
+/// Whether `token` is a well-formed `system/` scope (SMART Backend Services).
+pub fn is_system(token: &str) -> bool {
+    matches!(scope::parse(token), Ok(Scope::Clinical(c)) if c.compartment == Compartment::System)
 }
 
 /// Whether `token` is a clinical scope (`patient/`, `user/` or `system/`).
@@ -73,20 +76,51 @@ pub fn for_user(
     scope: &[String],
     patient: bool,
 ) -> Vec<String> {
+    let allowed: &[Compartment] = if patient {
+        &[Compartment::User, Compartment::Patient]
+    } else {
+        &[Compartment::User]
+    };
+    narrowed(p, user_id, tenant, scope, allowed)
+}
+
+/// The scopes a backend client's token carries (SMART Backend Services):
+/// each `system/` scope narrowed by the client's own roles (`g,
+/// client:<client_id>, role, tenant`) in its registered tenant, as the policy
+/// is now. Without a tenant no `system/` scope survives; `patient/` and
+/// `user/` never do (there is no user).
+pub fn for_client(p: &Provider, client: &Client, scope: &[String]) -> Vec<String> {
+    let subject = crate::authz::client_subject(&client.id);
+    narrowed(
+        p,
+        &subject,
+        client.tenant.as_deref(),
+        scope,
+        &[Compartment::System],
+    )
+}
+
+/// `scope` with each clinical scope of an `allowed` compartment narrowed by
+/// what the policy lets `subject` do in `tenant`; clinical scopes of other
+/// compartments are dropped, other scopes kept.
+fn narrowed(
+    p: &Provider,
+    subject: &str,
+    tenant: Option<&str>,
+    scope: &[String],
+    allowed: &[Compartment],
+) -> Vec<String> {
     if !scope.iter().any(|s| is_clinical(s)) {
         return scope.to_vec();
     }
     let permissions = tenant
-        .map(|t| p.policy.permissions(user_id, t))
+        .map(|t| p.policy.permissions(subject, t))
         .unwrap_or_default();
     let policy = Listed::from_permissions(permissions.iter().map(String::as_str));
     let mut out: Vec<String> = Vec::new();
     for token in scope {
         let granted: Vec<String> = match scope::parse(token) {
-            Ok(Scope::Clinical(c))
-                if c.compartment == Compartment::User
-                    || (patient && c.compartment == Compartment::Patient) =>
-            {
+            Ok(Scope::Clinical(c)) if allowed.contains(&c.compartment) => {
                 grant::policy_allows(&c, &policy)
                     .iter()
                     .map(ClinicalScope::to_string)
@@ -116,11 +150,8 @@ mod tests {
         let bad = registration_refusal("user/Observation.sr").unwrap();
         assert!(bad.contains("cruds"), "{bad}");
         assert_eq!(registration_refusal("patient/*.rs"), None);
-        assert!(
-            registration_refusal("system/*.rs")
-                .unwrap()
-                .contains("not supported yet")
-        );
+        // Backend Services: the client's kind is checked by manage::clients.
+        assert_eq!(registration_refusal("system/*.rs"), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::crypto::signing::{self, Algorithm};
 use crate::domain::records::Client;
 use crate::domain::records::{Profile, User};
 use crate::domain::{ClientType, GrantType, PkcePolicy, UserId, UserStatus};
+use crate::jwks::ClientKeys;
 use crate::risk::RiskPolicy;
 use crate::store::memory::MemoryStore;
 use crate::store::{AuthFacts, CodeRow, GrantStore};
@@ -38,6 +39,23 @@ fn keys() -> &'static KeySet {
     })
 }
 
+/// The unit tests' key-set cache: it never reaches the network (a URL
+/// fetched here fails as refused).
+pub fn client_keys() -> &'static ClientKeys {
+    static CACHE: OnceLock<ClientKeys> = OnceLock::new();
+    CACHE.get_or_init(|| ClientKeys::new(Box::new(Offline)))
+}
+
+struct Offline;
+
+impl crate::jwks::Fetch for Offline {
+    fn fetch(&self, _: &str) -> Result<serde_json::Value, crate::jwks::FetchError> {
+        Err(crate::jwks::FetchError::Refused(
+            "is not fetched in unit tests",
+        ))
+    }
+}
+
 /// A provider at [`NOW`] over `store`, with default lifetimes, policy and risk.
 pub fn provider(store: &MemoryStore) -> Provider<'_> {
     static RISK: OnceLock<RiskPolicy> = OnceLock::new();
@@ -59,6 +77,7 @@ pub fn provider(store: &MemoryStore) -> Provider<'_> {
         risk: RISK.get_or_init(RiskPolicy::default),
         geo: None,
         scope_min_acr: ACR.get_or_init(BTreeMap::new),
+        client_keys: client_keys(),
     }
 }
 
@@ -81,6 +100,8 @@ pub fn public_client() -> Client {
         first_party: false,
         require_par: false,
         jwks: None,
+        jwks_uri: None,
+        tenant: None,
         id_token_alg: "ES256".into(),
         access_token_seconds: None,
         authz_resources: Vec::new(),

@@ -33,6 +33,8 @@ struct ClientRow {
     backchannel_logout_uri: Option<String>,
     shared_workstation: bool,
     pkce: String,
+    jwks_uri: Option<String>,
+    tenant: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -58,6 +60,8 @@ impl TryFrom<ClientRow> for Client {
                 .map(|j| serde_json::from_str(&j))
                 .transpose()
                 .map_err(|_| StorageError::Corrupt("clients.jwks is not JSON".into()))?,
+            jwks_uri: r.jwks_uri,
+            tenant: r.tenant,
             id_token_alg: r.id_token_alg,
             access_token_seconds: r.access_token_seconds,
             authz_resources: from_json_list("clients.authz_resources", &r.authz_resources)?,
@@ -104,6 +108,8 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::backchannel_logout_uri.eq(client.backchannel_logout_uri.as_deref()),
             clients::shared_workstation.eq(client.shared_workstation),
             clients::pkce.eq(client.pkce.as_str()),
+            clients::jwks_uri.eq(client.jwks_uri.as_deref()),
+            clients::tenant.eq(client.tenant.as_deref()),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

@@ -149,6 +149,23 @@ pub fn remove(conn: &mut AnyConnection, row: &PolicyRow, now: i64) -> Result<i64
     Ok(version)
 }
 
+/// Remove every assignment of `subject` (`g, subject, *, *`), bumping the
+/// version when there was one; returns how many were removed.
+pub fn remove_assignments_of(
+    conn: &mut AnyConnection,
+    subject: &str,
+    now: i64,
+) -> Result<usize, StorageError> {
+    let of_subject = rules::policy_rules
+        .filter(rules::ptype.eq("g"))
+        .filter(rules::v0.eq(subject));
+    if of_subject.count().get_result::<i64>(conn)? == 0 {
+        return Ok(0);
+    }
+    bump_version(conn, now)?;
+    Ok(diesel::delete(of_subject).execute(conn)?)
+}
+
 /// Write the seed policy if the policy was never written (version 0); true if
 /// this call seeded it.
 ///

@@ -55,6 +55,8 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         shared_workstation -> Bool,
         pkce -> Text,
+        jwks_uri -> Nullable<Text>,
+        tenant -> Nullable<Text>,
     }
 }
 

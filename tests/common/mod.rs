@@ -6,6 +6,8 @@
 pub mod app;
 pub mod axe;
 pub mod browser;
+pub mod client_keys;
+pub mod jwks_server;
 pub mod oidc;
 pub mod pg_cluster;
 pub mod smart;

@@ -51,6 +51,7 @@ fn world_with(config: Config) -> World {
         geo: None,
         keys: Arc::default(),
         policy: Arc::new(crate::authz::engine::PolicyEngine::empty().unwrap()),
+        client_keys: Arc::new(crate::jwks::ClientKeys::http(false)),
     };
     World { store, deps, user }
 }

@@ -292,3 +292,94 @@ fn client_credentials_scope_limits() {
     }
     assert_eq!(store.audit_types(), ["token.issued", "token.issued"]);
 }
+
+/// SMART Backend Services: a client with keys, registered for `system/`
+/// scopes in tenant st-mary, where it holds a role reading Observations.
+fn backend_client() -> Client {
+    let mut c = testing::confidential_client();
+    c.id = "lab-feed".into();
+    c.secret_hash = None;
+    c.jwks_uri = Some("https://lab.example/jwks".into());
+    c.tenant = Some("st-mary".into());
+    c.scopes = vec!["system/*.rs".into(), "api:read".into()];
+    c
+}
+
+fn backend_policy() -> std::sync::Arc<crate::authz::PolicyEngine> {
+    let rules = crate::authz::rules::parse_csv(
+        "p, reader, st-mary, fhir:Observation, r\n\
+         p, reader, st-mary, fhir:Observation, s\n\
+         p, reader, st-mary, fhir:Patient, r\n\
+         p, reader, riverside, fhir:Appointment, r\n\
+         g, client:lab-feed, reader, st-mary\n\
+         g, client:lab-feed, reader, riverside\n",
+    )
+    .unwrap();
+    std::sync::Arc::new(crate::authz::PolicyEngine::build(1, &rules).unwrap())
+}
+
+#[test]
+fn system_scopes_are_narrowed_by_the_registration_and_the_clients_roles() {
+    let (store, _) = testing::store();
+    let mut p = testing::provider(&store);
+    p.policy = backend_policy();
+    let client = backend_client();
+    let cc = |client: &Client, scope: &str| {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            pairs.push(("scope", scope));
+        }
+        exchange(&p, client, &testing::params(&pairs))
+    };
+    // Its roles in st-mary only: Appointment (riverside) never shows.
+    assert_eq!(
+        cc(&client, "system/*.rs").unwrap().scope,
+        "system/Observation.rs system/Patient.r"
+    );
+    assert_eq!(
+        cc(&client, "system/Observation.cruds api:read")
+            .unwrap()
+            .scope,
+        "system/Observation.rs api:read"
+    );
+    assert_eq!(
+        cc(&client, "").unwrap().scope,
+        "system/Observation.rs system/Patient.r api:read"
+    );
+    // The narrowing is on record, the request beside the grant.
+    let last = store.audit_events().pop().unwrap();
+    assert_eq!(last.details["requested_scope"], "system/*.rs api:read");
+    assert_eq!(last.details["scope_reduced"], true);
+    for bad in [
+        "system/Appointment.rs",
+        "system/Observation.d",
+        "system/Observation.rw",
+        "user/Observation.rs",
+        "patient/Observation.rs",
+        "openid",
+    ] {
+        assert_eq!(cc(&client, bad).unwrap_err().code, "invalid_scope", "{bad}");
+    }
+    // Without a tenant, or with another, its roles count for nothing.
+    let mut elsewhere = client.clone();
+    elsewhere.tenant = Some("st-jude".into());
+    assert_eq!(
+        cc(&elsewhere, "system/Observation.rs").unwrap_err().code,
+        "invalid_scope"
+    );
+    assert_eq!(
+        cc(&elsewhere, "system/Observation.rs api:read")
+            .unwrap()
+            .scope,
+        "api:read"
+    );
+    // A client with a secret gets no system/ scope, even if registered for one.
+    let mut secret = client.clone();
+    secret.jwks_uri = None;
+    secret.secret_hash = Some("x".into());
+    assert_eq!(
+        cc(&secret, "system/Patient.r").unwrap_err().code,
+        "invalid_scope"
+    );
+    assert_eq!(cc(&secret, "").unwrap().scope, "api:read");
+}

@@ -2,8 +2,9 @@
 
 use super::refusal::{Abort, settle};
 use crate::audit::AuditEvent;
+use crate::domain::client::CLIENT_SUBJECT_PREFIX;
 use crate::domain::records::Client;
-use crate::storage::{Database, StorageError, audit, clients};
+use crate::storage::{Database, StorageError, audit, clients, policy};
 use crate::store::{ClientAdminStore, StoreError};
 
 impl ClientAdminStore for Database {
@@ -45,7 +46,11 @@ impl ClientAdminStore for Database {
                 StorageError::NotFound => Abort::Refused(()),
                 other => other.into(),
             })?;
-            audit::append(c, event)?;
+            // Its roles go with it: a client registered later under the same
+            // id must not inherit them.
+            let subject = format!("{CLIENT_SUBJECT_PREFIX}{id}");
+            let removed = policy::remove_assignments_of(c, &subject, event.recorded_at)?;
+            audit::append(c, &event.clone().detail("roles_removed", removed))?;
             Ok::<_, Abort<()>>(())
         });
         Ok(settle(done)?.is_ok())

@@ -29,6 +29,10 @@ pub struct ClientOut {
     /// Public keys for `private_key_jwt` (RFC 7523), when registered.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes those keys instead (fetched and cached).
+    pub jwks_uri: Option<String>,
+    /// The tenant whose roles of this client narrow its `system/` scopes.
+    pub tenant: Option<String>,
     pub id_token_alg: String,
     pub access_token_seconds: Option<i64>,
     pub authz_resources: Vec<String>,
@@ -59,6 +63,8 @@ impl From<&Client> for ClientOut {
             first_party: c.first_party,
             require_par: c.require_par,
             jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            tenant: c.tenant.clone(),
             id_token_alg: c.id_token_alg.clone(),
             access_token_seconds: c.access_token_seconds,
             authz_resources: c.authz_resources.clone(),
@@ -98,6 +104,15 @@ pub struct NewClient {
     /// and gets no secret.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Or the https URL where the client publishes its JWKS (not with
+    /// `jwks`); fetched when it authenticates, cached, fetched again for an
+    /// unknown `kid` (docs/smart.md, "Backend Services").
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// The tenant whose roles of this client narrow its `system/` scopes
+    /// (required with them; grant roles at `/admin/api/clients/{id}/roles`).
+    #[serde(default)]
+    pub tenant: Option<String>,
     /// `RS256` (default) or `ES256`.
     pub id_token_alg: Option<String>,
     pub access_token_seconds: Option<i64>,
@@ -200,6 +215,8 @@ fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
         require_par: b.require_par,
         // The manage layer validates the JWKS from its text, as read from a file.
         jwks: b.jwks.map(|j| j.to_string()),
+        jwks_uri: b.jwks_uri,
+        tenant: b.tenant,
         id_token_alg: b.id_token_alg,
         access_token_seconds: b.access_token_seconds,
         authz_resources: b.authz_resources,

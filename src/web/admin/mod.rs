@@ -85,6 +85,13 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/fhir-servers", "fhir-servers", "write"),
     r("DELETE", "/fhir-servers/{id}", "fhir-servers", "write"),
     r("PUT", "/users/{id}/fhir-user", "users", "write"),
+    r("POST", "/clients/{id}/roles", "roles", "write"),
+    r(
+        "DELETE",
+        "/clients/{id}/roles/{tenant}/{role}",
+        "roles",
+        "write",
+    ),
     r("GET", "/audit", "audit", "read"),
     r("GET", "/break-glass", "break-glass", "review"),
     r("POST", "/break-glass/{id}/review", "break-glass", "review"),
@@ -129,6 +136,32 @@ fn resource(path: &'static str) -> actix_web::Resource {
         let allow = allow.clone();
         async move { Err::<HttpResponse, _>(WebError::method_not_allowed(allow)) }
     }))
+}
+
+/// `/clients`, one client, and a client's roles.
+fn client_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/clients")
+            .route(guarded("GET", "/clients", clients::list))
+            .route(guarded("POST", "/clients", clients::create)),
+    )
+    .service(
+        resource("/clients/{id}")
+            .route(guarded("GET", "/clients/{id}", clients::show))
+            .route(guarded("DELETE", "/clients/{id}", clients::remove)),
+    )
+    .service(resource("/clients/{id}/roles").route(guarded(
+        "POST",
+        "/clients/{id}/roles",
+        roles::grant_client,
+    )))
+    .service(
+        resource("/clients/{id}/roles/{tenant}/{role}").route(guarded(
+            "DELETE",
+            "/clients/{id}/roles/{tenant}/{role}",
+            roles::revoke_client,
+        )),
+    );
 }
 
 /// The `/admin/api` scope, mounted by `web::configure`.
@@ -184,16 +217,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "/users/{id}/sessions/{sid}",
             sessions::end,
         )))
-        .service(
-            resource("/clients")
-                .route(guarded("GET", "/clients", clients::list))
-                .route(guarded("POST", "/clients", clients::create)),
-        )
-        .service(
-            resource("/clients/{id}")
-                .route(guarded("GET", "/clients/{id}", clients::show))
-                .route(guarded("DELETE", "/clients/{id}", clients::remove)),
-        )
+        .configure(client_routes)
         .configure(fhir_routes)
         .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
         .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))

@@ -30,7 +30,7 @@ use super::{PREFIX, audit, break_glass, clients, fhir, permission, roles, sessio
         document,
         users::list, users::create, users::show, users::set_status, users::set_profile,
         users::reset_mfa,
-        roles::show, roles::grant, roles::revoke,
+        roles::show, roles::grant, roles::revoke, roles::grant_client, roles::revoke_client,
         sessions::list, sessions::end_all, sessions::end,
         clients::list, clients::create, clients::show, clients::remove,
         fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,

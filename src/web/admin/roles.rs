@@ -1,5 +1,6 @@
 //! `/admin/api/users/{id}/roles`: a user's roles per tenant, granting and
-//! revoking them (the `ward policy show|grant|revoke` operations).
+//! revoking them (the `ward policy show|grant|revoke` operations); and
+//! `/admin/api/clients/{id}/roles`: a client's (`ward policy grant|revoke --client`).
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -7,8 +8,9 @@ use utoipa::ToSchema;
 
 use super::auth::Actor;
 use super::run;
-use crate::manage;
-use crate::manage::policy::Assignment;
+use crate::app::AppContext;
+use crate::manage::policy::{Assignment, ClientAssignment};
+use crate::manage::{self, ManageError};
 use crate::web::WebState;
 use crate::web::error::WebError;
 
@@ -109,13 +111,9 @@ pub async fn grant(
     id: web::Path<String>,
     body: web::Json<RoleGrant>,
 ) -> Result<HttpResponse, WebError> {
-    let (who, id, RoleGrant { role, tenant }) =
-        (actor.audit_name(), id.into_inner(), body.into_inner());
-    let done = run(&state, move |ctx| {
-        manage::policy::grant(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(AssignmentOut::from(done)))
+    let RoleGrant { role, tenant } = body.into_inner();
+    let change = (id.into_inner(), role, tenant);
+    assignment::<_, AssignmentOut>(state, actor, change, manage::policy::grant, true).await
 }
 
 #[utoipa::path(
@@ -136,10 +134,101 @@ pub async fn revoke(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (id, tenant, role) = path.into_inner();
+    let change = (id, role, tenant);
+    assignment::<_, AssignmentOut>(state, actor, change, manage::policy::revoke, false).await
+}
+
+/// The signature of the `manage::policy` grants and revokes: context, actor,
+/// holder (user or client), role, tenant.
+type Change<T> = fn(&AppContext, &str, &str, &str, &str) -> Result<T, ManageError>;
+
+/// Run a grant or revoke of `(holder, role, tenant)` as the actor; the
+/// assignment as `O`, with 201 when `created`, else 200.
+async fn assignment<T, O>(
+    state: web::Data<WebState>,
+    actor: Actor,
+    (holder, role, tenant): (String, String, String),
+    op: Change<T>,
+    created: bool,
+) -> Result<HttpResponse, WebError>
+where
+    T: Send + 'static,
+    O: From<T> + Serialize,
+{
     let who = actor.audit_name();
-    let done = run(&state, move |ctx| {
-        manage::policy::revoke(ctx, &who, &id, &role, &tenant)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(AssignmentOut::from(done)))
+    let done = run(&state, move |ctx| op(ctx, &who, &holder, &role, &tenant)).await?;
+    let mut res = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(O::from(done)))
+}
+
+/// One assignment of a client, as granted or revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientAssignmentOut {
+    pub client_id: String,
+    /// The policy subject, `client:<client_id>`.
+    pub subject: String,
+    pub role: String,
+    pub tenant: String,
+    pub policy_version: i64,
+}
+
+impl From<ClientAssignment> for ClientAssignmentOut {
+    fn from(a: ClientAssignment) -> Self {
+        Self {
+            client_id: a.client_id,
+            subject: a.subject,
+            role: a.role,
+            tenant: a.tenant,
+            policy_version: a.version,
+        }
+    }
+}
+
+#[utoipa::path(
+    post, path = "/admin/api/clients/{id}/roles", tag = "roles", request_body = RoleGrant,
+    params(("id" = String, Path, description = "Client id (a registered client)")),
+    responses(
+        (status = 201, description = "Granted (all nodes within 2 s)", body = ClientAssignmentOut),
+        (status = 404, description = "No such client, or no such role in the tenant"),
+        (status = 409, description = "The client already has the role"),
+        (status = 422, description = "Not a valid role or tenant name"),
+    )
+)]
+pub async fn grant_client(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<RoleGrant>,
+) -> Result<HttpResponse, WebError> {
+    let RoleGrant { role, tenant } = body.into_inner();
+    let change = (id.into_inner(), role, tenant);
+    let op = manage::policy::grant_client;
+    assignment::<_, ClientAssignmentOut>(state, actor, change, op, true).await
+}
+
+#[utoipa::path(
+    delete, path = "/admin/api/clients/{id}/roles/{tenant}/{role}", tag = "roles",
+    params(
+        ("id" = String, Path, description = "Client id"),
+        ("tenant" = String, Path, description = "Tenant"),
+        ("role" = String, Path, description = "Role"),
+    ),
+    responses(
+        (status = 200, description = "Revoked", body = ClientAssignmentOut),
+        (status = 404, description = "No such assignment"),
+    )
+)]
+pub async fn revoke_client(
+    state: web::Data<WebState>,
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (id, tenant, role) = path.into_inner();
+    let change = (id, role, tenant);
+    let op = manage::policy::revoke_client;
+    assignment::<_, ClientAssignmentOut>(state, actor, change, op, false).await
 }

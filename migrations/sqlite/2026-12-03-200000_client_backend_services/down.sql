@@ -1,0 +1,2 @@
+ALTER TABLE clients DROP COLUMN tenant;
+ALTER TABLE clients DROP COLUMN jwks_uri;
