@@ -590,7 +590,11 @@ fn fhir_servers_and_fhir_users_are_managed_through_the_api(backend: Backend) {
     problem(&nobody, 404, Some("not-found"));
     // Each change and each refusal is on the record, as the administrator's.
     let actor = format!("user:{}", w.user_id("admin"));
-    for kind in ["fhir_server.add", "fhir_server.remove", "user.fhir_user_set"] {
+    for kind in [
+        "fhir_server.add",
+        "fhir_server.remove",
+        "user.fhir_user_set",
+    ] {
         let records = audit(&w, t, &format!("event_type={kind}"));
         for outcome in ["success", "failure"] {
             assert!(
