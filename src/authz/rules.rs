@@ -172,17 +172,27 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
 /// The prefix of a client's subject in the policy: `g, client:<client_id>, role, tenant`.
 pub const CLIENT_PREFIX: &str = crate::domain::client::CLIENT_SUBJECT_PREFIX;
 
+/// Longest client id (`domain::ClientId`).
+const MAX_CLIENT_ID: usize = 128;
+
 /// Whether an assignment's subject is acceptable: a name as [`check_name`]
 /// says (a user id, or a role that inherits), or `client:<client_id>` for an
 /// OAuth client acting for itself (SMART Backend Services' `system/` scopes,
-/// an EHR's launch permission: docs/smart.md). A client id is what
-/// `domain::ClientId` accepts; a name never holds `:`, so a user's or role's
-/// subject can never pass for a client's.
+/// an EHR's launch permission: docs/smart.md). The client id is what
+/// `domain::ClientId` accepts; each refusal says why. A name never holds `:`,
+/// so a user's or role's subject can never pass for a client's.
 pub fn check_subject(subject: &str) -> Result<(), &'static str> {
-    match subject.strip_prefix(CLIENT_PREFIX) {
-        Some(id) if crate::domain::ClientId::parse(id).is_ok() => Ok(()),
-        Some(_) => Err("a client subject is `client:` and a valid client id"),
-        None => check_name(subject),
+    let Some(id) = subject.strip_prefix(CLIENT_PREFIX) else {
+        return check_name(subject);
+    };
+    if id.is_empty() || id.len() > MAX_CLIENT_ID {
+        Err("a client subject is `client:` and a client id of 1 to 128 characters")
+    } else if id.contains('*') {
+        Err("wildcards (`*`) are not allowed: every permission and assignment is spelled out")
+    } else if crate::domain::ClientId::parse(id).is_err() || id.trim() != id {
+        Err("a client id holds only ASCII letters, digits and . _ - : (and is not a UUID)")
+    } else {
+        Ok(())
     }
 }
 
