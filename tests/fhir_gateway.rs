@@ -30,6 +30,17 @@ fn world(backend: Backend) -> World {
         .ward(&["user", "set", "pat", "--fhir-user", "Patient/ada"])
         .ward(&["fhir", "add", &fhir, "--tenant", "st-mary"])
         .first_party("app", APP_SCOPES, &[])
+        // The gateway's own client, for introspection.
+        .confidential("fhir-gw", common::oidc::REDIRECT, &[]);
+    // A role for FHIR servers' clients: they may introspect SMART tokens
+    // meant for the tenant's FHIR servers (docs/smart.md).
+    let policy = ward.run(&["policy", "export"]);
+    let mut text = String::from_utf8(policy.stdout).unwrap();
+    text.push_str("\np, fhir-resource-server, st-mary, smart, introspect\n");
+    let path = ward.dir().join("policy-with-gateway.csv");
+    std::fs::write(&path, text).unwrap();
+    let ward = ward
+        .ward(&["policy", "import", path.to_str().unwrap()])
         .start();
     let data = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -188,3 +199,58 @@ fn tokens_not_meant_for_this_server_are_refused(backend: Backend) {
 }
 
 per_backend!(tokens_not_meant_for_this_server_are_refused);
+
+fn the_fhir_servers_client_introspects_tokens_meant_for_it(backend: Backend) {
+    let w = world(backend);
+    let t = w.token(
+        "pat",
+        "openid fhirUser launch/patient patient/Observation.rs",
+    );
+    let introspect = |token: &str| {
+        let r = w
+            .ward
+            .post_as("fhir-gw", "/introspect", &[("token", token)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    };
+    // Not yet allowed: the token was issued to another client.
+    assert_eq!(introspect(&t)["active"], false);
+    w.ward.env.ok(
+        &[
+            "policy",
+            "grant",
+            "--client",
+            "fhir-gw",
+            "fhir-resource-server",
+            "--tenant",
+            "st-mary",
+        ],
+        None,
+    );
+    // The running server picks the policy change up within seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let answer = introspect(&t);
+        if answer["active"] == true || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["aud"], w.fhir.as_str());
+    assert_eq!(answer["patient"], "ada");
+    assert_eq!(answer["client_id"], "app");
+    assert_eq!(
+        answer["scope"],
+        "openid fhirUser launch/patient patient/Observation.rs"
+    );
+    assert_eq!(answer["fhirUser"], format!("{}/Patient/ada", w.fhir));
+    // A token that is not for a FHIR server stays private to its client.
+    let (_b, plain) = w.ward.sign_in("app", "pat", &[("scope", "openid")]);
+    assert_eq!(
+        introspect(plain["access_token"].as_str().unwrap())["active"],
+        false
+    );
+}
+
+per_backend!(the_fhir_servers_client_introspects_tokens_meant_for_it);

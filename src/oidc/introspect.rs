@@ -1,5 +1,10 @@
-//! RFC 7662 token introspection. A client learns only about tokens issued to it;
-//! anything else, unknown, expired or revoked is `{"active": false}`.
+//! RFC 7662 token introspection. A client learns only about tokens issued to
+//! it, with one exception for SMART: a FHIR server's own client may
+//! introspect the access tokens meant for a FHIR server of a tenant where it
+//! holds `smart`/`introspect` (RFC 7662 §4: the authorization server decides
+//! whether "the token can be used at the protected resource making the
+//! introspection call"; SMART App Launch 2.2.0 §"Token Introspection").
+//! Anything else, unknown, expired or revoked is `{"active": false}`.
 
 use serde_json::{Value, json};
 
@@ -25,7 +30,9 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
             Err(e) if e.code == "invalid_token" => return Ok(inactive),
             Err(e) => return Err(e),
         };
-        if claims.get("client_id").and_then(Value::as_str) != Some(caller.id.as_str()) {
+        let issued_to_caller =
+            claims.get("client_id").and_then(Value::as_str) == Some(caller.id.as_str());
+        if !issued_to_caller && !resource_server_may_see(p, caller, &claims)? {
             return Ok(inactive);
         }
         let mut out = json!({ "active": true, "token_type": "Bearer" });
@@ -82,4 +89,23 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
         }
     }
     Ok(out)
+}
+
+/// Whether `caller` introspects as the FHIR server an access token is for:
+/// the token's `aud` is a registered FHIR server, and the caller's own roles
+/// in that server's tenant allow `smart`/`introspect` (docs/smart.md).
+fn resource_server_may_see(
+    p: &Provider,
+    caller: &Client,
+    claims: &Value,
+) -> Result<bool, OAuthError> {
+    let Some(aud) = claims.get("aud").and_then(Value::as_str) else {
+        return Ok(false);
+    };
+    let Some(server) = p.store.fhir_server(aud)? else {
+        return Ok(false);
+    };
+    let subject = crate::authz::client_subject(&caller.id);
+    Ok(p.policy
+        .allowed(&subject, &server.tenant, "smart", "introspect"))
 }
