@@ -538,6 +538,19 @@ fn client_roles_are_granted_only_to_registered_clients_and_go_with_them(backend:
         None,
     );
     assert!(again.contains("already"), "{again}");
+    // The client's roles and what they allow, per tenant.
+    let shown: serde_json::Value = serde_json::from_str(
+        &w.env
+            .ok(&["policy", "show", "--client", "feed", "--json"], None),
+    )
+    .unwrap();
+    assert_eq!(shown["subject"], "client:feed", "{shown}");
+    assert_eq!(shown["tenants"][0]["tenant"], "st-mary", "{shown}");
+    assert_eq!(shown["tenants"][0]["roles"], serde_json::json!(["nurse"]));
+    let perms = shown["tenants"][0]["permissions"].to_string();
+    assert!(perms.contains("fhir:Observation:r"), "{perms}");
+    let err = w.env.fails(&["policy", "show", "--client", "nope"], None);
+    assert!(err.contains("no client"), "{err}");
     let export = w.env.ok(&["policy", "export"], None);
     assert!(
         export.contains("g, client:feed, nurse, st-mary"),

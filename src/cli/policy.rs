@@ -44,9 +44,15 @@ pub enum PolicyCommand {
         #[arg(long)]
         tenant: String,
     },
-    /// Show a user's roles and permissions in each tenant.
+    /// Show a user's roles and permissions in each tenant; or a registered
+    /// client's own (`show --client CLIENT_ID`).
     Show {
-        user: String,
+        /// The user (username or id); omitted with --client.
+        #[arg(required_unless_present = "client", conflicts_with = "client")]
+        user: Option<String>,
+        /// Show this client's roles (`g, client:<client_id>, …`), not a user's.
+        #[arg(long)]
+        client: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -79,7 +85,13 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
             client,
             tenant,
         } => change(ctx, &actor, Change::Revoke, &names, client, &tenant),
-        PolicyCommand::Show { user, json } => {
+        PolicyCommand::Show {
+            client: Some(client),
+            json,
+            ..
+        } => show_client(ctx, &actor, &client, json),
+        PolicyCommand::Show { user, json, .. } => {
+            let user = user.unwrap_or_default();
             let access = policy::show(ctx, &actor, &user)?;
             if json {
                 return output::json(&access);
@@ -88,20 +100,35 @@ pub fn run(ctx: &AppContext, command: PolicyCommand) -> Result<(), CliError> {
                 "user:           {} (id {})",
                 access.username, access.user_id
             );
-            println!("policy version: {}", access.policy_version);
-            if access.tenants.is_empty() {
-                println!("no roles in any tenant");
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = access
-                .tenants
-                .iter()
-                .map(|t| vec![t.tenant.clone(), t.roles.join(" "), t.permissions.join(" ")])
-                .collect();
-            output::table(&["TENANT", "ROLES", "PERMISSIONS"], &rows);
+            print_tenants(access.policy_version, &access.tenants);
             Ok(())
         }
     }
+}
+
+/// `ward policy show --client CLIENT_ID`.
+fn show_client(ctx: &AppContext, actor: &str, client: &str, json: bool) -> Result<(), CliError> {
+    let access = policy::show_client(ctx, actor, client)?;
+    if json {
+        return output::json(&access);
+    }
+    println!("client:         {} ({})", access.client_id, access.subject);
+    print_tenants(access.policy_version, &access.tenants);
+    Ok(())
+}
+
+/// The policy version, then a table of roles and permissions per tenant.
+fn print_tenants(version: i64, tenants: &[policy::TenantAccess]) {
+    println!("policy version: {version}");
+    if tenants.is_empty() {
+        println!("no roles in any tenant");
+        return;
+    }
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|t| vec![t.tenant.clone(), t.roles.join(" "), t.permissions.join(" ")])
+        .collect();
+    output::table(&["TENANT", "ROLES", "PERMISSIONS"], &rows);
 }
 
 #[derive(Clone, Copy)]

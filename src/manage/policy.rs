@@ -400,15 +400,7 @@ pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, Man
         ctx.authz.reload_if_changed(&ctx.db)?;
         let engine = ctx.authz.current();
         let id = found.id.as_str();
-        let tenants = engine
-            .tenants(id)
-            .into_iter()
-            .map(|tenant| TenantAccess {
-                roles: engine.roles(id, &tenant),
-                permissions: engine.permissions(id, &tenant),
-                tenant,
-            })
-            .collect();
+        let tenants = access_by_tenant(&engine, id);
         ctx.db
             .record_audit(&event(ctx, actor, "policy.view").subject(id))?;
         Ok(UserAccess {
@@ -418,6 +410,58 @@ pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, Man
             tenants,
         })
     })
+}
+
+/// Everything a client may do on its own behalf, tenant by tenant.
+#[derive(Debug, Serialize)]
+pub struct ClientAccess {
+    pub client_id: String,
+    /// Its subject in the policy, `client:<client_id>`.
+    pub subject: String,
+    pub policy_version: i64,
+    pub tenants: Vec<TenantAccess>,
+}
+
+/// A registered client's roles and permissions per tenant (`g,
+/// client:<client_id>, role, tenant`), from the current policy.
+pub fn show_client(
+    ctx: &AppContext,
+    actor: &str,
+    client_id: &str,
+) -> Result<ClientAccess, ManageError> {
+    let refusal = || event(ctx, actor, "policy.view").detail("client_id", client_id);
+    audited(ctx, refusal, || {
+        let client = crate::store::ClientStore::client(&ctx.db, client_id)?
+            .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
+        ctx.authz.reload_if_changed(&ctx.db)?;
+        let engine = ctx.authz.current();
+        let subject = authz::client_subject(&client.id);
+        let tenants = access_by_tenant(&engine, &subject);
+        ctx.db.record_audit(
+            &event(ctx, actor, "policy.view")
+                .client(&client.id)
+                .detail("client_id", client.id.as_str()),
+        )?;
+        Ok(ClientAccess {
+            client_id: client.id,
+            subject,
+            policy_version: engine.version(),
+            tenants,
+        })
+    })
+}
+
+/// `subject`'s roles and permissions in each tenant where it holds a role.
+fn access_by_tenant(engine: &authz::engine::PolicyEngine, subject: &str) -> Vec<TenantAccess> {
+    engine
+        .tenants(subject)
+        .into_iter()
+        .map(|tenant| TenantAccess {
+            roles: engine.roles(subject, &tenant),
+            permissions: engine.permissions(subject, &tenant),
+            tenant,
+        })
+        .collect()
 }
 
 /// Write the seed policy (policies/policy.csv) if the policy was never written,
