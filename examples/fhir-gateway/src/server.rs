@@ -68,36 +68,35 @@ async fn search(g: web::Data<Gateway>, req: HttpRequest, path: web::Path<String>
                 );
             }
         };
-    let mut results = match allowed(&claims, &resource_type, Interaction::Search, &params) {
+    // patient/ scopes confine the search to the patient in context.
+    let confined_to = match allowed(&claims, &resource_type, Interaction::Search, &params) {
         Access::Denied => return forbidden(&resource_type),
-        Access::Compartment(patient) => {
-            // patient/ scopes: a search for another patient is refused, not
-            // quietly emptied (SMART: the app asked for what it may not have).
-            let named = params
-                .iter()
-                .find(|(k, _)| k == "patient" || k == "subject");
-            if let Some((_, v)) = named
-                && v.strip_prefix("Patient/").unwrap_or(v) != patient
-            {
-                return outcome(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "outside the patient in context",
-                );
-            }
-            match g.store.search(&resource_type, &params) {
-                Ok(r) => r
-                    .into_iter()
-                    .filter(|r| patient_of(r).as_deref() == Some(&patient))
-                    .collect(),
-                Err(e) => return outcome(StatusCode::BAD_REQUEST, "not-supported", &e.to_string()),
-            }
-        }
-        Access::Any => match g.store.search(&resource_type, &params) {
-            Ok(r) => r,
-            Err(e) => return outcome(StatusCode::BAD_REQUEST, "not-supported", &e.to_string()),
-        },
+        Access::Compartment(patient) => Some(patient),
+        Access::Any => None,
     };
+    if let Some(patient) = &confined_to {
+        // A search for another patient is refused, not quietly emptied
+        // (SMART: the app asked for what it may not have).
+        let named = params
+            .iter()
+            .find(|(k, _)| k == "patient" || k == "subject");
+        if let Some((_, v)) = named
+            && v.strip_prefix("Patient/").unwrap_or(v) != patient
+        {
+            return outcome(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "outside the patient in context",
+            );
+        }
+    }
+    let mut results = match g.store.search(&resource_type, &params) {
+        Ok(r) => r,
+        Err(e) => return outcome(StatusCode::BAD_REQUEST, "not-supported", &e.to_string()),
+    };
+    if let Some(patient) = &confined_to {
+        results.retain(|r| patient_of(r).as_deref() == Some(patient.as_str()));
+    }
     results.truncate(100);
     HttpResponse::Ok()
         .content_type("application/fhir+json")
