@@ -33,7 +33,7 @@ use diesel::sql_types::Text;
 use ward::app::{AppContext, OpenOptions};
 use ward::authn::throttle::ACCOUNT_FREE;
 use ward::clock::Millis;
-use ward::domain::SessionId;
+use ward::domain::{SessionId, UserId};
 use ward::session::{self, EndReason, EndedBy, Ending};
 use ward::storage::{AnyConnection, purge, sessions};
 
@@ -371,11 +371,12 @@ fn run() -> Result<()> {
             let user = &revoke[i];
             let open = sessions::open_for_user(&mut *ctx.db.conn()?, user, now)?;
             let by = EndedBy::admin("bench");
+            let user_id = UserId::parse(user).ok_or("a seeded user id is a UUID")?;
             let mut ended = 0;
             for hash in &open {
                 let ending = Ending {
                     id_hash: hash,
-                    user_id: user,
+                    user_id: &user_id,
                     acr: None,
                 };
                 ended += usize::from(session::end::end(

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Millis;
+use crate::domain::ClientId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,8 +73,8 @@ impl AuditEvent {
         self
     }
 
-    pub fn client(mut self, client_id: &str) -> Self {
-        self.client_id = Some(client_id.to_string());
+    pub fn client(mut self, client_id: &ClientId) -> Self {
+        self.client_id = Some(client_id.as_str().to_string());
         self
     }
 

@@ -83,7 +83,8 @@ impl Check<'_> {
             let e = self
                 .event(Outcome::Failure, "login.throttled", Some("throttled"))
                 .detail("factor", self.kind);
-            let _ = self.deps.run(move |s| s.audit(e)).await;
+            // The refusal is recorded before it is given (or the request fails).
+            self.deps.run(move |s| s.audit(e)).await?;
             return Err(LoginFailure::Throttled {
                 retry_after_secs: ((until - now) / 1000).max(1),
             });

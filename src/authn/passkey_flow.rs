@@ -293,18 +293,27 @@ fn verify_registration(
     })
 }
 
-fn audit_refusal(ctx: &AppContext, who: &Requester, kind: &str, subject: Option<&str>, why: &str) {
-    let mut e =
-        AuditEvent::new(ctx.clock.now_ms(), "anonymous", kind, Outcome::Failure).reason(why);
+/// Record a refused registration, then give the refusal back. The record is
+/// written before the answer; if it cannot be, the answer is `Unavailable`:
+/// an audit write that fails fails the request.
+async fn refused(
+    ctx: &AppContext,
+    who: &Requester,
+    kind: &str,
+    subject: Option<&str>,
+    error: RegistrationError,
+) -> RegistrationError {
+    let mut e = AuditEvent::new(ctx.clock.now_ms(), "anonymous", kind, Outcome::Failure)
+        .reason(&error.audit_reason());
     if let Some(s) = subject {
         e = e.subject(s);
     }
     e.ip = who.ip.clone();
     e.user_agent = who.user_agent.clone();
-    let store = Deps::of(ctx).store;
-    tokio::task::spawn_blocking(move || {
-        let _ = store.audit(e);
-    });
+    match Deps::of(ctx).run(move |s| s.audit(e)).await {
+        Ok(()) => error,
+        Err(_) => RegistrationError::Unavailable,
+    }
 }
 
 /// Store a passkey registered on `user`'s account. Returns the new passkey and
@@ -319,25 +328,17 @@ pub async fn finish_registration(
     let taken = take_ceremony(ctx, ceremony, "register").await?;
     let Some((row, state)) = taken.filter(|(r, _)| r.user_id.as_deref() == Some(user.id.as_str()))
     else {
-        audit_refusal(
-            ctx,
-            who,
-            "passkey.register",
-            Some(user.id.as_str()),
-            "unknown_or_expired_ceremony",
-        );
-        return Err(RegistrationError::Expired);
+        let expired = RegistrationError::Expired;
+        let subject = Some(user.id.as_str());
+        return Err(refused(ctx, who, "passkey.register", subject, expired).await);
     };
-    let passkey = verify_registration(ctx, &row, state, credential, &user.account_type)
-        .inspect_err(|e| {
-            audit_refusal(
-                ctx,
-                who,
-                "passkey.register",
-                Some(user.id.as_str()),
-                &e.audit_reason(),
-            );
-        })?;
+    let passkey = match verify_registration(ctx, &row, state, credential, &user.account_type) {
+        Ok(p) => p,
+        Err(e) => {
+            let subject = Some(user.id.as_str());
+            return Err(refused(ctx, who, "passkey.register", subject, e).await);
+        }
+    };
     let mut event = AuditEvent::new(
         passkey.created_at,
         format!("user:{}", user.id),
@@ -430,13 +431,13 @@ pub async fn finish_signup(
     who: &Requester,
 ) -> Result<(User, Factor), RegistrationError> {
     let Some((row, state)) = take_ceremony(ctx, ceremony, "signup").await? else {
-        audit_refusal(ctx, who, "user.signup", None, "unknown_or_expired_ceremony");
-        return Err(RegistrationError::Expired);
+        let expired = RegistrationError::Expired;
+        return Err(refused(ctx, who, "user.signup", None, expired).await);
     };
-    let passkey =
-        verify_registration(ctx, &row, state, credential, "patient").inspect_err(|e| {
-            audit_refusal(ctx, who, "user.signup", None, &e.audit_reason());
-        })?;
+    let passkey = match verify_registration(ctx, &row, state, credential, "patient") {
+        Ok(p) => p,
+        Err(e) => return Err(refused(ctx, who, "user.signup", None, e).await),
+    };
     let context: Value = serde_json::from_str(&row.context).unwrap_or_default();
     let now = passkey.created_at;
     let uid = passkey.user_id.clone();
@@ -459,9 +460,9 @@ pub async fn finish_signup(
         .await
         .map_err(RegistrationError::from)
         .and_then(|user| user.ok_or(RegistrationError::UsernameUnavailable));
-    let user = created.inspect_err(|e| {
+    match created {
+        Ok(user) => Ok((user, Factor::Passkey { device_bound })),
         // A name taken between start and finish: nothing was written; say why in the trail.
-        audit_refusal(ctx, who, "user.signup", None, &e.audit_reason());
-    })?;
-    Ok((user, Factor::Passkey { device_bound }))
+        Err(e) => Err(refused(ctx, who, "user.signup", None, e).await),
+    }
 }

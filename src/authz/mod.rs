@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 pub use engine::{MODEL, PolicyEngine};
 pub use rules::Rule;
 
+use crate::domain::ClientId;
 use crate::storage::policy::PolicyRow;
 use crate::storage::{self, Database, StorageError};
 
@@ -39,7 +40,7 @@ pub enum AuthzError {
 /// holds roles like a user (`g, client:<client_id>, role, tenant`), for what
 /// it does on its own behalf: SMART Backend Services' `system/` scopes
 /// (docs/smart.md) and an EHR's launch permission.
-pub fn client_subject(client_id: &str) -> String {
+pub fn client_subject(client_id: &ClientId) -> String {
     format!("{}{client_id}", rules::CLIENT_PREFIX)
 }
 

@@ -189,7 +189,7 @@ pub fn check_subject(subject: &str) -> Result<(), &'static str> {
         Err("a client subject is `client:` and a client id of 1 to 128 characters")
     } else if id.contains('*') {
         Err("wildcards (`*`) are not allowed: every permission and assignment is spelled out")
-    } else if crate::domain::ClientId::parse(id).is_err() || id.trim() != id {
+    } else if crate::domain::ClientId::exact(id).is_none() {
         Err("a client id holds only ASCII letters, digits and . _ - : (and is not a UUID)")
     } else {
         Ok(())

@@ -315,7 +315,7 @@ fn a_client_holds_a_role_under_its_client_subject() {
     let text = "p, ehr-launcher, st-mary, smart, launch\ng, client:ehr-1, ehr-launcher, st-mary\n";
     let rules = parse_csv(text).unwrap();
     let e = PolicyEngine::build(1, &rules).unwrap();
-    let ehr = super::client_subject("ehr-1");
+    let ehr = super::client_subject(&crate::domain::ClientId::parse("ehr-1").unwrap());
     assert_eq!(ehr, "client:ehr-1");
     assert!(e.allowed(&ehr, "st-mary", "smart", "launch"));
     assert!(!e.allowed(&ehr, "riverside", "smart", "launch"));
@@ -335,7 +335,7 @@ fn a_client_holds_a_role_under_its_client_subject() {
 /// per tenant like a user, and its subject never matches a user's.
 #[test]
 fn a_client_holds_roles_in_its_tenant_only() {
-    let svc = super::client_subject("Lab.Feed-1");
+    let svc = super::client_subject(&crate::domain::ClientId::parse("Lab.Feed-1").unwrap());
     assert_eq!(svc, "client:Lab.Feed-1");
     let e = engine(&[(&svc, "nurse", "st-mary"), (ALICE, "physician", "st-mary")]);
     assert_eq!(e.roles(&svc, "st-mary"), strings(&["nurse"]));

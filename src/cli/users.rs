@@ -267,7 +267,13 @@ fn consents(ctx: &AppContext, actor: &str, user: &str, json: bool) -> Result<(),
     }
     let rows: Vec<Vec<String>> = list
         .iter()
-        .map(|c| vec![c.client_id.clone(), c.scopes.join(" "), time(c.granted_at)])
+        .map(|c| {
+            vec![
+                c.client_id.to_string(),
+                c.scopes.join(" "),
+                time(c.granted_at),
+            ]
+        })
         .collect();
     output::table(&["CLIENT_ID", "SCOPES", "GRANTED"], &rows);
     Ok(())

@@ -13,9 +13,18 @@ pub const CLIENT_SUBJECT_PREFIX: &str = "client:";
 
 /// An OAuth `client_id`: 1-128 visible ASCII characters without spaces
 /// (RFC 6749 Appendix A.1 allows VSCHAR; Ward is stricter to keep ids URL-safe).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ClientId(String);
+
+/// Read back exactly (stored requests, the sign-in's progress): a value
+/// `ClientId::exact` refuses is an error, never a client.
+impl<'de> Deserialize<'de> for ClientId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::exact(&s).ok_or_else(|| serde::de::Error::custom("not a client_id"))
+    }
+}
 
 impl ClientId {
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
@@ -44,6 +53,14 @@ impl ClientId {
             ));
         }
         Ok(Self(v.to_string()))
+    }
+
+    /// A `client_id` as a request or a stored row spells it: valid as is,
+    /// with nothing trimmed. `parse` forgives the spaces a person types
+    /// around an id; a protocol value or a column is taken exactly, so
+    /// ` app` in a request never names `app` (it names no client).
+    pub fn exact(value: &str) -> Option<Self> {
+        Self::parse(value).ok().filter(|id| id.0 == value)
     }
 
     pub fn as_str(&self) -> &str {
@@ -365,6 +382,19 @@ mod tests {
         assert!(ClientId::parse("").is_err());
         assert!(ClientId::parse("has space").is_err());
         assert!(ClientId::parse(&"a".repeat(129)).is_err());
+        assert_eq!(ClientId::parse(" app ").unwrap().as_str(), "app");
+        assert_eq!(ClientId::exact("app").unwrap().as_str(), "app");
+        assert_eq!(ClientId::exact(" app"), None);
+        assert_eq!(ClientId::exact("a b"), None);
+        // Read back (a stored request, the sign-in's progress) exactly, or not at all.
+        let read = |json: &str| serde_json::from_str::<ClientId>(json).ok();
+        assert_eq!(read("\"app\""), ClientId::exact("app"));
+        assert_eq!(
+            serde_json::to_string(&ClientId::exact("app")).unwrap(),
+            "\"app\""
+        );
+        assert_eq!(read("\" app\""), None);
+        assert_eq!(read("\"0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c\""), None);
         assert!(
             ClientId::parse("0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c").is_err(),
             "UUIDs are user ids"

@@ -6,12 +6,12 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::domain::profile::Address;
-use crate::domain::{Acr, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{Acr, ClientId, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub client_type: ClientType,
     #[serde(skip)]

@@ -336,7 +336,7 @@ fn record(
     now: i64,
 ) -> Client {
     Client {
-        id: v.id.as_str().to_string(),
+        id: v.id,
         name: x.name,
         client_type: input.client_type,
         secret_hash: secret.map(secrets::hash),
@@ -405,10 +405,11 @@ pub fn add(
 pub fn show(ctx: &AppContext, actor: &str, id: &str) -> Result<Client, ManageError> {
     let refusal = || event(ctx, actor, "client.view").detail("client_id", id);
     audited(ctx, refusal, || {
-        let viewed = event(ctx, actor, "client.view").client(id);
-        ctx.db
-            .view_client(id, &viewed)?
-            .ok_or_else(|| ManageError::NotFound(format!("no client `{id}`")))
+        let not_found = || ManageError::NotFound(format!("no client `{id}`"));
+        // An id no client could have is as absent as an unregistered one.
+        let id = ClientId::exact(id).ok_or_else(not_found)?;
+        let viewed = event(ctx, actor, "client.view").client(&id);
+        ctx.db.view_client(&id, &viewed)?.ok_or_else(not_found)
     })
 }
 
@@ -421,9 +422,11 @@ pub fn list(ctx: &AppContext, actor: &str) -> Result<Vec<Client>, ManageError> {
 pub fn remove(ctx: &AppContext, actor: &str, id: &str) -> Result<(), ManageError> {
     let refusal = || event(ctx, actor, "client.remove").detail("client_id", id);
     audited(ctx, refusal, || {
-        let removed = event(ctx, actor, "client.remove").client(id);
-        if !ctx.db.remove_client(id, &removed)? {
-            return Err(ManageError::NotFound(format!("no client `{id}`")));
+        let not_found = || ManageError::NotFound(format!("no client `{id}`"));
+        let id = ClientId::exact(id).ok_or_else(not_found)?;
+        let removed = event(ctx, actor, "client.remove").client(&id);
+        if !ctx.db.remove_client(&id, &removed)? {
+            return Err(not_found());
         }
         Ok(())
     })
@@ -514,9 +517,11 @@ mod fuzz {
             input.scopes = scopes;
             input.pkce = if optional { PkcePolicy::Optional } else { PkcePolicy::Required };
             if let Ok(v) = validate(&input) {
-                // What passed is what a later parse accepts, unchanged.
+                // What passed is what a later parse accepts, unchanged, and
+                // what storage reads back exactly.
                 let again = ClientId::parse(v.id.as_str()).unwrap();
                 prop_assert_eq!(again.as_str(), v.id.as_str());
+                prop_assert_eq!(ClientId::exact(v.id.as_str()).as_ref(), Some(&v.id));
                 for u in v.redirect_uris.iter().chain(&v.post_logout_redirect_uris) {
                     let again = RedirectUri::parse(u).unwrap();
                     prop_assert_eq!(again.as_str(), u.as_str());

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::{self, AuthzError, Rule, rules};
 use crate::context::AppContext;
-use crate::domain::{InvalidValue, UserId};
+use crate::domain::records::Client;
+use crate::domain::{ClientId, InvalidValue, UserId};
 use crate::store::policy::{GrantRefused, PolicyRow, RoleGrant};
 use crate::store::{AuditLogStore, PolicyStore};
 
@@ -127,7 +128,7 @@ impl<'a> Assigning<'a> {
     }
 
     /// `g, client:<client_id>, role, tenant`, its record naming the client.
-    fn for_client(event: AuditEvent, client_id: &str, role: &'a str, tenant: &'a str) -> Self {
+    fn for_client(event: AuditEvent, client_id: &ClientId, role: &'a str, tenant: &'a str) -> Self {
         let subject = authz::client_subject(client_id);
         let event = event.client(client_id).detail("subject", subject.as_str());
         Self::of(event, subject, role, tenant)
@@ -297,7 +298,7 @@ pub fn revoke(
 /// One role assignment of a client, as granted or revoked.
 #[derive(Debug, Serialize)]
 pub struct ClientAssignment {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The policy subject: `client:<client_id>`.
     pub subject: String,
     pub role: String,
@@ -321,8 +322,7 @@ pub fn grant_client(
     let refusal = || asked(ctx, actor, "policy.grant", who, role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
-        let client = crate::store::ClientStore::client(&ctx.db, client_id)?
-            .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
+        let client = registered(ctx, client_id)?;
         let granted = event(ctx, actor, "policy.grant");
         let version = assign(
             ctx,
@@ -353,17 +353,22 @@ pub fn revoke_client(
     let refusal = || asked(ctx, actor, "policy.revoke", who, role, tenant);
     let done = audited(ctx, refusal, || {
         let (role, tenant) = parse_role(role, tenant)?;
-        let subject = authz::client_subject(client_id);
-        rules::check_subject(&subject).map_err(|m| InvalidValue::new("client_id", m))?;
+        // Not looked up: a removed client's id is still a client id.
+        let id = ClientId::exact(client_id).ok_or_else(|| {
+            let subject = format!("{}{client_id}", rules::CLIENT_PREFIX);
+            let why = rules::check_subject(&subject).err();
+            InvalidValue::new("client_id", why.unwrap_or("is not a client id"))
+        })?;
+        let subject = authz::client_subject(&id);
         let version = unassign(
             ctx,
             actor,
             (&subject, &role, &tenant),
-            |e| e.client(client_id).detail("subject", subject.as_str()),
-            || format!("client `{client_id}` has no role `{role}` in `{tenant}`"),
+            |e| e.client(&id).detail("subject", subject.as_str()),
+            || format!("client `{id}` has no role `{role}` in `{tenant}`"),
         )?;
         Ok(ClientAssignment {
-            client_id: client_id.to_string(),
+            client_id: id.clone(),
             subject: subject.clone(),
             role,
             tenant,
@@ -415,7 +420,7 @@ pub fn show(ctx: &AppContext, actor: &str, user: &str) -> Result<UserAccess, Man
 /// Everything a client may do on its own behalf, tenant by tenant.
 #[derive(Debug, Serialize)]
 pub struct ClientAccess {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Its subject in the policy, `client:<client_id>`.
     pub subject: String,
     pub policy_version: i64,
@@ -431,8 +436,7 @@ pub fn show_client(
 ) -> Result<ClientAccess, ManageError> {
     let refusal = || event(ctx, actor, "policy.view").detail("client_id", client_id);
     audited(ctx, refusal, || {
-        let client = crate::store::ClientStore::client(&ctx.db, client_id)?
-            .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))?;
+        let client = registered(ctx, client_id)?;
         ctx.authz.reload_if_changed(&ctx.db)?;
         let engine = ctx.authz.current();
         let subject = authz::client_subject(&client.id);
@@ -449,6 +453,16 @@ pub fn show_client(
             tenants,
         })
     })
+}
+
+/// The registered client `client_id` names; an id no client could have
+/// names none.
+fn registered(ctx: &AppContext, client_id: &str) -> Result<Client, ManageError> {
+    ClientId::exact(client_id)
+        .map(|id| crate::store::ClientStore::client(&ctx.db, &id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ManageError::NotFound(format!("no client `{client_id}`")))
 }
 
 /// `subject`'s roles and permissions in each tenant where it holds a role.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
-use crate::domain::{Acr, Amr, InvalidValue, SessionId};
+use crate::domain::{Acr, Amr, ClientId, InvalidValue, SessionId, UserId};
 use crate::oidc::tokens::sid;
 use crate::session::{self, EndReason, EndedBy, Ending};
 use crate::store::admin_sessions::SweepGroup;
@@ -146,7 +146,13 @@ pub fn end(ctx: &AppContext, actor: &str, user: &str, wanted: &str) -> Result<()
             .ok_or_else(|| {
                 ManageError::NotFound(format!("{} has no session `{wanted}`", found.username))
             })?;
-        if !end_one(ctx, uid, &hash, EndReason::Admin, &EndedBy::admin(actor))? {
+        if !end_one(
+            ctx,
+            &found.id,
+            &hash,
+            EndReason::Admin,
+            &EndedBy::admin(actor),
+        )? {
             return Err(ManageError::Conflict(format!(
                 "the session `{wanted}` has already ended"
             )));
@@ -170,7 +176,13 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
         // One by one: the result names exactly the sessions this call ended
         // (a concurrent sign-out may end one of them first).
         for hash in open {
-            if end_one(ctx, uid, &hash, EndReason::Admin, &EndedBy::admin(actor))? {
+            if end_one(
+                ctx,
+                &found.id,
+                &hash,
+                EndReason::Admin,
+                &EndedBy::admin(actor),
+            )? {
                 ended.push(sid(&hash));
             }
         }
@@ -182,7 +194,7 @@ pub fn end_all(ctx: &AppContext, actor: &str, user: &str) -> Result<Vec<String>,
 /// back-channel notices in one transaction); false if it had already ended.
 fn end_one(
     ctx: &AppContext,
-    user_id: &str,
+    user_id: &UserId,
     hash: &SessionId,
     reason: EndReason,
     by: &EndedBy,
@@ -209,9 +221,9 @@ pub fn sign_out(
     row: &SessionRow,
     reason: EndReason,
     ip: Option<String>,
-    client: Option<&str>,
+    client: Option<&ClientId>,
 ) -> Result<bool, ManageError> {
-    let by = EndedBy::user(row.user_id.as_str(), ip).for_client(client);
+    let by = EndedBy::user(&row.user_id, ip).for_client(client);
     Ok(session::end::end(
         &ctx.db,
         row.into(),
@@ -225,12 +237,12 @@ pub fn sign_out(
 /// `sid`; never `current` (that is "Sign out"). Returns how many ended.
 pub fn end_others(
     ctx: &AppContext,
-    user_id: &str,
+    user_id: &UserId,
     current: &SessionId,
     only: Option<&str>,
     ip: Option<String>,
 ) -> Result<usize, ManageError> {
-    let hashes = ctx.db.session_hashes(user_id)?;
+    let hashes = ctx.db.session_hashes(user_id.as_str())?;
     let by = EndedBy::user(user_id, ip);
     let mut ended = 0;
     for hash in hashes {

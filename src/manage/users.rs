@@ -2,7 +2,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
 use crate::domain::profile::{self, Address};
 use crate::domain::records::{Profile, User};
-use crate::domain::{DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
+use crate::domain::{ClientId, DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
 use crate::store::admin_users::{Consent, NewUser, UserRefused};
 use crate::store::{AuditLogStore, UserAdminStore, UserStore};
 
@@ -209,20 +209,25 @@ pub fn revoke_consent(
     audited(ctx, refusal, || {
         let user = find(ctx, ident)?;
         let uid = user.id.as_str();
+        let none = || {
+            ManageError::NotFound(format!(
+                "{} has no consent for `{client_id}`",
+                user.username
+            ))
+        };
+        // An id no client could have has no consent either.
+        let client_id = ClientId::exact(client_id).ok_or_else(none)?;
         let record = |revoked: usize| {
             event(ctx, actor, "consent.revoke")
                 .subject(uid)
-                .client(client_id)
+                .client(&client_id)
                 .detail("revoked_grants", revoked)
         };
         if !ctx
             .db
-            .revoke_consent(uid, client_id, ctx.clock.now_ms(), record)?
+            .revoke_consent(uid, &client_id, ctx.clock.now_ms(), record)?
         {
-            return Err(ManageError::NotFound(format!(
-                "{} has no consent for `{client_id}`",
-                user.username
-            )));
+            return Err(none());
         }
         Ok(())
     })

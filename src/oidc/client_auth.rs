@@ -11,8 +11,8 @@ use super::params::Params;
 use super::{Provider, jwt};
 use crate::crypto::secrets;
 use crate::crypto::verify::{JwsAlg, Verifier};
-use crate::domain::ClientType;
 use crate::domain::records::Client;
+use crate::domain::{ClientId, ClientType};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions must expire within this many seconds (a replay window bound).
@@ -123,7 +123,12 @@ pub fn authenticate(
             ));
         }
     };
-    let client = p.store.client(id).map_err(storage)?;
+    // An id Ward could never have registered names no client: the same
+    // refusal, after the same work, as an unknown one.
+    let client = match ClientId::exact(id) {
+        Some(id) => p.store.client(&id).map_err(storage)?,
+        None => None,
+    };
     match (client, secret) {
         (Some(c), Some(secret)) => match &c.secret_hash {
             Some(hash) if secrets::verify(secret, hash) => Ok(c),
@@ -163,7 +168,8 @@ fn authenticate_assertion(
     // The claims are checked before the signature: an assertion that cannot
     // pass never makes Ward fetch a client's key set.
     let exp = check_claims(p, claims, audience).ok_or_else(bad)?;
-    let client = p.store.client(iss)?.ok_or_else(bad)?;
+    let iss = ClientId::exact(iss).ok_or_else(bad)?;
+    let client = p.store.client(&iss)?.ok_or_else(bad)?;
     // The header names the algorithm; each registered key is tried only for
     // it (ES256, ES384, RS256, RS384: SMART App Launch requires the 384s).
     // `none` and the HMAC algorithms are not among them, and are refused
@@ -243,7 +249,7 @@ fn key_set<'c>(
     }
     let uri = client.jwks_uri.as_deref().ok_or_else(bad)?;
     p.client_keys
-        .keys(&client.id, uri, kid, p.now)
+        .keys(client.id.as_str(), uri, kid, p.now)
         .map(KeySet::Fetched)
         .map_err(|e| {
             let host = url::Url::parse(uri)
@@ -301,8 +307,17 @@ mod tests {
     #[test]
     fn client_secret_basic_and_post() {
         let (store, _) = testing::store();
-        assert_eq!(auth(&store, &basic("svc", SECRET)).unwrap().id, "svc");
-        assert_eq!(auth(&store, &post("svc", Some(SECRET))).unwrap().id, "svc");
+        assert_eq!(
+            auth(&store, &basic("svc", SECRET)).unwrap().id.as_str(),
+            "svc"
+        );
+        assert_eq!(
+            auth(&store, &post("svc", Some(SECRET)))
+                .unwrap()
+                .id
+                .as_str(),
+            "svc"
+        );
         // RFC 6749 §2.3.1: both halves are form-urlencoded before base64.
         let creds = basic("svc", "a%3Ab+c");
         assert_eq!(creds.basic, Some(("svc".into(), "a:b c".into())));
@@ -323,6 +338,25 @@ mod tests {
             code_of(auth(&store, &post("nope", Some(SECRET)))).0,
             "invalid_client"
         );
+        // An id spelled otherwise than registered, or one no client could
+        // have, names no client: the same refusal as an unknown one.
+        for id in [
+            " svc",
+            "svc ",
+            "s v c",
+            "0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c",
+        ] {
+            assert_eq!(
+                code_of(auth(&store, &post(id, Some(SECRET)))),
+                ("invalid_client", false),
+                "{id:?}"
+            );
+            assert_eq!(
+                code_of(auth(&store, &basic(id, SECRET))),
+                ("invalid_client", true),
+                "{id:?}"
+            );
+        }
         // A confidential client must authenticate.
         assert_eq!(
             code_of(auth(&store, &post("svc", None))).0,
@@ -337,7 +371,7 @@ mod tests {
     #[test]
     fn public_client_uses_none() {
         let (store, _) = testing::store();
-        assert_eq!(auth(&store, &post("app", None)).unwrap().id, "app");
+        assert_eq!(auth(&store, &post("app", None)).unwrap().id.as_str(), "app");
         // A public client has no secret: presenting one fails.
         assert_eq!(
             code_of(auth(&store, &post("app", Some("x")))).0,
@@ -361,7 +395,7 @@ mod tests {
         let (store, _) = testing::store();
         let key = signing::generate(Algorithm::Es256).unwrap();
         let mut client = testing::confidential_client();
-        client.id = "jwt".into();
+        client.id = ClientId::parse("jwt").unwrap();
         client.secret_hash = None;
         client.jwks = Some(json!({ "keys": [key.public_jwk.clone()] }));
         store.add_client(client);
@@ -391,10 +425,16 @@ mod tests {
     #[test]
     fn private_key_jwt_good_assertion() {
         let (store, key) = jwt_client();
-        assert_eq!(auth(&store, &assertion(&key, json!({}))).unwrap().id, "jwt");
+        assert_eq!(
+            auth(&store, &assertion(&key, json!({})))
+                .unwrap()
+                .id
+                .as_str(),
+            "jwt"
+        );
         // The issuer itself is an accepted audience too.
         let creds = assertion(&key, json!({ "aud": [ISSUER], "jti": "jti-2" }));
-        assert_eq!(auth(&store, &creds).unwrap().id, "jwt");
+        assert_eq!(auth(&store, &creds).unwrap().id.as_str(), "jwt");
     }
 
     #[test]

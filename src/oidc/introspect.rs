@@ -30,8 +30,7 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
             Err(e) if e.code == "invalid_token" => return Ok(inactive),
             Err(e) => return Err(e),
         };
-        let issued_to_caller =
-            claims.get("client_id").and_then(Value::as_str) == Some(caller.id.as_str());
+        let issued_to_caller = tokens::client_of(&claims).as_ref() == Some(&caller.id);
         if !issued_to_caller && !resource_server_may_see(p, caller, &claims)? {
             return Ok(inactive);
         }

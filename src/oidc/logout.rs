@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::error::OAuthError;
 use super::{Provider, jwt};
+use crate::domain::ClientId;
 use crate::oidc::params::Params;
 
 /// The parameters of §2.
@@ -47,7 +48,7 @@ pub struct LogoutDecision {
     /// Where to send the browser afterwards (with `state`), if anywhere.
     pub redirect: Option<String>,
     /// The client the request is from, when known.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 /// The hint's claims, if it is an ID token Ward signed (an expired one is fine, §2).
@@ -57,10 +58,10 @@ fn verified_hint(p: &Provider, hint: &str) -> Option<Value> {
     (decoded.verify(verifier) && decoded.claims["iss"] == p.issuer).then_some(decoded.claims)
 }
 
-fn audience(claims: &Value) -> Option<String> {
+fn audience(claims: &Value) -> Option<ClientId> {
     match &claims["aud"] {
-        Value::String(a) => Some(a.clone()),
-        Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+        Value::String(a) => ClientId::exact(a),
+        Value::Array(a) if a.len() == 1 => a[0].as_str().and_then(ClientId::exact),
         _ => None,
     }
 }
@@ -76,15 +77,18 @@ pub fn decide(
         .as_deref()
         .and_then(|h| verified_hint(p, h));
     let hinted_client = hint.as_ref().and_then(audience);
+    // A client_id no client could have names none (it is not recorded).
+    let named = req.client_id.as_deref().and_then(ClientId::exact);
     // §2: a client_id that contradicts the hint's audience is an error.
-    if let (Some(c), Some(h)) = (&req.client_id, &hinted_client)
-        && c != h
+    if req.client_id.is_some()
+        && let Some(h) = &hinted_client
+        && named.as_ref() != Some(h)
     {
         return Err(OAuthError::invalid_request(
             "client_id does not match the id_token_hint's audience",
         ));
     }
-    let client_id = req.client_id.clone().or(hinted_client);
+    let client_id = named.or(hinted_client);
     let redirect = match &req.post_logout_redirect_uri {
         None => None,
         Some(uri) => {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::{Provider, jwt};
+use super::{Provider, jwt, tokens};
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
 use crate::domain::records::Client;
@@ -31,7 +31,7 @@ pub fn revoke(p: &Provider, caller: &Client, params: &Params) -> Result<(), OAut
             .and_then(|k| p.keys.verifier(k))
             .is_some_and(|v| decoded.verify(v));
         let claims = &decoded.claims;
-        if !ours || claims.get("client_id").and_then(Value::as_str) != Some(caller.id.as_str()) {
+        if !ours || tokens::client_of(claims).as_ref() != Some(&caller.id) {
             return Ok(());
         }
         let (Some(jti), Some(exp)) = (

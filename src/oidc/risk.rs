@@ -15,7 +15,7 @@ use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
-use crate::domain::Acr;
+use crate::domain::{Acr, ClientId};
 use crate::risk::{self, Decision, RiskAssessment, RiskInput, Sensitivity};
 use crate::store::{HistoryQuery, SessionRow};
 
@@ -106,7 +106,7 @@ pub fn assess(
             None => history.last_location,
         },
         request: Sensitivity {
-            client_id: request.map(|r| r.client_id.as_str()),
+            client_id: request.map(|r| &r.client_id),
             scopes: request.map(|r| r.scope.as_slice()).unwrap_or(none),
             claims: request
                 .map(|r| r.requested_claims.as_slice())
@@ -149,7 +149,7 @@ pub fn event(
     now: Millis,
     seen: &Seen,
     user_id: &str,
-    client_id: Option<&str>,
+    client_id: Option<&ClientId>,
     assessment: &RiskAssessment,
     stage: &str,
 ) -> AuditEvent {

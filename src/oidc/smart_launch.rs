@@ -21,6 +21,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use crate::audit::{AuditEvent, Outcome};
 use crate::crypto::secrets;
+use crate::domain::ClientId;
 use crate::domain::records::Client;
 use crate::smart::launch::{
     LaunchBinding, LaunchRefusal, check_binding, parse_fhir_context, patient_of,
@@ -273,16 +274,15 @@ pub fn mint(p: &Provider, ehr: &Client, params: &Params) -> Result<Value, OAuthE
             "this client may not launch apps in this tenant (it needs smart launch there)",
         ));
     }
-    let app_id = params.require("app_client_id")?;
+    let not_an_app = || {
+        OAuthError::invalid_request("app_client_id is not a client registered for the launch scope")
+    };
+    let app_id = ClientId::exact(params.require("app_client_id")?).ok_or_else(not_an_app)?;
     let app = p
         .store
-        .client(app_id)?
+        .client(&app_id)?
         .filter(|a| has(&a.scopes, "launch"))
-        .ok_or_else(|| {
-            OAuthError::invalid_request(
-                "app_client_id is not a client registered for the launch scope",
-            )
-        })?;
+        .ok_or_else(not_an_app)?;
     let context = launch_context(params)?;
     let user_id = params.get("user")?.map(|u| ehr_user(p, u)).transpose()?;
     let value = secrets::generate(32);

@@ -41,8 +41,8 @@ fn launch(store: &MemoryStore, hash_of: &str, client: &str, user: Option<&str>) 
     let row = LaunchRow {
         launch_hash: secrets::hash(hash_of),
         tenant: "st-mary".into(),
-        client_id: client.into(),
-        ehr_client_id: "ehr".into(),
+        client_id: testing::client_id(client),
+        ehr_client_id: testing::client_id("ehr"),
         user_id: user.map(str::to_string),
         context: LaunchContext {
             patient: Some("123".into()),

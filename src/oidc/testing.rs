@@ -14,7 +14,7 @@ use crate::crypto::secrets;
 use crate::crypto::signing::{self, Algorithm};
 use crate::domain::records::Client;
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientType, GrantType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{ClientId, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
 use crate::jwks::ClientKeys;
 use crate::risk::RiskPolicy;
 use crate::store::memory::MemoryStore;
@@ -85,10 +85,15 @@ fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// A client id the tests spell out.
+pub fn client_id(id: &str) -> ClientId {
+    ClientId::parse(id).expect("a client id")
+}
+
 /// A public client `app` (PKCE required) for the code and refresh grants.
 pub fn public_client() -> Client {
     Client {
-        id: "app".into(),
+        id: client_id("app"),
         name: "App".into(),
         client_type: ClientType::Public,
         secret_hash: None,
@@ -116,7 +121,7 @@ pub fn public_client() -> Client {
 /// A confidential client `svc` with [`SECRET`], every grant and an API scope.
 pub fn confidential_client() -> Client {
     Client {
-        id: "svc".into(),
+        id: client_id("svc"),
         client_type: ClientType::Confidential,
         secret_hash: Some(secrets::hash(SECRET)),
         grant_types: vec![
@@ -183,7 +188,7 @@ pub fn code(
     let code = secrets::generate(32);
     let row = CodeRow {
         code_hash: secrets::hash(&code),
-        client_id: client_id.into(),
+        client_id: self::client_id(client_id),
         redirect_uri: REDIRECT.into(),
         scope: strings(scope),
         nonce: Some("n-0S6_WzA2Mj".into()),

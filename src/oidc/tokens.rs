@@ -10,8 +10,8 @@ use super::error::OAuthError;
 use super::jwt;
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
-use crate::domain::SessionId;
 use crate::domain::records::Client;
+use crate::domain::{ClientId, SessionId};
 use crate::store::{AuthFacts, GrantRow};
 
 /// Access tokens are signed with ES256: fast to sign and to verify, and small.
@@ -34,6 +34,16 @@ pub fn at_hash(access_token: &str) -> String {
 /// The grant an access token belongs to, from its jti (`<grant id>.<random>`).
 pub fn grant_of_jti(jti: &str) -> Option<&str> {
     jti.split_once('.').map(|(g, _)| g)
+}
+
+/// The client an access token was issued to: its `client_id` claim (RFC
+/// 9068 §2.2), read as a `ClientId`; None if the claim is missing or could
+/// name no client.
+pub fn client_of(claims: &Value) -> Option<ClientId> {
+    claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .and_then(ClientId::exact)
 }
 
 fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<String, OAuthError> {

@@ -38,10 +38,8 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         .as_ref()
         .and_then(|g| g.claims.as_ref())
         .filter(|c| !c.userinfo.is_empty())
-        && let Some(client) = token
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(|id| p.store.client(id))
+        && let Some(client) = tokens::client_of(&token)
+            .map(|id| p.store.client(&id))
             .transpose()?
             .flatten()
     {
@@ -59,10 +57,8 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
-        && let Some(client) = token
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(|id| p.store.client(id))
+        && let Some(client) = tokens::client_of(&token)
+            .map(|id| p.store.client(&id))
             .transpose()?
             .flatten()
         && let Some(Value::Object(authz)) = tokens::authorization_claims(

@@ -7,6 +7,7 @@ use super::geoip::GeoPoint;
 use super::network;
 use super::policy::{RiskPolicy, RuleAction};
 use crate::clock::Millis;
+use crate::domain::ClientId;
 use crate::domain::acr::Acr;
 
 /// How something about this request compares with the user's history.
@@ -24,7 +25,7 @@ pub enum Familiarity {
 /// What the request asks for, to decide whether it is sensitive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sensitivity<'a> {
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<&'a ClientId>,
     pub scopes: &'a [String],
     pub claims: &'a [String],
 }
@@ -341,7 +342,7 @@ fn sensitive_parts(request: &Sensitivity, policy: &RiskPolicy) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(client) = request
         .client_id
-        .filter(|c| policy.sensitive_clients.iter().any(|s| s == c))
+        .filter(|c| policy.sensitive_clients.contains(c))
     {
         parts.push(format!("comes from the sensitive client {client}"));
     }

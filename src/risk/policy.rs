@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ClientId;
 use crate::domain::acr::{ACR_VALUES, Acr};
 
 /// How much each signal adds to the score. A negative weight lowers it.
@@ -147,7 +148,7 @@ pub struct RiskPolicy {
     pub strong_auth_max_age_seconds: u32,
     pub impossible_travel_kmh: f64,
     pub impossible_travel_min_km: f64,
-    pub sensitive_clients: Vec<String>,
+    pub sensitive_clients: Vec<ClientId>,
     pub sensitive_scopes: Vec<String>,
     pub sensitive_claims: Vec<String>,
     pub allow_networks: Vec<IpNet>,
@@ -203,7 +204,7 @@ impl RawRiskConfig {
             strong_auth_max_age_seconds,
             impossible_travel_kmh: self.impossible_travel_kmh,
             impossible_travel_min_km: self.impossible_travel_min_km,
-            sensitive_clients: names("risk.sensitive_clients", &self.sensitive_clients)?,
+            sensitive_clients: client_ids("risk.sensitive_clients", &self.sensitive_clients)?,
             sensitive_scopes: names("risk.sensitive_scopes", &self.sensitive_scopes)?,
             sensitive_claims: names("risk.sensitive_claims", &self.sensitive_claims)?,
             allow_networks: networks("risk.allow_networks", &self.allow_networks)?,
@@ -236,6 +237,23 @@ fn names(field: &str, values: &[String]) -> Result<Vec<String>, String> {
         }
     }
     Ok(values.to_vec())
+}
+
+/// Client ids as registered (`domain::ClientId`, spelled exactly): a name
+/// no client can have would never match, so it is refused.
+fn client_ids(field: &str, values: &[String]) -> Result<Vec<ClientId>, String> {
+    names(field, values)?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            ClientId::exact(v).ok_or_else(|| {
+                format!(
+                    "{field}[{i}]: {v:?} is not a client_id (ASCII letters, digits and . _ - :, \
+                     not a UUID)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// A CIDR network, or a bare address meaning just that address (/32 or /128).

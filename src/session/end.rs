@@ -7,7 +7,7 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
-use crate::domain::{Acr, SessionId};
+use crate::domain::{Acr, ClientId, SessionId, UserId};
 use crate::store::{SessionStore, StoreError};
 
 use super::{Expiry, sid};
@@ -49,12 +49,12 @@ pub struct EndedBy {
     pub actor: String,
     pub ip: Option<String>,
     /// The client that asked (RP-initiated logout).
-    pub client: Option<String>,
+    pub client: Option<ClientId>,
 }
 
 impl EndedBy {
     /// The session's own user (or the person at its browser).
-    pub fn user(user_id: &str, ip: Option<String>) -> Self {
+    pub fn user(user_id: &UserId, ip: Option<String>) -> Self {
         Self {
             actor: format!("user:{user_id}"),
             ip,
@@ -75,8 +75,8 @@ impl EndedBy {
         Self::admin("system")
     }
 
-    pub fn for_client(mut self, client: Option<&str>) -> Self {
-        self.client = client.map(str::to_string);
+    pub fn for_client(mut self, client: Option<&ClientId>) -> Self {
+        self.client = client.cloned();
         self
     }
 }
@@ -85,7 +85,7 @@ impl EndedBy {
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
     pub id_hash: &'a SessionId,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     /// The session's level, recorded when it timed out (None: not read).
     pub acr: Option<Acr>,
 }
@@ -94,7 +94,7 @@ impl<'a> From<&'a crate::store::SessionRow> for Ending<'a> {
     fn from(row: &'a crate::store::SessionRow) -> Self {
         Ending {
             id_hash: &row.id_hash,
-            user_id: row.user_id.as_str(),
+            user_id: &row.user_id,
             acr: Some(row.acr),
         }
     }
@@ -109,7 +109,7 @@ pub fn event(session: Ending<'_>, reason: EndReason, by: &EndedBy, now: Millis) 
         _ => "session.ended",
     };
     let mut e = AuditEvent::new(now, by.actor.as_str(), kind, Outcome::Success)
-        .subject(session.user_id)
+        .subject(session.user_id.as_str())
         .reason(reason.code())
         .detail("sid", sid(session.id_hash));
     if let (EndReason::TimedOut(_), Some(acr)) = (reason, session.acr) {
@@ -138,12 +138,19 @@ pub fn end(
 mod tests {
     use super::*;
 
+    const U1: &str = "00000000-0000-4000-8000-000000000001";
+
+    fn u1() -> UserId {
+        UserId::parse(U1).unwrap()
+    }
+
     fn ending() -> Ending<'static> {
         static HASH: std::sync::LazyLock<SessionId> =
             std::sync::LazyLock::new(|| SessionId::from_hash("hash"));
+        static USER: std::sync::LazyLock<UserId> = std::sync::LazyLock::new(u1);
         Ending {
             id_hash: &HASH,
-            user_id: "u1",
+            user_id: &USER,
             acr: Some(Acr::Aal2),
         }
     }
@@ -153,12 +160,12 @@ mod tests {
         let e = event(
             ending(),
             EndReason::SignOut,
-            &EndedBy::user("u1", Some("192.0.2.1".into())),
+            &EndedBy::user(&u1(), Some("192.0.2.1".into())),
             7,
         );
         assert_eq!(e.event_type, "session.ended");
-        assert_eq!(e.actor, "user:u1");
-        assert_eq!(e.subject_user.as_deref(), Some("u1"));
+        assert_eq!(e.actor, format!("user:{U1}"));
+        assert_eq!(e.subject_user.as_deref(), Some(U1));
         assert_eq!(e.reason.as_deref(), Some("sign_out"));
         assert_eq!(e.ip.as_deref(), Some("192.0.2.1"));
         assert_eq!(e.details["sid"], sid(&SessionId::from_hash("hash")));
@@ -181,7 +188,8 @@ mod tests {
 
     #[test]
     fn a_logout_names_the_client_that_asked() {
-        let by = EndedBy::user("u1", None).for_client(Some("app"));
+        let app = ClientId::parse("app").unwrap();
+        let by = EndedBy::user(&u1(), None).for_client(Some(&app));
         let e = event(ending(), EndReason::RpLogout, &by, 7);
         assert_eq!(e.client_id.as_deref(), Some("app"));
         assert_eq!(e.reason.as_deref(), Some("rp_logout"));

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::domain::ClientId;
+
 /// Most `fhirContext` items one launch may carry.
 pub const MAX_FHIR_CONTEXT: usize = 20;
 /// Longest `fhirContext`, as JSON text.
@@ -294,7 +296,7 @@ impl LaunchRefusal {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchBinding<'a> {
     pub tenant: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub expires_at: i64,
     pub used: bool,
 }
@@ -305,7 +307,7 @@ pub struct LaunchBinding<'a> {
 /// by the wrong app is not burnt for the right one.
 pub fn check_binding(
     b: &LaunchBinding<'_>,
-    client_id: &str,
+    client_id: &ClientId,
     tenant: &str,
     now: i64,
 ) -> Result<(), LaunchRefusal> {
@@ -415,28 +417,30 @@ mod tests {
 
     #[test]
     fn a_launch_is_bound_to_app_tenant_time_and_one_use() {
+        let app = ClientId::parse("app").unwrap();
+        let other = ClientId::parse("other").unwrap();
         let b = LaunchBinding {
             tenant: "st-mary",
-            client_id: "app",
+            client_id: &app,
             expires_at: 1_000,
             used: false,
         };
-        assert_eq!(check_binding(&b, "app", "st-mary", 999), Ok(()));
+        assert_eq!(check_binding(&b, &app, "st-mary", 999), Ok(()));
         assert_eq!(
-            check_binding(&b, "other", "st-mary", 999),
+            check_binding(&b, &other, "st-mary", 999),
             Err(LaunchRefusal::OtherClient)
         );
         assert_eq!(
-            check_binding(&b, "app", "elsewhere", 999),
+            check_binding(&b, &app, "elsewhere", 999),
             Err(LaunchRefusal::OtherTenant)
         );
         assert_eq!(
-            check_binding(&b, "app", "st-mary", 1_000),
+            check_binding(&b, &app, "st-mary", 1_000),
             Err(LaunchRefusal::Expired)
         );
         let used = LaunchBinding { used: true, ..b };
         assert_eq!(
-            check_binding(&used, "app", "st-mary", 1),
+            check_binding(&used, &app, "st-mary", 1),
             Err(LaunchRefusal::Used)
         );
     }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::clients::Client;
+use crate::domain::ClientId;
 
 pub const TTL: Duration = Duration::from_secs(2);
 /// Unknown ids are never cached, and the cache never grows past this.
@@ -15,11 +16,11 @@ const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct ClientCache {
-    entries: Mutex<HashMap<String, (Instant, Client)>>,
+    entries: Mutex<HashMap<ClientId, (Instant, Client)>>,
 }
 
 impl ClientCache {
-    pub fn get(&self, id: &str) -> Option<Client> {
+    pub fn get(&self, id: &ClientId) -> Option<Client> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(id)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::clients;
 use super::{
     AnyConnection, StorageError, conflict_as, from_json_list, from_typed_list, parse_acr,
-    to_json_list, to_typed_list,
+    parse_client_id, to_json_list, to_typed_list,
 };
 use crate::domain::Acr;
 pub use crate::domain::records::Client;
@@ -48,7 +48,7 @@ impl TryFrom<ClientRow> for Client {
             redirect_uris: from_json_list("clients.redirect_uris", &r.redirect_uris)?,
             grant_types: from_typed_list("clients.grant_types", &r.grant_types)?,
             scopes: from_json_list("clients.scopes", &r.scopes)?,
-            id: r.id,
+            id: parse_client_id("clients.id", &r.id)?,
             name: r.name,
             secret_hash: r.secret_hash,
             created_at: r.created_at,
@@ -88,7 +88,7 @@ impl TryFrom<ClientRow> for Client {
 pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageError> {
     diesel::insert_into(clients::table)
         .values((
-            clients::id.eq(&client.id),
+            clients::id.eq(client.id.as_str()),
             clients::name.eq(&client.name),
             clients::client_type.eq(client.client_type.as_str()),
             clients::secret_hash.eq(client.secret_hash.as_deref()),

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::consents;
-use super::{AnyConnection, StorageError, from_json_list};
+use super::{AnyConnection, StorageError, from_json_list, parse_client_id};
 use crate::clock::Millis;
 
 pub use crate::store::admin_users::Consent;
@@ -17,7 +17,7 @@ pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Consent>,
     rows.into_iter()
         .map(|(client_id, scopes, granted_at)| {
             Ok(Consent {
-                client_id,
+                client_id: parse_client_id("consents.client_id", &client_id)?,
                 scopes: from_json_list("consents.scopes", &scopes)?,
                 granted_at,
             })

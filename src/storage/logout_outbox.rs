@@ -5,14 +5,15 @@
 use diesel::prelude::*;
 
 use super::schema::{clients, logout_outbox, session_clients, sessions};
-use super::{AnyConnection, StorageError};
+use super::{AnyConnection, StorageError, parse_client_id};
 use crate::clock::Millis;
+use crate::domain::ClientId;
 
 /// Remember that `session_hash` signed into `client_id` (idempotent).
 pub fn note_client(
     conn: &mut AnyConnection,
     session_hash: &str,
-    client_id: &str,
+    client_id: &ClientId,
     now: Millis,
 ) -> Result<(), StorageError> {
     // Parallel first authorizations in one session (two tabs, a silent-renew
@@ -21,7 +22,7 @@ pub fn note_client(
     super::on_backend!(conn, c => diesel::insert_into(session_clients::table)
         .values((
             session_clients::session_hash.eq(session_hash),
-            session_clients::client_id.eq(client_id),
+            session_clients::client_id.eq(client_id.as_str()),
             session_clients::first_at.eq(now),
         ))
         .on_conflict_do_nothing()
@@ -68,11 +69,11 @@ pub fn enqueue_for_session(
     Ok(n)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = logout_outbox)]
+/// A queued notification, as the sender works with it.
+#[derive(Debug, Clone)]
 pub struct Notification {
     pub id: i64,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub uri: String,
     pub sub: String,
     pub session_hash: String,
@@ -81,20 +82,53 @@ pub struct Notification {
     pub attempts: i64,
 }
 
+/// A logout_outbox row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = logout_outbox)]
+struct NotificationDb {
+    id: i64,
+    client_id: String,
+    uri: String,
+    sub: String,
+    session_hash: String,
+    created_at: Millis,
+    next_attempt_at: Millis,
+    attempts: i64,
+}
+
+impl TryFrom<NotificationDb> for Notification {
+    type Error = StorageError;
+    fn try_from(n: NotificationDb) -> Result<Self, StorageError> {
+        Ok(Self {
+            client_id: parse_client_id("logout_outbox.client_id", &n.client_id)?,
+            id: n.id,
+            uri: n.uri,
+            sub: n.sub,
+            session_hash: n.session_hash,
+            created_at: n.created_at,
+            next_attempt_at: n.next_attempt_at,
+            attempts: n.attempts,
+        })
+    }
+}
+
 /// Notifications due at `now`, oldest first.
 pub fn due(
     conn: &mut AnyConnection,
     now: Millis,
     limit: i64,
 ) -> Result<Vec<Notification>, StorageError> {
-    Ok(logout_outbox::table
+    logout_outbox::table
         .filter(logout_outbox::delivered_at.is_null())
         .filter(logout_outbox::given_up_at.is_null())
         .filter(logout_outbox::next_attempt_at.le(now))
         .order(logout_outbox::next_attempt_at.asc())
         .limit(limit)
-        .select(Notification::as_select())
-        .load(conn)?)
+        .select(NotificationDb::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Notification::try_from)
+        .collect()
 }
 
 /// Take a notification for one attempt: only the node whose update moves

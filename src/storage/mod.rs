@@ -163,8 +163,37 @@ pub(crate) fn parse_user_id(
         .ok_or_else(|| StorageError::Corrupt(format!("{column} is not a UUID")))
 }
 
+/// A stored client id, exactly as registered; anything `domain::ClientId`
+/// refuses is a corrupt row, never a client.
+pub(crate) fn parse_client_id(
+    column: &str,
+    text: &str,
+) -> Result<crate::domain::ClientId, StorageError> {
+    crate::domain::ClientId::exact(text)
+        .ok_or_else(|| StorageError::Corrupt(format!("{column} is not a client_id")))
+}
+
 /// A stored acr; a value Ward does not issue is a corrupt row, not a weaker one.
 pub(crate) fn parse_acr(column: &str, text: &str) -> Result<crate::domain::Acr, StorageError> {
     crate::domain::Acr::parse(text)
         .map_err(|_| StorageError::Corrupt(format!("{column} is not an acr Ward issues")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_client_id_is_read_exactly_or_is_a_corrupt_row() {
+        let id = parse_client_id("grants.client_id", "app").unwrap();
+        assert_eq!(id.as_str(), "app");
+        for bad in [" app", "", "a b", "0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"] {
+            match parse_client_id("grants.client_id", bad) {
+                Err(StorageError::Corrupt(what)) => {
+                    assert_eq!(what, "grants.client_id is not a client_id", "{bad:?}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
 }

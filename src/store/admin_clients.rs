@@ -3,6 +3,7 @@
 
 use super::StoreError;
 use crate::audit::AuditEvent;
+use crate::domain::ClientId;
 use crate::domain::records::Client;
 
 pub trait ClientAdminStore {
@@ -10,12 +11,12 @@ pub trait ClientAdminStore {
     /// the client id is taken.
     fn create_client(&self, client: &Client, audit: &AuditEvent) -> Result<bool, StoreError>;
     /// A client, read with its audit record; None (nothing written) if there is none.
-    fn view_client(&self, id: &str, audit: &AuditEvent) -> Result<Option<Client>, StoreError>;
+    fn view_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<Option<Client>, StoreError>;
     /// Every client, with the audit record `audit` makes of the list.
     fn list_clients(
         &self,
         audit: impl FnOnce(&[Client]) -> AuditEvent,
     ) -> Result<Vec<Client>, StoreError>;
     /// Delete a client with its audit record; false (nothing written) if there is none.
-    fn remove_client(&self, id: &str, audit: &AuditEvent) -> Result<bool, StoreError>;
+    fn remove_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool, StoreError>;
 }

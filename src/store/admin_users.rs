@@ -9,7 +9,7 @@ use super::policy::{GrantRefused, RoleGrant};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::records::{Profile, User};
-use crate::domain::{UserId, UserStatus};
+use crate::domain::{ClientId, UserId, UserStatus};
 
 /// A new account, as an administrator creates it.
 pub struct NewUser<'a> {
@@ -35,7 +35,7 @@ pub enum UserRefused {
 /// A remembered consent: the scopes a user granted a client, and when.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consent {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scopes: Vec<String>,
     pub granted_at: Millis,
 }
@@ -104,7 +104,7 @@ pub trait UserAdminStore {
     fn revoke_consent(
         &self,
         user_id: &str,
-        client_id: &str,
+        client_id: &ClientId,
         now: Millis,
         audit: impl FnOnce(usize) -> AuditEvent,
     ) -> Result<bool, StoreError>;

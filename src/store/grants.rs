@@ -7,7 +7,7 @@ use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
-use crate::domain::{Acr, Amr, SessionId, UserId};
+use crate::domain::{Acr, Amr, ClientId, SessionId, UserId};
 use crate::smart::SmartGrant;
 
 /// What a code, a grant and its tokens carry about the authentication.
@@ -26,7 +26,7 @@ pub struct AuthFacts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeRow {
     pub code_hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub scope: Vec<String>,
     pub nonce: Option<String>,
@@ -50,7 +50,7 @@ pub struct CodeRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrantRow {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: Vec<String>,
     pub nonce: Option<String>,
     pub facts: AuthFacts,
@@ -88,12 +88,12 @@ pub trait GrantStore {
     fn consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError>;
     fn save_consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
         scopes: &[String],
         now: Millis,
         audit: &AuditEvent,
@@ -142,7 +142,7 @@ pub trait GrantStore {
     /// Remember a client assertion's jti; false if it was seen before (replay).
     fn remember_assertion(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         jti: &str,
         expires_at: Millis,
         now: Millis,

@@ -2,12 +2,13 @@
 
 use super::StoreError;
 use crate::clock::Millis;
+use crate::domain::ClientId;
 
 /// A validated authorization request waiting for its user (or pushed by a client).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthRequestRow {
     pub id_hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The validated request, as JSON (see `authorize::AuthorizationRequest`).
     pub params: String,
     pub pushed: bool,

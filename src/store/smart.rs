@@ -4,6 +4,7 @@
 use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::ClientId;
 use crate::smart::LaunchContext;
 
 /// A registered FHIR server: its base URL (the only `aud` Ward accepts for
@@ -22,9 +23,9 @@ pub struct LaunchRow {
     pub launch_hash: String,
     pub tenant: String,
     /// The app the launch is for.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The EHR client that made it.
-    pub ehr_client_id: String,
+    pub ehr_client_id: ClientId,
     /// The EHR's user, when it named one: the user who must sign in.
     pub user_id: Option<String>,
     pub context: LaunchContext,

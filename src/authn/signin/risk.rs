@@ -50,7 +50,7 @@ pub async fn judge(s: &SignIn<'_>, progress: &Progress) -> Result<Risk, LoginFai
             Risk::Deny => true,
         };
         if changes {
-            let client = request.as_ref().map(|r| r.client_id.as_str());
+            let client = request.as_ref().map(|r| &r.client_id);
             p.store.audit(judge::event(
                 p.now,
                 &seen,

@@ -16,8 +16,8 @@ use super::claims::ClaimsRequest;
 use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto::secrets;
-use crate::domain::Acr;
 use crate::domain::records::Client;
+use crate::domain::{Acr, ClientId};
 
 pub use issue::issue_code;
 pub use next::{Next, needed_acr, next_step, tenant_choices};
@@ -35,7 +35,7 @@ pub enum ResponseMode {
 /// A request that passed every check; stored while the user signs in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub scope: Vec<String>,
     pub state: Option<String>,
@@ -165,11 +165,14 @@ pub fn parse(p: &Provider, params: &Params) -> Result<AuthorizationRequest, Auth
         .map_err(page)?
         .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
     params.get("redirect_uri").map_err(page)?;
+    let unknown = || page(OAuthError::invalid_request("unknown client_id"));
+    // An id Ward could never have registered is as unknown as any other.
+    let client_id = ClientId::exact(client_id).ok_or_else(unknown)?;
     let client = p
         .store
-        .client(client_id)
+        .client(&client_id)
         .map_err(|e| page(e.into()))?
-        .ok_or_else(|| page(OAuthError::invalid_request("unknown client_id")))?;
+        .ok_or_else(unknown)?;
 
     if let Some(request_uri) = params.get("request_uri").map_err(page)? {
         return take_pushed(p, &client, request_uri);

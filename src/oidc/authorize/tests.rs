@@ -61,7 +61,7 @@ fn redirected(r: Result<AuthorizationRequest, AuthorizeError>) -> (String, Autho
 fn a_valid_request_is_accepted() {
     let (store, _) = testing::store();
     let req = run(&store, &request(&[("nonce", "n1"), ("max_age", "0")])).unwrap();
-    assert_eq!(req.client_id, "app");
+    assert_eq!(req.client_id, testing::client_id("app"));
     assert_eq!(req.redirect_uri, REDIRECT);
     assert_eq!(req.scope, ["openid", "profile"]);
     assert_eq!(req.state.as_deref(), Some("xyz"));
@@ -79,6 +79,12 @@ fn unknown_or_missing_client_is_shown_not_redirected() {
     assert!(e.description.contains("unknown client_id"));
     let e = page_error(run(&store, &request(&[("client_id", "")])));
     assert_eq!(e.code, "invalid_request");
+    // Spelled otherwise than registered, or no client's id at all: unknown.
+    for id in [" app", "app ", "a p p", &"a".repeat(129)] {
+        let e = page_error(run(&store, &request(&[("client_id", id)])));
+        assert_eq!(e.code, "invalid_request", "{id:?}");
+        assert!(e.description.contains("unknown client_id"), "{id:?}");
+    }
 }
 
 #[test]
@@ -275,7 +281,7 @@ fn pushed_requests_are_single_use_and_bound_to_their_client() {
     store
         .save_auth_request(&crate::store::AuthRequestRow {
             id_hash: secrets::hash("abc"),
-            client_id: "app".into(),
+            client_id: testing::client_id("app"),
             params: serde_json::to_string(&pushed).unwrap(),
             pushed: true,
             browser_hash: None,

@@ -252,7 +252,7 @@ fn refresh_for_a_disabled_user_or_another_client_is_refused() {
     let (store, first) = with_refresh_token();
     let token = first.refresh_token.unwrap();
     let mut other = testing::confidential_client();
-    other.id = "other".into();
+    other.id = testing::client_id("other");
     assert_invalid_grant(refresh(&store, &other, &token, None));
     let user = store.grants()[0].facts.user_id.clone();
     store.set_user_status(user.as_str(), UserStatus::Disabled);
@@ -297,7 +297,7 @@ fn client_credentials_scope_limits() {
 /// scopes in tenant st-mary, where it holds a role reading Observations.
 fn backend_client() -> Client {
     let mut c = testing::confidential_client();
-    c.id = "lab-feed".into();
+    c.id = testing::client_id("lab-feed");
     c.secret_hash = None;
     c.jwks_uri = Some("https://lab.example/jwks".into());
     c.tenant = Some("st-mary".into());

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::domain::ClientId;
 use crate::domain::acr::Acr;
 
 mod combinations;
@@ -19,6 +20,9 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// A request with nothing unusual about it: every signal quiet.
+static PORTAL: std::sync::LazyLock<ClientId> =
+    std::sync::LazyLock::new(|| ClientId::parse("portal").unwrap());
+
 fn quiet() -> RiskInput<'static> {
     RiskInput {
         now: NOW,
@@ -35,7 +39,7 @@ fn quiet() -> RiskInput<'static> {
         location: None,
         last_location: None,
         request: Sensitivity {
-            client_id: Some("portal"),
+            client_id: Some(&PORTAL),
             scopes: &[],
             claims: &[],
         },

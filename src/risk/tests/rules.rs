@@ -158,4 +158,19 @@ fn validation_refuses_bad_numbers_and_names() {
         validation_error(|r| r.sensitive_scopes = strings(&["ehr:write", " "]))
             .starts_with("risk.sensitive_scopes[1]: ")
     );
+    // A sensitive client must be a client_id some client could have.
+    assert!(
+        validation_error(|r| r.sensitive_clients = strings(&["pharmacy", "a/b"]))
+            .starts_with("risk.sensitive_clients[1]: \"a/b\" is not a client_id")
+    );
+    assert!(
+        validation_error(|r| r.sensitive_clients = strings(&[" pharmacy"]))
+            .starts_with("risk.sensitive_clients[0]: ")
+    );
+    assert!(
+        validation_error(
+            |r| r.sensitive_clients = strings(&["0b5f2a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"])
+        )
+        .starts_with("risk.sensitive_clients[0]: ")
+    );
 }

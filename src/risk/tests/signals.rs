@@ -112,7 +112,8 @@ fn sensitive_request_by_client_and_claims() {
     });
     let claims = strings(&["diagnosis", "email", "ssn", "ssn"]);
     let mut input = quiet();
-    input.request.client_id = Some("pharmacy");
+    let pharmacy = ClientId::parse("pharmacy").unwrap();
+    input.request.client_id = Some(&pharmacy);
     input.request.claims = &claims;
     let a = assess(&input, &p);
     assert_eq!(a.codes(), ["sensitive_request"]);

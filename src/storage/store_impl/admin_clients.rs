@@ -2,6 +2,7 @@
 
 use super::refusal::{Abort, settle};
 use crate::audit::AuditEvent;
+use crate::domain::ClientId;
 use crate::domain::client::CLIENT_SUBJECT_PREFIX;
 use crate::domain::records::Client;
 use crate::storage::{Database, StorageError, audit, clients, policy};
@@ -20,9 +21,9 @@ impl ClientAdminStore for Database {
         Ok(settle(done)?.is_ok())
     }
 
-    fn view_client(&self, id: &str, event: &AuditEvent) -> Result<Option<Client>, StoreError> {
+    fn view_client(&self, id: &ClientId, event: &AuditEvent) -> Result<Option<Client>, StoreError> {
         let found = self.transaction(|c| {
-            let client = clients::find(c, id)?.ok_or(Abort::Refused(()))?;
+            let client = clients::find(c, id.as_str())?.ok_or(Abort::Refused(()))?;
             audit::append(c, event)?;
             Ok::<_, Abort<()>>(client)
         });
@@ -40,9 +41,9 @@ impl ClientAdminStore for Database {
         })?)
     }
 
-    fn remove_client(&self, id: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+    fn remove_client(&self, id: &ClientId, event: &AuditEvent) -> Result<bool, StoreError> {
         let done = self.transaction(|c| {
-            clients::delete(c, id).map_err(|e| match e {
+            clients::delete(c, id.as_str()).map_err(|e| match e {
                 StorageError::NotFound => Abort::Refused(()),
                 other => other.into(),
             })?;

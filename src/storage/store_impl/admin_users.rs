@@ -4,7 +4,7 @@ use super::refusal::{Abort, settle};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::records::{Profile, User};
-use crate::domain::{UserId, UserStatus};
+use crate::domain::{ClientId, UserId, UserStatus};
 use crate::storage::{
     Database, StorageError, audit, consents, passkeys, second_factors, throttle, users,
 };
@@ -123,13 +123,13 @@ impl UserAdminStore for Database {
     fn revoke_consent(
         &self,
         user_id: &str,
-        client_id: &str,
+        client_id: &ClientId,
         now: Millis,
         record: impl FnOnce(usize) -> AuditEvent,
     ) -> Result<bool, StoreError> {
         let done = self.transaction(|c| {
-            let revoked = consents::revoke_grants(c, user_id, client_id, now)?;
-            consents::delete(c, user_id, client_id).map_err(|e| match e {
+            let revoked = consents::revoke_grants(c, user_id, client_id.as_str(), now)?;
+            consents::delete(c, user_id, client_id.as_str()).map_err(|e| match e {
                 StorageError::NotFound => Abort::Refused(()),
                 other => other.into(),
             })?;

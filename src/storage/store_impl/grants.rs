@@ -10,7 +10,7 @@ use super::rows::{
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::domain::{SessionId, UserId};
+use crate::domain::{ClientId, SessionId, UserId};
 use crate::storage::schema::{
     auth_requests, authorization_codes, client_assertions, consents, grants, refresh_tokens,
     revoked_tokens, users as users_table,
@@ -22,10 +22,10 @@ impl GrantStore for Database {
     fn consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
         let row: Option<(String, i64)> = consents::table
-            .find((user_id.as_str(), client_id))
+            .find((user_id.as_str(), client_id.as_str()))
             .select((consents::scopes, consents::granted_at))
             .first(&mut *self.conn()?)
             .optional()?;
@@ -37,7 +37,7 @@ impl GrantStore for Database {
     fn save_consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
         scopes: &[String],
         now: Millis,
         event: &AuditEvent,
@@ -52,7 +52,7 @@ impl GrantStore for Database {
             crate::storage::on_backend!(c, pc => diesel::insert_into(consents::table)
                 .values((
                     consents::user_id.eq(user_id.as_str()),
-                    consents::client_id.eq(client_id),
+                    consents::client_id.eq(client_id.as_str()),
                     consents::scopes.eq(&scopes),
                     consents::granted_at.eq(now),
                 ))
@@ -88,7 +88,7 @@ impl GrantStore for Database {
             diesel::insert_into(authorization_codes::table)
                 .values((
                     authorization_codes::code_hash.eq(&code.code_hash),
-                    authorization_codes::client_id.eq(&code.client_id),
+                    authorization_codes::client_id.eq(code.client_id.as_str()),
                     authorization_codes::user_id.eq(code.facts.user_id.as_str()),
                     authorization_codes::redirect_uri.eq(&code.redirect_uri),
                     authorization_codes::scope.eq(code.scope.join(" ")),
@@ -166,7 +166,7 @@ impl GrantStore for Database {
             diesel::insert_into(grants::table)
                 .values((
                     grants::id.eq(&g.id),
-                    grants::client_id.eq(&g.client_id),
+                    grants::client_id.eq(g.client_id.as_str()),
                     grants::user_id.eq(g.facts.user_id.as_str()),
                     grants::scope.eq(g.scope.join(" ")),
                     grants::session_hash.eq(g.facts.session_hash.as_ref().map(SessionId::as_str)),
@@ -307,7 +307,7 @@ impl GrantStore for Database {
 
     fn remember_assertion(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         jti: &str,
         expires_at: Millis,
         now: Millis,
@@ -319,7 +319,7 @@ impl GrantStore for Database {
         // False for a replayed `jti` (the row is there already).
         let inserted = crate::storage::on_backend!(&mut *c, pc => diesel::insert_into(client_assertions::table)
             .values((
-                client_assertions::client_id.eq(client_id),
+                client_assertions::client_id.eq(client_id.as_str()),
                 client_assertions::jti.eq(jti),
                 client_assertions::expires_at.eq(expires_at),
             ))

@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::clock::Millis;
-use crate::storage::Database;
 use crate::storage::schema::auth_requests;
+use crate::storage::{Database, StorageError, parse_client_id};
 use crate::store::{AuthRequestRow, AuthRequestStore, StoreError};
 
 impl AuthRequestStore for Database {
@@ -12,7 +12,7 @@ impl AuthRequestStore for Database {
         diesel::insert_into(auth_requests::table)
             .values((
                 auth_requests::id_hash.eq(&r.id_hash),
-                auth_requests::client_id.eq(&r.client_id),
+                auth_requests::client_id.eq(r.client_id.as_str()),
                 auth_requests::params.eq(&r.params),
                 auth_requests::pushed.eq(r.pushed),
                 auth_requests::browser_hash.eq(r.browser_hash.as_deref()),
@@ -43,19 +43,20 @@ impl AuthRequestStore for Database {
             ))
             .first::<(String, String, String, bool, Option<String>, i64, i64)>(&mut *self.conn()?)
             .optional()?;
-        Ok(row.map(
+        let row = row.map(
             |(id_hash, client_id, params, pushed, browser_hash, created_at, expires_at)| {
-                AuthRequestRow {
+                Ok::<_, StorageError>(AuthRequestRow {
                     id_hash,
-                    client_id,
+                    client_id: parse_client_id("auth_requests.client_id", &client_id)?,
                     params,
                     pushed,
                     browser_hash,
                     created_at,
                     expires_at,
-                }
+                })
             },
-        ))
+        );
+        Ok(row.transpose()?)
     }
 
     fn update_auth_request(&self, id_hash: &str, params: &str) -> Result<(), StoreError> {

@@ -7,7 +7,9 @@ use crate::domain::SessionId;
 use crate::domain::claims::ClaimsRequest;
 use crate::smart::SmartGrant;
 use crate::storage::schema::{authorization_codes, grants, users as users_table};
-use crate::storage::{AnyConnection, StorageError, from_typed_list, parse_acr, parse_user_id};
+use crate::storage::{
+    AnyConnection, StorageError, from_typed_list, parse_acr, parse_client_id, parse_user_id,
+};
 use crate::store::{AuthFacts, CodeRow, GrantRow};
 
 /// A stored claims request (OIDC Core §5.5), JSON text.
@@ -73,7 +75,7 @@ pub(super) type RefreshTuple = (String, String, i64, Option<i64>);
 pub(super) fn grant_from((g, status): GrantTuple) -> Result<GrantRow, StorageError> {
     Ok(GrantRow {
         id: g.id,
-        client_id: g.client_id,
+        client_id: parse_client_id("grants.client_id", &g.client_id)?,
         scope: scopes_from(&g.scope),
         nonce: g.nonce,
         facts: AuthFacts {
@@ -146,7 +148,7 @@ pub(super) struct CodeDb {
 pub(super) fn code_from((c, status): (CodeDb, String)) -> Result<CodeRow, StorageError> {
     Ok(CodeRow {
         code_hash: c.code_hash,
-        client_id: c.client_id,
+        client_id: parse_client_id("authorization_codes.client_id", &c.client_id)?,
         redirect_uri: c.redirect_uri,
         scope: scopes_from(&c.scope),
         nonce: c.nonce,

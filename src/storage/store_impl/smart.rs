@@ -7,7 +7,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::smart::LaunchContext;
 use crate::storage::schema::{fhir_servers, smart_launches, users};
-use crate::storage::{AnyConnection, Database, StorageError, audit, storable_key};
+use crate::storage::{AnyConnection, Database, StorageError, audit, parse_client_id, storable_key};
 use crate::store::{FhirAdminStore, FhirServer, LaunchRow, SmartStore, StoreError};
 
 type ServerTuple = (String, String, String, i64);
@@ -55,8 +55,8 @@ fn launch_from(l: LaunchDb) -> Result<LaunchRow, StorageError> {
     Ok(LaunchRow {
         launch_hash: l.launch_hash,
         tenant: l.tenant,
-        client_id: l.client_id,
-        ehr_client_id: l.ehr_client_id,
+        client_id: parse_client_id("smart_launches.client_id", &l.client_id)?,
+        ehr_client_id: parse_client_id("smart_launches.ehr_client_id", &l.ehr_client_id)?,
         user_id: l.user_id,
         context,
         created_at: l.created_at,
@@ -102,8 +102,8 @@ impl SmartStore for Database {
                 .values((
                     smart_launches::launch_hash.eq(&l.launch_hash),
                     smart_launches::tenant.eq(&l.tenant),
-                    smart_launches::client_id.eq(&l.client_id),
-                    smart_launches::ehr_client_id.eq(&l.ehr_client_id),
+                    smart_launches::client_id.eq(l.client_id.as_str()),
+                    smart_launches::ehr_client_id.eq(l.ehr_client_id.as_str()),
                     smart_launches::user_id.eq(l.user_id.as_deref()),
                     smart_launches::context.eq(&context),
                     smart_launches::created_at.eq(l.created_at),

@@ -4,23 +4,23 @@
 use super::{MemoryStore, duplicate};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::domain::UserId;
+use crate::domain::{ClientId, UserId};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
 impl GrantStore for MemoryStore {
     fn consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
-        let key = (user_id.to_string(), client_id.to_string());
+        let key = (user_id.to_string(), client_id.clone());
         Ok(self.lock().consents.get(&key).cloned())
     }
 
     fn save_consent(
         &self,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
         scopes: &[String],
         now: Millis,
         audit: &AuditEvent,
@@ -29,7 +29,7 @@ impl GrantStore for MemoryStore {
         sorted.sort();
         sorted.dedup();
         let mut s = self.lock();
-        let key = (user_id.to_string(), client_id.to_string());
+        let key = (user_id.to_string(), client_id.clone());
         s.consents.insert(key, (sorted, now));
         s.audit.push(audit.clone());
         Ok(())
@@ -191,7 +191,7 @@ impl GrantStore for MemoryStore {
 
     fn remember_assertion(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         jti: &str,
         expires_at: Millis,
         now: Millis,
@@ -199,7 +199,7 @@ impl GrantStore for MemoryStore {
         let mut s = self.lock();
         // Expired entries are forgotten: their assertions are refused as expired.
         s.assertions.retain(|_, exp| *exp >= now);
-        let key = (client_id.to_string(), jti.to_string());
+        let key = (client_id.clone(), jti.to_string());
         if s.assertions.contains_key(&key) {
             return Ok(false);
         }

@@ -30,7 +30,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::records::Client;
 use crate::domain::records::User;
-use crate::domain::{SessionId, UserId, UserStatus};
+use crate::domain::{ClientId, SessionId, UserId, UserStatus};
 use crate::risk::Familiarity;
 
 /// A break-glass elevation as the fake keeps it.
@@ -45,21 +45,21 @@ struct Elevation {
 
 #[derive(Default)]
 struct State {
-    clients: HashMap<String, Client>,
+    clients: HashMap<ClientId, Client>,
     /// By user id: the user and their password hash.
     users: HashMap<String, (User, Option<String>)>,
     /// By id hash: the request and when it was used.
     auth_requests: HashMap<String, (AuthRequestRow, Option<Millis>)>,
     sessions: HashMap<SessionId, SessionRow>,
     /// By (user, client): the sorted scopes and when they were granted.
-    consents: HashMap<(String, String), (Vec<String>, Millis)>,
+    consents: HashMap<(String, ClientId), (Vec<String>, Millis)>,
     codes: HashMap<String, CodeRow>,
     grants: HashMap<String, GrantRow>,
     refresh: HashMap<String, RefreshRow>,
     /// By jti: when the revocation may be forgotten.
     revoked_jtis: HashMap<String, Millis>,
     /// By (client, jti): when the assertion expires.
-    assertions: HashMap<(String, String), Millis>,
+    assertions: HashMap<(ClientId, String), Millis>,
     audit: Vec<AuditEvent>,
     /// By user id; users without an entry have no history.
     risk: HashMap<String, RiskHistory>,
@@ -182,7 +182,7 @@ fn duplicate(what: &str) -> StoreError {
 }
 
 impl ClientStore for MemoryStore {
-    fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(self.lock().clients.get(id).cloned())
     }
 }
@@ -402,7 +402,7 @@ mod tests {
     fn grant(grant_id: &str, scope: &str) -> GrantRow {
         GrantRow {
             id: grant_id.into(),
-            client_id: "c".into(),
+            client_id: ClientId::parse("c").unwrap(),
             scope: scope.split(' ').map(str::to_string).collect(),
             nonce: None,
             facts: AuthFacts {
@@ -427,7 +427,7 @@ mod tests {
         let store = MemoryStore::new();
         let row = AuthRequestRow {
             id_hash: "r".into(),
-            client_id: "c".into(),
+            client_id: ClientId::parse("c").unwrap(),
             params: "{}".into(),
             pushed: true,
             browser_hash: None,

@@ -137,6 +137,7 @@ impl FhirAdminStore for MemoryStore {
 mod tests {
     use super::*;
     use crate::audit::Outcome;
+    use crate::domain::ClientId;
     use crate::smart::LaunchContext;
 
     fn event() -> AuditEvent {
@@ -149,8 +150,8 @@ mod tests {
         let row = |hash: &str| LaunchRow {
             launch_hash: hash.into(),
             tenant: "st-mary".into(),
-            client_id: "app".into(),
-            ehr_client_id: "ehr".into(),
+            client_id: ClientId::parse("app").unwrap(),
+            ehr_client_id: ClientId::parse("ehr").unwrap(),
             user_id: None,
             context: LaunchContext::default(),
             created_at: 0,

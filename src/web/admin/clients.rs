@@ -50,7 +50,7 @@ pub struct ClientOut {
 impl From<&Client> for ClientOut {
     fn from(c: &Client) -> Self {
         Self {
-            client_id: c.id.clone(),
+            client_id: c.id.to_string(),
             name: c.name.clone(),
             client_type: c.client_type.as_str().to_string(),
             redirect_uris: c.redirect_uris.clone(),

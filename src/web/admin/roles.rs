@@ -179,7 +179,7 @@ pub struct ClientAssignmentOut {
 impl From<ClientAssignment> for ClientAssignmentOut {
     fn from(a: ClientAssignment) -> Self {
         Self {
-            client_id: a.client_id,
+            client_id: a.client_id.to_string(),
             subject: a.subject,
             role: a.role,
             tenant: a.tenant,

@@ -10,6 +10,7 @@ use minijinja::context;
 use crate::authn::account::{self, AccountError};
 use crate::authn::login;
 use crate::clock::to_rfc3339;
+use crate::domain::ClientId;
 use crate::domain::records::User;
 use crate::oidc::interaction::{csrf_ok, csrf_token};
 use crate::session::EndReason;
@@ -319,7 +320,7 @@ async fn end_sessions_of(
 ) -> Result<usize, ()> {
     let (ctx, uid, current) = (
         state.ctx.clone(),
-        who.user.id.to_string(),
+        who.user.id.clone(),
         who.session.id_hash.clone(),
     );
     let (sid, ip) = (sid.map(str::to_string), b.ip.clone());
@@ -361,11 +362,11 @@ pub(crate) async fn end_session(
     b: &Browser,
     row: SessionRow,
     reason: crate::session::EndReason,
-    client: Option<String>,
+    client: Option<ClientId>,
 ) -> Option<HttpResponse> {
     let (ctx, ip) = (state.ctx.clone(), b.ip.clone());
     let ended = web::block(move || {
-        crate::manage::sessions::sign_out(&ctx, &row, reason, ip, client.as_deref())
+        crate::manage::sessions::sign_out(&ctx, &row, reason, ip, client.as_ref())
     })
     .await;
     (!matches!(ended, Ok(Ok(_)))).then(|| {

@@ -195,7 +195,7 @@ pub(crate) async fn load_page(
                 .and_then(|c| authorize::needed_acr(&found.request, c, p.scope_min_acr)),
             client_name: client
                 .map(|c| c.name)
-                .unwrap_or_else(|| found.request.client_id.clone()),
+                .unwrap_or_else(|| found.request.client_id.to_string()),
             login_hint: found.request.login_hint.clone(),
             scopes: found.request.consent_scopes(),
             redirect_uri: found.request.redirect_uri.clone(),
