@@ -187,7 +187,7 @@ fn list(ctx: &AppContext, actor: &str, json: bool) -> Result<(), CliError> {
         .iter()
         .map(|c| {
             vec![
-                c.id.clone(),
+                c.id.to_string(),
                 c.client_type.as_str().into(),
                 c.redirect_uris.join(" "),
                 clients::grant_names(&c.grant_types).join(","),

@@ -539,7 +539,8 @@ mod fuzz {
                 // what storage reads back exactly.
                 let again = ClientId::parse(v.id.as_str()).unwrap();
                 prop_assert_eq!(again.as_str(), v.id.as_str());
-                prop_assert_eq!(ClientId::exact(v.id.as_str()).as_ref(), Some(&v.id));
+                let exact = ClientId::exact(v.id.as_str());
+                prop_assert_eq!(exact.as_ref(), Some(&v.id));
                 for u in v.redirect_uris.iter().chain(&v.post_logout_redirect_uris) {
                     let again = RedirectUri::parse(u).unwrap();
                     prop_assert_eq!(again.as_str(), u.as_str());

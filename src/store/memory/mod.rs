@@ -472,9 +472,13 @@ mod tests {
     #[test]
     fn assertion_jtis_are_remembered_until_they_expire() {
         let store = MemoryStore::new();
-        assert!(store.remember_assertion("c", "j", 100, 0).unwrap());
-        assert!(!store.remember_assertion("c", "j", 100, 50).unwrap());
-        assert!(store.remember_assertion("other", "j", 100, 50).unwrap());
-        assert!(store.remember_assertion("c", "j", 300, 101).unwrap());
+        let (c, other) = (
+            ClientId::parse("c").unwrap(),
+            ClientId::parse("other").unwrap(),
+        );
+        assert!(store.remember_assertion(&c, "j", 100, 0).unwrap());
+        assert!(!store.remember_assertion(&c, "j", 100, 50).unwrap());
+        assert!(store.remember_assertion(&other, "j", 100, 50).unwrap());
+        assert!(store.remember_assertion(&c, "j", 300, 101).unwrap());
     }
 }

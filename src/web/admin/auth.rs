@@ -155,7 +155,7 @@ async fn verify(
         // Only Ward's own console client, and only with the admin scope: a
         // relying party that receives a user's token cannot turn it against
         // this API (docs/admin-api.md "Which tokens").
-        if text("client_id").as_deref() != Some(console.as_str()) {
+        if tokens::client_of(&claims).as_ref() != Some(&console) {
             return Err(OAuthError::invalid_token(
                 "the admin API takes only tokens issued to Ward's admin console client",
             ));
