@@ -114,8 +114,8 @@ fn a_backup_under_load_restores_users_clients_sessions_and_refresh_tokens() {
     let (browser, tokens) = app.sign_in("app", "alice", &[("scope", SCOPE)]);
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
     let users = names(&app.env, "user", "username");
-    let clients = names(&app.env, "client", "client_id");
-    let file = app.dir().join("ward.backup");
+    let clients = names(&app.env, "client", "id");
+    let file = app.env.dir.path().join("ward.backup");
 
     let stop = AtomicBool::new(false);
     let load = Load::default();
@@ -170,7 +170,7 @@ fn a_backup_under_load_restores_users_clients_sessions_and_refresh_tokens() {
         users,
         "carol came after"
     );
-    assert_eq!(names(&app.env, "client", "client_id"), clients);
+    assert_eq!(names(&app.env, "client", "id"), clients);
     // The refresh token issued before the backup works on the restored Ward.
     let again = app.refresh("app", &refresh_token);
     assert_eq!(again.status, 200, "{}", again.body);
@@ -334,7 +334,7 @@ fn postgres_is_backed_up_with_pg_dump_and_serves_after_pg_restore() {
     let (_, tokens) = app.sign_in("app", "alice", &[("scope", SCOPE)]);
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
     // docs/backup.md: pg_dump --format=custom of the live database.
-    let dump = app.dir().join("ward.pgdump");
+    let dump = app.env.dir.path().join("ward.pgdump");
     run(Command::new("pg_dump")
         .args(["--format=custom", "--no-owner", "--file"])
         .arg(&dump)
