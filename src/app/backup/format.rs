@@ -105,13 +105,14 @@ pub fn write(out: &Path, manifest: &Manifest, image: &Path) -> Result<(), Format
     let mut file = create_private(out).map_err(io("cannot create", out))?;
     let line = serde_json::to_string(manifest).map_err(|e| FormatError::Io(e.to_string()))?;
     let mut source = File::open(image).map_err(io("cannot read", image))?;
-    (|| {
-        writeln!(file, "{MAGIC}")?;
-        writeln!(file, "{line}")?;
-        std::io::copy(&mut source, &mut file)?;
-        file.sync_all()
-    })()
-    .map_err(io("cannot write", out))
+    write_all(&mut file, &line, &mut source).map_err(io("cannot write", out))
+}
+
+fn write_all(file: &mut File, manifest: &str, image: &mut File) -> std::io::Result<()> {
+    writeln!(file, "{MAGIC}")?;
+    writeln!(file, "{manifest}")?;
+    std::io::copy(image, file)?;
+    file.sync_all()
 }
 
 /// Read the header of `backup`, copy its image into the new file `image`
@@ -124,7 +125,7 @@ pub fn unpack(backup: &Path, image: &Path) -> Result<Manifest, FormatError> {
         .take(MAGIC.len() as u64 + 1)
         .read_until(b'\n', &mut magic)
         .map_err(io("cannot read", backup))?;
-    if magic != format!("{MAGIC}\n").as_bytes() {
+    if magic.strip_suffix(b"\n") != Some(MAGIC.as_bytes()) {
         return Err(FormatError::NotABackup);
     }
     let mut line = Vec::new();
