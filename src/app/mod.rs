@@ -1,8 +1,10 @@
 //! Start-up wiring, the composition root: open the database, resolve and check
 //! the master key, apply migrations, make sure signing keys exist, and hand out
-//! one [`AppContext`]; and the background jobs (`sealer`, `logout_sender`). It
+//! one [`AppContext`]; the background jobs (`sealer`, `logout_sender`); and
+//! `backup` (`ward backup` / `ward restore` on SQLite). It
 //! may use every module below it; nothing but `web` and `cli` uses it.
 
+pub mod backup;
 pub mod logout_sender;
 pub mod master_key;
 pub mod sealer;

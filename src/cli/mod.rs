@@ -1,6 +1,7 @@
 //! The `ward` command line (clap): parse, load the configuration, dispatch.
 
 mod audit;
+mod backup;
 mod clients;
 mod fhir;
 mod input;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::backup::BackupError;
 use crate::app::{AppContext, OpenOptions, StartupError};
 use crate::config::Config;
 use crate::manage::{self, ManageError};
@@ -60,6 +62,18 @@ enum Command {
     /// Manage the FHIR servers SMART apps get tokens for (docs/smart.md).
     #[command(subcommand)]
     Fhir(fhir::FhirCommand),
+    /// Copy the SQLite database, while Ward serves, into a new backup file
+    /// (docs/backup.md). Holds no master key.
+    Backup {
+        /// The backup file to write (never overwritten).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup: Ward must be stopped; the
+    /// backup and the master key are checked before anything changes.
+    Restore {
+        /// The backup file `ward backup` wrote.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +82,8 @@ pub enum CliError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Manage(#[from] ManageError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -127,7 +143,28 @@ fn open(config: Config) -> Result<AppContext, CliError> {
     Ok(AppContext::open(config, OpenOptions { migrate })?)
 }
 
+/// The noun a command is recorded under when the CLI refuses it.
+fn noun(command: &Command) -> &'static str {
+    match command {
+        Command::User(_) => "user",
+        Command::Client(_) => "client",
+        Command::Keys(_) => "keys",
+        Command::Audit(_) => "audit",
+        Command::Policy(_) => "policy",
+        Command::Session(_) => "session",
+        Command::Fhir(_) => "fhir",
+        Command::Backup { .. } => "backup",
+        Command::Serve | Command::Migrate | Command::Restore { .. } => "server",
+    }
+}
+
 fn run(command: Command, config: Config) -> Result<(), CliError> {
+    // Every command but `restore` shows, while it runs, that Ward uses the
+    // (SQLite) database; `restore` takes the same lock exclusively.
+    let _in_use = match command {
+        Command::Restore { .. } => None,
+        _ => crate::app::backup::hold_shared(&config)?,
+    };
     match command {
         Command::Serve => {
             let ctx = open(config)?;
@@ -146,18 +183,14 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Restore { file } => {
+            let restored = crate::app::backup::restore(config, &file, &actor())?;
+            backup::print_restored(&file, &restored);
+            Ok(())
+        }
         other => {
             let ctx = open(config)?;
-            let noun = match &other {
-                Command::User(_) => "user",
-                Command::Client(_) => "client",
-                Command::Keys(_) => "keys",
-                Command::Audit(_) => "audit",
-                Command::Policy(_) => "policy",
-                Command::Session(_) => "session",
-                Command::Fhir(_) => "fhir",
-                Command::Serve | Command::Migrate => "server",
-            };
+            let noun = noun(&other);
             let result = match other {
                 Command::User(c) => users::run(&ctx, c),
                 Command::Client(c) => clients::run(&ctx, c),
@@ -166,11 +199,14 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
                 Command::Policy(c) => policy::run(&ctx, c),
                 Command::Session(c) => sessions::run(&ctx, c),
                 Command::Fhir(c) => fhir::run(&ctx, c),
-                Command::Serve | Command::Migrate => Ok(()),
+                Command::Backup { file } => backup::create(&ctx, &file),
+                Command::Serve | Command::Migrate | Command::Restore { .. } => Ok(()),
             };
             // Refusals that happen in the CLI itself (bad usage, unreadable input) are
             // audited too; operations' own refusals were recorded by `manage`.
-            if let Err(e @ (CliError::Usage(_) | CliError::Failed(_))) = &result {
+            if let Err(e @ (CliError::Usage(_) | CliError::Failed(_) | CliError::Backup(_))) =
+                &result
+            {
                 let event = crate::audit::AuditEvent::new(
                     ctx.clock.now_ms(),
                     actor(),

@@ -56,3 +56,37 @@ pub fn run_pending(conn: &mut AnyConnection) -> Result<Vec<String>, StorageError
         }
     }
 }
+
+/// Migrations the database has applied that this build does not carry: a
+/// database written by a newer Ward, which this one must not run on.
+pub fn unknown_applied(conn: &mut AnyConnection) -> Result<Vec<String>, StorageError> {
+    use diesel::migration::MigrationSource;
+    fn names<DB: diesel::backend::Backend>(
+        source: &EmbeddedMigrations,
+        applied: Vec<diesel::migration::MigrationVersion<'static>>,
+    ) -> Result<Vec<String>, StorageError>
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        let known: Vec<String> = MigrationSource::<DB>::migrations(source)
+            .map_err(failed)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        Ok(applied
+            .iter()
+            .map(ToString::to_string)
+            .filter(|v| !known.contains(v))
+            .collect())
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let applied = c.applied_migrations().map_err(failed)?;
+            names::<diesel::sqlite::Sqlite>(&SQLITE, applied)
+        }
+        AnyConnection::Postgres(c) => {
+            let applied = c.applied_migrations().map_err(failed)?;
+            names::<diesel::pg::Pg>(&POSTGRES, applied)
+        }
+    }
+}
