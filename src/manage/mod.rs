@@ -13,6 +13,7 @@ pub mod clients;
 pub mod fhir;
 pub mod keys;
 pub mod policy;
+pub mod sector;
 pub mod sessions;
 pub mod users;
 
