@@ -373,7 +373,7 @@ fn the_admin_api_registers_pairwise_clients_and_accepts_pairwise_tokens(backend:
             &[
                 "--first-party",
                 "--scope",
-                "openid profile email",
+                "openid profile email ward:admin",
                 "--subject-type",
                 "pairwise",
             ],
@@ -383,7 +383,7 @@ fn the_admin_api_registers_pairwise_clients_and_accepts_pairwise_tokens(backend:
     let (_, t) = support::tokens(&w, "admin");
     assert_ne!(claims(&t)["sub"], w.user_id("admin"), "a pairwise sub");
     let console = support::ok(
-        support::call(&w, "GET", "/clients/console", Some(&t), None),
+        support::call(&w, "GET", &format!("/clients/{}", support::CLIENT), Some(&t), None),
         200,
     );
     assert_eq!(

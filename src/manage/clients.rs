@@ -296,6 +296,23 @@ fn check_backend(input: &NewClientInput, v: &Validated, x: &Extras) -> Result<()
     Ok(())
 }
 
+/// `ward:admin` opens the admin API: only Ward's console client may hold it,
+/// so that no other relying party can be given an administrator's token.
+fn check_admin_scope(v: &Validated, console: &ClientId) -> Result<(), InvalidValue> {
+    let admin = v.scopes.iter().any(|s| s == crate::oidc::ADMIN_SCOPE);
+    if admin && v.id != *console {
+        return Err(InvalidValue::new(
+            "scope",
+            format!(
+                "`{}` is reserved for Ward's admin console client (`admin_console_client_id`, \
+                 now `{console}`)",
+                crate::oidc::ADMIN_SCOPE
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The display name, trimmed; the client id when none is given.
 fn check_name(name: Option<&str>, id: &ClientId) -> Result<String, InvalidValue> {
     match name.map(str::trim) {
@@ -382,6 +399,7 @@ pub fn add(
         let checked = validate(&input)?;
         let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
         check_backend(&input, &checked, &extras)?;
+        check_admin_scope(&checked, &ctx.config.admin_console_client_id)?;
         // Last, as it may fetch: the sector of a pairwise client (§8.1).
         let allow_insecure = ctx.config.allow_insecure_jwks_uri;
         let subject = super::sector::subject_of(
