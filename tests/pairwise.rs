@@ -104,22 +104,13 @@ fn world(backend: Backend, sector: &JwksServer, rp: &Rp) -> TestApp {
     sector.publish("/sector.json", &json!(LISTED));
     let doc = sector.url("/sector.json");
     let scope = "openid offline_access";
-    let pairwise = ["--subject-type", "pairwise"];
-    let with = |more: &[&str]| [&pairwise[..], more].concat();
+    let with = pairwise;
     let (bc_a1, bc_b) = (rp.uri("/bc/a1"), rp.uri("/bc/b"));
     TestApp::new(backend)
         .env("WARD_CLIENTS_ALLOW_INSECURE_FETCH", "true")
         .users(&["alice", "bob"])
-        .first_party(
-            "a1",
-            scope,
-            &with(&["--backchannel-logout-uri", &bc_a1]),
-        )
-        .confidential(
-            "a2",
-            SAME_HOST,
-            &with(&["--first-party", "--scope", scope]),
-        )
+        .first_party("a1", scope, &with(&["--backchannel-logout-uri", &bc_a1]))
+        .confidential("a2", SAME_HOST, &with(&["--first-party", "--scope", scope]))
         .confidential(
             "c",
             LISTED[0],
@@ -148,16 +139,30 @@ fn world(backend: Backend, sector: &JwksServer, rp: &Rp) -> TestApp {
         .start()
 }
 
+/// `--subject-type pairwise` and `more`.
+fn pairwise<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--subject-type", "pairwise"];
+    args.extend_from_slice(more);
+    args
+}
+
 /// In `b`, authorize `client` at `redirect_uri` as `user` and redeem the code.
 fn tokens(w: &TestApp, b: &mut Browser, client: &str, redirect_uri: &str, user: &str) -> Value {
     let p = pkce();
     let url = w.authorize_url(
         client,
         &p,
-        &[("redirect_uri", redirect_uri), ("scope", "openid offline_access")],
+        &[
+            ("redirect_uri", redirect_uri),
+            ("scope", "openid offline_access"),
+        ],
     );
     let res = b.authorize(&url, user);
-    assert!(res.location().starts_with(redirect_uri), "{}", res.location());
+    assert!(
+        res.location().starts_with(redirect_uri),
+        "{}",
+        res.location()
+    );
     let code = param(res.location(), "code").expect("a code");
     let t = w.exchange_at(client, redirect_uri, &code, &p.verifier);
     assert_eq!(t.status, 200, "{}", t.body);
@@ -165,8 +170,7 @@ fn tokens(w: &TestApp, b: &mut Browser, client: &str, redirect_uri: &str, user: 
 }
 
 fn text<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str()
-        .unwrap_or_else(|| panic!("no {k} in {v}"))
+    v[k].as_str().unwrap_or_else(|| panic!("no {k} in {v}"))
 }
 
 /// The `sub` of every answer `client` gets about the tokens `t`: the ID
@@ -175,7 +179,11 @@ fn text<'a>(v: &'a Value, k: &str) -> &'a str {
 fn agreed_sub(w: &TestApp, client: &str, t: &Value) -> String {
     let sub = text(&id_claims(t), "sub").to_string();
     let access = text(t, "access_token");
-    assert_eq!(claims(access)["sub"], sub.as_str(), "{client}: access token");
+    assert_eq!(
+        claims(access)["sub"],
+        sub.as_str(),
+        "{client}: access token"
+    );
     let (status, _, body) = common::get_with(
         &w.server.url("/userinfo"),
         &[("authorization", &format!("Bearer {access}"))],
@@ -231,27 +239,37 @@ fn each_sector_sees_its_own_stable_sub_in_every_answer(backend: Backend) {
     // Another sign-in, in another browser: the same subs; another user, others.
     let mut second = w.browser();
     let t_b = tokens(&w, &mut second, "b", OTHER, "alice");
-    assert_eq!(agreed_sub(&w, "a1", &tokens(&w, &mut second, "a1", REDIRECT, "alice")), a1);
+    assert_eq!(
+        agreed_sub(&w, "a1", &tokens(&w, &mut second, "a1", REDIRECT, "alice")),
+        a1
+    );
     assert_eq!(agreed_sub(&w, "b", &t_b), b);
-    let bob = agreed_sub(&w, "a1", &tokens(&w, &mut w.browser(), "a1", REDIRECT, "bob"));
+    let bob = agreed_sub(
+        &w,
+        "a1",
+        &tokens(&w, &mut w.browser(), "a1", REDIRECT, "bob"),
+    );
     assert_ne!(bob, a1);
 
     // The way back: a pairwise sub in an id_token_hint or a `claims`
     // request's `sub` names alice; her local id does not, to this client.
     let hint = text(&t_a1, "id_token");
-    assert_eq!(silent(&w, &mut first, "a1", &[("id_token_hint", hint)]), "code");
+    assert_eq!(
+        silent(&w, &mut first, "a1", &[("id_token_hint", hint)]),
+        "code"
+    );
     let wants = |sub: &str| json!({"id_token": {"sub": {"value": sub}}}).to_string();
-    assert_eq!(silent(&w, &mut first, "a1", &[("claims", &wants(&a1))]), "code");
+    assert_eq!(
+        silent(&w, &mut first, "a1", &[("claims", &wants(&a1))]),
+        "code"
+    );
     assert_eq!(
         silent(&w, &mut first, "a1", &[("claims", &wants(&alice))]),
         "login_required"
     );
     // RP-initiated logout with b's ID token ends the second browser's session
     // without asking (the hint names its user).
-    let res = second.get(&format!(
-        "/logout?id_token_hint={}",
-        text(&t_b, "id_token")
-    ));
+    let res = second.get(&format!("/logout?id_token_hint={}", text(&t_b, "id_token")));
     assert!(!res.body.contains("Sign out?"), "{}", res.body);
     assert_eq!(silent(&w, &mut second, "a1", &[]), "login_required");
 
@@ -278,11 +296,6 @@ fn a_pairwise_client_without_a_usable_sector_is_refused(backend: Backend) {
     let w = world(backend, &sector, &rp);
     sector.publish("/short.json", &json!([LISTED[0]]));
     sector.publish("/object.json", &json!({"redirect_uris": LISTED}));
-    let pairwise = |more: &[&str]| {
-        let mut args = vec!["--subject-type", "pairwise"];
-        args.extend_from_slice(more);
-        args
-    };
     let listed = |uri: &str| {
         pairwise(&[
             "--redirect-uri",
@@ -350,7 +363,8 @@ fn a_pairwise_client_without_a_usable_sector_is_refused(backend: Backend) {
     );
     assert_eq!(failures, cases.len() as i64);
     assert_eq!(
-        w.env.count("SELECT COUNT(*) AS n FROM clients WHERE id = 'refused'"),
+        w.env
+            .count("SELECT COUNT(*) AS n FROM clients WHERE id = 'refused'"),
         0
     );
 }
@@ -383,7 +397,13 @@ fn the_admin_api_registers_pairwise_clients_and_accepts_pairwise_tokens(backend:
     let (_, t) = support::tokens(&w, "admin");
     assert_ne!(claims(&t)["sub"], w.user_id("admin"), "a pairwise sub");
     let console = support::ok(
-        support::call(&w, "GET", &format!("/clients/{}", support::CLIENT), Some(&t), None),
+        support::call(
+            &w,
+            "GET",
+            &format!("/clients/{}", support::CLIENT),
+            Some(&t),
+            None,
+        ),
         200,
     );
     assert_eq!(
@@ -401,7 +421,10 @@ fn the_admin_api_registers_pairwise_clients_and_accepts_pairwise_tokens(backend:
     assert_eq!(created["sector"], "127.0.0.1");
     assert_eq!(created["sector_identifier_uri"], sector.url("/sector.json"));
     let records = support::audit(&w, &t, "event_type=client.create");
-    assert_eq!(records[0]["details"]["subject_type"], "pairwise", "{records:?}");
+    assert_eq!(
+        records[0]["details"]["subject_type"], "pairwise",
+        "{records:?}"
+    );
 
     for (body, needle) in [
         (

@@ -64,14 +64,19 @@ fn the_pairwise_key_is_stored_sealed_made_once_and_audited(backend: Backend) {
         URL_SAFE_NO_PAD.encode(key).into_bytes(),
         hex::encode(key).into_bytes(),
     ] {
-        assert!(!contains(&dump, &form), "{backend:?}: pairwise key in clear");
+        assert!(
+            !contains(&dump, &form),
+            "{backend:?}: pairwise key in clear"
+        );
     }
     assert_eq!(
         env.count("SELECT COUNT(*) AS n FROM ward_meta WHERE key = 'pairwise_key' AND value LIKE 'ward1.%'"),
         1
     );
     assert_eq!(
-        env.count("SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'pairwise_key.create'"),
+        env.count(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'pairwise_key.create'"
+        ),
         1
     );
 }

@@ -50,7 +50,6 @@ fn open(keyring: &Keyring, sealed: &str) -> Result<PairwiseKey, StartupError> {
             },
             other => StartupError::MasterKey(format!("the pairwise subject key: {other}")),
         })?;
-    PairwiseKey::from_slice(&bytes).ok_or_else(|| {
-        StartupError::MasterKey("the pairwise subject key is not 32 bytes".into())
-    })
+    PairwiseKey::from_slice(&bytes)
+        .ok_or_else(|| StartupError::MasterKey("the pairwise subject key is not 32 bytes".into()))
 }

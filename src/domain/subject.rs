@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn the_sector_is_the_one_host_of_the_redirect_uris() {
-        let one = uris(&["https://App.example.org/cb", "https://app.example.org:8443/other"]);
+        let one = uris(&[
+            "https://App.example.org/cb",
+            "https://app.example.org:8443/other",
+        ]);
         assert_eq!(sector_of_redirect_uris(&one).unwrap(), "app.example.org");
         for (bad, needle) in [
             (uris(&[]), "needs a sector"),
@@ -200,7 +203,11 @@ mod tests {
     #[test]
     fn a_sector_document_lists_every_redirect_uri() {
         let mine = uris(&["https://a.example/cb", "https://b.example/cb"]);
-        let doc = json!(["https://b.example/cb", "https://a.example/cb", "https://c.example/"]);
+        let doc = json!([
+            "https://b.example/cb",
+            "https://a.example/cb",
+            "https://c.example/"
+        ]);
         assert!(check_sector_document(&doc, &mine).is_ok());
         for (doc, needle) in [
             (json!(["https://a.example/cb"]), "`https://b.example/cb`"),

@@ -432,7 +432,10 @@ pub fn add(
             .detail("tenant", client.tenant.clone())
             .detail("subject_type", client.subject.subject_type().as_str())
             .detail("sector", client.subject.sector())
-            .detail("sector_identifier_uri", client.subject.sector_identifier_uri());
+            .detail(
+                "sector_identifier_uri",
+                client.subject.sector_identifier_uri(),
+            );
         if !ctx.db.create_client(&client, &created)? {
             let id = &client.id;
             return Err(ManageError::Conflict(format!(

@@ -7,8 +7,8 @@
 //! host. Without one, the sector is the one host of the redirect URIs.
 //! Called before the registration's transaction, never inside one.
 
-use crate::domain::subject::{self, Subject, SubjectType};
 use crate::domain::InvalidValue;
+use crate::domain::subject::{self, Subject, SubjectType};
 use crate::jwks::FetchError;
 
 const FIELD: &str = "sector_identifier_uri";
@@ -41,7 +41,10 @@ pub fn subject_of(
                 InvalidValue::new(FIELD, format!("fetching `{}` failed: {e}", url.as_str()))
             })?;
             let document: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
-                InvalidValue::new(FIELD, "the document is not JSON (a JSON array of redirect URIs)")
+                InvalidValue::new(
+                    FIELD,
+                    "the document is not JSON (a JSON array of redirect URIs)",
+                )
             })?;
             subject::check_sector_document(&document, redirect_uris)?;
             let sector = subject::host_of(url.as_str())
@@ -121,7 +124,11 @@ mod tests {
         assert!(e.message.contains("https://b.example/cb"), "{}", e.message);
         let redirect = |_: &str| Err(FetchError::Status(302));
         let e = subject_of(SubjectType::Pairwise, uri, &r, false, redirect).unwrap_err();
-        assert!(e.message.contains("redirects are not followed"), "{}", e.message);
+        assert!(
+            e.message.contains("redirects are not followed"),
+            "{}",
+            e.message
+        );
         let not_json = |_: &str| Ok("<html>".to_string());
         let e = subject_of(SubjectType::Pairwise, uri, &r, false, not_json).unwrap_err();
         assert!(e.message.contains("not JSON"), "{}", e.message);

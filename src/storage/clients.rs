@@ -7,8 +7,8 @@ use super::{
     AnyConnection, StorageError, conflict_as, from_json_list, from_typed_list, parse_acr,
     to_json_list, to_typed_list,
 };
-use crate::domain::{Acr, Subject, SubjectType};
 pub use crate::domain::records::Client;
+use crate::domain::{Acr, Subject, SubjectType};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = clients)]
