@@ -52,6 +52,37 @@ fn a_sealed_signing_key_never_appears_in_clear(backend: Backend) {
 
 per_backend!(a_sealed_signing_key_never_appears_in_clear);
 
+fn the_pairwise_key_is_stored_sealed_made_once_and_audited(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let key = *open(&env).pairwise_key.as_bytes();
+    // A second start opens the same key; nothing new is made.
+    assert_eq!(*open(&env).pairwise_key.as_bytes(), key);
+    let dump = env.dump();
+    for form in [
+        key.to_vec(),
+        STANDARD.encode(key).into_bytes(),
+        URL_SAFE_NO_PAD.encode(key).into_bytes(),
+        hex::encode(key).into_bytes(),
+    ] {
+        assert!(
+            !contains(&dump, &form),
+            "{backend:?}: pairwise key in clear"
+        );
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) AS n FROM ward_meta WHERE key = 'pairwise_key' AND value LIKE 'ward1.%'"),
+        1
+    );
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'pairwise_key.create'"
+        ),
+        1
+    );
+}
+
+per_backend!(the_pairwise_key_is_stored_sealed_made_once_and_audited);
+
 #[test]
 fn a_generated_key_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
@@ -116,11 +147,13 @@ fn rotate_master_reseals_everything_under_a_new_key_file(backend: Backend) {
     let env = TestEnv::new(backend);
     let ctx = open(&env);
     let before = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
+    let pairwise_before = *ctx.pairwise_key.as_bytes();
     let old_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
     drop(ctx);
 
     let out = env.ok(&["keys", "rotate-master"], None);
-    assert!(out.contains("re-sealed 3 secrets"), "{backend:?}: {out}");
+    // Two signing keys, the pairwise subject key and the check value.
+    assert!(out.contains("re-sealed 4 secrets"), "{backend:?}: {out}");
     let new_key_file = std::fs::read_to_string(env.data_dir().join("master.key")).unwrap();
     assert_ne!(old_key_file, new_key_file);
     assert!(!env.data_dir().join("master.key.next").exists());
@@ -129,6 +162,8 @@ fn rotate_master_reseals_everything_under_a_new_key_file(backend: Backend) {
     let ctx = open(&env);
     let after = keys::load_active(&ctx, Algorithm::Rs256).unwrap();
     assert_eq!(*before.private_pkcs8_der, *after.private_pkcs8_der);
+    // The pairwise key too: no client's `sub` changes with the master key.
+    assert_eq!(*ctx.pairwise_key.as_bytes(), pairwise_before);
     drop(ctx);
 
     // The old key no longer opens the database.

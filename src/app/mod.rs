@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod logout_sender;
 pub mod master_key;
+pub mod pairwise_key;
 pub mod sealer;
 
 use std::sync::Arc;
@@ -84,7 +85,8 @@ impl AppContext {
             master_key::check(&keyring, check)?;
         }
         let applied = migrate(&db, options)?;
-        let ctx = assemble(config, db, keyring, clock, mailer)?;
+        let pairwise = pairwise_key::ensure(&db, &keyring, clock.now_ms())?;
+        let ctx = assemble(config, db, (keyring, pairwise), clock, mailer)?;
         let now = ctx.clock.now_ms();
         ctx.db.transaction(|c| {
             if !applied.is_empty() {
@@ -132,11 +134,12 @@ fn migrate(db: &Database, options: OpenOptions) -> Result<Vec<String>, StartupEr
 
 /// The context's parts that need only the configuration and the keyring: the
 /// credential primitives, the GeoIP data, the device-cookie key, an empty
-/// key set and policy (both read from the database next).
+/// key set and policy (both read from the database next); the pairwise
+/// subject key comes opened.
 fn assemble(
     config: Config,
     db: Database,
-    keyring: Keyring,
+    (keyring, pairwise_key): (Keyring, crate::crypto::pairwise::PairwiseKey),
     clock: Arc<dyn Clock>,
     mailer: Arc<crate::mail::Mailer>,
 ) -> Result<AppContext, StartupError> {
@@ -152,6 +155,7 @@ fn assemble(
     };
     Ok(AppContext {
         device_key: keyring.derive(crate::session::device::KEY_PURPOSE),
+        pairwise_key,
         geo,
         passkeys: Arc::new(passkeys),
         keys: LiveKeys::default(),

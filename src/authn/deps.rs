@@ -33,6 +33,8 @@ pub struct Deps {
     pub policy: Arc<PolicyEngine>,
     /// Clients' fetched key sets (the server's cache).
     pub client_keys: Arc<crate::jwks::ClientKeys>,
+    /// The key of pairwise `sub` values (the server's).
+    pub pairwise_key: crate::crypto::pairwise::PairwiseKey,
 }
 
 impl Deps {
@@ -49,6 +51,7 @@ impl Deps {
             keys: ctx.keyset(),
             policy: ctx.authz.current(),
             client_keys: ctx.client_keys.clone(),
+            pairwise_key: ctx.pairwise_key.clone(),
         }
     }
 
@@ -83,6 +86,7 @@ impl Deps {
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
             client_keys: &self.client_keys,
+            pairwise_key: &self.pairwise_key,
         }
     }
 }

@@ -4,13 +4,19 @@ use serde_json::json;
 use super::output::{self, time};
 use super::{CliError, actor};
 use crate::app::AppContext;
-use crate::domain::{ClientType, PkcePolicy};
+use crate::domain::{ClientType, PkcePolicy, SubjectType};
 use crate::manage::clients::{self, NewClientInput};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TypeArg {
     Confidential,
     Public,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SubjectArg {
+    Public,
+    Pairwise,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,6 +103,15 @@ pub struct AddArgs {
     /// client that sends a nonce instead (RFC 9700 §2.1.1; docs/oidc.md).
     #[arg(long, value_enum, default_value = "required")]
     pkce: PkceArg,
+    /// The `sub` the client sees: public (the user's id, the same for every
+    /// client) or pairwise (a keyed hash per sector; OIDC Core §8, docs/privacy.md).
+    #[arg(long, value_enum, default_value = "public")]
+    subject_type: SubjectArg,
+    /// A pairwise client's sector: an https URL serving a JSON array of its
+    /// redirect URIs, fetched once now. Without it the sector is the one host
+    /// of the redirect URIs.
+    #[arg(long, value_name = "URL")]
+    sector_identifier_uri: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -174,6 +189,11 @@ impl AddArgs {
                 PkceArg::Required => PkcePolicy::Required,
                 PkceArg::Optional => PkcePolicy::Optional,
             },
+            subject_type: match self.subject_type {
+                SubjectArg::Public => SubjectType::Public,
+                SubjectArg::Pairwise => SubjectType::Pairwise,
+            },
+            sector_identifier_uri: self.sector_identifier_uri,
         })
     }
 }
@@ -223,6 +243,13 @@ fn show(ctx: &AppContext, actor: &str, client_id: &str, json: bool) -> Result<()
     println!("grant_types:   {}", grants.join(" "));
     println!("scopes:        {}", c.scopes.join(" "));
     println!("pkce:          {}", c.pkce.as_str());
+    println!("subject_type:  {}", c.subject.subject_type());
+    if let Some(sector) = c.subject.sector() {
+        println!("sector:        {sector}");
+    }
+    if let Some(uri) = c.subject.sector_identifier_uri() {
+        println!("sector_uri:    {uri}");
+    }
     if let Some(uri) = &c.jwks_uri {
         println!("jwks_uri:      {uri}");
     }

@@ -124,8 +124,10 @@ pub struct Config {
     pub admin_console_client_id: crate::domain::ClientId,
     pub passkeys: PasskeyPolicy,
     pub break_glass: BreakGlassPolicy,
-    /// `clients.allow_insecure_jwks_uri`: development only; a client's
-    /// `jwks_uri` may then be `http://` and reach loopback and private addresses.
+    /// `clients.allow_insecure_fetch` (or its older name
+    /// `allow_insecure_jwks_uri`): development only; the URLs Ward fetches for
+    /// a client (`jwks_uri`, `sector_identifier_uri`) may then be `http://`
+    /// and reach loopback and private addresses.
     pub allow_insecure_jwks_uri: bool,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,

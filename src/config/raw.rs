@@ -83,7 +83,12 @@ impl Default for RawBreakGlassConfig {
 pub struct RawClientsConfig {
     /// Development only: a client's `jwks_uri` may be `http://` and reach
     /// loopback and private addresses (docs/smart.md, "Backend Services").
+    /// The older name of `allow_insecure_fetch`; either turns the switch on.
     pub allow_insecure_jwks_uri: bool,
+    /// Development only: every URL Ward fetches for a client (`jwks_uri`,
+    /// `sector_identifier_uri`) may be `http://` and reach loopback and
+    /// private addresses.
+    pub allow_insecure_fetch: bool,
 }
 
 /// `[passkeys]`.

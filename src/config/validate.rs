@@ -94,7 +94,8 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         admin_console_client_id,
         passkeys,
         break_glass,
-        allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri,
+        allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri
+            || raw.clients.allow_insecure_fetch,
         warnings: Vec::new(),
     })
 }

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::credentials::passkeys::Passkeys;
 use crate::credentials::password::Passwords;
 use crate::crypto::keyring::Keyring;
+use crate::crypto::pairwise::PairwiseKey;
 use crate::jwks::ClientKeys;
 use crate::mail::Mailer;
 use crate::oidc::Provider;
@@ -42,6 +43,8 @@ pub struct AppContext {
     pub passkeys: Arc<Passkeys>,
     /// Signs the long-lived browser (device) cookie (`session::device`).
     pub device_key: [u8; 32],
+    /// The key of pairwise subject identifiers (`oidc::subject`), stored sealed.
+    pub pairwise_key: PairwiseKey,
     /// The GeoIP database for the risk engine's impossible-travel signal, when configured.
     pub geo: Option<Arc<GeoDb>>,
     /// The authorization policy (Casbin), reloaded when the database's policy
@@ -91,6 +94,7 @@ impl AppContext {
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
             client_keys: &self.client_keys,
+            pairwise_key: &self.pairwise_key,
         }
     }
 }

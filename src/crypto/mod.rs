@@ -1,7 +1,9 @@
 //! Cryptography Ward uses, all from RustCrypto crates: sealing secrets at rest,
-//! hashing generated secrets, and the token-signing keys.
+//! hashing generated secrets, the token-signing keys, and the keyed hash of
+//! pairwise subject identifiers.
 
 pub mod keyring;
+pub mod pairwise;
 pub mod secrets;
 pub mod signing;
 pub mod verify;

@@ -14,6 +14,9 @@
 //!   loopback for http:// redirect URIs and issuers).
 //! - [`session`]: [`SessionId`], a session as Ward names it (the hash of its
 //!   cookie's value; the value itself stays with the browser).
+//! - [`subject`]: [`SubjectType`] and a client's [`Subject`] (public, or
+//!   pairwise with its sector: OIDC Core §8.1), the sector of redirect URIs
+//!   and the check of a `sector_identifier_uri` document.
 //! - [`profile`]: the OIDC Core §5.1 profile claims (birthdate, locale,
 //!   zoneinfo, phone number, address).
 //! - [`InvalidValue`]: why a value was refused, naming the field.
@@ -26,11 +29,13 @@ pub mod client;
 pub mod profile;
 pub mod records;
 pub mod session;
+pub mod subject;
 pub mod user;
 
 pub use acr::{Acr, Amr};
 pub use client::{ClientId, ClientType, GrantType, PkcePolicy, RedirectUri, Scope};
 pub use session::SessionId;
+pub use subject::{Subject, SubjectType};
 pub use user::{DisplayName, Email, UserId, UserStatus, Username};
 
 /// Why a value was refused, phrased for the person who typed it.

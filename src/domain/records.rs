@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::domain::profile::Address;
-use crate::domain::{Acr, ClientId, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{Acr, ClientId, ClientType, GrantType, PkcePolicy, Subject, UserId, UserStatus};
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +52,11 @@ pub struct Client {
     /// Whether it must use PKCE (default) or may use `nonce` instead
     /// (confidential clients only; docs/oidc.md).
     pub pkce: PkcePolicy,
+    /// Which `sub` it sees for a user: public, or pairwise in its sector
+    /// (OIDC Core §8; `oidc::subject`). Serialised as `subject_type`,
+    /// `sector` and `sector_identifier_uri` beside the other fields.
+    #[serde(flatten)]
+    pub subject: Subject,
 }
 
 /// The standard profile claims a user has (OIDC Core §5.1), as stored; each

@@ -1,9 +1,11 @@
-//! Where Ward may fetch a client's key set from: the URL's form, and the
-//! addresses its host may resolve to (the server-side request forgery guard).
+//! Where Ward may fetch a client's key set (or a pairwise client's sector
+//! document) from: the URL's form, and the addresses its host may resolve to
+//! (the server-side request forgery guard).
 //!
-//! A `jwks_uri` is a URL that a client (or whoever registered it) chose, and
-//! Ward fetches it from inside the hospital's network. Unless the development
-//! switch `clients.allow_insecure_jwks_uri` is on, it must be `https` and its
+//! A `jwks_uri` or `sector_identifier_uri` is a URL that a client (or whoever
+//! registered it) chose, and Ward fetches it from inside the hospital's
+//! network. Unless the development switch `clients.allow_insecure_fetch`
+//! (also spelled `allow_insecure_jwks_uri`) is on, it must be `https` and its
 //! host must resolve only to public unicast addresses: never loopback,
 //! private (RFC 1918, RFC 4193), shared (RFC 6598), link-local (where cloud
 //! metadata services live), multicast, unspecified, or reserved for
@@ -29,7 +31,7 @@ pub fn check_uri(uri: &str, allow_insecure: bool) -> Result<Url, &'static str> {
         "http" if allow_insecure => {}
         "http" => {
             return Err(
-                "must be https (http only with the development switch clients.allow_insecure_jwks_uri)",
+                "must be https (http only with the development switch clients.allow_insecure_fetch)",
             );
         }
         _ => return Err("must be an https URL"),
@@ -53,7 +55,7 @@ pub fn check_uri(uri: &str, allow_insecure: bool) -> Result<Url, &'static str> {
     Ok(url)
 }
 
-const ADDRESS_REFUSED: &str = "names a loopback, private, link-local or otherwise non-public address (allowed only with the development switch clients.allow_insecure_jwks_uri)";
+const ADDRESS_REFUSED: &str = "names a loopback, private, link-local or otherwise non-public address (allowed only with the development switch clients.allow_insecure_fetch)";
 
 /// `localhost` and its subdomains always resolve to loopback (RFC 6761 §6.3).
 fn is_local_name(host: &str) -> bool {

@@ -4,6 +4,10 @@
 //! [`TIMEOUT`] for the whole exchange, name resolution included. The
 //! resolver checks every address a name resolves to and hands exactly those
 //! to the connector, so the address checked is the address connected to.
+//!
+//! [`get_text`] is that one guarded `GET`, for every URL a client registers
+//! that Ward fetches: the `jwks_uri` (here) and the `sector_identifier_uri`
+//! of a pairwise client (`manage::clients`, OIDC Core §8.1).
 
 use std::io;
 use std::time::Duration;
@@ -16,7 +20,8 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::address;
 
-/// The largest key set Ward reads (a set of 20 RSA keys is about 10 KiB).
+/// The largest answer Ward reads (a set of 20 RSA keys is about 10 KiB; a
+/// sector document of a few hundred redirect URIs fits too).
 pub const MAX_BYTES: u64 = 64 * 1024;
 /// The longest a fetch may take, from name resolution to the last byte.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,7 +30,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// anything the server answered: these reach the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("the jwks_uri is refused: it {0}")]
+    #[error("the URL is refused: it {0}")]
     Refused(&'static str),
     #[error("the host resolves to an address Ward may not connect to")]
     Address,
@@ -37,7 +42,7 @@ pub enum FetchError {
     TooLarge,
     #[error("connecting or reading failed: {0}")]
     Transport(String),
-    #[error("the answer is not a usable key set: it {0}")]
+    #[error("the answer is not usable: it {0}")]
     Invalid(&'static str),
 }
 
@@ -50,42 +55,52 @@ pub trait Fetch: Send + Sync {
 /// The real fetcher.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpFetcher {
-    /// `clients.allow_insecure_jwks_uri`: http, loopback and private addresses.
+    /// `clients.allow_insecure_fetch` (or its older name
+    /// `allow_insecure_jwks_uri`): http, loopback and private addresses.
     pub allow_insecure: bool,
 }
 
 impl Fetch for HttpFetcher {
     fn fetch(&self, uri: &str) -> Result<Value, FetchError> {
-        let url = address::check_uri(uri, self.allow_insecure).map_err(FetchError::Refused)?;
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .https_only(!self.allow_insecure)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            // A proxy would resolve and connect on its own, past the checks.
-            .proxy(None)
-            .build();
-        let resolver = CheckedResolver {
-            allow_insecure: self.allow_insecure,
-        };
-        let agent = ureq::Agent::with_parts(config, DefaultConnector::new(), resolver);
-        let mut res = agent
-            .get(url.as_str())
-            .header("Accept", "application/jwk-set+json, application/json")
-            .call()
-            .map_err(from_ureq)?;
-        if res.status().as_u16() != 200 {
-            return Err(FetchError::Status(res.status().as_u16()));
-        }
-        let body = res
-            .body_mut()
-            .with_config()
-            .limit(MAX_BYTES)
-            .read_to_vec()
-            .map_err(from_ureq)?;
-        let text = std::str::from_utf8(&body).map_err(|_| FetchError::Invalid("is not UTF-8"))?;
-        crate::crypto::verify::public_key_set(text).map_err(FetchError::Invalid)
+        let text = get_text(
+            uri,
+            self.allow_insecure,
+            "application/jwk-set+json, application/json",
+        )?;
+        crate::crypto::verify::public_key_set(&text).map_err(FetchError::Invalid)
     }
+}
+
+/// One guarded `GET` of `uri` (see the module's comment): the body of a 200
+/// answer as UTF-8 text. `allow_insecure`: the development switch
+/// (`clients.allow_insecure_fetch`): http, loopback and private addresses.
+pub fn get_text(uri: &str, allow_insecure: bool, accept: &str) -> Result<String, FetchError> {
+    let url = address::check_uri(uri, allow_insecure).map_err(FetchError::Refused)?;
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .https_only(!allow_insecure)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        // A proxy would resolve and connect on its own, past the checks.
+        .proxy(None)
+        .build();
+    let resolver = CheckedResolver { allow_insecure };
+    let agent = ureq::Agent::with_parts(config, DefaultConnector::new(), resolver);
+    let mut res = agent
+        .get(url.as_str())
+        .header("Accept", accept)
+        .call()
+        .map_err(from_ureq)?;
+    if res.status().as_u16() != 200 {
+        return Err(FetchError::Status(res.status().as_u16()));
+    }
+    let body = res
+        .body_mut()
+        .with_config()
+        .limit(MAX_BYTES)
+        .read_to_vec()
+        .map_err(from_ureq)?;
+    String::from_utf8(body).map_err(|_| FetchError::Invalid("is not UTF-8"))
 }
 
 /// A refused address, as it travels through ureq.

@@ -3,7 +3,8 @@ use crate::context::AppContext;
 use crate::crypto::secrets;
 use crate::domain::records::Client;
 use crate::domain::{
-    Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
+    Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope, Subject,
+    SubjectType,
 };
 use crate::store::ClientAdminStore;
 
@@ -41,6 +42,11 @@ pub struct NewClientInput {
     pub shared_workstation: bool,
     /// PKCE required (default) or optional (confidential clients only).
     pub pkce: PkcePolicy,
+    /// `public` (default) or `pairwise` `sub` values (OIDC Core §8).
+    pub subject_type: SubjectType,
+    /// A pairwise client's list of redirect URIs (§8.1), fetched once here;
+    /// without it the sector is the redirect URIs' one host.
+    pub sector_identifier_uri: Option<String>,
 }
 
 impl NewClientInput {
@@ -66,6 +72,8 @@ impl NewClientInput {
             backchannel_logout_uri: None,
             shared_workstation: false,
             pkce: PkcePolicy::Required,
+            subject_type: SubjectType::Public,
+            sector_identifier_uri: None,
         }
     }
 }
@@ -349,6 +357,7 @@ fn record(
     input: &NewClientInput,
     v: Validated,
     x: Extras,
+    subject: Subject,
     secret: Option<&str>,
     now: i64,
 ) -> Client {
@@ -375,6 +384,7 @@ fn record(
         backchannel_logout_uri: x.backchannel_logout_uri,
         shared_workstation: input.shared_workstation,
         pkce: v.pkce,
+        subject,
     }
 }
 
@@ -390,6 +400,15 @@ pub fn add(
         let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
         check_backend(&input, &checked, &extras)?;
         check_admin_scope(&checked, &ctx.config.admin_console_client_id)?;
+        // Last, as it may fetch: the sector of a pairwise client (§8.1).
+        let allow_insecure = ctx.config.allow_insecure_jwks_uri;
+        let subject = super::sector::subject_of(
+            input.subject_type,
+            input.sector_identifier_uri.as_deref(),
+            &checked.redirect_uris,
+            allow_insecure,
+            |uri| crate::jwks::fetch::get_text(uri, allow_insecure, "application/json"),
+        )?;
         // A confidential client gets a secret unless it authenticates with its keys.
         let keys = extras.jwks.is_some() || extras.jwks_uri.is_some();
         let secret =
@@ -398,6 +417,7 @@ pub fn add(
             &input,
             checked,
             extras,
+            subject,
             secret.as_deref(),
             ctx.clock.now_ms(),
         );
@@ -409,7 +429,13 @@ pub fn add(
             .detail("scopes", client.scopes.clone())
             .detail("pkce", client.pkce.as_str())
             .detail("jwks_uri", client.jwks_uri.clone())
-            .detail("tenant", client.tenant.clone());
+            .detail("tenant", client.tenant.clone())
+            .detail("subject_type", client.subject.subject_type().as_str())
+            .detail("sector", client.subject.sector())
+            .detail(
+                "sector_identifier_uri",
+                client.subject.sector_identifier_uri(),
+            );
         if !ctx.db.create_client(&client, &created)? {
             let id = &client.id;
             return Err(ManageError::Conflict(format!(

@@ -14,6 +14,7 @@ pub mod clients;
 pub mod fhir;
 pub mod keys;
 pub mod policy;
+pub mod sector;
 pub mod sessions;
 pub mod users;
 

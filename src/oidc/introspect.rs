@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::{Provider, tokens};
+use super::{Provider, subject, tokens};
 use crate::crypto::secrets;
 use crate::domain::ClientType;
 use crate::domain::records::Client;
@@ -70,11 +70,12 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
     {
         return Ok(inactive);
     }
+    // The `sub` the caller (the grant's client) sees, as in its tokens (OIDC Core §8).
     let mut out = json!({
         "active": true,
         "scope": grant.scope.join(" "),
         "client_id": grant.client_id,
-        "sub": grant.facts.user_id,
+        "sub": subject::of(p, caller, grant.facts.user_id.as_str()),
         "iss": p.issuer,
         "iat": row.created_at / 1000,
         "exp": grant.expires_at / 1000,

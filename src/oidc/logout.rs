@@ -59,11 +59,7 @@ fn verified_hint(p: &Provider, hint: &str) -> Option<Value> {
 }
 
 fn audience(claims: &Value) -> Option<ClientId> {
-    match &claims["aud"] {
-        Value::String(a) => ClientId::exact(a),
-        Value::Array(a) if a.len() == 1 => a[0].as_str().and_then(ClientId::exact),
-        _ => None,
-    }
+    super::subject::audience(claims).and_then(ClientId::exact)
 }
 
 /// Decide a logout for the browser whose signed-in user is `current_user`.
@@ -114,10 +110,11 @@ pub fn decide(
             Some(url.to_string())
         }
     };
-    let hint_names_current = hint
-        .as_ref()
-        .and_then(|h| h["sub"].as_str())
-        .is_some_and(|sub| Some(sub) == current_user);
+    // The hint's `sub` is the one its client sees (pairwise or not, OIDC Core §8).
+    let hint_names_current = match (&hint, current_user) {
+        (Some(h), Some(user)) => super::subject::hint_names(p, h, user)?,
+        _ => false,
+    };
     Ok(LogoutDecision {
         // Nobody signed in: nothing to confirm.
         confirmed: hint_names_current || current_user.is_none(),

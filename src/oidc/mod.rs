@@ -22,6 +22,7 @@ pub mod revoke;
 pub mod risk;
 pub mod smart_launch;
 pub mod smart_scopes;
+pub mod subject;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tokens;
@@ -50,6 +51,8 @@ pub struct Provider<'a> {
     pub scope_min_acr: &'a std::collections::BTreeMap<String, crate::domain::Acr>,
     /// Clients' key sets from their `jwks_uri` (fetched outside any transaction).
     pub client_keys: &'a crate::jwks::ClientKeys,
+    /// The key of pairwise `sub` values (`subject`).
+    pub pairwise_key: &'a crate::crypto::pairwise::PairwiseKey,
 }
 
 impl Provider<'_> {

@@ -41,10 +41,20 @@ pub fn revoke(p: &Provider, caller: &Client, params: &Params) -> Result<(), OAut
             return Ok(());
         };
         if exp * 1000 > p.now {
-            let sub = claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            // The audit record names the local user (the grant's), not the
+            // `sub` the client sees (perhaps pairwise, OIDC Core §8); a
+            // client_credentials token's `sub` is the client.
+            let grant = match super::tokens::grant_of_jti(jti) {
+                Some(g) => p.store.grant(g)?,
+                None => None,
+            };
+            let sub = match &grant {
+                Some(g) => g.facts.user_id.as_str(),
+                None => claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            };
             p.store.revoke_jti(
                 jti,
                 exp * 1000,

@@ -10,11 +10,12 @@ use super::params::Params;
 use crate::audit::{AuditEvent, Outcome};
 use crate::authz::engine::PolicyEngine;
 use crate::config::TokenLifetimes;
+use crate::crypto::pairwise::PairwiseKey;
 use crate::crypto::secrets;
 use crate::crypto::signing::{self, Algorithm};
 use crate::domain::records::Client;
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientId, ClientType, GrantType, PkcePolicy, UserId, UserStatus};
+use crate::domain::{ClientId, ClientType, GrantType, PkcePolicy, Subject, UserId, UserStatus};
 use crate::jwks::ClientKeys;
 use crate::risk::RiskPolicy;
 use crate::store::memory::MemoryStore;
@@ -56,6 +57,13 @@ impl crate::jwks::Fetch for Offline {
     }
 }
 
+/// The unit tests' pairwise subject key: fixed, so a `sub` is the same in
+/// every test run.
+pub fn pairwise_key() -> &'static PairwiseKey {
+    static KEY: OnceLock<PairwiseKey> = OnceLock::new();
+    KEY.get_or_init(|| PairwiseKey::from_slice(&[42; 32]).expect("32 bytes"))
+}
+
 /// A provider at [`NOW`] over `store`, with default lifetimes, policy and risk.
 pub fn provider(store: &MemoryStore) -> Provider<'_> {
     static RISK: OnceLock<RiskPolicy> = OnceLock::new();
@@ -78,6 +86,7 @@ pub fn provider(store: &MemoryStore) -> Provider<'_> {
         geo: None,
         scope_min_acr: ACR.get_or_init(BTreeMap::new),
         client_keys: client_keys(),
+        pairwise_key: pairwise_key(),
     }
 }
 
@@ -115,6 +124,7 @@ pub fn public_client() -> Client {
         backchannel_logout_uri: None,
         shared_workstation: false,
         pkce: PkcePolicy::Required,
+        subject: Subject::Public,
     }
 }
 

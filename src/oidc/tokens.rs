@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::Provider;
 use super::error::OAuthError;
-use super::jwt;
+use super::{jwt, subject};
 use crate::crypto::secrets;
 use crate::crypto::signing::Algorithm;
 use crate::domain::records::Client;
@@ -120,10 +120,13 @@ fn merge(claims: &mut Value, extra: Option<&Value>) {
     }
 }
 
+/// An RFC 9068 access token for `client`. `user_id`: the local user it acts
+/// for (its `sub` is the one the client sees, `subject::of`), or None for a
+/// client_credentials token, whose `sub` is the client id (RFC 9068 §2.2).
 pub fn access_token(
     p: &Provider,
     client: &Client,
-    sub: &str,
+    user_id: Option<&str>,
     scope: &[String],
     facts: Option<&AuthFacts>,
     grant_id: Option<&str>,
@@ -137,6 +140,10 @@ pub fn access_token(
         None => secrets::generate(16),
     };
     let iat = p.now_secs();
+    let sub = match user_id {
+        Some(user) => subject::of(p, client, user),
+        None => client.id.clone(),
+    };
     let mut claims = json!({
         "iss": p.issuer,
         "sub": sub,
@@ -175,7 +182,7 @@ pub fn id_token(
     let iat = p.now_secs();
     let mut claims = json!({
         "iss": p.issuer,
-        "sub": facts.user_id,
+        "sub": subject::of(p, client, facts.user_id.as_str()),
         "aud": client.id,
         "iat": iat,
         "exp": iat + i64::from(p.tokens.id_token_seconds),
@@ -202,12 +209,13 @@ pub fn id_token(
 }
 
 /// OpenID Connect Back-Channel Logout 1.0 §2.4: a logout token telling
-/// `client` that `sub`'s session (by its `sid`) ended. Signed like the
-/// client's ID tokens; `typ` is `logout+jwt` (§2.4); never a `nonce` (§2.4).
+/// `client` that the session (by its `sid`) of the local user `user_id` ended;
+/// its `sub` is the one the client sees for them (`subject::of`). Signed like
+/// the client's ID tokens; `typ` is `logout+jwt` (§2.4); never a `nonce` (§2.4).
 pub fn logout_token(
     p: &Provider,
     client: &Client,
-    sub: &str,
+    user_id: &str,
     session: &SessionId,
 ) -> Result<String, OAuthError> {
     let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
@@ -218,7 +226,7 @@ pub fn logout_token(
         "iat": iat,
         "exp": iat + 120,
         "jti": secrets::generate(16),
-        "sub": sub,
+        "sub": subject::of(p, client, user_id),
         "sid": sid(session),
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::{Provider, claims, tokens};
+use super::{Provider, claims, subject, tokens};
 use crate::domain::UserStatus;
 
 pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
@@ -19,15 +19,17 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             "the access token was not granted the openid scope",
         ));
     }
-    let sub = token.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    // The user is the grant's; the token's `sub` is the one its client sees
+    // for them (OIDC Core §8), and the answer carries that same `sub` (§5.3.2:
+    // it must match the ID token's).
+    let user_id = subject::user_of_access_token(p, &token, grant.as_ref())?.ok_or_else(invalid)?;
     let user = p
         .store
-        .user(sub)?
+        .user(user_id.as_str())?
         .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| {
-            OAuthError::invalid_token("the access token is invalid, expired or revoked")
-        })?;
-    let mut out = json!({ "sub": user.id });
+        .ok_or_else(invalid)?;
+    let mut out = json!({ "sub": token["sub"] });
     // OIDC Core §5.4: profile, email, phone and address ask for their claims.
     for (k, v) in claims::for_scopes(&user, &scope) {
         out[k] = v;

@@ -7,8 +7,8 @@ use super::{
     AnyConnection, StorageError, conflict_as, from_json_list, from_typed_list, parse_acr,
     parse_client_id, to_json_list, to_typed_list,
 };
-use crate::domain::Acr;
 pub use crate::domain::records::Client;
+use crate::domain::{Acr, Subject, SubjectType};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = clients)]
@@ -35,12 +35,33 @@ struct ClientRow {
     pkce: String,
     jwks_uri: Option<String>,
     tenant: Option<String>,
+    subject_type: String,
+    sector: Option<String>,
+    sector_identifier_uri: Option<String>,
+}
+
+/// The three subject columns as one value; a pairwise client without a
+/// sector (or an unknown type) is corrupt, never read as public.
+fn subject_of(
+    subject_type: &str,
+    sector: Option<String>,
+    sector_identifier_uri: Option<String>,
+) -> Result<Subject, StorageError> {
+    let corrupt = || StorageError::Corrupt("clients.subject_type".into());
+    match subject_type.parse::<SubjectType>().map_err(|_| corrupt())? {
+        SubjectType::Public => Ok(Subject::Public),
+        SubjectType::Pairwise => Ok(Subject::Pairwise {
+            sector: sector.ok_or_else(corrupt)?,
+            sector_identifier_uri,
+        }),
+    }
 }
 
 impl TryFrom<ClientRow> for Client {
     type Error = StorageError;
     fn try_from(r: ClientRow) -> Result<Self, StorageError> {
         Ok(Self {
+            subject: subject_of(&r.subject_type, r.sector, r.sector_identifier_uri)?,
             client_type: r
                 .client_type
                 .parse()
@@ -110,6 +131,9 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::pkce.eq(client.pkce.as_str()),
             clients::jwks_uri.eq(client.jwks_uri.as_deref()),
             clients::tenant.eq(client.tenant.as_deref()),
+            clients::subject_type.eq(client.subject.subject_type().as_str()),
+            clients::sector.eq(client.subject.sector()),
+            clients::sector_identifier_uri.eq(client.subject.sector_identifier_uri()),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;

@@ -75,6 +75,8 @@ pub struct Notification {
     pub id: i64,
     pub client_id: ClientId,
     pub uri: String,
+    /// The local user id; the logout token carries the `sub` the client
+    /// sees for them (`oidc::subject`, perhaps pairwise).
     pub sub: String,
     pub session_hash: String,
     pub created_at: Millis,

@@ -1,4 +1,5 @@
-//! `ward_meta`: a few named values (the master-key check value, the sealer's lock row).
+//! `ward_meta`: a few named values (the master-key check value, the pairwise
+//! subject key, the sealer's lock row).
 
 use diesel::prelude::*;
 
@@ -6,6 +7,9 @@ use super::schema::ward_meta::dsl;
 use super::{AnyConnection, StorageError};
 
 pub const MASTER_KEY_CHECK: &str = "master_key_check";
+/// The pairwise subject key (`crypto::pairwise`), sealed under [`PAIRWISE_KEY_CONTEXT`].
+pub const PAIRWISE_KEY: &str = "pairwise_key";
+pub const PAIRWISE_KEY_CONTEXT: &str = "ward_meta:pairwise_key";
 
 pub fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<String>, StorageError> {
     Ok(dsl::ward_meta

@@ -57,6 +57,9 @@ diesel::table! {
         pkce -> Text,
         jwks_uri -> Nullable<Text>,
         tenant -> Nullable<Text>,
+        subject_type -> Text,
+        sector -> Nullable<Text>,
+        sector_identifier_uri -> Nullable<Text>,
     }
 }
 

@@ -61,6 +61,16 @@ pub fn reseal_all(
             .map_err(StorageError::from)?;
         count += 1;
     }
+    if let Some(key) = meta::get(conn, meta::PAIRWISE_KEY)? {
+        let resealed = old
+            .reseal(new, meta::PAIRWISE_KEY_CONTEXT, &key)
+            .map_err(|source| ResealError::Keyring {
+                what: "pairwise subject key".into(),
+                source,
+            })?;
+        meta::put(conn, meta::PAIRWISE_KEY, &resealed, now)?;
+        count += 1;
+    }
     if let Some(check) = meta::get(conn, meta::MASTER_KEY_CHECK)? {
         let resealed = old
             .reseal(new, MASTER_KEY_CHECK_CONTEXT, &check)

@@ -52,6 +52,7 @@ fn world_with(config: Config) -> World {
         keys: Arc::default(),
         policy: Arc::new(crate::authz::engine::PolicyEngine::empty().unwrap()),
         client_keys: Arc::new(crate::jwks::ClientKeys::http(false)),
+        pairwise_key: crate::crypto::pairwise::PairwiseKey::generate(),
     };
     World { store, deps, user }
 }

@@ -8,7 +8,7 @@ use crate::domain::records::User;
 use crate::domain::{Acr, UserStatus};
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
-use crate::oidc::{Provider, jwt, tokens};
+use crate::oidc::{Provider, jwt, subject, tokens};
 use crate::store::SessionRow;
 
 /// The acr a request needs: its own requirement, the client's minimum and
@@ -61,7 +61,7 @@ pub fn next_step(
                 || req.max_age.is_some_and(|max| {
                     p.now - s.auth_time > max.saturating_mul(1000) && !fresh_login(s)
                 })
-                || hint_names_someone_else(p, req, &user.id.to_string())
+                || hint_names_someone_else(p, req, client, &user.id.to_string())
                 // Step-up: the session is weaker than the client needs.
                 || needed_acr(req, client, p.scope_min_acr)
                     .is_some_and(|need| !s.acr.satisfies(need))
@@ -145,13 +145,19 @@ fn needs_tenant_choice(
 }
 
 /// An `id_token_hint` for another user means the current session is not the one wanted.
-fn hint_names_someone_else(p: &Provider, req: &AuthorizationRequest, user_id: &str) -> bool {
-    // OIDC Core §5.5.1: a `sub` with a value may be answered only for that user.
+fn hint_names_someone_else(
+    p: &Provider,
+    req: &AuthorizationRequest,
+    client: &Client,
+    user_id: &str,
+) -> bool {
+    // OIDC Core §5.5.1: a `sub` with a value may be answered only for that
+    // user, as this client knows them (§8: perhaps pairwise).
     if req
         .claims
         .as_ref()
         .and_then(ClaimsRequest::required_sub)
-        .is_some_and(|sub| sub != user_id)
+        .is_some_and(|sub| !subject::names(p, client, sub, user_id))
     {
         return true;
     }
@@ -165,6 +171,8 @@ fn hint_names_someone_else(p: &Provider, req: &AuthorizationRequest, user_id: &s
         .kid()
         .and_then(|k| p.keys.verifier(k))
         .is_some_and(|v| decoded.verify(v));
-    // Expired hints are fine (OIDC Core §3.1.2.1); forged or foreign ones are not trusted.
-    !ours || decoded.claims.get("sub").and_then(|s| s.as_str()) != Some(user_id)
+    // Expired hints are fine (OIDC Core §3.1.2.1); forged or foreign ones are
+    // not trusted. The hint's `sub` is the one its audience sees (§8); a
+    // store that does not answer makes it count as someone else's.
+    !ours || !subject::hint_names(p, &decoded.claims, user_id).unwrap_or(false)
 }

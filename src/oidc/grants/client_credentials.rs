@@ -107,7 +107,7 @@ pub fn exchange(
             "the client's roles allow none of the requested scopes",
         ));
     }
-    let access = tokens::access_token(p, client, client.id.as_str(), &scope, None, None, None)?;
+    let access = tokens::access_token(p, client, None, &scope, None, None, None)?;
     let mut record = AuditEvent::new(
         p.now,
         format!("client:{}", client.id),

@@ -112,7 +112,7 @@ pub(crate) fn user_tokens(
     let access = tokens::access_token(
         p,
         client,
-        user_id,
+        Some(user_id),
         scope,
         Some(&grant.facts),
         Some(&grant.id),

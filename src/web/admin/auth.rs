@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::authz::WARD_TENANT;
 use crate::domain::Acr;
 use crate::manage::audit_log::{self, AdminDenial};
-use crate::oidc::{OAuthError, tokens};
+use crate::oidc::{OAuthError, subject, tokens};
 use crate::web::error::WebError;
 use crate::web::{WebState, client_ip, oauth};
 
@@ -133,25 +133,21 @@ async fn verify(
     oauth::call(state, move |p| {
         let claims = tokens::verify_access_token(p, &token)?;
         let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
-        let (sub, jti) = (
-            text("sub").unwrap_or_default(),
-            text("jti").unwrap_or_default(),
-        );
+        let jti = text("jti").unwrap_or_default();
         // Only a token from a user's sign-in (a grant) acts for a person. A
         // client_credentials token's `sub` is a client id, which could be
-        // registered to look like a user's id.
+        // registered to look like a user's id. The person is the grant's user,
+        // whose `sub` in the token is the one its client sees (OIDC Core §8).
         let grant = match tokens::grant_of_jti(&jti) {
             Some(g) => p.store.grant(g)?,
             None => None,
         };
-        match grant {
-            Some(g) if g.facts.user_id.as_str() == sub => {}
-            _ => {
-                return Err(OAuthError::invalid_token(
-                    "the admin API needs an access token issued to a user",
-                ));
-            }
-        }
+        let Some(user) = subject::user_of_access_token(p, &claims, grant.as_ref())? else {
+            return Err(OAuthError::invalid_token(
+                "the admin API needs an access token issued to a user",
+            ));
+        };
+        let sub = user.as_str().to_string();
         // Only Ward's own console client, and only with the admin scope: a
         // relying party that receives a user's token cannot turn it against
         // this API (docs/admin-api.md "Which tokens").

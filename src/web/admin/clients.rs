@@ -43,6 +43,12 @@ pub struct ClientOut {
     /// `required`, or `optional`: a confidential client that may send a
     /// `nonce` instead of PKCE (docs/oidc.md).
     pub pkce: String,
+    /// `public` or `pairwise` (OIDC Core §8): which `sub` the client sees.
+    pub subject_type: String,
+    /// A pairwise client's sector: the host its `sub` values are derived for.
+    pub sector: Option<String>,
+    /// Where the pairwise client lists its redirect URIs, when registered.
+    pub sector_identifier_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -73,6 +79,9 @@ impl From<&Client> for ClientOut {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             shared_workstation: c.shared_workstation,
             pkce: c.pkce.as_str().to_string(),
+            subject_type: c.subject.subject_type().as_str().to_string(),
+            sector: c.subject.sector().map(str::to_string),
+            sector_identifier_uri: c.subject.sector_identifier_uri().map(str::to_string),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -135,6 +144,16 @@ pub struct NewClient {
     /// sends no `code_challenge` (docs/oidc.md).
     #[serde(default)]
     pub pkce: Option<String>,
+    /// `public` (default) or `pairwise` (OIDC Core §8): a pairwise client sees
+    /// a `sub` per sector that apps of other sectors cannot link.
+    #[serde(default)]
+    pub subject_type: Option<String>,
+    /// A pairwise client's sector (§8.1): an https URL serving a JSON array
+    /// of redirect URIs that lists all of the client's, fetched once at
+    /// registration (no redirects, 64 KiB, 5 s). Without it the sector is
+    /// the one host of the redirect URIs.
+    #[serde(default)]
+    pub sector_identifier_uri: Option<String>,
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -204,6 +223,12 @@ fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
         })?,
         None => crate::domain::PkcePolicy::Required,
     };
+    let subject_type = match b.subject_type.as_deref() {
+        Some(t) => t.parse().map_err(|e: crate::domain::InvalidValue| {
+            WebError::invalid_value("subject_type", e.to_string())
+        })?,
+        None => crate::domain::SubjectType::Public,
+    };
     Ok(manage::clients::NewClientInput {
         client_id: b.client_id,
         name: b.name,
@@ -225,6 +250,8 @@ fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
         backchannel_logout_uri: b.backchannel_logout_uri,
         shared_workstation: b.shared_workstation,
         pkce,
+        subject_type,
+        sector_identifier_uri: b.sector_identifier_uri,
     })
 }
 
