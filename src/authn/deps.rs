@@ -83,6 +83,7 @@ impl Deps {
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
             client_keys: &self.client_keys,
+            consent_policy_version: &self.config.consent_policy_version,
         }
     }
 }

@@ -91,6 +91,7 @@ impl AppContext {
             geo: self.geo.as_deref(),
             scope_min_acr: &self.config.scope_min_acr,
             client_keys: &self.client_keys,
+            consent_policy_version: &self.config.consent_policy_version,
         }
     }
 }

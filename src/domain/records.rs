@@ -52,6 +52,12 @@ pub struct Client {
     /// Whether it must use PKCE (default) or may use `nonce` instead
     /// (confidential clients only; docs/oidc.md).
     pub pkce: PkcePolicy,
+    /// What the client says it uses personal data for: shown on the consent
+    /// page; a change asks every user again (docs/privacy.md).
+    pub purpose: Option<String>,
+    /// The user claims it may ever receive (data minimisation); None: every
+    /// claim of its registered scopes.
+    pub allowed_claims: Option<Vec<String>>,
 }
 
 /// The standard profile claims a user has (OIDC Core §5.1), as stored; each

@@ -1,6 +1,7 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
 use crate::crypto::secrets;
+use crate::domain::consent::check_purpose;
 use crate::domain::records::Client;
 use crate::domain::{
     Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope,
@@ -41,6 +42,11 @@ pub struct NewClientInput {
     pub shared_workstation: bool,
     /// PKCE required (default) or optional (confidential clients only).
     pub pkce: PkcePolicy,
+    /// What the client uses personal data for, shown on the consent page.
+    pub purpose: Option<String>,
+    /// The user claims it may receive (data minimisation); None: every
+    /// claim of its scopes.
+    pub claims: Option<Vec<String>>,
 }
 
 impl NewClientInput {
@@ -66,6 +72,8 @@ impl NewClientInput {
             backchannel_logout_uri: None,
             shared_workstation: false,
             pkce: PkcePolicy::Required,
+            purpose: None,
+            claims: None,
         }
     }
 }
@@ -171,15 +179,16 @@ struct Extras {
     authz_resources: Vec<String>,
     min_acr: Option<Acr>,
     backchannel_logout_uri: Option<String>,
+    purpose: Option<String>,
+    allowed_claims: Option<Vec<String>>,
 }
 
-/// Check what [`validate`] does not, in the order the errors are reported.
-fn check_extras(
+/// The client's public keys, or the URL where it publishes them (not both,
+/// and not for a public client).
+fn check_keys(
     input: &NewClientInput,
-    id: &ClientId,
     allow_insecure_jwks_uri: bool,
-) -> Result<Extras, ManageError> {
-    let name = check_name(input.name.as_deref(), id)?;
+) -> Result<(Option<serde_json::Value>, Option<String>), ManageError> {
     let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
     let jwks_uri = input
         .jwks_uri
@@ -204,6 +213,17 @@ fn check_extras(
         )
         .into());
     }
+    Ok((jwks, jwks_uri))
+}
+
+/// Check what [`validate`] does not, in the order the errors are reported.
+fn check_extras(
+    input: &NewClientInput,
+    v: &Validated,
+    allow_insecure_jwks_uri: bool,
+) -> Result<Extras, ManageError> {
+    let name = check_name(input.name.as_deref(), &v.id)?;
+    let (jwks, jwks_uri) = check_keys(input, allow_insecure_jwks_uri)?;
     let tenant = input
         .tenant
         .as_deref()
@@ -243,7 +263,15 @@ fn check_extras(
         .as_deref()
         .map(check_backchannel_uri)
         .transpose()?;
+    let purpose = input.purpose.as_deref().map(check_purpose).transpose()?;
+    let allowed_claims = input
+        .claims
+        .as_deref()
+        .map(|c| crate::oidc::claims::check_allow_list(c, &v.scopes))
+        .transpose()?;
     Ok(Extras {
+        purpose,
+        allowed_claims,
         name,
         jwks,
         jwks_uri,
@@ -358,6 +386,8 @@ fn record(
         backchannel_logout_uri: x.backchannel_logout_uri,
         shared_workstation: input.shared_workstation,
         pkce: v.pkce,
+        purpose: x.purpose,
+        allowed_claims: x.allowed_claims,
     }
 }
 
@@ -370,7 +400,7 @@ pub fn add(
         || event(ctx, actor, "client.create").detail("client_id", input.client_id.clone());
     audited(ctx, refusal, || {
         let checked = validate(&input)?;
-        let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
+        let extras = check_extras(&input, &checked, ctx.config.allow_insecure_jwks_uri)?;
         check_backend(&input, &checked, &extras)?;
         // A confidential client gets a secret unless it authenticates with its keys.
         let keys = extras.jwks.is_some() || extras.jwks_uri.is_some();
@@ -391,7 +421,9 @@ pub fn add(
             .detail("scopes", client.scopes.clone())
             .detail("pkce", client.pkce.as_str())
             .detail("jwks_uri", client.jwks_uri.clone())
-            .detail("tenant", client.tenant.clone());
+            .detail("tenant", client.tenant.clone())
+            .detail("purpose", client.purpose.clone())
+            .detail("claims", client.allowed_claims.clone());
         if !ctx.db.create_client(&client, &created)? {
             let id = &client.id;
             return Err(ManageError::Conflict(format!(

@@ -50,6 +50,8 @@ pub struct Provider<'a> {
     pub scope_min_acr: &'a std::collections::BTreeMap<String, crate::domain::Acr>,
     /// Clients' key sets from their `jwks_uri` (fetched outside any transaction).
     pub client_keys: &'a crate::jwks::ClientKeys,
+    /// The operator's consent policy version, kept with each consent record.
+    pub consent_policy_version: &'a str,
 }
 
 impl Provider<'_> {

@@ -78,6 +78,7 @@ pub fn provider(store: &MemoryStore) -> Provider<'_> {
         geo: None,
         scope_min_acr: ACR.get_or_init(BTreeMap::new),
         client_keys: client_keys(),
+        consent_policy_version: "1",
     }
 }
 
@@ -110,6 +111,8 @@ pub fn public_client() -> Client {
         backchannel_logout_uri: None,
         shared_workstation: false,
         pkce: PkcePolicy::Required,
+        purpose: None,
+        allowed_claims: None,
     }
 }
 

@@ -27,9 +27,21 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         .ok_or_else(|| {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
+    // The client's registration as it is now: a narrowed allow-list applies
+    // to tokens issued before the change, too.
+    let client = token
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(|id| p.store.client(id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| {
+            OAuthError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
     let mut out = json!({ "sub": user.id });
-    // OIDC Core §5.4: profile, email, phone and address ask for their claims.
-    for (k, v) in claims::for_scopes(&user, &scope) {
+    // OIDC Core §5.4: profile, email, phone and address ask for their claims,
+    // as far as the client's allow-list lets it have them.
+    for (k, v) in claims::for_scopes(&user, &scope, &client) {
         out[k] = v;
     }
     // §5.5: and the `claims` parameter for userinfo, even without their scope,
@@ -38,14 +50,8 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         .as_ref()
         .and_then(|g| g.claims.as_ref())
         .filter(|c| !c.userinfo.is_empty())
-        && let Some(client) = token
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(|id| p.store.client(id))
-            .transpose()?
-            .flatten()
     {
-        for (k, v) in claims::requested(&user, &requests.userinfo, &client.scopes) {
+        for (k, v) in claims::requested(&user, &requests.userinfo, &client) {
             out[k] = v;
         }
     }
@@ -59,12 +65,6 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
-        && let Some(client) = token
-            .get("client_id")
-            .and_then(Value::as_str)
-            .map(|id| p.store.client(id))
-            .transpose()?
-            .flatten()
         && let Some(Value::Object(authz)) = tokens::authorization_claims(
             p,
             &client,

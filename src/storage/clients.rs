@@ -35,6 +35,8 @@ struct ClientRow {
     pkce: String,
     jwks_uri: Option<String>,
     tenant: Option<String>,
+    purpose: Option<String>,
+    allowed_claims: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -81,6 +83,12 @@ impl TryFrom<ClientRow> for Client {
                 .pkce
                 .parse()
                 .map_err(|_| StorageError::Corrupt("clients.pkce".into()))?,
+            purpose: r.purpose,
+            allowed_claims: r
+                .allowed_claims
+                .as_deref()
+                .map(|c| from_json_list("clients.allowed_claims", c))
+                .transpose()?,
         })
     }
 }
@@ -110,6 +118,8 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::pkce.eq(client.pkce.as_str()),
             clients::jwks_uri.eq(client.jwks_uri.as_deref()),
             clients::tenant.eq(client.tenant.as_deref()),
+            clients::purpose.eq(client.purpose.as_deref()),
+            clients::allowed_claims.eq(client.allowed_claims.as_deref().map(to_json_list)),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;
@@ -149,4 +159,17 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StorageError> {
     } else {
         Ok(())
     }
+}
+
+/// Replace what a client registered about its use of personal data (its
+/// purpose text and claims allow-list); false if there is no such client.
+pub fn set_privacy_terms(conn: &mut AnyConnection, client: &Client) -> Result<bool, StorageError> {
+    let n = diesel::update(clients::table.find(&client.id))
+        .set((
+            clients::purpose.eq(client.purpose.as_deref()),
+            clients::allowed_claims.eq(client.allowed_claims.as_deref().map(to_json_list)),
+            clients::updated_at.eq(client.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
 }
