@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
 use super::{
-    PREFIX, audit, break_glass, clients, consents, fhir, permission, roles, sessions, users,
+    PREFIX, approvals, audit, break_glass, clients, consents, fhir, permission, roles, sessions,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +34,7 @@ use super::{
         users::list, users::create, users::show, users::set_status, users::set_profile,
         users::reset_mfa,
         roles::show, roles::grant, roles::revoke, roles::grant_client, roles::revoke_client,
+        approvals::list, approvals::approve, approvals::reject,
         sessions::list, sessions::end_all, sessions::end,
         consents::list, consents::withdraw,
         clients::list, clients::create, clients::show, clients::update, clients::remove,
