@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::app::{TestApp, claims, id_claims};
 use common::logout_rp::{Rp, verify};
-use common::oidc::{Browser, Pkce, Res, hidden, param, pkce};
+use common::oidc::{Browser, Pkce, Res, hidden, pkce};
 use common::{Backend, PASSWORD};
 use serde_json::Value;
 
