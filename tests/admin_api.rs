@@ -466,6 +466,7 @@ fn consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose(backen
     let done = ok(call(&w, "DELETE", &one, Some(t), None), 200);
     assert_eq!(done["consent"]["withdrawn_by"], "admin_api", "{done}");
     assert_eq!(done["grants_revoked"], 1, "{done}");
+    audited_as_the_administrator(&w, t, &[("consent.withdraw", Some(w.user_id("alice")))]);
     let at = alice["access_token"].as_str().unwrap();
     let (status, _, _) = common::get_with(
         &w.server.url("/userinfo"),
@@ -497,7 +498,6 @@ fn consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose(backen
         200,
     );
     assert!(history["consents"][0]["withdrawn_at"].is_i64(), "{history}");
-    audited_as_the_administrator(&w, t, &[("consent.withdraw", Some(w.user_id("alice")))]);
     // A client's purpose and claims allow-list: set, shown, checked, cleared.
     let patch = json!({"purpose": "Run Ward.", "claims": ["preferred_username"]});
     let changed = ok(
@@ -542,6 +542,7 @@ fn consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose(backen
         shown["purpose"].is_null() && shown["claims"].is_null(),
         "{shown}"
     );
+    audited_as_the_administrator(&w, t, &[("client.update", None)]);
     problem(
         &call(&w, "PATCH", "/clients/nobody", Some(t), Some("{}")),
         404,
@@ -555,7 +556,6 @@ fn consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose(backen
         Some("invalid-value"),
     );
     assert_eq!(p["field"], "claims", "{p}");
-    audited_as_the_administrator(&w, t, &[("client.update", None)]);
 }
 
 per_backend!(
