@@ -428,6 +428,136 @@ fn the_trail_records_reads_and_is_read_forward_or_newest_first(backend: Backend)
     );
 }
 
+fn consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose(backend: Backend) {
+    let w = world(backend);
+    let (_, t) = tokens(&w, "admin");
+    let t = t.as_str();
+    // Alice signs in to the first-party console: a consent implied by policy.
+    let (_, alice) = sign_in(&w, "alice", None);
+    let path = format!("/users/{}/consents", w.user_id("alice"));
+    let list = ok(call(&w, "GET", &path, Some(t), None), 200);
+    let c = &list["consents"][0];
+    assert_eq!(list["consents"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        (
+            c["client_id"].as_str(),
+            c["given_by"].as_str(),
+            c["version"].as_i64()
+        ),
+        (Some(CLIENT), Some("first_party"), Some(1)),
+        "{list}"
+    );
+    assert_eq!(
+        c["claims"],
+        json!([
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "preferred_username",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at"
+        ])
+    );
+    // Withdrawn once: her grant is revoked, her access token dies with it.
+    let one = format!("{path}/{CLIENT}");
+    let done = ok(call(&w, "DELETE", &one, Some(t), None), 200);
+    assert_eq!(done["consent"]["withdrawn_by"], "admin_api", "{done}");
+    assert_eq!(done["grants_revoked"], 1, "{done}");
+    audited_as_the_administrator(&w, t, &[("consent.withdraw", Some(w.user_id("alice")))]);
+    let at = alice["access_token"].as_str().unwrap();
+    let (status, _, _) = common::get_with(
+        &w.server.url("/userinfo"),
+        &[("authorization", &format!("Bearer {at}"))],
+    );
+    assert_eq!(status, 401);
+    // Twice: a conflict. An unknown client or user: not found.
+    let p = problem(
+        &call(&w, "DELETE", &one, Some(t), None),
+        409,
+        Some("conflict"),
+    );
+    assert!(
+        p["detail"].as_str().unwrap().contains("already withdrawn"),
+        "{p}"
+    );
+    problem(
+        &call(&w, "DELETE", &format!("{path}/nobody"), Some(t), None),
+        404,
+        Some("not-found"),
+    );
+    problem(
+        &call(&w, "GET", "/users/nobody/consents", Some(t), None),
+        404,
+        Some("not-found"),
+    );
+    let history = ok(
+        call(&w, "GET", &format!("{path}?history=true"), Some(t), None),
+        200,
+    );
+    assert!(history["consents"][0]["withdrawn_at"].is_i64(), "{history}");
+    // A client's purpose and claims allow-list: set, shown, checked, cleared.
+    let patch = json!({"purpose": "Run Ward.", "claims": ["preferred_username"]});
+    let changed = ok(
+        call(
+            &w,
+            "PATCH",
+            &format!("/clients/{CLIENT}"),
+            Some(t),
+            Some(&patch.to_string()),
+        ),
+        200,
+    );
+    assert_eq!(
+        (&changed["purpose"], &changed["claims"]),
+        (&json!("Run Ward."), &json!(["preferred_username"]))
+    );
+    let bad = json!({"claims": ["phone_number"]});
+    let p = problem(
+        &call(
+            &w,
+            "PATCH",
+            &format!("/clients/{CLIENT}"),
+            Some(t),
+            Some(&bad.to_string()),
+        ),
+        422,
+        Some("invalid-value"),
+    );
+    assert_eq!(p["field"], "claims", "{p}");
+    let cleared = json!({"purpose": null, "claims": null});
+    let shown = ok(
+        call(
+            &w,
+            "PATCH",
+            &format!("/clients/{CLIENT}"),
+            Some(t),
+            Some(&cleared.to_string()),
+        ),
+        200,
+    );
+    assert!(
+        shown["purpose"].is_null() && shown["claims"].is_null(),
+        "{shown}"
+    );
+    audited_as_the_administrator(&w, t, &[("client.update", None)]);
+    problem(
+        &call(&w, "PATCH", "/clients/nobody", Some(t), Some("{}")),
+        404,
+        Some("not-found"),
+    );
+    let created = json!({"client_id": "bad", "type": "public", "redirect_uris": ["https://a.example/cb"],
+        "claims": ["shoe_size"]});
+    let p = problem(
+        &call(&w, "POST", "/clients", Some(t), Some(&created.to_string())),
+        422,
+        Some("invalid-value"),
+    );
+    assert_eq!(p["field"], "claims", "{p}");
+}
+
 per_backend!(
     an_administrator_pages_creates_shows_disables_and_resets_users,
     an_administrator_registers_shows_and_removes_clients,
@@ -436,6 +566,7 @@ per_backend!(
     an_administrator_pages_and_ends_sessions_named_by_their_sid,
     ending_all_of_a_users_sessions_ends_the_one_of_her_id_token,
     the_trail_records_reads_and_is_read_forward_or_newest_first,
+    consents_are_listed_and_withdrawn_once_and_clients_state_their_purpose,
 );
 
 fn an_auditor_signs_off_break_glass_elevations(backend: Backend) {

@@ -490,6 +490,7 @@ fn toml_line() -> impl Strategy<Value = String> {
         "require_par",
         "signup_enabled",
         "reauth_seconds",
+        "consent_policy_version",
         "request_timeout_seconds",
         "memory_kib",
         "iterations",

@@ -783,7 +783,7 @@ per_backend!(pushed_authorization_requests);
 fn form_post_first_party_and_consent_denial(backend: Backend) {
     let w = world(backend, &[]);
     let p = pkce();
-    // First-party client: no consent page.
+    // First-party client: no consent page; the consent its policy implies is recorded.
     let mut b = Browser::new(&w.server);
     let res = b.authorize(
         &authorize_url(&w.server, "fp", &p, &[("scope", "openid")]),
@@ -791,9 +791,11 @@ fn form_post_first_party_and_consent_denial(backend: Backend) {
     );
     assert!(param(res.location(), "code").is_some(), "{backend:?}");
     assert_eq!(
-        w.env
-            .count("SELECT COUNT(*) AS n FROM consents WHERE client_id = 'fp'"),
-        0
+        w.env.count(
+            "SELECT COUNT(*) AS n FROM consent_records \
+             WHERE client_id = 'fp' AND given_by = 'first_party'"
+        ),
+        1
     );
 
     // form_post: an auto-submitting form to the redirect URI, allowed by this page's CSP only.
@@ -1010,7 +1012,7 @@ fn remembered_consent_can_be_revoked(backend: Backend) {
     assert!(
         w.env
             .fails(&["user", "revoke-consent", "alice", "rp"], None)
-            .contains("no consent")
+            .contains("already withdrawn")
     );
 }
 

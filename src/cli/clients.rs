@@ -5,6 +5,7 @@ use super::output::{self, time};
 use super::{CliError, actor};
 use crate::app::AppContext;
 use crate::domain::{ClientType, PkcePolicy, SubjectType};
+use crate::manage::client_privacy;
 use crate::manage::clients::{self, NewClientInput};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -40,8 +41,50 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change what a client registered about personal data: its purpose
+    /// text and claims allow-list (docs/privacy.md).
+    Update(UpdateArgs),
     /// Remove a client.
     Remove { client_id: String },
+}
+
+// The options of `client update`.
+#[derive(Args)]
+pub struct UpdateArgs {
+    client_id: String,
+    /// What the client uses personal data for, shown on the consent page; a
+    /// new text makes every user consent again.
+    #[arg(long, conflicts_with = "clear_purpose")]
+    purpose: Option<String>,
+    /// Remove the purpose text.
+    #[arg(long)]
+    clear_purpose: bool,
+    /// The only user claims the client may receive, comma-separated
+    /// (`email,name`; an empty value: none).
+    #[arg(long, value_delimiter = ',', num_args = 0..=1, conflicts_with = "all_claims")]
+    claims: Option<Vec<String>>,
+    /// Remove the allow-list: every claim of the client's scopes.
+    #[arg(long)]
+    all_claims: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+impl UpdateArgs {
+    fn change(&self) -> client_privacy::PrivacyChange {
+        client_privacy::PrivacyChange {
+            purpose: match (&self.purpose, self.clear_purpose) {
+                (Some(p), _) => Some(Some(p.clone())),
+                (None, true) => Some(None),
+                (None, false) => None,
+            },
+            claims: match (&self.claims, self.all_claims) {
+                (Some(c), _) => Some(Some(c.iter().filter(|c| !c.is_empty()).cloned().collect())),
+                (None, true) => Some(None),
+                (None, false) => None,
+            },
+        }
+    }
 }
 
 // The options of `client add` (its help text is the variant's, above).
@@ -99,6 +142,14 @@ pub struct AddArgs {
     /// Used on shared workstations: a short idle timeout and "switch user" (docs/sessions.md).
     #[arg(long)]
     shared_workstation: bool,
+    /// What the client uses personal data for, shown on the consent page
+    /// (at most 500 characters).
+    #[arg(long)]
+    purpose: Option<String>,
+    /// The only user claims the client may receive, comma-separated
+    /// (`email,name`); default: every claim of its scopes.
+    #[arg(long, value_delimiter = ',', num_args = 0..=1)]
+    claims: Option<Vec<String>>,
     /// PKCE: required (default), or optional for a confidential OpenID Connect
     /// client that sends a nonce instead (RFC 9700 §2.1.1; docs/oidc.md).
     #[arg(long, value_enum, default_value = "required")]
@@ -122,6 +173,14 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
         ClientCommand::Add(args) => add(ctx, &actor, args),
         ClientCommand::List { json } => list(ctx, &actor, json),
         ClientCommand::Show { client_id, json } => show(ctx, &actor, &client_id, json),
+        ClientCommand::Update(args) => {
+            let c = client_privacy::update_privacy(ctx, &actor, &args.client_id, args.change())?;
+            if args.json {
+                return output::json(&c);
+            }
+            println!("updated client {}", c.id);
+            Ok(())
+        }
         ClientCommand::Remove { client_id } => {
             clients::remove(ctx, &actor, &client_id)?;
             println!("removed client {client_id}");
@@ -194,6 +253,10 @@ impl AddArgs {
                 SubjectArg::Pairwise => SubjectType::Pairwise,
             },
             sector_identifier_uri: self.sector_identifier_uri,
+            purpose: self.purpose,
+            claims: self
+                .claims
+                .map(|c| c.into_iter().filter(|c| !c.is_empty()).collect()),
         })
     }
 }
@@ -255,6 +318,13 @@ fn show(ctx: &AppContext, actor: &str, client_id: &str, json: bool) -> Result<()
     }
     if let Some(tenant) = &c.tenant {
         println!("tenant:        {tenant}");
+    }
+    if let Some(purpose) = &c.purpose {
+        println!("purpose:       {purpose}");
+    }
+    match &c.allowed_claims {
+        Some(list) => println!("claims:        {}", list.join(",")),
+        None => println!("claims:        (every claim of its scopes)"),
     }
     println!("created:       {}", time(c.created_at));
     Ok(())

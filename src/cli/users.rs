@@ -4,10 +4,11 @@ use super::output::{self, opt, time};
 use super::{CliError, actor, input};
 use crate::app::AppContext;
 use crate::domain::UserStatus;
+use crate::domain::consent::ConsentWithdrawn;
 use crate::domain::profile::Address;
 use crate::domain::records::User;
-use crate::manage::ManageError;
 use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
+use crate::manage::{ManageError, consents};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -38,14 +39,19 @@ pub enum UserCommand {
     /// Set a user's name and profile claims (OIDC Core §5.1); an empty value
     /// clears a field, a field not given stays as it is.
     Set(SetArgs),
-    /// List the clients a user has consented to.
+    /// List a user's consents: the latest version per client (live or
+    /// withdrawn); `--history` lists every version.
     Consents {
         user: String,
         #[arg(long)]
+        history: bool,
+        #[arg(long)]
         json: bool,
     },
-    /// Withdraw a user's consent for a client (the next sign-in asks again).
-    RevokeConsent { user: String, client_id: String },
+    /// Withdraw a user's consent for a client: its refresh tokens and grants
+    /// are revoked, a back-channel logout is sent, the next sign-in asks again.
+    #[command(alias = "revoke-consent")]
+    WithdrawConsent { user: String, client_id: String },
     /// Remove a user's passkeys, authenticator app and recovery codes (a lost
     /// device): they sign in with the password or an emailed code and enrol again.
     ResetMfa { user: String },
@@ -175,10 +181,17 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             println!("enabled user {}", u.username);
             Ok(())
         }
-        UserCommand::Consents { user, json } => consents(ctx, &actor, &user, json),
-        UserCommand::RevokeConsent { user, client_id } => {
-            users::revoke_consent(ctx, &actor, &user, &client_id)?;
-            println!("consent of {user} for {client_id} revoked");
+        UserCommand::Consents {
+            user,
+            history,
+            json,
+        } => list_consents(ctx, &actor, &user, history, json),
+        UserCommand::WithdrawConsent { user, client_id } => {
+            let w = consents::withdraw(ctx, &actor, &user, &client_id, ConsentWithdrawn::Cli)?;
+            println!(
+                "consent of {user} for {client_id} withdrawn: {} grant(s) revoked, {} back-channel logout(s) queued",
+                w.grants_revoked, w.logouts_queued
+            );
             Ok(())
         }
         UserCommand::ResetMfa { user } => {
@@ -260,8 +273,14 @@ fn list(
     Ok(())
 }
 
-fn consents(ctx: &AppContext, actor: &str, user: &str, json: bool) -> Result<(), CliError> {
-    let list = users::consents(ctx, actor, user)?;
+fn list_consents(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    history: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    let (_, list) = consents::list(ctx, actor, user, history)?;
     if json {
         return output::json(&list);
     }
@@ -270,12 +289,33 @@ fn consents(ctx: &AppContext, actor: &str, user: &str, json: bool) -> Result<(),
         .map(|c| {
             vec![
                 c.client_id.to_string(),
+                c.version.to_string(),
                 c.scopes.join(" "),
-                time(c.granted_at),
+                c.claims
+                    .as_ref()
+                    .map(|l| l.join(","))
+                    .unwrap_or_else(|| "(of its scopes)".into()),
+                format!("{} ({})", time(c.given_at), c.given_by.as_str()),
+                c.withdrawn_at
+                    .map(|at| {
+                        let how = c.withdrawn_by.map(|w| w.as_str()).unwrap_or("-");
+                        format!("{} ({how})", time(at))
+                    })
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    output::table(&["CLIENT_ID", "SCOPES", "GRANTED"], &rows);
+    output::table(
+        &[
+            "CLIENT_ID",
+            "VERSION",
+            "SCOPES",
+            "CLAIMS",
+            "GIVEN",
+            "WITHDRAWN",
+        ],
+        &rows,
+    );
     Ok(())
 }
 

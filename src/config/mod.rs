@@ -115,6 +115,8 @@ pub struct Config {
     pub reauth_seconds: u32,
     /// Lifetime of codes sent by email.
     pub email_code_seconds: u32,
+    /// Kept with every consent record: which consent policy it was given under.
+    pub consent_policy_version: String,
     /// A request whose body has not arrived this long after its head gets 408.
     pub request_timeout_seconds: u32,
     /// The admin API needs a multi-factor sign-in at most this old (docs/admin-api.md).

@@ -38,6 +38,9 @@ pub struct RawConfig {
     pub reauth_seconds: i64,
     /// How long a code sent by email stays valid.
     pub email_code_seconds: i64,
+    /// The version of the operator's consent policy (privacy notice), kept
+    /// with every consent record (docs/privacy.md).
+    pub consent_policy_version: String,
     /// The longest a client may take to send a request's body.
     pub request_timeout_seconds: i64,
     /// How recent the multi-factor sign-in behind an admin API token must be.
@@ -270,6 +273,7 @@ impl Default for RawConfig {
             mail: RawMailConfig::default(),
             signup_enabled: false,
             reauth_seconds: 600,
+            consent_policy_version: "1".into(),
             email_code_seconds: 600,
             request_timeout_seconds: 10,
             admin_max_auth_age_seconds: 900,

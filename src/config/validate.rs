@@ -63,6 +63,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         24 * 3600,
     )?;
     let break_glass = break_glass(&raw.break_glass)?;
+    let consent_policy_version = consent_policy_version(&raw.consent_policy_version)?;
     let admin_console_client_id = crate::domain::ClientId::parse(&raw.admin_console_client_id)
         .map_err(|e| ConfigError::invalid("admin_console_client_id", e.to_string()))?;
     Ok(Config {
@@ -89,6 +90,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         signup_enabled: raw.signup_enabled,
         reauth_seconds,
         email_code_seconds,
+        consent_policy_version,
         request_timeout_seconds,
         admin_max_auth_age_seconds,
         admin_console_client_id,
@@ -98,6 +100,19 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             || raw.clients.allow_insecure_fetch,
         warnings: Vec::new(),
     })
+}
+
+/// 1 to 64 visible ASCII characters (`2026-12`, `v3`): it is kept with
+/// every consent record and shown to administrators.
+fn consent_policy_version(value: &str) -> Result<String, ConfigError> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ConfigError::invalid(
+            "consent_policy_version",
+            "must be 1 to 64 visible ASCII characters",
+        ));
+    }
+    Ok(v.to_string())
 }
 
 fn listen(value: &str) -> Result<SocketAddr, ConfigError> {

@@ -95,6 +95,7 @@ impl AppContext {
             scope_min_acr: &self.config.scope_min_acr,
             client_keys: &self.client_keys,
             pairwise_key: &self.pairwise_key,
+            consent_policy_version: &self.config.consent_policy_version,
         }
     }
 }

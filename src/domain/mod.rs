@@ -19,6 +19,8 @@
 //!   and the check of a `sector_identifier_uri` document.
 //! - [`profile`]: the OIDC Core §5.1 profile claims (birthdate, locale,
 //!   zoneinfo, phone number, address).
+//! - [`consent`]: a consent record (`ConsentRecord`: versioned, with how it
+//!   was given and withdrawn) and the check of a client's purpose text.
 //! - [`InvalidValue`]: why a value was refused, naming the field.
 //!
 //! This module imports nothing else of Ward's: every other module may use it.
@@ -26,6 +28,7 @@
 pub mod acr;
 pub mod claims;
 pub mod client;
+pub mod consent;
 pub mod profile;
 pub mod records;
 pub mod session;

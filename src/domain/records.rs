@@ -57,6 +57,12 @@ pub struct Client {
     /// `sector` and `sector_identifier_uri` beside the other fields.
     #[serde(flatten)]
     pub subject: Subject,
+    /// What the client says it uses personal data for: shown on the consent
+    /// page; a change asks every user again (docs/privacy.md).
+    pub purpose: Option<String>,
+    /// The user claims it may ever receive (data minimisation); None: every
+    /// claim of its registered scopes.
+    pub allowed_claims: Option<Vec<String>>,
 }
 
 /// The standard profile claims a user has (OIDC Core §5.1), as stored; each

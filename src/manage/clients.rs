@@ -1,6 +1,7 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
 use crate::crypto::secrets;
+use crate::domain::consent::check_purpose;
 use crate::domain::records::Client;
 use crate::domain::{
     Acr, ClientId, ClientType, GrantType, InvalidValue, PkcePolicy, RedirectUri, Scope, Subject,
@@ -47,6 +48,11 @@ pub struct NewClientInput {
     /// A pairwise client's list of redirect URIs (§8.1), fetched once here;
     /// without it the sector is the redirect URIs' one host.
     pub sector_identifier_uri: Option<String>,
+    /// What the client uses personal data for, shown on the consent page.
+    pub purpose: Option<String>,
+    /// The user claims it may receive (data minimisation); None: every
+    /// claim of its scopes.
+    pub claims: Option<Vec<String>>,
 }
 
 impl NewClientInput {
@@ -74,6 +80,8 @@ impl NewClientInput {
             pkce: PkcePolicy::Required,
             subject_type: SubjectType::Public,
             sector_identifier_uri: None,
+            purpose: None,
+            claims: None,
         }
     }
 }
@@ -179,15 +187,16 @@ struct Extras {
     authz_resources: Vec<String>,
     min_acr: Option<Acr>,
     backchannel_logout_uri: Option<String>,
+    purpose: Option<String>,
+    allowed_claims: Option<Vec<String>>,
 }
 
-/// Check what [`validate`] does not, in the order the errors are reported.
-fn check_extras(
+/// The client's public keys, or the URL where it publishes them (not both,
+/// and not for a public client).
+fn check_keys(
     input: &NewClientInput,
-    id: &ClientId,
     allow_insecure_jwks_uri: bool,
-) -> Result<Extras, ManageError> {
-    let name = check_name(input.name.as_deref(), id)?;
+) -> Result<(Option<serde_json::Value>, Option<String>), ManageError> {
     let jwks = input.jwks.as_deref().map(validate_jwks).transpose()?;
     let jwks_uri = input
         .jwks_uri
@@ -212,6 +221,17 @@ fn check_extras(
         )
         .into());
     }
+    Ok((jwks, jwks_uri))
+}
+
+/// Check what [`validate`] does not, in the order the errors are reported.
+fn check_extras(
+    input: &NewClientInput,
+    v: &Validated,
+    allow_insecure_jwks_uri: bool,
+) -> Result<Extras, ManageError> {
+    let name = check_name(input.name.as_deref(), &v.id)?;
+    let (jwks, jwks_uri) = check_keys(input, allow_insecure_jwks_uri)?;
     let tenant = input
         .tenant
         .as_deref()
@@ -251,7 +271,15 @@ fn check_extras(
         .as_deref()
         .map(check_backchannel_uri)
         .transpose()?;
+    let purpose = input.purpose.as_deref().map(check_purpose).transpose()?;
+    let allowed_claims = input
+        .claims
+        .as_deref()
+        .map(|c| crate::oidc::claims::check_allow_list(c, &v.scopes))
+        .transpose()?;
     Ok(Extras {
+        purpose,
+        allowed_claims,
         name,
         jwks,
         jwks_uri,
@@ -385,6 +413,8 @@ fn record(
         shared_workstation: input.shared_workstation,
         pkce: v.pkce,
         subject,
+        purpose: x.purpose,
+        allowed_claims: x.allowed_claims,
     }
 }
 
@@ -397,7 +427,7 @@ pub fn add(
         || event(ctx, actor, "client.create").detail("client_id", input.client_id.clone());
     audited(ctx, refusal, || {
         let checked = validate(&input)?;
-        let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
+        let extras = check_extras(&input, &checked, ctx.config.allow_insecure_jwks_uri)?;
         check_backend(&input, &checked, &extras)?;
         check_admin_scope(&checked, &ctx.config.admin_console_client_id)?;
         // Last, as it may fetch: the sector of a pairwise client (§8.1).
@@ -435,7 +465,9 @@ pub fn add(
             .detail(
                 "sector_identifier_uri",
                 client.subject.sector_identifier_uri(),
-            );
+            )
+            .detail("purpose", client.purpose.clone())
+            .detail("claims", client.allowed_claims.clone());
         if !ctx.db.create_client(&client, &created)? {
             let id = &client.id;
             return Err(ManageError::Conflict(format!(

@@ -10,7 +10,9 @@
 pub mod approvals;
 pub mod audit_log;
 pub mod break_glass;
+pub mod client_privacy;
 pub mod clients;
+pub mod consents;
 pub mod fhir;
 pub mod keys;
 pub mod policy;
@@ -142,8 +144,10 @@ pub fn database_counters() -> (u64, u64) {
 /// The records the operations return, for the callers that show them (the
 /// admin API), which name no storage module.
 pub mod records {
+    pub use crate::domain::consent::ConsentRecord;
     pub use crate::domain::records::{Client, User};
     pub use crate::store::approvals::Approval;
+    pub use crate::store::consents::Withdrawal;
     pub use crate::store::elevations::Elevation;
     pub use crate::store::smart::FhirServer;
 }

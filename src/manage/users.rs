@@ -3,7 +3,7 @@ use crate::context::AppContext;
 use crate::domain::profile::{self, Address};
 use crate::domain::records::{Profile, User};
 use crate::domain::{ClientId, DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
-use crate::store::admin_users::{Consent, NewUser, UserRefused};
+use crate::store::admin_users::{NewUser, UserRefused};
 use crate::store::{AuditLogStore, UserAdminStore, UserStore};
 
 pub use crate::store::admin_users::RemovedFactors;
@@ -184,52 +184,6 @@ pub fn set_password(
         let record = event(ctx, actor, "user.set_password").subject(user.id.as_str());
         ctx.db.set_user_password(&user.id, &hash, now, &record)?;
         Ok(user)
-    })
-}
-
-/// The clients a user has consented to, with the scopes.
-pub fn consents(ctx: &AppContext, actor: &str, ident: &str) -> Result<Vec<Consent>, ManageError> {
-    let user = find(ctx, ident)?;
-    let record = event(ctx, actor, "consent.list").subject(user.id.as_str());
-    Ok(ctx.db.user_consents(user.id.as_str(), &record)?)
-}
-
-/// Withdraw a user's consent for a client: the next sign-in asks again.
-pub fn revoke_consent(
-    ctx: &AppContext,
-    actor: &str,
-    ident: &str,
-    client_id: &str,
-) -> Result<(), ManageError> {
-    let refusal = || {
-        event(ctx, actor, "consent.revoke")
-            .detail("query", ident)
-            .detail("client_id", client_id)
-    };
-    audited(ctx, refusal, || {
-        let user = find(ctx, ident)?;
-        let uid = user.id.as_str();
-        let none = || {
-            ManageError::NotFound(format!(
-                "{} has no consent for `{client_id}`",
-                user.username
-            ))
-        };
-        // An id no client could have has no consent either.
-        let client_id = ClientId::exact(client_id).ok_or_else(none)?;
-        let record = |revoked: usize| {
-            event(ctx, actor, "consent.revoke")
-                .subject(uid)
-                .client(&client_id)
-                .detail("revoked_grants", revoked)
-        };
-        if !ctx
-            .db
-            .revoke_consent(uid, &client_id, ctx.clock.now_ms(), record)?
-        {
-            return Err(none());
-        }
-        Ok(())
     })
 }
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::error::OAuthError;
+use crate::domain::InvalidValue;
 pub use crate::domain::claims::{ClaimRequest, ClaimsRequest};
-use crate::domain::records::User;
+use crate::domain::records::{Client, User};
 
 /// The claims each scope requests (OIDC Core §5.4), limited to those Ward
 /// keeps. `nickname`, `profile`, `picture`, `website` and `gender` are not kept.
@@ -45,6 +46,98 @@ pub fn user_claim_names() -> impl Iterator<Item = &'static str> {
     SCOPE_CLAIMS.iter().flat_map(|(_, c)| c.iter().copied())
 }
 
+/// Whether the client's allow-list (`--claims`, data minimisation: GDPR
+/// Art. 5(1)(c)) lets it receive `claim`; without a list, every claim of its
+/// scopes may go to it.
+pub fn allowed(client: &Client, claim: &str) -> bool {
+    client
+        .allowed_claims
+        .as_ref()
+        .is_none_or(|list| list.iter().any(|c| c == claim))
+}
+
+/// Whether `client` may ever receive the user claim `claim`: Ward supports
+/// it, the client is registered for its scope, and its allow-list has it.
+pub fn releasable_to(client: &Client, claim: &str) -> bool {
+    scope_of(claim).is_some_and(|s| client.scopes.iter().any(|c| c == s)) && allowed(client, claim)
+}
+
+/// Check a claims allow-list for a client registered for `scopes`: each a
+/// user claim Ward supports, of a scope the client has; in Ward's order of
+/// claims, each once.
+pub fn check_allow_list(names: &[String], scopes: &[String]) -> Result<Vec<String>, InvalidValue> {
+    for name in names {
+        let Some(scope) = scope_of(name) else {
+            let known: Vec<&str> = user_claim_names().collect();
+            return Err(InvalidValue::new(
+                "claims",
+                format!("`{name}` is not a claim Ward knows ({})", known.join(", ")),
+            ));
+        };
+        if !scopes.iter().any(|s| s == scope) {
+            return Err(InvalidValue::new(
+                "claims",
+                format!(
+                    "`{name}` needs the `{scope}` scope, which the client is not registered for"
+                ),
+            ));
+        }
+    }
+    Ok(user_claim_names()
+        .filter(|c| names.iter().any(|n| n == c))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The user claims a request would share with `client`: those of its
+/// `scopes` (§5.4) and those its `claims` parameter names (§5.5), as far as
+/// the client may receive them, in Ward's order of claims. This is what the
+/// consent page lists and what a consent record keeps.
+pub fn shared(client: &Client, scopes: &[String], request: Option<&ClaimsRequest>) -> Vec<String> {
+    let asked = |claim: &str| {
+        scope_of(claim).is_some_and(|s| scopes.iter().any(|g| g == s))
+            || request
+                .is_some_and(|r| r.id_token.contains_key(claim) || r.userinfo.contains_key(claim))
+    };
+    user_claim_names()
+        .filter(|c| asked(c) && releasable_to(client, c))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The user claims a consent record covers: those it kept, or for a
+/// consent remembered before records kept claims, those of its scopes.
+pub fn consented(record: &crate::domain::consent::ConsentRecord) -> Vec<String> {
+    match &record.claims {
+        Some(list) => list.clone(),
+        None => user_claim_names()
+            .filter(|c| scope_of(c).is_some_and(|s| record.scopes.iter().any(|g| g == s)))
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// A user claim in plain language, for the consent and Connected apps pages.
+pub fn describe(claim: &str) -> &'static str {
+    match claim {
+        "name" => "Your full name",
+        "family_name" => "Your family name",
+        "given_name" => "Your given name",
+        "middle_name" => "Your middle name",
+        "preferred_username" => "Your username",
+        "birthdate" => "Your date of birth",
+        "zoneinfo" => "Your time zone",
+        "locale" => "Your language",
+        "updated_at" => "When your details last changed",
+        "email" => "Your email address",
+        "email_verified" => "Whether your email address is verified",
+        "phone_number" => "Your phone number",
+        "phone_number_verified" => "Whether your phone number is verified",
+        "address" => "Your postal address",
+        _ => "Another detail about you",
+    }
+}
+
 /// The user's value of a supported claim; `None` when the user has none (a
 /// claim without a value is left out, never sent as null, §5.3.2).
 pub fn value(user: &User, claim: &str) -> Option<Value> {
@@ -73,12 +166,13 @@ pub fn value(user: &User, claim: &str) -> Option<Value> {
     }
 }
 
-/// The claims the granted scopes ask for (§5.4), with the user's values.
-pub fn for_scopes(user: &User, scopes: &[&str]) -> Map<String, Value> {
+/// The claims the granted scopes ask for (§5.4) that the client's
+/// allow-list lets it have, with the user's values.
+pub fn for_scopes(user: &User, scopes: &[&str], client: &Client) -> Map<String, Value> {
     let mut out = Map::new();
     for (scope, claims) in SCOPE_CLAIMS {
         if scopes.contains(&scope) {
-            for claim in claims {
+            for claim in claims.iter().filter(|c| allowed(client, c)) {
                 if let Some(v) = value(user, claim) {
                     out.insert((*claim).to_string(), v);
                 }
@@ -172,13 +266,13 @@ impl ClaimsRequest {
     }
 
     /// Only the claims Ward can release to this client: supported user
-    /// claims whose scope the client is registered for (unknown claims are
-    /// ignored, §5.5), plus a `sub` with a value, which names the only user
-    /// the request may be answered for (§5.5.1).
-    pub fn releasable(mut self, client_scopes: &[String]) -> Self {
+    /// claims whose scope the client is registered for and that its
+    /// allow-list has (unknown claims are ignored, §5.5), plus a `sub` with a
+    /// value, which names the only user the request may be answered for
+    /// (§5.5.1).
+    pub fn releasable(mut self, client: &Client) -> Self {
         let keep = |name: &String, r: &ClaimRequest| {
-            (name == "sub" && r.value.is_some())
-                || scope_of(name).is_some_and(|s| client_scopes.iter().any(|c| c == s))
+            (name == "sub" && r.value.is_some()) || releasable_to(client, name)
         };
         self.userinfo.retain(|n, r| keep(n, r));
         self.id_token.retain(|n, r| keep(n, r));
@@ -208,17 +302,18 @@ impl ClaimsRequest {
 
 /// The claims of one member of a claims request (`id_token` or `userinfo`)
 /// that Ward supports and the client may receive (its registration allows the
-/// claim's scope), with the user's values. Claims the user has no value for
-/// are left out.
+/// claim's scope, its allow-list the claim), with the user's values. Claims
+/// the user has no value for are left out.
 pub fn requested(
     user: &User,
     requests: &BTreeMap<String, ClaimRequest>,
-    client_scopes: &[String],
+    client: &Client,
 ) -> Map<String, Value> {
     let mut out = Map::new();
     for name in requests.keys() {
-        let allowed = scope_of(name).is_some_and(|s| client_scopes.iter().any(|c| c == s));
-        if allowed && let Some(v) = value(user, name) {
+        if releasable_to(client, name)
+            && let Some(v) = value(user, name)
+        {
             out.insert(name.clone(), v);
         }
     }
@@ -286,8 +381,9 @@ mod tests {
                 "userinfo":{"birthdate":null,"email":{"essential":true}}}"#,
         )
         .unwrap();
-        let client: Vec<String> = ["openid", "profile", "phone"].map(String::from).to_vec();
-        let kept = r.releasable(&client);
+        let mut client = crate::oidc::testing::public_client();
+        client.scopes = ["openid", "profile", "phone"].map(String::from).to_vec();
+        let kept = r.clone().releasable(&client);
         assert_eq!(
             kept.id_token.keys().collect::<Vec<_>>(),
             ["phone_number", "sub"]
@@ -295,6 +391,44 @@ mod tests {
         assert_eq!(kept.userinfo.keys().collect::<Vec<_>>(), ["birthdate"]);
         assert_eq!(kept.scopes(), ["phone", "profile"]);
         assert_eq!(kept.required_sub(), Some("u1"));
+        // An allow-list narrows it further.
+        client.allowed_claims = Some(vec!["phone_number".into()]);
+        let kept = r.releasable(&client);
+        assert_eq!(
+            kept.id_token.keys().collect::<Vec<_>>(),
+            ["phone_number", "sub"]
+        );
+        assert!(kept.userinfo.is_empty());
+    }
+
+    #[test]
+    fn what_is_shared_follows_scopes_the_claims_parameter_and_the_allow_list() {
+        let mut client = crate::oidc::testing::public_client();
+        let scopes: Vec<String> = ["openid", "email"].map(String::from).to_vec();
+        assert_eq!(shared(&client, &scopes, None), ["email", "email_verified"]);
+        let r = ClaimsRequest::parse(r#"{"userinfo":{"name":null,"phone_number":null}}"#).unwrap();
+        // `phone` is not registered: the phone number is never shared.
+        assert_eq!(
+            shared(&client, &scopes, Some(&r)),
+            ["name", "email", "email_verified"]
+        );
+        client.allowed_claims = Some(vec!["email".into()]);
+        assert_eq!(shared(&client, &scopes, Some(&r)), ["email"]);
+    }
+
+    #[test]
+    fn allow_lists_name_known_claims_of_registered_scopes() {
+        let scopes: Vec<String> = ["openid", "profile", "email"].map(String::from).to_vec();
+        let list = |s: &[&str]| s.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            check_allow_list(&list(&["email", "name", "email"]), &scopes).unwrap(),
+            ["name", "email"]
+        );
+        let e = check_allow_list(&list(&["shoe_size"]), &scopes).unwrap_err();
+        assert!(e.message.contains("not a claim Ward knows"), "{e}");
+        let e = check_allow_list(&list(&["phone_number"]), &scopes).unwrap_err();
+        assert!(e.message.contains("`phone` scope"), "{e}");
+        assert!(check_allow_list(&[], &scopes).unwrap().is_empty());
     }
 
     #[test]

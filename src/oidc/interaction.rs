@@ -158,11 +158,13 @@ pub fn proceed(
         &request,
         client,
         session.map(|(s, u)| (s, u)),
-        consented.as_ref().map(|(s, at)| (s.as_slice(), *at)),
+        consented.as_ref(),
         existing.map(|(_, i)| i.created_at),
     )?;
     if next == Next::Issue {
-        let (s, _) = session.ok_or_else(|| page(OAuthError::server_error()))?;
+        let (s, user) = session.ok_or_else(|| page(OAuthError::server_error()))?;
+        super::consent::imply_first_party(p, &user.id, client, &request, consented.as_ref())
+            .map_err(page)?;
         return issue(
             p,
             &request,

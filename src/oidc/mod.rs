@@ -53,6 +53,8 @@ pub struct Provider<'a> {
     pub client_keys: &'a crate::jwks::ClientKeys,
     /// The key of pairwise `sub` values (`subject`).
     pub pairwise_key: &'a crate::crypto::pairwise::PairwiseKey,
+    /// The operator's consent policy version, kept with each consent record.
+    pub consent_policy_version: &'a str,
 }
 
 impl Provider<'_> {

@@ -87,6 +87,7 @@ pub fn provider(store: &MemoryStore) -> Provider<'_> {
         scope_min_acr: ACR.get_or_init(BTreeMap::new),
         client_keys: client_keys(),
         pairwise_key: pairwise_key(),
+        consent_policy_version: "1",
     }
 }
 
@@ -125,6 +126,8 @@ pub fn public_client() -> Client {
         shared_workstation: false,
         pkce: PkcePolicy::Required,
         subject: Subject::Public,
+        purpose: None,
+        allowed_claims: None,
     }
 }
 

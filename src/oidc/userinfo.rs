@@ -29,9 +29,17 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         .user(user_id.as_str())?
         .filter(|u| u.status == UserStatus::Active)
         .ok_or_else(invalid)?;
+    // The client's registration as it is now: a narrowed allow-list applies
+    // to tokens issued before the change, too.
+    let client = tokens::client_of(&token)
+        .map(|id| p.store.client(&id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(invalid)?;
     let mut out = json!({ "sub": token["sub"] });
-    // OIDC Core §5.4: profile, email, phone and address ask for their claims.
-    for (k, v) in claims::for_scopes(&user, &scope) {
+    // OIDC Core §5.4: profile, email, phone and address ask for their claims,
+    // as far as the client's allow-list lets it have them.
+    for (k, v) in claims::for_scopes(&user, &scope, &client) {
         out[k] = v;
     }
     // §5.5: and the `claims` parameter for userinfo, even without their scope,
@@ -40,12 +48,8 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
         .as_ref()
         .and_then(|g| g.claims.as_ref())
         .filter(|c| !c.userinfo.is_empty())
-        && let Some(client) = tokens::client_of(&token)
-            .map(|id| p.store.client(&id))
-            .transpose()?
-            .flatten()
     {
-        for (k, v) in claims::requested(&user, &requests.userinfo, &client.scopes) {
+        for (k, v) in claims::requested(&user, &requests.userinfo, &client) {
             out[k] = v;
         }
     }
@@ -59,10 +63,6 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
     if scope.contains(&"roles")
-        && let Some(client) = tokens::client_of(&token)
-            .map(|id| p.store.client(&id))
-            .transpose()?
-            .flatten()
         && let Some(Value::Object(authz)) = tokens::authorization_claims(
             p,
             &client,

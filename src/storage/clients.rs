@@ -38,6 +38,8 @@ struct ClientRow {
     subject_type: String,
     sector: Option<String>,
     sector_identifier_uri: Option<String>,
+    purpose: Option<String>,
+    allowed_claims: Option<String>,
 }
 
 /// The three subject columns as one value; a pairwise client without a
@@ -102,6 +104,12 @@ impl TryFrom<ClientRow> for Client {
                 .pkce
                 .parse()
                 .map_err(|_| StorageError::Corrupt("clients.pkce".into()))?,
+            purpose: r.purpose,
+            allowed_claims: r
+                .allowed_claims
+                .as_deref()
+                .map(|c| from_json_list("clients.allowed_claims", c))
+                .transpose()?,
         })
     }
 }
@@ -134,6 +142,8 @@ pub fn insert(conn: &mut AnyConnection, client: &Client) -> Result<(), StorageEr
             clients::subject_type.eq(client.subject.subject_type().as_str()),
             clients::sector.eq(client.subject.sector()),
             clients::sector_identifier_uri.eq(client.subject.sector_identifier_uri()),
+            clients::purpose.eq(client.purpose.as_deref()),
+            clients::allowed_claims.eq(client.allowed_claims.as_deref().map(to_json_list)),
         ))
         .execute(conn)
         .map_err(conflict_as("a client with that client_id"))?;
@@ -173,4 +183,17 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StorageError> {
     } else {
         Ok(())
     }
+}
+
+/// Replace what a client registered about its use of personal data (its
+/// purpose text and claims allow-list); false if there is no such client.
+pub fn set_privacy_terms(conn: &mut AnyConnection, client: &Client) -> Result<bool, StorageError> {
+    let n = diesel::update(clients::table.find(&client.id))
+        .set((
+            clients::purpose.eq(client.purpose.as_deref()),
+            clients::allowed_claims.eq(client.allowed_claims.as_deref().map(to_json_list)),
+            clients::updated_at.eq(client.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
 }

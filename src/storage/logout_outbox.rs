@@ -69,6 +69,49 @@ pub fn enqueue_for_session(
     Ok(n)
 }
 
+/// A user withdrew their consent for `client_id`: queue a logout notice to
+/// it for each live session of the user that signed into it (if it registered
+/// a back-channel logout URI), and forget that those sessions reached it, so
+/// their end later sends nothing more. Part of the withdrawal's transaction.
+pub fn enqueue_for_client(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    client_id: &str,
+    now: Millis,
+) -> Result<usize, StorageError> {
+    let reached: Vec<String> = session_clients::table
+        .inner_join(sessions::table.on(sessions::id_hash.eq(session_clients::session_hash)))
+        .filter(session_clients::client_id.eq(client_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .select(session_clients::session_hash)
+        .load(conn)?;
+    let uri: Option<Option<String>> = clients::table
+        .find(client_id)
+        .select(clients::backchannel_logout_uri)
+        .first(conn)
+        .optional()?;
+    let mut n = 0;
+    for session_hash in &reached {
+        if let Some(Some(uri)) = &uri {
+            diesel::insert_into(logout_outbox::table)
+                .values((
+                    logout_outbox::client_id.eq(client_id),
+                    logout_outbox::uri.eq(uri),
+                    logout_outbox::sub.eq(user_id),
+                    logout_outbox::session_hash.eq(session_hash),
+                    logout_outbox::created_at.eq(now),
+                    logout_outbox::next_attempt_at.eq(now),
+                    logout_outbox::attempts.eq(0i64),
+                ))
+                .execute(conn)?;
+            n += 1;
+        }
+        diesel::delete(session_clients::table.find((session_hash, client_id))).execute(conn)?;
+    }
+    Ok(n)
+}
+
 /// A queued notification, as the sender works with it.
 #[derive(Debug, Clone)]
 pub struct Notification {

@@ -60,6 +60,8 @@ diesel::table! {
         subject_type -> Text,
         sector -> Nullable<Text>,
         sector_identifier_uri -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        allowed_claims -> Nullable<Text>,
     }
 }
 
@@ -144,6 +146,23 @@ diesel::table! {
         client_id -> Text,
         scopes -> Text,
         granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    consent_records (id) {
+        id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        version -> BigInt,
+        scopes -> Text,
+        claims -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        given_at -> BigInt,
+        given_by -> Text,
+        policy_version -> Text,
+        withdrawn_at -> Nullable<BigInt>,
+        withdrawn_by -> Nullable<Text>,
     }
 }
 
@@ -361,6 +380,7 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(session_clients, clients);
+diesel::allow_tables_to_appear_in_same_query!(session_clients, sessions);
 
 diesel::table! {
     known_networks (user_id, prefix) {

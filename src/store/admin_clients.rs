@@ -17,6 +17,10 @@ pub trait ClientAdminStore {
         &self,
         audit: impl FnOnce(&[Client]) -> AuditEvent,
     ) -> Result<Vec<Client>, StoreError>;
+    /// Store a client's new purpose text and claims allow-list (the rest of
+    /// `client` is not written) with its audit record; false (nothing
+    /// written) if there is no such client.
+    fn set_client_privacy(&self, client: &Client, audit: &AuditEvent) -> Result<bool, StoreError>;
     /// Delete a client with its audit record; false (nothing written) if there is none.
     fn remove_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool, StoreError>;
 }

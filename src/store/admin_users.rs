@@ -32,14 +32,6 @@ pub enum UserRefused {
     Role(GrantRefused),
 }
 
-/// A remembered consent: the scopes a user granted a client, and when.
-#[derive(Debug, Clone, Serialize)]
-pub struct Consent {
-    pub client_id: ClientId,
-    pub scopes: Vec<String>,
-    pub granted_at: Millis,
-}
-
 /// What removing a user's second factors removed.
 #[derive(Debug, Default, Serialize)]
 pub struct RemovedFactors {
@@ -96,18 +88,6 @@ pub trait UserAdminStore {
         now: Millis,
         audit: &AuditEvent,
     ) -> Result<Option<User>, StoreError>;
-    /// The user's consents, read with the audit record of the read.
-    fn user_consents(&self, user_id: &str, audit: &AuditEvent) -> Result<Vec<Consent>, StoreError>;
-    /// Withdraw a consent and revoke the client's live grants for the user,
-    /// with the audit record `audit` makes of the number of grants revoked;
-    /// false (nothing written) if there was no such consent.
-    fn revoke_consent(
-        &self,
-        user_id: &str,
-        client_id: &ClientId,
-        now: Millis,
-        audit: impl FnOnce(usize) -> AuditEvent,
-    ) -> Result<bool, StoreError>;
     /// Remove every passkey, the TOTP and the recovery codes of a user, with
     /// the audit record `audit` makes of what was removed.
     fn remove_second_factors(

@@ -7,6 +7,7 @@ use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
+use crate::domain::consent::ConsentRecord;
 use crate::domain::{Acr, Amr, ClientId, SessionId, UserId};
 use crate::smart::SmartGrant;
 
@@ -84,20 +85,21 @@ pub enum Redeemed {
 }
 
 pub trait GrantStore {
-    /// The scopes the user consented to for this client, and when.
+    /// The user's live consent for this client (its latest version, unless
+    /// withdrawn).
     fn consent(
         &self,
         user_id: &UserId,
         client_id: &ClientId,
-    ) -> Result<Option<(Vec<String>, Millis)>, StoreError>;
+    ) -> Result<Option<ConsentRecord>, StoreError>;
+    /// Store `record` as the next version of the user's consent for the
+    /// client (its `version` is assigned here), with the audit record; the
+    /// record as stored.
     fn save_consent(
         &self,
-        user_id: &UserId,
-        client_id: &ClientId,
-        scopes: &[String],
-        now: Millis,
+        record: &ConsentRecord,
         audit: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    ) -> Result<ConsentRecord, StoreError>;
 
     /// Store a new code and mark its interaction used, with the audit record;
     /// false (and nothing stored) if the interaction was already completed.

@@ -7,7 +7,7 @@
 //! audit record takes the record and writes both in one transaction. The
 //! umbrella [`Store`] is what `oidc::Provider` and `authn::Deps` hold; code
 //! that needs one area can ask for just it. The administrative traits
-//! (`admin_*`, `audit_log`, `elevations`, `policy`, `signing_keys`,
+//! (`admin_*`, `audit_log`, `consents`, `elevations`, `policy`, `signing_keys`,
 //! `smart::FhirAdminStore`) serve
 //! `manage` and are not part of `Store`.
 
@@ -20,6 +20,7 @@ pub mod audit;
 pub mod audit_log;
 pub mod break_glass;
 pub mod clients;
+pub mod consents;
 pub mod elevations;
 pub mod email_codes;
 pub mod factors;
@@ -45,6 +46,7 @@ pub use audit::AuditStore;
 pub use audit_log::AuditLogStore;
 pub use break_glass::BreakGlassStore;
 pub use clients::ClientStore;
+pub use consents::ConsentAdminStore;
 pub use elevations::ElevationStore;
 pub use email_codes::{EmailCodeStore, NewEmailCode};
 pub use factors::{Enrolled, FactorStore, TotpRow};

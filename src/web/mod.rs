@@ -87,7 +87,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The pages of sign-in, consent, account and logout, and the passkey script's JSON.
 fn browser_routes(cfg: &mut web::ServiceConfig) {
-    use handlers::{account, assets, interaction, login, logout, passkey, workstation};
+    use handlers::{
+        account, assets, connected_apps, interaction, login, logout, passkey, workstation,
+    };
     cfg.route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
         .route("/authorize/resume", web::get().to(interaction::resume))
@@ -110,6 +112,15 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route("/signup/finish", web::post().to(passkey::signup_finish))
         .route("/account", web::get().to(account::show))
         .route("/account", web::post().to(account::change))
+        .route("/account/apps", web::get().to(connected_apps::list))
+        .route(
+            "/account/apps/withdraw",
+            web::get().to(connected_apps::confirm),
+        )
+        .route(
+            "/account/apps/withdraw",
+            web::post().to(connected_apps::withdraw),
+        )
         .route("/account/totp", web::get().to(account::totp_form))
         .route("/account/totp", web::post().to(account::totp_confirm))
         .route(

@@ -25,6 +25,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/consent.html"),
     ),
     (
+        "pages/connected_apps.html",
+        include_str!("../../templates/pages/connected_apps.html"),
+    ),
+    (
+        "pages/withdraw_app.html",
+        include_str!("../../templates/pages/withdraw_app.html"),
+    ),
+    (
         "pages/verify.html",
         include_str!("../../templates/pages/verify.html"),
     ),

@@ -8,6 +8,7 @@ pub mod axe;
 pub mod browser;
 pub mod client_keys;
 pub mod jwks_server;
+pub mod logout_rp;
 pub mod oidc;
 pub mod pg_cluster;
 pub mod smart;

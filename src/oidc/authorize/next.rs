@@ -3,12 +3,13 @@
 
 use super::{AuthorizationRequest, AuthorizeError};
 use crate::clock::Millis;
+use crate::domain::consent::ConsentRecord;
 use crate::domain::records::Client;
 use crate::domain::records::User;
 use crate::domain::{Acr, UserStatus};
 use crate::oidc::claims::ClaimsRequest;
 use crate::oidc::error::OAuthError;
-use crate::oidc::{Provider, jwt, subject, tokens};
+use crate::oidc::{Provider, consent, jwt, subject, tokens};
 use crate::store::SessionRow;
 
 /// The acr a request needs: its own requirement, the client's minimum and
@@ -47,7 +48,7 @@ pub fn next_step(
     req: &AuthorizationRequest,
     client: &Client,
     session: Option<(&SessionRow, &User)>,
-    consented: Option<(&[String], Millis)>,
+    consented: Option<&ConsentRecord>,
     interaction_started: Option<Millis>,
 ) -> Result<Next, AuthorizeError> {
     let redirect_err = |e: OAuthError| AuthorizeError::Redirect(req.target().error(p.issuer, &e));
@@ -88,18 +89,7 @@ pub fn next_step(
     {
         return Ok(Next::ConfirmUser);
     }
-    // OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
-    // before (and for first-party clients): only a consent given during this
-    // interaction counts.
-    let needs_consent = if req.has_prompt("consent") {
-        consented.is_none_or(|(_, at)| interaction_started.is_none_or(|t| at < t))
-    } else {
-        !client.first_party
-            && !consented.is_some_and(|(granted, _)| {
-                req.consent_scopes().iter().all(|s| granted.contains(s))
-            })
-    };
-    if needs_consent {
+    if needs_consent(req, client, consented, interaction_started) {
         return if req.has_prompt("none") {
             Err(redirect_err(OAuthError::consent_required(
                 "the user must consent",
@@ -120,6 +110,24 @@ pub fn next_step(
         };
     }
     Ok(Next::Issue)
+}
+
+/// OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
+/// before (and for first-party clients): only a consent given during this
+/// interaction counts. Otherwise a first-party client needs none, and any
+/// other needs a live consent that covers the scopes, the claims and the
+/// client's current purpose (docs/privacy.md).
+fn needs_consent(
+    req: &AuthorizationRequest,
+    client: &Client,
+    consented: Option<&ConsentRecord>,
+    interaction_started: Option<Millis>,
+) -> bool {
+    if req.has_prompt("consent") {
+        return consented.is_none_or(|c| interaction_started.is_none_or(|t| c.given_at < t));
+    }
+    let wanted = consent::Wanted::of(req, client);
+    !client.first_party && !consented.is_some_and(|c| consent::covers(c, client, &wanted))
 }
 
 /// The organisations a user may sign in to a client for (the reserved `ward`

@@ -225,7 +225,7 @@ fn build(params: &Params, client: &Client, c: Checked) -> Result<AuthorizationRe
             .map(ClaimsRequest::names)
             .unwrap_or_default(),
         claims: claims
-            .map(|c| c.releasable(&client.scopes))
+            .map(|c| c.releasable(client))
             .filter(|c| !c.is_empty()),
         confirmed_sid: None,
         smart: None,

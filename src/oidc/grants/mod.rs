@@ -177,7 +177,7 @@ fn id_token_of(
         Some(c) => p
             .store
             .user(user_id)?
-            .map(|u| claims::requested(&u, &c.id_token, &client.scopes)),
+            .map(|u| claims::requested(&u, &c.id_token, client)),
         None => None,
     };
     if let Some(url) = smart_launch::fhir_user_claim(grant.smart.as_ref(), scope) {

@@ -41,6 +41,17 @@ impl ClientAdminStore for Database {
         })?)
     }
 
+    fn set_client_privacy(&self, client: &Client, event: &AuditEvent) -> Result<bool, StoreError> {
+        let done = self.transaction(|c| {
+            if !clients::set_privacy_terms(c, client)? {
+                return Err(Abort::Refused(()));
+            }
+            audit::append(c, event)?;
+            Ok::<_, Abort<()>>(())
+        });
+        Ok(settle(done)?.is_ok())
+    }
+
     fn remove_client(&self, id: &ClientId, event: &AuditEvent) -> Result<bool, StoreError> {
         let done = self.transaction(|c| {
             clients::delete(c, id.as_str()).map_err(|e| match e {

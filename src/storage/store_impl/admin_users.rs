@@ -4,11 +4,9 @@ use super::refusal::{Abort, settle};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientId, UserId, UserStatus};
-use crate::storage::{
-    Database, StorageError, audit, consents, passkeys, second_factors, throttle, users,
-};
-use crate::store::admin_users::{Consent, NewUser, RemovedFactors, UserRefused};
+use crate::domain::{UserId, UserStatus};
+use crate::storage::{Database, StorageError, audit, passkeys, second_factors, throttle, users};
+use crate::store::admin_users::{NewUser, RemovedFactors, UserRefused};
 use crate::store::policy::RoleGrant;
 use crate::store::{StoreError, UserAdminStore};
 
@@ -110,33 +108,6 @@ impl UserAdminStore for Database {
             users::find_by_id(c, id)?.ok_or(Abort::Refused(()))
         });
         Ok(settle(done)?.ok())
-    }
-
-    fn user_consents(&self, user_id: &str, event: &AuditEvent) -> Result<Vec<Consent>, StoreError> {
-        Ok(self.transaction(|c| {
-            let list = consents::for_user(c, user_id)?;
-            audit::append(c, event)?;
-            Ok::<_, StorageError>(list)
-        })?)
-    }
-
-    fn revoke_consent(
-        &self,
-        user_id: &str,
-        client_id: &ClientId,
-        now: Millis,
-        record: impl FnOnce(usize) -> AuditEvent,
-    ) -> Result<bool, StoreError> {
-        let done = self.transaction(|c| {
-            let revoked = consents::revoke_grants(c, user_id, client_id.as_str(), now)?;
-            consents::delete(c, user_id, client_id.as_str()).map_err(|e| match e {
-                StorageError::NotFound => Abort::Refused(()),
-                other => other.into(),
-            })?;
-            audit::append(c, &record(revoked))?;
-            Ok::<_, Abort<()>>(())
-        });
-        Ok(settle(done)?.is_ok())
     }
 
     fn remove_second_factors(

@@ -10,12 +10,13 @@ use super::rows::{
 };
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::consent::ConsentRecord;
 use crate::domain::{ClientId, SessionId, UserId};
 use crate::storage::schema::{
-    auth_requests, authorization_codes, client_assertions, consents, grants, refresh_tokens,
-    revoked_tokens, users as users_table,
+    auth_requests, authorization_codes, client_assertions, grants, refresh_tokens, revoked_tokens,
+    users as users_table,
 };
-use crate::storage::{Database, StorageError, audit, from_json_list, to_json_list, to_typed_list};
+use crate::storage::{Database, StorageError, audit, consents, to_typed_list};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
 impl GrantStore for Database {
@@ -23,46 +24,31 @@ impl GrantStore for Database {
         &self,
         user_id: &UserId,
         client_id: &ClientId,
-    ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
-        let row: Option<(String, i64)> = consents::table
-            .find((user_id.as_str(), client_id.as_str()))
-            .select((consents::scopes, consents::granted_at))
-            .first(&mut *self.conn()?)
-            .optional()?;
-        Ok(row
-            .map(|(s, at)| from_json_list("consents.scopes", &s).map(|scopes| (scopes, at)))
-            .transpose()?)
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        let latest = consents::latest(&mut *self.conn()?, user_id.as_str(), client_id.as_str())?;
+        Ok(latest.filter(ConsentRecord::is_live))
     }
 
     fn save_consent(
         &self,
-        user_id: &UserId,
-        client_id: &ClientId,
-        scopes: &[String],
-        now: Millis,
+        record: &ConsentRecord,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let mut sorted = scopes.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        self.transaction(|c| {
-            // One consent per user and client; a second consent page submitted
-            // at the same time replaces the first instead of failing.
-            let scopes = to_json_list(&sorted);
-            crate::storage::on_backend!(c, pc => diesel::insert_into(consents::table)
-                .values((
-                    consents::user_id.eq(user_id.as_str()),
-                    consents::client_id.eq(client_id.as_str()),
-                    consents::scopes.eq(&scopes),
-                    consents::granted_at.eq(now),
-                ))
-                .on_conflict((consents::user_id, consents::client_id))
-                .do_update()
-                .set((consents::scopes.eq(&scopes), consents::granted_at.eq(now)))
-                .execute(pc))?;
-            audit::append(c, event)
-        })?;
-        Ok(())
+    ) -> Result<ConsentRecord, StoreError> {
+        // Two consent pages answered at once (two tabs) both read the same
+        // last version; on PostgreSQL the second insert then breaks the
+        // unique (user, client, version) and is tried again on top of the first.
+        let mut tries = 0;
+        loop {
+            let done = self.transaction(|c| {
+                let stored = consents::insert_next(c, record)?;
+                audit::append(c, &event.clone().detail("consent", stored.id.as_str()))?;
+                Ok::<_, StorageError>(stored)
+            });
+            match done {
+                Err(StorageError::Conflict(_)) if tries < 3 => tries += 1,
+                other => return Ok(other?),
+            }
+        }
     }
 
     fn create_code(

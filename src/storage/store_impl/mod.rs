@@ -11,6 +11,7 @@ mod audit;
 mod audit_log;
 mod break_glass;
 mod clients;
+mod consents;
 mod elevations;
 mod email_codes;
 mod factors;

@@ -4,6 +4,7 @@
 use super::{MemoryStore, duplicate};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::domain::consent::ConsentRecord;
 use crate::domain::{ClientId, UserId};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
@@ -12,27 +13,37 @@ impl GrantStore for MemoryStore {
         &self,
         user_id: &UserId,
         client_id: &ClientId,
-    ) -> Result<Option<(Vec<String>, Millis)>, StoreError> {
-        let key = (user_id.to_string(), client_id.clone());
-        Ok(self.lock().consents.get(&key).cloned())
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        let s = self.lock();
+        let latest = s
+            .consents
+            .iter()
+            .filter(|r| r.user_id == user_id.as_str() && r.client_id == client_id.as_str())
+            .max_by_key(|r| r.version);
+        Ok(latest.filter(|r| r.is_live()).cloned())
     }
 
     fn save_consent(
         &self,
-        user_id: &UserId,
-        client_id: &ClientId,
-        scopes: &[String],
-        now: Millis,
+        record: &ConsentRecord,
         audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let mut sorted = scopes.to_vec();
-        sorted.sort();
-        sorted.dedup();
+    ) -> Result<ConsentRecord, StoreError> {
         let mut s = self.lock();
-        let key = (user_id.to_string(), client_id.clone());
-        s.consents.insert(key, (sorted, now));
+        let version = s
+            .consents
+            .iter()
+            .filter(|r| r.user_id == record.user_id && r.client_id == record.client_id)
+            .map(|r| r.version)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let stored = ConsentRecord {
+            version,
+            ..record.clone()
+        };
+        s.consents.push(stored.clone());
         s.audit.push(audit.clone());
-        Ok(())
+        Ok(stored)
     }
 
     fn create_code(

@@ -52,7 +52,7 @@ struct State {
     auth_requests: HashMap<String, (AuthRequestRow, Option<Millis>)>,
     sessions: HashMap<SessionId, SessionRow>,
     /// By (user, client): the sorted scopes and when they were granted.
-    consents: HashMap<(String, ClientId), (Vec<String>, Millis)>,
+    consents: Vec<crate::domain::consent::ConsentRecord>,
     codes: HashMap<String, CodeRow>,
     grants: HashMap<String, GrantRow>,
     refresh: HashMap<String, RefreshRow>,

@@ -49,6 +49,10 @@ pub struct ClientOut {
     pub sector: Option<String>,
     /// Where the pairwise client lists its redirect URIs, when registered.
     pub sector_identifier_uri: Option<String>,
+    /// What the client uses personal data for (shown on the consent page).
+    pub purpose: Option<String>,
+    /// The only user claims it may receive; absent: every claim of its scopes.
+    pub claims: Option<Vec<String>>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -82,6 +86,8 @@ impl From<&Client> for ClientOut {
             subject_type: c.subject.subject_type().as_str().to_string(),
             sector: c.subject.sector().map(str::to_string),
             sector_identifier_uri: c.subject.sector_identifier_uri().map(str::to_string),
+            purpose: c.purpose.clone(),
+            claims: c.allowed_claims.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -154,6 +160,38 @@ pub struct NewClient {
     /// the one host of the redirect URIs.
     #[serde(default)]
     pub sector_identifier_uri: Option<String>,
+    /// What the client uses personal data for, shown on the consent page
+    /// (at most 500 characters, no line breaks).
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The only user claims it may receive (`["email", "name"]`), each a
+    /// claim of one of its scopes; absent: every claim of its scopes.
+    #[serde(default)]
+    pub claims: Option<Vec<String>>,
+}
+
+/// A change to what a client registered about personal data. A field left
+/// out stays as it is; `null` removes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    /// A new purpose text (every user is asked to consent again), or `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub purpose: Option<Option<String>>,
+    /// A new claims allow-list, or `null` for every claim of its scopes.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub claims: Option<Option<Vec<String>>>,
+}
+
+/// A member that is present, `null` or not: `Some(None)` for `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The registration, with the secret of a confidential client: shown once,
@@ -252,6 +290,8 @@ fn input_of(b: NewClient) -> Result<manage::clients::NewClientInput, WebError> {
         pkce,
         subject_type,
         sector_identifier_uri: b.sector_identifier_uri,
+        purpose: b.purpose,
+        claims: b.claims,
     })
 }
 
@@ -270,6 +310,33 @@ pub async fn show(
 ) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let client = run(&state, move |ctx| manage::clients::show(ctx, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
+}
+
+#[utoipa::path(
+    patch, path = "/admin/api/clients/{id}", tag = "clients", request_body = ClientPatch,
+    params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client as changed", body = ClientOut),
+        (status = 404, description = "No such client"),
+        (status = 422, description = "A value is refused"),
+    )
+)]
+pub async fn update(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<ClientPatch>,
+) -> Result<HttpResponse, WebError> {
+    let (who, id, b) = (actor.audit_name(), id.into_inner(), body.into_inner());
+    let change = manage::client_privacy::PrivacyChange {
+        purpose: b.purpose,
+        claims: b.claims,
+    };
+    let client = run(&state, move |ctx| {
+        manage::client_privacy::update_privacy(ctx, &who, &id, change)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
 }
 

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod break_glass;
 pub mod clients;
+pub mod consents;
 pub mod fhir;
 pub mod openapi;
 pub mod problem;
@@ -78,9 +79,17 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/users/{id}/sessions", "sessions", "read"),
     r("DELETE", "/users/{id}/sessions", "sessions", "write"),
     r("DELETE", "/users/{id}/sessions/{sid}", "sessions", "write"),
+    r("GET", "/users/{id}/consents", "users", "read"),
+    r(
+        "DELETE",
+        "/users/{id}/consents/{client_id}",
+        "users",
+        "write",
+    ),
     r("GET", "/clients", "clients", "read"),
     r("POST", "/clients", "clients", "write"),
     r("GET", "/clients/{id}", "clients", "read"),
+    r("PATCH", "/clients/{id}", "clients", "write"),
     r("DELETE", "/clients/{id}", "clients", "write"),
     r("GET", "/fhir-servers", "fhir-servers", "read"),
     r("POST", "/fhir-servers", "fhir-servers", "write"),
@@ -152,6 +161,7 @@ fn client_routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/clients/{id}")
             .route(guarded("GET", "/clients/{id}", clients::show))
+            .route(guarded("PATCH", "/clients/{id}", clients::update))
             .route(guarded("DELETE", "/clients/{id}", clients::remove)),
     )
     .service(resource("/clients/{id}/roles").route(guarded(
@@ -220,6 +230,16 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "DELETE",
             "/users/{id}/sessions/{sid}",
             sessions::end,
+        )))
+        .service(resource("/users/{id}/consents").route(guarded(
+            "GET",
+            "/users/{id}/consents",
+            consents::list,
+        )))
+        .service(resource("/users/{id}/consents/{client_id}").route(guarded(
+            "DELETE",
+            "/users/{id}/consents/{client_id}",
+            consents::withdraw,
         )))
         .configure(client_routes)
         .configure(fhir_routes)

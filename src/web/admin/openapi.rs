@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
 use super::{
-    PREFIX, approvals, audit, break_glass, clients, fhir, permission, roles, sessions, users,
+    PREFIX, approvals, audit, break_glass, clients, consents, fhir, permission, roles, sessions,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +36,8 @@ use super::{
         roles::show, roles::grant, roles::revoke, roles::grant_client, roles::revoke_client,
         approvals::list, approvals::approve, approvals::reject,
         sessions::list, sessions::end_all, sessions::end,
-        clients::list, clients::create, clients::show, clients::remove,
+        consents::list, consents::withdraw,
+        clients::list, clients::create, clients::show, clients::update, clients::remove,
         fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,
         audit::query,
         break_glass::list, break_glass::review,
@@ -47,6 +49,7 @@ use super::{
         (name = "users", description = "Accounts (`users:read`, `users:write`)"),
         (name = "roles", description = "Role assignments per tenant (`roles:read`, `roles:write`)"),
         (name = "sessions", description = "Browser sessions (`sessions:read`, `sessions:write`)"),
+        (name = "consents", description = "A user's consent records; withdrawal (`users:read`, `users:write`)"),
         (name = "clients", description = "Relying parties (`clients:read`, `clients:write`)"),
         (name = "fhir-servers", description = "FHIR servers SMART apps get tokens for (`fhir-servers:read`, `fhir-servers:write`)"),
         (name = "audit", description = "The audit trail (`audit:read`)"),

@@ -59,7 +59,7 @@ pub(super) fn requester(b: &Browser) -> crate::authn::login::Requester {
     }
 }
 
-const SIGN_IN_AGAIN: &str = "/login?interaction=account";
+pub(super) const SIGN_IN_AGAIN: &str = "/login?interaction=account";
 
 fn passkey_kind(be: bool) -> &'static str {
     if be {
@@ -202,7 +202,7 @@ pub(super) fn field(form: &crate::oidc::params::Params, name: &str) -> String {
 
 /// A checked account form and its user, or the answer to send instead.
 #[allow(clippy::result_large_err)]
-async fn account_form(
+pub(super) async fn account_form(
     state: &web::Data<WebState>,
     req: &HttpRequest,
     body: &web::Bytes,

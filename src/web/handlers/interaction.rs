@@ -9,6 +9,7 @@ use crate::domain::records::User;
 use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizationResponse, AuthorizeError, Next, ResponseMode,
 };
+use crate::oidc::claims;
 use crate::oidc::consent::Decision;
 use crate::oidc::interaction::{self, Step, consent_items, csrf_ok, csrf_token};
 use crate::oidc::params::Params;
@@ -161,11 +162,16 @@ pub async fn resume(state: web::Data<WebState>, req: HttpRequest) -> HttpRespons
 }
 
 /// What the login and consent pages show about the request.
+#[derive(Default)]
 pub(crate) struct PageInfo {
     pub client_name: String,
     pub redirect_uri: String,
     pub login_hint: Option<String>,
     pub scopes: Vec<String>,
+    /// The user claims the app would receive (docs/privacy.md).
+    pub claims: Vec<String>,
+    /// What the app says it uses them for.
+    pub purpose: Option<String>,
     /// The acr the sign-in must reach (the request's and the client's, the stronger).
     pub required_acr: Option<crate::domain::Acr>,
 }
@@ -179,9 +185,7 @@ pub(crate) async fn load_page(
         return Ok(Some(PageInfo {
             client_name: "your Ward account".into(),
             redirect_uri: state.ctx.config.issuer.clone(),
-            login_hint: None,
-            scopes: Vec::new(),
-            required_acr: None,
+            ..PageInfo::default()
         }));
     }
     call(state, move |p: &Provider| {
@@ -189,7 +193,12 @@ pub(crate) async fn load_page(
             return Ok(None);
         };
         let client = p.store.client(&found.request.client_id)?;
+        let wanted = client
+            .as_ref()
+            .map(|c| crate::oidc::consent::Wanted::of(&found.request, c));
         Ok(Some(PageInfo {
+            claims: wanted.map(|w| w.claims).unwrap_or_default(),
+            purpose: client.as_ref().and_then(|c| c.purpose.clone()),
             required_acr: client
                 .as_ref()
                 .and_then(|c| authorize::needed_acr(&found.request, c, p.scope_min_acr)),
@@ -274,12 +283,14 @@ pub async fn consent_form(
     let (id, b, info) = page_request(&state, &req).await?;
     let items = consent_items(&info.scopes);
     let optional = items.iter().any(|i| i.optional);
+    let claims: Vec<&str> = info.claims.iter().map(|c| claims::describe(c)).collect();
+    let purpose = info.purpose.clone();
     Ok(interaction_page(
         &state,
         &req,
         (&id, &b, &info),
         "pages/consent.html",
-        context! { items, optional },
+        context! { items, optional, claims, purpose },
     ))
 }
 

@@ -1,6 +1,7 @@
 pub mod account;
 mod account_actions;
 pub mod assets;
+pub mod connected_apps;
 pub mod endpoints;
 pub mod health;
 pub mod home;

@@ -1,0 +1,61 @@
+//! [`ConsentAdminStore`] for the database.
+
+use super::refusal::{Abort, settle};
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::domain::consent::{ConsentRecord, ConsentWithdrawn};
+use crate::storage::{Database, StorageError, audit, consents, logout_outbox};
+use crate::store::StoreError;
+use crate::store::consents::{ConsentAdminStore, WithdrawOutcome, Withdrawal};
+
+impl ConsentAdminStore for Database {
+    fn user_consents(
+        &self,
+        user_id: &str,
+        history: bool,
+        event: &AuditEvent,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        Ok(self.transaction(|c| {
+            let list = consents::for_user(c, user_id, history)?;
+            audit::append(c, event)?;
+            Ok::<_, StorageError>(list)
+        })?)
+    }
+
+    fn withdraw_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        how: ConsentWithdrawn,
+        now: Millis,
+        record: impl FnOnce(&Withdrawal) -> AuditEvent,
+    ) -> Result<WithdrawOutcome, StoreError> {
+        let done = self.transaction(|c| {
+            let Some(latest) = consents::latest(c, user_id, client_id)? else {
+                return Err(Abort::Refused(WithdrawOutcome::NoConsent));
+            };
+            // The conditional update decides between two concurrent withdrawals.
+            if !consents::withdraw(c, &latest.id, how, now)? {
+                let again = consents::latest(c, user_id, client_id)?.unwrap_or(latest);
+                return Err(Abort::Refused(WithdrawOutcome::AlreadyWithdrawn(again)));
+            }
+            let revoked = consents::revoke_access(c, user_id, client_id, now)?;
+            let withdrawal = Withdrawal {
+                record: ConsentRecord {
+                    withdrawn_at: Some(now),
+                    withdrawn_by: Some(how),
+                    ..latest
+                },
+                grants_revoked: revoked.grants,
+                codes_revoked: revoked.codes,
+                logouts_queued: logout_outbox::enqueue_for_client(c, user_id, client_id, now)?,
+            };
+            audit::append(c, &record(&withdrawal))?;
+            Ok(withdrawal)
+        });
+        Ok(match settle(done)? {
+            Ok(w) => WithdrawOutcome::Withdrawn(w),
+            Err(refused) => refused,
+        })
+    }
+}
