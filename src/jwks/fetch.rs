@@ -33,7 +33,7 @@ pub enum FetchError {
     Timeout,
     #[error("the answer was HTTP {0}; only 200 is taken, and redirects are not followed")]
     Status(u16),
-    #[error("the answer is larger than {MAX_BYTES} bytes")]
+    #[error("the answer is larger than the limit")]
     TooLarge,
     #[error("connecting or reading failed: {0}")]
     Transport(String),
@@ -56,36 +56,54 @@ pub struct HttpFetcher {
 
 impl Fetch for HttpFetcher {
     fn fetch(&self, uri: &str) -> Result<Value, FetchError> {
-        let url = address::check_uri(uri, self.allow_insecure).map_err(FetchError::Refused)?;
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .https_only(!self.allow_insecure)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            // A proxy would resolve and connect on its own, past the checks.
-            .proxy(None)
-            .build();
-        let resolver = CheckedResolver {
-            allow_insecure: self.allow_insecure,
-        };
-        let agent = ureq::Agent::with_parts(config, DefaultConnector::new(), resolver);
-        let mut res = agent
-            .get(url.as_str())
-            .header("Accept", "application/jwk-set+json, application/json")
-            .call()
-            .map_err(from_ureq)?;
-        if res.status().as_u16() != 200 {
-            return Err(FetchError::Status(res.status().as_u16()));
-        }
-        let body = res
-            .body_mut()
-            .with_config()
-            .limit(MAX_BYTES)
-            .read_to_vec()
-            .map_err(from_ureq)?;
+        let body = get(
+            uri,
+            &[("Accept", "application/jwk-set+json, application/json")],
+            MAX_BYTES,
+            self.allow_insecure,
+        )?;
         let text = std::str::from_utf8(&body).map_err(|_| FetchError::Invalid("is not UTF-8"))?;
         crate::crypto::verify::public_key_set(text).map_err(FetchError::Invalid)
     }
+}
+
+/// One `GET` of `uri` with `headers`, under the guards above: the address
+/// checks (relaxed by `allow_insecure`: http, loopback and private
+/// addresses), no proxy, no redirect, [`TIMEOUT`] for the whole exchange and
+/// at most `max_bytes` of body; only a `200` counts. Shared by the key-set
+/// fetch and the SMART patient picker's FHIR searches (`oidc::smart_picker`),
+/// whose base URLs an administrator registered (so they pass
+/// `allow_insecure`: the registry already allows http only on loopback).
+pub fn get(
+    uri: &str,
+    headers: &[(&str, &str)],
+    max_bytes: u64,
+    allow_insecure: bool,
+) -> Result<Vec<u8>, FetchError> {
+    let url = address::check_uri(uri, allow_insecure).map_err(FetchError::Refused)?;
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .https_only(!allow_insecure)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        // A proxy would resolve and connect on its own, past the checks.
+        .proxy(None)
+        .build();
+    let resolver = CheckedResolver { allow_insecure };
+    let agent = ureq::Agent::with_parts(config, DefaultConnector::new(), resolver);
+    let mut request = agent.get(url.as_str());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut res = request.call().map_err(from_ureq)?;
+    if res.status().as_u16() != 200 {
+        return Err(FetchError::Status(res.status().as_u16()));
+    }
+    res.body_mut()
+        .with_config()
+        .limit(max_bytes)
+        .read_to_vec()
+        .map_err(from_ureq)
 }
 
 /// A refused address, as it travels through ureq.

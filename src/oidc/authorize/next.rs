@@ -37,6 +37,9 @@ pub enum Next {
     /// A shared workstation: whoever is at the keyboard confirms they are the
     /// session's user ("continue as …") or switches user.
     ConfirmUser,
+    /// A standalone SMART launch needs a patient or an encounter that the
+    /// user chooses on the picker (`oidc::smart_picker`).
+    Pick(crate::smart::picker::Pick),
     Issue,
 }
 
@@ -88,6 +91,13 @@ pub fn next_step(
     {
         return Ok(Next::ConfirmUser);
     }
+    // A standalone SMART launch's patient (and encounter), chosen before
+    // consent so that the consent is for an app working on that record.
+    if let Some((_, user)) = session
+        && let Some(pick) = pick_step(p, req, user)?
+    {
+        return Ok(pick);
+    }
     // OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
     // before (and for first-party clients): only a consent given during this
     // interaction counts.
@@ -120,6 +130,28 @@ pub fn next_step(
         };
     }
     Ok(Next::Issue)
+}
+
+/// The picker page a standalone SMART launch needs before consent, if any
+/// (`oidc::smart_picker`); `interaction_required` for `prompt=none`, which
+/// may show no page, and the picker's refusals, sent to the client.
+fn pick_step(
+    p: &Provider,
+    req: &AuthorizationRequest,
+    user: &User,
+) -> Result<Option<Next>, AuthorizeError> {
+    let redirect_err = |e: OAuthError| AuthorizeError::Redirect(req.target().error(p.issuer, &e));
+    let Some(pick) =
+        crate::oidc::smart_picker::needed(p, req, user.id.as_str()).map_err(redirect_err)?
+    else {
+        return Ok(None);
+    };
+    if req.has_prompt("none") {
+        return Err(redirect_err(OAuthError::interaction_required(
+            "the user must choose the patient (or encounter) for the app",
+        )));
+    }
+    Ok(Some(Next::Pick(pick)))
 }
 
 /// The organisations a user may sign in to a client for (the reserved `ward`
