@@ -12,6 +12,8 @@ mod common;
 mod guard;
 #[path = "admin_api/support.rs"]
 mod support;
+#[path = "admin_api/trust.rs"]
+mod trust;
 
 use common::app::TestApp;
 use common::{Backend, PASSWORD};

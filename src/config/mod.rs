@@ -119,6 +119,9 @@ pub struct Config {
     pub request_timeout_seconds: u32,
     /// The admin API needs a multi-factor sign-in at most this old (docs/admin-api.md).
     pub admin_max_auth_age_seconds: u32,
+    /// Ward's admin console client: the admin API takes only its tokens, and
+    /// only with the `ward:admin` scope, which no other client may register.
+    pub admin_console_client_id: crate::domain::ClientId,
     pub passkeys: PasskeyPolicy,
     pub break_glass: BreakGlassPolicy,
     /// `clients.allow_insecure_jwks_uri`: development only; a client's

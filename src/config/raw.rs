@@ -42,6 +42,8 @@ pub struct RawConfig {
     pub request_timeout_seconds: i64,
     /// How recent the multi-factor sign-in behind an admin API token must be.
     pub admin_max_auth_age_seconds: i64,
+    /// The one client whose tokens the admin API accepts (with scope `ward:admin`).
+    pub admin_console_client_id: String,
     pub passkeys: RawPasskeyConfig,
     pub break_glass: RawBreakGlassConfig,
     /// `[clients]`: how Ward treats what clients registered.
@@ -266,6 +268,7 @@ impl Default for RawConfig {
             email_code_seconds: 600,
             request_timeout_seconds: 10,
             admin_max_auth_age_seconds: 900,
+            admin_console_client_id: "ward-console".into(),
             passkeys: RawPasskeyConfig::default(),
             break_glass: RawBreakGlassConfig::default(),
             clients: RawClientsConfig::default(),

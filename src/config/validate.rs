@@ -63,6 +63,8 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         24 * 3600,
     )?;
     let break_glass = break_glass(&raw.break_glass)?;
+    let admin_console_client_id = crate::domain::ClientId::parse(&raw.admin_console_client_id)
+        .map_err(|e| ConfigError::invalid("admin_console_client_id", e.to_string()))?;
     Ok(Config {
         issuer,
         issuer_url,
@@ -89,6 +91,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         email_code_seconds,
         request_timeout_seconds,
         admin_max_auth_age_seconds,
+        admin_console_client_id,
         passkeys,
         break_glass,
         allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri,

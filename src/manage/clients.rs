@@ -288,6 +288,23 @@ fn check_backend(input: &NewClientInput, v: &Validated, x: &Extras) -> Result<()
     Ok(())
 }
 
+/// `ward:admin` opens the admin API: only Ward's console client may hold it,
+/// so that no other relying party can be given an administrator's token.
+fn check_admin_scope(v: &Validated, console: &ClientId) -> Result<(), InvalidValue> {
+    let admin = v.scopes.iter().any(|s| s == crate::oidc::ADMIN_SCOPE);
+    if admin && v.id != *console {
+        return Err(InvalidValue::new(
+            "scope",
+            format!(
+                "`{}` is reserved for Ward's admin console client (`admin_console_client_id`, \
+                 now `{console}`)",
+                crate::oidc::ADMIN_SCOPE
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The display name, trimmed; the client id when none is given.
 fn check_name(name: Option<&str>, id: &ClientId) -> Result<String, InvalidValue> {
     match name.map(str::trim) {
@@ -372,6 +389,7 @@ pub fn add(
         let checked = validate(&input)?;
         let extras = check_extras(&input, &checked.id, ctx.config.allow_insecure_jwks_uri)?;
         check_backend(&input, &checked, &extras)?;
+        check_admin_scope(&checked, &ctx.config.admin_console_client_id)?;
         // A confidential client gets a secret unless it authenticates with its keys.
         let keys = extras.jwks.is_some() || extras.jwks_uri.is_some();
         let secret =

@@ -7,6 +7,7 @@
 //! (`UserAdminStore`, `ClientAdminStore`, `PolicyStore`, ...) on `ctx.db`,
 //! given the audit record to write with it.
 
+pub mod approvals;
 pub mod audit_log;
 pub mod break_glass;
 pub mod clients;
@@ -141,6 +142,7 @@ pub fn database_counters() -> (u64, u64) {
 /// admin API), which name no storage module.
 pub mod records {
     pub use crate::domain::records::{Client, User};
+    pub use crate::store::approvals::Approval;
     pub use crate::store::elevations::Elevation;
     pub use crate::store::smart::FhirServer;
 }

@@ -35,7 +35,7 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
 
 /// Follow our own change at once rather than at the next poll. Best effort:
 /// the change is committed, and the background poll retries the reload.
-fn reload(ctx: &AppContext) {
+pub(crate) fn reload(ctx: &AppContext) {
     if let Err(e) = ctx.authz.reload(&ctx.db) {
         tracing::warn!(error = %e, "reloading the policy after a change failed; the next poll retries");
     }

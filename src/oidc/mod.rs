@@ -85,6 +85,10 @@ pub const SMART_SCOPES: [&str; 5] = [
     "online_access",
 ];
 
+/// The scope of an admin API token (docs/admin-api.md): only the client named
+/// by `admin_console_client_id` may register it.
+pub const ADMIN_SCOPE: &str = "ward:admin";
+
 /// The one check of a scope a client may be allowed (CLI and admin API, through
 /// `manage::clients`): a standard scope Ward implements, or one of the client's
 /// own API scopes; a SMART clinical scope must parse and be of a compartment

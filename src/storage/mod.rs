@@ -5,6 +5,7 @@
 //! transaction ([`Database::transaction`]); callers in async code go through
 //! [`Database::run`], which moves the work to the blocking pool.
 
+pub mod approvals;
 pub mod audit;
 pub mod audit_batch;
 pub mod break_glass;

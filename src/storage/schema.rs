@@ -399,3 +399,18 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    approvals (id) {
+        id -> Text,
+        kind -> Text,
+        subject -> Text,
+        details -> Text,
+        requested_by -> Text,
+        requested_at -> BigInt,
+        expires_at -> BigInt,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        decision -> Nullable<Text>,
+    }
+}

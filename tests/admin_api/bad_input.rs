@@ -213,7 +213,7 @@ const CASES: &[(&str, &str, Body, u16, &str)] = &[
 ];
 
 const DUPLICATE_CLIENT: &str =
-    r#"{"client_id":"console","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"]}"#;
+    r#"{"client_id":"ward-console","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"]}"#;
 const UNSUPPORTED_SCOPE: &str = r#"{"client_id":"x5","type":"public","redirect_uris":["http://127.0.0.1:9999/cb"],"scopes":["openid","user/Observation.rw"]}"#;
 const PLAIN_HTTP_REDIRECT: &str =
     r#"{"client_id":"x2","type":"public","redirect_uris":["http://evil.example/cb"]}"#;

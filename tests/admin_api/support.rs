@@ -11,7 +11,9 @@ use serde_json::Value;
 
 pub use crate::common::app::claims;
 
-pub const CLIENT: &str = "console";
+/// Ward's admin console client (`admin_console_client_id`): the admin API
+/// takes only its tokens, with the `ward:admin` scope.
+pub const CLIENT: &str = "ward-console";
 pub const PROBLEM: &str = "application/problem+json";
 
 pub fn parse(text: &str) -> Value {
@@ -34,7 +36,7 @@ pub fn world(backend: crate::common::Backend) -> TestApp {
                 "--grant-type",
                 "client_credentials",
                 "--scope",
-                "openid profile email api",
+                "openid profile email api ward:admin",
             ],
         )
         // Long enough access tokens for the whole test; the sign-in's age is what the API checks.
@@ -47,7 +49,7 @@ pub fn world(backend: crate::common::Backend) -> TestApp {
 pub fn sign_in(w: &TestApp, username: &str, totp_secret: Option<&str>) -> (Browser, Value) {
     let p = pkce();
     let mut b = w.browser();
-    let res = b.get(&w.authorize_url(CLIENT, &p, &[("scope", "openid profile")]));
+    let res = b.get(&w.authorize_url(CLIENT, &p, &[("scope", "openid profile ward:admin")]));
     let page = b.get(res.location());
     assert_eq!(page.status, 200, "{}", page.body);
     let (interaction, csrf) = (

@@ -6,6 +6,7 @@ mod account;
 mod admin_clients;
 mod admin_sessions;
 mod admin_users;
+mod approvals;
 mod audit;
 mod audit_log;
 mod break_glass;

@@ -6,7 +6,8 @@
 //! use a route learns nothing from it, not even whether its body or ids are
 //! valid. The order, and why, is in docs/admin-api.md:
 //!
-//! 1. no token, or an invalid one (or one not issued to a person) -> 401;
+//! 1. no token, or an invalid one (one not issued to a person, not issued to
+//!    Ward's admin console client, or without the `ward:admin` scope) -> 401;
 //! 2. no permission -> 403, before the sign-in's strength is looked at, so a
 //!    user without the permission is never told to step up for nothing;
 //! 3. not `aal2`/`phr`/`phrh`, or older than `admin_max_auth_age_seconds` ->
@@ -44,6 +45,9 @@ impl std::fmt::Display for Permission {
         write!(f, "{}:{}", self.resource, self.action)
     }
 }
+
+/// The scope an admin API token must carry; only the console client may have it.
+pub const ADMIN_SCOPE: &str = crate::oidc::ADMIN_SCOPE;
 
 /// The `acr` values that count as multi-factor here, for the step-up challenge.
 pub const STEP_UP_ACR_VALUES: &str = "aal2 phr phrh";
@@ -125,6 +129,7 @@ async fn verify(
     token: String,
     perm: Permission,
 ) -> Result<Verified, OAuthError> {
+    let console = state.ctx.config.admin_console_client_id.clone();
     oauth::call(state, move |p| {
         let claims = tokens::verify_access_token(p, &token)?;
         let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
@@ -146,6 +151,20 @@ async fn verify(
                     "the admin API needs an access token issued to a user",
                 ));
             }
+        }
+        // Only Ward's own console client, and only with the admin scope: a
+        // relying party that receives a user's token cannot turn it against
+        // this API (docs/admin-api.md "Which tokens").
+        if text("client_id").as_deref() != Some(console.as_str()) {
+            return Err(OAuthError::invalid_token(
+                "the admin API takes only tokens issued to Ward's admin console client",
+            ));
+        }
+        let scopes = text("scope").unwrap_or_default();
+        if !scopes.split(' ').any(|s| s == ADMIN_SCOPE) {
+            return Err(OAuthError::invalid_token(
+                "the admin API needs a token with the `ward:admin` scope",
+            ));
         }
         Ok(Verified {
             allowed: p

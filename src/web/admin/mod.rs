@@ -9,6 +9,7 @@
 //! document's `x-ward-permission` both come from it, and a route missing from
 //! it cannot be mounted.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod break_glass;
@@ -92,6 +93,9 @@ pub const ROUTES: &[RouteSpec] = &[
         "roles",
         "write",
     ),
+    r("GET", "/approvals", "roles", "read"),
+    r("POST", "/approvals/{id}/approve", "roles", "write"),
+    r("POST", "/approvals/{id}/reject", "roles", "write"),
     r("GET", "/audit", "audit", "read"),
     r("GET", "/break-glass", "break-glass", "review"),
     r("POST", "/break-glass/{id}/review", "break-glass", "review"),
@@ -219,6 +223,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         )))
         .configure(client_routes)
         .configure(fhir_routes)
+        .configure(approval_routes)
         .service(resource("/audit").route(guarded("GET", "/audit", audit::query)))
         .service(resource("/break-glass").route(guarded("GET", "/break-glass", break_glass::list)))
         .service(resource("/break-glass/{id}/review").route(guarded(
@@ -229,6 +234,21 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(WebError::no_route())
         }))
+}
+
+/// Dual control: requests waiting for a second administrator.
+fn approval_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/approvals").route(guarded("GET", "/approvals", approvals::list)))
+        .service(resource("/approvals/{id}/approve").route(guarded(
+            "POST",
+            "/approvals/{id}/approve",
+            approvals::approve,
+        )))
+        .service(resource("/approvals/{id}/reject").route(guarded(
+            "POST",
+            "/approvals/{id}/reject",
+            approvals::reject,
+        )));
 }
 
 /// The SMART on FHIR routes: FHIR servers and a user's FHIR resource.

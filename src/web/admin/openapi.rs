@@ -14,7 +14,9 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
-use super::{PREFIX, audit, break_glass, clients, fhir, permission, roles, sessions, users};
+use super::{
+    PREFIX, approvals, audit, break_glass, clients, fhir, permission, roles, sessions, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +33,7 @@ use super::{PREFIX, audit, break_glass, clients, fhir, permission, roles, sessio
         users::list, users::create, users::show, users::set_status, users::set_profile,
         users::reset_mfa,
         roles::show, roles::grant, roles::revoke, roles::grant_client, roles::revoke_client,
+        approvals::list, approvals::approve, approvals::reject,
         sessions::list, sessions::end_all, sessions::end,
         clients::list, clients::create, clients::show, clients::remove,
         fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,

@@ -6,9 +6,11 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::approvals::ApprovalOut;
 use super::auth::Actor;
 use super::run;
 use crate::app::AppContext;
+use crate::manage::approvals::GrantOutcome;
 use crate::manage::policy::{Assignment, ClientAssignment};
 use crate::manage::{self, ManageError};
 use crate::web::WebState;
@@ -100,6 +102,7 @@ pub async fn show(
     params(("id" = String, Path, description = "User id (or username)")),
     responses(
         (status = 201, description = "Granted (all nodes within 2 s)", body = AssignmentOut),
+        (status = 202, description = "`ward-admin` in `ward`: a request a second administrator approves (/admin/api/approvals)", body = ApprovalOut),
         (status = 404, description = "No such user, or no such role in the tenant"),
         (status = 409, description = "The user already has the role"),
         (status = 422, description = "Not a valid role or tenant name"),
@@ -111,9 +114,17 @@ pub async fn grant(
     id: web::Path<String>,
     body: web::Json<RoleGrant>,
 ) -> Result<HttpResponse, WebError> {
-    let RoleGrant { role, tenant } = body.into_inner();
-    let change = (id.into_inner(), role, tenant);
-    assignment::<_, AssignmentOut>(state, actor, change, manage::policy::grant, true).await
+    let (RoleGrant { role, tenant }, who, id) =
+        (body.into_inner(), actor.audit_name(), id.into_inner());
+    let (done, now) = run(&state, move |ctx| {
+        let done = manage::approvals::grant_role(ctx, &who, &id, &role, &tenant)?;
+        Ok((done, ctx.clock.now_ms()))
+    })
+    .await?;
+    Ok(match done {
+        GrantOutcome::Granted(a) => HttpResponse::Created().json(AssignmentOut::from(a)),
+        GrantOutcome::Pending(a) => HttpResponse::Accepted().json(ApprovalOut::of(a, now)),
+    })
 }
 
 #[utoipa::path(
