@@ -135,8 +135,9 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
         {"resourceType": "Patient", "id": "ada", "name": [{"family": "Okafor", "given": ["Ada"]}]},
     ]))));
     let searched = search(&p, &gateway, &found, &user, Pick::Patient, "O'ka for").unwrap();
-    let Searched::Found(list) = searched else {
-        panic!("{searched:?}")
+    let list = match searched {
+        Searched::Found(list) => list,
+        other => panic!("{other:?}"),
     };
     assert_eq!(list.items[0].id, "ada");
     let (url, token) = gateway.asked.lock().unwrap()[0].clone();
