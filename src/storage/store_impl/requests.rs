@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::storage::{Database, audit};
+use crate::storage::{Database, StorageError, audit};
 use crate::storage::schema::auth_requests;
 use crate::store::{AuthRequestRow, AuthRequestStore, StoreError};
 
@@ -87,7 +87,7 @@ impl AuthRequestStore for Database {
             if n == 1 {
                 audit::append(c, event)?;
             }
-            Ok(n == 1)
+            Ok::<_, StorageError>(n == 1)
         })?;
         Ok(updated)
     }
