@@ -48,12 +48,18 @@ fn a_nurse_launches_standalone_through_the_pickers_in_chromium(backend: Backend)
     // A name that cannot be searched for: the message is next to the field.
     browser.type_into("#name", "<b>");
     submit(browser, "form[role=search]");
-    browser.wait_js("the field's error", "document.getElementById('name-error') !== null");
+    browser.wait_js(
+        "the field's error",
+        "document.getElementById('name-error') !== null",
+    );
     accessible(browser, "patient picker with an error");
     browser.js("document.getElementById('name').value = '';");
     browser.type_into("#name", "okafor");
     submit(browser, "form[role=search]");
-    browser.wait_js("the results", "document.querySelector('input[name=choice]') !== null");
+    browser.wait_js(
+        "the results",
+        "document.querySelector('input[name=choice]') !== null",
+    );
     accessible(browser, "patient picker with results");
     let text = browser.text();
     assert!(text.contains("Ada Okafor"), "{text}");
@@ -62,7 +68,10 @@ fn a_nurse_launches_standalone_through_the_pickers_in_chromium(backend: Backend)
     browser.wait_url("the encounter picker", |u| u.contains("/picker/encounter?"));
     accessible(browser, "encounter picker");
     let text = browser.text();
-    assert!(text.contains("Diabetes clinic visit") && text.contains("Admission to ward 4B"), "{text}");
+    assert!(
+        text.contains("Diabetes clinic visit") && text.contains("Admission to ward 4B"),
+        "{text}"
+    );
     browser.click("label[for=choice-2]");
     submit(browser, "form[action='/picker/encounter/choose']");
     browser.wait_url("the consent page", |u| u.contains("/consent?"));

@@ -46,8 +46,14 @@ fn at_picker(w: &World, user: &str, scope: &str) -> (Browser, Res, common::oidc:
 
 /// Post `form` (plus the page's interaction and CSRF token) to `path`.
 fn post(b: &mut Browser, page: &Res, path: &str, form: &[(&str, &str)]) -> Res {
-    let (interaction, csrf) = (hidden(&page.body, "interaction"), hidden(&page.body, "csrf"));
-    let mut all = vec![("interaction", interaction.as_str()), ("csrf", csrf.as_str())];
+    let (interaction, csrf) = (
+        hidden(&page.body, "interaction"),
+        hidden(&page.body, "csrf"),
+    );
+    let mut all = vec![
+        ("interaction", interaction.as_str()),
+        ("csrf", csrf.as_str()),
+    ];
     all.extend_from_slice(form);
     b.post(path, &all)
 }
@@ -76,7 +82,12 @@ fn a_nurse_chooses_a_patient_and_an_encounter(backend: Backend) {
     assert_eq!(offered(&found.body), ["ada"]);
     assert!(found.body.contains("Ada Okafor"), "{}", found.body);
     assert!(found.body.contains("born 1984-03-12"), "{}", found.body);
-    let chosen = post(&mut b, &found, "/picker/patient/choose", &[("choice", "ada")]);
+    let chosen = post(
+        &mut b,
+        &found,
+        "/picker/patient/choose",
+        &[("choice", "ada")],
+    );
     assert_eq!(chosen.status, 303, "{}", chosen.body);
     // Then the patient's encounters, listed at once.
     let encounters = follow(&mut b, chosen);
@@ -94,7 +105,10 @@ fn a_nurse_chooses_a_patient_and_an_encounter(backend: Backend) {
     let t = w.ward.tokens("app", &code, &p);
     assert_eq!(t["patient"], "ada", "{t}");
     assert_eq!(t["encounter"], "enc-2", "{t}");
-    assert_eq!(t["scope"], "openid launch/patient launch/encounter patient/Observation.rs");
+    assert_eq!(
+        t["scope"],
+        "openid launch/patient launch/encounter patient/Observation.rs"
+    );
     let token = t["access_token"].as_str().unwrap();
     assert_eq!(claims(token)["patient"], "ada");
     // The token reads the chosen patient's Observations at the gateway, and
@@ -102,7 +116,10 @@ fn a_nurse_chooses_a_patient_and_an_encounter(backend: Backend) {
     let (status, bundle) = gateway::get(&w.fhir, "/Observation", token);
     assert_eq!(status, 200, "{bundle}");
     assert_eq!(gateway::ids(&bundle), ["obs-1", "obs-2"]);
-    assert_eq!(gateway::get(&w.fhir, "/Observation?patient=ben", token).0, 403);
+    assert_eq!(
+        gateway::get(&w.fhir, "/Observation?patient=ben", token).0,
+        403
+    );
     // Who looked for whom, for which app: two searches, two choices, the code.
     assert_eq!(audit_count(&w, "smart.picker.search", "success"), 2);
     assert_eq!(audit_count(&w, "smart.context.chosen", "success"), 2);
@@ -112,10 +129,14 @@ fn a_nurse_chooses_a_patient_and_an_encounter(backend: Backend) {
     assert!(issued[0].contains("\"patient\":\"ada\""), "{issued:?}");
     assert!(issued[0].contains("\"encounter\":\"enc-2\""), "{issued:?}");
     // The typed name is not in the audit trail (it says whom was looked up).
-    let searches = w.ward.env.texts(
-        "SELECT details AS t FROM audit_events WHERE event_type = 'smart.picker.search'",
+    let searches = w
+        .ward
+        .env
+        .texts("SELECT details AS t FROM audit_events WHERE event_type = 'smart.picker.search'");
+    assert!(
+        !searches.iter().any(|d| d.to_lowercase().contains("okaf")),
+        "{searches:?}"
     );
-    assert!(!searches.iter().any(|d| d.to_lowercase().contains("okaf")), "{searches:?}");
 }
 
 per_backend!(a_nurse_chooses_a_patient_and_an_encounter);
@@ -136,12 +157,25 @@ fn searches_with_injection_characters_are_refused_next_to_the_field(backend: Bac
     ] {
         let res = post(&mut b, &page, "/picker/patient", &[("name", bad)]);
         assert_eq!(res.status, 400, "{bad:?}: {}", res.body);
-        assert!(res.body.contains("id=\"name-error\""), "{bad:?}: {}", res.body);
+        assert!(
+            res.body.contains("id=\"name-error\""),
+            "{bad:?}: {}",
+            res.body
+        );
         assert!(res.body.contains("aria-invalid=\"true\""), "{bad:?}");
-        assert!(!res.body.contains("<script>alert"), "reflected raw: {}", res.body);
+        assert!(
+            !res.body.contains("<script>alert"),
+            "reflected raw: {}",
+            res.body
+        );
         assert!(offered(&res.body).is_empty());
     }
-    let res = post(&mut b, &page, "/picker/patient", &[("name", "<script>alert(1)</script>")]);
+    let res = post(
+        &mut b,
+        &page,
+        "/picker/patient",
+        &[("name", "<script>alert(1)</script>")],
+    );
     assert!(res.body.contains("&lt;script&gt;alert(1)"), "{}", res.body);
     // Nothing reached the FHIR server: no search was made, none audited.
     assert_eq!(audit_count(&w, "smart.picker.search", "success"), 0);
@@ -149,7 +183,11 @@ fn searches_with_injection_characters_are_refused_next_to_the_field(backend: Bac
     // A name with an apostrophe is a name: searched (percent-encoded), no match.
     let res = post(&mut b, &page, "/picker/patient", &[("name", "O'Okafor")]);
     assert_eq!(res.status, 200, "{}", res.body);
-    assert!(res.body.contains("No patient's name contains"), "{}", res.body);
+    assert!(
+        res.body.contains("No patient's name contains"),
+        "{}",
+        res.body
+    );
 }
 
 per_backend!(searches_with_injection_characters_are_refused_next_to_the_field);
@@ -158,15 +196,29 @@ fn only_an_offered_patient_may_be_chosen(backend: Backend) {
     let w = world(backend);
     let (mut b, page, p) = at_picker(&w, "dana", "openid launch/patient patient/Observation.rs");
     // Before any search, nothing was offered.
-    let res = post(&mut b, &page, "/picker/patient/choose", &[("choice", "ada")]);
+    let res = post(
+        &mut b,
+        &page,
+        "/picker/patient/choose",
+        &[("choice", "ada")],
+    );
     assert_eq!(res.status, 400, "{}", res.body);
     let found = post(&mut b, &page, "/picker/patient", &[("name", "Okafor")]);
     assert_eq!(offered(&found.body), ["ada"]);
     // Another existing patient, an invalid id, nothing: refused, audited.
     for forged in ["ben", "../Patient/ben", ""] {
-        let res = post(&mut b, &found, "/picker/patient/choose", &[("choice", forged)]);
+        let res = post(
+            &mut b,
+            &found,
+            "/picker/patient/choose",
+            &[("choice", forged)],
+        );
         assert_eq!(res.status, 400, "{forged:?}: {}", res.body);
-        assert!(res.body.contains("Choose one of the results"), "{}", res.body);
+        assert!(
+            res.body.contains("Choose one of the results"),
+            "{}",
+            res.body
+        );
     }
     assert_eq!(audit_count(&w, "smart.context.chosen", "failure"), 4);
     assert_eq!(audit_count(&w, "smart.context.chosen", "success"), 0);
@@ -178,7 +230,12 @@ fn only_an_offered_patient_may_be_chosen(backend: Backend) {
     );
     assert_eq!(res.status, 403, "{}", res.body);
     // The flow still waits for a patient; the offered one goes through.
-    let chosen = post(&mut b, &found, "/picker/patient/choose", &[("choice", "ada")]);
+    let chosen = post(
+        &mut b,
+        &found,
+        "/picker/patient/choose",
+        &[("choice", "ada")],
+    );
     let back = follow(&mut b, chosen);
     let code = param(back.location(), "code").unwrap_or_else(|| panic!("{}", back.location()));
     assert_eq!(w.ward.tokens("app", &code, &p)["patient"], "ada");
@@ -189,9 +246,15 @@ per_backend!(only_an_offered_patient_may_be_chosen);
 fn who_may_not_pick_gets_access_denied_and_no_picker(backend: Backend) {
     let w = world(backend);
     let run = |user: &str, scope: &str, aud: &str| {
-        let url = w.ward.authorize_url("app", &pkce(), &[("scope", scope), ("aud", aud)]);
+        let url = w
+            .ward
+            .authorize_url("app", &pkce(), &[("scope", scope), ("aud", aud)]);
         let res = w.ward.browser().authorize(&url, user);
-        assert_eq!(res.status, 303, "{user} {scope}: the picker was shown: {}", res.body);
+        assert_eq!(
+            res.status, 303,
+            "{user} {scope}: the picker was shown: {}",
+            res.body
+        );
         let loc = res.location().to_string();
         (
             param(&loc, "error").unwrap_or_else(|| panic!("{loc}")),
@@ -212,7 +275,10 @@ fn who_may_not_pick_gets_access_denied_and_no_picker(backend: Backend) {
     let e = common::smart::authorize_error(
         &w.ward,
         "app",
-        &[("scope", "openid launch/patient"), ("aud", "https://fhir.nowhere.example/r4")],
+        &[
+            ("scope", "openid launch/patient"),
+            ("aud", "https://fhir.nowhere.example/r4"),
+        ],
     )
     .expect("refused before the sign-in");
     assert_eq!(e.0, "invalid_request");
@@ -226,7 +292,10 @@ fn who_may_not_pick_gets_access_denied_and_no_picker(backend: Backend) {
     let mut b = w.ward.browser();
     b.authorize(&url, "dana");
     let res = b.get(&format!("{url}&prompt=none"));
-    assert_eq!(param(res.location(), "error").as_deref(), Some("interaction_required"));
+    assert_eq!(
+        param(res.location(), "error").as_deref(),
+        Some("interaction_required")
+    );
 }
 
 per_backend!(who_may_not_pick_gets_access_denied_and_no_picker);
@@ -237,13 +306,29 @@ fn a_fhir_server_that_is_down_gets_a_clear_page_and_a_retry(backend: Backend) {
     drop(w.gateway.take());
     let res = post(&mut b, &page, "/picker/patient", &[("name", "Okafor")]);
     assert_eq!(res.status, 200, "{}", res.body);
-    assert!(res.body.contains("could not reach the FHIR server"), "{}", res.body);
+    assert!(
+        res.body.contains("could not reach the FHIR server"),
+        "{}",
+        res.body
+    );
     assert!(res.body.contains("Try the search again"), "{}", res.body);
     // The retry keeps the name typed.
-    assert!(res.body.contains("type=\"hidden\" name=\"name\" value=\"Okafor\""));
+    assert!(
+        res.body
+            .contains("type=\"hidden\" name=\"name\" value=\"Okafor\"")
+    );
     assert_eq!(audit_count(&w, "smart.picker.search", "failure"), 1);
     // Back up: the retry finds the patient.
-    let port: u16 = w.fhir.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap();
+    let port: u16 = w
+        .fhir
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     w.gateway = Some(gateway::spawn(&w.ward, port));
     let res = post(&mut b, &page, "/picker/patient", &[("name", "Okafor")]);
     assert_eq!(offered(&res.body), ["ada"], "{}", res.body);

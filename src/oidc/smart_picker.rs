@@ -58,7 +58,10 @@ pub struct Http;
 impl FhirGet for Http {
     fn get(&self, url: &str, bearer: &str) -> Result<Value, FetchError> {
         let auth = format!("Bearer {bearer}");
-        let headers = [("Accept", "application/fhir+json"), ("Authorization", &auth)];
+        let headers = [
+            ("Accept", "application/fhir+json"),
+            ("Authorization", &auth),
+        ];
         let body = crate::jwks::fetch::get(url, &headers, MAX_BYTES, true)?;
         serde_json::from_slice(&body).map_err(|_| FetchError::Invalid("is not JSON"))
     }
@@ -160,7 +163,10 @@ fn expecting<'a>(
     user: &User,
     pick: Pick,
 ) -> Result<&'a crate::oidc::smart_launch::SmartRequest, OAuthError> {
-    match (needed(p, &found.request, user.id.as_str())?, &found.request.smart) {
+    match (
+        needed(p, &found.request, user.id.as_str())?,
+        &found.request.smart,
+    ) {
         (Some(now), Some(smart)) if now == pick => Ok(smart),
         _ => Err(OAuthError::invalid_request(NOTHING_TO_CHOOSE)),
     }
@@ -224,7 +230,8 @@ pub fn search(
         Ok(list) => list,
         Err(e) => {
             tracing::warn!(aud = %smart.aud, error = %e, "a picker's FHIR search failed");
-            p.store.audit(event(Outcome::Failure).reason(reason_of(&e)))?;
+            p.store
+                .audit(event(Outcome::Failure).reason(reason_of(&e)))?;
             return Ok(Searched::Unavailable(message_of(&e)));
         }
     };
@@ -240,7 +247,11 @@ pub fn search(
 
 /// `user`'s choices so far (another user's count for nothing).
 fn mine(smart: &crate::oidc::smart_launch::SmartRequest, user: &User) -> Picked {
-    let mut picked = smart.picked.by(user.id.as_str()).cloned().unwrap_or_default();
+    let mut picked = smart
+        .picked
+        .by(user.id.as_str())
+        .cloned()
+        .unwrap_or_default();
     picked.by = Some(user.id.to_string());
     picked
 }
@@ -292,7 +303,8 @@ pub fn choose(
     let mut picked = mine(smart, user);
     let offered = picked.offered_type == Some(pick) && picked.offered.iter().any(|o| o == id);
     if !is_fhir_id(id) || !offered {
-        p.store.audit(event(Outcome::Failure).reason("not_offered"))?;
+        p.store
+            .audit(event(Outcome::Failure).reason("not_offered"))?;
         return Err(OAuthError::invalid_request(
             "Choose one of the results of your search. If the list is gone, search again.",
         ));

@@ -53,9 +53,14 @@ fn bundle(resources: Value) -> Value {
 fn world() -> (MemoryStore, String) {
     let (store, user) = testing::store();
     let mut app = testing::public_client();
-    app.scopes = ["openid", "launch/patient", "launch/encounter", "patient/*.rs"]
-        .map(String::from)
-        .to_vec();
+    app.scopes = [
+        "openid",
+        "launch/patient",
+        "launch/encounter",
+        "patient/*.rs",
+    ]
+    .map(String::from)
+    .to_vec();
     store.add_client(app);
     let server = FhirServer {
         id: "f1".into(),
@@ -128,8 +133,14 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
     let mut p = testing::provider(&store);
     p.policy = policy(&user_id, true);
     let user = user_of(&store, &user_id);
-    let found = interaction(&store, "openid launch/patient launch/encounter patient/*.rs");
-    assert_eq!(needed(&p, &found.request, &user_id), Ok(Some(Pick::Patient)));
+    let found = interaction(
+        &store,
+        "openid launch/patient launch/encounter patient/*.rs",
+    );
+    assert_eq!(
+        needed(&p, &found.request, &user_id),
+        Ok(Some(Pick::Patient))
+    );
 
     let gateway = fake(Ok(bundle(json!([
         {"resourceType": "Patient", "id": "ada", "name": [{"family": "Okafor", "given": ["Ada"]}]},
@@ -146,7 +157,10 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
     assert_eq!(claims["aud"], FHIR);
     assert_eq!(claims["scope"], "system/Patient.rs");
     assert_eq!(claims["sub"], testing::ISSUER);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 60);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        60
+    );
 
     // Only an offered id may be chosen; a refusal changes nothing.
     let found = reload(&store);
@@ -157,7 +171,10 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
     choose(&p, &found, &user, Pick::Patient, "ada").unwrap();
 
     let found = reload(&store);
-    assert_eq!(needed(&p, &found.request, &user_id), Ok(Some(Pick::Encounter)));
+    assert_eq!(
+        needed(&p, &found.request, &user_id),
+        Ok(Some(Pick::Encounter))
+    );
     let gateway = fake(Ok(bundle(json!([
         {"resourceType": "Encounter", "id": "enc-1", "status": "finished"},
     ]))));
@@ -171,7 +188,9 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
 
     let found = reload(&store);
     assert_eq!(needed(&p, &found.request, &user_id), Ok(None));
-    let g = grant_context(&p, &found.request, &user_id).unwrap().unwrap();
+    let g = grant_context(&p, &found.request, &user_id)
+        .unwrap()
+        .unwrap();
     assert_eq!(g.context.patient.as_deref(), Some("ada"));
     assert_eq!(g.context.encounter.as_deref(), Some("enc-1"));
     let types = store.audit_types();
@@ -195,7 +214,11 @@ fn refusals_bad_input_and_an_unavailable_server() {
     // No role that may search patients: access_denied, audited.
     let e = needed(&p, &found.request, &user_id).unwrap_err();
     assert_eq!(e.code, "access_denied");
-    assert!(store.audit_types().contains(&"smart.context.refused".to_string()));
+    assert!(
+        store
+            .audit_types()
+            .contains(&"smart.context.refused".to_string())
+    );
 
     p.policy = policy(&user_id, false);
     let gateway = fake(Err(FetchError::Timeout));

@@ -171,7 +171,11 @@ fn patient_name(resource: &Value) -> Option<String> {
     if let Some(text) = field(&name["text"]) {
         return Some(text);
     }
-    let given = name["given"].as_array().into_iter().flatten().filter_map(field);
+    let given = name["given"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(field);
     let parts: Vec<String> = given.chain(field(&name["family"])).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
@@ -184,7 +188,10 @@ fn patient_details(resource: &Value) -> String {
     if let Some(gender) = field(&resource["gender"]) {
         out.push(gender);
     }
-    out.push(format!("id {}", resource["id"].as_str().unwrap_or_default()));
+    out.push(format!(
+        "id {}",
+        resource["id"].as_str().unwrap_or_default()
+    ));
     out.join(", ")
 }
 
@@ -209,7 +216,10 @@ fn encounter_details(resource: &Value) -> String {
     if let Some(status) = field(&resource["status"]) {
         out.push(status);
     }
-    out.push(format!("id {}", resource["id"].as_str().unwrap_or_default()));
+    out.push(format!(
+        "id {}",
+        resource["id"].as_str().unwrap_or_default()
+    ));
     out.join(", ")
 }
 
@@ -295,7 +305,10 @@ mod tests {
             Err(NotABundle)
         );
         assert_eq!(
-            candidates(Pick::Patient, &json!({"resourceType": "Bundle", "entry": 3})),
+            candidates(
+                Pick::Patient,
+                &json!({"resourceType": "Bundle", "entry": 3})
+            ),
             Err(NotABundle)
         );
     }

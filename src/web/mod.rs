@@ -136,7 +136,10 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::post().to(interaction::consent_submit))
         .route("/picker/{kind}", web::get().to(picker::form))
         .route("/picker/{kind}", web::post().to(picker::search_submit))
-        .route("/picker/{kind}/choose", web::post().to(picker::choose_submit));
+        .route(
+            "/picker/{kind}/choose",
+            web::post().to(picker::choose_submit),
+        );
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -98,18 +98,7 @@ pub fn next_step(
     {
         return Ok(pick);
     }
-    // OIDC Core §3.1.2.1: prompt=consent MUST ask, even when consent was given
-    // before (and for first-party clients): only a consent given during this
-    // interaction counts.
-    let needs_consent = if req.has_prompt("consent") {
-        consented.is_none_or(|(_, at)| interaction_started.is_none_or(|t| at < t))
-    } else {
-        !client.first_party
-            && !consented.is_some_and(|(granted, _)| {
-                req.consent_scopes().iter().all(|s| granted.contains(s))
-            })
-    };
-    if needs_consent {
+    if needs_consent(req, client, consented, interaction_started) {
         return if req.has_prompt("none") {
             Err(redirect_err(OAuthError::consent_required(
                 "the user must consent",
@@ -130,6 +119,25 @@ pub fn next_step(
         };
     }
     Ok(Next::Issue)
+}
+
+/// Whether the consent page is needed. OIDC Core §3.1.2.1: prompt=consent
+/// MUST ask, even when consent was given before (and for first-party
+/// clients): only a consent given during this interaction counts.
+fn needs_consent(
+    req: &AuthorizationRequest,
+    client: &Client,
+    consented: Option<(&[String], Millis)>,
+    interaction_started: Option<Millis>,
+) -> bool {
+    if req.has_prompt("consent") {
+        consented.is_none_or(|(_, at)| interaction_started.is_none_or(|t| at < t))
+    } else {
+        !client.first_party
+            && !consented.is_some_and(|(granted, _)| {
+                req.consent_scopes().iter().all(|s| granted.contains(s))
+            })
+    }
 }
 
 /// The picker page a standalone SMART launch needs before consent, if any

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::storage::{Database, StorageError, audit};
 use crate::storage::schema::auth_requests;
+use crate::storage::{Database, StorageError, audit};
 use crate::store::{AuthRequestRow, AuthRequestStore, StoreError};
 
 impl AuthRequestStore for Database {

@@ -44,7 +44,14 @@ pub async fn form(
         Pick::Patient => None,
         Pick::Encounter => Some(search(&state, &b, &id, pick, String::new()).await?),
     };
-    Ok(picker_page(&state, &req, (&id, &b, &info), pick, "", searched))
+    Ok(picker_page(
+        &state,
+        &req,
+        (&id, &b, &info),
+        pick,
+        "",
+        searched,
+    ))
 }
 
 /// `POST /picker/{kind}`: search (patients by the `name` given).
@@ -57,13 +64,25 @@ pub async fn search_submit(
     let pick = pick_of(&kind)?;
     let b = browser(&state, &req);
     let (id, form) = checked_form(&req, &body, &b)?;
-    let name = form.get("name").ok().flatten().unwrap_or_default().to_string();
+    let name = form
+        .get("name")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
     let searched = search(&state, &b, &id, pick, name.clone()).await?;
     let info = match load_page(&state, id.clone(), b.token.clone()).await {
         Ok(Some(info)) => info,
         _ => return Err(page_error(StatusCode::BAD_REQUEST, EXPIRED)),
     };
-    Ok(picker_page(&state, &req, (&id, &b, &info), pick, &name, Some(searched)))
+    Ok(picker_page(
+        &state,
+        &req,
+        (&id, &b, &info),
+        pick,
+        &name,
+        Some(searched),
+    ))
 }
 
 /// `POST /picker/{kind}/choose`: the choice (one the search offered), then resume.
@@ -76,7 +95,12 @@ pub async fn choose_submit(
     let pick = pick_of(&kind)?;
     let b = browser(&state, &req);
     let (id, form) = checked_form(&req, &body, &b)?;
-    let choice = form.get("choice").ok().flatten().unwrap_or_default().to_string();
+    let choice = form
+        .get("choice")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
     let (cookie, token, limits) = (b.session.clone(), b.token.clone(), state.ctx.config.session);
     let id2 = id.clone();
     let outcome = call(&state, move |p| {
