@@ -222,7 +222,7 @@ fn the_smart_configuration_is_served_and_truthful(backend: Backend) {
         assert!(caps.contains(&c), "{c}: {caps:?}");
     }
     // What works since the launch context landed (tests/smart_launch.rs,
-    // tests/smart_standalone.rs), and what does not yet.
+    // tests/smart_standalone.rs, tests/smart_picker.rs).
     for c in [
         "launch-ehr",
         "launch-standalone",
@@ -231,12 +231,12 @@ fn the_smart_configuration_is_served_and_truthful(backend: Backend) {
         "context-passthrough-banner",
         "context-passthrough-style",
         "context-standalone-patient",
+        "context-standalone-encounter",
         "permission-patient",
         "permission-online",
     ] {
         assert!(caps.contains(&c), "{c}: {caps:?}");
     }
-    assert!(!caps.contains(&"context-standalone-encounter"), "{caps:?}");
     // `authorize-post` is listed, so a POST to /authorize must work: it
     // leads to the sign-in like a GET.
     let p = pkce();

@@ -8,6 +8,7 @@ mod common;
 
 use common::Backend;
 use common::app::{claims, id_claims};
+use common::oidc::pkce;
 use common::smart::{FHIR, authorize_error, sign_in, world};
 use serde_json::Value;
 
@@ -119,17 +120,21 @@ per_backend!(aud_must_be_a_registered_fhir_server_and_scopes_well_formed);
 fn a_patient_context_is_needed_for_patient_scopes(backend: Backend) {
     let w = world(backend);
     // A nurse standalone (no EHR launch, her FHIR user is a Practitioner)
-    // and a receptionist without any FHIR user: no patient to put in context.
+    // and a receptionist without any FHIR user: no patient in context, but
+    // their roles may search patients, so Ward's picker asks which one
+    // (tests/smart_picker.rs goes on from there).
     for (user, scope) in [
         ("dana", "openid launch/patient"),
         ("dana", "openid patient/Observation.rs"),
         ("rita", "openid launch/patient patient/Patient.rs"),
     ] {
-        let e = sign_in(&w, "app", user, &[("scope", scope), ("aud", FHIR)]).unwrap_err();
-        assert_eq!(e.0, "access_denied", "{user} {scope}");
-        assert!(e.1.contains("no patient in context"), "{e:?}");
+        let url = w.authorize_url("app", &pkce(), &[("scope", scope), ("aud", FHIR)]);
+        let res = w.browser().authorize(&url, user);
+        assert_eq!(res.status, 200, "{user} {scope}: {}", res.body);
+        assert!(res.body.contains("Choose a patient"), "{}", res.body);
     }
-    // launch/encounter outside an EHR launch.
+    // launch/encounter outside an EHR launch, by a patient whose role may not
+    // search encounters.
     let e = sign_in(
         &w,
         "app",

@@ -38,7 +38,7 @@ pub enum FetchError {
     Timeout,
     #[error("the answer was HTTP {0}; only 200 is taken, and redirects are not followed")]
     Status(u16),
-    #[error("the answer is larger than {MAX_BYTES} bytes")]
+    #[error("the answer is larger than the limit")]
     TooLarge,
     #[error("connecting or reading failed: {0}")]
     Transport(String),
@@ -71,10 +71,29 @@ impl Fetch for HttpFetcher {
     }
 }
 
-/// One guarded `GET` of `uri` (see the module's comment): the body of a 200
-/// answer as UTF-8 text. `allow_insecure`: the development switch
-/// (`clients.allow_insecure_fetch`): http, loopback and private addresses.
+/// One guarded `GET` of `uri` (see the module's comment) accepting `accept`:
+/// the body of a 200 answer as UTF-8 text, at most 64 KiB. `allow_insecure`:
+/// the development switch (`clients.allow_insecure_fetch`): http, loopback
+/// and private addresses. Every URL fetched for a client (its key set, a
+/// sector document) comes through here.
 pub fn get_text(uri: &str, allow_insecure: bool, accept: &str) -> Result<String, FetchError> {
+    let body = get(uri, &[("Accept", accept)], MAX_BYTES, allow_insecure)?;
+    String::from_utf8(body).map_err(|_| FetchError::Invalid("is not UTF-8"))
+}
+
+/// One `GET` of `uri` with `headers`, under the guards above: the address
+/// checks (relaxed by `allow_insecure`: http, loopback and private
+/// addresses), no proxy, no redirect, [`TIMEOUT`] for the whole exchange and
+/// at most `max_bytes` of body; only a `200` counts. Shared by the key-set
+/// fetch and the SMART patient picker's FHIR searches (`oidc::smart_picker`),
+/// whose base URLs an administrator registered (so they pass
+/// `allow_insecure`: the registry already allows http only on loopback).
+pub fn get(
+    uri: &str,
+    headers: &[(&str, &str)],
+    max_bytes: u64,
+    allow_insecure: bool,
+) -> Result<Vec<u8>, FetchError> {
     let url = address::check_uri(uri, allow_insecure).map_err(FetchError::Refused)?;
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
@@ -86,21 +105,19 @@ pub fn get_text(uri: &str, allow_insecure: bool, accept: &str) -> Result<String,
         .build();
     let resolver = CheckedResolver { allow_insecure };
     let agent = ureq::Agent::with_parts(config, DefaultConnector::new(), resolver);
-    let mut res = agent
-        .get(url.as_str())
-        .header("Accept", accept)
-        .call()
-        .map_err(from_ureq)?;
+    let mut request = agent.get(url.as_str());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut res = request.call().map_err(from_ureq)?;
     if res.status().as_u16() != 200 {
         return Err(FetchError::Status(res.status().as_u16()));
     }
-    let body = res
-        .body_mut()
+    res.body_mut()
         .with_config()
-        .limit(MAX_BYTES)
+        .limit(max_bytes)
         .read_to_vec()
-        .map_err(from_ureq)?;
-    String::from_utf8(body).map_err(|_| FetchError::Invalid("is not UTF-8"))
+        .map_err(from_ureq)
 }
 
 /// A refused address, as it travels through ureq.

@@ -60,20 +60,20 @@ pub fn metadata(issuer: &str, require_par: bool) -> Value {
 
 /// What Ward can do of SMART App Launch 2.2.0, as `capabilities` says it
 /// (§"Capabilities"). Truthful: a capability is listed only once it works end
-/// to end (docs/smart.md says what is missing). Not yet:
-/// `context-standalone-encounter` (no encounter picker), and for staff the
-/// standalone patient picker (`context-standalone-patient` holds for patient
-/// users, whose own record is the patient).
-pub const SMART_CAPABILITIES: [&str; 18] = [
+/// to end (docs/smart.md says what is missing).
+pub const SMART_CAPABILITIES: [&str; 19] = [
     // An EHR mints a launch at POST /smart/launch; the app presents it.
     "launch-ehr",
-    // `launch/patient` without an EHR (a patient user's own record).
+    // `launch/patient` without an EHR: a patient user's own record, or the
+    // patient a staff member chooses on Ward's picker (oidc::smart_picker).
     "launch-standalone",
     "context-ehr-patient",
     "context-ehr-encounter",
     "context-passthrough-banner",
     "context-passthrough-style",
     "context-standalone-patient",
+    // `launch/encounter` without an EHR: the encounter picker.
+    "context-standalone-encounter",
     // POST to /authorize (RFC 6749 §3.1 allows it; SMART lists it separately).
     "authorize-post",
     "client-public",
@@ -161,10 +161,15 @@ mod tests {
         assert!(scopes.iter().any(|s| s == "system/*.rs"), "{scopes:?}");
         // Nothing Ward cannot do yet.
         let caps = smart["capabilities"].as_array().unwrap();
-        for missing in ["context-standalone-encounter", "permission-v3"] {
+        for missing in ["permission-v3", "context-banner"] {
             assert!(!caps.iter().any(|c| c == missing), "{missing}");
         }
-        for present in ["launch-ehr", "launch-standalone", "permission-patient"] {
+        for present in [
+            "launch-ehr",
+            "launch-standalone",
+            "permission-patient",
+            "context-standalone-encounter",
+        ] {
             assert!(caps.iter().any(|c| c == present), "{present}");
         }
     }

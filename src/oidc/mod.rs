@@ -21,6 +21,7 @@ pub mod redirect;
 pub mod revoke;
 pub mod risk;
 pub mod smart_launch;
+pub mod smart_picker;
 pub mod smart_scopes;
 pub mod subject;
 #[cfg(test)]

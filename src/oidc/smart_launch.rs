@@ -40,6 +40,36 @@ pub struct SmartRequest {
     /// The user the EHR named for the launch: the only one who may sign in.
     #[serde(default)]
     pub ehr_user: Option<String>,
+    /// A standalone launch's choices on the picker pages.
+    #[serde(default)]
+    pub picked: Picked,
+}
+
+/// What the user chose on the picker pages (`oidc::smart_picker`), and what
+/// the last search offered: only an offered id may be chosen, so a posted id
+/// is never taken on trust. Kept with the pending request, server-side; the
+/// choices count only for the user who made them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Picked {
+    /// The user who searched and chose.
+    #[serde(default)]
+    pub by: Option<String>,
+    #[serde(default)]
+    pub patient: Option<String>,
+    #[serde(default)]
+    pub encounter: Option<String>,
+    /// The ids the last search returned, and of which type.
+    #[serde(default)]
+    pub offered: Vec<String>,
+    #[serde(default)]
+    pub offered_type: Option<crate::smart::picker::Pick>,
+}
+
+impl Picked {
+    /// The choices, when `user_id` made them.
+    pub fn by(&self, user_id: &str) -> Option<&Picked> {
+        (self.by.as_deref() == Some(user_id)).then_some(self)
+    }
 }
 
 /// Whether `token` is a scope that makes a request SMART: a `patient/` or
@@ -105,6 +135,7 @@ pub fn check_request(
         aud: server.base_url,
         ehr_user: row.as_ref().and_then(|r| r.user_id.clone()),
         launch: row.map(|r| r.context),
+        picked: Picked::default(),
     });
     Ok(())
 }
@@ -162,7 +193,9 @@ fn use_launch(
 /// issued: None for a request without `aud`. Refused with `access_denied`
 /// when the EHR named another user, or when the request needs a patient
 /// (`launch/patient`, a `patient/` scope) or an encounter and none is in
-/// context (Ward has no patient picker yet; docs/smart.md).
+/// context: not from the EHR, not the user's own record, not chosen on the
+/// picker (`oidc::smart_picker`, which runs before consent and refuses
+/// earlier, with the reason; this is the last word).
 pub fn grant_context(
     p: &Provider,
     req: &AuthorizationRequest,
@@ -176,36 +209,69 @@ pub fn grant_context(
             "the EHR launched this app for another user; sign in as that user",
         ));
     }
-    let mut context = smart.launch.clone().unwrap_or_default();
-    let wants_patient = has(&req.scope, "launch/patient")
-        || req.scope.iter().any(|s| {
-            matches!(scope::parse(s), Ok(Scope::Clinical(c)) if c.compartment == Compartment::Patient)
-        });
     let fhir_user = p.store.fhir_user(user_id)?;
-    if context.patient.is_none() && wants_patient {
-        // A standalone launch by a patient: their own record (SMART 2.2.0
-        // §"Standalone launch": launch/patient asks for a patient in context).
-        context.patient = fhir_user
-            .as_deref()
-            .and_then(patient_of)
-            .map(str::to_string);
+    let known = known_context(smart, &req.scope, fhir_user.as_deref(), user_id);
+    let mut context = smart.launch.clone().unwrap_or_default();
+    if wants_patient(&req.scope) {
+        context.patient = known.patient;
         if context.patient.is_none() {
-            return Err(OAuthError::access_denied(
-                "no patient in context: launch/patient and patient/ scopes need an EHR launch \
-                 with a patient, or a user whose FHIR user is a Patient",
-            ));
+            return Err(OAuthError::access_denied(NO_PATIENT));
         }
     }
-    if context.encounter.is_none() && has(&req.scope, "launch/encounter") {
-        return Err(OAuthError::access_denied(
-            "no encounter in context: launch/encounter needs an EHR launch with an encounter",
-        ));
+    if has(&req.scope, "launch/encounter") {
+        context.encounter = known.encounter;
+        if context.encounter.is_none() {
+            return Err(OAuthError::access_denied(NO_ENCOUNTER));
+        }
     }
     Ok(Some(SmartGrant {
         aud: smart.aud.clone(),
         context,
         fhir_user: fhir_user.filter(|_| has(&req.scope, "fhirUser")),
     }))
+}
+
+pub(crate) const NO_PATIENT: &str = "no patient in context: launch/patient and patient/ scopes \
+     need an EHR launch with a patient, a user whose FHIR user is a Patient, or a patient \
+     chosen on Ward's patient picker (which needs permission to search patients)";
+pub(crate) const NO_ENCOUNTER: &str = "no encounter in context: launch/encounter needs an EHR \
+     launch with an encounter, or an encounter chosen on Ward's picker for the patient in \
+     context (which needs permission to search encounters)";
+
+/// Whether a request asks for a patient in context: `launch/patient`, or a
+/// `patient/` scope (whose compartment is that patient).
+pub fn wants_patient(scope: &[String]) -> bool {
+    has(scope, "launch/patient")
+        || scope.iter().any(|s| {
+            matches!(scope::parse(s), Ok(Scope::Clinical(c)) if c.compartment == Compartment::Patient)
+        })
+}
+
+/// The patient and encounter a request has in context so far, in order of
+/// precedence: the EHR launch's; for a request that wants a patient, the
+/// user's own Patient resource (SMART 2.2.0 §"Standalone launch"); what
+/// `user_id` chose on the picker. The patient is also the one whose
+/// encounters the encounter picker lists.
+pub(crate) fn known_context(
+    smart: &SmartRequest,
+    scope: &[String],
+    fhir_user: Option<&str>,
+    user_id: &str,
+) -> LaunchContext {
+    let ehr = smart.launch.clone().unwrap_or_default();
+    let picked = smart.picked.by(user_id);
+    let own = fhir_user.and_then(patient_of).map(str::to_string);
+    LaunchContext {
+        patient: ehr
+            .patient
+            .or(own)
+            .or_else(|| picked.and_then(|c| c.patient.clone()))
+            .filter(|_| wants_patient(scope) || has(scope, "launch/encounter")),
+        encounter: ehr
+            .encounter
+            .or_else(|| picked.and_then(|c| c.encounter.clone())),
+        ..LaunchContext::default()
+    }
 }
 
 /// The launch parameters of `POST /smart/launch`, checked.

@@ -62,6 +62,13 @@ fn sign(p: &Provider, alg: Algorithm, typ: &str, claims: &Value) -> Result<Strin
     })
 }
 
+/// An RFC 9068 access token (`typ` `at+jwt`, [`ACCESS_TOKEN_ALG`]) with
+/// exactly `claims`: the one Ward mints for its own FHIR searches
+/// (`oidc::smart_picker`).
+pub(crate) fn sign_access_token(p: &Provider, claims: &Value) -> Result<String, OAuthError> {
+    sign(p, ACCESS_TOKEN_ALG, "at+jwt", claims)
+}
+
 /// The roles and permissions claims of a user's tokens for `tenant`, from the
 /// policy as it is now (so a role change shows in the next token, and refresh
 /// re-evaluates). Permissions are limited to the resources the client is

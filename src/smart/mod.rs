@@ -5,6 +5,7 @@
 pub mod describe;
 pub mod grant;
 pub mod launch;
+pub mod picker;
 pub mod registry;
 pub mod scope;
 

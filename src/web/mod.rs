@@ -88,7 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The pages of sign-in, consent, account and logout, and the passkey script's JSON.
 fn browser_routes(cfg: &mut web::ServiceConfig) {
     use handlers::{
-        account, assets, connected_apps, interaction, login, logout, passkey, workstation,
+        account, assets, connected_apps, interaction, login, logout, passkey, picker, workstation,
     };
     cfg.route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
@@ -144,7 +144,13 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route("/continue", web::post().to(workstation::continue_submit))
         .route("/switch-user", web::post().to(workstation::switch_user))
         .route("/consent", web::get().to(interaction::consent_form))
-        .route("/consent", web::post().to(interaction::consent_submit));
+        .route("/consent", web::post().to(interaction::consent_submit))
+        .route("/picker/{kind}", web::get().to(picker::form))
+        .route("/picker/{kind}", web::post().to(picker::search_submit))
+        .route(
+            "/picker/{kind}/choose",
+            web::post().to(picker::choose_submit),
+        );
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -65,6 +65,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/continue.html"),
     ),
     (
+        "pages/picker.html",
+        include_str!("../../templates/pages/picker.html"),
+    ),
+    (
         "pages/logout.html",
         include_str!("../../templates/pages/logout.html"),
     ),

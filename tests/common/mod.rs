@@ -7,6 +7,7 @@ pub mod app;
 pub mod axe;
 pub mod browser;
 pub mod client_keys;
+pub mod gateway;
 pub mod jwks_server;
 pub mod logout_rp;
 pub mod oidc;

@@ -201,4 +201,24 @@ mod tests {
             Some("p2")
         );
     }
+
+    /// The shipped data serves what Ward's pickers ask for: patients by part
+    /// of a name, any case, and a patient's encounters.
+    #[test]
+    fn the_shipped_data_serves_the_pickers_searches() {
+        let text = include_str!("../data/resources.json");
+        let s = Store::new(serde_json::from_str(text).unwrap());
+        let ids = |t: &str, k: &str, v: &str| -> Vec<String> {
+            s.search(t, &p(k, v))
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids("Patient", "name", "OKAF"), ["ada"]);
+        assert_eq!(ids("Patient", "name", "ben"), ["ben"]);
+        assert_eq!(ids("Encounter", "patient", "ada"), ["enc-1", "enc-2"]);
+        assert_eq!(ids("Encounter", "patient", "Patient/ben"), ["enc-3"]);
+        assert!(ids("Encounter", "patient", "chen").is_empty());
+    }
 }

@@ -38,6 +38,9 @@ pub enum Next {
     /// A shared workstation: whoever is at the keyboard confirms they are the
     /// session's user ("continue as …") or switches user.
     ConfirmUser,
+    /// A standalone SMART launch needs a patient or an encounter that the
+    /// user chooses on the picker (`oidc::smart_picker`).
+    Pick(crate::smart::picker::Pick),
     Issue,
 }
 
@@ -89,6 +92,13 @@ pub fn next_step(
     {
         return Ok(Next::ConfirmUser);
     }
+    // A standalone SMART launch's patient (and encounter), chosen before
+    // consent so that the consent is for an app working on that record.
+    if let Some((_, user)) = session
+        && let Some(pick) = pick_step(p, req, user)?
+    {
+        return Ok(pick);
+    }
     if needs_consent(req, client, consented, interaction_started) {
         return if req.has_prompt("none") {
             Err(redirect_err(OAuthError::consent_required(
@@ -128,6 +138,29 @@ fn needs_consent(
     }
     let wanted = consent::Wanted::of(req, client);
     !client.first_party && !consented.is_some_and(|c| consent::covers(c, client, &wanted))
+
+}
+
+/// The picker page a standalone SMART launch needs before consent, if any
+/// (`oidc::smart_picker`); `interaction_required` for `prompt=none`, which
+/// may show no page, and the picker's refusals, sent to the client.
+fn pick_step(
+    p: &Provider,
+    req: &AuthorizationRequest,
+    user: &User,
+) -> Result<Option<Next>, AuthorizeError> {
+    let redirect_err = |e: OAuthError| AuthorizeError::Redirect(req.target().error(p.issuer, &e));
+    let Some(pick) =
+        crate::oidc::smart_picker::needed(p, req, user.id.as_str()).map_err(redirect_err)?
+    else {
+        return Ok(None);
+    };
+    if req.has_prompt("none") {
+        return Err(redirect_err(OAuthError::interaction_required(
+            "the user must choose the patient (or encounter) for the app",
+        )));
+    }
+    Ok(Some(Next::Pick(pick)))
 }
 
 /// The organisations a user may sign in to a client for (the reserved `ward`

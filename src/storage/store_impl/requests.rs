@@ -2,9 +2,10 @@
 
 use diesel::prelude::*;
 
+use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::storage::schema::auth_requests;
-use crate::storage::{Database, StorageError, parse_client_id};
+use crate::storage::{Database, StorageError, audit, parse_client_id};
 use crate::store::{AuthRequestRow, AuthRequestStore, StoreError};
 
 impl AuthRequestStore for Database {
@@ -68,6 +69,28 @@ impl AuthRequestStore for Database {
         .set(auth_requests::params.eq(params))
         .execute(&mut *self.conn()?)?;
         Ok(())
+    }
+
+    fn update_auth_request_audited(
+        &self,
+        id_hash: &str,
+        params: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let updated = self.transaction(|c| {
+            let n = diesel::update(
+                auth_requests::table
+                    .find(id_hash)
+                    .filter(auth_requests::used_at.is_null()),
+            )
+            .set(auth_requests::params.eq(params))
+            .execute(c)?;
+            if n == 1 {
+                audit::append(c, event)?;
+            }
+            Ok::<_, StorageError>(n == 1)
+        })?;
+        Ok(updated)
     }
 
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError> {

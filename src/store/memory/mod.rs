@@ -240,6 +240,21 @@ impl AuthRequestStore for MemoryStore {
         Ok(())
     }
 
+    fn update_auth_request_audited(
+        &self,
+        id_hash: &str,
+        params: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let Some((r, None)) = s.auth_requests.get_mut(id_hash) else {
+            return Ok(false);
+        };
+        r.params = params.to_string();
+        s.audit.push(audit.clone());
+        Ok(true)
+    }
+
     fn use_auth_request(&self, id_hash: &str, now: Millis) -> Result<bool, StoreError> {
         Ok(match self.lock().auth_requests.get_mut(id_hash) {
             Some((_, used @ None)) => {

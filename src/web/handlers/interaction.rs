@@ -61,6 +61,7 @@ fn finish(
                 Next::Consent => "/consent",
                 Next::ChooseTenant => "/tenant",
                 Next::ConfirmUser => "/continue",
+                Next::Pick(pick) => super::picker::path(pick),
                 Next::Login | Next::Issue => "/login",
             };
             see_other(&format!("{path}?interaction={interaction}"))

@@ -9,6 +9,7 @@ pub mod interaction;
 pub mod login;
 pub mod logout;
 pub mod passkey;
+pub mod picker;
 pub mod signin_page;
 pub mod workstation;
 
