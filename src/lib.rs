@@ -24,4 +24,5 @@ pub mod session;
 pub mod smart;
 pub mod storage;
 pub mod store;
+pub mod telemetry;
 pub mod web;

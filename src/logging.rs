@@ -119,7 +119,21 @@ pub fn init(config: &Config) {
             .boxed(),
         LogFormat::Text => output.with_filter(filter).boxed(),
     };
+    // Traces only when a collector is configured: otherwise no layer at all.
+    let traces = config.telemetry.otlp_endpoint.as_ref().and_then(|url| {
+        crate::telemetry::layer(url.as_str(), &config.telemetry.service_name)
+            .inspect_err(|e| eprintln!("ward: traces are off: {e}"))
+            .ok()
+            // Ward's own spans only, never a dependency's debug spans.
+            .map(|l| {
+                l.with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("ward", tracing::Level::INFO),
+                )
+            })
+    });
     let _ = tracing_subscriber::registry()
+        .with(traces)
         .with(output)
         .with(
             CountClientErrors.with_filter(tracing_subscriber::filter::filter_fn(|meta| {

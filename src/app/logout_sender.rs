@@ -74,6 +74,7 @@ pub fn deliver_due(ctx: &AppContext) -> Result<usize, StorageError> {
 
 /// One POST; Ok on a 2xx answer (§2.8), otherwise why not.
 fn attempt(ctx: &AppContext, n: &Notification) -> Result<(), String> {
+    let _span = tracing::info_span!("backchannel.send", client_id = %n.client_id).entered();
     let keys = ctx.keyset();
     let p = ctx.provider(&keys);
     let client = p

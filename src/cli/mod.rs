@@ -168,9 +168,10 @@ fn run(command: Command, config: Config) -> Result<(), CliError> {
     match command {
         Command::Serve => {
             let ctx = open(config)?;
-            actix_web::rt::System::new()
-                .block_on(crate::web::serve(ctx))
-                .map_err(|e| CliError::Failed(e.to_string()))
+            let served = actix_web::rt::System::new().block_on(crate::web::serve(ctx));
+            // The last spans of a graceful stop reach the collector.
+            crate::telemetry::shutdown();
+            served.map_err(|e| CliError::Failed(e.to_string()))
         }
         Command::Migrate => {
             let applied = crate::app::migrate_only(&config, &actor())?;

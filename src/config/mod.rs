@@ -131,6 +131,8 @@ pub struct Config {
     /// a client (`jwks_uri`, `sector_identifier_uri`) may then be `http://`
     /// and reach loopback and private addresses.
     pub allow_insecure_jwks_uri: bool,
+    /// `[telemetry]`: where traces go, if anywhere.
+    pub telemetry: TelemetryConfig,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }
@@ -219,4 +221,12 @@ impl Config {
     pub fn serves_https(&self) -> bool {
         self.tls.is_some() || self.issuer_url.scheme() == "https"
     }
+}
+
+/// `[telemetry]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP collector's base URL; None: traces are off.
+    pub otlp_endpoint: Option<url::Url>,
+    pub service_name: String,
 }

@@ -51,6 +51,8 @@ pub struct RawConfig {
     pub break_glass: RawBreakGlassConfig,
     /// `[clients]`: how Ward treats what clients registered.
     pub clients: RawClientsConfig,
+    /// `[telemetry]`: OpenTelemetry traces (docs/telemetry.md).
+    pub telemetry: RawTelemetryConfig,
     /// `[risk]`: the risk engine's weights and rules (docs/risk.md).
     pub risk: crate::risk::RawRiskConfig,
     /// `[scope_min_acr]`: the weakest acr a token with a scope may come from,
@@ -76,6 +78,25 @@ impl Default for RawBreakGlassConfig {
             seconds: 3600,
             max_auth_age_seconds: 300,
             notify: Vec::new(),
+        }
+    }
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTelemetryConfig {
+    /// The OTLP/HTTP collector's base URL (`http://127.0.0.1:4318`); empty: no traces.
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported traces.
+    pub service_name: String,
+}
+
+impl Default for RawTelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: String::new(),
+            service_name: "ward".into(),
         }
     }
 }
@@ -281,6 +302,7 @@ impl Default for RawConfig {
             passkeys: RawPasskeyConfig::default(),
             break_glass: RawBreakGlassConfig::default(),
             clients: RawClientsConfig::default(),
+            telemetry: RawTelemetryConfig::default(),
             risk: crate::risk::RawRiskConfig::default(),
             scope_min_acr: Default::default(),
         }

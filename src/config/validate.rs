@@ -64,6 +64,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     )?;
     let break_glass = break_glass(&raw.break_glass)?;
     let consent_policy_version = consent_policy_version(&raw.consent_policy_version)?;
+    let telemetry = telemetry(&raw.telemetry)?;
     let admin_console_client_id = crate::domain::ClientId::parse(&raw.admin_console_client_id)
         .map_err(|e| ConfigError::invalid("admin_console_client_id", e.to_string()))?;
     Ok(Config {
@@ -98,6 +99,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         break_glass,
         allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri
             || raw.clients.allow_insecure_fetch,
+        telemetry,
         warnings: Vec::new(),
     })
 }
@@ -113,6 +115,36 @@ fn consent_policy_version(value: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(v.to_string())
+}
+
+/// `[telemetry]`: an http(s) collector URL, or nothing.
+fn telemetry(raw: &super::raw::RawTelemetryConfig) -> Result<super::TelemetryConfig, ConfigError> {
+    let endpoint = raw.otlp_endpoint.trim();
+    let otlp_endpoint = if endpoint.is_empty() {
+        None
+    } else {
+        let url = Url::parse(endpoint)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "telemetry.otlp_endpoint",
+                    "must be an http:// or https:// URL, e.g. http://127.0.0.1:4318",
+                )
+            })?;
+        Some(url)
+    };
+    let service_name = raw.service_name.trim();
+    if service_name.is_empty() || service_name.len() > 128 {
+        return Err(ConfigError::invalid(
+            "telemetry.service_name",
+            "must be 1 to 128 characters",
+        ));
+    }
+    Ok(super::TelemetryConfig {
+        otlp_endpoint,
+        service_name: service_name.to_string(),
+    })
 }
 
 fn listen(value: &str) -> Result<SocketAddr, ConfigError> {

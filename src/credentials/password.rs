@@ -116,6 +116,7 @@ impl Passwords {
 
     /// Check the policy and hash (blocking; prefer [`Self::hash_async`] in async code).
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        let _span = tracing::info_span!("password.hash").entered();
         check_policy(password)?;
         let salt = SaltString::generate(&mut OsRng);
         self.inner
@@ -128,6 +129,7 @@ impl Passwords {
     /// Verify against a stored hash, or against the dummy hash when there is none
     /// (unknown account, or no password set) so that both cost the same. Blocking.
     pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        let _span = tracing::info_span!("password.verify").entered();
         // Over-long input is refused before hashing, for every account alike.
         if password.len() > MAX_BYTES {
             return false;
@@ -155,7 +157,8 @@ impl Passwords {
             .await
             .map_err(|_| PasswordError::Interrupted)?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.hash(&password))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| this.hash(&password)))
             .await
             .map_err(|_| PasswordError::Interrupted)?
     }
@@ -165,9 +168,12 @@ impl Passwords {
             return false;
         };
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.verify(&password, stored.as_deref()))
-            .await
-            .unwrap_or(false)
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            span.in_scope(|| this.verify(&password, stored.as_deref()))
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

@@ -190,6 +190,7 @@ pub enum Signer {
 impl Signer {
     /// JWS signature: ES256 as the 64-byte R||S (RFC 7518 §3.4), RS256 as PKCS#1 v1.5 over SHA-256.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        let _span = tracing::info_span!("jws.sign").entered();
         let rng = ring::rand::SystemRandom::new();
         let failed = |_| SigningError::InvalidKey("signing failed".into());
         match self {

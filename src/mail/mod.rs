@@ -108,6 +108,8 @@ impl Mailer {
     /// Render `template` with `vars` and send it to `to` (blocking: call from a
     /// blocking thread, or use [`Mailer::send_async`]).
     pub fn send(&self, to: &str, template: &str, vars: serde_json::Value) -> Result<(), MailError> {
+        // The template names the kind of mail; the address is not recorded.
+        let _span = tracing::info_span!("mail.send", template).entered();
         let message = self.message(to, template, &vars)?;
         self.transport.send(&message)?;
         tracing::debug!(template, transport = self.transport.name(), "email sent");
@@ -122,7 +124,8 @@ impl Mailer {
         vars: serde_json::Value,
     ) -> Result<(), MailError> {
         let mailer = Arc::clone(self);
-        tokio::task::spawn_blocking(move || mailer.send(&to, template, vars))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| mailer.send(&to, template, vars)))
             .await
             .map_err(|_| MailError::Worker)?
     }

@@ -331,6 +331,7 @@ impl Database {
     where
         E: From<StorageError>,
     {
+        let _span = tracing::info_span!("db.transaction").entered();
         if let Some(writer) = &self.writer {
             return writer.run(f);
         }

@@ -44,8 +44,24 @@ pub async fn observe(
         _ => "OTHER",
     }
     .to_string();
-    let span =
-        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    // `route`, `status` and `client_id` are filled in as they become known;
+    // the path never carries a secret (codes and tokens travel in queries and
+    // bodies, which no span records).
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        path = %req.path(),
+        route = tracing::field::Empty,
+        status = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+    );
+    // W3C Trace Context: a caller's trace continues here (only when tracing is on).
+    if let Some(cx) = crate::telemetry::remote_parent(|name| {
+        req.headers().get(name).and_then(|v| v.to_str().ok())
+    }) {
+        crate::telemetry::set_parent(&span, cx);
+    }
 
     let result = next.call(req).instrument(span.clone()).await;
     let _enter = span.enter();
@@ -55,6 +71,8 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
+    span.record("route", route.as_str());
+    span.record("status", status);
     let elapsed = started.elapsed();
     if let Some(state) = &state {
         state

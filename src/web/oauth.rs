@@ -31,10 +31,14 @@ where
     T: Send + 'static,
 {
     let ctx = state.ctx.clone();
+    // The blocking thread continues the request's span (its trace's parent link).
+    let span = tracing::Span::current();
     web::block(move || {
-        let keys = ctx.keyset();
-        let p = ctx.provider(&keys);
-        f(&p)
+        span.in_scope(|| {
+            let keys = ctx.keyset();
+            let p = ctx.provider(&keys);
+            f(&p)
+        })
     })
     .await
     .map_err(|_| OAuthError::server_error())?

@@ -297,7 +297,8 @@ where
     T: Send + 'static,
 {
     let ctx = state.ctx.clone();
-    web::block(move || f(&ctx))
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(|| f(&ctx)))
         .await
         .map_err(|_| WebError::internal())?
         .map_err(WebError::from)

@@ -73,7 +73,11 @@ where
     let outcome = call(&state, move |p| {
         let audience = p.endpoint(path);
         match client_auth::authenticate(p, &creds, &audience) {
-            Ok(client) => Ok(op(p, &client, &params).map_err(|e| (e, false))),
+            Ok(client) => {
+                // The authenticated client, on the request's span (and trace).
+                tracing::Span::current().record("client_id", client.id.as_str());
+                Ok(op(p, &client, &params).map_err(|e| (e, false)))
+            }
             Err(f) => Ok(Err((f.error, f.used_basic))),
         }
     })
