@@ -61,7 +61,7 @@ pub struct ConsentRecord {
     /// A random id that later records (disclosures) can refer to.
     pub id: String,
     pub user_id: String,
-    pub client_id: String,
+    pub client_id: crate::domain::ClientId,
     /// 1 for the first consent of this user for this client, then +1 each time.
     pub version: i64,
     /// The scopes consented to, sorted.

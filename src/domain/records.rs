@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::domain::profile::Address;
-use crate::domain::{Acr, ClientId, ClientType, GrantType, PkcePolicy, Subject, UserId, UserStatus};
+use crate::domain::{
+    Acr, ClientId, ClientType, GrantType, PkcePolicy, Subject, UserId, UserStatus,
+};
 
 /// A client as stored. The secret is only ever present as its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,6 +3,7 @@
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
+use crate::domain::ClientId;
 use crate::domain::consent::check_purpose;
 use crate::domain::records::Client;
 use crate::store::ClientAdminStore;
@@ -34,10 +35,13 @@ pub fn update_privacy(
 ) -> Result<Client, ManageError> {
     let refusal = || event(ctx, actor, "client.update").detail("client_id", id);
     audited(ctx, refusal, || {
+        let missing = || ManageError::NotFound(format!("no client `{id}`"));
+        // An id no client could have is as absent as an unregistered one.
+        let cid = ClientId::exact(id).ok_or_else(missing)?;
         let mut client = ctx
             .db
-            .view_client(id, &event(ctx, actor, "client.view").client(id))?
-            .ok_or_else(|| ManageError::NotFound(format!("no client `{id}`")))?;
+            .view_client(&cid, &event(ctx, actor, "client.view").client(&cid))?
+            .ok_or_else(missing)?;
         if let Some(p) = change.purpose {
             client.purpose = p.as_deref().map(check_purpose).transpose()?;
         }

@@ -8,6 +8,7 @@
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::to_rfc3339;
 use crate::context::AppContext;
+use crate::domain::ClientId;
 use crate::domain::consent::{ConsentRecord, ConsentWithdrawn};
 use crate::domain::records::User;
 use crate::store::consents::{WithdrawOutcome, Withdrawal};
@@ -56,10 +57,10 @@ pub fn own(ctx: &AppContext, user: &User) -> Result<Vec<ConnectedApp>, ManageErr
         let name = ctx
             .db
             .client(&consent.client_id)?
-            .map_or_else(|| consent.client_id.clone(), |c| c.name);
+            .map_or_else(|| consent.client_id.to_string(), |c| c.name);
         apps.push(ConnectedApp { consent, name });
     }
-    apps.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    apps.sort_by_key(|a| a.name.to_lowercase());
     Ok(apps)
 }
 
@@ -120,6 +121,14 @@ fn withdraw_for(
     ip: Option<String>,
 ) -> Result<Withdrawal, ManageError> {
     let uid = user.id.as_str();
+    // An id no client could have has no consent either.
+    let no_consent = || {
+        ManageError::NotFound(format!(
+            "{} has no consent for `{client_id}`",
+            user.username
+        ))
+    };
+    let client_id = &ClientId::exact(client_id).ok_or_else(no_consent)?;
     let record = |w: &Withdrawal| {
         let mut e = event(ctx, actor, "consent.withdraw")
             .subject(uid)
@@ -134,12 +143,12 @@ fn withdraw_for(
         e
     };
     let now = ctx.clock.now_ms();
-    match ctx.db.withdraw_consent(uid, client_id, how, now, record)? {
+    match ctx
+        .db
+        .withdraw_consent(uid, client_id.as_str(), how, now, record)?
+    {
         WithdrawOutcome::Withdrawn(w) => Ok(w),
-        WithdrawOutcome::NoConsent => Err(ManageError::NotFound(format!(
-            "{} has no consent for `{client_id}`",
-            user.username
-        ))),
+        WithdrawOutcome::NoConsent => Err(no_consent()),
         WithdrawOutcome::AlreadyWithdrawn(r) => Err(ManageError::Conflict(format!(
             "the consent of {} for `{client_id}` was already withdrawn{}",
             user.username,

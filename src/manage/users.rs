@@ -2,7 +2,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::context::AppContext;
 use crate::domain::profile::{self, Address};
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientId, DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
+use crate::domain::{DisplayName, Email, InvalidValue, UserId, UserStatus, Username};
 use crate::store::admin_users::{NewUser, UserRefused};
 use crate::store::{AuditLogStore, UserAdminStore, UserStore};
 

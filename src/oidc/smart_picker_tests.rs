@@ -102,7 +102,7 @@ fn interaction(store: &MemoryStore, scope: &str) -> Interaction {
     store
         .save_auth_request(&AuthRequestRow {
             id_hash: "i1".into(),
-            client_id: "app".into(),
+            client_id: crate::domain::ClientId::parse("app").unwrap(),
             params: serde_json::to_string(&request).unwrap(),
             pushed: false,
             browser_hash: None,

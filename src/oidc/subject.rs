@@ -41,11 +41,11 @@ pub fn hint_names(p: &Provider, claims: &Value, user_id: &str) -> Result<bool, O
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
         return Ok(false);
     };
-    let Some(aud) = audience(claims) else {
+    let Some(aud) = audience(claims).and_then(crate::domain::ClientId::exact) else {
         return Ok(false);
     };
     Ok(p.store
-        .client(aud)?
+        .client(&aud)?
         .is_some_and(|c| names(p, &c, sub, user_id)))
 }
 
@@ -87,7 +87,7 @@ mod tests {
 
     fn pairwise(id: &str, sector: &str) -> Client {
         let mut c = testing::public_client();
-        c.id = id.into();
+        c.id = crate::domain::ClientId::parse(id).unwrap();
         c.subject = Subject::Pairwise {
             sector: sector.into(),
             sector_identifier_uri: None,

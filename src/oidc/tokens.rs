@@ -149,7 +149,7 @@ pub fn access_token(
     let iat = p.now_secs();
     let sub = match user_id {
         Some(user) => subject::of(p, client, user),
-        None => client.id.clone(),
+        None => client.id.to_string(),
     };
     let mut claims = json!({
         "iss": p.issuer,

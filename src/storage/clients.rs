@@ -188,7 +188,7 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StorageError> {
 /// Replace what a client registered about its use of personal data (its
 /// purpose text and claims allow-list); false if there is no such client.
 pub fn set_privacy_terms(conn: &mut AnyConnection, client: &Client) -> Result<bool, StorageError> {
-    let n = diesel::update(clients::table.find(&client.id))
+    let n = diesel::update(clients::table.find(client.id.as_str()))
         .set((
             clients::purpose.eq(client.purpose.as_deref()),
             clients::allowed_claims.eq(client.allowed_claims.as_deref().map(to_json_list)),

@@ -47,7 +47,7 @@ impl TryFrom<Row> for ConsentRecord {
                 .map_err(|_| corrupt("withdrawn_by"))?,
             id: r.id,
             user_id: r.user_id,
-            client_id: r.client_id,
+            client_id: parse_client_id("consent_records.client_id", &r.client_id)?,
             version: r.version,
             purpose: r.purpose,
             given_at: r.given_at,
@@ -82,7 +82,7 @@ pub fn insert_next(
 ) -> Result<ConsentRecord, StorageError> {
     let last: Option<i64> = consent_records::table
         .filter(consent_records::user_id.eq(&record.user_id))
-        .filter(consent_records::client_id.eq(&record.client_id))
+        .filter(consent_records::client_id.eq(record.client_id.as_str()))
         .select(diesel::dsl::max(consent_records::version))
         .first(conn)?;
     let stored = ConsentRecord {
@@ -93,7 +93,7 @@ pub fn insert_next(
         .values((
             consent_records::id.eq(&stored.id),
             consent_records::user_id.eq(&stored.user_id),
-            consent_records::client_id.eq(&stored.client_id),
+            consent_records::client_id.eq(stored.client_id.as_str()),
             consent_records::version.eq(stored.version),
             consent_records::scopes.eq(to_json_list(&stored.scopes)),
             consent_records::claims.eq(stored.claims.as_deref().map(to_json_list)),

@@ -9,7 +9,7 @@ use super::policy::{GrantRefused, RoleGrant};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::records::{Profile, User};
-use crate::domain::{ClientId, UserId, UserStatus};
+use crate::domain::{UserId, UserStatus};
 
 /// A new account, as an administrator creates it.
 pub struct NewUser<'a> {

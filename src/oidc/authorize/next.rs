@@ -138,7 +138,6 @@ fn needs_consent(
     }
     let wanted = consent::Wanted::of(req, client);
     !client.first_party && !consented.is_some_and(|c| consent::covers(c, client, &wanted))
-
 }
 
 /// The picker page a standalone SMART launch needs before consent, if any

@@ -32,12 +32,12 @@ impl ConsentAdminStore for Database {
     ) -> Result<WithdrawOutcome, StoreError> {
         let done = self.transaction(|c| {
             let Some(latest) = consents::latest(c, user_id, client_id)? else {
-                return Err(Abort::Refused(WithdrawOutcome::NoConsent));
+                return Err(Abort::Refused(None));
             };
             // The conditional update decides between two concurrent withdrawals.
             if !consents::withdraw(c, &latest.id, how, now)? {
                 let again = consents::latest(c, user_id, client_id)?.unwrap_or(latest);
-                return Err(Abort::Refused(WithdrawOutcome::AlreadyWithdrawn(again)));
+                return Err(Abort::Refused(Some(Box::new(again))));
             }
             let revoked = consents::revoke_access(c, user_id, client_id, now)?;
             let withdrawal = Withdrawal {
@@ -55,7 +55,9 @@ impl ConsentAdminStore for Database {
         });
         Ok(match settle(done)? {
             Ok(w) => WithdrawOutcome::Withdrawn(w),
-            Err(refused) => refused,
+            // The refusal: no consent, or (boxed) the one withdrawn before.
+            Err(None) => WithdrawOutcome::NoConsent,
+            Err(Some(before)) => WithdrawOutcome::AlreadyWithdrawn(*before),
         })
     }
 }

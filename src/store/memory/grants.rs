@@ -18,7 +18,7 @@ impl GrantStore for MemoryStore {
         let latest = s
             .consents
             .iter()
-            .filter(|r| r.user_id == user_id.as_str() && r.client_id == client_id.as_str())
+            .filter(|r| r.user_id == user_id.as_str() && r.client_id == *client_id)
             .max_by_key(|r| r.version);
         Ok(latest.filter(|r| r.is_live()).cloned())
     }

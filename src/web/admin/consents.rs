@@ -41,7 +41,7 @@ impl From<ConsentRecord> for ConsentOut {
     fn from(c: ConsentRecord) -> Self {
         Self {
             id: c.id,
-            client_id: c.client_id,
+            client_id: c.client_id.to_string(),
             version: c.version,
             scopes: c.scopes,
             claims: c.claims,

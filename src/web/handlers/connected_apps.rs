@@ -45,7 +45,7 @@ pub async fn confirm(state: web::Data<WebState>, req: HttpRequest) -> HttpRespon
     let Ok(apps) = load(&state, &who).await else {
         return unavailable(&req);
     };
-    let Some(app) = apps.iter().find(|a| a.consent.client_id == client) else {
+    let Some(app) = apps.iter().find(|a| a.consent.client_id.as_str() == client) else {
         let gone = "That app has no access to withdraw. It may have been withdrawn already.";
         return apps_page(
             &state,
@@ -135,7 +135,7 @@ fn app_view(app: &ConnectedApp) -> minijinja::Value {
     let first_party = c.given_by == ConsentGiven::FirstParty;
     context! {
         name => app.name,
-        client_id => c.client_id,
+        client_id => c.client_id.to_string(),
         since => to_rfc3339(c.given_at),
         how => if first_party { "your organisation's app, allowed by its policy" } else { "you allowed it" },
         first_party,
