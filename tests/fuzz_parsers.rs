@@ -506,6 +506,9 @@ fn toml_line() -> impl Strategy<Value = String> {
         "rules",
         "ehr:write",
         "admin_max_auth_age_seconds",
+        "admin_console_client_id",
+        "otlp_endpoint",
+        "service_name",
         "ceremony_seconds",
         "geoip_file",
         "deny_networks",
@@ -536,6 +539,7 @@ fn toml_line() -> impl Strategy<Value = String> {
         "[mail.smtp]",
         "[break_glass]",
         "[scope_min_acr]",
+        "[telemetry]",
         "[nope]",
     ]);
     prop_oneof![

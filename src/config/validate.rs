@@ -64,9 +64,6 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     )?;
     let break_glass = break_glass(&raw.break_glass)?;
     let consent_policy_version = consent_policy_version(&raw.consent_policy_version)?;
-    let telemetry = telemetry(&raw.telemetry)?;
-    let admin_console_client_id = crate::domain::ClientId::parse(&raw.admin_console_client_id)
-        .map_err(|e| ConfigError::invalid("admin_console_client_id", e.to_string()))?;
     Ok(Config {
         issuer,
         issuer_url,
@@ -94,12 +91,13 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         consent_policy_version,
         request_timeout_seconds,
         admin_max_auth_age_seconds,
-        admin_console_client_id,
+        admin_console_client_id: crate::domain::ClientId::parse(&raw.admin_console_client_id)
+            .map_err(|e| ConfigError::invalid("admin_console_client_id", e.to_string()))?,
         passkeys,
         break_glass,
         allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri
             || raw.clients.allow_insecure_fetch,
-        telemetry,
+        telemetry: telemetry(&raw.telemetry)?,
         warnings: Vec::new(),
     })
 }

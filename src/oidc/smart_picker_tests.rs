@@ -101,7 +101,8 @@ fn interaction(store: &MemoryStore, scope: &str) -> Interaction {
         .unwrap_or_else(|e| panic!("{e:?}"));
     store
         .save_auth_request(&AuthRequestRow {
-            id_hash: "i1".into(),
+            // One pending request per scope: a test may start several.
+            id_hash: format!("i {scope}"),
             client_id: crate::domain::ClientId::parse("app").unwrap(),
             params: serde_json::to_string(&request).unwrap(),
             pushed: false,
@@ -110,11 +111,11 @@ fn interaction(store: &MemoryStore, scope: &str) -> Interaction {
             expires_at: NOW + 60_000,
         })
         .unwrap();
-    reload(store)
+    reload(store, &format!("i {scope}"))
 }
 
-fn reload(store: &MemoryStore) -> Interaction {
-    let row = store.auth_request("i1", NOW).unwrap().unwrap();
+fn reload(store: &MemoryStore, id_hash: &str) -> Interaction {
+    let row = store.auth_request(id_hash, NOW).unwrap().unwrap();
     let request: AuthorizationRequest = serde_json::from_str(&row.params).unwrap();
     Interaction {
         id_hash: row.id_hash,
@@ -137,6 +138,7 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
         &store,
         "openid launch/patient launch/encounter patient/*.rs",
     );
+    let id = found.id_hash.clone();
     assert_eq!(
         needed(&p, &found.request, &user_id),
         Ok(Some(Pick::Patient))
@@ -163,14 +165,14 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
     );
 
     // Only an offered id may be chosen; a refusal changes nothing.
-    let found = reload(&store);
+    let found = reload(&store, &id);
     let e = choose(&p, &found, &user, Pick::Patient, "ben").unwrap_err();
     assert_eq!(e.code, "invalid_request");
     let e = choose(&p, &found, &user, Pick::Encounter, "ada").unwrap_err();
     assert_eq!(e.description, NOTHING_TO_CHOOSE);
     choose(&p, &found, &user, Pick::Patient, "ada").unwrap();
 
-    let found = reload(&store);
+    let found = reload(&store, &id);
     assert_eq!(
         needed(&p, &found.request, &user_id),
         Ok(Some(Pick::Encounter))
@@ -184,9 +186,9 @@ fn a_nurse_searches_chooses_a_patient_then_an_encounter() {
         gateway.asked.lock().unwrap()[0].0,
         format!("{FHIR}/Encounter?patient=ada")
     );
-    choose(&p, &reload(&store), &user, Pick::Encounter, "enc-1").unwrap();
+    choose(&p, &reload(&store, &id), &user, Pick::Encounter, "enc-1").unwrap();
 
-    let found = reload(&store);
+    let found = reload(&store, &id);
     assert_eq!(needed(&p, &found.request, &user_id), Ok(None));
     let g = grant_context(&p, &found.request, &user_id)
         .unwrap()
