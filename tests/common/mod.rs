@@ -12,6 +12,7 @@ pub mod jwks_server;
 pub mod logout_rp;
 pub mod oidc;
 pub mod pg_cluster;
+pub mod proxy;
 pub mod smart;
 pub mod smtp;
 pub mod totp;
