@@ -368,3 +368,36 @@ fn an_erasure_killed_at_any_point_is_all_or_nothing(backend: Backend) {
     assert!(verified.contains("audit chain intact"), "{verified}");
 }
 per_backend!(an_erasure_killed_at_any_point_is_all_or_nothing);
+
+/// A person's data key is sealed by the keyring like every other secret:
+/// `ward keys rotate-master` reseals it, and their records still open.
+fn data_keys_follow_a_master_key_rotation(backend: Backend) {
+    let env = common::TestEnv::new(backend);
+    let id = common::oidc::user(&env, "zenobia");
+    let created = |env: &common::TestEnv| -> String {
+        let out = env.ok(&["audit", "tail", "-n", "1000", "--json"], None);
+        let records: Vec<Value> = serde_json::from_str(&out).unwrap();
+        records
+            .iter()
+            .find(|r| r["event_type"] == "user.create" && r["subject_user"] == id.as_str())
+            .map(|r| r["details"].as_str().unwrap().to_string())
+            .expect("user.create")
+    };
+    assert!(created(&env).contains(r#""username":"zenobia""#));
+    let sealed_before = env.texts(&format!(
+        "SELECT key_sealed AS t FROM user_data_keys WHERE user_id = '{id}'"
+    ));
+    assert_eq!(sealed_before.len(), 1);
+
+    let out = env.ok(&["keys", "rotate-master"], None);
+    assert!(out.contains("re-sealed 5 secrets"), "{out}");
+    let sealed_after = env.texts(&format!(
+        "SELECT key_sealed AS t FROM user_data_keys WHERE user_id = '{id}'"
+    ));
+    assert_ne!(sealed_before, sealed_after);
+    assert!(created(&env).contains(r#""username":"zenobia""#));
+    env.ok(&["user", "erase", "zenobia", "--reason", "asked"], None);
+    assert_eq!(created(&env), r#"{"erased_subject":true}"#);
+    env.ok(&["audit", "verify"], None);
+}
+per_backend!(data_keys_follow_a_master_key_rotation);
