@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use diesel::prelude::*;
 
 use super::schema::{
-    authorization_codes, break_glass, consent_records, consents, email_codes, erasures, grants,
-    known_devices, known_networks, last_locations, legal_holds, login_progress, passkeys,
+    approvals, authorization_codes, break_glass, consent_records, consents, email_codes, erasures,
+    grants, known_devices, known_networks, last_locations, legal_holds, login_progress, passkeys,
     password_credentials, policy_rules, recovery_codes, refresh_tokens, session_clients, sessions,
     smart_launches, totp_credentials, user_data_keys, users, webauthn_ceremonies,
 };
@@ -224,6 +224,19 @@ pub fn erase(c: &mut AnyConnection, e: &ErasureRow<'_>) -> Result<Erased, Storag
     diesel::delete(consent_records::table.filter(consent_records::user_id.eq(uid))).execute(c)?;
     remove_factors_and_history(c, e)?;
     super::policy::remove_assignments_of(c, uid, e.erased_at)?;
+    // Open requests about the person (another erasure, a role grant) can no
+    // longer be carried out: close them.
+    diesel::update(
+        approvals::table
+            .filter(approvals::subject.eq(uid))
+            .filter(approvals::decided_at.is_null()),
+    )
+    .set((
+        approvals::decided_by.eq("system"),
+        approvals::decided_at.eq(e.erased_at),
+        approvals::decision.eq("rejected"),
+    ))
+    .execute(c)?;
     diesel::delete(user_data_keys::table.find(uid)).execute(c)?;
     diesel::delete(users::table.find(uid)).execute(c)?;
     diesel::insert_into(erasures::table)

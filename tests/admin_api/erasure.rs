@@ -62,6 +62,8 @@ fn an_erasure_waits_for_a_second_administrator(backend: Backend) {
     assert_eq!(asked["details"], json!({"reason": "Art. 17 request 7"}));
     let id = asked["id"].as_str().unwrap().to_string();
     assert_eq!(user_status(&w, &first, &alice), 200, "not before approval");
+    // A second request about her, still open when she is erased: closed then.
+    let twice = ok(ask(&w, &second, &alice, "duplicate"), 202);
 
     let own = problem(&approve(&w, &first, &id), 403, Some("refused"));
     assert!(own.to_string().contains("second administrator"), "{own}");
@@ -70,6 +72,12 @@ fn an_erasure_waits_for_a_second_administrator(backend: Backend) {
     assert_eq!(done["user_id"], alice.as_str());
     assert_eq!(user_status(&w, &first, &alice), 404);
     problem(&approve(&w, &second, &id), 409, Some("conflict"));
+    let closed = problem(
+        &approve(&w, &first, twice["id"].as_str().unwrap()),
+        409,
+        Some("conflict"),
+    );
+    assert!(closed.to_string().contains("already decided"), "{closed}");
 
     // The erasure's record names who asked and who approved, not the person.
     let out = w.env.ok(&["audit", "tail", "-n", "200", "--json"], None);
