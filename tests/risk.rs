@@ -80,8 +80,8 @@ fn audited(w: &TestApp, kind: &str, user_id: &str) -> Option<(String, Value)> {
     let records = w.env.audit_records();
     let last = records
         .iter()
-        .filter(|r| r["event_type"] == kind && r["subject_user"] == user_id)
-        .last()?;
+        .rev()
+        .find(|r| r["event_type"] == kind && r["subject_user"] == user_id)?;
     Some((
         last["reason"].as_str().unwrap_or_default().to_string(),
         serde_json::from_str(last["details"].as_str().unwrap()).unwrap(),
