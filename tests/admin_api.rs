@@ -8,6 +8,8 @@
 #[path = "admin_api/bad_input.rs"]
 mod bad_input;
 mod common;
+#[path = "admin_api/erasure.rs"]
+mod erasure;
 #[path = "admin_api/guard.rs"]
 mod guard;
 #[path = "admin_api/support.rs"]

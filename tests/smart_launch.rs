@@ -108,13 +108,21 @@ fn ehr_launch_carries_the_context_through_token_refresh_and_introspection(backen
     let ui: Value = serde_json::from_str(&ui.2).unwrap();
     assert_eq!(ui["fhirUser"], fhir_user);
     // Mint and use are on the record: who, which patient, which app.
+    let records = w.env.audit_records();
     for kind in ["smart.launch_minted", "smart.launch_used"] {
-        let n = w.env.count(&format!(
-            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = '{kind}' \
-             AND outcome = 'success' AND client_id = 'app' AND subject_user = '{}' \
-             AND details LIKE '%\"patient\":\"123\"%'",
-            w.user_id("dana")
-        ));
+        let n = records
+            .iter()
+            .filter(|r| {
+                r["event_type"] == kind
+                    && r["outcome"] == "success"
+                    && r["client_id"] == "app"
+                    && r["subject_user"] == w.user_id("dana")
+                    && r["details"]
+                        .as_str()
+                        .unwrap()
+                        .contains(r#""patient":"123""#)
+            })
+            .count();
         assert_eq!(n, 1, "{kind}");
     }
 }

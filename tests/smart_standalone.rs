@@ -45,12 +45,19 @@ fn a_patient_launches_standalone_with_their_own_record_in_context(backend: Backe
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["patient"], "123");
     // The context chosen is on the record, with the patient and the app.
-    let n = w.env.count(&format!(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'authorization.code_issued' \
-         AND client_id = 'app' AND subject_user = '{}' AND details LIKE '%\"patient\":\"123\"%' \
-         AND details LIKE '%\"launch\":\"standalone\"%'",
-        w.user_id("pat")
-    ));
+    let n = w
+        .env
+        .audit_records()
+        .iter()
+        .filter(|r| {
+            let details = r["details"].as_str().unwrap();
+            r["event_type"] == "authorization.code_issued"
+                && r["client_id"] == "app"
+                && r["subject_user"] == w.user_id("pat")
+                && details.contains(r#""patient":"123""#)
+                && details.contains(r#""launch":"standalone""#)
+        })
+        .count();
     assert_eq!(n, 1);
 }
 

@@ -9,6 +9,7 @@
 
 pub mod chain;
 pub mod event;
+pub mod sealed;
 
 pub use chain::{ChainVerifier, GENESIS_HASH, VerifyFailure};
 pub use event::{AuditEvent, AuditRecord, Outcome};

@@ -8,10 +8,30 @@ use crate::domain::consent::ConsentWithdrawn;
 use crate::domain::profile::Address;
 use crate::domain::records::User;
 use crate::manage::users::{self, InitialRole, NewUserInput, ProfileChange};
-use crate::manage::{ManageError, consents};
+use crate::manage::{ManageError, consents, erasure};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
+    /// Erase a user by crypto-shredding (docs/privacy.md): their data key,
+    /// account, factors, sessions, consents and tokens go in one transaction;
+    /// the clients that saw them get a back-channel logout. Refused under a
+    /// legal hold and for the last `ward-admin`.
+    Erase {
+        user: String,
+        /// Why (kept in the erasure record and the audit trail; do not name the person).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Place a legal hold: the user cannot be erased until it is released.
+    Hold {
+        user: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release a legal hold.
+    ReleaseHold { user: String },
     /// Create a user; the password is read from standard input or a prompt.
     Add(AddArgs),
     /// List users, ordered by username.
@@ -159,6 +179,17 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
     let actor = actor();
     match command {
         UserCommand::Add(args) => add(ctx, &actor, args),
+        UserCommand::Erase { user, reason, json } => erase(ctx, &actor, &user, &reason, json),
+        UserCommand::Hold { user, reason } => {
+            let h = erasure::hold(ctx, &actor, &user, &reason)?;
+            println!("legal hold placed on user {}", h.user_id);
+            Ok(())
+        }
+        UserCommand::ReleaseHold { user } => {
+            let id = erasure::release(ctx, &actor, &user)?;
+            println!("legal hold on user {id} released");
+            Ok(())
+        }
         UserCommand::List { after, limit, json } => {
             list(ctx, &actor, after.as_deref(), limit, json)
         }
@@ -210,6 +241,24 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn erase(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    reason: &str,
+    json: bool,
+) -> Result<(), CliError> {
+    let done = erasure::erase(ctx, actor, user, reason)?;
+    if json {
+        return output::json(&done);
+    }
+    println!(
+        "erased user {}: {} session(s), {} grant(s) removed, {} back-channel logout(s) queued",
+        done.user_id, done.erased.sessions, done.erased.grants, done.erased.notifications
+    );
+    Ok(())
 }
 
 fn add(ctx: &AppContext, actor: &str, args: AddArgs) -> Result<(), CliError> {

@@ -2,6 +2,7 @@
 //! hashing generated secrets, the token-signing keys, and the keyed hash of
 //! pairwise subject identifiers.
 
+pub mod data_key;
 pub mod keyring;
 pub mod pairwise;
 pub mod secrets;

@@ -9,6 +9,7 @@
 
 use serde_json::json;
 
+use super::erasure::ErasureDone;
 use super::policy::{self, Assigning, Assignment};
 use super::{ManageError, audited};
 use crate::audit::{AuditEvent, Outcome};
@@ -109,8 +110,34 @@ fn open_request(ctx: &AppContext, id: &str) -> Result<Approval, ManageError> {
     Ok(found)
 }
 
-/// A second administrator approves: the change is made now.
+/// What an approval made.
+#[derive(Debug)]
+pub enum Approved {
+    Grant(Assignment),
+    Erasure(ErasureDone),
+}
+
+/// A second administrator approves a role grant: the grant is made now.
+/// (Erasure requests are approved through [`approve_request`].)
 pub fn approve(ctx: &AppContext, actor: &str, id: &str) -> Result<Assignment, ManageError> {
+    if let Some(a) = ctx.db.approval(id)?
+        && a.kind != ROLE_GRANT
+    {
+        return Err(ManageError::Conflict(format!(
+            "approval request `{id}` is not a role grant"
+        )));
+    }
+    match approve_request(ctx, actor, id)? {
+        Approved::Grant(a) => Ok(a),
+        Approved::Erasure(_) => Err(ManageError::Internal(
+            "an erasure was approved where a role grant was expected".into(),
+        )),
+    }
+}
+
+/// A second administrator approves any request: the change is made now,
+/// with the approval, in one transaction.
+pub fn approve_request(ctx: &AppContext, actor: &str, id: &str) -> Result<Approved, ManageError> {
     let refusal = || event(ctx, actor, "approval.approved").detail("id", id);
     let done = audited(ctx, refusal, || {
         let found = open_request(ctx, id)?;
@@ -119,13 +146,15 @@ pub fn approve(ctx: &AppContext, actor: &str, id: &str) -> Result<Assignment, Ma
                 "A second administrator must approve this: you asked for it.".into(),
             ));
         }
-        if found.kind != ROLE_GRANT {
-            return Err(ManageError::Internal(format!(
-                "approval kind `{}` is unknown",
-                found.kind
-            )));
+        match found.kind.as_str() {
+            ROLE_GRANT => approve_grant(ctx, actor, &found).map(Approved::Grant),
+            super::erasure::USER_ERASE => {
+                super::erasure::approve(ctx, actor, &found).map(Approved::Erasure)
+            }
+            other => Err(ManageError::Internal(format!(
+                "approval kind `{other}` is unknown"
+            ))),
         }
-        approve_grant(ctx, actor, &found)
     })?;
     policy::reload(ctx);
     Ok(done)

@@ -2,9 +2,15 @@
 
 use serde::Serialize;
 
-use crate::audit::{AuditEvent, AuditRecord, ChainVerifier, Outcome, VerifyFailure};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::audit::{AuditEvent, AuditRecord, ChainVerifier, Outcome, VerifyFailure, sealed};
 use crate::context::AppContext;
+use crate::crypto::data_key::{self, DataKey};
+use crate::crypto::keyring::Keyring;
 use crate::store::AuditLogStore;
+use crate::store::audit_log::{Person, RecordSealer};
 
 use super::ManageError;
 
@@ -81,7 +87,8 @@ pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     let mut total = 0;
     loop {
         // Small batches: each holds the write lock only briefly.
-        let n = ctx.db.seal_audit(SEAL_BATCH, ctx.clock.now_ms())?;
+        let sealer = KeyringSealer::new(&ctx.keyring);
+        let n = ctx.db.seal_audit(SEAL_BATCH, ctx.clock.now_ms(), &sealer)?;
         total += n;
         if n < SEAL_BATCH as usize {
             return Ok(total);
@@ -91,8 +98,94 @@ pub fn seal_all(ctx: &AppContext) -> Result<usize, ManageError> {
     }
 }
 
+/// Seals records under people's data keys with the keyring (see
+/// `audit::sealed`); the keys it opened are kept for its batch.
+struct KeyringSealer<'a> {
+    keyring: &'a Keyring,
+    opened: RefCell<HashMap<String, DataKey>>,
+}
+
+impl<'a> KeyringSealer<'a> {
+    fn new(keyring: &'a Keyring) -> Self {
+        Self {
+            keyring,
+            opened: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// A person's data key, opened with the keyring; None (logged) when it does
+/// not open (sealed by another master key, or damaged).
+fn open_key(keyring: &Keyring, user_id: &str, sealed: &str) -> Option<DataKey> {
+    match keyring.open(&data_key::context(user_id), sealed) {
+        Ok(bytes) => DataKey::from_slice(&bytes),
+        Err(e) => {
+            tracing::warn!(error = %e, user_id, "a data key does not open");
+            None
+        }
+    }
+}
+
+impl RecordSealer for KeyringSealer<'_> {
+    fn new_key(&self, user_id: &str) -> Option<String> {
+        let key = DataKey::generate();
+        let sealed = self
+            .keyring
+            .seal(&data_key::context(user_id), key.as_bytes());
+        self.opened.borrow_mut().insert(user_id.to_string(), key);
+        Some(sealed)
+    }
+
+    fn protect(&self, record: &mut AuditRecord, person: &str, state: &Person) -> bool {
+        match state {
+            Person::Absent => true,
+            Person::Unkeyed => false,
+            Person::Erased => {
+                sealed::erase(record);
+                true
+            }
+            Person::Key(stored) => {
+                let mut opened = self.opened.borrow_mut();
+                if !opened.contains_key(person) {
+                    let Some(key) = open_key(self.keyring, person, stored) else {
+                        return false;
+                    };
+                    opened.insert(person.to_string(), key);
+                }
+                sealed::seal(record, person, &opened[person]);
+                true
+            }
+        }
+    }
+}
+
+/// Records as readers see them: each sealed one opened with its person's
+/// data key, or shown as about an erased subject when the key is gone
+/// (docs/audit.md "Sealed records"). Every read path goes through this.
+pub fn open_records(ctx: &AppContext, records: &mut [AuditRecord]) -> Result<(), ManageError> {
+    let people: Vec<String> = records
+        .iter()
+        .filter_map(sealed::sealed_for)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let keys: HashMap<String, DataKey> = ctx
+        .db
+        .data_keys(&people)?
+        .into_iter()
+        .filter_map(|(id, k)| open_key(&ctx.keyring, &id, &k).map(|key| (id, key)))
+        .collect();
+    for r in records.iter_mut() {
+        if let Some(person) = sealed::sealed_for(r) {
+            sealed::open(r, keys.get(&person));
+        }
+    }
+    Ok(())
+}
+
 pub fn tail(ctx: &AppContext, actor: &str, n: i64) -> Result<Vec<AuditRecord>, ManageError> {
-    let records = ctx.db.audit_tail(n.clamp(1, 10_000))?;
+    let mut records = ctx.db.audit_tail(n.clamp(1, 10_000))?;
+    open_records(ctx, &mut records)?;
     let e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.read", Outcome::Success)
         .detail("count", records.len());
     ctx.db.record_audit(&e)?;
@@ -136,12 +229,13 @@ pub fn query(
             check_filter(field, v)?;
         }
     }
-    let records = ctx.db.audit_query(
+    let mut records = ctx.db.audit_query(
         q.event_type.as_deref(),
         q.subject.as_deref(),
         q.after_id,
         q.limit.clamp(1, 1_000),
     )?;
+    open_records(ctx, &mut records)?;
     let mut e = AuditEvent::new(ctx.clock.now_ms(), actor, "audit.read", Outcome::Success)
         .detail("count", records.len());
     if let Some(t) = &q.event_type {
@@ -154,7 +248,9 @@ pub fn query(
     Ok(records)
 }
 
-/// Stream every record in insertion order to `sink`, one page at a time.
+/// Stream every record in insertion order to `sink`, one page at a time,
+/// opened (`open_records`): the export is for reading; `ward audit verify`
+/// checks the chain over the stored, sealed form.
 pub fn export(
     ctx: &AppContext,
     actor: &str,
@@ -163,10 +259,11 @@ pub fn export(
     let mut after = 0;
     let mut count = 0u64;
     loop {
-        let page = ctx.db.audit_after_id(after, PAGE)?;
+        let mut page = ctx.db.audit_after_id(after, PAGE)?;
         if page.is_empty() {
             break;
         }
+        open_records(ctx, &mut page)?;
         for r in &page {
             sink(r).map_err(|e| ManageError::Internal(format!("cannot write the export: {e}")))?;
             after = r.id;

@@ -13,6 +13,7 @@ pub mod break_glass;
 pub mod client_privacy;
 pub mod clients;
 pub mod consents;
+pub mod erasure;
 pub mod fhir;
 pub mod keys;
 pub mod policy;

@@ -227,16 +227,20 @@ pub fn logout_token(
 ) -> Result<String, OAuthError> {
     let alg: Algorithm = client.id_token_alg.parse().unwrap_or(Algorithm::Rs256);
     let iat = p.now_secs();
-    let claims = json!({
+    let mut claims = json!({
         "iss": p.issuer,
         "aud": client.id,
         "iat": iat,
         "exp": iat + 120,
         "jti": secrets::generate(16),
         "sub": subject::of(p, client, user_id),
-        "sid": sid(session),
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
+    // No session: an erased person's grant or consent (docs/privacy.md); the
+    // token then names the subject only (Back-Channel Logout 1.0 §2.4).
+    if !session.as_str().is_empty() {
+        claims["sid"] = json!(sid(session));
+    }
     sign(p, alg, "logout+jwt", &claims)
 }
 

@@ -11,6 +11,9 @@ use super::{AnyConnection, StorageError};
 use crate::audit::chain::{GENESIS_HASH, record_hash};
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::clock::Millis;
+use crate::store::audit_log::{Person, RecordSealer};
+
+pub use crate::store::audit_log::WithoutKeys;
 
 /// PostgreSQL advisory lock held by the node sealing a batch: one sealer at a time per database.
 const PG_SEALER_LOCK: i64 = 0x5741_5244_0002;
@@ -106,33 +109,28 @@ struct Locked {
     locked: bool,
 }
 
-/// Chain up to `limit` pending records, oldest first, in one transaction.
+/// Chain up to `limit` pending records, oldest first, in one transaction,
+/// each rewritten by `sealer` (its personal part sealed under its person's
+/// data key, or erased) before it is hashed.
 ///
 /// Returns how many were sealed; 0 when nothing is pending or another node holds
-/// the sealer lock. On PostgreSQL the lock is a transaction-scoped advisory lock;
-/// on SQLite the first statement writes the sealer's row in `ward_meta`, which
-/// takes the database write lock. The UNIQUE constraint on `seq` is the last
-/// line of defence: a second sealer could never fork the chain, only fail.
-pub fn seal_pending(db: &super::Database, limit: i64, now: Millis) -> Result<usize, StorageError> {
+/// the sealer lock. On PostgreSQL the lock is a transaction-scoped advisory lock
+/// (an erasure takes it too, so that it never runs between the sealer reading a
+/// person's state and using it); on SQLite the first statement writes the
+/// sealer's row in `ward_meta`, which takes the database write lock. The UNIQUE
+/// constraint on `seq` is the last line of defence: a second sealer could never
+/// fork the chain, only fail.
+pub fn seal_pending(
+    db: &super::Database,
+    limit: i64,
+    now: Millis,
+    sealer: &dyn RecordSealer,
+) -> Result<usize, StorageError> {
     // On SQLite this runs on the writer connection, taking its turn with
     // request writes instead of colliding with them.
     db.transaction(|c| {
-        match c {
-            AnyConnection::Postgres(pg) => {
-                let got: Locked = diesel::sql_query(format!(
-                    "SELECT pg_try_advisory_xact_lock({PG_SEALER_LOCK}) AS locked"
-                ))
-                .get_result(pg)?;
-                if !got.locked {
-                    return Ok(0);
-                }
-            }
-            AnyConnection::Sqlite(_) => {
-                // Also takes the write lock against sealers in other processes.
-                diesel::update(ward_meta::table.find("audit_sealer"))
-                    .set(ward_meta::updated_at.eq(now))
-                    .execute(c)?;
-            }
+        if !take_sealer_lock(c, now)? {
+            return Ok(0);
         }
         let pending: Vec<AuditRecord> = dsl::audit_events
             .filter(dsl::seq.is_null())
@@ -146,6 +144,15 @@ pub fn seal_pending(db: &super::Database, limit: i64, now: Millis) -> Result<usi
         if pending.is_empty() {
             return Ok(0);
         }
+        let persons = super::erasure::persons(c, &pending)?;
+        let ids: Vec<String> = persons
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let people = super::erasure::people(c, &ids, now, sealer)?;
         let head: Option<(Option<i64>, Option<String>)> = dsl::audit_events
             .filter(dsl::seq.is_not_null())
             .order(dsl::seq.desc())
@@ -157,20 +164,61 @@ pub fn seal_pending(db: &super::Database, limit: i64, now: Millis) -> Result<usi
             Some(_) => return Err(StorageError::Corrupt("the chain head has no hash".into())),
             None => (0, GENESIS_HASH.to_string()),
         };
-        for record in &pending {
+        let mut sealed = 0;
+        for (mut record, person) in pending.into_iter().zip(persons) {
+            if let Some(person) = person {
+                let state = people.get(&person).unwrap_or(&Person::Absent);
+                if !sealer.protect(&mut record, &person, state) {
+                    break;
+                }
+            }
             seq += 1;
-            let hash = record_hash(&prev, record, seq);
+            let hash = record_hash(&prev, &record, seq);
             diesel::update(dsl::audit_events.find(record.id))
                 .set((
                     dsl::seq.eq(Some(seq)),
                     dsl::prev_hash.eq(Some(&prev)),
                     dsl::hash.eq(Some(&hash)),
+                    dsl::details.eq(&record.details),
+                    dsl::ip.eq(record.ip.as_deref()),
+                    dsl::user_agent.eq(record.user_agent.as_deref()),
                 ))
                 .execute(c)?;
             prev = hash;
+            sealed += 1;
         }
-        Ok(pending.len())
+        Ok(sealed)
     })
+}
+
+/// The sealer's lock (see [`seal_pending`]); false when another node holds it.
+pub fn take_sealer_lock(c: &mut AnyConnection, now: Millis) -> Result<bool, StorageError> {
+    match c {
+        AnyConnection::Postgres(pg) => {
+            let got: Locked = diesel::sql_query(format!(
+                "SELECT pg_try_advisory_xact_lock({PG_SEALER_LOCK}) AS locked"
+            ))
+            .get_result(pg)?;
+            Ok(got.locked)
+        }
+        AnyConnection::Sqlite(_) => {
+            // Also takes the write lock against sealers in other processes.
+            diesel::update(ward_meta::table.find("audit_sealer"))
+                .set(ward_meta::updated_at.eq(now))
+                .execute(c)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Wait for the sealer's lock in the caller's transaction (PostgreSQL; on
+/// SQLite the transaction already excludes the sealer): an erasure and a
+/// sealer batch never interleave.
+pub fn wait_for_sealer(c: &mut AnyConnection) -> Result<(), StorageError> {
+    if let AnyConnection::Postgres(pg) = c {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_SEALER_LOCK})")).execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Sealed records with `seq > after`, in chain order.

@@ -28,9 +28,11 @@ impl AnyConnection {
 
 // SQLite: WAL so readers never block the writer, foreign keys enforced, a busy
 // timeout so concurrent writers wait instead of failing, and FULL sync so a
-// committed audit record survives a power cut.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
+// committed audit record survives a power cut. `secure_delete` overwrites
+// deleted content with zeros, so that an erased person's name is not left in
+// free pages (docs/privacy.md "Erasure by crypto-shredding").
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+     PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;";
 
 /// Statements executed by this process, on every connection (for `/metrics`
 /// and the benchmarks' "statements per token exchange").

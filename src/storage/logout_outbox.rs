@@ -112,6 +112,37 @@ pub fn enqueue_for_client(
     Ok(n)
 }
 
+/// Queue one logout notice to `client_id` about `user_id` with no session
+/// (`sid` left out of the token): an erased person's grants and consents
+/// (docs/privacy.md). False when the client registered no back-channel URI.
+pub fn enqueue_sub_only(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    user_id: &str,
+    now: Millis,
+) -> Result<bool, StorageError> {
+    let uri: Option<Option<String>> = clients::table
+        .find(client_id)
+        .select(clients::backchannel_logout_uri)
+        .first(conn)
+        .optional()?;
+    let Some(Some(uri)) = uri else {
+        return Ok(false);
+    };
+    diesel::insert_into(logout_outbox::table)
+        .values((
+            logout_outbox::client_id.eq(client_id),
+            logout_outbox::uri.eq(&uri),
+            logout_outbox::sub.eq(user_id),
+            logout_outbox::session_hash.eq(""),
+            logout_outbox::created_at.eq(now),
+            logout_outbox::next_attempt_at.eq(now),
+            logout_outbox::attempts.eq(0i64),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
 /// A queued notification, as the sender works with it.
 #[derive(Debug, Clone)]
 pub struct Notification {

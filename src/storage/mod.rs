@@ -14,6 +14,7 @@ pub mod clients;
 pub mod connection;
 pub mod consents;
 pub mod email_codes;
+pub mod erasure;
 pub mod file_lock;
 pub mod group_commit;
 pub mod login_progress;

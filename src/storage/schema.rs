@@ -437,3 +437,30 @@ diesel::table! {
         decision -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    user_data_keys (user_id) {
+        user_id -> Text,
+        key_sealed -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    erasures (user_id) {
+        user_id -> Text,
+        erased_at -> BigInt,
+        erased_by -> Text,
+        approved_by -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    legal_holds (user_id) {
+        user_id -> Text,
+        reason -> Text,
+        placed_by -> Text,
+        placed_at -> BigInt,
+    }
+}

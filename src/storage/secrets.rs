@@ -61,6 +61,17 @@ pub fn reseal_all(
             .map_err(StorageError::from)?;
         count += 1;
     }
+    for (user_id, sealed) in super::erasure::all_data_keys(conn)? {
+        let context = crate::crypto::data_key::context(&user_id);
+        let resealed =
+            old.reseal(new, &context, &sealed)
+                .map_err(|source| ResealError::Keyring {
+                    what: format!("data key of user {user_id}"),
+                    source,
+                })?;
+        super::erasure::set_data_key(conn, &user_id, &resealed)?;
+        count += 1;
+    }
     if let Some(key) = meta::get(conn, meta::PAIRWISE_KEY)? {
         let resealed = old
             .reseal(new, meta::PAIRWISE_KEY_CONTEXT, &key)

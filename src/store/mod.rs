@@ -7,7 +7,7 @@
 //! audit record takes the record and writes both in one transaction. The
 //! umbrella [`Store`] is what `oidc::Provider` and `authn::Deps` hold; code
 //! that needs one area can ask for just it. The administrative traits
-//! (`admin_*`, `audit_log`, `consents`, `elevations`, `policy`, `signing_keys`,
+//! (`admin_*`, `audit_log`, `consents`, `elevations`, `erasure`, `policy`, `signing_keys`,
 //! `smart::FhirAdminStore`) serve
 //! `manage` and are not part of `Store`.
 
@@ -23,6 +23,7 @@ pub mod clients;
 pub mod consents;
 pub mod elevations;
 pub mod email_codes;
+pub mod erasure;
 pub mod factors;
 pub mod grants;
 pub mod memory;
@@ -49,6 +50,7 @@ pub use clients::ClientStore;
 pub use consents::ConsentAdminStore;
 pub use elevations::ElevationStore;
 pub use email_codes::{EmailCodeStore, NewEmailCode};
+pub use erasure::ErasureStore;
 pub use factors::{Enrolled, FactorStore, TotpRow};
 pub use grants::{AuthFacts, CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow};
 pub use passkeys::{CeremonyRow, NewPatient, PasskeyRemoval, PasskeyRow, PasskeyStore};

@@ -234,6 +234,15 @@ impl TestEnv {
         rows.into_iter().map(|r| r.t).collect()
     }
 
+    /// The audit trail as readers see it, oldest first: `ward audit tail
+    /// --json`, which opens the records sealed under a person's data key
+    /// (the stored `details` of a record about a person are ciphertext once
+    /// the sealer has chained it; docs/audit.md "Sealed records").
+    pub fn audit_records(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["audit", "tail", "-n", "10000", "--json"], None);
+        serde_json::from_str(&out).expect("ward audit tail --json")
+    }
+
     /// Every byte the database holds, as the file (SQLite, WAL included) or a pg_dump.
     pub fn dump(&self) -> Vec<u8> {
         match self.backend {

@@ -2,7 +2,8 @@
 
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::clock::Millis;
-use crate::storage::{Database, audit};
+use crate::storage::{Database, audit, erasure};
+use crate::store::audit_log::RecordSealer;
 use crate::store::{AuditLogStore, StoreError};
 
 impl AuditLogStore for Database {
@@ -10,8 +11,13 @@ impl AuditLogStore for Database {
         Ok(self.transaction(|c| audit::append(c, event))?)
     }
 
-    fn seal_audit(&self, limit: i64, now: Millis) -> Result<usize, StoreError> {
-        Ok(audit::seal_pending(self, limit, now)?)
+    fn seal_audit(
+        &self,
+        limit: i64,
+        now: Millis,
+        sealer: &dyn RecordSealer,
+    ) -> Result<usize, StoreError> {
+        Ok(audit::seal_pending(self, limit, now, sealer)?)
     }
 
     fn sealed_audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
@@ -39,5 +45,12 @@ impl AuditLogStore for Database {
 
     fn pending_audit_count(&self) -> Result<i64, StoreError> {
         Ok(audit::count_pending(&mut *self.conn()?)?)
+    }
+
+    fn data_keys(&self, user_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(erasure::data_keys(&mut *self.conn()?, user_ids)?)
     }
 }

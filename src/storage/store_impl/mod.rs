@@ -14,6 +14,7 @@ mod clients;
 mod consents;
 mod elevations;
 mod email_codes;
+mod erasure;
 mod factors;
 mod grants;
 mod passkeys;

@@ -12,6 +12,7 @@ use super::roles::AssignmentOut;
 use super::run;
 use crate::clock::to_rfc3339;
 use crate::manage;
+use crate::manage::approvals::Approved;
 use crate::manage::records::Approval;
 use crate::web::WebState;
 use crate::web::error::WebError;
@@ -20,11 +21,11 @@ use crate::web::error::WebError;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApprovalOut {
     pub id: String,
-    /// What is asked: `role.grant`.
+    /// What is asked: `role.grant` or `user.erase`.
     pub kind: String,
     /// The user id the change is about.
     pub subject: String,
-    /// For `role.grant`: `role` and `tenant`.
+    /// For `role.grant`: `role` and `tenant`; for `user.erase`: `reason`.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     /// `user:<id>` of the administrator who asked.
@@ -89,7 +90,7 @@ pub async fn list(
     post, path = "/admin/api/approvals/{id}/approve", tag = "roles",
     params(("id" = String, Path, description = "Approval request id")),
     responses(
-        (status = 200, description = "Approved: the grant is made", body = AssignmentOut),
+        (status = 200, description = "Approved: the grant is made (`role.grant`: the assignment), or the user is erased (`user.erase`: `user_id`, `erased_at`, `sessions`, `grants`, `notifications`)", body = AssignmentOut),
         (status = 403, description = "The requester cannot approve their own request", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided, or expired", body = Problem, content_type = "application/problem+json"),
@@ -102,10 +103,13 @@ pub async fn approve(
 ) -> Result<HttpResponse, WebError> {
     let (who, id) = (actor.audit_name(), id.into_inner());
     let done = run(&state, move |ctx| {
-        manage::approvals::approve(ctx, &who, &id)
+        manage::approvals::approve_request(ctx, &who, &id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AssignmentOut::from(done)))
+    Ok(match done {
+        Approved::Grant(a) => HttpResponse::Ok().json(AssignmentOut::from(a)),
+        Approved::Erasure(e) => HttpResponse::Ok().json(e),
+    })
 }
 
 #[utoipa::path(

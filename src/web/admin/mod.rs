@@ -15,6 +15,7 @@ pub mod auth;
 pub mod break_glass;
 pub mod clients;
 pub mod consents;
+pub mod erasure;
 pub mod fhir;
 pub mod openapi;
 pub mod problem;
@@ -80,6 +81,9 @@ pub const ROUTES: &[RouteSpec] = &[
     r("DELETE", "/users/{id}/sessions", "sessions", "write"),
     r("DELETE", "/users/{id}/sessions/{sid}", "sessions", "write"),
     r("GET", "/users/{id}/consents", "users", "read"),
+    r("POST", "/users/{id}/erase", "users", "write"),
+    r("PUT", "/users/{id}/legal-hold", "users", "write"),
+    r("DELETE", "/users/{id}/legal-hold", "users", "write"),
     r(
         "DELETE",
         "/users/{id}/consents/{client_id}",
@@ -241,6 +245,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "/users/{id}/consents/{client_id}",
             consents::withdraw,
         )))
+        .configure(erasure_routes)
         .configure(client_routes)
         .configure(fhir_routes)
         .configure(approval_routes)
@@ -254,6 +259,24 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(WebError::no_route())
         }))
+}
+
+/// Erasure (under dual control) and legal holds.
+fn erasure_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/users/{id}/erase").route(guarded(
+        "POST",
+        "/users/{id}/erase",
+        erasure::erase,
+    )))
+    .service(
+        resource("/users/{id}/legal-hold")
+            .route(guarded("PUT", "/users/{id}/legal-hold", erasure::hold))
+            .route(guarded(
+                "DELETE",
+                "/users/{id}/legal-hold",
+                erasure::release,
+            )),
+    );
 }
 
 /// Dual control: requests waiting for a second administrator.

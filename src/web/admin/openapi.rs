@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
 use super::{
-    PREFIX, approvals, audit, break_glass, clients, consents, fhir, permission, roles, sessions,
-    users,
+    PREFIX, approvals, audit, break_glass, clients, consents, erasure, fhir, permission, roles,
+    sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -32,7 +32,7 @@ use super::{
     paths(
         document,
         users::list, users::create, users::show, users::set_status, users::set_profile,
-        users::reset_mfa,
+        users::reset_mfa, erasure::erase, erasure::hold, erasure::release,
         roles::show, roles::grant, roles::revoke, roles::grant_client, roles::revoke_client,
         approvals::list, approvals::approve, approvals::reject,
         sessions::list, sessions::end_all, sessions::end,
