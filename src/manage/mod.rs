@@ -16,6 +16,7 @@ pub mod consents;
 pub mod fhir;
 pub mod keys;
 pub mod policy;
+pub mod search;
 pub mod sector;
 pub mod sessions;
 pub mod users;

@@ -117,10 +117,21 @@ pub(crate) fn interaction_id(req: &HttpRequest, form: Option<&Params>) -> Option
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
 pub const ACCOUNT: &str = crate::authn::signin::ACCOUNT;
 
-/// Where a finished sign-in continues: back into the authorization flow, or to the account pages.
+/// The pseudo-interaction of a sign-in to the admin console (`/admin`): like
+/// the account pages', but it must reach `aal2` (docs/admin-console.md).
+pub const ADMIN: &str = "admin";
+
+/// A sign-in to Ward's own pages (account or admin console), not an app's.
+pub fn own_pages(interaction: &str) -> bool {
+    interaction == ACCOUNT || interaction == ADMIN
+}
+
+/// Where a finished sign-in continues: back into the authorization flow, or to Ward's own pages.
 pub fn continue_url(interaction: &str) -> String {
     if interaction == ACCOUNT {
         "/account".into()
+    } else if interaction == ADMIN {
+        "/admin".into()
     } else {
         format!("/authorize/resume?interaction={interaction}")
     }
@@ -186,6 +197,15 @@ pub(crate) async fn load_page(
         return Ok(Some(PageInfo {
             client_name: "your Ward account".into(),
             redirect_uri: state.ctx.config.issuer.clone(),
+            ..PageInfo::default()
+        }));
+    }
+    if id == ADMIN {
+        // The console, like the admin API, needs a multi-factor sign-in.
+        return Ok(Some(PageInfo {
+            client_name: "Ward's admin console".into(),
+            redirect_uri: state.ctx.config.issuer.clone(),
+            required_acr: Some(crate::domain::Acr::Aal2),
             ..PageInfo::default()
         }));
     }
