@@ -30,7 +30,7 @@ fn world(backend: Backend) -> TestApp {
 fn console_sign_in(w: &TestApp, user: &str) -> (Browser, String) {
     let mut b = Browser::new(&w.server);
     let secret = b.password_session_with_totp(user);
-    let res = b.get("/admin/users");
+    let res = b.get("/admin");
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(res.location(), "/login?interaction=admin");
     let res = b.get(res.location());
@@ -121,7 +121,7 @@ fn a_weak_or_old_sign_in_is_asked_to_sign_in_again(backend: Backend) {
             ("password", PASSWORD),
         ],
     );
-    let later = mid_step() + 16 * 60 + 60;
+    let later = mid_step() + 16 * 60 + 30;
     let res = b.then_second_factor(&res, "totp", &totp(&secret, later));
     assert_eq!(res.location(), "/admin", "{}", res.body);
     assert_eq!(b.get("/admin/users").status, 200);
@@ -339,7 +339,7 @@ fn the_audit_page_filters_and_verifies(backend: Backend) {
     create_user(&mut b, "dave");
     let page = b.get("/admin/audit?event_type=user.create&outcome=success");
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("\"username\":\"dave\""), "{}", page.body);
+    assert!(page.body.contains("&quot;dave&quot;"), "{}", page.body);
     assert!(!page.body.contains("<td>login.success</td>"), "{}", page.body);
     let page = b.get("/admin/audit?user=dave");
     assert!(page.body.contains("<td>user.create</td>"), "by username: {}", page.body);

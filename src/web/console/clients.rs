@@ -68,7 +68,7 @@ pub async fn new_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRespo
         Ok(a) => a,
         Err(res) => return res,
     };
-    form_page(&state, &req, &admin, StatusCode::OK, context! { typed => context! { r#type => "confidential" } })
+    form_page(&state, &req, &admin, StatusCode::OK, context! { typed => std::collections::BTreeMap::from([("type", "confidential")]) })
 }
 
 fn form_page(state: &WebState, req: &HttpRequest, admin: &Admin, status: StatusCode, view: Value) -> HttpResponse {
@@ -179,7 +179,7 @@ pub async fn ask_remove(state: web::Data<WebState>, req: HttpRequest, id: web::P
     let text = format!("{id} can no longer sign anyone in or get tokens, and its role assignments are removed. This cannot be undone.");
     let (action, back) = (format!("/admin/clients/{id}/remove"), "/admin/clients".to_string());
     let words = ("Remove this client?", text.as_str(), "Remove the client");
-    confirm(&state, &req, &admin, words, (&action, &back), &[])
+    confirm(&state, &req, &admin, words, (action.as_str(), back.as_str()), &[])
 }
 
 /// `POST /admin/clients/{id}/remove` (`clients:write`).

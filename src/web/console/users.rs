@@ -203,24 +203,91 @@ pub async fn ask(
     let (back, target) = (format!("/admin/users/{id}"), format!("/admin/users/{id}/{path}"));
     let (sid, role, tenant) = (query(&req, "sid"), query(&req, "role"), query(&req, "tenant"));
     let status = if action == "enable" { "active" } else { "disabled" };
-    let fields = [("status", status), ("sid", &sid), ("role", &role), ("tenant", &tenant)];
+    let fields = [
+        ("status", status),
+        ("sid", sid.as_str()),
+        ("role", role.as_str()),
+        ("tenant", tenant.as_str()),
+    ];
     let text = words.1.replace("{user}", &id).replace("{role}", &role).replace("{tenant}", &tenant);
-    confirm(&state, &req, &admin, (words.0, &text, words.2), (&target, &back), &fields)
+    let (target, back) = (target.as_str(), back.as_str());
+    confirm(&state, &req, &admin, (words.0, text.as_str(), words.2), (target, back), &fields)
 }
 
 type Words = (&'static str, &'static str, &'static str);
+type Permission = crate::web::admin::auth::Permission;
 
-/// What each confirmation page says, its permission and the path it posts to.
-fn confirmation(action: &str) -> Option<(crate::web::admin::auth::Permission, Words, &'static str)> {
-    Some(match action {
-        "disable" => (perm::USERS_WRITE, ("Disable this account?", "{user} can no longer sign in, and every token issued to them stops working at once.", "Disable the account"), "status"),
-        "enable" => (perm::USERS_WRITE, ("Enable this account?", "{user} can sign in again; a brute-force lock on the account is lifted.", "Enable the account"), "status"),
-        "reset_mfa" => (perm::USERS_WRITE, ("Remove every second factor?", "The passkeys, authenticator app and recovery codes of {user} are removed (a lost device). They sign in with their password and set up a new factor.", "Remove the second factors"), "reset-mfa"),
-        "revoke" => (perm::ROLES_WRITE, ("Revoke this role?", "{user} loses the role {role} in {tenant}; every node enforces it within 2 seconds.", "Revoke the role"), "roles/revoke"),
-        "end_session" => (perm::SESSIONS_WRITE, ("End this session?", "That browser of {user} is signed out.", "End the session"), "sessions/end"),
-        "end_all" => (perm::SESSIONS_WRITE, ("End every session?", "Every browser of {user} is signed out. Tokens already issued run out on their own; to stop everything at once, disable the account.", "End every session"), "sessions/end"),
-        _ => return None,
-    })
+/// Each confirmation page: its action, permission, words (title, text,
+/// button) and the path its form posts to.
+const CONFIRMATIONS: &[(&str, Permission, Words, &str)] = &[
+    (
+        "disable",
+        perm::USERS_WRITE,
+        (
+            "Disable this account?",
+            "{user} can no longer sign in, and every token issued to them stops working at once.",
+            "Disable the account",
+        ),
+        "status",
+    ),
+    (
+        "enable",
+        perm::USERS_WRITE,
+        (
+            "Enable this account?",
+            "{user} can sign in again; a brute-force lock on the account is lifted.",
+            "Enable the account",
+        ),
+        "status",
+    ),
+    (
+        "reset_mfa",
+        perm::USERS_WRITE,
+        (
+            "Remove every second factor?",
+            "The passkeys, authenticator app and recovery codes of {user} are removed (a lost device). They sign in with their password and set up a new factor.",
+            "Remove the second factors",
+        ),
+        "reset-mfa",
+    ),
+    (
+        "revoke",
+        perm::ROLES_WRITE,
+        (
+            "Revoke this role?",
+            "{user} loses the role {role} in {tenant}; every node enforces it within 2 seconds.",
+            "Revoke the role",
+        ),
+        "roles/revoke",
+    ),
+    (
+        "end_session",
+        perm::SESSIONS_WRITE,
+        (
+            "End this session?",
+            "That browser of {user} is signed out.",
+            "End the session",
+        ),
+        "sessions/end",
+    ),
+    (
+        "end_all",
+        perm::SESSIONS_WRITE,
+        (
+            "End every session?",
+            "Every browser of {user} is signed out. Tokens already issued run out on their own; to stop everything at once, disable the account.",
+            "End every session",
+        ),
+        "sessions/end",
+    ),
+];
+
+/// What a confirmation page says, its permission and the path it posts to.
+fn confirmation(action: &str) -> Option<(Permission, Words, &'static str)> {
+    CONFIRMATIONS
+        .iter()
+        .find(|c| c.0 == action)
+        .map(|c| (c.1, c.2, c.3))
 }
 
 /// After a change: back to the user page with what happened, or its refusal.
