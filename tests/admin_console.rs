@@ -20,7 +20,14 @@ fn world(backend: Backend) -> TestApp {
         .user_with("carol", &admin)
         .user_with("audrey", &["--role", "auditor", "--tenant", "ward"])
         .user("bob")
-        .ward(&["policy", "grant", "root", "physician", "--tenant", "st-mary"])
+        .ward(&[
+            "policy",
+            "grant",
+            "root",
+            "physician",
+            "--tenant",
+            "st-mary",
+        ])
         .start()
 }
 
@@ -35,7 +42,8 @@ fn console_sign_in(w: &TestApp, user: &str) -> (Browser, String) {
     assert_eq!(res.location(), "/login?interaction=admin");
     let res = b.get(res.location());
     assert!(
-        res.location().starts_with("/login/verify?interaction=admin"),
+        res.location()
+            .starts_with("/login/verify?interaction=admin"),
         "straight to the second factor: {} {}",
         res.status,
         res.body
@@ -70,7 +78,12 @@ fn submit(b: &mut Browser, path: &str, action: &str, form: &[(&str, &str)]) -> R
 fn without_a_session_the_console_sends_to_sign_in(backend: Backend) {
     let w = world(backend);
     let mut b = Browser::new(&w.server);
-    for path in ["/admin", "/admin/users", "/admin/audit", "/admin/clients/new"] {
+    for path in [
+        "/admin",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/clients/new",
+    ] {
         let res = b.get(path);
         assert_eq!(res.status, 303, "{path}: {}", res.body);
         assert_eq!(res.location(), "/login?interaction=admin", "{path}");
@@ -83,7 +96,11 @@ fn without_a_session_the_console_sends_to_sign_in(backend: Backend) {
     let before = users(&w);
     let res = b.post("/admin/users", &[("username", "mallory")]);
     assert_eq!(res.status, 403, "{}", res.body);
-    assert!(res.body.contains("<html"), "an HTML error page: {}", res.body);
+    assert!(
+        res.body.contains("<html"),
+        "an HTML error page: {}",
+        res.body
+    );
     assert_eq!(users(&w), before);
 }
 
@@ -111,7 +128,11 @@ fn a_weak_or_old_sign_in_is_asked_to_sign_in_again(backend: Backend) {
     assert_eq!(res.status, 303);
     assert_eq!(res.location(), "/login?interaction=admin");
     let page = b.get(res.location());
-    assert!(page.body.contains("current-password"), "a full sign-in: {}", page.body);
+    assert!(
+        page.body.contains("current-password"),
+        "a full sign-in: {}",
+        page.body
+    );
     let res = b.post(
         "/login",
         &[
@@ -133,8 +154,17 @@ fn without_the_permission_the_answer_is_403_and_nothing_changes(backend: Backend
     let (mut bob, _) = console_sign_in(&w, "bob");
     let home = bob.get("/admin");
     assert_eq!(home.status, 200, "{}", home.body);
-    assert!(!home.body.contains("href=\"/admin/users\""), "{}", home.body);
-    for path in ["/admin/users", "/admin/audit", "/admin/clients", "/admin/approvals"] {
+    assert!(
+        !home.body.contains("href=\"/admin/users\""),
+        "{}",
+        home.body
+    );
+    for path in [
+        "/admin/users",
+        "/admin/audit",
+        "/admin/clients",
+        "/admin/approvals",
+    ] {
         let res = bob.get(path);
         assert_eq!(res.status, 403, "{path}: {}", res.body);
         assert!(res.body.contains("in the `ward` tenant"), "{}", res.body);
@@ -184,7 +214,10 @@ fn a_form_without_its_csrf_token_is_refused(backend: Backend) {
     let (mut carol, _) = console_sign_in(&w, "carol");
     let page = carol.get("/admin/users");
     let theirs = hidden(&page.body, "csrf");
-    let res = b.post("/admin/users", &[("csrf", &theirs), ("username", "mallory")]);
+    let res = b.post(
+        "/admin/users",
+        &[("csrf", &theirs), ("username", "mallory")],
+    );
     assert_eq!(res.status, 403, "{}", res.body);
     assert_eq!(users(&w), before);
     assert_eq!(audit_count(&w, "root", "user.create", "success"), 0);
@@ -217,10 +250,20 @@ fn user_changes_are_the_same_audited_operations(backend: Backend) {
     let dave = create_user(&mut b, "dave");
     assert_eq!(audit_count(&w, "root", "user.create", "success"), 1);
     // A refused value is shown next to its field; nothing is created.
-    let res = submit(&mut b, "/admin/users", "/admin/users", &[("username", "no spaces")]);
+    let res = submit(
+        &mut b,
+        "/admin/users",
+        "/admin/users",
+        &[("username", "no spaces")],
+    );
     assert_eq!(res.status, 422, "{}", res.body);
     assert!(res.body.contains("id=\"username-error\""), "{}", res.body);
-    let res = submit(&mut b, "/admin/users", "/admin/users", &[("username", "dave")]);
+    let res = submit(
+        &mut b,
+        "/admin/users",
+        "/admin/users",
+        &[("username", "dave")],
+    );
     assert_eq!(res.status, 409, "{}", res.body);
 
     let user = format!("/admin/users/{dave}");
@@ -233,24 +276,51 @@ fn user_changes_are_the_same_audited_operations(backend: Backend) {
     assert_eq!(confirm.status, 200, "{}", confirm.body);
     let res = b.post(
         &format!("{user}/status"),
-        &[("csrf", &hidden(&confirm.body, "csrf")), ("status", &hidden(&confirm.body, "status"))],
+        &[
+            ("csrf", &hidden(&confirm.body, "csrf")),
+            ("status", &hidden(&confirm.body, "status")),
+        ],
     );
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(audit_count(&w, "root", "user.disable", "success"), 1);
-    let res = submit(&mut b, &format!("{user}/confirm?action=enable"), &format!("{user}/status"), &[("status", "active")]);
+    let res = submit(
+        &mut b,
+        &format!("{user}/confirm?action=enable"),
+        &format!("{user}/status"),
+        &[("status", "active")],
+    );
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(audit_count(&w, "root", "user.enable", "success"), 1);
-    let res = submit(&mut b, &format!("{user}/confirm?action=reset_mfa"), &format!("{user}/reset-mfa"), &[]);
+    let res = submit(
+        &mut b,
+        &format!("{user}/confirm?action=reset_mfa"),
+        &format!("{user}/reset-mfa"),
+        &[],
+    );
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(audit_count(&w, "root", "user.reset_mfa", "success"), 1);
 
     // Roles: a plain grant at once, a refused one next to its field, revoke.
-    let res = submit(&mut b, &user, &format!("{user}/roles"), &[("role", "nurse"), ("tenant", "st-mary")]);
+    let res = submit(
+        &mut b,
+        &user,
+        &format!("{user}/roles"),
+        &[("role", "nurse"), ("tenant", "st-mary")],
+    );
     assert_eq!(res.location(), format!("{user}?done=granted"));
     assert_eq!(audit_count(&w, "root", "policy.grant", "success"), 1);
     let page = b.get(&user);
-    assert!(page.body.contains("ehr:read"), "what the role permits: {}", page.body);
-    let res = submit(&mut b, &user, &format!("{user}/roles"), &[("role", "no-such-role"), ("tenant", "st-mary")]);
+    assert!(
+        page.body.contains("ehr:read"),
+        "what the role permits: {}",
+        page.body
+    );
+    let res = submit(
+        &mut b,
+        &user,
+        &format!("{user}/roles"),
+        &[("role", "no-such-role"), ("tenant", "st-mary")],
+    );
     assert_eq!(res.status, 404, "{}", res.body);
     assert!(res.body.contains("id=\"role-error\""), "{}", res.body);
     let res = submit(
@@ -263,19 +333,48 @@ fn user_changes_are_the_same_audited_operations(backend: Backend) {
     assert_eq!(audit_count(&w, "root", "policy.revoke", "success"), 1);
 
     // ward-admin waits for a second administrator; the requester cannot approve.
-    let res = submit(&mut b, &user, &format!("{user}/roles"), &[("role", "ward-admin"), ("tenant", "ward")]);
+    let res = submit(
+        &mut b,
+        &user,
+        &format!("{user}/roles"),
+        &[("role", "ward-admin"), ("tenant", "ward")],
+    );
     assert_eq!(res.location(), format!("{user}?done=pending"));
     let page = b.get(res.location());
-    assert!(page.body.contains("awaits a second administrator"), "{}", page.body);
+    assert!(
+        page.body.contains("awaits a second administrator"),
+        "{}",
+        page.body
+    );
     assert_eq!(audit_count(&w, "root", "approval.requested", "success"), 1);
     let page = b.get("/admin/approvals");
-    let id = page.body.split("id=\"approval-").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let res = b.post(&format!("/admin/approvals/{id}/approve"), &[("csrf", &hidden(&page.body, "csrf"))]);
+    let id = page
+        .body
+        .split("id=\"approval-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = b.post(
+        &format!("/admin/approvals/{id}/approve"),
+        &[("csrf", &hidden(&page.body, "csrf"))],
+    );
     assert_eq!(res.status, 403, "{}", res.body);
-    assert!(res.body.contains("A second administrator must approve"), "{}", res.body);
+    assert!(
+        res.body.contains("A second administrator must approve"),
+        "{}",
+        res.body
+    );
     assert_eq!(audit_count(&w, "root", "approval.approved", "failure"), 1);
     let (mut carol, _) = console_sign_in(&w, "carol");
-    let res = submit(&mut carol, "/admin/approvals", &format!("/admin/approvals/{id}/approve"), &[]);
+    let res = submit(
+        &mut carol,
+        "/admin/approvals",
+        &format!("/admin/approvals/{id}/approve"),
+        &[],
+    );
     assert_eq!(res.location(), "/admin/approvals?done=approved");
     assert_eq!(audit_count(&w, "carol", "approval.approved", "success"), 1);
     assert_eq!(audit_count(&w, "carol", "policy.grant", "success"), 1);
@@ -289,7 +388,12 @@ fn sessions_are_ended_from_the_user_page(backend: Backend) {
     let user = format!("/admin/users/{}", w.user_id("bob"));
     let page = b.get(&user);
     assert!(page.body.contains("End this session"), "{}", page.body);
-    let res = submit(&mut b, &format!("{user}/confirm?action=end_all"), &format!("{user}/sessions/end"), &[]);
+    let res = submit(
+        &mut b,
+        &format!("{user}/confirm?action=end_all"),
+        &format!("{user}/sessions/end"),
+        &[],
+    );
     assert_eq!(res.location(), format!("{user}?done=ended_all"));
     assert_eq!(audit_count(&w, "root", "session.ended", "success"), 1);
     // bob's browser is signed out.
@@ -304,11 +408,23 @@ fn clients_are_registered_and_removed(backend: Backend) {
         &mut b,
         "/admin/clients/new",
         "/admin/clients",
-        &[("client_id", "lab"), ("type", "confidential"), ("redirect_uris", "not-a-uri")],
+        &[
+            ("client_id", "lab"),
+            ("type", "confidential"),
+            ("redirect_uris", "not-a-uri"),
+        ],
     );
     assert_eq!(res.status, 422, "{}", res.body);
-    assert!(res.body.contains("id=\"redirect_uris-error\""), "{}", res.body);
-    assert!(res.body.contains("value=\"lab\""), "what was typed stays: {}", res.body);
+    assert!(
+        res.body.contains("id=\"redirect_uris-error\""),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains("value=\"lab\""),
+        "what was typed stays: {}",
+        res.body
+    );
     assert_eq!(audit_count(&w, "root", "client.create", "failure"), 1);
     let res = submit(
         &mut b,
@@ -325,10 +441,19 @@ fn clients_are_registered_and_removed(backend: Backend) {
     assert_eq!(res.status, 201, "{}", res.body);
     assert!(res.body.contains("id=\"client-secret\""), "{}", res.body);
     assert_eq!(audit_count(&w, "root", "client.create", "success"), 1);
-    assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM clients WHERE id = 'lab' AND first_party"), 1);
+    assert_eq!(
+        w.env
+            .count("SELECT COUNT(*) AS n FROM clients WHERE id = 'lab' AND first_party"),
+        1
+    );
     let page = b.get("/admin/clients");
     assert!(page.body.contains("<code>lab</code>"), "{}", page.body);
-    let res = submit(&mut b, "/admin/clients/lab/remove", "/admin/clients/lab/remove", &[]);
+    let res = submit(
+        &mut b,
+        "/admin/clients/lab/remove",
+        "/admin/clients/lab/remove",
+        &[],
+    );
     assert_eq!(res.location(), "/admin/clients?done=removed");
     assert_eq!(audit_count(&w, "root", "client.remove", "success"), 1);
 }
@@ -340,9 +465,17 @@ fn the_audit_page_filters_and_verifies(backend: Backend) {
     let page = b.get("/admin/audit?event_type=user.create&outcome=success");
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("&quot;dave&quot;"), "{}", page.body);
-    assert!(!page.body.contains("<td>login.success</td>"), "{}", page.body);
+    assert!(
+        !page.body.contains("<td>login.success</td>"),
+        "{}",
+        page.body
+    );
     let page = b.get("/admin/audit?user=dave");
-    assert!(page.body.contains("<td>user.create</td>"), "by username: {}", page.body);
+    assert!(
+        page.body.contains("<td>user.create</td>"),
+        "by username: {}",
+        page.body
+    );
     let page = b.get("/admin/audit?from=2000-01-01T00:00&to=2000-01-02T00:00");
     assert!(page.body.contains("No record matches."), "{}", page.body);
     let page = b.get("/admin/audit?from=yesterday");
@@ -388,18 +521,41 @@ fn break_glass_is_signed_off_by_someone_else(backend: Backend) {
     assert!(res.status < 400, "{} {}", res.status, res.body);
     let page = b.get("/admin/break-glass");
     assert!(page.body.contains("Unconscious patient"), "{}", page.body);
-    let id = page.body.split("id=\"elevation-").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let id = page
+        .body
+        .split("id=\"elevation-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let res = b.post(
         &format!("/admin/break-glass/{id}/review"),
         &[("csrf", &hidden(&page.body, "csrf")), ("note", "fine")],
     );
     assert_eq!(res.status, 403, "{}", res.body);
-    assert!(res.body.contains(&format!("note-{id}-error")), "{}", res.body);
-    assert_eq!(audit_count(&w, "root", "break_glass.reviewed", "failure"), 1);
+    assert!(
+        res.body.contains(&format!("note-{id}-error")),
+        "{}",
+        res.body
+    );
+    assert_eq!(
+        audit_count(&w, "root", "break_glass.reviewed", "failure"),
+        1
+    );
     let (mut carol, _) = console_sign_in(&w, "carol");
-    let res = submit(&mut carol, "/admin/break-glass", &format!("/admin/break-glass/{id}/review"), &[("note", "Checked with the ward.")]);
+    let res = submit(
+        &mut carol,
+        "/admin/break-glass",
+        &format!("/admin/break-glass/{id}/review"),
+        &[("note", "Checked with the ward.")],
+    );
     assert_eq!(res.location(), "/admin/break-glass?done=reviewed");
-    assert_eq!(audit_count(&w, "carol", "break_glass.reviewed", "success"), 1);
+    assert_eq!(
+        audit_count(&w, "carol", "break_glass.reviewed", "success"),
+        1
+    );
 }
 
 per_backend!(

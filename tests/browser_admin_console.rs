@@ -26,7 +26,14 @@ fn accessible(browser: &Driver, page: &str) {
 fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     let builder = TestApp::new(backend)
         .user_with("root", &["--role", "ward-admin", "--tenant", "ward"])
-        .ward(&["policy", "grant", "root", "physician", "--tenant", "st-mary"]);
+        .ward(&[
+            "policy",
+            "grant",
+            "root",
+            "physician",
+            "--tenant",
+            "st-mary",
+        ]);
     let Some(w) = BrowserWorld::start(builder) else {
         return;
     };
@@ -50,7 +57,10 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     // root, a physician at St Mary's, uses break-glass access (its review comes last).
     browser.goto(&w.page("/account"));
     browser.wait_url("the account page", |u| u.ends_with("/account"));
-    browser.type_into("#emergency-reason", "Unconscious patient in the emergency room");
+    browser.type_into(
+        "#emergency-reason",
+        "Unconscious patient in the emergency room",
+    );
     browser.js("document.getElementById('emergency-reason').form.submit(); return true;");
     browser.wait_js("the elevation", "location.pathname === '/account' && document.readyState === 'complete' && !(document.getElementById('emergency-reason') || { value: '' }).value");
     browser.goto(&w.page("/admin"));
@@ -65,7 +75,11 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     browser.click("#create");
     browser.wait_js("the new user", "document.getElementById('notice') !== null");
     accessible(browser, "a user");
-    assert!(browser.text().contains("User created."), "{}", browser.text());
+    assert!(
+        browser.text().contains("User created."),
+        "{}",
+        browser.text()
+    );
 
     // Grant a role.
     browser.type_into("#role", "nurse");
@@ -75,7 +89,9 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     assert!(browser.text().contains("ehr:read"), "{}", browser.text());
     // Disabling asks first.
     browser.click("#toggle-status");
-    browser.wait_url("the confirmation", |u| u.contains("/confirm?action=disable"));
+    browser.wait_url("the confirmation", |u| {
+        u.contains("/confirm?action=disable")
+    });
     accessible(browser, "confirmation");
     browser.click("#confirm");
     browser.wait_js("disabled", "location.search.includes('done=disabled')");
@@ -87,11 +103,17 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     browser.type_into("#client_id", "lab");
     browser.type_into("#redirect_uris", "not-a-uri");
     browser.click("#register");
-    browser.wait_js("the field error", "document.getElementById('redirect_uris-error') !== null");
+    browser.wait_js(
+        "the field error",
+        "document.getElementById('redirect_uris-error') !== null",
+    );
     accessible(browser, "client registration with an error");
     browser.type_into("#redirect_uris", "https://lab.example.org/cb");
     browser.click("#register");
-    browser.wait_js("the secret", "document.getElementById('client-secret') !== null");
+    browser.wait_js(
+        "the secret",
+        "document.getElementById('client-secret') !== null",
+    );
     accessible(browser, "client registered");
     browser.goto(&w.page("/admin/clients"));
     browser.wait_url("clients", |u| u.ends_with("/admin/clients"));
@@ -115,13 +137,21 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     browser.goto(&w.page("/admin/break-glass"));
     browser.wait_url("break-glass", |u| u.ends_with("/admin/break-glass"));
     accessible(browser, "break-glass review");
-    assert!(browser.text().contains("Unconscious patient"), "{}", browser.text());
+    assert!(
+        browser.text().contains("Unconscious patient"),
+        "{}",
+        browser.text()
+    );
     browser.click("form[action$='/review'] button");
     browser.wait_js(
         "the refusal next to the note",
         "document.querySelector('[id$=\"-error\"]') !== null",
     );
-    assert!(browser.text().contains("someone else"), "{}", browser.text());
+    assert!(
+        browser.text().contains("someone else"),
+        "{}",
+        browser.text()
+    );
     accessible(browser, "break-glass refusal");
 
     // Approvals: nothing waits.

@@ -28,20 +28,32 @@ pub fn parse_time(field: &'static str, text: &str) -> Result<Option<i64>, Manage
     if text.is_empty() {
         return Ok(None);
     }
-    let bad = || crate::domain::InvalidValue::new(field, "is a date and time: 2026-12-03T14:00 (UTC)");
+    let bad =
+        || crate::domain::InvalidValue::new(field, "is a date and time: 2026-12-03T14:00 (UTC)");
     let (date, clock) = text.split_once('T').ok_or_else(bad)?;
     let num = |s: Option<&str>| s.and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
     let mut d = date.splitn(3, '-');
     let (y, m, day) = (num(d.next())?, num(d.next())?, num(d.next())?);
     let mut c = clock.splitn(3, ':');
     let (h, min) = (num(c.next())?, num(c.next())?);
-    let month = u8::try_from(m).ok().and_then(|m| time::Month::try_from(m).ok());
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
     let date = month.and_then(|mo| {
         time::Date::from_calendar_date(i32::try_from(y).ok()?, mo, u8::try_from(day).ok()?).ok()
     });
-    let at = time::Time::from_hms(u8::try_from(h).unwrap_or(99), u8::try_from(min).unwrap_or(99), 0);
+    let at = time::Time::from_hms(
+        u8::try_from(h).unwrap_or(99),
+        u8::try_from(min).unwrap_or(99),
+        0,
+    );
     match (date, at) {
-        (Some(d), Ok(t)) => Ok(Some(time::PrimitiveDateTime::new(d, t).assume_utc().unix_timestamp() * 1000)),
+        (Some(d), Ok(t)) => Ok(Some(
+            time::PrimitiveDateTime::new(d, t)
+                .assume_utc()
+                .unix_timestamp()
+                * 1000,
+        )),
         _ => Err(bad().into()),
     }
 }
@@ -51,7 +63,9 @@ fn filter_of(req: &HttpRequest) -> Result<AuditFilter, ManageError> {
     let opt = |n: &str| Some(query(req, n)).filter(|v| !v.is_empty());
     let after_id = match query(req, "after").as_str() {
         "" => 0,
-        a => a.parse().map_err(|_| crate::domain::InvalidValue::new("after", "is a record id"))?,
+        a => a
+            .parse()
+            .map_err(|_| crate::domain::InvalidValue::new("after", "is a record id"))?,
     };
     Ok(AuditFilter {
         event_type: opt("event_type"),
@@ -93,7 +107,11 @@ pub async fn page(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
             run(&state, move |ctx| {
                 // A username is looked up; the records name users by id.
                 if let Some(u) = f.subject.take() {
-                    f.subject = Some(manage::users::find(ctx, &u).map(|u| u.id.to_string()).unwrap_or(u));
+                    f.subject = Some(
+                        manage::users::find(ctx, &u)
+                            .map(|u| u.id.to_string())
+                            .unwrap_or(u),
+                    );
                 }
                 manage::search::audit(ctx, &actor, &f)
             })
@@ -111,7 +129,10 @@ fn render_page(
     found: Result<AuditPage, ManageError>,
 ) -> HttpResponse {
     let keep = ["event_type", "user", "client", "outcome", "from", "to"];
-    let filters: Vec<(String, String)> = keep.iter().map(|k| (k.to_string(), query(req, k))).collect();
+    let filters: Vec<(String, String)> = keep
+        .iter()
+        .map(|k| (k.to_string(), query(req, k)))
+        .collect();
     let (status, view) = match found {
         Ok(p) => {
             let next = p.next_after.map(|after| {
@@ -125,7 +146,10 @@ fn render_page(
         }
         Err(e) => {
             let (f, status, message) = refusal(&e);
-            (status, context! { error => context! { field => f, message } })
+            (
+                status,
+                context! { error => context! { field => f, message } },
+            )
         }
     };
     let job = state_job(state);
@@ -161,12 +185,18 @@ fn state_job(state: &WebState) -> Option<Value> {
 
 /// `POST /admin/audit/verify` (`audit:read`): start the verification in the
 /// background and come back to the page, which shows its progress.
-pub async fn verify_now(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn verify_now(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let admin = match posted(&state, &req, &body, perm::AUDIT_READ).await {
         Ok((a, _)) => a,
         Err(res) => return res,
     };
     // Already running: the page shows that run.
-    let _started = state.console_jobs.start_verify(state.ctx.clone(), admin.actor());
+    let _started = state
+        .console_jobs
+        .start_verify(state.ctx.clone(), admin.actor());
     see_other("/admin/audit#verification")
 }

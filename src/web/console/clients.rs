@@ -26,10 +26,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The registration form's text fields, as the CLI names its options.
 pub const TEXT_FIELDS: &[&str] = &[
-    "client_id", "name", "type", "redirect_uris", "grant_types", "scopes", "jwks", "jwks_uri",
-    "tenant", "id_token_alg", "access_token_seconds", "authz_resources", "min_acr",
-    "post_logout_redirect_uris", "backchannel_logout_uri", "pkce", "subject_type",
-    "sector_identifier_uri", "purpose", "claims",
+    "client_id",
+    "name",
+    "type",
+    "redirect_uris",
+    "grant_types",
+    "scopes",
+    "jwks",
+    "jwks_uri",
+    "tenant",
+    "id_token_alg",
+    "access_token_seconds",
+    "authz_resources",
+    "min_acr",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "pkce",
+    "subject_type",
+    "sector_identifier_uri",
+    "purpose",
+    "claims",
 ];
 /// Its checkboxes.
 pub const FLAGS: &[&str] = &["first_party", "require_par", "shared_workstation"];
@@ -57,9 +73,17 @@ pub async fn list(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
         Ok(l) => l.iter().map(client_row).collect::<Vec<_>>(),
         Err(e) => return refused_page(&req, &e),
     };
-    let notice = (query(&req, "done") == "removed").then_some("Client removed, and its role assignments with it.");
+    let notice = (query(&req, "done") == "removed")
+        .then_some("Client removed, and its role assignments with it.");
     let view = context! { clients, notice };
-    show(&state, &req, &admin, StatusCode::OK, "admin/clients.html", view)
+    show(
+        &state,
+        &req,
+        &admin,
+        StatusCode::OK,
+        "admin/clients.html",
+        view,
+    )
 }
 
 /// `GET /admin/clients/new` (`clients:write`): the registration form.
@@ -68,16 +92,31 @@ pub async fn new_form(state: web::Data<WebState>, req: HttpRequest) -> HttpRespo
         Ok(a) => a,
         Err(res) => return res,
     };
-    form_page(&state, &req, &admin, StatusCode::OK, context! { typed => std::collections::BTreeMap::from([("type", "confidential")]) })
+    form_page(
+        &state,
+        &req,
+        &admin,
+        StatusCode::OK,
+        context! { typed => std::collections::BTreeMap::from([("type", "confidential")]) },
+    )
 }
 
-fn form_page(state: &WebState, req: &HttpRequest, admin: &Admin, status: StatusCode, view: Value) -> HttpResponse {
+fn form_page(
+    state: &WebState,
+    req: &HttpRequest,
+    admin: &Admin,
+    status: StatusCode,
+    view: Value,
+) -> HttpResponse {
     show(state, req, admin, status, "admin/client_new.html", view)
 }
 
 /// Space- or line-separated values.
 fn words(form: &Params, name: &str) -> Vec<String> {
-    field(form, name).split_whitespace().map(str::to_string).collect()
+    field(form, name)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The manage layer's input from the form; the type, PKCE policy, subject
@@ -85,11 +124,12 @@ fn words(form: &Params, name: &str) -> Vec<String> {
 fn input_of(form: &Params) -> Result<NewClientInput, InvalidValue> {
     let opt = |n: &str| Some(field(form, n)).filter(|v| !v.is_empty());
     let flag = |n: &str| form.get(n).ok().flatten().is_some();
-    let parse = |n: &'static str, default: &str| {
-        opt(n).unwrap_or_else(|| default.to_string())
-    };
+    let parse = |n: &'static str, default: &str| opt(n).unwrap_or_else(|| default.to_string());
     let seconds = opt("access_token_seconds")
-        .map(|s| s.parse::<i64>().map_err(|_| InvalidValue::new("access_token_seconds", "is a number of seconds")))
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| InvalidValue::new("access_token_seconds", "is a number of seconds"))
+        })
         .transpose()?;
     let claims = opt("claims").map(|_| words(form, "claims"));
     Ok(NewClientInput {
@@ -147,7 +187,11 @@ fn typed(form: &Params) -> Value {
 
 /// `POST /admin/clients` (`clients:write`): register; a confidential
 /// client's secret is on the answer page, once.
-pub async fn register(state: web::Data<WebState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn register(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let (admin, form) = match posted(&state, &req, &body, perm::CLIENTS_WRITE).await {
         Ok(x) => x,
         Err(res) => return res,
@@ -160,36 +204,74 @@ pub async fn register(state: web::Data<WebState>, req: HttpRequest, body: web::B
     match done {
         Ok(created) => {
             let view = context! { client => client_row(&created.client), secret => created.secret };
-            show(&state, &req, &admin, StatusCode::CREATED, "admin/client_created.html", view)
+            show(
+                &state,
+                &req,
+                &admin,
+                StatusCode::CREATED,
+                "admin/client_created.html",
+                view,
+            )
         }
         Err(e) => {
             let (f, status, message) = refusal(&e);
             let error = context! { field => f.map(form_field), message };
-            form_page(&state, &req, &admin, status, context! { error, typed => typed(&form) })
+            form_page(
+                &state,
+                &req,
+                &admin,
+                status,
+                context! { error, typed => typed(&form) },
+            )
         }
     }
 }
 
 /// `GET /admin/clients/{id}/remove` (`clients:write`): the confirmation page.
-pub async fn ask_remove(state: web::Data<WebState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+pub async fn ask_remove(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
     let admin = match gate(&state, &req, perm::CLIENTS_WRITE).await {
         Ok(a) => a,
         Err(res) => return res,
     };
-    let text = format!("{id} can no longer sign anyone in or get tokens, and its role assignments are removed. This cannot be undone.");
-    let (action, back) = (format!("/admin/clients/{id}/remove"), "/admin/clients".to_string());
+    let text = format!(
+        "{id} can no longer sign anyone in or get tokens, and its role assignments are removed. This cannot be undone."
+    );
+    let (action, back) = (
+        format!("/admin/clients/{id}/remove"),
+        "/admin/clients".to_string(),
+    );
     let words = ("Remove this client?", text.as_str(), "Remove the client");
-    confirm(&state, &req, &admin, words, (action.as_str(), back.as_str()), &[])
+    confirm(
+        &state,
+        &req,
+        &admin,
+        words,
+        (action.as_str(), back.as_str()),
+        &[],
+    )
 }
 
 /// `POST /admin/clients/{id}/remove` (`clients:write`).
-pub async fn remove(state: web::Data<WebState>, req: HttpRequest, id: web::Path<String>, body: web::Bytes) -> HttpResponse {
+pub async fn remove(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let admin = match posted(&state, &req, &body, perm::CLIENTS_WRITE).await {
         Ok((a, _)) => a,
         Err(res) => return res,
     };
     let (actor, which) = (admin.actor(), id.into_inner());
-    match run(&state, move |ctx| manage::clients::remove(ctx, &actor, &which)).await {
+    match run(&state, move |ctx| {
+        manage::clients::remove(ctx, &actor, &which)
+    })
+    .await
+    {
         Ok(()) => see_other("/admin/clients?done=removed"),
         Err(e) => refused_page(&req, &e),
     }

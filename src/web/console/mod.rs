@@ -30,7 +30,6 @@ use crate::oidc::interaction::{csrf_ok, csrf_token};
 use crate::oidc::params::Params;
 use crate::web::admin::auth::Permission;
 use crate::web::handlers::account::signed_in;
-use crate::web::handlers::interaction::ADMIN;
 use crate::web::pages::{Browser, browser, page, remember_browser, render, see_other};
 use crate::web::{WebState, oauth};
 
@@ -40,7 +39,8 @@ const CSRF: &str = "admin-console";
 /// Where a browser without a recent multi-factor sign-in is sent.
 pub const SIGN_IN: &str = "/login?interaction=admin";
 
-const EXPIRED_FORM: &str = "This form has expired or did not come from this site. Go back, reload the page and try again.";
+const EXPIRED_FORM: &str =
+    "This form has expired or did not come from this site. Go back, reload the page and try again.";
 
 /// The permissions of the console's pages, as the admin API's routes have them.
 pub mod perm {
@@ -91,7 +91,14 @@ pub async fn home(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
         return to_sign_in(&b);
     }
     let admin = Admin { user: who.user, b };
-    show(&state, &req, &admin, StatusCode::OK, "admin/home.html", context! {})
+    show(
+        &state,
+        &req,
+        &admin,
+        StatusCode::OK,
+        "admin/home.html",
+        context! {},
+    )
 }
 
 fn to_sign_in(b: &Browser) -> HttpResponse {
@@ -148,7 +155,9 @@ async fn deny(
     let denial = AdminDenial {
         user_id: uid.to_string(),
         method: req.method().as_str().to_string(),
-        route: req.match_pattern().unwrap_or_else(|| req.path().to_string()),
+        route: req
+            .match_pattern()
+            .unwrap_or_else(|| req.path().to_string()),
         permission: perm.to_string(),
         reason,
         ip: b.ip.clone(),
@@ -169,8 +178,8 @@ pub async fn posted(
     perm: Permission,
 ) -> Result<(Admin, Params), HttpResponse> {
     let b = browser(state, req);
-    let form = oauth::form(req, body)
-        .map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
+    let form =
+        oauth::form(req, body).map_err(|e| page(req, StatusCode::BAD_REQUEST, &e.description))?;
     if b.is_new || !csrf_ok(&b.token, CSRF, &field(&form, "csrf")) {
         return Err(page(req, StatusCode::FORBIDDEN, EXPIRED_FORM));
     }

@@ -24,7 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/reset-mfa", web::post().to(reset_mfa))
         .route("/admin/users/{id}/roles", web::post().to(grant))
         .route("/admin/users/{id}/roles/revoke", web::post().to(revoke))
-        .route("/admin/users/{id}/sessions/end", web::post().to(end_sessions));
+        .route(
+            "/admin/users/{id}/sessions/end",
+            web::post().to(end_sessions),
+        );
 }
 
 /// Messages after a change (`?done=`): fixed texts, never echoed input.
@@ -103,7 +106,7 @@ pub async fn create(
         password: form.get("password").ok().flatten().map(str::to_string),
     };
     let typed = context! { username => input.username.clone(), email => input.email.clone(),
-        display_name => input.display_name.clone() };
+    display_name => input.display_name.clone() };
     let actor = admin.actor();
     match run(&state, move |ctx| manage::users::add(ctx, &actor, input)).await {
         Ok(u) => see_other(&format!("/admin/users/{}?done=created", u.id)),
@@ -163,7 +166,13 @@ async fn user_page(
         Err(e) => return refused_page(req, &e),
     };
     let live: Vec<Value> = page
-        .map(|p| p.sessions.into_iter().filter(|s| s.live).map(session_row).collect())
+        .map(|p| {
+            p.sessions
+                .into_iter()
+                .filter(|s| s.live)
+                .map(session_row)
+                .collect()
+        })
         .unwrap_or_default();
     let view = context! {
         user => user_row(&user),
@@ -200,18 +209,40 @@ pub async fn ask(
         Ok(a) => a,
         Err(res) => return res,
     };
-    let (back, target) = (format!("/admin/users/{id}"), format!("/admin/users/{id}/{path}"));
-    let (sid, role, tenant) = (query(&req, "sid"), query(&req, "role"), query(&req, "tenant"));
-    let status = if action == "enable" { "active" } else { "disabled" };
+    let (back, target) = (
+        format!("/admin/users/{id}"),
+        format!("/admin/users/{id}/{path}"),
+    );
+    let (sid, role, tenant) = (
+        query(&req, "sid"),
+        query(&req, "role"),
+        query(&req, "tenant"),
+    );
+    let status = if action == "enable" {
+        "active"
+    } else {
+        "disabled"
+    };
     let fields = [
         ("status", status),
         ("sid", sid.as_str()),
         ("role", role.as_str()),
         ("tenant", tenant.as_str()),
     ];
-    let text = words.1.replace("{user}", &id).replace("{role}", &role).replace("{tenant}", &tenant);
+    let text = words
+        .1
+        .replace("{user}", &id)
+        .replace("{role}", &role)
+        .replace("{tenant}", &tenant);
     let (target, back) = (target.as_str(), back.as_str());
-    confirm(&state, &req, &admin, (words.0, text.as_str(), words.2), (target, back), &fields)
+    confirm(
+        &state,
+        &req,
+        &admin,
+        (words.0, text.as_str(), words.2),
+        (target, back),
+        &fields,
+    )
 }
 
 type Words = (&'static str, &'static str, &'static str);
@@ -312,10 +343,19 @@ pub async fn set_status(
     let (status, code) = match field(&form, "status").as_str() {
         "disabled" => (UserStatus::Disabled, "disabled"),
         "active" => (UserStatus::Active, "enabled"),
-        _ => return crate::web::pages::page(&req, StatusCode::BAD_REQUEST, "status is `disabled` or `active`."),
+        _ => {
+            return crate::web::pages::page(
+                &req,
+                StatusCode::BAD_REQUEST,
+                "status is `disabled` or `active`.",
+            );
+        }
     };
     let (actor, ident) = (admin.actor(), id.to_string());
-    let done = run(&state, move |ctx| manage::users::set_status(ctx, &actor, &ident, status)).await;
+    let done = run(&state, move |ctx| {
+        manage::users::set_status(ctx, &actor, &ident, status)
+    })
+    .await;
     after(&req, &id, done.map(|_| code))
 }
 
@@ -331,7 +371,10 @@ pub async fn reset_mfa(
         Err(res) => return res,
     };
     let (actor, ident) = (admin.actor(), id.to_string());
-    let done = run(&state, move |ctx| manage::users::reset_mfa(ctx, &actor, &ident)).await;
+    let done = run(&state, move |ctx| {
+        manage::users::reset_mfa(ctx, &actor, &ident)
+    })
+    .await;
     after(&req, &id, done.map(|_| "reset_mfa"))
 }
 
@@ -350,14 +393,24 @@ pub async fn grant(
     let (role, tenant) = (field(&form, "role"), field(&form, "tenant"));
     let (actor, ident) = (admin.actor(), id.to_string());
     let (r, t) = (role.clone(), tenant.clone());
-    let done = run(&state, move |ctx| approvals::grant_role(ctx, &actor, &ident, &r, &t)).await;
+    let done = run(&state, move |ctx| {
+        approvals::grant_role(ctx, &actor, &ident, &r, &t)
+    })
+    .await;
     match done {
         Ok(GrantOutcome::Granted(_)) => see_other(&format!("/admin/users/{id}?done=granted")),
         Ok(GrantOutcome::Pending(_)) => see_other(&format!("/admin/users/{id}?done=pending")),
         Err(e) => {
             let (f, status, message) = refusal(&e);
             let grant_error = context! { field => f.unwrap_or("role"), message, role, tenant };
-            user_page(&state, &req, &admin, &id, (status, context! { grant_error })).await
+            user_page(
+                &state,
+                &req,
+                &admin,
+                &id,
+                (status, context! { grant_error }),
+            )
+            .await
         }
     }
 }
@@ -375,7 +428,10 @@ pub async fn revoke(
     };
     let (role, tenant) = (field(&form, "role"), field(&form, "tenant"));
     let (actor, ident) = (admin.actor(), id.to_string());
-    let done = run(&state, move |ctx| manage::policy::revoke(ctx, &actor, &ident, &role, &tenant)).await;
+    let done = run(&state, move |ctx| {
+        manage::policy::revoke(ctx, &actor, &ident, &role, &tenant)
+    })
+    .await;
     after(&req, &id, done.map(|_| "revoked"))
 }
 

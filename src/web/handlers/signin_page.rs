@@ -81,7 +81,9 @@ pub(crate) async fn respond(
             add_session_cookies(&mut res, b, session_cookie);
             res
         }
-        Outcome::Unmet if interaction::own_pages(id) => page(req, StatusCode::FORBIDDEN, UNMET_ACCOUNT),
+        Outcome::Unmet if interaction::own_pages(id) => {
+            page(req, StatusCode::FORBIDDEN, UNMET_ACCOUNT)
+        }
         Outcome::Unmet => interaction::fail(state, req, id, &b.token, unmet_error()).await,
         Outcome::Refused if interaction::own_pages(id) => page(req, StatusCode::FORBIDDEN, REFUSED),
         Outcome::Refused => {
