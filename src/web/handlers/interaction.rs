@@ -188,26 +188,29 @@ pub(crate) struct PageInfo {
     pub required_acr: Option<crate::domain::Acr>,
 }
 
+/// What the sign-in pages show for Ward's own pages: the account pages, or
+/// the admin console, which (like the admin API) needs a multi-factor sign-in.
+fn own_page_info(state: &WebState, id: &str) -> Option<PageInfo> {
+    let (client_name, required_acr) = match id {
+        ACCOUNT => ("your Ward account", None),
+        ADMIN => ("Ward's admin console", Some(crate::domain::Acr::Aal2)),
+        _ => return None,
+    };
+    Some(PageInfo {
+        client_name: client_name.into(),
+        redirect_uri: state.ctx.config.issuer.clone(),
+        required_acr,
+        ..PageInfo::default()
+    })
+}
+
 pub(crate) async fn load_page(
     state: &web::Data<WebState>,
     id: String,
     token: String,
 ) -> Result<Option<PageInfo>, OAuthError> {
-    if id == ACCOUNT {
-        return Ok(Some(PageInfo {
-            client_name: "your Ward account".into(),
-            redirect_uri: state.ctx.config.issuer.clone(),
-            ..PageInfo::default()
-        }));
-    }
-    if id == ADMIN {
-        // The console, like the admin API, needs a multi-factor sign-in.
-        return Ok(Some(PageInfo {
-            client_name: "Ward's admin console".into(),
-            redirect_uri: state.ctx.config.issuer.clone(),
-            required_acr: Some(crate::domain::Acr::Aal2),
-            ..PageInfo::default()
-        }));
+    if let Some(info) = own_page_info(state, &id) {
+        return Ok(Some(info));
     }
     call(state, move |p: &Provider| {
         let Some(found) = interaction::load(p, &id, Some(&token))? else {
