@@ -309,6 +309,26 @@ fn user_changes_are_the_same_audited_operations(backend: Backend) {
     );
     assert_eq!(res.location(), format!("{user}?done=granted"));
     assert_eq!(audit_count(&w, "root", "policy.grant", "success"), 1);
+    let roles = b.get("/admin/roles");
+    assert_eq!(roles.status, 200, "{}", roles.body);
+    assert!(
+        roles.body.contains("id=\"policy-version\""),
+        "{}",
+        roles.body
+    );
+    assert!(
+        roles.body.contains(">dave</a>"),
+        "who holds nurse: {}",
+        roles.body
+    );
+    let res = submit(
+        &mut b,
+        "/admin/roles",
+        "/admin/roles/grant",
+        &[("user", "nobody"), ("role", "nurse"), ("tenant", "st-mary")],
+    );
+    assert_eq!(res.status, 404, "{}", res.body);
+    assert!(res.body.contains("id=\"g-user-error\""), "{}", res.body);
     let page = b.get(&user);
     assert!(
         page.body.contains("ehr:read"),

@@ -87,6 +87,12 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     browser.click("#grant");
     browser.wait_js("the grant", "location.search.includes('done=granted')");
     assert!(browser.text().contains("ehr:read"), "{}", browser.text());
+    browser.click("nav a[href='/admin/roles']");
+    browser.wait_url("roles", |u| u.ends_with("/admin/roles"));
+    accessible(browser, "roles and policy");
+    assert!(browser.text().contains("dave"), "{}", browser.text());
+    browser.js("history.back(); return true;");
+    browser.wait_url("the user again", |u| u.contains("done=granted"));
     // Disabling asks first.
     browser.click("#toggle-status");
     browser.wait_url("the confirmation", |u| {

@@ -149,3 +149,95 @@ fn finish(
         last_verify,
     })
 }
+
+/// A role in a tenant: what it permits and who holds it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleView {
+    pub role: String,
+    /// `object:action`, sorted.
+    pub permissions: Vec<String>,
+    /// Holders: (subject as stored, username when the subject is a user).
+    pub members: Vec<(String, Option<String>)>,
+}
+
+/// One tenant's roles.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantView {
+    pub tenant: String,
+    pub roles: Vec<RoleView>,
+}
+
+/// The whole policy by tenant and role, with its version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicyOverview {
+    pub version: i64,
+    pub tenants: Vec<TenantView>,
+}
+
+/// Who holds which role in each tenant and what each role permits, from the
+/// stored policy (read as `ward policy export` reads it, recorded as
+/// `policy.view` with the version and the number of rules).
+pub fn policy(ctx: &AppContext, actor: &str) -> Result<PolicyOverview, ManageError> {
+    use crate::authz::Rule;
+    use crate::store::{PolicyStore, UserStore};
+    use std::collections::BTreeMap;
+    let (version, rows) = ctx.db.policy(|version, count| {
+        crate::audit::AuditEvent::new(
+            ctx.clock.now_ms(),
+            actor,
+            "policy.view",
+            crate::audit::Outcome::Success,
+        )
+        .detail("rules", count as i64)
+        .detail("version", version)
+    })?;
+    let mut views: BTreeMap<(String, String), RoleView> = BTreeMap::new();
+    for rule in crate::authz::from_rows(&rows) {
+        match rule {
+            Rule::Permission {
+                role,
+                tenant,
+                object,
+                action,
+            } => view(&mut views, &tenant, &role)
+                .permissions
+                .push(format!("{object}:{action}")),
+            Rule::Assignment {
+                subject,
+                role,
+                tenant,
+            } => {
+                let name = ctx.db.user(&subject)?.map(|u| u.username);
+                view(&mut views, &tenant, &role)
+                    .members
+                    .push((subject, name));
+            }
+        }
+    }
+    let mut tenants: Vec<TenantView> = Vec::new();
+    for ((tenant, _), mut role) in views {
+        role.permissions.sort();
+        match tenants.last_mut() {
+            Some(t) if t.tenant == tenant => t.roles.push(role),
+            _ => tenants.push(TenantView {
+                tenant,
+                roles: vec![role],
+            }),
+        }
+    }
+    Ok(PolicyOverview { version, tenants })
+}
+
+fn view<'a>(
+    views: &'a mut std::collections::BTreeMap<(String, String), RoleView>,
+    tenant: &str,
+    role: &str,
+) -> &'a mut RoleView {
+    views
+        .entry((tenant.to_string(), role.to_string()))
+        .or_insert_with(|| RoleView {
+            role: role.to_string(),
+            permissions: Vec::new(),
+            members: Vec::new(),
+        })
+}

@@ -113,6 +113,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/audit.html"),
     ),
     (
+        "admin/roles.html",
+        include_str!("../../templates/admin/roles.html"),
+    ),
+    (
         "admin/clients.html",
         include_str!("../../templates/admin/clients.html"),
     ),

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod clients;
 pub mod jobs;
 pub mod review;
+pub mod roles;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -76,6 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/", web::get().to(home))
         .configure(users::routes)
         .configure(review::routes)
+        .configure(roles::routes)
         .configure(audit::routes)
         .configure(clients::routes);
 }
@@ -224,6 +226,7 @@ pub fn show(
         me => admin.user.username.as_str(),
         nav => context! {
             users => may(perm::USERS_READ),
+            roles => may(perm::ROLES_READ),
             approvals => may(perm::ROLES_READ),
             clients => may(perm::CLIENTS_READ),
             audit => may(perm::AUDIT_READ),
