@@ -626,9 +626,12 @@ fn generate(rng: &mut Rng, k: &Known) -> Request {
             .pick(&["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
             .to_string();
     }
-    // Nothing but reading on the administrator's own resources (a method
-    // changed above included), or the token would not last the run.
-    if path.contains(&k.admin) && method != "GET" {
+    // Nothing but reading on the administrator's own resources and on the
+    // console client that issued their token (a method changed above
+    // included), or the token would not last the run.
+    let console_client = format!("/clients/{}/", support::CLIENT);
+    if (path.contains(&k.admin) || format!("{path}/").contains(&console_client)) && method != "GET"
+    {
         method = "GET".to_string();
     }
     let mut path = path;
