@@ -405,6 +405,15 @@ fn sessions_are_ended_from_the_user_page(backend: Backend) {
     let (mut b, _) = console_sign_in(&w, "root");
     let mut bob = Browser::new(&w.server);
     assert_eq!(bob.account_sign_in("bob").location(), "/account");
+    let counts = b.get("/admin/sessions");
+    assert_eq!(counts.status, 200, "{}", counts.body);
+    // root's console session (aal2, tenants ward and st-mary) and bob's (aal1, no role).
+    assert!(
+        counts.body.contains("<strong id=\"open-total\">2</strong>"),
+        "{}",
+        counts.body
+    );
+    assert!(counts.body.contains("(no role)"), "{}", counts.body);
     let user = format!("/admin/users/{}", w.user_id("bob"));
     let page = b.get(&user);
     assert!(page.body.contains("End this session"), "{}", page.body);

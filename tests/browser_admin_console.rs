@@ -160,6 +160,10 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     );
     accessible(browser, "break-glass refusal");
 
+    browser.goto(&w.page("/admin/sessions"));
+    browser.wait_url("sessions", |u| u.ends_with("/admin/sessions"));
+    accessible(browser, "sessions");
+
     // Approvals: nothing waits.
     browser.goto(&w.page("/admin/approvals"));
     browser.wait_url("approvals", |u| u.ends_with("/admin/approvals"));

@@ -241,3 +241,63 @@ fn view<'a>(
             members: Vec::new(),
         })
 }
+
+/// Open sessions of one tenant's users, by assurance level.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantSessions {
+    /// A tenant, or empty for users who hold no role anywhere.
+    pub tenant: String,
+    /// (`acr`, count), weakest first.
+    pub by_acr: Vec<(String, usize)>,
+    pub total: usize,
+}
+
+/// Open sessions now, per tenant of their users (a user with roles in two
+/// tenants counts in both) and per assurance level; the read is recorded as
+/// `session.list` with the number of sessions.
+pub fn session_counts(
+    ctx: &AppContext,
+    actor: &str,
+) -> Result<(usize, Vec<TenantSessions>), ManageError> {
+    use crate::store::SessionAdminStore;
+    use std::collections::BTreeMap;
+    let levels = ctx.db.open_session_levels(ctx.clock.now_ms())?;
+    let mut by: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for (user, acr) in &levels {
+        let mut tenants = ctx.authz.tenants(user);
+        if tenants.is_empty() {
+            tenants.push(String::new());
+        }
+        for t in tenants {
+            *by.entry(t).or_default().entry(acr.clone()).or_default() += 1;
+        }
+    }
+    let order = |a: &str| {
+        crate::domain::Acr::parse(a)
+            .map(|a| a as u8)
+            .unwrap_or(u8::MAX)
+    };
+    let counts = by
+        .into_iter()
+        .map(|(tenant, m)| {
+            let mut by_acr: Vec<(String, usize)> = m.into_iter().collect();
+            by_acr.sort_by_key(|(a, _)| order(a));
+            let total = by_acr.iter().map(|(_, n)| n).sum();
+            TenantSessions {
+                tenant,
+                by_acr,
+                total,
+            }
+        })
+        .collect();
+    let e = crate::audit::AuditEvent::new(
+        ctx.clock.now_ms(),
+        actor,
+        "session.list",
+        crate::audit::Outcome::Success,
+    )
+    .detail("count", levels.len())
+    .detail("open_by_tenant", true);
+    ctx.db.record_audit(&e)?;
+    Ok((levels.len(), counts))
+}

@@ -117,6 +117,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/roles.html"),
     ),
     (
+        "admin/sessions.html",
+        include_str!("../../templates/admin/sessions.html"),
+    ),
+    (
         "admin/clients.html",
         include_str!("../../templates/admin/clients.html"),
     ),

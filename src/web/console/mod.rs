@@ -16,6 +16,7 @@ pub mod clients;
 pub mod jobs;
 pub mod review;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -78,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(review::routes)
         .configure(roles::routes)
+        .configure(sessions::routes)
         .configure(audit::routes)
         .configure(clients::routes);
 }
@@ -228,6 +230,7 @@ pub fn show(
             users => may(perm::USERS_READ),
             roles => may(perm::ROLES_READ),
             approvals => may(perm::ROLES_READ),
+            sessions => may(perm::SESSIONS_READ),
             clients => may(perm::CLIENTS_READ),
             audit => may(perm::AUDIT_READ),
             break_glass => may(perm::BREAK_GLASS),
