@@ -587,7 +587,56 @@ fn break_glass_is_signed_off_by_someone_else(backend: Backend) {
     );
 }
 
+fn signing_keys_are_listed_and_rotated(backend: Backend) {
+    let w = world(backend);
+    let (mut b, _) = console_sign_in(&w, "root");
+    let page = b.get("/admin/keys");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.body.matches("<td>active</td>").count(),
+        2,
+        "{}",
+        page.body
+    );
+    let confirm = b.get("/admin/keys/rotate?alg=ES256");
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let res = b.post(
+        "/admin/keys/rotate",
+        &[
+            ("csrf", &hidden(&confirm.body, "csrf")),
+            ("alg", &hidden(&confirm.body, "alg")),
+        ],
+    );
+    assert_eq!(res.location(), "/admin/keys?done=rotated", "{}", res.body);
+    assert_eq!(audit_count(&w, "root", "signing_key.rotate", "success"), 1);
+    let page = b.get("/admin/keys");
+    assert_eq!(
+        page.body.matches("<td>retired</td>").count(),
+        1,
+        "{}",
+        page.body
+    );
+    // The new key is published at once by this node.
+    let kid = page
+        .body
+        .split("<td><code>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, _, jwks) = common::get(&w.server.url("/jwks"));
+    assert!(jwks.contains(&kid) || page.body.contains(&kid), "{jwks}");
+    let bad = b.get("/admin/keys/rotate?alg=HS256");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    // An auditor may not see them.
+    let (mut audrey, _) = console_sign_in(&w, "audrey");
+    assert_eq!(audrey.get("/admin/keys").status, 403);
+}
+
 per_backend!(
+    signing_keys_are_listed_and_rotated,
     without_a_session_the_console_sends_to_sign_in,
     a_weak_or_old_sign_in_is_asked_to_sign_in_again,
     without_the_permission_the_answer_is_403_and_nothing_changes,

@@ -164,6 +164,15 @@ fn an_administrator_walks_the_console_in_chromium(backend: Backend) {
     browser.wait_url("sessions", |u| u.ends_with("/admin/sessions"));
     accessible(browser, "sessions");
 
+    browser.goto(&w.page("/admin/keys"));
+    browser.wait_url("keys", |u| u.ends_with("/admin/keys"));
+    accessible(browser, "signing keys");
+    browser.click("#rotate-RS256");
+    browser.wait_url("the confirmation", |u| u.contains("/admin/keys/rotate"));
+    browser.click("#confirm");
+    browser.wait_js("rotated", "location.search.includes('done=rotated')");
+    accessible(browser, "signing keys after a rotation");
+
     // Approvals: nothing waits.
     browser.goto(&w.page("/admin/approvals"));
     browser.wait_url("approvals", |u| u.ends_with("/admin/approvals"));

@@ -121,6 +121,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/sessions.html"),
     ),
     (
+        "admin/keys.html",
+        include_str!("../../templates/admin/keys.html"),
+    ),
+    (
         "admin/clients.html",
         include_str!("../../templates/admin/clients.html"),
     ),

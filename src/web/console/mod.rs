@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod clients;
 pub mod jobs;
+pub mod keys;
 pub mod review;
 pub mod roles;
 pub mod sessions;
@@ -57,6 +58,9 @@ pub mod perm {
     pub const CLIENTS_WRITE: Permission = Permission::new("clients", "write");
     pub const AUDIT_READ: Permission = Permission::new("audit", "read");
     pub const BREAK_GLASS: Permission = Permission::new("break-glass", "review");
+    /// The signing keys have no admin API route; `ward-admin` holds these.
+    pub const KEYS_READ: Permission = Permission::new("keys", "read");
+    pub const KEYS_WRITE: Permission = Permission::new("keys", "write");
 }
 
 /// The signed-in administrator of a console request.
@@ -81,7 +85,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(roles::routes)
         .configure(sessions::routes)
         .configure(audit::routes)
-        .configure(clients::routes);
+        .configure(clients::routes)
+        .configure(keys::routes);
 }
 
 /// `GET /admin`: what this administrator may open.
@@ -234,6 +239,7 @@ pub fn show(
             clients => may(perm::CLIENTS_READ),
             audit => may(perm::AUDIT_READ),
             break_glass => may(perm::BREAK_GLASS),
+            keys => may(perm::KEYS_READ),
         },
         max_age_minutes => state.ctx.config.admin_max_auth_age_seconds / 60,
     };
