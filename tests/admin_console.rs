@@ -477,6 +477,58 @@ fn clients_are_registered_and_removed(backend: Backend) {
     );
     let page = b.get("/admin/clients");
     assert!(page.body.contains("<code>lab</code>"), "{}", page.body);
+    // A new secret, shown once; the old one stops working.
+    let old_secret = res
+        .body
+        .split("<code id=\"client-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let introspect = |secret: &str| {
+        common::oidc::post_form(
+            &w.server,
+            "/introspect",
+            Some(&common::oidc::basic("lab", secret)),
+            &[("token", "x")],
+        )
+        .status
+    };
+    assert_eq!(introspect(&old_secret), 200);
+    let res = submit(
+        &mut b,
+        "/admin/clients/lab/rotate-secret",
+        "/admin/clients/lab/rotate-secret",
+        &[],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let new_secret = res
+        .body
+        .split("<code id=\"client-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(
+        audit_count(&w, "root", "client.rotate_secret", "success"),
+        1
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2_200)); // the client cache
+    assert_eq!(introspect(&new_secret), 200);
+    assert_eq!(introspect(&old_secret), 401);
+    // No such client: refused (recorded as a failure), nothing written.
+    let res = submit(
+        &mut b,
+        "/admin/clients/lab/rotate-secret",
+        "/admin/clients/nobody/rotate-secret",
+        &[],
+    );
+    assert_eq!(res.status, 404, "{}", res.body);
     let res = submit(
         &mut b,
         "/admin/clients/lab/remove",

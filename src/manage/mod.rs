@@ -11,6 +11,7 @@ pub mod approvals;
 pub mod audit_log;
 pub mod break_glass;
 pub mod client_privacy;
+pub mod client_secret;
 pub mod clients;
 pub mod consents;
 pub mod fhir;

@@ -21,7 +21,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/clients", web::post().to(register))
         .route("/admin/clients/new", web::get().to(new_form))
         .route("/admin/clients/{id}/remove", web::get().to(ask_remove))
-        .route("/admin/clients/{id}/remove", web::post().to(remove));
+        .route("/admin/clients/{id}/remove", web::post().to(remove))
+        .route(
+            "/admin/clients/{id}/rotate-secret",
+            web::get().to(ask_rotate),
+        )
+        .route("/admin/clients/{id}/rotate-secret", web::post().to(rotate));
 }
 
 /// The registration form's text fields, as the CLI names its options.
@@ -273,6 +278,68 @@ pub async fn remove(
     .await
     {
         Ok(()) => see_other("/admin/clients?done=removed"),
+        Err(e) => refused_page(&req, &e),
+    }
+}
+
+/// `GET /admin/clients/{id}/rotate-secret` (`clients:write`): the confirmation page.
+pub async fn ask_rotate(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let admin = match gate(&state, &req, perm::CLIENTS_WRITE).await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let text = format!(
+        "{id} gets a new secret, shown once on the next page; its current secret stops working within 2 seconds."
+    );
+    let action = format!("/admin/clients/{id}/rotate-secret");
+    let words = (
+        "Rotate the client secret?",
+        text.as_str(),
+        "Rotate the secret",
+    );
+    confirm(
+        &state,
+        &req,
+        &admin,
+        words,
+        (action.as_str(), "/admin/clients"),
+        &[],
+    )
+}
+
+/// `POST /admin/clients/{id}/rotate-secret` (`clients:write`): the new secret, once.
+pub async fn rotate(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let admin = match posted(&state, &req, &body, perm::CLIENTS_WRITE).await {
+        Ok((a, _)) => a,
+        Err(res) => return res,
+    };
+    let (actor, which) = (admin.actor(), id.to_string());
+    match run(&state, move |ctx| {
+        manage::client_secret::rotate_secret(ctx, &actor, &which)
+    })
+    .await
+    {
+        Ok(secret) => {
+            let view =
+                context! { client => context! { id => id.as_str() }, secret, rotated => true };
+            show(
+                &state,
+                &req,
+                &admin,
+                StatusCode::OK,
+                "admin/client_created.html",
+                view,
+            )
+        }
         Err(e) => refused_page(&req, &e),
     }
 }
