@@ -106,6 +106,29 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/par"),
     ("POST", "/smart/launch"),
     ("GET", "/admin/api/openapi.json"),
+    ("GET", "/static/admin.js"),
+    ("GET", "/admin"),
+    ("GET", "/admin/users"),
+    ("POST", "/admin/users"),
+    ("GET", "/admin/users/alice"),
+    ("GET", "/admin/users/alice/confirm"),
+    ("POST", "/admin/users/alice/status"),
+    ("POST", "/admin/users/alice/reset-mfa"),
+    ("POST", "/admin/users/alice/roles"),
+    ("POST", "/admin/users/alice/roles/revoke"),
+    ("POST", "/admin/users/alice/sessions/end"),
+    ("GET", "/admin/approvals"),
+    ("POST", "/admin/approvals/x/approve"),
+    ("POST", "/admin/approvals/x/reject"),
+    ("GET", "/admin/break-glass"),
+    ("POST", "/admin/break-glass/x/review"),
+    ("GET", "/admin/audit"),
+    ("POST", "/admin/audit/verify"),
+    ("GET", "/admin/clients"),
+    ("POST", "/admin/clients"),
+    ("GET", "/admin/clients/new"),
+    ("GET", "/admin/clients/x/remove"),
+    ("POST", "/admin/clients/x/remove"),
     ("GET", "/no/such/route"),
 ];
 
@@ -603,9 +626,12 @@ fn generate(rng: &mut Rng, k: &Known) -> Request {
             .pick(&["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
             .to_string();
     }
-    // Nothing but reading on the administrator's own resources (a method
-    // changed above included), or the token would not last the run.
-    if path.contains(&k.admin) && method != "GET" {
+    // Nothing but reading on the administrator's own resources and on the
+    // console client that issued their token (a method changed above
+    // included), or the token would not last the run.
+    let console_client = format!("/clients/{}/", support::CLIENT);
+    if (path.contains(&k.admin) || format!("{path}/").contains(&console_client)) && method != "GET"
+    {
         method = "GET".to_string();
     }
     let mut path = path;

@@ -261,9 +261,9 @@ fn the_first_administrator_is_created_with_its_role(backend: Backend) {
     assert_eq!(shown["tenants"][0]["roles"], json!(["ward-admin"]));
     assert_eq!(
         shown["tenants"][0]["permissions"].as_array().unwrap().len(),
-        // users, clients, fhir-servers, roles, sessions: read and write;
-        // audit:read, break-glass:review.
-        12
+        // users, clients, fhir-servers, roles, sessions, keys: read and
+        // write; audit:read, break-glass:review.
+        14
     );
     assert_eq!(events(&env, "policy.grant", "success"), 1);
 

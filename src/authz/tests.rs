@@ -251,6 +251,8 @@ fn the_ward_domain_holds_wards_own_administration() {
             "clients:write",
             "fhir-servers:read",
             "fhir-servers:write",
+            "keys:read",
+            "keys:write",
             "roles:read",
             "roles:write",
             "sessions:read",

@@ -197,3 +197,27 @@ pub fn set_privacy_terms(conn: &mut AnyConnection, client: &Client) -> Result<bo
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// A new secret hash for a client that has a secret; false if there is no
+/// such client (or it is public, or authenticates with its keys).
+pub fn set_secret_hash(
+    conn: &mut AnyConnection,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    if !super::storable_key(id) {
+        return Ok(false);
+    }
+    let n = diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::secret_hash.is_not_null()),
+    )
+    .set((
+        clients::secret_hash.eq(Some(hash)),
+        clients::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}

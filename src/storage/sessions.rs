@@ -278,3 +278,16 @@ pub fn timeout_candidates(
     }
     rows.into_iter().map(to_session).collect()
 }
+
+/// The user and `acr` of every open session not past its absolute end (the
+/// admin console's counts; the idle timeout is the sweep's to apply).
+pub fn open_levels(
+    conn: &mut AnyConnection,
+    now: Millis,
+) -> Result<Vec<(String, String)>, StorageError> {
+    Ok(sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((sessions::user_id, sessions::acr))
+        .load(conn)?)
+}

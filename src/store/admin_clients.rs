@@ -23,4 +23,14 @@ pub trait ClientAdminStore {
     fn set_client_privacy(&self, client: &Client, audit: &AuditEvent) -> Result<bool, StoreError>;
     /// Delete a client with its audit record; false (nothing written) if there is none.
     fn remove_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool, StoreError>;
+    /// Replace the secret hash of a client that has a secret (a
+    /// confidential client without keys) with its audit record; false
+    /// (nothing written) if there is no such client.
+    fn rotate_client_secret(
+        &self,
+        id: &ClientId,
+        secret_hash: &str,
+        now: crate::clock::Millis,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 }

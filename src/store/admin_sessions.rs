@@ -41,4 +41,6 @@ pub trait SessionAdminStore {
         groups: &[SweepGroup<'_>],
         limit: i64,
     ) -> Result<Vec<SessionRow>, StoreError>;
+    /// The user id and `acr` of every open session not past its absolute end.
+    fn open_session_levels(&self, now: Millis) -> Result<Vec<(String, String)>, StoreError>;
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod console;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
@@ -30,6 +31,8 @@ pub struct WebState {
     pub smart_configuration: String,
     pub metrics: metrics::Metrics,
     pub views: views::Views,
+    /// The admin console's background job (audit chain verification).
+    pub console_jobs: console::jobs::Jobs,
 }
 
 /// Routes, shared by the server and the tests.
@@ -82,6 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/par", web::to(oauth::post_only))
         .route("/smart/launch", web::post().to(endpoints::smart_launch))
         .route("/smart/launch", web::to(oauth::post_only))
+        .route("/static/admin.js", web::get().to(assets::admin_script))
+        .configure(console::routes)
         .service(admin::scope());
 }
 
@@ -188,6 +193,7 @@ pub fn bind(ctx: AppContext) -> Result<Bound, ServeError> {
         smart_configuration,
         metrics: metrics::Metrics::new(),
         views: views::Views::new().map_err(|e| ServeError::Templates(e.to_string()))?,
+        console_jobs: console::jobs::Jobs::new(),
     });
     let server = HttpServer::new(move || {
         App::new()

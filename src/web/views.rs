@@ -80,6 +80,62 @@ const TEMPLATES: &[(&str, &str)] = &[
         "pages/form_post.html",
         include_str!("../../templates/pages/form_post.html"),
     ),
+    (
+        "admin/base.html",
+        include_str!("../../templates/admin/base.html"),
+    ),
+    (
+        "admin/home.html",
+        include_str!("../../templates/admin/home.html"),
+    ),
+    (
+        "admin/confirm.html",
+        include_str!("../../templates/admin/confirm.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../../templates/admin/users.html"),
+    ),
+    (
+        "admin/user.html",
+        include_str!("../../templates/admin/user.html"),
+    ),
+    (
+        "admin/approvals.html",
+        include_str!("../../templates/admin/approvals.html"),
+    ),
+    (
+        "admin/break_glass.html",
+        include_str!("../../templates/admin/break_glass.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
+    (
+        "admin/roles.html",
+        include_str!("../../templates/admin/roles.html"),
+    ),
+    (
+        "admin/sessions.html",
+        include_str!("../../templates/admin/sessions.html"),
+    ),
+    (
+        "admin/keys.html",
+        include_str!("../../templates/admin/keys.html"),
+    ),
+    (
+        "admin/clients.html",
+        include_str!("../../templates/admin/clients.html"),
+    ),
+    (
+        "admin/client_new.html",
+        include_str!("../../templates/admin/client_new.html"),
+    ),
+    (
+        "admin/client_created.html",
+        include_str!("../../templates/admin/client_created.html"),
+    ),
 ];
 
 impl Views {

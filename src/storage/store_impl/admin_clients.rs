@@ -67,4 +67,21 @@ impl ClientAdminStore for Database {
         });
         Ok(settle(done)?.is_ok())
     }
+
+    fn rotate_client_secret(
+        &self,
+        id: &ClientId,
+        secret_hash: &str,
+        now: crate::clock::Millis,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let done = self.transaction(|c| {
+            if !clients::set_secret_hash(c, id.as_str(), secret_hash, now)? {
+                return Err(Abort::Refused(()));
+            }
+            audit::append(c, event)?;
+            Ok::<_, Abort<()>>(())
+        });
+        Ok(settle(done)?.is_ok())
+    }
 }

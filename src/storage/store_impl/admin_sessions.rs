@@ -47,4 +47,8 @@ impl SessionAdminStore for Database {
         let mut c = self.conn()?;
         Ok(sessions::timeout_candidates(&mut c, now, groups, limit)?)
     }
+
+    fn open_session_levels(&self, now: Millis) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sessions::open_levels(&mut *self.conn()?, now)?)
+    }
 }

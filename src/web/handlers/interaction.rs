@@ -117,10 +117,21 @@ pub(crate) fn interaction_id(req: &HttpRequest, form: Option<&Params>) -> Option
 /// The pseudo-interaction of a sign-in to Ward's own account pages.
 pub const ACCOUNT: &str = crate::authn::signin::ACCOUNT;
 
-/// Where a finished sign-in continues: back into the authorization flow, or to the account pages.
+/// The pseudo-interaction of a sign-in to the admin console (`/admin`): like
+/// the account pages', but it must reach `aal2` (docs/admin-console.md).
+pub const ADMIN: &str = "admin";
+
+/// A sign-in to Ward's own pages (account or admin console), not an app's.
+pub fn own_pages(interaction: &str) -> bool {
+    interaction == ACCOUNT || interaction == ADMIN
+}
+
+/// Where a finished sign-in continues: back into the authorization flow, or to Ward's own pages.
 pub fn continue_url(interaction: &str) -> String {
     if interaction == ACCOUNT {
         "/account".into()
+    } else if interaction == ADMIN {
+        "/admin".into()
     } else {
         format!("/authorize/resume?interaction={interaction}")
     }
@@ -177,17 +188,29 @@ pub(crate) struct PageInfo {
     pub required_acr: Option<crate::domain::Acr>,
 }
 
+/// What the sign-in pages show for Ward's own pages: the account pages, or
+/// the admin console, which (like the admin API) needs a multi-factor sign-in.
+fn own_page_info(state: &WebState, id: &str) -> Option<PageInfo> {
+    let (client_name, required_acr) = match id {
+        ACCOUNT => ("your Ward account", None),
+        ADMIN => ("Ward's admin console", Some(crate::domain::Acr::Aal2)),
+        _ => return None,
+    };
+    Some(PageInfo {
+        client_name: client_name.into(),
+        redirect_uri: state.ctx.config.issuer.clone(),
+        required_acr,
+        ..PageInfo::default()
+    })
+}
+
 pub(crate) async fn load_page(
     state: &web::Data<WebState>,
     id: String,
     token: String,
 ) -> Result<Option<PageInfo>, OAuthError> {
-    if id == ACCOUNT {
-        return Ok(Some(PageInfo {
-            client_name: "your Ward account".into(),
-            redirect_uri: state.ctx.config.issuer.clone(),
-            ..PageInfo::default()
-        }));
+    if let Some(info) = own_page_info(state, &id) {
+        return Ok(Some(info));
     }
     call(state, move |p: &Provider| {
         let Some(found) = interaction::load(p, &id, Some(&token))? else {

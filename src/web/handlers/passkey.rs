@@ -178,7 +178,7 @@ async fn signed_in(
             add_session_cookies(&mut res, b, session_cookie);
             Ok(res)
         }
-        Outcome::Unmet if id != signin::ACCOUNT => unmet(state, req, b, id).await,
+        Outcome::Unmet if !interaction::own_pages(id) => unmet(state, req, b, id).await,
         // A refusal (no secret was revealed: a passkey proves possession).
         Outcome::Unmet | Outcome::Refused => Err(refused()),
         Outcome::Unavailable => Err(login_error(LoginFailure::Unavailable)),

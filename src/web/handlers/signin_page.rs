@@ -81,9 +81,11 @@ pub(crate) async fn respond(
             add_session_cookies(&mut res, b, session_cookie);
             res
         }
-        Outcome::Unmet if id == signin::ACCOUNT => page(req, StatusCode::FORBIDDEN, UNMET_ACCOUNT),
+        Outcome::Unmet if interaction::own_pages(id) => {
+            page(req, StatusCode::FORBIDDEN, UNMET_ACCOUNT)
+        }
         Outcome::Unmet => interaction::fail(state, req, id, &b.token, unmet_error()).await,
-        Outcome::Refused if id == signin::ACCOUNT => page(req, StatusCode::FORBIDDEN, REFUSED),
+        Outcome::Refused if interaction::own_pages(id) => page(req, StatusCode::FORBIDDEN, REFUSED),
         Outcome::Refused => {
             let denied = crate::oidc::risk::denied();
             interaction::fail(state, req, id, &b.token, denied).await
@@ -177,7 +179,7 @@ pub(crate) fn login_page(
         client_name => info.client_name,
         username,
         error,
-        signup => state.ctx.config.signup_enabled && id != signin::ACCOUNT,
+        signup => state.ctx.config.signup_enabled && !interaction::own_pages(id),
     };
     let mut res = render(state, req, status, "pages/login.html", ctx);
     allow_form_action(&mut res, &info.redirect_uri, true);
