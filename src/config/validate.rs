@@ -48,12 +48,8 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let scope_min_acr = scope_min_acr(&raw.scope_min_acr)?;
     let mail = mail::validate_mail(&raw.mail, &data_dir)?;
     let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 1, 24 * 3600)?;
-    let request_timeout_seconds = in_range(
-        "request_timeout_seconds",
-        raw.request_timeout_seconds,
-        1,
-        300,
-    )?;
+    let request_timeout_seconds =
+        in_range("request_timeout_seconds", raw.request_timeout_seconds, 1, 300)?;
     let passkeys = passkeys(&raw.passkeys)?;
     let email_code_seconds = in_range("email_code_seconds", raw.email_code_seconds, 1, 3600)?;
     let admin_max_auth_age_seconds = in_range(
@@ -98,6 +94,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         allow_insecure_jwks_uri: raw.clients.allow_insecure_jwks_uri
             || raw.clients.allow_insecure_fetch,
         telemetry: telemetry(&raw.telemetry)?,
+        disclosure_retention_days: retention_days(raw.privacy.disclosure_retention_days)?,
         warnings: Vec::new(),
     })
 }
@@ -113,6 +110,20 @@ fn consent_policy_version(value: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(v.to_string())
+}
+
+/// `[privacy] disclosure_retention_days`: 1 day to 100 years. HIPAA asks for
+/// six years (the default); less is the operator's choice, and said in the docs.
+fn retention_days(days: i64) -> Result<u32, ConfigError> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                "privacy.disclosure_retention_days",
+                "must be 1 to 36500 days (default 2190: six years, HIPAA 164.528)",
+            )
+        })
 }
 
 /// `[telemetry]`: an http(s) collector URL, or nothing.

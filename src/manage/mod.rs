@@ -7,12 +7,15 @@
 //! (`UserAdminStore`, `ClientAdminStore`, `PolicyStore`, ...) on `ctx.db`,
 //! given the audit record to write with it.
 
+pub mod activity;
 pub mod approvals;
 pub mod audit_log;
 pub mod break_glass;
 pub mod client_privacy;
 pub mod clients;
 pub mod consents;
+pub mod disclosures;
+pub mod export;
 pub mod fhir;
 pub mod keys;
 pub mod policy;

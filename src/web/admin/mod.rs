@@ -15,6 +15,7 @@ pub mod auth;
 pub mod break_glass;
 pub mod clients;
 pub mod consents;
+pub mod disclosures;
 pub mod fhir;
 pub mod openapi;
 pub mod problem;
@@ -80,6 +81,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("DELETE", "/users/{id}/sessions", "sessions", "write"),
     r("DELETE", "/users/{id}/sessions/{sid}", "sessions", "write"),
     r("GET", "/users/{id}/consents", "users", "read"),
+    r("GET", "/users/{id}/disclosures", "users", "read"),
+    r("GET", "/users/{id}/export", "users", "read"),
     r(
         "DELETE",
         "/users/{id}/consents/{client_id}",
@@ -241,6 +244,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             "/users/{id}/consents/{client_id}",
             consents::withdraw,
         )))
+        .configure(privacy_routes)
         .configure(client_routes)
         .configure(fhir_routes)
         .configure(approval_routes)
@@ -254,6 +258,20 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(WebError::no_route())
         }))
+}
+
+/// A user's accounting of disclosures and their data export (docs/privacy.md).
+fn privacy_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/users/{id}/disclosures").route(guarded(
+        "GET",
+        "/users/{id}/disclosures",
+        disclosures::list,
+    )))
+    .service(resource("/users/{id}/export").route(guarded(
+        "GET",
+        "/users/{id}/export",
+        disclosures::export,
+    )));
 }
 
 /// Dual control: requests waiting for a second administrator.
