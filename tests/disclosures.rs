@@ -20,7 +20,7 @@ use common::app::{TestApp, id_claims};
 use common::oidc::{REDIRECT, hidden};
 use common::{Backend, PASSWORD, TestEnv};
 use serde_json::Value;
-use support::{CLIENT, call, call_as, ok, problem, tokens};
+use support::{CLIENT, call, ok, problem, tokens};
 
 /// The admin, alice, the console client, `rp` (alice's app: pairwise,
 /// first-party, refresh tokens) and `svc` (client_credentials only).
@@ -179,7 +179,7 @@ fn disclosures_are_counted_per_kind_for_the_right_client_and_sub(backend: Backen
     let times: Vec<i64> = rows.iter().map(|r| r["disclosed_at"].as_i64().unwrap()).collect();
     assert!(times.windows(2).all(|p| p[0] >= p[1]), "{times:?}");
     assert_eq!(
-        w.env.count("SELECT COUNT(*) FROM disclosures WHERE client_id = 'svc'"),
+        w.env.count("SELECT COUNT(*) AS n FROM disclosures WHERE client_id = 'svc'"),
         0
     );
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{ManageError, disclosures};
+use super::ManageError;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
 use crate::context::AppContext;
