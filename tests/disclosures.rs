@@ -88,7 +88,8 @@ fn all_disclosures(w: &TestApp, t: &str, user: &str, limit: usize) -> Vec<Value>
 fn count_by_kind(rows: &[Value]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for r in rows {
-        *m.entry(r["kind"].as_str().unwrap().to_string()).or_default() += 1;
+        *m.entry(r["kind"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     m
 }
@@ -142,7 +143,13 @@ fn disclosures_are_counted_per_kind_for_the_right_client_and_sub(backend: Backen
     }
 
     let consents = ok(
-        call(&w, "GET", &format!("/users/{alice}/consents"), Some(t), None),
+        call(
+            &w,
+            "GET",
+            &format!("/users/{alice}/consents"),
+            Some(t),
+            None,
+        ),
         200,
     );
     let consent = consents["consents"]
@@ -153,10 +160,11 @@ fn disclosures_are_counted_per_kind_for_the_right_client_and_sub(backend: Backen
         .expect("rp's first-party consent")["id"]
         .clone();
     let rows = all_disclosures(&w, t, alice, 4);
-    let expected: BTreeMap<String, usize> = [("id_token", 5), ("introspection", 5), ("userinfo", 4)]
-        .into_iter()
-        .map(|(k, n)| (k.to_string(), n))
-        .collect();
+    let expected: BTreeMap<String, usize> =
+        [("id_token", 5), ("introspection", 5), ("userinfo", 4)]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
     assert_eq!(count_by_kind(&rows), expected, "{rows:#?}");
     let ids: BTreeSet<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), rows.len(), "pages overlap");
@@ -171,15 +179,27 @@ fn disclosures_are_counted_per_kind_for_the_right_client_and_sub(backend: Backen
             .map(|c| c.as_str().unwrap())
             .collect();
         assert!(claims.contains(&"sub"), "{r}");
-        assert!(!r.to_string().contains("alice@example.org"), "no values: {r}");
+        assert!(
+            !r.to_string().contains("alice@example.org"),
+            "no values: {r}"
+        );
     }
     let userinfo = rows.iter().find(|r| r["kind"] == "userinfo").unwrap();
-    assert!(userinfo["claims"].as_array().unwrap().contains(&"email".into()));
+    assert!(
+        userinfo["claims"]
+            .as_array()
+            .unwrap()
+            .contains(&"email".into())
+    );
     // Newest first.
-    let times: Vec<i64> = rows.iter().map(|r| r["disclosed_at"].as_i64().unwrap()).collect();
+    let times: Vec<i64> = rows
+        .iter()
+        .map(|r| r["disclosed_at"].as_i64().unwrap())
+        .collect();
     assert!(times.windows(2).all(|p| p[0] >= p[1]), "{times:?}");
     assert_eq!(
-        w.env.count("SELECT COUNT(*) AS n FROM disclosures WHERE client_id = 'svc'"),
+        w.env
+            .count("SELECT COUNT(*) AS n FROM disclosures WHERE client_id = 'svc'"),
         0
     );
 
@@ -202,7 +222,13 @@ fn csv_has_the_same_rows(w: &TestApp, t: &str, alice: &str, ids: &BTreeSet<&str>
             .call()
             .unwrap();
         assert_eq!(res.status(), 200);
-        let ct = res.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(ct.starts_with("text/csv"), "{ct}");
         let text = res.body_mut().read_to_string().unwrap();
         let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
@@ -221,10 +247,18 @@ fn csv_has_the_same_rows(w: &TestApp, t: &str, alice: &str, ids: &BTreeSet<&str>
 
 fn bad_requests_are_problems(w: &TestApp, t: &str, alice: &str) {
     let nobody = "/users/00000000-0000-4000-8000-000000000000/disclosures";
-    problem(&call(w, "GET", nobody, Some(t), None), 404, Some("not-found"));
+    problem(
+        &call(w, "GET", nobody, Some(t), None),
+        404,
+        Some("not-found"),
+    );
     for q in ["limit=0", "limit=1001", "before=yesterday", "format=xml"] {
         let path = format!("/users/{alice}/disclosures?{q}");
-        let p = problem(&call(w, "GET", &path, Some(t), None), 422, Some("invalid-value"));
+        let p = problem(
+            &call(w, "GET", &path, Some(t), None),
+            422,
+            Some("invalid-value"),
+        );
         assert!(p["field"].is_string(), "{q}: {p}");
     }
     // Reading the accounting is itself on the record.
@@ -233,11 +267,17 @@ fn bad_requests_are_problems(w: &TestApp, t: &str, alice: &str) {
 }
 
 fn cli_lists_the_same(w: &TestApp, alice: &str, n: usize) {
-    let out = w.env.ok(&["user", "disclosures", "alice", "--json", "--limit", "1000"], None);
+    let out = w.env.ok(
+        &["user", "disclosures", "alice", "--json", "--limit", "1000"],
+        None,
+    );
     let j: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["user_id"], alice);
     assert_eq!(j["disclosures"].as_array().unwrap().len(), n, "{j}");
-    let csv = w.env.ok(&["user", "disclosures", "alice", "--csv", "--limit", "1000"], None);
+    let csv = w.env.ok(
+        &["user", "disclosures", "alice", "--csv", "--limit", "1000"],
+        None,
+    );
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), n + 1);
     let err = w.env.fails(&["user", "disclosures", "nobody"], None);
     assert!(err.contains("nobody"), "{err}");
@@ -256,8 +296,8 @@ fn the_retention_purge_deletes_old_rows(backend: Backend) {
     let now = ctx.clock.now_ms();
     let day = 86_400_000;
     let user = "6f1c2b9e-1d2a-4c1e-9f3a-2b4c6d8e0f12";
-    let row = |id: &str, at: i64| Disclosure {
-        id: id.into(),
+    let row = |at: i64| Disclosure {
+        id: Disclosure::new_id(at),
         disclosed_at: at,
         user_id: ward::domain::UserId::parse(user).unwrap(),
         client_id: ward::domain::ClientId::exact("rp").unwrap(),
@@ -269,8 +309,9 @@ fn the_retention_purge_deletes_old_rows(backend: Backend) {
         tenant: None,
         consent_client: None,
     };
-    ctx.db.disclose(row("old", now - 8 * day)).unwrap();
-    ctx.db.disclose(row("young", now - 6 * day)).unwrap();
+    let (old, young) = (row(now - 8 * day), row(now - 6 * day));
+    ctx.db.disclose(old).unwrap();
+    ctx.db.disclose(young.clone()).unwrap();
     let purged = ward::storage::purge::expired(&ctx.db, now, 5, 7).unwrap();
     assert!(purged >= 1);
     let left: Vec<String> = ctx
@@ -280,7 +321,7 @@ fn the_retention_purge_deletes_old_rows(backend: Backend) {
         .into_iter()
         .map(|d| d.id)
         .collect();
-    assert_eq!(left, ["young"]);
+    assert_eq!(left, [young.id]);
 }
 
 per_backend!(the_retention_purge_deletes_old_rows);
@@ -320,9 +361,16 @@ fn check_export(doc: &Value, alice: &str, secrets: &[&str]) {
     let consents = doc["consents"].as_array().unwrap();
     assert!(consents.iter().any(|c| c["client_id"] == "rp"), "{doc}");
     let disclosures = doc["disclosures"].as_array().unwrap();
-    assert!(disclosures.iter().any(|d| d["kind"] == "id_token" && d["client_id"] == "rp"));
+    assert!(
+        disclosures
+            .iter()
+            .any(|d| d["kind"] == "id_token" && d["client_id"] == "rp")
+    );
     let audit = doc["audit_records"].as_array().unwrap();
-    assert!(audit.iter().any(|r| r["event_type"] == "login.success"), "{doc}");
+    assert!(
+        audit.iter().any(|r| r["event_type"] == "login.success"),
+        "{doc}"
+    );
     assert!(!doc["sessions"].as_array().unwrap().is_empty());
     let kinds: BTreeSet<&str> = doc["factors"]
         .as_array()
@@ -330,13 +378,24 @@ fn check_export(doc: &Value, alice: &str, secrets: &[&str]) {
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, BTreeSet::from(["password", "recovery_codes", "totp"]), "{doc}");
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["password", "recovery_codes", "totp"]),
+        "{doc}"
+    );
     assert!(doc["roles"].is_array());
     let text = doc.to_string();
     for s in secrets {
         assert!(!text.contains(s), "the export leaks {s}");
     }
-    for word in ["argon2", "secret_sealed", "password_hash", "code_hash", "id_hash", "BEGIN"] {
+    for word in [
+        "argon2",
+        "secret_sealed",
+        "password_hash",
+        "code_hash",
+        "id_hash",
+        "BEGIN",
+    ] {
         assert!(!text.contains(word), "the export mentions {word}");
     }
 }
@@ -350,7 +409,12 @@ fn exports_hold_what_was_done_and_no_secret(backend: Backend) {
     assert_eq!(b.account_sign_in("alice").location(), "/account");
     let (seed, codes) = enrol_totp(&mut b);
     assert!(!codes.is_empty());
-    let tokens = w.sign_in_with(&mut b, "rp", "alice", &[("scope", "openid email offline_access")]);
+    let tokens = w.sign_in_with(
+        &mut b,
+        "rp",
+        "alice",
+        &[("scope", "openid email offline_access")],
+    );
     let mut secrets = vec![PASSWORD, seed.as_str()];
     secrets.extend(codes.iter().map(String::as_str));
     let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
@@ -367,7 +431,11 @@ fn exports_hold_what_was_done_and_no_secret(backend: Backend) {
     assert!(err.contains("no user `nobody`"), "{err}");
     // The admin API: the same document; an unknown user is a 404 problem.
     let res = call(&w, "GET", &format!("/users/{alice}/export"), Some(&t), None);
-    assert!(res.headers.get("content-disposition").is_some_and(|d| d.contains("attachment")));
+    assert!(
+        res.headers
+            .get("content-disposition")
+            .is_some_and(|d| d.contains("attachment"))
+    );
     check_export(&ok(res, 200), alice, &secrets);
     problem(
         &call(&w, "GET", "/users/nobody/export", Some(&t), None),
@@ -381,8 +449,16 @@ fn exports_hold_what_was_done_and_no_secret(backend: Backend) {
         .iter()
         .map(|r| r["details"]["self_service"].as_bool().unwrap())
         .collect();
-    assert_eq!(self_service.iter().filter(|s| **s).count(), 1, "{records:?}");
-    assert_eq!(self_service.iter().filter(|s| !**s).count(), 2, "{records:?}");
+    assert_eq!(
+        self_service.iter().filter(|s| **s).count(),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(
+        self_service.iter().filter(|s| !**s).count(),
+        2,
+        "{records:?}"
+    );
 }
 
 fn self_service_needs_a_fresh_sign_in(
@@ -419,7 +495,12 @@ fn self_service_needs_a_fresh_sign_in(
     assert_eq!(again.location(), "/account", "{}", again.body);
     let fresh = b.post("/account/export", &[("csrf", &csrf)]);
     assert_eq!(fresh.status, 200, "{}", fresh.body);
-    assert!(fresh.headers.get("content-disposition").is_some_and(|d| d.contains("attachment")));
+    assert!(
+        fresh
+            .headers
+            .get("content-disposition")
+            .is_some_and(|d| d.contains("attachment"))
+    );
     check_export(&fresh.json(), alice, secrets);
 }
 

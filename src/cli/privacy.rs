@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use super::output::{self, time};
 use super::CliError;
+use super::output::{self, time};
 use crate::app::AppContext;
 use crate::manage::disclosures::{self, PageQuery};
 

@@ -48,8 +48,12 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let scope_min_acr = scope_min_acr(&raw.scope_min_acr)?;
     let mail = mail::validate_mail(&raw.mail, &data_dir)?;
     let reauth_seconds = in_range("reauth_seconds", raw.reauth_seconds, 1, 24 * 3600)?;
-    let request_timeout_seconds =
-        in_range("request_timeout_seconds", raw.request_timeout_seconds, 1, 300)?;
+    let request_timeout_seconds = in_range(
+        "request_timeout_seconds",
+        raw.request_timeout_seconds,
+        1,
+        300,
+    )?;
     let passkeys = passkeys(&raw.passkeys)?;
     let email_code_seconds = in_range("email_code_seconds", raw.email_code_seconds, 1, 3600)?;
     let admin_max_auth_age_seconds = in_range(

@@ -11,9 +11,9 @@ use super::ManageError;
 use crate::audit::{AuditEvent, Outcome};
 use crate::clock::Millis;
 use crate::context::AppContext;
+use crate::domain::Amr;
 use crate::domain::disclosure::{Before, DisclosureKind};
 use crate::domain::records::User;
-use crate::domain::Amr;
 use crate::oidc::claims;
 use crate::store::{ClientStore, DisclosureAdminStore, SessionAdminStore, SessionRow};
 
@@ -62,10 +62,15 @@ pub fn own(
     let uid = user.id.as_str();
     let received = page_of_disclosures(ctx, user, ap)?;
     let record = |_: &[SessionRow]| {
-        AuditEvent::new(ctx.clock.now_ms(), format!("user:{uid}"), "activity.view", Outcome::Success)
-            .subject(uid)
-            .detail("sign_ins_page", sp)
-            .detail("apps_page", ap)
+        AuditEvent::new(
+            ctx.clock.now_ms(),
+            format!("user:{uid}"),
+            "activity.view",
+            Outcome::Success,
+        )
+        .subject(uid)
+        .detail("sign_ins_page", sp)
+        .detail("apps_page", ap)
     };
     let want = ((sp + 1) * PER_PAGE + 1) as i64;
     let sessions = ctx.db.user_sessions(uid, None, want, record)?;
@@ -93,9 +98,12 @@ fn page_of_disclosures(
     let mut before: Option<Before> = None;
     let mut rows = Vec::new();
     for _ in 0..=page {
-        rows = ctx
-            .db
-            .user_disclosures(user.id.as_str(), before.as_ref(), PER_PAGE as i64 + 1, None)?;
+        rows = ctx.db.user_disclosures(
+            user.id.as_str(),
+            before.as_ref(),
+            PER_PAGE as i64 + 1,
+            None,
+        )?;
         let Some(last) = rows.get(PER_PAGE.saturating_sub(1)) else {
             break;
         };
@@ -232,7 +240,11 @@ mod tests {
         let names = ["sub", "email", "amr", "acr"].map(String::from);
         assert_eq!(
             detail_words(&names),
-            ["An identifier for you", "How and when you signed in", "Your email address"]
+            [
+                "An identifier for you",
+                "How and when you signed in",
+                "Your email address"
+            ]
         );
     }
 }

@@ -37,7 +37,10 @@ impl PageQuery {
     fn parse(&self) -> Result<(Option<Before>, i64), InvalidValue> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(InvalidValue::new("limit", format!("must be 1 to {MAX_LIMIT}")));
+            return Err(InvalidValue::new(
+                "limit",
+                format!("must be 1 to {MAX_LIMIT}"),
+            ));
         }
         let before = self.before.as_deref().map(Before::parse).transpose()?;
         Ok((before, limit))
@@ -64,11 +67,22 @@ pub fn list(
 /// A page of the person's own disclosures (`/account/activity`).
 pub fn own(ctx: &AppContext, user: &User, query: &PageQuery) -> Result<Page, ManageError> {
     let (before, limit) = query.parse()?;
-    page_of(ctx, &format!("user:{}", user.id), user, before.as_ref(), limit)
+    page_of(
+        ctx,
+        &format!("user:{}", user.id),
+        user,
+        before.as_ref(),
+        limit,
+    )
 }
 
 fn event(ctx: &AppContext, actor: &str) -> AuditEvent {
-    AuditEvent::new(ctx.clock.now_ms(), actor, "disclosure.list", Outcome::Success)
+    AuditEvent::new(
+        ctx.clock.now_ms(),
+        actor,
+        "disclosure.list",
+        Outcome::Success,
+    )
 }
 
 fn page_of(
@@ -194,13 +208,19 @@ mod tests {
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(lines[0], CSV_HEADER.join(","));
         assert!(lines[1].starts_with("1970-01-01T00:00:00"), "{}", lines[1]);
-        assert!(text.contains(",userinfo,rp,\"a,\"\"b\"\"\",email sub,openid,,\"t\r\nx\",ab,0\r\n"), "{text}");
+        assert!(
+            text.contains(",userinfo,rp,\"a,\"\"b\"\"\",email sub,openid,,\"t\r\nx\",ab,0\r\n"),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n"));
     }
 
     #[test]
     fn page_queries_are_checked() {
-        let q = |before: Option<&str>, limit| PageQuery { before: before.map(str::to_string), limit };
+        let q = |before: Option<&str>, limit| PageQuery {
+            before: before.map(str::to_string),
+            limit,
+        };
         assert_eq!(q(None, None).parse().unwrap().1, DEFAULT_LIMIT);
         assert!(q(None, Some(0)).parse().is_err());
         assert!(q(None, Some(MAX_LIMIT + 1)).parse().is_err());

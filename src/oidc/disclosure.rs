@@ -69,8 +69,8 @@ pub struct Answer<'a> {
 /// The row recording `answer`, now.
 pub fn record(p: &Provider, answer: Answer) -> Disclosure {
     Disclosure {
-        // Hex: a page's cursor is `disclosed_at.id`.
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        // Hex (a page's cursor is `disclosed_at.id`), time-ordered.
+        id: Disclosure::new_id(p.now),
         disclosed_at: p.now,
         user_id: answer.user_id.clone(),
         client_id: answer.to.clone(),

@@ -66,7 +66,15 @@ fn answer(p: &Provider, access_token: &str) -> Result<(Value, Disclosure), OAuth
     }
     let granted: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
     let tenant = token.get("tenant").and_then(Value::as_str);
-    extras(p, &mut out, &client, &user, &granted, tenant, grant.as_ref())?;
+    extras(
+        p,
+        &mut out,
+        &client,
+        &user,
+        &granted,
+        tenant,
+        grant.as_ref(),
+    )?;
     let sub = out["sub"].as_str().unwrap_or_default().to_string();
     let disclosure = disclosure::record(
         p,

@@ -114,9 +114,11 @@ pub fn of_user(
     if let Some(b) = before {
         q = match &b.id {
             Some(id) => q.filter(
-                disclosures::disclosed_at.lt(b.at).or(disclosures::disclosed_at
-                    .eq(b.at)
-                    .and(disclosures::id.lt(id.clone()))),
+                disclosures::disclosed_at
+                    .lt(b.at)
+                    .or(disclosures::disclosed_at
+                        .eq(b.at)
+                        .and(disclosures::id.lt(id.clone()))),
             ),
             None => q.filter(disclosures::disclosed_at.lt(b.at)),
         };
@@ -128,8 +130,11 @@ pub fn of_user(
 }
 
 /// Delete rows disclosed before `cutoff`, at most `PURGE_BATCH` per call.
+/// Ids start with their time (`Disclosure::new_id`): the primary key's
+/// index finds the old rows, and no index on the time is kept.
 pub fn purge(conn: &mut AnyConnection, cutoff: Millis) -> Result<usize, StorageError> {
     let old: Vec<String> = disclosures::table
+        .filter(disclosures::id.lt(Disclosure::first_id_at(cutoff)))
         .filter(disclosures::disclosed_at.lt(cutoff))
         .select(disclosures::id)
         .limit(PURGE_BATCH)

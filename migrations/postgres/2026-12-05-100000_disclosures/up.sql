@@ -5,7 +5,7 @@
 -- that it is cheap at token-issuance rates and purged after
 -- `[privacy] disclosure_retention_days` (default six years).
 CREATE TABLE disclosures (
-    id           TEXT   PRIMARY KEY NOT NULL,
+    id           TEXT   PRIMARY KEY NOT NULL,     -- 12 hex digits of disclosed_at, then 20 random
     disclosed_at BIGINT NOT NULL,
     user_id      TEXT   NOT NULL,
     client_id    TEXT   NOT NULL,                 -- who received it (the introspecting client)
@@ -16,6 +16,6 @@ CREATE TABLE disclosures (
     consent_id   TEXT,                            -- consent_records.id in force, if any
     tenant       TEXT
 );
--- A person's accounting, newest first; and the retention purge.
+-- A person's accounting, newest first. The retention purge finds old rows
+-- by the primary key (ids are time-ordered): one index fewer to write.
 CREATE INDEX disclosures_user ON disclosures (user_id, disclosed_at);
-CREATE INDEX disclosures_at ON disclosures (disclosed_at);

@@ -21,7 +21,12 @@ impl DisclosureAdminStore for Database {
         event: Option<&AuditEvent>,
     ) -> Result<Vec<Disclosure>, StoreError> {
         let Some(event) = event else {
-            return Ok(disclosures::of_user(&mut *self.conn()?, user_id, before, limit)?);
+            return Ok(disclosures::of_user(
+                &mut *self.conn()?,
+                user_id,
+                before,
+                limit,
+            )?);
         };
         Ok(self.transaction(|c| {
             let list = disclosures::of_user(c, user_id, before, limit)?;

@@ -346,7 +346,10 @@ impl AuditStore for MemoryStore {
 }
 
 impl super::DisclosureStore for MemoryStore {
-    fn disclose(&self, disclosure: crate::domain::disclosure::Disclosure) -> Result<(), StoreError> {
+    fn disclose(
+        &self,
+        disclosure: crate::domain::disclosure::Disclosure,
+    ) -> Result<(), StoreError> {
         self.lock().disclosures.push(disclosure);
         Ok(())
     }

@@ -115,7 +115,10 @@ fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, WebError> 
     match format {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
-        Some(_) => Err(WebError::invalid_value("format", "format: must be json or csv")),
+        Some(_) => Err(WebError::invalid_value(
+            "format",
+            "format: must be json or csv",
+        )),
         None => Ok(req
             .headers()
             .get(header::ACCEPT)

@@ -32,14 +32,28 @@ pub async fn show(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse 
     };
     let q = oauth::query(&req);
     let number = |name: &str| {
-        let asked = q.get(name).ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        let asked = q
+            .get(name)
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<usize>().ok());
         asked.unwrap_or(0).min(activity::MAX_PAGE)
     };
     let (sp, ap) = (number("sign_ins"), number("apps"));
     let (ctx, user) = (state.ctx.clone(), who.user.clone());
     match web::block(move || activity::own(&ctx, &user, sp, ap)).await {
-        Ok(Ok(a)) => render(&state, &req, StatusCode::OK, "pages/activity.html", view(&a, sp, ap)),
-        _ => page(&req, StatusCode::SERVICE_UNAVAILABLE, "Your activity cannot be shown right now."),
+        Ok(Ok(a)) => render(
+            &state,
+            &req,
+            StatusCode::OK,
+            "pages/activity.html",
+            view(&a, sp, ap),
+        ),
+        _ => page(
+            &req,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Your activity cannot be shown right now.",
+        ),
     }
 }
 
@@ -85,9 +99,17 @@ pub async fn download(
     let doc = web::block(move || export::export_own(&ctx, &user))
         .await
         .map_err(|_| WebError::internal())?
-        .map_err(|_| page_error(StatusCode::SERVICE_UNAVAILABLE, "Your data cannot be downloaded right now. Try again in a moment."))?;
+        .map_err(|_| {
+            page_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Your data cannot be downloaded right now. Try again in a moment.",
+            )
+        })?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"my-ward-data.json\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"my-ward-data.json\"",
+        ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(doc))
 }
