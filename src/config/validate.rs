@@ -24,10 +24,7 @@ use crate::domain::client::is_loopback_host;
 pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let (issuer, issuer_url) = validate_issuer(&raw.issuer)?;
     let listen = listen(&raw.listen)?;
-    if raw.data_dir.trim().is_empty() {
-        return Err(ConfigError::invalid("data_dir", "must not be empty"));
-    }
-    let data_dir = PathBuf::from(raw.data_dir.trim());
+    let data_dir = data_dir(&raw.data_dir)?;
     let database = database(&raw.database_url, &data_dir)?;
     let database_pool_size = in_range("database_pool_size", raw.database_pool_size, 1, 256)?;
     let master_key = master_key(&raw, &data_dir)?;
@@ -114,6 +111,13 @@ fn consent_policy_version(value: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(v.to_string())
+}
+
+fn data_dir(value: &str) -> Result<PathBuf, ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::invalid("data_dir", "must not be empty"));
+    }
+    Ok(PathBuf::from(value.trim()))
 }
 
 /// `[privacy] disclosure_retention_days`: 1 day to 100 years. HIPAA asks for
