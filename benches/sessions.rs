@@ -406,12 +406,13 @@ fn run() -> Result<()> {
                 &ctx.db,
                 oldest + LIFETIME + DAY + (k as Millis + 1) * MINUTE,
                 ACCOUNT_FREE,
+                2190,
             )?)
         },
     )?);
     // And the backlog: everything that expired more than a day ago, at once.
     results.push(measure("purge::expired, 29 days of backlog", 1, |_| {
-        Ok(purge::expired(&ctx.db, now, ACCOUNT_FREE)?)
+        Ok(purge::expired(&ctx.db, now, ACCOUNT_FREE, 2190)?)
     })?);
     let left = count(c, "SELECT COUNT(*) AS n FROM sessions")?;
     drop(conn);

@@ -140,6 +140,9 @@ fn an_erased_person_leaves_a_verifiable_chain_and_no_trace(backend: Backend) {
         .collect();
     assert_eq!(typed.len(), 1, "{typed:?}");
     assert!(typed[0]["details"].as_str().unwrap().contains("zenobia"));
+    // Her accounting of disclosures (the ID token the rp received) goes with her.
+    let disclosed = format!("SELECT COUNT(*) AS n FROM disclosures WHERE user_id = '{zid}'");
+    assert!(w.env.count(&disclosed) >= 1);
 
     let out = w.env.ok(
         &[
@@ -195,6 +198,7 @@ fn an_erased_person_leaves_a_verifiable_chain_and_no_trace(backend: Backend) {
         ("password_credentials", "user_id"),
         ("user_data_keys", "user_id"),
         ("consent_records", "user_id"),
+        ("disclosures", "user_id"),
     ] {
         let n = w.env.count(&format!(
             "SELECT COUNT(*) AS n FROM {table} WHERE {column} = '{zid}'"

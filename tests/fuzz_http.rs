@@ -78,6 +78,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/account/apps"),
     ("GET", "/account/apps/withdraw"),
     ("POST", "/account/apps/withdraw"),
+    ("GET", "/account/activity"),
+    ("POST", "/account/export"),
     ("GET", "/account/totp"),
     ("POST", "/account/totp"),
     ("POST", "/account/passkeys/start"),

@@ -80,6 +80,7 @@ impl Sealer {
                             &c.db,
                             now,
                             crate::authn::throttle::ACCOUNT_FREE,
+                            c.config.disclosure_retention_days,
                         )
                     })
                     .await;

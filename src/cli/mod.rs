@@ -8,6 +8,7 @@ mod input;
 mod keys;
 mod output;
 mod policy;
+mod privacy;
 mod sessions;
 mod users;
 

@@ -75,6 +75,24 @@ pub enum UserCommand {
     /// Remove a user's passkeys, authenticator app and recovery codes (a lost
     /// device): they sign in with the password or an emailed code and enrol again.
     ResetMfa { user: String },
+    /// A user's accounting of disclosures (docs/privacy.md): which client
+    /// received which claims, when; newest first.
+    Disclosures {
+        user: String,
+        /// Older than this: the `next` cursor of a page, or Unix ms.
+        #[arg(long)]
+        before: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// RFC 4180 CSV with a header row, for a records request.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Everything Ward holds about a user as one JSON document on standard
+    /// output (GDPR Art. 15/20, HIPAA 164.524); no secrets. Audited.
+    Export { user: String },
 }
 
 // The options of `user add` (its help text is the variant's, above).
@@ -233,6 +251,20 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
+        UserCommand::Disclosures {
+            user,
+            before,
+            limit,
+            json,
+            csv,
+        } => {
+            let query = crate::manage::disclosures::PageQuery {
+                before,
+                limit: Some(limit),
+            };
+            super::privacy::list(ctx, &actor, &user, &query, json, csv)
+        }
+        UserCommand::Export { user } => super::privacy::export(ctx, &actor, &user),
         UserCommand::Set(args) => set(ctx, &actor, args),
         UserCommand::SetPassword { user } => {
             let password = input::read_secret("New password: ", true)?;

@@ -133,6 +133,9 @@ pub struct Config {
     pub allow_insecure_jwks_uri: bool,
     /// `[telemetry]`: where traces go, if anywhere.
     pub telemetry: TelemetryConfig,
+    /// `[privacy] disclosure_retention_days`: how long a disclosure row is
+    /// kept, in days (docs/privacy.md, "Accounting of disclosures").
+    pub disclosure_retention_days: u32,
     /// Problems that do not stop Ward (e.g. an unknown `WARD_*` variable), logged at start.
     pub warnings: Vec<String>,
 }

@@ -53,6 +53,8 @@ pub struct RawConfig {
     pub clients: RawClientsConfig,
     /// `[telemetry]`: OpenTelemetry traces (docs/telemetry.md).
     pub telemetry: RawTelemetryConfig,
+    /// `[privacy]`: patients' rights (docs/privacy.md).
+    pub privacy: RawPrivacyConfig,
     /// `[risk]`: the risk engine's weights and rules (docs/risk.md).
     pub risk: crate::risk::RawRiskConfig,
     /// `[scope_min_acr]`: the weakest acr a token with a scope may come from,
@@ -97,6 +99,24 @@ impl Default for RawTelemetryConfig {
         Self {
             otlp_endpoint: String::new(),
             service_name: "ward".into(),
+        }
+    }
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPrivacyConfig {
+    /// How long the accounting of disclosures keeps a row, in days.
+    pub disclosure_retention_days: i64,
+}
+
+impl Default for RawPrivacyConfig {
+    fn default() -> Self {
+        // Six years: HIPAA 45 CFR 164.528(a) (an accounting covers six years)
+        // and 164.530(j)(2) (documentation kept six years).
+        Self {
+            disclosure_retention_days: 2190,
         }
     }
 }
@@ -303,6 +323,7 @@ impl Default for RawConfig {
             break_glass: RawBreakGlassConfig::default(),
             clients: RawClientsConfig::default(),
             telemetry: RawTelemetryConfig::default(),
+            privacy: RawPrivacyConfig::default(),
             risk: crate::risk::RawRiskConfig::default(),
             scope_min_acr: Default::default(),
         }

@@ -32,6 +32,8 @@ fn defaults_are_a_working_local_setup() {
         }
     );
     assert_eq!(c.tokens.authorization_code_seconds, 60);
+    // HIPAA 164.528 / 164.530(j): six years of the accounting of disclosures.
+    assert_eq!(c.disclosure_retention_days, 2190);
 }
 
 #[test]
@@ -143,6 +145,11 @@ fn bad_values_name_their_keys() {
             "tokens.authorization_code_seconds",
         ),
         ("WARD_TLS_CERT", "/nonexistent/cert.pem", "tls_"),
+        (
+            "WARD_PRIVACY_DISCLOSURE_RETENTION_DAYS",
+            "0",
+            "privacy.disclosure_retention_days",
+        ),
     ];
     for (var, value, key) in cases {
         let err = Config::load(Some(write("").path()), &env(&[(var, value)])).unwrap_err();

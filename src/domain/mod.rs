@@ -21,6 +21,8 @@
 //!   zoneinfo, phone number, address).
 //! - [`consent`]: a consent record (`ConsentRecord`: versioned, with how it
 //!   was given and withdrawn) and the check of a client's purpose text.
+//! - [`disclosure`]: one row of the accounting of disclosures (`Disclosure`,
+//!   `DisclosureKind`) and the cursor of a page of them.
 //! - [`InvalidValue`]: why a value was refused, naming the field.
 //!
 //! This module imports nothing else of Ward's: every other module may use it.
@@ -29,6 +31,7 @@ pub mod acr;
 pub mod claims;
 pub mod client;
 pub mod consent;
+pub mod disclosure;
 pub mod profile;
 pub mod records;
 pub mod session;

@@ -7,6 +7,7 @@
 //! (`UserAdminStore`, `ClientAdminStore`, `PolicyStore`, ...) on `ctx.db`,
 //! given the audit record to write with it.
 
+pub mod activity;
 pub mod approvals;
 pub mod audit_log;
 pub mod break_glass;
@@ -14,7 +15,9 @@ pub mod client_privacy;
 pub mod client_secret;
 pub mod clients;
 pub mod consents;
+pub mod disclosures;
 pub mod erasure;
+pub mod export;
 pub mod fhir;
 pub mod keys;
 pub mod policy;

@@ -466,7 +466,10 @@ fn registered(ctx: &AppContext, client_id: &str) -> Result<Client, ManageError> 
 }
 
 /// `subject`'s roles and permissions in each tenant where it holds a role.
-fn access_by_tenant(engine: &authz::engine::PolicyEngine, subject: &str) -> Vec<TenantAccess> {
+pub(crate) fn access_by_tenant(
+    engine: &authz::engine::PolicyEngine,
+    subject: &str,
+) -> Vec<TenantAccess> {
     engine
         .tenants(subject)
         .into_iter()

@@ -49,7 +49,7 @@ fn event(ctx: &AppContext, actor: &str, kind: &str) -> AuditEvent {
     AuditEvent::new(ctx.clock.now_ms(), actor, kind, Outcome::Success)
 }
 
-fn info(ctx: &AppContext, row: &SessionRow) -> SessionInfo {
+pub(crate) fn info(ctx: &AppContext, row: &SessionRow) -> SessionInfo {
     SessionInfo {
         sid: sid(&row.id_hash),
         created_at: row.created_at,

@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::{Provider, subject, tokens};
+use super::{Provider, disclosure, subject, tokens};
 use crate::crypto::secrets;
 use crate::domain::ClientType;
+use crate::domain::disclosure::{Disclosure, DisclosureKind};
 use crate::domain::records::Client;
+use crate::store::GrantRow;
 
 pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Value, OAuthError> {
     // RFC 7662 §2.1 requires authorization: a public client (no credentials) may not probe tokens.
@@ -23,44 +25,73 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
         ));
     }
     let token = params.require("token")?;
-    let inactive = json!({ "active": false });
-    if token.contains('.') {
-        let claims = match tokens::verify_access_token(p, token) {
-            Ok(c) => c,
-            Err(e) if e.code == "invalid_token" => return Ok(inactive),
-            Err(e) => return Err(e),
-        };
-        let issued_to_caller = tokens::client_of(&claims).as_ref() == Some(&caller.id);
-        if !issued_to_caller && !resource_server_may_see(p, caller, &claims)? {
-            return Ok(inactive);
-        }
-        let mut out = json!({ "active": true, "token_type": "Bearer" });
-        for k in [
-            "scope",
-            "client_id",
-            "sub",
-            "aud",
-            "iss",
-            "exp",
-            "iat",
-            "jti",
-            "auth_time",
-            "acr",
-            // SMART App Launch 2.2.0 §"Token Introspection": the launch
-            // context, so a FHIR server need not parse the token.
-            "patient",
-            "encounter",
-            "fhirContext",
-            "fhirUser",
-        ] {
-            if let Some(v) = claims.get(k) {
-                out[k] = v.clone();
-            }
-        }
-        return Ok(out);
+    let (out, about) = if token.contains('.') {
+        access_token(p, caller, token)?
+    } else {
+        refresh_token(p, caller, token)?
+    };
+    // An active answer about a person is a disclosure to the caller
+    // (docs/privacy.md), recorded before it is returned.
+    if let Some(grant) = about {
+        p.store.disclose(disclosure_of(p, caller, &grant, &out))?;
     }
+    Ok(out)
+}
+
+fn inactive() -> (Value, Option<GrantRow>) {
+    (json!({ "active": false }), None)
+}
+
+/// A JWT access token: its claims, to its client or to the FHIR server it is for.
+fn access_token(
+    p: &Provider,
+    caller: &Client,
+    token: &str,
+) -> Result<(Value, Option<GrantRow>), OAuthError> {
+    let (claims, grant) = match tokens::verify_access_token_with_grant(p, token) {
+        Ok(c) => c,
+        Err(e) if e.code == "invalid_token" => return Ok(inactive()),
+        Err(e) => return Err(e),
+    };
+    let issued_to_caller = tokens::client_of(&claims).as_ref() == Some(&caller.id);
+    if !issued_to_caller && !resource_server_may_see(p, caller, &claims)? {
+        return Ok(inactive());
+    }
+    let mut out = json!({ "active": true, "token_type": "Bearer" });
+    for k in [
+        "scope",
+        "client_id",
+        "sub",
+        "aud",
+        "iss",
+        "exp",
+        "iat",
+        "jti",
+        "auth_time",
+        "acr",
+        // SMART App Launch 2.2.0 §"Token Introspection": the launch
+        // context, so a FHIR server need not parse the token.
+        "patient",
+        "encounter",
+        "fhirContext",
+        "fhirUser",
+    ] {
+        if let Some(v) = claims.get(k) {
+            out[k] = v.clone();
+        }
+    }
+    // A client_credentials token (no grant) is about no person.
+    Ok((out, grant))
+}
+
+/// A refresh token: only to the grant's client.
+fn refresh_token(
+    p: &Provider,
+    caller: &Client,
+    token: &str,
+) -> Result<(Value, Option<GrantRow>), OAuthError> {
     let Some((row, grant)) = p.store.refresh_token(&secrets::hash(token))? else {
-        return Ok(inactive);
+        return Ok(inactive());
     };
     if grant.client_id != caller.id
         || row.rotated_at.is_some()
@@ -68,7 +99,7 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
         || grant.expires_at <= p.now
         || !grant.user_active
     {
-        return Ok(inactive);
+        return Ok(inactive());
     }
     // The `sub` the caller (the grant's client) sees, as in its tokens (OIDC Core §8).
     let mut out = json!({
@@ -88,7 +119,29 @@ pub fn introspect(p: &Provider, caller: &Client, params: &Params) -> Result<Valu
             out[k] = v;
         }
     }
-    Ok(out)
+    Ok((out, Some(grant)))
+}
+
+/// The disclosure of an active answer about `grant`'s person to `caller`,
+/// under the `sub` the answer carries; the grant's client's consent covers it.
+fn disclosure_of(p: &Provider, caller: &Client, grant: &GrantRow, out: &Value) -> Disclosure {
+    let scopes = out["scope"]
+        .as_str()
+        .map(super::scope_list)
+        .unwrap_or_default();
+    disclosure::record(
+        p,
+        disclosure::Answer {
+            kind: DisclosureKind::Introspection,
+            user_id: &grant.facts.user_id,
+            to: &caller.id,
+            sub: out["sub"].as_str().unwrap_or_default(),
+            claims: disclosure::claim_names([out]),
+            scopes,
+            tenant: grant.facts.tenant.as_deref(),
+            consent_client: Some(&grant.client_id),
+        },
+    )
 }
 
 /// Whether `caller` introspects as the FHIR server an access token is for:

@@ -3,10 +3,21 @@
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::{Provider, claims, subject, tokens};
+use super::{Provider, claims, disclosure, subject, tokens};
 use crate::domain::UserStatus;
+use crate::domain::disclosure::{Disclosure, DisclosureKind};
+use crate::domain::records::{Client, User};
+use crate::store::GrantRow;
 
+/// The userinfo answer for `access_token`, recorded as one disclosure
+/// (docs/privacy.md) before it is returned: durable when this returns.
 pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
+    let (out, disclosure) = answer(p, access_token)?;
+    p.store.disclose(disclosure)?;
+    Ok(out)
+}
+
+fn answer(p: &Provider, access_token: &str) -> Result<(Value, Disclosure), OAuthError> {
     let (token, grant) = tokens::verify_access_token_with_grant(p, access_token)?;
     let scope: Vec<&str> = token
         .get("scope")
@@ -53,26 +64,58 @@ pub fn claims(p: &Provider, access_token: &str) -> Result<Value, OAuthError> {
             out[k] = v;
         }
     }
-    // SMART's `fhirUser` (an absolute URL), with the fhirUser scope.
     let granted: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
-    if let Some(url) = super::smart_launch::fhir_user_claim(
-        grant.as_ref().and_then(|g| g.smart.as_ref()),
+    let tenant = token.get("tenant").and_then(Value::as_str);
+    extras(
+        p,
+        &mut out,
+        &client,
+        &user,
         &granted,
-    ) {
+        tenant,
+        grant.as_ref(),
+    )?;
+    let sub = out["sub"].as_str().unwrap_or_default().to_string();
+    let disclosure = disclosure::record(
+        p,
+        disclosure::Answer {
+            kind: DisclosureKind::Userinfo,
+            user_id: &user_id,
+            to: &client.id,
+            sub: &sub,
+            claims: disclosure::claim_names([&out]),
+            scopes: granted,
+            tenant: grant.as_ref().and_then(|g| g.facts.tenant.as_deref()),
+            consent_client: None,
+        },
+    );
+    Ok((out, disclosure))
+}
+
+/// SMART's `fhirUser` and the `roles` scope's claims.
+fn extras(
+    p: &Provider,
+    out: &mut Value,
+    client: &Client,
+    user: &User,
+    granted: &[String],
+    tenant: Option<&str>,
+    grant: Option<&GrantRow>,
+) -> Result<(), OAuthError> {
+    // SMART's `fhirUser` (an absolute URL), with the fhirUser scope.
+    if let Some(url) =
+        super::smart_launch::fhir_user_claim(grant.and_then(|g| g.smart.as_ref()), granted)
+    {
         out["fhirUser"] = json!(url);
     }
     // The `roles` scope: the token's tenant, evaluated against the policy now.
-    if scope.contains(&"roles")
-        && let Some(Value::Object(authz)) = tokens::authorization_claims(
-            p,
-            &client,
-            user.id.as_str(),
-            token.get("tenant").and_then(Value::as_str),
-        )?
+    if granted.iter().any(|s| s == "roles")
+        && let Some(Value::Object(authz)) =
+            tokens::authorization_claims(p, client, user.id.as_str(), tenant)?
     {
         for (k, v) in authz {
             out[k] = v;
         }
     }
-    Ok(out)
+    Ok(())
 }

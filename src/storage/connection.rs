@@ -349,7 +349,18 @@ impl Database {
     ) -> Result<(), StorageError> {
         self.batcher
             .get_or_init(|| super::audit_batch::AuditBatcher::start(self.clone()))
-            .append(event)
+            .append(super::audit_batch::Record::Audit(event))
+    }
+
+    /// Record a disclosure of a read-only answer (userinfo, introspection),
+    /// group-committed with concurrent ones; durable when this returns.
+    pub fn append_disclosure_batched(
+        &self,
+        disclosure: crate::domain::disclosure::Disclosure,
+    ) -> Result<(), StorageError> {
+        self.batcher
+            .get_or_init(|| super::audit_batch::AuditBatcher::start(self.clone()))
+            .append(super::audit_batch::Record::Disclosure(disclosure))
     }
 
     /// Run blocking database work on the blocking pool, never on an async worker.

@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use diesel::prelude::*;
 
 use super::schema::{
-    approvals, authorization_codes, break_glass, consent_records, consents, email_codes, erasures,
-    grants, known_devices, known_networks, last_locations, legal_holds, login_progress, passkeys,
-    password_credentials, policy_rules, recovery_codes, refresh_tokens, session_clients, sessions,
-    smart_launches, totp_credentials, user_data_keys, users, webauthn_ceremonies,
+    approvals, authorization_codes, break_glass, consent_records, consents, disclosures,
+    email_codes, erasures, grants, known_devices, known_networks, last_locations, legal_holds,
+    login_progress, passkeys, password_credentials, policy_rules, recovery_codes, refresh_tokens,
+    session_clients, sessions, smart_launches, totp_credentials, user_data_keys, users,
+    webauthn_ceremonies,
 };
 use super::{AnyConnection, StorageError};
 use crate::audit::{AuditRecord, sealed};
@@ -222,6 +223,8 @@ pub fn erase(c: &mut AnyConnection, e: &ErasureRow<'_>) -> Result<Erased, Storag
     let sessions = diesel::delete(sessions::table.filter(sessions::user_id.eq(uid))).execute(c)?;
     diesel::delete(consents::table.filter(consents::user_id.eq(uid))).execute(c)?;
     diesel::delete(consent_records::table.filter(consent_records::user_id.eq(uid))).execute(c)?;
+    // The accounting of disclosures is about the person too: it goes with them.
+    diesel::delete(disclosures::table.filter(disclosures::user_id.eq(uid))).execute(c)?;
     remove_factors_and_history(c, e)?;
     super::policy::remove_assignments_of(c, uid, e.erased_at)?;
     // Open requests about the person (another erasure, a role grant) can no

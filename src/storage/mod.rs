@@ -13,6 +13,7 @@ pub mod client_cache;
 pub mod clients;
 pub mod connection;
 pub mod consents;
+pub mod disclosures;
 pub mod email_codes;
 pub mod erasure;
 pub mod file_lock;

@@ -19,8 +19,14 @@ const BATCH: i64 = 5_000;
 
 /// Delete expired rows; returns how many. `account_free`: an account's run of
 /// failures shorter than this is forgotten after a day (the throttle's policy,
-/// `authn::throttle::ACCOUNT_FREE`); longer runs are kept.
-pub fn expired(db: &Database, now: Millis, account_free: i64) -> Result<usize, StorageError> {
+/// `authn::throttle::ACCOUNT_FREE`); longer runs are kept. Disclosure rows
+/// older than `disclosure_retention_days` go too (docs/privacy.md).
+pub fn expired(
+    db: &Database,
+    now: Millis,
+    account_free: i64,
+    disclosure_retention_days: u32,
+) -> Result<usize, StorageError> {
     db.transaction(|c| {
         let mut n = 0;
         n += diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(now - HOUR)))
@@ -72,6 +78,7 @@ pub fn expired(db: &Database, now: Millis, account_free: i64) -> Result<usize, S
         n += super::passkeys::purge_ceremonies(c, now)?;
         n += super::email_codes::purge(c, now)?;
         n += super::login_progress::purge(c, now)?;
+        n += super::disclosures::purge(c, now - i64::from(disclosure_retention_days) * DAY)?;
         Ok::<_, StorageError>(n)
     })
 }

@@ -167,6 +167,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    disclosures (id) {
+        id -> Text,
+        disclosed_at -> BigInt,
+        user_id -> Text,
+        client_id -> Text,
+        sub -> Text,
+        kind -> Text,
+        claims -> Text,
+        scopes -> Text,
+        consent_id -> Nullable<Text>,
+        tenant -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     grants (id) {
         id -> Text,
         client_id -> Text,
@@ -464,3 +479,4 @@ diesel::table! {
         placed_at -> BigInt,
     }
 }
+diesel::allow_tables_to_appear_in_same_query!(disclosures, consent_records);

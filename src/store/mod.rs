@@ -7,7 +7,7 @@
 //! audit record takes the record and writes both in one transaction. The
 //! umbrella [`Store`] is what `oidc::Provider` and `authn::Deps` hold; code
 //! that needs one area can ask for just it. The administrative traits
-//! (`admin_*`, `audit_log`, `consents`, `elevations`, `erasure`, `policy`, `signing_keys`,
+//! (`admin_*`, `audit_log`, `consents`, `DisclosureAdminStore`, `elevations`, `erasure`, `policy`, `signing_keys`,
 //! `smart::FhirAdminStore`) serve
 //! `manage` and are not part of `Store`.
 
@@ -21,6 +21,7 @@ pub mod audit_log;
 pub mod break_glass;
 pub mod clients;
 pub mod consents;
+pub mod disclosures;
 pub mod elevations;
 pub mod email_codes;
 pub mod erasure;
@@ -48,6 +49,7 @@ pub use audit_log::AuditLogStore;
 pub use break_glass::BreakGlassStore;
 pub use clients::ClientStore;
 pub use consents::ConsentAdminStore;
+pub use disclosures::{DisclosureAdminStore, DisclosureStore};
 pub use elevations::ElevationStore;
 pub use email_codes::{EmailCodeStore, NewEmailCode};
 pub use erasure::ErasureStore;
@@ -81,6 +83,7 @@ pub trait Store:
     + SessionStore
     + GrantStore
     + AuditStore
+    + DisclosureStore
     + RiskStore
     + BreakGlassStore
     + AccountStore
@@ -102,6 +105,7 @@ impl<T> Store for T where
         + SessionStore
         + GrantStore
         + AuditStore
+        + DisclosureStore
         + RiskStore
         + BreakGlassStore
         + AccountStore

@@ -93,7 +93,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The pages of sign-in, consent, account and logout, and the passkey script's JSON.
 fn browser_routes(cfg: &mut web::ServiceConfig) {
     use handlers::{
-        account, assets, connected_apps, interaction, login, logout, passkey, picker, workstation,
+        account, activity, assets, connected_apps, interaction, login, logout, passkey, picker,
+        workstation,
     };
     cfg.route("/authorize", web::get().to(interaction::authorize))
         .route("/authorize", web::post().to(interaction::authorize))
@@ -118,6 +119,8 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route("/account", web::get().to(account::show))
         .route("/account", web::post().to(account::change))
         .route("/account/apps", web::get().to(connected_apps::list))
+        .route("/account/activity", web::get().to(activity::show))
+        .route("/account/export", web::post().to(activity::download))
         .route(
             "/account/apps/withdraw",
             web::get().to(connected_apps::confirm),

@@ -33,6 +33,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/withdraw_app.html"),
     ),
     (
+        "pages/activity.html",
+        include_str!("../../templates/pages/activity.html"),
+    ),
+    (
         "pages/verify.html",
         include_str!("../../templates/pages/verify.html"),
     ),

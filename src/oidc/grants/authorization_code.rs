@@ -57,6 +57,7 @@ pub fn exchange(
         &grant,
         refresh.as_deref().map(secrets::hash).as_deref(),
         &audit,
+        Some(&issued.disclosure),
     )? {
         Redeemed::Ok => Ok(TokenResponse {
             access_token: issued.access.token,

@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::error::OAuthError;
 use super::params::Params;
 use super::tokens::{self, IssuedAccessToken};
-use super::{Provider, claims, smart_launch, smart_scopes};
+use super::{Provider, claims, disclosure, smart_launch, smart_scopes};
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::GrantType;
+use crate::domain::disclosure::{Disclosure, DisclosureKind};
 use crate::domain::records::Client;
 use crate::store::GrantRow;
 
@@ -85,6 +86,9 @@ pub(crate) struct UserTokens {
     pub id_token: Option<String>,
     /// The issuance's audit record, to be written with the state change.
     pub audit: AuditEvent,
+    /// The tokens' disclosure (docs/privacy.md), written with it too: one
+    /// row per token response, `id_token` when it has one.
+    pub disclosure: Disclosure,
     /// The SMART launch context of the token response (empty without one).
     pub context: serde_json::Map<String, serde_json::Value>,
 }
@@ -146,15 +150,49 @@ pub(crate) fn user_tokens(
             .detail("scope", scope.join(" "))
             .detail("scope_reduced_from", asked.join(" "))
     };
+    let disclosure = disclosure_of(p, client, grant, scope, &access.token, id_token.as_deref());
     Ok(UserTokens {
         scope: scope.clone(),
         access,
         id_token,
         audit,
+        disclosure,
         context: smart
             .map(crate::smart::SmartGrant::token_response_fields)
             .unwrap_or_default(),
     })
+}
+
+/// A token response's disclosure: the claims about the person in the ID
+/// token (if any) and the access token, to the client, under the `sub` it sees.
+fn disclosure_of(
+    p: &Provider,
+    client: &Client,
+    grant: &GrantRow,
+    scope: &[String],
+    access_token: &str,
+    id_token: Option<&str>,
+) -> Disclosure {
+    let access = disclosure::token_claims(access_token);
+    let id = id_token.map(disclosure::token_claims);
+    let sub = access["sub"].as_str().unwrap_or_default().to_string();
+    disclosure::record(
+        p,
+        disclosure::Answer {
+            kind: if id.is_some() {
+                DisclosureKind::IdToken
+            } else {
+                DisclosureKind::AccessToken
+            },
+            user_id: &grant.facts.user_id,
+            to: &client.id,
+            sub: &sub,
+            claims: disclosure::claim_names([Some(&access), id.as_ref()].into_iter().flatten()),
+            scopes: scope.to_vec(),
+            tenant: grant.facts.tenant.as_deref(),
+            consent_client: None,
+        },
+    )
 }
 
 /// The ID token, when `openid` is in `scope`: the `claims` parameter's

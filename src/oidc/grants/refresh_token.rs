@@ -56,6 +56,7 @@ pub fn exchange(
         &grant.id,
         p.now,
         &issued.audit,
+        Some(&issued.disclosure),
     )? {
         // A concurrent request rotated it first: that is a reuse too.
         revoke_family(p, client, &grant.id, grant.facts.user_id.as_str())?;

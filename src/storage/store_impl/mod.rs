@@ -12,6 +12,7 @@ mod audit_log;
 mod break_glass;
 mod clients;
 mod consents;
+mod disclosures;
 mod elevations;
 mod email_codes;
 mod erasure;

@@ -61,6 +61,8 @@ struct State {
     /// By (client, jti): when the assertion expires.
     assertions: HashMap<(ClientId, String), Millis>,
     audit: Vec<AuditEvent>,
+    /// Disclosures recorded, in order.
+    disclosures: Vec<crate::domain::disclosure::Disclosure>,
     /// By user id; users without an entry have no history.
     risk: HashMap<String, RiskHistory>,
     break_glass: Vec<Elevation>,
@@ -169,6 +171,11 @@ impl MemoryStore {
             .iter()
             .map(|e| e.event_type.clone())
             .collect()
+    }
+
+    /// The disclosures recorded so far, oldest first, for assertions.
+    pub fn disclosures(&self) -> Vec<crate::domain::disclosure::Disclosure> {
+        self.lock().disclosures.clone()
     }
 
     /// The grants stored so far (any state), for assertions.
@@ -334,6 +341,16 @@ impl SessionStore for MemoryStore {
 impl AuditStore for MemoryStore {
     fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
         self.lock().audit.push(event);
+        Ok(())
+    }
+}
+
+impl super::DisclosureStore for MemoryStore {
+    fn disclose(
+        &self,
+        disclosure: crate::domain::disclosure::Disclosure,
+    ) -> Result<(), StoreError> {
+        self.lock().disclosures.push(disclosure);
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod break_glass;
 pub mod clients;
 pub mod consents;
+pub mod disclosures;
 pub mod erasure;
 pub mod fhir;
 pub mod openapi;
@@ -84,6 +85,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/users/{id}/erase", "users", "write"),
     r("PUT", "/users/{id}/legal-hold", "users", "write"),
     r("DELETE", "/users/{id}/legal-hold", "users", "write"),
+    r("GET", "/users/{id}/disclosures", "users", "read"),
+    r("GET", "/users/{id}/export", "users", "read"),
     r(
         "DELETE",
         "/users/{id}/consents/{client_id}",
@@ -246,6 +249,7 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
             consents::withdraw,
         )))
         .configure(erasure_routes)
+        .configure(privacy_routes)
         .configure(client_routes)
         .configure(fhir_routes)
         .configure(approval_routes)
@@ -277,6 +281,20 @@ fn erasure_routes(cfg: &mut web::ServiceConfig) {
                 erasure::release,
             )),
     );
+}
+
+/// A user's accounting of disclosures and their data export (docs/privacy.md).
+fn privacy_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/users/{id}/disclosures").route(guarded(
+        "GET",
+        "/users/{id}/disclosures",
+        disclosures::list,
+    )))
+    .service(resource("/users/{id}/export").route(guarded(
+        "GET",
+        "/users/{id}/export",
+        disclosures::export,
+    )));
 }
 
 /// Dual control: requests waiting for a second administrator.

@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE, Problem};
 use super::{
-    PREFIX, approvals, audit, break_glass, clients, consents, erasure, fhir, permission, roles,
-    sessions, users,
+    PREFIX, approvals, audit, break_glass, clients, consents, disclosures, erasure, fhir,
+    permission, roles, sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -37,6 +37,7 @@ use super::{
         approvals::list, approvals::approve, approvals::reject,
         sessions::list, sessions::end_all, sessions::end,
         consents::list, consents::withdraw,
+        disclosures::list, disclosures::export,
         clients::list, clients::create, clients::show, clients::update, clients::remove,
         fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,
         audit::query,
@@ -50,6 +51,7 @@ use super::{
         (name = "roles", description = "Role assignments per tenant (`roles:read`, `roles:write`)"),
         (name = "sessions", description = "Browser sessions (`sessions:read`, `sessions:write`)"),
         (name = "consents", description = "A user's consent records; withdrawal (`users:read`, `users:write`)"),
+        (name = "disclosures", description = "A user's accounting of disclosures and data export (`users:read`)"),
         (name = "clients", description = "Relying parties (`clients:read`, `clients:write`)"),
         (name = "fhir-servers", description = "FHIR servers SMART apps get tokens for (`fhir-servers:read`, `fhir-servers:write`)"),
         (name = "audit", description = "The audit trail (`audit:read`)"),

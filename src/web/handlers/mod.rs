@@ -1,5 +1,6 @@
 pub mod account;
 mod account_actions;
+pub mod activity;
 pub mod assets;
 pub mod connected_apps;
 pub mod endpoints;
