@@ -198,16 +198,8 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
     match command {
         UserCommand::Add(args) => add(ctx, &actor, args),
         UserCommand::Erase { user, reason, json } => erase(ctx, &actor, &user, &reason, json),
-        UserCommand::Hold { user, reason } => {
-            let h = erasure::hold(ctx, &actor, &user, &reason)?;
-            println!("legal hold placed on user {}", h.user_id);
-            Ok(())
-        }
-        UserCommand::ReleaseHold { user } => {
-            let id = erasure::release(ctx, &actor, &user)?;
-            println!("legal hold on user {id} released");
-            Ok(())
-        }
+        UserCommand::Hold { user, reason } => legal_hold(ctx, &actor, &user, Some(&reason)),
+        UserCommand::ReleaseHold { user } => legal_hold(ctx, &actor, &user, None),
         UserCommand::List { after, limit, json } => {
             list(ctx, &actor, after.as_deref(), limit, json)
         }
@@ -273,6 +265,26 @@ pub fn run(ctx: &AppContext, command: UserCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `ward user hold` (with a reason) and `ward user release-hold` (without).
+fn legal_hold(
+    ctx: &AppContext,
+    actor: &str,
+    user: &str,
+    reason: Option<&str>,
+) -> Result<(), CliError> {
+    match reason {
+        Some(reason) => {
+            let h = erasure::hold(ctx, actor, user, reason)?;
+            println!("legal hold placed on user {}", h.user_id);
+        }
+        None => {
+            let id = erasure::release(ctx, actor, user)?;
+            println!("legal hold on user {id} released");
+        }
+    }
+    Ok(())
 }
 
 fn erase(
