@@ -12,6 +12,8 @@ mod common;
 mod erasure;
 #[path = "admin_api/guard.rs"]
 mod guard;
+#[path = "admin_api/secrets.rs"]
+mod secrets;
 #[path = "admin_api/support.rs"]
 mod support;
 #[path = "admin_api/trust.rs"]

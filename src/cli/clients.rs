@@ -46,6 +46,13 @@ pub enum ClientCommand {
     Update(UpdateArgs),
     /// Remove a client.
     Remove { client_id: String },
+    /// Give a confidential client a new secret, printed once; the old one
+    /// stops working (the same operation as the admin API's and the console's).
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 // The options of `client update`.
@@ -180,6 +187,17 @@ pub fn run(ctx: &AppContext, command: ClientCommand) -> Result<(), CliError> {
             }
             println!("updated client {}", c.id);
             Ok(())
+        }
+        ClientCommand::RotateSecret { client_id, json } => {
+            let secret = crate::manage::client_secret::rotate_secret(ctx, &actor, &client_id)?;
+            if json {
+                output::json(
+                    &serde_json::json!({ "client_id": client_id, "client_secret": secret }),
+                )
+            } else {
+                println!("new secret for {client_id} (shown once): {secret}");
+                Ok(())
+            }
         }
         ClientCommand::Remove { client_id } => {
             clients::remove(ctx, &actor, &client_id)?;

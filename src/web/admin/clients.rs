@@ -357,3 +357,35 @@ pub async fn remove(
     run(&state, move |ctx| manage::clients::remove(ctx, &who, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// A client's new secret, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretOut {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[utoipa::path(
+    post, path = "/admin/api/clients/{id}/secret", tag = "clients",
+    params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The new secret, shown once; the old one stops working within 2 s", body = SecretOut),
+        (status = 404, description = "No confidential client with a secret"),
+    )
+)]
+pub async fn rotate_secret(
+    state: web::Data<WebState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let (who, id) = (actor.audit_name(), id.into_inner());
+    let client_id = id.clone();
+    let secret = run(&state, move |ctx| {
+        manage::client_secret::rotate_secret(ctx, &who, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SecretOut {
+        client_id,
+        client_secret: secret,
+    }))
+}

@@ -98,6 +98,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/clients/{id}", "clients", "read"),
     r("PATCH", "/clients/{id}", "clients", "write"),
     r("DELETE", "/clients/{id}", "clients", "write"),
+    r("POST", "/clients/{id}/secret", "clients", "write"),
     r("GET", "/fhir-servers", "fhir-servers", "read"),
     r("POST", "/fhir-servers", "fhir-servers", "write"),
     r("DELETE", "/fhir-servers/{id}", "fhir-servers", "write"),
@@ -171,6 +172,11 @@ fn client_routes(cfg: &mut web::ServiceConfig) {
             .route(guarded("PATCH", "/clients/{id}", clients::update))
             .route(guarded("DELETE", "/clients/{id}", clients::remove)),
     )
+    .service(resource("/clients/{id}/secret").route(guarded(
+        "POST",
+        "/clients/{id}/secret",
+        clients::rotate_secret,
+    )))
     .service(resource("/clients/{id}/roles").route(guarded(
         "POST",
         "/clients/{id}/roles",

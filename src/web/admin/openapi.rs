@@ -39,6 +39,7 @@ use super::{
         consents::list, consents::withdraw,
         disclosures::list, disclosures::export,
         clients::list, clients::create, clients::show, clients::update, clients::remove,
+        clients::rotate_secret,
         fhir::list, fhir::create, fhir::remove, fhir::set_fhir_user,
         audit::query,
         break_glass::list, break_glass::review,
