@@ -145,12 +145,7 @@ fn a_session_spans_the_nodes_and_logout_is_sent_once() {
 /// One client_credentials request through the proxy on a fresh connection
 /// (so that each request is balanced anew): whether it got a token.
 fn token_through(proxy_url: &str, auth: &str) -> bool {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    agent
+    common::http()
         .post(&format!("{proxy_url}/token"))
         .header("authorization", auth)
         .header("connection", "close")
