@@ -409,9 +409,50 @@ fn withdrawing_from_the_cli_twice_is_a_clear_error(backend: Backend) {
     assert!(err.contains("`address` scope"), "{err}");
 }
 
+fn a_client_holding_only_an_offline_grant_hears_of_the_withdrawal(backend: Backend) {
+    let rp = Rp::start();
+    let w = world(backend, &rp);
+    let mut b = w.browser();
+    let t = consent(
+        &w,
+        &mut b,
+        "rp",
+        &[("scope", "openid email offline_access")],
+    );
+    let id = id_claims(&t);
+    // The session ends: the RP hears of it for its sid, and the offline
+    // grant lives on.
+    w.env.ok(&["session", "revoke", "alice", "--all"], None);
+    let ended = rp
+        .wait_token(Duration::from_secs(10))
+        .expect("the session's logout token");
+    assert_eq!(verify(&w.server, &ended)["sid"], id["sid"]);
+    rp.bodies.lock().unwrap().clear();
+    let res = w.refresh("rp", t["refresh_token"].as_str().unwrap());
+    assert_eq!(res.status, 200, "{}", res.body);
+    let refresh = res.json()["refresh_token"].as_str().unwrap().to_string();
+    // Withdrawn with no live session: one logout token about the person,
+    // `sub` without `sid` (Back-Channel Logout 1.0 §2.4).
+    let out = w.env.ok(&["user", "withdraw-consent", "alice", "rp"], None);
+    assert!(out.contains("1 grant(s) revoked"), "{out}");
+    let token = rp
+        .wait_token(Duration::from_secs(10))
+        .expect("a logout token for the offline grant");
+    let logout = verify(&w.server, &token);
+    assert_eq!(logout["sub"], id["sub"], "{logout}");
+    assert!(logout.get("sid").is_none(), "{logout}");
+    assert_eq!(logout["aud"], "rp");
+    let res = w.refresh("rp", &refresh);
+    assert_eq!(res.json()["error"], "invalid_grant", "{}", res.body);
+    // Exactly one notice.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(rp.bodies.lock().unwrap().len(), 1);
+}
+
 per_backend!(
     a_consent_is_shown_withdrawn_and_asked_for_again,
     a_new_purpose_or_a_wider_request_asks_again,
     a_client_never_receives_a_claim_outside_its_allow_list,
     withdrawing_from_the_cli_twice_is_a_clear_error,
+    a_client_holding_only_an_offline_grant_hears_of_the_withdrawal,
 );

@@ -1,8 +1,6 @@
 //! The accounting of disclosures (`disclosures`, docs/privacy.md): one row
-//! per disclosure, written in the transaction of the token it records (code
-//! exchange, refresh) or group-committed by the writer of `audit_batch`
-//! (userinfo, introspection); read newest first, a page at a time; purged
-//! after the retention.
+//! per disclosure, group-committed by the writer of `audit_batch`; read
+//! newest first, a page at a time; purged after the retention.
 
 use diesel::prelude::*;
 

@@ -1,15 +1,14 @@
-//! The accounting of disclosures (docs/privacy.md): recording the
-//! disclosure of a read-only answer (userinfo, introspection), and reading a
-//! person's accounting. A token response's disclosure is written with the
-//! grant's state change instead (`GrantStore::redeem_code`, `rotate_refresh`).
+//! The accounting of disclosures (docs/privacy.md): recording a disclosure
+//! (a token response, a userinfo or introspection answer), and reading a
+//! person's accounting.
 
 use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::domain::disclosure::{Before, Disclosure};
 
 pub trait DisclosureStore {
-    /// Record a disclosure that accompanies no other write; may be
-    /// group-committed with others, durable when this returns.
+    /// Record a disclosure, group-committed with others; durable when this
+    /// returns, so an answer is never sent before its record is.
     fn disclose(&self, disclosure: Disclosure) -> Result<(), StoreError>;
 }
 

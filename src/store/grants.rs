@@ -8,7 +8,6 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::claims::ClaimsRequest;
 use crate::domain::consent::ConsentRecord;
-use crate::domain::disclosure::Disclosure;
 use crate::domain::{Acr, Amr, ClientId, SessionId, UserId};
 use crate::smart::SmartGrant;
 
@@ -112,7 +111,7 @@ pub trait GrantStore {
     ) -> Result<bool, StoreError>;
     fn code(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError>;
     /// Consume the code (once) and create its grant and first refresh
-    /// token, with the audit record and the disclosure of the tokens.
+    /// token, with the audit record.
     fn redeem_code(
         &self,
         code_hash: &str,
@@ -120,15 +119,14 @@ pub trait GrantStore {
         grant: &GrantRow,
         refresh_hash: Option<&str>,
         audit: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<Redeemed, StoreError>;
 
     fn grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError>;
     fn revoke_grant(&self, id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
     fn refresh_token(&self, token_hash: &str)
     -> Result<Option<(RefreshRow, GrantRow)>, StoreError>;
-    /// Retire `old` and store `new` in the same grant, with the audit record
-    /// and the disclosure of the tokens; false if `old` was already rotated.
+    /// Retire `old` and store `new` in the same grant, with the audit record;
+    /// false if `old` was already rotated.
     fn rotate_refresh(
         &self,
         old_hash: &str,
@@ -136,7 +134,6 @@ pub trait GrantStore {
         grant_id: &str,
         now: Millis,
         audit: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<bool, StoreError>;
 
     fn revoke_jti(

@@ -86,8 +86,9 @@ pub(crate) struct UserTokens {
     pub id_token: Option<String>,
     /// The issuance's audit record, to be written with the state change.
     pub audit: AuditEvent,
-    /// The tokens' disclosure (docs/privacy.md), written with it too: one
-    /// row per token response, `id_token` when it has one.
+    /// The tokens' disclosure (docs/privacy.md), written once the state
+    /// change has committed and before the answer: one row per token
+    /// response, `id_token` when it has one.
     pub disclosure: Disclosure,
     /// The SMART launch context of the token response (empty without one).
     pub context: serde_json::Map<String, serde_json::Value>,

@@ -56,12 +56,13 @@ pub fn exchange(
         &grant.id,
         p.now,
         &issued.audit,
-        Some(&issued.disclosure),
     )? {
         // A concurrent request rotated it first: that is a reuse too.
         revoke_family(p, client, &grant.id, grant.facts.user_id.as_str())?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
+    // Durable before the answer, group-committed with others'.
+    p.store.disclose(issued.disclosure)?;
     Ok(TokenResponse {
         access_token: issued.access.token,
         token_type: "Bearer",

@@ -40,6 +40,17 @@ impl ConsentAdminStore for Database {
                 return Err(Abort::Refused(Some(Box::new(again))));
             }
             let revoked = consents::revoke_access(c, user_id, client_id, now)?;
+            let mut logouts = logout_outbox::enqueue_for_client(c, user_id, client_id, now)?;
+            // No live session reached the client, yet it held a grant (an
+            // offline refresh token): tell it about the person instead, a
+            // logout token with `sub` and no `sid` (Back-Channel Logout 1.0
+            // §2.4), as erasure does.
+            if logouts == 0
+                && revoked.grants > 0
+                && logout_outbox::enqueue_sub_only(c, client_id, user_id, now)?
+            {
+                logouts = 1;
+            }
             let withdrawal = Withdrawal {
                 record: ConsentRecord {
                     withdrawn_at: Some(now),
@@ -48,7 +59,7 @@ impl ConsentAdminStore for Database {
                 },
                 grants_revoked: revoked.grants,
                 codes_revoked: revoked.codes,
-                logouts_queued: logout_outbox::enqueue_for_client(c, user_id, client_id, now)?,
+                logouts_queued: logouts,
             };
             audit::append(c, &record(&withdrawal))?;
             Ok(withdrawal)

@@ -11,13 +11,12 @@ use super::rows::{
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::consent::ConsentRecord;
-use crate::domain::disclosure::Disclosure;
 use crate::domain::{ClientId, SessionId, UserId};
 use crate::storage::schema::{
     auth_requests, authorization_codes, client_assertions, grants, refresh_tokens, revoked_tokens,
     users as users_table,
 };
-use crate::storage::{Database, StorageError, audit, consents, disclosures, to_typed_list};
+use crate::storage::{Database, StorageError, audit, consents, to_typed_list};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
 impl GrantStore for Database {
@@ -128,7 +127,6 @@ impl GrantStore for Database {
         g: &GrantRow,
         refresh_hash: Option<&str>,
         event: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<Redeemed, StoreError> {
         let outcome = self.transaction(|c| {
             // The conditional update is the single-use guarantee: of any number of
@@ -179,8 +177,6 @@ impl GrantStore for Database {
                     .execute(c)?;
             }
             audit::append(c, event)?;
-            // The disclosure is durable with the tokens it records.
-            disclosures::insert_many(c, disclosure.as_slice())?;
             Ok::<_, StorageError>(Redeemed::Ok)
         })?;
         Ok(outcome)
@@ -238,7 +234,6 @@ impl GrantStore for Database {
         grant_id: &str,
         now: Millis,
         event: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<bool, StoreError> {
         let rotated = self.transaction(|c| {
             let n = diesel::update(
@@ -259,7 +254,6 @@ impl GrantStore for Database {
                 ))
                 .execute(c)?;
             audit::append(c, event)?;
-            disclosures::insert_many(c, disclosure.as_slice())?;
             Ok::<_, StorageError>(true)
         })?;
         Ok(rotated)

@@ -5,7 +5,6 @@ use super::{MemoryStore, duplicate};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::domain::consent::ConsentRecord;
-use crate::domain::disclosure::Disclosure;
 use crate::domain::{ClientId, UserId};
 use crate::store::{CodeRow, GrantRow, GrantStore, Redeemed, RefreshRow, StoreError};
 
@@ -89,7 +88,6 @@ impl GrantStore for MemoryStore {
         grant: &GrantRow,
         refresh_hash: Option<&str>,
         audit: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<Redeemed, StoreError> {
         let mut s = self.lock();
         let Some(code) = s
@@ -116,7 +114,6 @@ impl GrantStore for MemoryStore {
             s.refresh.insert(hash.to_string(), row);
         }
         s.audit.push(audit.clone());
-        s.disclosures.extend(disclosure.cloned());
         Ok(Redeemed::Ok)
     }
 
@@ -160,7 +157,6 @@ impl GrantStore for MemoryStore {
         grant_id: &str,
         now: Millis,
         audit: &AuditEvent,
-        disclosure: Option<&Disclosure>,
     ) -> Result<bool, StoreError> {
         let mut s = self.lock();
         let Some(old) = s
@@ -182,7 +178,6 @@ impl GrantStore for MemoryStore {
         };
         s.refresh.insert(new_hash.to_string(), row);
         s.audit.push(audit.clone());
-        s.disclosures.extend(disclosure.cloned());
         Ok(true)
     }
 
