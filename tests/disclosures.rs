@@ -285,6 +285,35 @@ fn cli_lists_the_same(w: &TestApp, alice: &str, n: usize) {
 
 per_backend!(disclosures_are_counted_per_kind_for_the_right_client_and_sub);
 
+/// A token response's row is written by the audit sealer from the response's
+/// audit record, committed with the tokens: a server killed right after
+/// answering loses nothing, and the next read of the accounting (here the
+/// CLI, with no server running) has the row.
+fn a_token_answered_just_before_a_crash_is_in_the_accounting(backend: Backend) {
+    let mut w = world(backend);
+    let mut b = w.browser();
+    let t = w.sign_in_with(&mut b, "rp", "alice", &[("scope", "openid email")]);
+    w.server.kill();
+    let out: Value =
+        serde_json::from_str(&w.env.ok(&["user", "disclosures", "alice", "--json"], None)).unwrap();
+    let rows = out["disclosures"].as_array().expect("the rows");
+    assert_eq!(rows.len(), 1, "{out:#}");
+    assert_eq!(rows[0]["kind"], "id_token");
+    assert_eq!(rows[0]["client_id"], "rp");
+    assert_eq!(rows[0]["sub"], id_claims(&t)["sub"]);
+    assert_eq!(
+        rows[0]["claims"],
+        // The ID token's claims about her (her email goes to userinfo,
+        // OIDC Core §5.4, as an access token was issued).
+        serde_json::json!(["acr", "amr", "auth_time", "sid", "sub"])
+    );
+    // Read twice, written once.
+    w.env.ok(&["user", "disclosures", "alice", "--json"], None);
+    assert_eq!(w.env.count("SELECT COUNT(*) AS n FROM disclosures"), 1);
+}
+
+per_backend!(a_token_answered_just_before_a_crash_is_in_the_accounting);
+
 /// Rows older than `[privacy] disclosure_retention_days` go with the
 /// periodic purge; younger ones stay.
 fn the_retention_purge_deletes_old_rows(backend: Backend) {

@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ClientId, InvalidValue, UserId};
 use crate::clock::Millis;
@@ -96,6 +96,53 @@ impl Disclosure {
     /// The smallest id of a row made at `at` or later ([`Disclosure::new_id`]).
     pub fn first_id_at(at: Millis) -> String {
         format!("{:012x}", at.max(0))
+    }
+}
+
+/// What a token response's audit record (`token.issued`) carries of its
+/// disclosure, under the detail [`TokenDisclosure::DETAIL`]; the rest (when,
+/// about whom, to which client) is the record's own. The audit sealer turns
+/// it into a `disclosures` row when it chains the record, so a token
+/// response costs no statement of its own for its accounting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDisclosure {
+    pub kind: String,
+    pub sub: String,
+    pub claims: Vec<String>,
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl TokenDisclosure {
+    pub const DETAIL: &str = "disclosure";
+
+    pub fn of(d: &Disclosure) -> Self {
+        Self {
+            kind: d.kind.as_str().to_string(),
+            sub: d.sub.clone(),
+            claims: d.claims.clone(),
+            scopes: d.scopes.clone(),
+            tenant: d.tenant.clone(),
+        }
+    }
+
+    /// The row, for the record made at `at` about `user_id` to `client_id`;
+    /// None when the detail is not one this release understands.
+    pub fn into_disclosure(self, at: Millis, user_id: &str, client_id: &str) -> Option<Disclosure> {
+        Some(Disclosure {
+            id: Disclosure::new_id(at),
+            disclosed_at: at,
+            user_id: UserId::parse(user_id)?,
+            client_id: ClientId::exact(client_id)?,
+            sub: self.sub,
+            kind: self.kind.parse().ok()?,
+            claims: self.claims,
+            scopes: self.scopes,
+            consent_id: None,
+            tenant: self.tenant,
+            consent_client: None,
+        })
     }
 }
 

@@ -94,6 +94,7 @@ fn page_of_disclosures(
     user: &User,
     page: usize,
 ) -> Result<(Vec<Received>, bool), ManageError> {
+    super::disclosures::up_to_date(ctx)?;
     // Skip whole pages with the cursor rather than reading them all.
     let mut before: Option<Before> = None;
     let mut rows = Vec::new();

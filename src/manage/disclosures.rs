@@ -92,6 +92,7 @@ fn page_of(
     before: Option<&Before>,
     limit: i64,
 ) -> Result<Page, ManageError> {
+    up_to_date(ctx)?;
     let record = event(ctx, actor).subject(user.id.as_str());
     // One more than asked tells whether there is a next page.
     let mut rows = ctx
@@ -106,9 +107,18 @@ fn page_of(
     })
 }
 
+/// Bring the accounting up to date before reading it: a token response's
+/// row is written when the audit sealer chains the response's record
+/// (within half a second on a running server), so the records still
+/// pending are sealed now and no answer already given is missing.
+pub(crate) fn up_to_date(ctx: &AppContext) -> Result<(), ManageError> {
+    super::audit_log::seal_all(ctx).map(|_| ())
+}
+
 /// Every disclosure of the person, newest first, unaudited (the caller's
 /// own operation is: the export).
 pub(crate) fn all_of(ctx: &AppContext, user: &User) -> Result<Vec<Disclosure>, ManageError> {
+    up_to_date(ctx)?;
     let mut out = Vec::new();
     let mut before = None;
     loop {

@@ -1,10 +1,11 @@
 //! The accounting of disclosures (docs/privacy.md; HIPAA 45 CFR 164.528):
-//! what one answer about a person discloses, as a `Disclosure` row, handed
-//! to `DisclosureStore::disclose`: group-committed, many rows per INSERT,
-//! and durable before the answer is sent. A token grant records its
-//! disclosure once its own state change has committed (a crash between the
-//! two loses only tokens nobody received), not inside that transaction: one
-//! more statement in every grant's transaction cost code exchange 12 % of
+//! what one answer about a person discloses, as a `Disclosure` row.
+//! Userinfo and introspection, which write nothing else, hand theirs to
+//! `DisclosureStore::disclose` (group-committed, durable before the
+//! answer). A token response carries its own in the `token.issued` audit
+//! record written with the grant's state change (`TokenDisclosure`), and
+//! the audit sealer turns it into the row when it chains that record: one
+//! more INSERT in every grant's transaction had cost code exchange 12 % of
 //! its throughput (docs/benchmarks.md).
 
 use std::collections::BTreeSet;

@@ -111,7 +111,9 @@ struct Locked {
 
 /// Chain up to `limit` pending records, oldest first, in one transaction,
 /// each rewritten by `sealer` (its personal part sealed under its person's
-/// data key, or erased) before it is hashed.
+/// data key, or erased) before it is hashed. The token responses among them
+/// become their rows in the accounting of disclosures, in the same
+/// transaction and one INSERT (`disclosures::of_token_record`).
 ///
 /// Returns how many were sealed; 0 when nothing is pending or another node holds
 /// the sealer lock. On PostgreSQL the lock is a transaction-scoped advisory lock
@@ -153,42 +155,58 @@ pub fn seal_pending(
             .into_iter()
             .collect();
         let people = super::erasure::people(c, &ids, now, sealer)?;
-        let head: Option<(Option<i64>, Option<String>)> = dsl::audit_events
-            .filter(dsl::seq.is_not_null())
-            .order(dsl::seq.desc())
-            .select((dsl::seq, dsl::hash))
-            .first(c)
-            .optional()?;
-        let (mut seq, mut prev) = match head {
-            Some((Some(s), Some(h))) => (s, h),
-            Some(_) => return Err(StorageError::Corrupt("the chain head has no hash".into())),
-            None => (0, GENESIS_HASH.to_string()),
-        };
-        let mut sealed = 0;
+        let mut disclosed = Vec::new();
+        let mut records = Vec::with_capacity(pending.len());
         for (mut record, person) in pending.into_iter().zip(persons) {
             if let Some(person) = person {
                 let state = people.get(&person).unwrap_or(&Person::Absent);
+                // Read before the personal part is sealed; an erased or
+                // unknown person gets no row.
+                let row = matches!(state, Person::Key(_))
+                    .then(|| super::disclosures::of_token_record(&record))
+                    .flatten();
                 if !sealer.protect(&mut record, &person, state) {
                     break;
                 }
+                disclosed.extend(row);
             }
-            seq += 1;
-            let hash = record_hash(&prev, &record, seq);
-            diesel::update(dsl::audit_events.find(record.id))
-                .set((
-                    dsl::seq.eq(Some(seq)),
-                    dsl::prev_hash.eq(Some(&prev)),
-                    dsl::hash.eq(Some(&hash)),
-                    dsl::details.eq(&record.details),
-                    dsl::ip.eq(record.ip.as_deref()),
-                    dsl::user_agent.eq(record.user_agent.as_deref()),
-                ))
-                .execute(c)?;
-            prev = hash;
-            sealed += 1;
+            records.push(record);
         }
+        let sealed = chain(c, &records)?;
+        super::disclosures::insert_many(c, &disclosed.iter().collect::<Vec<_>>())?;
         Ok(sealed)
     })
+}
+
+/// Chain `records` (sealed, in order) after the chain's head.
+fn chain(c: &mut AnyConnection, records: &[AuditRecord]) -> Result<usize, StorageError> {
+    let head: Option<(Option<i64>, Option<String>)> = dsl::audit_events
+        .filter(dsl::seq.is_not_null())
+        .order(dsl::seq.desc())
+        .select((dsl::seq, dsl::hash))
+        .first(c)
+        .optional()?;
+    let (mut seq, mut prev) = match head {
+        Some((Some(s), Some(h))) => (s, h),
+        Some(_) => return Err(StorageError::Corrupt("the chain head has no hash".into())),
+        None => (0, GENESIS_HASH.to_string()),
+    };
+    for record in records {
+        seq += 1;
+        let hash = record_hash(&prev, record, seq);
+        diesel::update(dsl::audit_events.find(record.id))
+            .set((
+                dsl::seq.eq(Some(seq)),
+                dsl::prev_hash.eq(Some(&prev)),
+                dsl::hash.eq(Some(&hash)),
+                dsl::details.eq(&record.details),
+                dsl::ip.eq(record.ip.as_deref()),
+                dsl::user_agent.eq(record.user_agent.as_deref()),
+            ))
+            .execute(c)?;
+        prev = hash;
+    }
+    Ok(records.len())
 }
 
 /// The sealer's lock (see [`seal_pending`]); false when another node holds it.

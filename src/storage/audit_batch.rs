@@ -1,5 +1,5 @@
 //! Group commit for standalone audit records (e.g. one per client_credentials
-//! token) and for the disclosure rows (token responses, userinfo,
+//! token) and for the disclosure rows of read-only answers (userinfo,
 //! introspection: docs/privacy.md). Callers block until their record is
 //! committed, so nothing is acknowledged before it is durable; concurrent
 //! records share one transaction, so thousands of issuances a second do not

@@ -44,17 +44,6 @@ pub fn statements_executed() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
-thread_local! {
-    /// Statements executed on this thread: a request's own path, without
-    /// what the group-commit writers do for it and for others at once
-    /// (`tests/statements.rs`).
-    static THREAD_STATEMENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-pub fn statements_executed_on_this_thread() -> u64 {
-    THREAD_STATEMENTS.with(std::cell::Cell::get)
-}
-
 /// A COMMIT issued as plain SQL (the group writer's), which diesel's
 /// instrumentation does not report as a transaction.
 pub(crate) fn count_commit() {
@@ -104,7 +93,6 @@ impl diesel::connection::Instrumentation for Probe {
         match event {
             InstrumentationEvent::StartQuery { .. } => {
                 STATEMENTS.fetch_add(1, Ordering::Relaxed);
-                THREAD_STATEMENTS.with(|n| n.set(n.get() + 1));
             }
             InstrumentationEvent::CommitTransaction { .. } => {
                 TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
@@ -364,7 +352,7 @@ impl Database {
             .append(super::audit_batch::Record::Audit(event))
     }
 
-    /// Record a disclosure (token response, userinfo, introspection),
+    /// Record a disclosure of a read-only answer (userinfo, introspection),
     /// group-committed with concurrent ones; durable when this returns.
     pub fn append_disclosure_batched(
         &self,

@@ -1,6 +1,9 @@
 //! The accounting of disclosures (`disclosures`, docs/privacy.md): one row
-//! per disclosure, group-committed by the writer of `audit_batch`; read
-//! newest first, a page at a time; purged after the retention.
+//! per disclosure; read newest first, a page at a time; purged after the
+//! retention. A token response's row is written by the audit sealer from
+//! the response's `token.issued` record ([`of_token_record`]); a userinfo
+//! or introspection answer's is group-committed by the writer of
+//! `audit_batch`.
 
 use diesel::prelude::*;
 
@@ -8,12 +11,30 @@ use super::schema::{consent_records, disclosures};
 use super::{
     AnyConnection, StorageError, from_json_list, parse_client_id, parse_user_id, to_json_list,
 };
+use crate::audit::AuditRecord;
 use crate::clock::Millis;
-use crate::domain::disclosure::{Before, Disclosure};
+use crate::domain::disclosure::{Before, Disclosure, TokenDisclosure};
 
 /// The most rows one purge deletes (every minute), so that a backlog never
 /// holds SQLite's write lock for long.
 const PURGE_BATCH: i64 = 5_000;
+
+/// The disclosure a pending `token.issued` record carries (its
+/// [`TokenDisclosure`] detail), made when the record was; None for any
+/// other record.
+pub fn of_token_record(r: &AuditRecord) -> Option<Disclosure> {
+    if r.event_type != "token.issued" || !r.details.contains(TokenDisclosure::DETAIL) {
+        return None;
+    }
+    let mut details: serde_json::Value = serde_json::from_str(&r.details).ok()?;
+    let detail = details.get_mut(TokenDisclosure::DETAIL)?.take();
+    let token: TokenDisclosure = serde_json::from_value(detail).ok()?;
+    token.into_disclosure(
+        r.recorded_at,
+        r.subject_user.as_deref()?,
+        r.client_id.as_deref()?,
+    )
+}
 
 /// Insert `rows` in one statement. The consent in force is looked up by the
 /// same statement (a sub-select per row: the latest unwithdrawn version of

@@ -1,14 +1,17 @@
-//! The accounting of disclosures (docs/privacy.md): recording a disclosure
-//! (a token response, a userinfo or introspection answer), and reading a
-//! person's accounting.
+//! The accounting of disclosures (docs/privacy.md): recording the
+//! disclosure of a read-only answer (userinfo, introspection), and reading a
+//! person's accounting. A token response's disclosure travels in its audit
+//! record instead, and the audit sealer writes its row
+//! (`storage::disclosures::of_token_record`).
 
 use super::StoreError;
 use crate::audit::AuditEvent;
 use crate::domain::disclosure::{Before, Disclosure};
 
 pub trait DisclosureStore {
-    /// Record a disclosure, group-committed with others; durable when this
-    /// returns, so an answer is never sent before its record is.
+    /// Record a disclosure that accompanies no other write, group-committed
+    /// with others; durable when this returns, so an answer is never sent
+    /// before its record is.
     fn disclose(&self, disclosure: Disclosure) -> Result<(), StoreError>;
 }
 

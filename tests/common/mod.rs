@@ -369,6 +369,12 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// SIGKILL: a crash, nothing flushed or finished.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.stop_within(STOP_WITHIN)

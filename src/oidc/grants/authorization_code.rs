@@ -58,19 +58,15 @@ pub fn exchange(
         refresh.as_deref().map(secrets::hash).as_deref(),
         &audit,
     )? {
-        Redeemed::Ok => {
-            // Durable before the answer, group-committed with others'.
-            p.store.disclose(issued.disclosure)?;
-            Ok(TokenResponse {
-                access_token: issued.access.token,
-                token_type: "Bearer",
-                expires_in: issued.access.expires_in,
-                refresh_token: refresh,
-                id_token: issued.id_token,
-                scope: issued.scope.join(" "),
-                context: issued.context,
-            })
-        }
+        Redeemed::Ok => Ok(TokenResponse {
+            access_token: issued.access.token,
+            token_type: "Bearer",
+            expires_in: issued.access.expires_in,
+            refresh_token: refresh,
+            id_token: issued.id_token,
+            scope: issued.scope.join(" "),
+            context: issued.context,
+        }),
         Redeemed::AlreadyUsed(first) => {
             // Lost a race with a concurrent redemption: that one wins, and is revoked.
             revoke_after_reuse(p, client, first.as_deref(), grant.facts.user_id.as_str())?;

@@ -12,7 +12,7 @@ use super::tokens::{self, IssuedAccessToken};
 use super::{Provider, claims, disclosure, smart_launch, smart_scopes};
 use crate::audit::{AuditEvent, Outcome};
 use crate::domain::GrantType;
-use crate::domain::disclosure::{Disclosure, DisclosureKind};
+use crate::domain::disclosure::{Disclosure, DisclosureKind, TokenDisclosure};
 use crate::domain::records::Client;
 use crate::store::GrantRow;
 
@@ -85,11 +85,10 @@ pub(crate) struct UserTokens {
     pub access: IssuedAccessToken,
     pub id_token: Option<String>,
     /// The issuance's audit record, to be written with the state change.
+    /// It carries the tokens' disclosure (docs/privacy.md), one row per
+    /// token response, which the audit sealer writes when it chains the
+    /// record: durable with the tokens, and no statement of its own.
     pub audit: AuditEvent,
-    /// The tokens' disclosure (docs/privacy.md), written once the state
-    /// change has committed and before the answer: one row per token
-    /// response, `id_token` when it has one.
-    pub disclosure: Disclosure,
     /// The SMART launch context of the token response (empty without one).
     pub context: serde_json::Map<String, serde_json::Value>,
 }
@@ -152,12 +151,13 @@ pub(crate) fn user_tokens(
             .detail("scope_reduced_from", asked.join(" "))
     };
     let disclosure = disclosure_of(p, client, grant, scope, &access.token, id_token.as_deref());
+    let disclosure = serde_json::to_value(TokenDisclosure::of(&disclosure)).unwrap_or_default();
+    let audit = audit.detail(TokenDisclosure::DETAIL, disclosure);
     Ok(UserTokens {
         scope: scope.clone(),
         access,
         id_token,
         audit,
-        disclosure,
         context: smart
             .map(crate::smart::SmartGrant::token_response_fields)
             .unwrap_or_default(),

@@ -61,8 +61,6 @@ pub fn exchange(
         revoke_family(p, client, &grant.id, grant.facts.user_id.as_str())?;
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    // Durable before the answer, group-committed with others'.
-    p.store.disclose(issued.disclosure)?;
     Ok(TokenResponse {
         access_token: issued.access.token,
         token_type: "Bearer",
