@@ -8,7 +8,9 @@
 # Prints requests/s, p50 and p99 for discovery, JWKS, client_credentials,
 # introspection, authorization-code exchange and refresh, and the database
 # statements per code exchange and per refresh (from /metrics, so they include
-# the audit sealer's share).
+# the audit sealer's share), and the server's CPU time per code exchange and per
+# refresh (from /proc, after the sealer has caught up): on a shared machine the
+# CPU time per request varies far less from run to run than requests/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -61,6 +63,9 @@ open(out, "w").write("\n".join(codes) + "\n")
 PY
 
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1==m {print $2}'; }
+# The server's user + system CPU time so far, in clock ticks, once the audit
+# sealer (every 0.5 s) has chained what the last run left pending.
+cpu() { sleep 1.5; awk '{print $14 + $15}' "/proc/$pid/stat"; }
 summary() { # name, wrk output file
   awk -v name="$1" '
     /Requests\/sec/ {rps=$2}
@@ -83,19 +88,24 @@ BODY="grant_type=client_credentials&scope=api" AUTH="$auth" run client_credentia
 token=$(curl -s -u "bench:$secret" -d grant_type=client_credentials -d scope=api "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 BODY="token=$token" AUTH="$auth" run introspection -s benches/wrk/post_form.lua "$base/introspect"
 
+c0=$(cpu)
 s0=$(metric ward_db_statements_total); t0=$(metric ward_db_transactions_total)
 FILE="$work/codes.txt" OUT="$work/rt" KIND=code THREADS=$threads AUTH="$auth" VERIFIER="$verifier" REDIRECT="$redirect" \
   run code_exchange -s benches/wrk/one_time_tokens.lua "$base/token"
 s1=$(metric ward_db_statements_total); t1=$(metric ward_db_transactions_total)
+c1=$(cpu)
 exchanged=$(awk '/token responses:/ {print $3}' "$work/code_exchange.txt")
 cat "$work"/rt.* > "$work/refresh_tokens.txt" 2>/dev/null || true
 # Refresh tokens come from the code exchanges; run half as long so they do not run out.
 RUN_SECONDS=$(( (duration + 1) / 2 )) FILE="$work/refresh_tokens.txt" KIND=refresh THREADS=$threads AUTH="$auth" run refresh -s benches/wrk/one_time_tokens.lua "$base/token"
 s2=$(metric ward_db_statements_total)
+c2=$(cpu)
 refreshed=$(awk '/token responses:/ {print $3}' "$work/refresh.txt")
-python3 - "$s0" "$s1" "$s2" "$exchanged" "$refreshed" "$t0" "$t1" <<'PY'
+python3 - "$s0" "$s1" "$s2" "$exchanged" "$refreshed" "$t0" "$t1" "$c0" "$c1" "$c2" "$(getconf CLK_TCK)" <<'PY'
 import sys
-s0, s1, s2, ex, rf, t0, t1 = (float(x or 0) for x in sys.argv[1:])
+s0, s1, s2, ex, rf, t0, t1, c0, c1, c2, hz = (float(x or 0) for x in sys.argv[1:])
 if ex: print(f"statements per code exchange (incl. audit sealing): {(s1 - s0) / ex:.1f}; transactions per exchange: {(t1 - t0) / ex:.2f}")
 if rf: print(f"statements per refresh (incl. audit sealing):       {(s2 - s1) / rf:.1f}")
+if ex: print(f"server CPU per code exchange (incl. audit sealing): {(c1 - c0) / hz / ex * 1e6:.0f} us")
+if rf: print(f"server CPU per refresh (incl. audit sealing):       {(c2 - c1) / hz / rf * 1e6:.0f} us")
 PY
