@@ -27,32 +27,20 @@ trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm
 for _ in $(seq 1 600); do grep -q "ward ready" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 
 python3 - "$base" "$redirect" "$secret" "$n" "$pid" "$work" <<'PY'
-import base64, hashlib, http.client, json, re, subprocess, sys, time, urllib.parse
+import base64, hashlib, http.client, json, subprocess, sys, time, urllib.parse
+sys.path.insert(0, "benches")
+from codes import authorize_query, code, request, sign_in
 base, redirect, secret, n, pid, work = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
 u = urllib.parse.urlparse(base)
 conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
 cookies = {}
 def req(method, path, body=None, headers=None):
-    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), **(headers or {})}
-    if body is not None:
-        h["Content-Type"] = "application/x-www-form-urlencoded"; body = urllib.parse.urlencode(body)
-    conn.request(method, path, body, h); r = conn.getresponse(); data = r.read().decode()
-    for k, v in r.getheaders():
-        if k.lower() == "set-cookie":
-            name, val = v.split(";")[0].split("=", 1); cookies[name] = val
-    return r.status, r.getheader("Location"), data
+    return request(conn, method, path, cookies, body, headers)
 verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect,
-    scope="openid profile offline_access", code_challenge=challenge, code_challenge_method="S256"))
-_, loc, _ = req("GET", "/authorize?" + q)
-_, _, page = req("GET", loc)
-field = lambda name: re.search(f'name="{name}" value="([^"]+)"', page).group(1)
-req("POST", "/login", dict(interaction=field("interaction"), csrf=field("csrf"), username="bench", password="bench-password-for-load"))
-codes = []
-for _ in range(n):
-    _, loc, _ = req("GET", "/authorize?" + q)
-    codes.append(urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)["code"][0])
+q = authorize_query(redirect, challenge)
+sign_in(conn, q, cookies)
+codes = [code(conn, q, cookies) for _ in range(n)]
 auth = {"Authorization": "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode()}
 cookies.clear()
 time.sleep(3)  # the sign-in's and the codes' records chained, uncounted

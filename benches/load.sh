@@ -7,8 +7,8 @@
 # machine's 2 cores with Ward, so the figures are a lower bound for Ward alone.
 # Prints requests/s, p50 and p99 for discovery, JWKS, client_credentials,
 # introspection, authorization-code exchange and refresh, and the database
-# statements per code exchange and per refresh (from /metrics, so they include
-# the audit sealer's share), and the server's CPU time per code exchange and per
+# statements per code exchange and per refresh (from /metrics, read once the
+# audit sealer has caught up, so they include its share), and the server's CPU time per code exchange and per
 # refresh (from /proc, after the sealer has caught up): on a shared machine the
 # CPU time per request varies far less from run to run than requests/s.
 set -euo pipefail
@@ -30,37 +30,7 @@ verifier="dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 ncodes=$(( duration * 2500 ))
 echo "preparing $ncodes authorization codes (one sign-in, then single sign-on)..." >&2
-python3 - "$base" "$redirect" "$challenge" "$ncodes" "$work/codes.txt" <<'PY'
-import http.client, re, sys, threading, urllib.parse
-base, redirect, challenge, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-host, port = urllib.parse.urlparse(base).hostname, urllib.parse.urlparse(base).port
-q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid profile offline_access",
-                                code_challenge=challenge, code_challenge_method="S256"))
-def req(conn, method, path, cookies, body=None):
-    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-    if body is not None:
-        h["Content-Type"] = "application/x-www-form-urlencoded"; body = urllib.parse.urlencode(body)
-    conn.request(method, path, body, h); r = conn.getresponse(); data = r.read().decode()
-    for k, v in r.getheaders():
-        if k.lower() == "set-cookie":
-            name, val = v.split(";")[0].split("=", 1); cookies[name] = val
-    return r.status, r.getheader("Location"), data
-conn = http.client.HTTPConnection(host, port); cookies = {}
-_, loc, _ = req(conn, "GET", "/authorize?" + q, cookies)
-_, _, page = req(conn, "GET", loc, cookies)
-field = lambda name: re.search(f'name="{name}" value="([^"]+)"', page).group(1)
-req(conn, "POST", "/login", cookies, dict(interaction=field("interaction"), csrf=field("csrf"), username="bench", password="bench-password-for-load"))
-codes, lock = [], threading.Lock()
-def work(count):
-    c = http.client.HTTPConnection(host, port)
-    for _ in range(count):
-        _, loc, _ = req(c, "GET", "/authorize?" + q, dict(cookies))
-        code = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)["code"][0]
-        with lock: codes.append(code)
-ts = [threading.Thread(target=work, args=(n // 4,)) for _ in range(4)]
-[t.start() for t in ts]; [t.join() for t in ts]
-open(out, "w").write("\n".join(codes) + "\n")
-PY
+python3 benches/codes.py "$base" "$redirect" "$challenge" "$ncodes" "$work/codes.txt"
 
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1==m {print $2}'; }
 # The server's user + system CPU time so far, in clock ticks, once the audit
@@ -92,14 +62,14 @@ c0=$(cpu)
 s0=$(metric ward_db_statements_total); t0=$(metric ward_db_transactions_total)
 FILE="$work/codes.txt" OUT="$work/rt" KIND=code THREADS=$threads AUTH="$auth" VERIFIER="$verifier" REDIRECT="$redirect" \
   run code_exchange -s benches/wrk/one_time_tokens.lua "$base/token"
-s1=$(metric ward_db_statements_total); t1=$(metric ward_db_transactions_total)
 c1=$(cpu)
+s1=$(metric ward_db_statements_total); t1=$(metric ward_db_transactions_total)
 exchanged=$(awk '/token responses:/ {print $3}' "$work/code_exchange.txt")
 cat "$work"/rt.* > "$work/refresh_tokens.txt" 2>/dev/null || true
 # Refresh tokens come from the code exchanges; run half as long so they do not run out.
 RUN_SECONDS=$(( (duration + 1) / 2 )) FILE="$work/refresh_tokens.txt" KIND=refresh THREADS=$threads AUTH="$auth" run refresh -s benches/wrk/one_time_tokens.lua "$base/token"
-s2=$(metric ward_db_statements_total)
 c2=$(cpu)
+s2=$(metric ward_db_statements_total)
 refreshed=$(awk '/token responses:/ {print $3}' "$work/refresh.txt")
 python3 - "$s0" "$s1" "$s2" "$exchanged" "$refreshed" "$t0" "$t1" "$c0" "$c1" "$c2" "$(getconf CLK_TCK)" <<'PY'
 import sys

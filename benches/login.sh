@@ -20,29 +20,17 @@ start_ward
 
 echo "Ward password sign-ins: $count sign-ins, $threads client threads, $backend, $(nproc) cores"
 python3 - "$base" "$redirect" "$count" "$threads" <<'PY'
-import http.client, re, sys, threading, time, urllib.parse
+import http.client, sys, threading, time, urllib.parse
+sys.path.insert(0, "benches")
+from codes import authorize_query, login_form, request as req
 base, redirect, count, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 host, port = urllib.parse.urlparse(base).hostname, urllib.parse.urlparse(base).port
-q = urllib.parse.urlencode(dict(response_type="code", client_id="bench", redirect_uri=redirect, scope="openid",
-    code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method="S256"))
-def req(conn, method, path, cookies, body=None):
-    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-    if body is not None:
-        h["Content-Type"] = "application/x-www-form-urlencoded"; body = urllib.parse.urlencode(body)
-    conn.request(method, path, body, h); r = conn.getresponse(); data = r.read().decode()
-    for k, v in r.getheaders():
-        if k.lower() == "set-cookie":
-            name, val = v.split(";")[0].split("=", 1); cookies[name] = val
-    return r.status, r.getheader("Location"), data
+q = authorize_query(redirect, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", scope="openid")
 prepared = []
 c = http.client.HTTPConnection(host, port)
 for _ in range(count):
     cookies = {}
-    _, loc, _ = req(c, "GET", "/authorize?" + q, cookies)
-    _, _, page = req(c, "GET", loc, cookies)
-    field = lambda name: re.search(f'name="{name}" value="([^"]+)"', page).group(1)
-    prepared.append((cookies, dict(interaction=field("interaction"), csrf=field("csrf"),
-                                   username="bench", password="bench-password-for-load")))
+    prepared.append((cookies, login_form(c, q, cookies)))
 ok, bad, lock, latencies = [0], [], threading.Lock(), []
 def work(items):
     conn = http.client.HTTPConnection(host, port)
