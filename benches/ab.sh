@@ -15,8 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n 2,13p "$0"; exit 2; }
 bins=("$1" "$2")
+for bin in "${bins[@]}"; do [ -x "$bin" ] || { echo "ab.sh: $bin is not an executable ward binary" >&2; exit 2; }; done
 rounds="${3:-12}"
 secs="${4:-3}"
+# Codes a round: a quiet machine exchanges about 1,750 codes/s; leave room above that.
+per_round=$(( secs * 2500 ))
 conns=32
 threads=2
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
@@ -46,8 +49,6 @@ prepare() {
   "$bin" serve > "$dir/serve.out" 2> "$dir/serve.err" &
   pids+=($!)
   for _ in $(seq 1 100); do grep -q "ward ready" "$dir/serve.out" 2>/dev/null && break; sleep 0.05; done
-  # A quiet machine exchanges about 1,750 codes/s; leave room above that.
-  local per_round=$(( secs * 2500 ))
   python3 benches/codes.py "$(cat "$dir/base")" "$redirect" "$challenge" $(( rounds * per_round )) "$dir/codes.txt"
   split -l "$per_round" -d -a 3 "$dir/codes.txt" "$dir/codes."
 }
@@ -61,13 +62,13 @@ measure() {
     wrk -t$threads -c$conns -d"${secs}s" -s benches/wrk/post_form.lua "$base/token" > "$dir/cc.txt" 2>&1
   FILE="$dir/codes.$(printf %03d "$round")" KIND=code THREADS=$threads AUTH="$auth" VERIFIER="$verifier" REDIRECT="$redirect" \
     wrk -t$threads -c$conns -d"${secs}s" -s benches/wrk/one_time_tokens.lua "$base/token" > "$dir/ex.txt" 2>&1
-  awk -v secs="$secs" -v codes="$(( secs * 2500 ))" '
+  awk -v secs="$secs" -v codes="$per_round" '
     FILENAME ~ /cc.txt$/ && /Requests\/sec/ {cc=$2}
     FILENAME ~ /ex.txt$/ && /token responses:/ {ex=$3}
     END {printf "%s %.1f %d\n", cc, ex / secs, codes - ex}' "$dir/cc.txt" "$dir/ex.txt"
 }
 
-echo "preparing both servers ($rounds rounds of ${secs} s, $(( rounds * secs * 2500 )) codes each)..." >&2
+echo "preparing both servers ($rounds rounds of ${secs} s, $(( rounds * per_round )) codes each)..." >&2
 prepare 0
 prepare 1
 echo "round order before_cc after_cc before_ex after_ex" > "$top/results"

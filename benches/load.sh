@@ -7,9 +7,9 @@
 # machine's 2 cores with Ward, so the figures are a lower bound for Ward alone.
 # Prints requests/s, p50 and p99 for discovery, JWKS, client_credentials,
 # introspection, authorization-code exchange and refresh, and the database
-# statements per code exchange and per refresh (from /metrics, read once the
-# audit sealer has caught up, so they include its share), and the server's CPU time per code exchange and per
-# refresh (from /proc, after the sealer has caught up): on a shared machine the
+# statements per code exchange and per refresh (from /metrics) and the server's
+# CPU time per code exchange and per refresh (from /proc), both read once the
+# audit sealer has caught up, so they include its share: on a shared machine the
 # CPU time per request varies far less from run to run than requests/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
